@@ -1,0 +1,61 @@
+# Gateway Console. `make run` and `make test` install whatever is missing first.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+BIN := target/release/gateway-console
+# Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
+SSR_FLAGS := --cfg erase_components
+
+.PHONY: run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fmt clippy
+
+## Tools -------------------------------------------------------------------------------
+tools:
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked --debug
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@[ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/playwright ] || npm ci --no-audit --no-fund
+
+# Debian packages the tests need: Chromium for Playwright, PostgreSQL for the second backend.
+tools-test: tools
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+
+## Build and run -----------------------------------------------------------------------
+build: tools
+	cargo leptos build --release
+
+run: build
+	@mkdir -p data
+	@[ -s data/admin-password.txt ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > data/admin-password.txt)
+	@echo "Gateway Console: http://127.0.0.1:3000  sign in as 'admin' with the password in data/admin-password.txt: $$(cat data/admin-password.txt)"
+	CONSOLE_DEMO=1 CONSOLE_ADMIN_USERNAME=admin CONSOLE_ADMIN_PASSWORD="$$(cat data/admin-password.txt)" ./$(BIN)
+
+## Tests -------------------------------------------------------------------------------
+test: tools-test fmt build clippy unit integration e2e
+	@echo "make test: all layers passed"
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	RUSTFLAGS="$(SSR_FLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	RUSTFLAGS="$(SSR_FLAGS)" cargo test --features ssr --lib
+
+integration: integration-sqlite integration-postgres
+
+integration-sqlite:
+	RUSTFLAGS="$(SSR_FLAGS)" cargo test --features ssr --test '*'
+
+integration-postgres:
+	bash scripts/with-postgres.sh env RUSTFLAGS="$(SSR_FLAGS)" cargo test --features ssr --test '*'
+
+e2e: build
+	cd end2end && npx playwright test

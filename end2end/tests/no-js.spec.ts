@@ -1,0 +1,21 @@
+import { expect, test } from '@playwright/test';
+
+// Server-rendered HTML only: sign-in and the read-only pages work without JavaScript.
+test('without JavaScript: sign in, list instances and consumers, open details by URL', async ({ page }) => {
+  await page.goto('/instances');
+  await expect(page).toHaveURL(/\/login/);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('e2e-admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Instance list' })).toBeVisible();
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await page.getByRole('link', { name: 'Consumer', exact: true }).click();
+  await expect(page.getByRole('row', { name: /billing-service/ })).toBeVisible();
+  await page.getByLabel('Search consumers by name').fill('chat');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('row', { name: /billing-service/ })).toHaveCount(0);
+  await page.getByRole('link', { name: 'chat-assistant details' }).click();
+  const panel = page.getByRole('complementary', { name: 'Consumer details' });
+  await expect(panel.getByText('Authentication Method: API Key')).toBeVisible();
+  await expect(panel.getByRole('cell', { name: 'chat-key' })).toBeVisible();
+});

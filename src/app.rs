@@ -1,0 +1,55 @@
+//! The HTML shell, the root component and the route table: the map of the console.
+
+use crate::ui::components::Notices;
+use crate::ui::pages::{consumers::ConsumersPage, groups::GroupsPage, instances, keys::KeysPage, login::LoginPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(Notices(RwSignal::new(None)));
+    // Lets tests (and people) tell a hydrated page from plain server-rendered HTML.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gateway-console.css" />
+        <Title text="Gateway Console" />
+        <Router>
+            <Routes fallback=|| view! { <main class="not-found"><h1>"Page not found"</h1><a href="/instances">"Instance list"</a></main> }>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/") view=|| view! { <Redirect path="/instances" /> } />
+                <Route path=path!("/instances") view=instances::InstancesPage />
+                <ParentRoute path=path!("/instances/:id") view=instances::InstanceLayout>
+                    <Route path=path!("") view=instances::InstanceOverview />
+                    <Route path=path!("consumers") view=ConsumersPage />
+                    <Route path=path!("groups") view=GroupsPage />
+                    <Route path=path!("keys") view=KeysPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,95 @@
+//! Pagination shared by the console and the REST API (SPEC §5).
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 10;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A validated page request: `page_number` from 1, `page_size` 1..=100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub page_number: u32,
+    pub page_size: u32,
+}
+
+/// Why a page request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PageError {
+    #[error("pageNumber must be a whole number from 1.")]
+    Number,
+    #[error("pageSize must be a whole number from 1 to 100.")]
+    Size,
+}
+
+impl PageRequest {
+    pub fn new(page_number: Option<u32>, page_size: Option<u32>) -> Result<PageRequest, PageError> {
+        let page_number = page_number.unwrap_or(1);
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page_number == 0 {
+            return Err(PageError::Number);
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(PageError::Size);
+        }
+        Ok(PageRequest { page_number, page_size })
+    }
+
+    pub fn offset(&self) -> i64 {
+        (i64::from(self.page_number) - 1) * i64::from(self.page_size)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.page_size)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest { page_number: 1, page_size: DEFAULT_PAGE_SIZE }
+    }
+}
+
+/// One page of a list, in the shape of the REST envelope's `data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub total_size: i64,
+    pub page_number: u32,
+    pub page_size: u32,
+    pub items: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub fn page_count(&self) -> i64 {
+        let size = i64::from(self.page_size.max(1));
+        ((self.total_size + size - 1) / size).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_page_one_of_ten() {
+        assert_eq!(PageRequest::new(None, None).unwrap(), PageRequest { page_number: 1, page_size: 10 });
+    }
+
+    #[test]
+    fn page_zero_and_oversized_pages_are_refused() {
+        assert_eq!(PageRequest::new(Some(0), None), Err(PageError::Number));
+        assert_eq!(PageRequest::new(None, Some(101)), Err(PageError::Size));
+        assert_eq!(PageRequest::new(None, Some(0)), Err(PageError::Size));
+    }
+
+    #[test]
+    fn the_offset_of_page_three_of_twenty_is_forty() {
+        assert_eq!(PageRequest::new(Some(3), Some(20)).unwrap().offset(), 40);
+    }
+
+    #[test]
+    fn an_empty_list_still_has_one_page() {
+        let p: Page<()> = Page { total_size: 0, page_number: 1, page_size: 10, items: vec![] };
+        assert_eq!(p.page_count(), 1);
+    }
+}

@@ -1,0 +1,154 @@
+//! The records the service layer answers with: the same shapes cross the server-function
+//! boundary to the browser and are serialised by the REST API.
+
+use serde::{Deserialize, Serialize};
+
+/// What a console account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "Admin" => Some(Role::Admin),
+            "Viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in account, as the UI needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn can_write(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub engine_version: String,
+    pub status: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A reference to another record, enough to name and link it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ref {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consumer {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub description: String,
+    pub groups: Vec<Ref>,
+    pub credentials: Vec<Credential>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A key bound to a consumer, as listed under Credential Management.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    pub key_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerGroup {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub member_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub consumer: Option<Ref>,
+    pub enabled: bool,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A key just created: the only answer that ever carries the plain value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub value: String,
+}
+
+/// What keeps a record from being deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DependencyKind {
+    GroupMembership,
+    Credential,
+    AuthorizationRule,
+    Member,
+    BoundConsumer,
+}
+
+impl DependencyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DependencyKind::GroupMembership => "Consumer group",
+            DependencyKind::Credential => "Credential",
+            DependencyKind::AuthorizationRule => "Authorization rule",
+            DependencyKind::Member => "Member",
+            DependencyKind::BoundConsumer => "Bound consumer",
+        }
+    }
+}
+
+/// One dependency, with the console path where it is removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub kind: DependencyKind,
+    pub id: String,
+    pub name: String,
+    pub href: String,
+}

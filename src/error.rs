@@ -1,0 +1,114 @@
+//! One error type for the whole application. It is serialisable so it crosses the
+//! server-function boundary intact (the UI matches on variants), and under `ssr` it maps once
+//! to an HTTP status and error code.
+
+use crate::domain::records::Dependency;
+use crate::domain::IdKind;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Input refused; `field` names the parameter (`Name`, `Description`, `PageSize` …).
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("The {kind} {id} does not exist.")]
+    NotFound { kind: String, id: String },
+    /// Another record of the same kind already has this name in the instance.
+    #[error("{message}")]
+    NameTaken { message: String },
+    #[error("This record was changed by someone else since you opened it. Reload it and apply your change again.")]
+    Version,
+    #[error("There are unresolved dependencies.")]
+    Dependencies(Vec<Dependency>),
+    #[error("Sign in to continue.")]
+    Unauthorized,
+    #[error("Your account may view but not change this.")]
+    Forbidden,
+    #[error("Too many sign-in attempts. Wait a few minutes and try again.")]
+    RateLimited,
+    /// A framework-level failure (network, encoding); carries a message safe to show.
+    #[error("The request could not be completed: {0}")]
+    Transport(String),
+    /// Anything unexpected. The cause is logged on the server and never sent to the client.
+    #[error("Something went wrong on the server. The request ID identifies it in the log.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl ToString) -> AppError {
+        AppError::Invalid { field: field.to_owned(), message: message.to_string() }
+    }
+
+    pub fn not_found(kind: IdKind, id: &str) -> AppError {
+        AppError::NotFound { kind: kind.noun().to_owned(), id: id.chars().take(80).collect() }
+    }
+
+    /// The REST error code, e.g. `InvalidParameter.Name` or `NotFound.Consumer`.
+    pub fn code(&self) -> String {
+        match self {
+            AppError::Invalid { field, .. } => format!("InvalidParameter.{field}"),
+            AppError::NotFound { kind, .. } => format!("NotFound.{kind}"),
+            AppError::NameTaken { .. } => "Conflict.Name".into(),
+            AppError::Version => "Conflict.Version".into(),
+            AppError::Dependencies(_) => "Conflict.Dependencies".into(),
+            AppError::Unauthorized => "Unauthorized".into(),
+            AppError::Forbidden => "Forbidden".into(),
+            AppError::RateLimited => "Throttling".into(),
+            AppError::Transport(_) => "InvalidRequest".into(),
+            AppError::Internal => "InternalError".into(),
+        }
+    }
+
+    /// The message for a given form field, if this error is about it.
+    pub fn field_message(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { field, message } if field == name => Some(message.clone()),
+            AppError::NameTaken { message } if name == "Name" => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod http {
+    use super::AppError;
+    use axum::http::StatusCode;
+
+    impl AppError {
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::Invalid { .. } | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+                AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+                AppError::NameTaken { .. } | AppError::Version | AppError::Dependencies(_) => StatusCode::CONFLICT,
+                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            tracing::error!(error = %err, "database error");
+            AppError::Internal
+        }
+    }
+
+    impl From<sqlx::migrate::MigrateError> for AppError {
+        fn from(err: sqlx::migrate::MigrateError) -> Self {
+            tracing::error!(error = %err, "migration error");
+            AppError::Internal
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

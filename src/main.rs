@@ -1,0 +1,61 @@
+//! Thin entry point: configuration -> telemetry -> database -> application -> serve.
+
+use clap::Parser;
+use gateway_console::config::{Command, Config};
+use gateway_console::domain::records::Role;
+use gateway_console::server::{leptos_options, router, AppState};
+use gateway_console::service::{auth, demo};
+use gateway_console::store::Db;
+use std::net::SocketAddr;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::parse();
+    gateway_console::telemetry::init(&config.log_format);
+    let db = Db::connect(&config.database_url).await?;
+
+    if let Some((username, generated)) = auth::bootstrap_admin(&db, config.admin_username.as_deref(), config.admin_password.as_deref()).await? {
+        match generated {
+            Some(password) => tracing::warn!(%username, %password, "created the first Admin with a generated password; it is shown only this once"),
+            None => tracing::info!(%username, "created the first Admin"),
+        }
+    }
+
+    if let Some(Command::CreateAccount { username, role, password }) = &config.command {
+        let role = Role::parse(role).ok_or("role must be Admin or Viewer")?;
+        let user = auth::create_account(&db, username, password, role).await?;
+        println!("created {} account {}", user.role.as_str(), user.username);
+        return Ok(());
+    }
+    if config.demo && demo::seed(&db).await? {
+        tracing::info!("seeded the demo instance");
+    }
+
+    let addr: SocketAddr = config.site_addr.parse()?;
+    let leptos = leptos_options(addr);
+    let state = AppState { leptos_options: leptos, db, secure_cookies: config.secure_cookies };
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

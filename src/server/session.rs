@@ -1,0 +1,99 @@
+//! The session layer: the one place that decides what is reachable without signing in.
+
+use super::AppState;
+use crate::domain::records::CurrentUser;
+use crate::service::auth;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "gc_session";
+/// The server function that signs in; everything else under `/api` needs a session.
+pub const SIGN_IN_PATH: &str = "/api/sign_in";
+
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico" | SIGN_IN_PATH) || path.starts_with("/pkg/")
+}
+
+/// The session token from the request's cookies.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    let max_age = auth::SESSION_TTL_MS / 1000;
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+}
+
+/// The `Set-Cookie` value that ends it.
+pub fn cleared_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// Attaches the signed-in account to the request, or refuses: pages redirect to the sign-in
+/// page, server functions answer 401.
+pub async fn require_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let user: Option<CurrentUser> = match session_token(req.headers()) {
+        Some(token) => match auth::session_user(&state.db, &token).await {
+            Ok(user) => user,
+            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable").into_response(),
+        },
+        None => None,
+    };
+    let path = req.uri().path().to_owned();
+    match user {
+        Some(user) => {
+            req.extensions_mut().insert(user);
+            next.run(req).await
+        }
+        None if is_public(&path) => next.run(req).await,
+        None if path.starts_with("/api/") => {
+            let body = serde_json::to_string(&crate::error::AppError::Unauthorized).unwrap_or_default();
+            (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        None => {
+            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            Redirect::to(&format!("/login?next={}", crate::domain::url_encode(target))).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; gc_session=abc; b=2"));
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn only_sign_in_health_and_assets_are_public() {
+        assert!(is_public("/login") && is_public("/healthz") && is_public("/pkg/app.wasm") && is_public(SIGN_IN_PATH));
+        assert!(!is_public("/instances") && !is_public("/api/list_consumers") && !is_public("/"));
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_and_same_site() {
+        let c = session_cookie("t", true);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));
+    }
+
+    #[test]
+    fn redirect_targets_are_percent_encoded() {
+        assert_eq!(crate::domain::url_encode("/a?b=c&d"), "%2Fa%3Fb%3Dc%26d");
+    }
+}

@@ -1,0 +1,70 @@
+//! Consumers and their credentials.
+
+use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
+use crate::domain::records::{Consumer, Dependency};
+use crate::domain::Page;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[server(endpoint = "list_consumers")]
+pub async fn list_consumers(
+    instance_id: String,
+    name_like: String,
+    page_number: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<Page<Consumer>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(page_number, page_size))?;
+    respond(crate::service::consumers::list_consumers(&db, &instance_id, &name_like, page).await)
+}
+
+#[server(endpoint = "get_consumer")]
+pub async fn get_consumer(id: String) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::consumers::get_consumer(&db, &id).await)
+}
+
+#[server(endpoint = "create_consumer", input = Json)]
+pub async fn create_consumer(input: NewConsumer) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::consumers::create_consumer(&db, &actor, input).await)
+}
+
+#[server(endpoint = "update_consumer", input = Json)]
+pub async fn update_consumer(id: String, input: ConsumerUpdate) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::consumers::update_consumer(&db, &actor, &id, input).await)
+}
+
+#[server(endpoint = "consumer_dependencies")]
+pub async fn consumer_dependencies(id: String) -> Result<Vec<Dependency>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::consumers::check_consumer_dependencies(&db, &id).await)
+}
+
+#[server(endpoint = "delete_consumer")]
+pub async fn delete_consumer(id: String) -> Result<(), AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::consumers::delete_consumer(&db, &actor, &id).await)
+}
+
+#[server(endpoint = "bind_credential")]
+pub async fn bind_credential(consumer_id: String, key_id: String) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::consumers::bind_credential(&db, &actor, &consumer_id, &key_id).await)
+}
+
+#[server(endpoint = "unbind_credential")]
+pub async fn unbind_credential(consumer_id: String, key_id: String) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::consumers::unbind_credential(&db, &actor, &consumer_id, &key_id).await)
+}

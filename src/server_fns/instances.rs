@@ -1,0 +1,72 @@
+//! Instances, and the groups and keys inside them.
+
+use crate::domain::inputs::{NewGroup, NewInstance, NewKey};
+use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey, Instance};
+use crate::domain::Page;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[server(endpoint = "list_instances")]
+pub async fn list_instances(search: String, page_number: Option<u32>, page_size: Option<u32>) -> Result<Page<Instance>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(page_number, page_size))?;
+    respond(crate::service::instances::list_instances(&db, &search, page).await)
+}
+
+#[server(endpoint = "get_instance")]
+pub async fn get_instance(id: String) -> Result<Instance, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::instances::get_instance(&db, &id).await)
+}
+
+#[server(endpoint = "create_instance", input = Json)]
+pub async fn create_instance(input: NewInstance) -> Result<Instance, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::instances::create_instance(&db, &actor, input).await)
+}
+
+#[server(endpoint = "list_groups")]
+pub async fn list_groups(
+    instance_id: String,
+    search: String,
+    page_number: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<Page<ConsumerGroup>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(page_number, page_size))?;
+    respond(crate::service::groups::list_groups(&db, &instance_id, &search, page).await)
+}
+
+#[server(endpoint = "create_group", input = Json)]
+pub async fn create_group(input: NewGroup) -> Result<ConsumerGroup, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::groups::create_group(&db, &actor, input).await)
+}
+
+#[server(endpoint = "list_keys")]
+pub async fn list_keys(
+    instance_id: String,
+    search: String,
+    unbound_only: bool,
+    page_number: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<Page<ApiKey>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(page_number, page_size))?;
+    respond(crate::service::keys::list_keys(&db, &instance_id, &search, unbound_only, page).await)
+}
+
+/// Creates a key; the answer carries its value, the only time it is ever sent.
+#[server(endpoint = "create_key", input = Json)]
+pub async fn create_key(input: NewKey) -> Result<CreatedKey, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::keys::create_key(&db, &actor, input).await)
+}

@@ -1,0 +1,212 @@
+//! Consumers: create with groups and keys, edit with optimistic concurrency, credentials,
+//! and delete behind a dependency check that is repeated inside the delete transaction.
+
+use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
+use crate::domain::records::{Consumer, Dependency, DependencyKind};
+use crate::domain::{IdKind, Page, PageRequest, ResourceId};
+use crate::domain::inputs::{NewConsumer, ConsumerUpdate};
+use crate::error::{AppError, AppResult};
+use crate::store::consumers::{self, ConsumerRow};
+use crate::store::{groups, keys, now_ms, Db};
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+/// Attaches groups and credentials to consumer rows, preserving their order.
+async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult<Vec<Consumer>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut groups_by: HashMap<String, Vec<_>> = HashMap::new();
+    for (cid, g) in consumers::groups_of(&mut *conn, &ids).await? {
+        groups_by.entry(cid).or_default().push(g);
+    }
+    let mut creds_by: HashMap<String, Vec<_>> = HashMap::new();
+    for (cid, c) in consumers::credentials_of(&mut *conn, &ids).await? {
+        creds_by.entry(cid).or_default().push(c);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Consumer {
+            groups: groups_by.remove(&r.id).unwrap_or_default(),
+            credentials: creds_by.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            instance_id: r.instance_id,
+            name: r.name,
+            description: r.description,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+        .collect())
+}
+
+async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<Consumer> {
+    let row = consumers::get(&mut *conn, id.as_str()).await?.ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
+    Ok(assemble(conn, vec![row]).await?.remove(0))
+}
+
+pub async fn list_consumers(db: &Db, instance_id: &str, name_like: &str, page: PageRequest) -> AppResult<Page<Consumer>> {
+    let instance = super::require_instance(db, instance_id).await?;
+    let pattern = super::search_pattern(name_like)?;
+    let mut conn = db.pool.acquire().await?;
+    let (total_size, rows) = consumers::list(&mut conn, &instance.id, &pattern, page).await?;
+    let items = assemble(&mut conn, rows).await?;
+    Ok(Page { total_size, page_number: page.page_number, page_size: page.page_size, items })
+}
+
+pub async fn get_consumer(db: &Db, consumer_id: &str) -> AppResult<Consumer> {
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, &id).await
+}
+
+/// Creates a consumer, its group memberships and its key bindings in one transaction.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let instance = super::require_instance(db, &input.instance_id).await?;
+    let name = parse_name(&input.name)?;
+    let description = parse_description(&input.description)?;
+    let group_ids = parse_ids(IdKind::ConsumerGroup, "GroupIds", &input.group_ids)?;
+    let key_ids = parse_ids(IdKind::Key, "KeyIds", &input.key_ids)?;
+    let now = now_ms();
+    let row = ConsumerRow {
+        id: ResourceId::generate(IdKind::Consumer).to_string(),
+        instance_id: instance.id.clone(),
+        name: name.to_string(),
+        description: description.as_str().to_owned(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = db.pool.begin().await?;
+    consumers::insert(&mut tx, &row, &name.unique_key()).await.map_err(|e| super::name_taken(e, "consumer", &name))?;
+    for gid in &group_ids {
+        match groups::get(&mut tx, gid.as_str()).await? {
+            Some(g) if g.instance_id == instance.id => consumers::add_membership(&mut tx, gid.as_str(), &row.id, now).await?,
+            _ => return Err(AppError::invalid("GroupIds", format!("The consumer group {gid} does not exist in this instance."))),
+        }
+    }
+    for kid in &key_ids {
+        if !keys::bind(&mut tx, kid.as_str(), &instance.id, &row.id, now).await? {
+            return Err(AppError::invalid("KeyIds", format!("The key {kid} does not exist in this instance or is already bound.")));
+        }
+    }
+    let summary = format!("name={name} groups={} keys={}", group_ids.len(), key_ids.len());
+    actor.audit(&mut tx, Some(&instance.id), "CreateConsumer", IdKind::Consumer, &row.id, summary).await?;
+    let consumer = load(&mut tx, &ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses")).await?;
+    tx.commit().await?;
+    Ok(consumer)
+}
+
+/// Changes name and description only; groups and keys are managed elsewhere.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_consumer(db: &Db, actor: &Actor, consumer_id: &str, input: ConsumerUpdate) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let name = parse_name(&input.name)?;
+    let description = parse_description(&input.description)?;
+    let mut tx = db.pool.begin().await?;
+    let current = consumers::get(&mut tx, id.as_str()).await?.ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
+    let changed = consumers::update(&mut tx, id.as_str(), input.version, name.as_str(), &name.unique_key(), description.as_str(), now_ms())
+        .await
+        .map_err(|e| super::name_taken(e, "consumer", &name))?;
+    if !changed {
+        return Err(AppError::Version);
+    }
+    let summary = format!("name {} -> {name}", current.name);
+    actor.audit(&mut tx, Some(&current.instance_id), "UpdateConsumer", IdKind::Consumer, id.as_str(), summary).await?;
+    let consumer = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(consumer)
+}
+
+/// Everything that must be removed before the consumer can be deleted.
+async fn dependencies(conn: &mut AnyConnection, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
+    let base = format!("/instances/{}", consumer.instance_id);
+    let fresh = load(conn, &ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses")).await?;
+    let mut deps: Vec<Dependency> = fresh
+        .groups
+        .iter()
+        .map(|g| Dependency {
+            kind: DependencyKind::GroupMembership,
+            id: g.id.clone(),
+            name: g.name.clone(),
+            href: format!("{base}/groups?group={}", g.id),
+        })
+        .collect();
+    deps.extend(fresh.credentials.iter().map(|c| Dependency {
+        kind: DependencyKind::Credential,
+        id: c.key_id.clone(),
+        name: c.name.clone(),
+        href: format!("{base}/consumers?consumer={}", consumer.id),
+    }));
+    Ok(deps)
+}
+
+pub async fn check_consumer_dependencies(db: &Db, consumer_id: &str) -> AppResult<Vec<Dependency>> {
+    let consumer = get_consumer(db, consumer_id).await?;
+    let mut conn = db.pool.acquire().await?;
+    dependencies(&mut conn, &consumer).await
+}
+
+/// Deletes a consumer that has no dependencies. The check is repeated inside the delete's
+/// transaction, and the foreign keys refuse the delete if a dependency appears concurrently.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    let deps = dependencies(&mut tx, &consumer).await?;
+    if !deps.is_empty() {
+        return Err(AppError::Dependencies(deps));
+    }
+    if let Err(e) = consumers::delete(&mut tx, id.as_str()).await {
+        if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
+            drop(tx);
+            return Err(AppError::Dependencies(check_consumer_dependencies(db, id.as_str()).await?));
+        }
+        return Err(e.into());
+    }
+    actor
+        .audit(&mut tx, Some(&consumer.instance_id), "DeleteConsumer", IdKind::Consumer, id.as_str(), format!("name={}", consumer.name))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Binds an unbound key of the consumer's instance to the consumer.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn bind_credential(db: &Db, actor: &Actor, consumer_id: &str, key_id: &str) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let kid = parse_ids(IdKind::Key, "KeyId", &[key_id.to_owned()])?.remove(0);
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    if !keys::bind(&mut tx, kid.as_str(), &consumer.instance_id, id.as_str(), now_ms()).await? {
+        return Err(AppError::invalid("KeyId", format!("The key {kid} does not exist in this instance or is already bound.")));
+    }
+    actor
+        .audit(&mut tx, Some(&consumer.instance_id), "BindCredential", IdKind::Consumer, id.as_str(), format!("key={kid}"))
+        .await?;
+    let consumer = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(consumer)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn unbind_credential(db: &Db, actor: &Actor, consumer_id: &str, key_id: &str) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let kid = parse_id(IdKind::Key, key_id)?;
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    if !keys::unbind(&mut tx, kid.as_str(), id.as_str(), now_ms()).await? {
+        return Err(AppError::invalid("KeyId", format!("The key {kid} is not bound to this consumer.")));
+    }
+    actor
+        .audit(&mut tx, Some(&consumer.instance_id), "UnbindCredential", IdKind::Consumer, id.as_str(), format!("key={kid}"))
+        .await?;
+    let consumer = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(consumer)
+}

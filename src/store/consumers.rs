@@ -1,0 +1,160 @@
+//! Consumers and their group memberships.
+
+use crate::domain::records::{Credential, Ref};
+use crate::domain::PageRequest;
+use crate::store::placeholders;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str = "id, instance_id, name, description, created_at, updated_at, version";
+
+/// A consumer row without its groups and credentials.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct ConsumerRow {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, c: &ConsumerRow, name_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO consumers (id, instance_id, name, name_key, description, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&c.id)
+    .bind(&c.instance_id)
+    .bind(&c.name)
+    .bind(name_key)
+    .bind(&c.description)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(c.version)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM consumers WHERE id = $1");
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+}
+
+/// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
+pub async fn list(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    pattern: &str,
+    page: PageRequest,
+) -> Result<(i64, Vec<ConsumerRow>), sqlx::Error> {
+    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumers WHERE {filter}"))
+        .bind(instance_id)
+        .bind(pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM consumers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
+    let rows = sqlx::query_as(&sql)
+        .bind(instance_id)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows))
+}
+
+/// Bumps the version only when `version` is current; returns whether the row changed.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    name: &str,
+    name_key: &str,
+    description: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE consumers SET name = $1, name_key = $2, description = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(name)
+    .bind(name_key)
+    .bind(description)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM consumers WHERE id = $1").bind(id).execute(conn).await.map(drop)
+}
+
+pub async fn add_membership(conn: &mut AnyConnection, group_id: &str, consumer_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO consumer_group_members (group_id, consumer_id, created_at) VALUES ($1, $2, $3)")
+        .bind(group_id)
+        .bind(consumer_id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    consumer_id: String,
+    group_id: String,
+    group_name: String,
+}
+
+/// The groups of each of `consumer_ids`, as `(consumer_id, group)`.
+pub async fn groups_of(conn: &mut AnyConnection, consumer_ids: &[String]) -> Result<Vec<(String, Ref)>, sqlx::Error> {
+    if consumer_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT m.consumer_id, g.id AS group_id, g.name AS group_name FROM consumer_group_members m \
+         JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({}) ORDER BY g.name_key",
+        placeholders(1, consumer_ids.len())
+    );
+    let mut q = sqlx::query_as::<_, MembershipRow>(&sql);
+    for id in consumer_ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.consumer_id, Ref { id: r.group_id, name: r.group_name })).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    consumer_id: String,
+    id: String,
+    name: String,
+    prefix: String,
+    enabled: i64,
+}
+
+/// The keys bound to each of `consumer_ids`, as `(consumer_id, credential)`.
+pub async fn credentials_of(conn: &mut AnyConnection, consumer_ids: &[String]) -> Result<Vec<(String, Credential)>, sqlx::Error> {
+    if consumer_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT consumer_id, id, name, prefix, enabled FROM api_keys WHERE consumer_id IN ({}) ORDER BY name_key",
+        placeholders(1, consumer_ids.len())
+    );
+    let mut q = sqlx::query_as::<_, CredentialRow>(&sql);
+    for id in consumer_ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.consumer_id, Credential { key_id: r.id, name: r.name, prefix: r.prefix, enabled: r.enabled != 0 }))
+        .collect())
+}

@@ -1,0 +1,86 @@
+//! Consumer groups.
+
+use crate::domain::records::ConsumerGroup;
+use crate::domain::PageRequest;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str = "g.id, g.instance_id, g.name, g.description, g.enabled, \
+    (SELECT COUNT(*) FROM consumer_group_members m WHERE m.group_id = g.id) AS member_count, \
+    g.created_at, g.updated_at, g.version";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    instance_id: String,
+    name: String,
+    description: String,
+    enabled: i64,
+    member_count: i64,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl From<Row> for ConsumerGroup {
+    fn from(r: Row) -> Self {
+        ConsumerGroup {
+            id: r.id,
+            instance_id: r.instance_id,
+            name: r.name,
+            description: r.description,
+            enabled: r.enabled != 0,
+            member_count: r.member_count,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+pub async fn insert(conn: &mut AnyConnection, g: &ConsumerGroup, name_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO consumer_groups (id, instance_id, name, name_key, description, enabled, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&g.id)
+    .bind(&g.instance_id)
+    .bind(&g.name)
+    .bind(name_key)
+    .bind(&g.description)
+    .bind(i64::from(g.enabled))
+    .bind(g.created_at)
+    .bind(g.updated_at)
+    .bind(g.version)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerGroup>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE g.id = $1");
+    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(ConsumerGroup::from))
+}
+
+/// Groups of an instance by name; `pattern` is a LIKE pattern on the lowercased name.
+pub async fn list(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    pattern: &str,
+    page: PageRequest,
+) -> Result<(i64, Vec<ConsumerGroup>), sqlx::Error> {
+    let filter = "g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumer_groups g WHERE {filter}"))
+        .bind(instance_id)
+        .bind(pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE {filter} ORDER BY g.name_key LIMIT $3 OFFSET $4");
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(instance_id)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows.into_iter().map(ConsumerGroup::from).collect()))
+}

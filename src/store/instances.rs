@@ -1,0 +1,78 @@
+//! Gateway instances.
+
+use crate::domain::records::Instance;
+use crate::domain::PageRequest;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str = "id, name, region, engine_version, status, description, created_at, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    region: String,
+    engine_version: String,
+    status: String,
+    description: String,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl From<Row> for Instance {
+    fn from(r: Row) -> Self {
+        Instance {
+            id: r.id,
+            name: r.name,
+            region: r.region,
+            engine_version: r.engine_version,
+            status: r.status,
+            description: r.description,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+pub async fn insert(conn: &mut AnyConnection, i: &Instance, name_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO instances (id, name, name_key, region, engine_version, status, description, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&i.id)
+    .bind(&i.name)
+    .bind(name_key)
+    .bind(&i.region)
+    .bind(&i.engine_version)
+    .bind(&i.status)
+    .bind(&i.description)
+    .bind(i.created_at)
+    .bind(i.updated_at)
+    .bind(i.version)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Instance>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM instances WHERE id = $1");
+    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(Instance::from))
+}
+
+/// Newest first; `pattern` is a LIKE pattern matched against the lowercased name and the ID.
+pub async fn list(conn: &mut AnyConnection, pattern: &str, page: PageRequest) -> Result<(i64, Vec<Instance>), sqlx::Error> {
+    let filter = "(name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM instances WHERE {filter}"))
+        .bind(pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM instances WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows.into_iter().map(Instance::from).collect()))
+}

@@ -1,0 +1,125 @@
+//! API keys. Only the hash and a short visible prefix of a key's value are stored.
+
+use crate::domain::records::{ApiKey, Ref};
+use crate::domain::PageRequest;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str = "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
+    k.enabled, k.expires_at, k.created_at, k.updated_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    instance_id: String,
+    name: String,
+    prefix: String,
+    consumer_id: Option<String>,
+    consumer_name: Option<String>,
+    enabled: i64,
+    expires_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<Row> for ApiKey {
+    fn from(r: Row) -> Self {
+        ApiKey {
+            id: r.id,
+            instance_id: r.instance_id,
+            name: r.name,
+            prefix: r.prefix,
+            consumer: r.consumer_id.zip(r.consumer_name).map(|(id, name)| Ref { id, name }),
+            enabled: r.enabled != 0,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Inserts a new, unbound key with the hash of its value.
+pub async fn insert(conn: &mut AnyConnection, k: &ApiKey, name_key: &str, key_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, 1)",
+    )
+    .bind(&k.id)
+    .bind(&k.instance_id)
+    .bind(&k.name)
+    .bind(name_key)
+    .bind(&k.prefix)
+    .bind(key_hash)
+    .bind(i64::from(k.enabled))
+    .bind(k.expires_at)
+    .bind(k.created_at)
+    .bind(k.updated_at)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE k.id = $1");
+    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(ApiKey::from))
+}
+
+/// Keys of an instance by name; `pattern` matches the lowercased name or the prefix.
+/// `unbound_only` narrows to keys that can still be bound.
+pub async fn list(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    pattern: &str,
+    unbound_only: bool,
+    page: PageRequest,
+) -> Result<(i64, Vec<ApiKey>), sqlx::Error> {
+    let filter = format!(
+        "k.instance_id = $1 AND (k.name_key LIKE $2 ESCAPE '\\' OR lower(k.prefix) LIKE $2 ESCAPE '\\'){}",
+        if unbound_only { " AND k.consumer_id IS NULL" } else { "" }
+    );
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM api_keys k WHERE {filter}"))
+        .bind(instance_id)
+        .bind(pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE {filter} \
+         ORDER BY k.name_key LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(instance_id)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows.into_iter().map(ApiKey::from).collect()))
+}
+
+/// Binds an unbound key of the instance to a consumer. False when the key is already bound
+/// (the condition, not a read before the write, is what keeps a key to one consumer).
+pub async fn bind(conn: &mut AnyConnection, key_id: &str, instance_id: &str, consumer_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET consumer_id = $1, updated_at = $2, version = version + 1 \
+         WHERE id = $3 AND instance_id = $4 AND consumer_id IS NULL",
+    )
+    .bind(consumer_id)
+    .bind(now)
+    .bind(key_id)
+    .bind(instance_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unbinds a key from the given consumer; false when it was not bound to it.
+pub async fn unbind(conn: &mut AnyConnection, key_id: &str, consumer_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET consumer_id = NULL, updated_at = $1, version = version + 1 WHERE id = $2 AND consumer_id = $3",
+    )
+    .bind(now)
+    .bind(key_id)
+    .bind(consumer_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

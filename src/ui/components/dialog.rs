@@ -1,0 +1,33 @@
+//! A real modal dialog: the native `<dialog>` opened with `showModal()`, so focus is trapped
+//! and the rest of the page is inert; Esc closes it; the title labels it.
+
+use leptos::html;
+use leptos::prelude::*;
+
+#[component]
+pub fn Dialog(#[prop(into)] title: String, #[prop(into)] on_close: Callback<()>, children: Children) -> impl IntoView {
+    let node = NodeRef::<html::Dialog>::new();
+    Effect::new(move |_| {
+        if let Some(d) = node.get() {
+            if !d.open() {
+                let _ = d.show_modal();
+            }
+        }
+    });
+    let title_id = format!("dialog-{}", title.to_ascii_lowercase().replace(' ', "-"));
+    let labelled_by = title_id.clone();
+    view! {
+        <dialog
+            node_ref=node
+            class="dialog"
+            aria-labelledby=labelled_by
+            on:cancel=move |ev: leptos::ev::Event| {
+                ev.prevent_default();
+                on_close.run(());
+            }
+        >
+            <h2 id=title_id>{title}</h2>
+            {children()}
+        </dialog>
+    }
+}

@@ -1,0 +1,54 @@
+//! The URL state of a list page: search text, page, page size and the opened record. Kept in
+//! the query string so every view survives reload, back/forward and sharing.
+
+use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::url_encode;
+use leptos_router::params::ParamsMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub q: String,
+    pub page: u32,
+    pub size: u32,
+    /// The record whose details panel is open.
+    pub selected: Option<String>,
+}
+
+impl ListQuery {
+    /// Reads the query string; nonsense numbers fall back to the defaults.
+    pub fn from_params(map: &ParamsMap, selected_key: &str) -> ListQuery {
+        let page = map.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+        let size = map.get("size").and_then(|p| p.parse().ok()).filter(|s| (1..=MAX_PAGE_SIZE).contains(s)).unwrap_or(DEFAULT_PAGE_SIZE);
+        ListQuery { q: map.get("q").unwrap_or_default(), page, size, selected: map.get(selected_key).filter(|s| !s.is_empty()) }
+    }
+
+    /// The query string (with `?`) for this state.
+    pub fn href(&self, selected_key: &str) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", url_encode(&self.q)));
+        }
+        if self.page != 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        if self.size != DEFAULT_PAGE_SIZE {
+            parts.push(format!("size={}", self.size));
+        }
+        if let Some(s) = &self.selected {
+            parts.push(format!("{selected_key}={}", url_encode(s)));
+        }
+        if parts.is_empty() {
+            "?".to_owned()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+
+    pub fn with_page(&self, page: u32) -> ListQuery {
+        ListQuery { page, ..self.clone() }
+    }
+
+    pub fn with_selected(&self, selected: Option<String>) -> ListQuery {
+        ListQuery { selected, ..self.clone() }
+    }
+}

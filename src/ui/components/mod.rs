@@ -1,0 +1,23 @@
+//! Building blocks shared by the pages.
+
+pub mod console;
+pub mod dialog;
+pub mod field;
+pub mod list_query;
+pub mod notice;
+pub mod pager;
+
+pub use console::Console;
+pub use dialog::Dialog;
+pub use field::{SelectMany, TextField};
+pub use list_query::ListQuery;
+pub use notice::{notify, Notice, Notices};
+pub use pager::Pager;
+
+use crate::domain::records::CurrentUser;
+use leptos::prelude::*;
+
+/// True when the signed-in account may change things (the server enforces it regardless).
+pub fn can_write() -> bool {
+    use_context::<CurrentUser>().is_some_and(|u| u.can_write())
+}

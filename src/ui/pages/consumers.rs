@@ -1,0 +1,201 @@
+//! The consumer list of an instance, with its details panel (SPEC §3.4, §3.6).
+
+use super::consumer_dialogs::{AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog};
+use crate::domain::format_time;
+use crate::domain::records::{Consumer, Credential};
+use crate::server_fns::consumers::{get_consumer, list_consumers};
+use crate::ui::components::{can_write, ListQuery, Pager};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The query-string key of the opened details panel.
+const SELECTED: &str = "consumer";
+
+/// Which dialog is open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Open {
+    None,
+    New,
+    Edit(Consumer),
+    Delete(Consumer),
+    AddCredential(Consumer),
+    Unbind(Consumer, Credential),
+}
+
+#[component]
+pub fn ConsumersPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let instance_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), SELECTED));
+    let reload = RwSignal::new(0u32);
+    let open = RwSignal::new(Open::None);
+    let consumers = Resource::new(
+        move || (instance_id.get(), list_query.get().with_selected(None), reload.get()),
+        |(iid, q, _)| list_consumers(iid, q.q, Some(q.page), Some(q.size)),
+    );
+    let changed = Callback::new(move |_: ()| {
+        open.set(Open::None);
+        reload.update(|r| *r += 1);
+    });
+    let close = Callback::new(move |_: ()| open.set(Open::None));
+    let writer = can_write();
+    view! {
+        <h1>"Consumer"</h1>
+        <p class="hint">"A consumer is a final API caller. Consumers must join at least one consumer group to obtain access to model APIs through it."</p>
+        <div class="toolbar">
+            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| open.set(Open::New)>"New Consumer"</button> })}
+            <form method="get" role="search" class="search">
+                <label for="consumer-search" class="visually-hidden">"Search consumers by name"</label>
+                <input id="consumer-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
+                <button type="submit">"Search"</button>
+            </form>
+        </div>
+        <div class="split">
+            <section class="list" aria-label="Consumer list">
+                <Transition fallback=|| view! { <p class="loading">"Loading consumers…"</p> }>
+                    {move || Suspend::new(async move {
+                        let q = list_query.get();
+                        match consumers.await {
+                            Ok(page) if page.items.is_empty() => view! {
+                                <p class="empty">{if q.q.is_empty() { "No consumers yet.".to_owned() } else { format!("No consumers match \"{}\".", q.q) }}</p>
+                            }.into_any(),
+                            Ok(page) => view! {
+                                <table>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"ID/Name"</th>
+                                            <th scope="col">"Consumer Group"</th>
+                                            <th scope="col">"Credentials"</th>
+                                            <th scope="col">"Creation Time"</th>
+                                            <th scope="col">"Description"</th>
+                                            <th scope="col">"Actions"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.items.into_iter().map(|c| consumer_row(c, &q, writer, open)).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager total=page.total_size query=q.clone() selected_key=SELECTED />
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            {move || list_query.get().selected.map(|id| {
+                let close_href = list_query.get().with_selected(None).href(SELECTED);
+                view! { <ConsumerDetails id=id close_href=close_href reload=reload open=open /> }
+            })}
+        </div>
+        {move || match open.get() {
+            Open::None => ().into_any(),
+            Open::New => view! { <NewConsumerDialog instance_id=instance_id.get() on_close=close on_done=changed /> }.into_any(),
+            Open::Edit(c) => view! { <EditConsumerDialog consumer=c on_close=close on_done=changed /> }.into_any(),
+            Open::Delete(c) => view! { <DeleteConsumerDialog consumer=c on_close=close on_done=changed /> }.into_any(),
+            Open::AddCredential(c) => view! { <AddCredentialDialog consumer=c on_close=close on_done=changed /> }.into_any(),
+            Open::Unbind(c, k) => view! { <UnbindDialog consumer=c credential=k on_close=close on_done=changed /> }.into_any(),
+        }}
+    }
+}
+
+fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) -> impl IntoView {
+    let href = q.with_selected(Some(c.id.clone())).href(SELECTED);
+    let groups = if c.groups.is_empty() { "—".to_owned() } else { c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ") };
+    let (edit, delete) = (c.clone(), c.clone());
+    let label = c.name.clone();
+    view! {
+        <tr>
+            <td>
+                <a href=href aria-label=format!("{} details", c.name)>
+                    <span class="id">{c.id.clone()}</span>
+                    <br />
+                    <span>{c.name.clone()}</span>
+                </a>
+            </td>
+            <td>{groups}</td>
+            <td>{c.credentials.len()}</td>
+            <td>{format_time(c.created_at)}</td>
+            <td class="description">{c.description.clone()}</td>
+            <td class="actions">
+                {writer.then(|| view! {
+                    <button type="button" class="link" aria-label=format!("Edit {label}") on:click=move |_| open.set(Open::Edit(edit.clone()))>"Edit"</button>
+                    <button type="button" class="link danger" aria-label=format!("Delete {label}") on:click=move |_| open.set(Open::Delete(delete.clone()))>"Delete"</button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// The panel on the right: Basic Information and Credential Management.
+#[component]
+fn ConsumerDetails(id: String, close_href: String, reload: RwSignal<u32>, open: RwSignal<Open>) -> impl IntoView {
+    let consumer = Resource::new(move || (id.clone(), reload.get()), |(id, _)| get_consumer(id));
+    let writer = can_write();
+    view! {
+        <aside class="details" aria-labelledby="details-title">
+            <div class="details-head">
+                <h2 id="details-title">"Consumer details"</h2>
+                <a href=close_href aria-label="Close details">"✕"</a>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading consumer…"</p> }>
+                {move || Suspend::new(async move {
+                    match consumer.await {
+                        Ok(c) => details_body(c, writer, open).into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </aside>
+    }
+}
+
+fn details_body(c: Consumer, writer: bool, open: RwSignal<Open>) -> impl IntoView {
+    let groups = if c.groups.is_empty() { "—".to_owned() } else { c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ") };
+    let add = c.clone();
+    let credentials = c.credentials.clone();
+    let owner = c.clone();
+    view! {
+        <section aria-labelledby="basic-info">
+            <h3 id="basic-info">"Basic Information"</h3>
+            <dl class="facts">
+                <dt>"ID"</dt><dd>{c.id.clone()}</dd>
+                <dt>"Name"</dt><dd>{c.name.clone()}</dd>
+                <dt>"Consumer Group"</dt><dd>{groups}</dd>
+                <dt>"Creation Time"</dt><dd>{format_time(c.created_at)}</dd>
+                <dt>"Modification Time"</dt><dd>{format_time(c.updated_at)}</dd>
+                <dt>"Description"</dt><dd>{if c.description.is_empty() { "—".to_owned() } else { c.description.clone() }}</dd>
+            </dl>
+        </section>
+        <section aria-labelledby="credential-management">
+            <h3 id="credential-management">"Credential Management"</h3>
+            <p>"Authentication Method: API Key"</p>
+            {writer.then(|| view! { <button type="button" on:click=move |_| open.set(Open::AddCredential(add.clone()))>"Add Credential"</button> })}
+            {if credentials.is_empty() {
+                view! { <p class="empty">"No credentials bound."</p> }.into_any()
+            } else {
+                view! {
+                    <table aria-label="Credentials">
+                        <thead><tr><th scope="col">"Key name"</th><th scope="col">"Key"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
+                        <tbody>
+                            {credentials.into_iter().map(|k| {
+                                let (owner, key) = (owner.clone(), k.clone());
+                                let label = format!("Unbind {}", k.name);
+                                view! {
+                                    <tr>
+                                        <td>{k.name.clone()}</td>
+                                        <td class="mono">{crate::domain::keys::masked(&k.prefix)}</td>
+                                        <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
+                                        <td>{writer.then(|| view! {
+                                            <button type="button" class="link danger" aria-label=label on:click=move |_| open.set(Open::Unbind(owner.clone(), key.clone()))>"Unbind"</button>
+                                        })}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

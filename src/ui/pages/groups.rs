@@ -1,0 +1,104 @@
+//! Consumer groups of an instance: list and create. (Edit, delete and membership management
+//! come with the consumer-group issue.)
+
+use crate::domain::inputs::NewGroup;
+use crate::domain::{format_time, Description, Name};
+use crate::error::AppError;
+use crate::server_fns::instances::{list_groups, CreateGroup};
+use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let instance_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "group"));
+    let reload = RwSignal::new(0u32);
+    let creating = RwSignal::new(false);
+    let groups = Resource::new(
+        move || (instance_id.get(), list_query.get(), reload.get()),
+        |(iid, q, _)| list_groups(iid, q.q, Some(q.page), Some(q.size)),
+    );
+    view! {
+        <h1>"Consumer group"</h1>
+        <div class="toolbar">
+            {can_write().then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New consumer group"</button> })}
+            <form method="get" role="search" class="search">
+                <label for="group-search" class="visually-hidden">"Search consumer groups by name"</label>
+                <input id="group-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
+                <button type="submit">"Search"</button>
+            </form>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading consumer groups…"</p> }>
+            {move || Suspend::new(async move {
+                let q = list_query.get();
+                match groups.await {
+                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No consumer groups match."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table>
+                            <thead><tr><th scope="col">"ID/Name"</th><th scope="col">"Members"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Description"</th></tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|g| view! {
+                                    <tr id=g.id.clone()>
+                                        <td><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></td>
+                                        <td>{g.member_count}</td>
+                                        <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
+                                        <td>{format_time(g.created_at)}</td>
+                                        <td class="description">{g.description}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager total=page.total_size query=q selected_key="group" />
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <NewGroupDialog instance_id=instance_id.get_untracked() on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
+        </Show>
+    }
+}
+
+#[component]
+fn NewGroupDialog(instance_id: String, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let server = RwSignal::new(None::<AppError>);
+    let action = ServerAction::<CreateGroup>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(g)) => {
+            notify(false, format!("Consumer group {} created.", g.name));
+            on_done.run(());
+        }
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let name_error = Signal::derive(move || {
+        let n = name.get();
+        (!n.is_empty()).then(|| Name::parse(&n).err().map(|e| e.to_string())).flatten().or_else(|| server.get().and_then(|e| e.field_message("Name")))
+    });
+    let description_error = Signal::derive(move || Description::parse(&description.get()).err().map(|e| e.to_string()));
+    let other = move || server.get().filter(|e| e.field_message("Name").is_none()).map(|e| e.to_string());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server.set(None);
+        action.dispatch(CreateGroup { input: NewGroup { instance_id: instance_id.clone(), name: name.get(), description: description.get() } });
+    };
+    view! {
+        <Dialog title="New consumer group" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <TextField id="group-name" label="Consumer group name" value=name error=name_error required=true />
+                <TextField id="group-description" label="Description" value=description error=description_error multiline=true />
+                <p role="alert" class="field-error">{other}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}

@@ -1,0 +1,173 @@
+//! The instance list, the frame of an instance (sidebar), and its basic information.
+
+use crate::domain::inputs::NewInstance;
+use crate::domain::{format_time, Description, Name};
+use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
+use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn InstancesPage() -> impl IntoView {
+    view! {
+        <Console>
+            <main class="page">
+                <InstanceList />
+            </main>
+        </Console>
+    }
+}
+
+#[component]
+fn InstanceList() -> impl IntoView {
+    let query = use_query_map();
+    let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "instance"));
+    let reload = RwSignal::new(0u32);
+    let instances = Resource::new(
+        move || (list_query.get(), reload.get()),
+        |(q, _)| list_instances(q.q, Some(q.page), Some(q.size)),
+    );
+    let creating = RwSignal::new(false);
+    view! {
+        <h1>"Instance list"</h1>
+        <div class="toolbar">
+            {can_write().then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New instance"</button> })}
+            <form method="get" role="search" class="search">
+                <label for="instance-search" class="visually-hidden">"Search instances by name or ID"</label>
+                <input id="instance-search" type="search" name="q" placeholder="Search by name or ID" value=move || list_query.get().q />
+                <button type="submit">"Search"</button>
+            </form>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading instances…"</p> }>
+            {move || Suspend::new(async move {
+                let q = list_query.get();
+                match instances.await {
+                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No instances match."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table>
+                            <thead><tr><th scope="col">"ID"</th><th scope="col">"Name"</th><th scope="col">"Status"</th><th scope="col">"Region"</th><th scope="col">"Engine version"</th><th scope="col">"Created"</th></tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|i| view! {
+                                    <tr>
+                                        <td><a href=format!("/instances/{}", i.id)>{i.id.clone()}</a></td>
+                                        <td>{i.name}</td>
+                                        <td>{i.status}</td>
+                                        <td>{i.region}</td>
+                                        <td>{i.engine_version}</td>
+                                        <td>{format_time(i.created_at)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager total=page.total_size query=q selected_key="instance" />
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <NewInstanceDialog on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
+        </Show>
+    }
+}
+
+#[component]
+fn NewInstanceDialog(#[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let region = RwSignal::new(String::new());
+    let engine = RwSignal::new(String::from("2.1.4"));
+    let description = RwSignal::new(String::new());
+    let server_error = RwSignal::new(None::<crate::error::AppError>);
+    let action = ServerAction::<CreateInstance>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(i)) => {
+            notify(false, format!("Instance {} created.", i.id));
+            on_done.run(());
+        }
+        Some(Err(e)) => server_error.set(Some(e)),
+        None => {}
+    });
+    let field = move |f: &'static str| Signal::derive(move || server_error.get().and_then(|e| e.field_message(f)));
+    let name_error = Signal::derive(move || {
+        let n = name.get();
+        if n.is_empty() { server_error.get().and_then(|e| e.field_message("Name")) } else { Name::parse(&n).err().map(|e| e.to_string()).or_else(|| server_error.get().and_then(|e| e.field_message("Name"))) }
+    });
+    let description_error = Signal::derive(move || Description::parse(&description.get()).err().map(|e| e.to_string()));
+    let other_error = move || server_error.get().filter(|e| !matches!(e, crate::error::AppError::Invalid { .. } | crate::error::AppError::NameTaken { .. })).map(|e| e.to_string());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server_error.set(None);
+        action.dispatch(CreateInstance {
+            input: NewInstance { name: name.get(), region: region.get(), engine_version: engine.get(), description: description.get() },
+        });
+    };
+    view! {
+        <Dialog title="New instance" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <TextField id="instance-name" label="Instance name" value=name error=name_error required=true />
+                <TextField id="instance-region" label="Region" value=region error=field("Region") required=true />
+                <TextField id="instance-engine" label="Engine version" value=engine error=field("EngineVersion") required=true />
+                <TextField id="instance-description" label="Description" value=description error=description_error multiline=true />
+                <p role="alert" class="field-error">{other_error}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+/// The frame of every page inside an instance: the instance's name and the sidebar.
+#[component]
+pub fn InstanceLayout() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let link = move |tail: &'static str| move || format!("/instances/{}{tail}", id());
+    view! {
+        <Console>
+            <div class="with-sidebar">
+                <nav class="sidebar" aria-label="Instance">
+                    <a href="/instances">"← Instance list"</a>
+                    <a href=link("")>"Basic information"</a>
+                    <p class="nav-group">"Consumer Management"</p>
+                    <a class="nested" href=link("/consumers")>"Consumer"</a>
+                    <a class="nested" href=link("/groups")>"Consumer group"</a>
+                    <a href=link("/keys")>"Keys"</a>
+                </nav>
+                <main class="page">
+                    <Outlet />
+                </main>
+            </div>
+        </Console>
+    }
+}
+
+/// Basic information of an instance.
+#[component]
+pub fn InstanceOverview() -> impl IntoView {
+    let params = use_params_map();
+    let instance = Resource::new(move || params.read().get("id").unwrap_or_default(), get_instance);
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading instance…"</p> }>
+            {move || Suspend::new(async move {
+                match instance.await {
+                    Ok(i) => view! {
+                        <h1>"Basic information"</h1>
+                        <dl class="facts">
+                            <dt>"ID"</dt><dd>{i.id}</dd>
+                            <dt>"Name"</dt><dd>{i.name}</dd>
+                            <dt>"Status"</dt><dd>{i.status}</dd>
+                            <dt>"Region"</dt><dd>{i.region}</dd>
+                            <dt>"Engine version"</dt><dd>{i.engine_version}</dd>
+                            <dt>"Creation Time"</dt><dd>{format_time(i.created_at)}</dd>
+                            <dt>"Description"</dt><dd>{i.description}</dd>
+                        </dl>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,32 @@
+//! The sign-in page: a plain form that also works without JavaScript.
+
+use crate::server_fns::session::SignIn;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    view! {
+        <main class="login">
+            <h1>"Gateway Console"</h1>
+            <ActionForm action=action>
+                <h2>"Sign in"</h2>
+                <div class="field">
+                    <label for="username">"Username"</label>
+                    <input id="username" name="username" autocomplete="username" required />
+                </div>
+                <div class="field">
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" autocomplete="current-password" required />
+                </div>
+                <input type="hidden" name="next" value=next />
+                <p class="field-error" role="alert">{error}</p>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Sign in"</button>
+            </ActionForm>
+        </main>
+    }
+}
