@@ -1,11 +1,13 @@
 //! The HTML shell, the root component and the route table: the map of the console.
 
 use crate::ui::components::Notices;
-use crate::ui::pages::{consumers::ConsumersPage, groups::GroupsPage, instances, keys::KeysPage, login::LoginPage};
+use crate::ui::pages::{
+    consumers::ConsumersPage, groups::GroupsPage, instances, keys::KeysPage, login::LoginPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -18,6 +20,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options />
                 <MetaTags />
             </head>
+            // Pages render completely on the server (SsrMode::Async): they work without
+            // JavaScript, and hydration then takes over.
             <body>
                 <App />
             </body>
@@ -40,14 +44,14 @@ pub fn App() -> impl IntoView {
         <Title text="Gateway Console" />
         <Router>
             <Routes fallback=|| view! { <main class="not-found"><h1>"Page not found"</h1><a href="/instances">"Instance list"</a></main> }>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/") view=|| view! { <Redirect path="/instances" /> } />
-                <Route path=path!("/instances") view=instances::InstancesPage />
-                <ParentRoute path=path!("/instances/:id") view=instances::InstanceLayout>
-                    <Route path=path!("") view=instances::InstanceOverview />
-                    <Route path=path!("consumers") view=ConsumersPage />
-                    <Route path=path!("groups") view=GroupsPage />
-                    <Route path=path!("keys") view=KeysPage />
+                <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage />
+                <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Redirect path="/instances" /> } />
+                <Route path=path!("/instances") ssr=SsrMode::Async view=instances::InstancesPage />
+                <ParentRoute path=path!("/instances/:id") ssr=SsrMode::Async view=instances::InstanceLayout>
+                    <Route path=path!("") ssr=SsrMode::Async view=instances::InstanceOverview />
+                    <Route path=path!("consumers") ssr=SsrMode::Async view=ConsumersPage />
+                    <Route path=path!("groups") ssr=SsrMode::Async view=GroupsPage />
+                    <Route path=path!("keys") ssr=SsrMode::Async view=KeysPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "gateway-console", version, about = "Gateway Console: consumers, keys and authorization rules of an API / AI gateway")]
+#[command(
+    name = "gateway-console",
+    version,
+    about = "Gateway Console: consumers, keys and authorization rules of an API / AI gateway"
+)]
 pub struct Config {
     /// Database URL: `sqlite:path/to/file.db` (created and migrated on start) or
     /// `postgres://user:password@host/db` for several replicas sharing one database.

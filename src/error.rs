@@ -36,11 +36,17 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: impl ToString) -> AppError {
-        AppError::Invalid { field: field.to_owned(), message: message.to_string() }
+        AppError::Invalid {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
     }
 
     pub fn not_found(kind: IdKind, id: &str) -> AppError {
-        AppError::NotFound { kind: kind.noun().to_owned(), id: id.chars().take(80).collect() }
+        AppError::NotFound {
+            kind: kind.noun().to_owned(),
+            id: id.chars().take(80).collect(),
+        }
     }
 
     /// The REST error code, e.g. `InvalidParameter.Name` or `NotFound.Consumer`.
@@ -87,7 +93,9 @@ mod http {
             match self {
                 AppError::Invalid { .. } | AppError::Transport(_) => StatusCode::BAD_REQUEST,
                 AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-                AppError::NameTaken { .. } | AppError::Version | AppError::Dependencies(_) => StatusCode::CONFLICT,
+                AppError::NameTaken { .. } | AppError::Version | AppError::Dependencies(_) => {
+                    StatusCode::CONFLICT
+                }
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,

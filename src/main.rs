@@ -14,14 +14,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     gateway_console::telemetry::init(&config.log_format);
     let db = Db::connect(&config.database_url).await?;
 
-    if let Some((username, generated)) = auth::bootstrap_admin(&db, config.admin_username.as_deref(), config.admin_password.as_deref()).await? {
+    if let Some((username, generated)) = auth::bootstrap_admin(
+        &db,
+        config.admin_username.as_deref(),
+        config.admin_password.as_deref(),
+    )
+    .await?
+    {
         match generated {
-            Some(password) => tracing::warn!(%username, %password, "created the first Admin with a generated password; it is shown only this once"),
+            Some(password) => {
+                tracing::warn!(%username, %password, "created the first Admin with a generated password; it is shown only this once")
+            }
             None => tracing::info!(%username, "created the first Admin"),
         }
     }
 
-    if let Some(Command::CreateAccount { username, role, password }) = &config.command {
+    if let Some(Command::CreateAccount {
+        username,
+        role,
+        password,
+    }) = &config.command
+    {
         let role = Role::parse(role).ok_or("role must be Admin or Viewer")?;
         let user = auth::create_account(&db, username, password, role).await?;
         println!("created {} account {}", user.role.as_str(), user.username);
@@ -33,13 +46,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let addr: SocketAddr = config.site_addr.parse()?;
     let leptos = leptos_options(addr);
-    let state = AppState { leptos_options: leptos, db, secure_cookies: config.secure_cookies };
+    let state = AppState {
+        leptos_options: leptos,
+        db,
+        secure_cookies: config.secure_cookies,
+    };
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -50,7 +70,8 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     };
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

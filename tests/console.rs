@@ -14,19 +14,37 @@ async fn new_instance(app: &TestApp, c: &reqwest::Client) -> String {
 }
 
 async fn new_group(app: &TestApp, c: &reqwest::Client, instance: &str, name: &str) -> String {
-    let (s, v) = app.call_json(c, "create_group", json!({"input": {"instanceId": instance, "name": name, "description": ""}})).await;
+    let (s, v) = app
+        .call_json(
+            c,
+            "create_group",
+            json!({"input": {"instanceId": instance, "name": name, "description": ""}}),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     v["id"].as_str().unwrap().to_owned()
 }
 
 async fn new_key(app: &TestApp, c: &reqwest::Client, instance: &str, name: &str) -> Value {
-    let (s, v) = app.call_json(c, "create_key", json!({"input": {"instanceId": instance, "name": name}})).await;
+    let (s, v) = app
+        .call_json(
+            c,
+            "create_key",
+            json!({"input": {"instanceId": instance, "name": name}}),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     v
 }
 
 async fn consumers(app: &TestApp, c: &reqwest::Client, instance: &str, like: &str) -> Value {
-    let (s, v) = app.call_form(c, "list_consumers", &[("instance_id", instance), ("name_like", like)]).await;
+    let (s, v) = app
+        .call_form(
+            c,
+            "list_consumers",
+            &[("instance_id", instance), ("name_like", like)],
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     v
 }
@@ -35,14 +53,42 @@ async fn consumers(app: &TestApp, c: &reqwest::Client, instance: &str, like: &st
 async fn nothing_but_sign_in_and_health_is_reachable_anonymously() {
     let app = spawn_app().await;
     let c = client();
-    assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
-    let page = c.get(format!("{}/instances?q=x", app.base)).send().await.unwrap();
+    assert_eq!(
+        c.get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let page = c
+        .get(format!("{}/instances?q=x", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 303);
-    assert_eq!(page.headers()["location"], "/login?next=%2Finstances%3Fq%3Dx");
+    assert_eq!(
+        page.headers()["location"],
+        "/login?next=%2Finstances%3Fq%3Dx"
+    );
     let (s, v) = app.call_form(&c, "list_instances", &[("search", "")]).await;
     assert_eq!((s, v), (401, json!("Unauthorized")));
-    assert_eq!(c.get(format!("{}/login", app.base)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -50,12 +96,27 @@ async fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
     let app = spawn_app().await;
     let c = client();
     for _ in 0..5 {
-        let (s, v) = app.call_form(&c, "sign_in", &[("username", "admin"), ("password", "nope")]).await;
+        let (s, v) = app
+            .call_form(
+                &c,
+                "sign_in",
+                &[("username", "admin"), ("password", "nope")],
+            )
+            .await;
         assert_eq!(s, 400, "{v}");
         assert_eq!(v["Invalid"]["message"], "Wrong username or password.");
     }
-    let (s, _) = app.call_form(&c, "sign_in", &[("username", "admin"), ("password", common::ADMIN_PASSWORD)]).await;
-    assert_eq!(s, 429, "the account is locked for the window even with the right password");
+    let (s, _) = app
+        .call_form(
+            &c,
+            "sign_in",
+            &[("username", "admin"), ("password", common::ADMIN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        s, 429,
+        "the account is locked for the window even with the right password"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +130,10 @@ async fn a_session_cookie_is_http_only_and_sign_out_ends_it() {
         .await
         .unwrap();
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert_eq!(app.call_form(&c, "whoami", &[]).await.0, 200);
     assert_eq!(app.call_form(&c, "sign_out", &[]).await.0, 200);
     assert_eq!(app.call_form(&c, "whoami", &[]).await.0, 401);
@@ -94,12 +158,32 @@ async fn a_consumer_is_created_with_groups_and_keys_and_listed() {
     assert_eq!(list["items"][0]["groups"][0]["name"], "partners");
     assert_eq!(list["items"][0]["credentials"][0]["name"], "billing-key");
     // The key value is never stored or listed again.
-    let (_, keys) = app.call_form(&c, "list_keys", &[("instance_id", &gw), ("search", ""), ("unbound_only", "false")]).await;
+    let (_, keys) = app
+        .call_form(
+            &c,
+            "list_keys",
+            &[
+                ("instance_id", &gw),
+                ("search", ""),
+                ("unbound_only", "false"),
+            ],
+        )
+        .await;
     assert!(!keys.to_string().contains(k["value"].as_str().unwrap()));
     // A key binds to one consumer only.
-    let (s, v) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "other", "keyIds": [kid]}})).await;
+    let (s, v) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "other", "keyIds": [kid]}}),
+        )
+        .await;
     assert_eq!(s, 400, "{v}");
-    assert_eq!(consumers(&app, &c, &gw, "").await["totalSize"], 1, "a refused create changes nothing");
+    assert_eq!(
+        consumers(&app, &c, &gw, "").await["totalSize"],
+        1,
+        "a refused create changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -108,10 +192,18 @@ async fn names_are_unique_per_instance_ignoring_case() {
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
     let body = |n: &str| json!({"input": {"instanceId": gw, "name": n}});
-    assert_eq!(app.call_json(&c, "create_consumer", body("Billing")).await.0, 200);
+    assert_eq!(
+        app.call_json(&c, "create_consumer", body("Billing"))
+            .await
+            .0,
+        200
+    );
     let (s, v) = app.call_json(&c, "create_consumer", body("bILLING")).await;
     assert_eq!(s, 409, "{v}");
-    assert!(v["NameTaken"]["message"].as_str().unwrap().contains("already exists"));
+    assert!(v["NameTaken"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
 }
 
 #[tokio::test]
@@ -120,24 +212,77 @@ async fn invalid_input_is_refused_with_a_specific_error_and_changes_nothing() {
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
     let long = "a".repeat(10_000);
-    for name in ["", "1abc", "-abc", "abc_", "a b", "a\u{0}b", "<script>", "x'; DROP TABLE consumers; --", long.as_str()] {
-        let (s, v) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": name}})).await;
+    for name in [
+        "",
+        "1abc",
+        "-abc",
+        "abc_",
+        "a b",
+        "a\u{0}b",
+        "<script>",
+        "x'; DROP TABLE consumers; --",
+        long.as_str(),
+    ] {
+        let (s, v) = app
+            .call_json(
+                &c,
+                "create_consumer",
+                json!({"input": {"instanceId": gw, "name": name}}),
+            )
+            .await;
         assert_eq!(s, 400, "{name:?}: {v}");
         assert_eq!(v["Invalid"]["field"], "Name", "{name:?}: {v}");
     }
-    let (s, v) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "ok", "description": long}})).await;
-    assert_eq!((s, v["Invalid"]["field"].clone()), (400, json!("Description")));
-    let (s, _) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "ok", "groupIds": ["cg-nope"]}})).await;
+    let (s, v) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "ok", "description": long}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["Invalid"]["field"].clone()),
+        (400, json!("Description"))
+    );
+    let (s, _) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "ok", "groupIds": ["cg-nope"]}}),
+        )
+        .await;
     assert_eq!(s, 400);
     for id in ["", "cs-", "cs-../../etc", "gw-zzzzzzzzzzzzzzzzzzzz", &long] {
         let (s, v) = app.call_form(&c, "get_consumer", &[("id", id)]).await;
         assert_eq!(s, 404, "{id:.40}: {v}");
-        let (s, _) = app.call_form(&c, "list_consumers", &[("instance_id", id), ("name_like", "")]).await;
+        let (s, _) = app
+            .call_form(
+                &c,
+                "list_consumers",
+                &[("instance_id", id), ("name_like", "")],
+            )
+            .await;
         assert_eq!(s, 404);
     }
-    let (s, _) = app.call_form(&c, "list_consumers", &[("instance_id", &gw), ("name_like", "%_\\"), ("page_size", "1000")]).await;
+    let (s, _) = app
+        .call_form(
+            &c,
+            "list_consumers",
+            &[
+                ("instance_id", &gw),
+                ("name_like", "%_\\"),
+                ("page_size", "1000"),
+            ],
+        )
+        .await;
     assert_eq!(s, 400);
-    let (s, v) = app.call_form(&c, "list_consumers", &[("instance_id", &gw), ("name_like", "%_\\")]).await;
+    let (s, v) = app
+        .call_form(
+            &c,
+            "list_consumers",
+            &[("instance_id", &gw), ("name_like", "%_\\")],
+        )
+        .await;
     assert_eq!((s, v["totalSize"].clone()), (200, json!(0)));
     assert_eq!(consumers(&app, &c, &gw, "").await["totalSize"], 0);
 }
@@ -147,10 +292,18 @@ async fn a_stale_edit_is_refused_as_a_version_conflict() {
     let app = spawn_app().await;
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
-    let (_, created) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "first"}})).await;
+    let (_, created) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "first"}}),
+        )
+        .await;
     let id = created["id"].as_str().unwrap();
     let edit = |name: &str, version: i64| json!({"id": id, "input": {"name": name, "description": "d", "version": version}});
-    let (s, v) = app.call_json(&c, "update_consumer", edit("second", 1)).await;
+    let (s, v) = app
+        .call_json(&c, "update_consumer", edit("second", 1))
+        .await;
     assert_eq!((s, v["version"].clone()), (200, json!(2)));
     let (s, v) = app.call_json(&c, "update_consumer", edit("third", 1)).await;
     assert_eq!((s, v), (409, json!("Version")));
@@ -165,22 +318,62 @@ async fn delete_is_refused_while_dependencies_remain() {
     let gw = new_instance(&app, &c).await;
     let k = new_key(&app, &c, &gw, "k1").await;
     let kid = k["key"]["id"].as_str().unwrap();
-    let (_, created) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "app", "keyIds": [kid]}})).await;
+    let (_, created) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "app", "keyIds": [kid]}}),
+        )
+        .await;
     let id = created["id"].as_str().unwrap();
-    let (s, deps) = app.call_form(&c, "consumer_dependencies", &[("id", id)]).await;
+    let (s, deps) = app
+        .call_form(&c, "consumer_dependencies", &[("id", id)])
+        .await;
     assert_eq!(s, 200);
     assert_eq!(deps[0]["kind"], "Credential");
     let (s, v) = app.call_form(&c, "delete_consumer", &[("id", id)]).await;
     assert_eq!(s, 409, "{v}");
     assert_eq!(v["Dependencies"][0]["name"], "k1");
-    assert_eq!(app.call_form(&c, "unbind_credential", &[("consumer_id", id), ("key_id", kid)]).await.0, 200);
-    let (_, deps) = app.call_form(&c, "consumer_dependencies", &[("id", id)]).await;
+    assert_eq!(
+        app.call_form(
+            &c,
+            "unbind_credential",
+            &[("consumer_id", id), ("key_id", kid)]
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, deps) = app
+        .call_form(&c, "consumer_dependencies", &[("id", id)])
+        .await;
     assert_eq!(deps, json!([]));
-    assert_eq!(app.call_form(&c, "delete_consumer", &[("id", id)]).await.0, 200);
-    assert_eq!(app.call_form(&c, "get_consumer", &[("id", id)]).await.0, 404);
+    assert_eq!(
+        app.call_form(&c, "delete_consumer", &[("id", id)]).await.0,
+        200
+    );
+    assert_eq!(
+        app.call_form(&c, "get_consumer", &[("id", id)]).await.0,
+        404
+    );
     // The key is free again and can be bound to another consumer.
-    let (_, other) = app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "other"}})).await;
-    let (s, v) = app.call_form(&c, "bind_credential", &[("consumer_id", other["id"].as_str().unwrap()), ("key_id", kid)]).await;
+    let (_, other) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "other"}}),
+        )
+        .await;
+    let (s, v) = app
+        .call_form(
+            &c,
+            "bind_credential",
+            &[
+                ("consumer_id", other["id"].as_str().unwrap()),
+                ("key_id", kid),
+            ],
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["credentials"][0]["keyId"], kid);
 }
@@ -192,9 +385,21 @@ async fn a_viewer_sees_everything_and_changes_nothing() {
     let gw = new_instance(&app, &admin).await;
     let viewer = app.signed_in("viewer", VIEWER_PASSWORD).await;
     assert_eq!(consumers(&app, &viewer, &gw, "").await["totalSize"], 0);
-    let (s, v) = app.call_json(&viewer, "create_consumer", json!({"input": {"instanceId": gw, "name": "sneaky"}})).await;
+    let (s, v) = app
+        .call_json(
+            &viewer,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "sneaky"}}),
+        )
+        .await;
     assert_eq!((s, v), (403, json!("Forbidden")));
-    let (s, _) = app.call_json(&viewer, "create_key", json!({"input": {"instanceId": gw, "name": "k"}})).await;
+    let (s, _) = app
+        .call_json(
+            &viewer,
+            "create_key",
+            json!({"input": {"instanceId": gw, "name": "k"}}),
+        )
+        .await;
     assert_eq!(s, 403);
     assert_eq!(consumers(&app, &admin, &gw, "").await["totalSize"], 0);
 }
@@ -204,10 +409,21 @@ async fn every_change_is_audited_in_its_own_transaction() {
     let app = spawn_app().await;
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
-    app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "audited"}})).await;
-    let mut actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events").fetch_all(&app.db.pool).await.unwrap();
+    app.call_json(
+        &c,
+        "create_consumer",
+        json!({"input": {"instanceId": gw, "name": "audited"}}),
+    )
+    .await;
+    let mut actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
     actions.sort();
-    assert_eq!(actions, vec!["CreateConsumer".to_owned(), "CreateGateway".to_owned()]);
+    assert_eq!(
+        actions,
+        vec!["CreateConsumer".to_owned(), "CreateGateway".to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -216,11 +432,36 @@ async fn pages_paginate_with_a_total() {
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
     for i in 0..25 {
-        app.call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": format!("c{i:02}")}})).await;
+        app.call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": format!("c{i:02}")}}),
+        )
+        .await;
     }
-    let (_, p3) = app.call_form(&c, "list_consumers", &[("instance_id", &gw), ("name_like", ""), ("page_number", "3")]).await;
+    let (_, p3) = app
+        .call_form(
+            &c,
+            "list_consumers",
+            &[
+                ("instance_id", &gw),
+                ("name_like", ""),
+                ("page_number", "3"),
+            ],
+        )
+        .await;
     assert_eq!(p3["totalSize"], 25);
     assert_eq!(p3["items"].as_array().unwrap().len(), 5);
-    let (s, _) = app.call_form(&c, "list_consumers", &[("instance_id", &gw), ("name_like", ""), ("page_number", "0")]).await;
+    let (s, _) = app
+        .call_form(
+            &c,
+            "list_consumers",
+            &[
+                ("instance_id", &gw),
+                ("name_like", ""),
+                ("page_number", "0"),
+            ],
+        )
+        .await;
     assert_eq!(s, 400);
 }

@@ -60,7 +60,8 @@ impl ResourceId {
     /// Accepts `prefix` + 20 lowercase base32hex characters.
     pub fn parse(kind: IdKind, input: &str) -> Option<ResourceId> {
         let rest = input.strip_prefix(kind.prefix())?;
-        (rest.len() == XID_LEN && rest.chars().all(is_base32hex_lower)).then(|| ResourceId(input.to_owned()))
+        (rest.len() == XID_LEN && rest.chars().all(is_base32hex_lower))
+            .then(|| ResourceId(input.to_owned()))
     }
 
     /// A fresh ID; xids are time-ordered and never reused.

@@ -22,7 +22,11 @@ impl PlainApiKey {
     #[cfg(feature = "ssr")]
     pub fn generate() -> PlainApiKey {
         use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
-        let random: String = OsRng.sample_iter(&Alphanumeric).take(KEY_RANDOM_CHARS).map(char::from).collect();
+        let random: String = OsRng
+            .sample_iter(&Alphanumeric)
+            .take(KEY_RANDOM_CHARS)
+            .map(char::from)
+            .collect();
         PlainApiKey(format!("{KEY_PREFIX}{random}"))
     }
 

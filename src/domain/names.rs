@@ -21,7 +21,9 @@ pub enum NameError {
     StartsWithSeparator,
     #[error("The name cannot end with a separator (\"-\" or \"_\").")]
     EndsWithSeparator,
-    #[error("The name cannot contain {0:?}: use letters (English or Chinese), digits, \"-\" and \"_\".")]
+    #[error(
+        "The name cannot contain {0:?}: use letters (English or Chinese), digits, \"-\" and \"_\"."
+    )]
     Char(char),
 }
 
@@ -152,7 +154,10 @@ mod tests {
 
     #[test]
     fn a_plain_ascii_name_is_accepted() {
-        assert_eq!(Name::parse("billing-app_2").unwrap().as_str(), "billing-app_2");
+        assert_eq!(
+            Name::parse("billing-app_2").unwrap().as_str(),
+            "billing-app_2"
+        );
     }
 
     #[test]
@@ -197,18 +202,27 @@ mod tests {
 
     #[test]
     fn names_differing_only_in_case_share_a_unique_key() {
-        assert_eq!(Name::parse("App").unwrap().unique_key(), Name::parse("aPP").unwrap().unique_key());
+        assert_eq!(
+            Name::parse("App").unwrap().unique_key(),
+            Name::parse("aPP").unwrap().unique_key()
+        );
     }
 
     #[test]
     fn a_description_of_two_hundred_characters_is_the_limit() {
         assert!(Description::parse(&"x".repeat(200)).is_ok());
-        assert_eq!(Description::parse(&"x".repeat(201)), Err(DescriptionError::TooLong(201)));
+        assert_eq!(
+            Description::parse(&"x".repeat(201)),
+            Err(DescriptionError::TooLong(201))
+        );
     }
 
     #[test]
     fn a_description_with_a_control_character_is_rejected() {
-        assert_eq!(Description::parse("a\u{0}b"), Err(DescriptionError::ControlChar));
+        assert_eq!(
+            Description::parse("a\u{0}b"),
+            Err(DescriptionError::ControlChar)
+        );
     }
 
     proptest! {
@@ -227,7 +241,8 @@ mod tests {
 
         #[test]
         fn well_formed_names_are_accepted_unchanged(s in "[a-zA-Z\u{4e00}-\u{9fa5}][a-zA-Z0-9_\u{4e00}-\u{9fa5}-]{0,58}[a-zA-Z0-9\u{4e00}-\u{9fa5}]") {
-            prop_assert_eq!(Name::parse(&s).unwrap().as_str(), s.as_str());
+            let parsed = Name::parse(&s).unwrap();
+            prop_assert_eq!(parsed.as_str(), s.as_str());
         }
 
         #[test]

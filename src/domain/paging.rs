@@ -31,7 +31,10 @@ impl PageRequest {
         if page_size == 0 || page_size > MAX_PAGE_SIZE {
             return Err(PageError::Size);
         }
-        Ok(PageRequest { page_number, page_size })
+        Ok(PageRequest {
+            page_number,
+            page_size,
+        })
     }
 
     pub fn offset(&self) -> i64 {
@@ -45,7 +48,10 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { page_number: 1, page_size: DEFAULT_PAGE_SIZE }
+        PageRequest {
+            page_number: 1,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
     }
 }
 
@@ -72,7 +78,13 @@ mod tests {
 
     #[test]
     fn defaults_are_page_one_of_ten() {
-        assert_eq!(PageRequest::new(None, None).unwrap(), PageRequest { page_number: 1, page_size: 10 });
+        assert_eq!(
+            PageRequest::new(None, None).unwrap(),
+            PageRequest {
+                page_number: 1,
+                page_size: 10
+            }
+        );
     }
 
     #[test]
@@ -89,7 +101,12 @@ mod tests {
 
     #[test]
     fn an_empty_list_still_has_one_page() {
-        let p: Page<()> = Page { total_size: 0, page_number: 1, page_size: 10, items: vec![] };
+        let p: Page<()> = Page {
+            total_size: 0,
+            page_number: 1,
+            page_size: 10,
+            items: vec![],
+        };
         assert_eq!(p.page_count(), 1);
     }
 }

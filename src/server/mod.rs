@@ -33,7 +33,12 @@ pub struct RequestId(pub String);
 pub fn leptos_options(site_addr: std::net::SocketAddr) -> LeptosOptions {
     let mut options = get_configuration(None)
         .map(|c| c.leptos_options)
-        .unwrap_or_else(|_| LeptosOptions::builder().output_name("gateway-console").site_root("target/site").build());
+        .unwrap_or_else(|_| {
+            LeptosOptions::builder()
+                .output_name("gateway-console")
+                .site_root("target/site")
+                .build()
+        });
     if options.output_name.is_empty() {
         options.output_name = "gateway-console".into();
     }
@@ -51,9 +56,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), session::require_session))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::require_session,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -78,7 +91,11 @@ async fn request_id(mut req: Request, next: Next) -> Response {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| xid::new().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));

@@ -14,7 +14,10 @@ pub const COOKIE: &str = "gc_session";
 pub const SIGN_IN_PATH: &str = "/api/sign_in";
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico" | SIGN_IN_PATH) || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/healthz" | "/readyz" | "/favicon.ico" | SIGN_IN_PATH
+    ) || path.starts_with("/pkg/")
 }
 
 /// The session token from the request's cookies.
@@ -32,7 +35,10 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str, secure: bool) -> String {
     let max_age = auth::SESSION_TTL_MS / 1000;
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// The `Set-Cookie` value that ends it.
@@ -42,11 +48,18 @@ pub fn cleared_cookie() -> String {
 
 /// Attaches the signed-in account to the request, or refuses: pages redirect to the sign-in
 /// page, server functions answer 401.
-pub async fn require_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let user: Option<CurrentUser> = match session_token(req.headers()) {
         Some(token) => match auth::session_user(&state.db, &token).await {
             Ok(user) => user,
-            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable").into_response(),
+            Err(_) => {
+                return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable")
+                    .into_response()
+            }
         },
         None => None,
     };
@@ -58,12 +71,26 @@ pub async fn require_session(State(state): State<AppState>, mut req: Request, ne
         }
         None if is_public(&path) => next.run(req).await,
         None if path.starts_with("/api/") => {
-            let body = serde_json::to_string(&crate::error::AppError::Unauthorized).unwrap_or_default();
-            (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+            let body =
+                serde_json::to_string(&crate::error::AppError::Unauthorized).unwrap_or_default();
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }
         None => {
-            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            Redirect::to(&format!("/login?next={}", crate::domain::url_encode(target))).into_response()
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            Redirect::to(&format!(
+                "/login?next={}",
+                crate::domain::url_encode(target)
+            ))
+            .into_response()
         }
     }
 }
@@ -76,13 +103,21 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; gc_session=abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; gc_session=abc; b=2"),
+        );
         assert_eq!(session_token(&h).as_deref(), Some("abc"));
     }
 
     #[test]
     fn only_sign_in_health_and_assets_are_public() {
-        assert!(is_public("/login") && is_public("/healthz") && is_public("/pkg/app.wasm") && is_public(SIGN_IN_PATH));
+        assert!(
+            is_public("/login")
+                && is_public("/healthz")
+                && is_public("/pkg/app.wasm")
+                && is_public(SIGN_IN_PATH)
+        );
         assert!(!is_public("/instances") && !is_public("/api/list_consumers") && !is_public("/"));
     }
 

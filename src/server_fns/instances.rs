@@ -8,7 +8,11 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[server(endpoint = "list_instances")]
-pub async fn list_instances(search: String, page_number: Option<u32>, page_size: Option<u32>) -> Result<Page<Instance>, AppError> {
+pub async fn list_instances(
+    search: String,
+    page_number: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<Page<Instance>, AppError> {
     use super::context::{actor, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;

@@ -21,8 +21,16 @@ pub(crate) mod context {
     fn current_actor() -> AppResult<(Db, Actor)> {
         let state = use_context::<AppState>().ok_or(AppError::Internal)?;
         let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
-        let user = parts.extensions.get::<crate::domain::records::CurrentUser>().cloned().ok_or(AppError::Unauthorized)?;
-        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let user = parts
+            .extensions
+            .get::<crate::domain::records::CurrentUser>()
+            .cloned()
+            .ok_or(AppError::Unauthorized)?;
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
         Ok((state.db, Actor { user, request_id }))
     }
 

@@ -7,16 +7,25 @@ use leptos::prelude::*;
 /// Checks the credentials, sets the session cookie and sends the browser on to `next`
 /// (a local path) or the instance list. Works as a plain form post without JavaScript.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::{session, AppState};
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
-    let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.map(|c| c.0.ip().to_string()).unwrap_or_default();
+    let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let result = crate::service::auth::sign_in(&state.db, &username, &password, &address).await;
     let (token, _) = super::context::respond(result)?;
     let res = expect_context::<leptos_axum::ResponseOptions>();
-    if let Ok(v) = http::HeaderValue::from_str(&session::session_cookie(&token, state.secure_cookies)) {
+    if let Ok(v) =
+        http::HeaderValue::from_str(&session::session_cookie(&token, state.secure_cookies))
+    {
         res.insert_header(http::header::SET_COOKIE, v);
     }
     leptos_axum::redirect(&safe_next(next.as_deref()));
@@ -26,7 +35,14 @@ pub async fn sign_in(username: String, password: String, next: Option<String>) -
 /// Only local absolute paths are followed after sign-in (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.starts_with("/login") =>
+        {
+            n.to_owned()
+        }
         _ => "/instances".to_owned(),
     }
 }
@@ -58,7 +74,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/instances/gw-x/consumers?page=2")), "/instances/gw-x/consumers?page=2");
+        assert_eq!(
+            safe_next(Some("/instances/gw-x/consumers?page=2")),
+            "/instances/gw-x/consumers?page=2"
+        );
         assert_eq!(safe_next(Some("//evil.example")), "/instances");
         assert_eq!(safe_next(Some("https://evil.example")), "/instances");
         assert_eq!(safe_next(None), "/instances");

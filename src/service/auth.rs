@@ -4,7 +4,9 @@ use crate::domain::records::{CurrentUser, Role};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, now_ms, Db};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::RngCore;
 
@@ -20,14 +22,21 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Argon2id (memory-hard) with a random salt, as a PHC string.
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        AppError::Internal
-    })
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            AppError::Internal
+        })
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A real hash of nothing in particular, checked when the account does not exist.
@@ -47,24 +56,40 @@ fn new_session_token() -> (String, String) {
 
 /// Checks the password and opens a session. Failures are rate-limited per account and per
 /// client address, counted in the database so the limit holds across replicas.
-pub async fn sign_in(db: &Db, username: &str, password: &str, address: &str) -> AppResult<(String, CurrentUser)> {
+pub async fn sign_in(
+    db: &Db,
+    username: &str,
+    password: &str,
+    address: &str,
+) -> AppResult<(String, CurrentUser)> {
     let username = username.trim();
-    if username.is_empty() || username.chars().count() > 60 || password.is_empty() || password.len() > 1024 {
-        return Err(AppError::invalid("Credentials", "Wrong username or password."));
+    if username.is_empty()
+        || username.chars().count() > 60
+        || password.is_empty()
+        || password.len() > 1024
+    {
+        return Err(AppError::invalid(
+            "Credentials",
+            "Wrong username or password.",
+        ));
     }
     let now = now_ms();
     let account_subject = format!("u:{}", username.to_lowercase());
     let address_subject = format!("ip:{address}");
     let mut conn = db.pool.acquire().await?;
     let since = now - FAILURE_WINDOW_MS;
-    if accounts::failures_since(&mut conn, &account_subject, since).await? >= MAX_FAILURES_PER_ACCOUNT
-        || accounts::failures_since(&mut conn, &address_subject, since).await? >= MAX_FAILURES_PER_ADDRESS
+    if accounts::failures_since(&mut conn, &account_subject, since).await?
+        >= MAX_FAILURES_PER_ACCOUNT
+        || accounts::failures_since(&mut conn, &address_subject, since).await?
+            >= MAX_FAILURES_PER_ADDRESS
     {
         return Err(AppError::RateLimited);
     }
     let account = accounts::find_by_username(&mut conn, username).await?;
     let user = match &account {
-        Some(a) if a.enabled == 1 && verify_password(password, &a.password_hash) => a.current_user(),
+        Some(a) if a.enabled == 1 && verify_password(password, &a.password_hash) => {
+            a.current_user()
+        }
         Some(_) => None,
         None => {
             // Spend the same time as a real check so timing does not reveal which names exist.
@@ -76,7 +101,10 @@ pub async fn sign_in(db: &Db, username: &str, password: &str, address: &str) -> 
         accounts::record_failure(&mut conn, &account_subject, now).await?;
         accounts::record_failure(&mut conn, &address_subject, now).await?;
         tracing::info!(username, "sign-in refused");
-        return Err(AppError::invalid("Credentials", "Wrong username or password."));
+        return Err(AppError::invalid(
+            "Credentials",
+            "Wrong username or password.",
+        ));
     };
     accounts::clear_failures(&mut conn, &account_subject).await?;
     let (token, hash) = new_session_token();
@@ -100,10 +128,18 @@ pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
 }
 
 /// Creates an account; usernames follow the resource-name rules.
-pub async fn create_account(db: &Db, username: &str, password: &str, role: Role) -> AppResult<CurrentUser> {
+pub async fn create_account(
+    db: &Db,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> AppResult<CurrentUser> {
     let name = crate::service::parse_name(username)?;
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::invalid("Password", format!("The password needs at least {MIN_PASSWORD_CHARS} characters.")));
+        return Err(AppError::invalid(
+            "Password",
+            format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
+        ));
     }
     let hash = hash_password(password)?;
     let id = ResourceId::generate(IdKind::Account);
@@ -111,12 +147,20 @@ pub async fn create_account(db: &Db, username: &str, password: &str, role: Role)
     accounts::insert(&mut conn, id.as_str(), name.as_str(), &hash, role, now_ms())
         .await
         .map_err(|e| crate::service::name_taken(e, "account", &name))?;
-    Ok(CurrentUser { id: id.to_string(), username: name.to_string(), role })
+    Ok(CurrentUser {
+        id: id.to_string(),
+        username: name.to_string(),
+        role,
+    })
 }
 
 /// On first start: create the first Admin from the given credentials, or with a generated
 /// password that is returned so the caller can print it once. Does nothing if any account exists.
-pub async fn bootstrap_admin(db: &Db, username: Option<&str>, password: Option<&str>) -> AppResult<Option<(String, Option<String>)>> {
+pub async fn bootstrap_admin(
+    db: &Db,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> AppResult<Option<(String, Option<String>)>> {
     let mut conn = db.pool.acquire().await?;
     if accounts::count(&mut conn).await? > 0 {
         return Ok(None);

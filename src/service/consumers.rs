@@ -2,9 +2,9 @@
 //! and delete behind a dependency check that is repeated inside the delete transaction.
 
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
+use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
 use crate::domain::records::{Consumer, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::domain::inputs::{NewConsumer, ConsumerUpdate};
 use crate::error::{AppError, AppResult};
 use crate::store::consumers::{self, ConsumerRow};
 use crate::store::{groups, keys, now_ms, Db};
@@ -39,17 +39,29 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult
 }
 
 async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<Consumer> {
-    let row = consumers::get(&mut *conn, id.as_str()).await?.ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
+    let row = consumers::get(&mut *conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
     Ok(assemble(conn, vec![row]).await?.remove(0))
 }
 
-pub async fn list_consumers(db: &Db, instance_id: &str, name_like: &str, page: PageRequest) -> AppResult<Page<Consumer>> {
+pub async fn list_consumers(
+    db: &Db,
+    instance_id: &str,
+    name_like: &str,
+    page: PageRequest,
+) -> AppResult<Page<Consumer>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(name_like)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, rows) = consumers::list(&mut conn, &instance.id, &pattern, page).await?;
     let items = assemble(&mut conn, rows).await?;
-    Ok(Page { total_size, page_number: page.page_number, page_size: page.page_size, items })
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
 }
 
 pub async fn get_consumer(db: &Db, consumer_id: &str) -> AppResult<Consumer> {
@@ -78,42 +90,95 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         version: 1,
     };
     let mut tx = db.pool.begin().await?;
-    consumers::insert(&mut tx, &row, &name.unique_key()).await.map_err(|e| super::name_taken(e, "consumer", &name))?;
+    consumers::insert(&mut tx, &row, &name.unique_key())
+        .await
+        .map_err(|e| super::name_taken(e, "consumer", &name))?;
     for gid in &group_ids {
         match groups::get(&mut tx, gid.as_str()).await? {
-            Some(g) if g.instance_id == instance.id => consumers::add_membership(&mut tx, gid.as_str(), &row.id, now).await?,
-            _ => return Err(AppError::invalid("GroupIds", format!("The consumer group {gid} does not exist in this instance."))),
+            Some(g) if g.instance_id == instance.id => {
+                consumers::add_membership(&mut tx, gid.as_str(), &row.id, now).await?
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "GroupIds",
+                    format!("The consumer group {gid} does not exist in this instance."),
+                ))
+            }
         }
     }
     for kid in &key_ids {
         if !keys::bind(&mut tx, kid.as_str(), &instance.id, &row.id, now).await? {
-            return Err(AppError::invalid("KeyIds", format!("The key {kid} does not exist in this instance or is already bound.")));
+            return Err(AppError::invalid(
+                "KeyIds",
+                format!("The key {kid} does not exist in this instance or is already bound."),
+            ));
         }
     }
-    let summary = format!("name={name} groups={} keys={}", group_ids.len(), key_ids.len());
-    actor.audit(&mut tx, Some(&instance.id), "CreateConsumer", IdKind::Consumer, &row.id, summary).await?;
-    let consumer = load(&mut tx, &ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses")).await?;
+    let summary = format!(
+        "name={name} groups={} keys={}",
+        group_ids.len(),
+        key_ids.len()
+    );
+    actor
+        .audit(
+            &mut tx,
+            Some(&instance.id),
+            "CreateConsumer",
+            IdKind::Consumer,
+            &row.id,
+            summary,
+        )
+        .await?;
+    let consumer = load(
+        &mut tx,
+        &ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(consumer)
 }
 
 /// Changes name and description only; groups and keys are managed elsewhere.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn update_consumer(db: &Db, actor: &Actor, consumer_id: &str, input: ConsumerUpdate) -> AppResult<Consumer> {
+pub async fn update_consumer(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    input: ConsumerUpdate,
+) -> AppResult<Consumer> {
     actor.require_admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
     let mut tx = db.pool.begin().await?;
-    let current = consumers::get(&mut tx, id.as_str()).await?.ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
-    let changed = consumers::update(&mut tx, id.as_str(), input.version, name.as_str(), &name.unique_key(), description.as_str(), now_ms())
-        .await
-        .map_err(|e| super::name_taken(e, "consumer", &name))?;
+    let current = consumers::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
+    let changed = consumers::update(
+        &mut tx,
+        id.as_str(),
+        input.version,
+        name.as_str(),
+        &name.unique_key(),
+        description.as_str(),
+        now_ms(),
+    )
+    .await
+    .map_err(|e| super::name_taken(e, "consumer", &name))?;
     if !changed {
         return Err(AppError::Version);
     }
     let summary = format!("name {} -> {name}", current.name);
-    actor.audit(&mut tx, Some(&current.instance_id), "UpdateConsumer", IdKind::Consumer, id.as_str(), summary).await?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&current.instance_id),
+            "UpdateConsumer",
+            IdKind::Consumer,
+            id.as_str(),
+            summary,
+        )
+        .await?;
     let consumer = load(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(consumer)
@@ -122,7 +187,11 @@ pub async fn update_consumer(db: &Db, actor: &Actor, consumer_id: &str, input: C
 /// Everything that must be removed before the consumer can be deleted.
 async fn dependencies(conn: &mut AnyConnection, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
     let base = format!("/instances/{}", consumer.instance_id);
-    let fresh = load(conn, &ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses")).await?;
+    let fresh = load(
+        conn,
+        &ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses"),
+    )
+    .await?;
     let mut deps: Vec<Dependency> = fresh
         .groups
         .iter()
@@ -161,14 +230,25 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
         return Err(AppError::Dependencies(deps));
     }
     if let Err(e) = consumers::delete(&mut tx, id.as_str()).await {
-        if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
+        if e.as_database_error()
+            .is_some_and(|d| d.is_foreign_key_violation())
+        {
             drop(tx);
-            return Err(AppError::Dependencies(check_consumer_dependencies(db, id.as_str()).await?));
+            return Err(AppError::Dependencies(
+                check_consumer_dependencies(db, id.as_str()).await?,
+            ));
         }
         return Err(e.into());
     }
     actor
-        .audit(&mut tx, Some(&consumer.instance_id), "DeleteConsumer", IdKind::Consumer, id.as_str(), format!("name={}", consumer.name))
+        .audit(
+            &mut tx,
+            Some(&consumer.instance_id),
+            "DeleteConsumer",
+            IdKind::Consumer,
+            id.as_str(),
+            format!("name={}", consumer.name),
+        )
         .await?;
     tx.commit().await?;
     Ok(())
@@ -176,17 +256,40 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
 
 /// Binds an unbound key of the consumer's instance to the consumer.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn bind_credential(db: &Db, actor: &Actor, consumer_id: &str, key_id: &str) -> AppResult<Consumer> {
+pub async fn bind_credential(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    key_id: &str,
+) -> AppResult<Consumer> {
     actor.require_admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let kid = parse_ids(IdKind::Key, "KeyId", &[key_id.to_owned()])?.remove(0);
     let mut tx = db.pool.begin().await?;
     let consumer = load(&mut tx, &id).await?;
-    if !keys::bind(&mut tx, kid.as_str(), &consumer.instance_id, id.as_str(), now_ms()).await? {
-        return Err(AppError::invalid("KeyId", format!("The key {kid} does not exist in this instance or is already bound.")));
+    if !keys::bind(
+        &mut tx,
+        kid.as_str(),
+        &consumer.instance_id,
+        id.as_str(),
+        now_ms(),
+    )
+    .await?
+    {
+        return Err(AppError::invalid(
+            "KeyId",
+            format!("The key {kid} does not exist in this instance or is already bound."),
+        ));
     }
     actor
-        .audit(&mut tx, Some(&consumer.instance_id), "BindCredential", IdKind::Consumer, id.as_str(), format!("key={kid}"))
+        .audit(
+            &mut tx,
+            Some(&consumer.instance_id),
+            "BindCredential",
+            IdKind::Consumer,
+            id.as_str(),
+            format!("key={kid}"),
+        )
         .await?;
     let consumer = load(&mut tx, &id).await?;
     tx.commit().await?;
@@ -194,17 +297,32 @@ pub async fn bind_credential(db: &Db, actor: &Actor, consumer_id: &str, key_id: 
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn unbind_credential(db: &Db, actor: &Actor, consumer_id: &str, key_id: &str) -> AppResult<Consumer> {
+pub async fn unbind_credential(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    key_id: &str,
+) -> AppResult<Consumer> {
     actor.require_admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let kid = parse_id(IdKind::Key, key_id)?;
     let mut tx = db.pool.begin().await?;
     let consumer = load(&mut tx, &id).await?;
     if !keys::unbind(&mut tx, kid.as_str(), id.as_str(), now_ms()).await? {
-        return Err(AppError::invalid("KeyId", format!("The key {kid} is not bound to this consumer.")));
+        return Err(AppError::invalid(
+            "KeyId",
+            format!("The key {kid} is not bound to this consumer."),
+        ));
     }
     actor
-        .audit(&mut tx, Some(&consumer.instance_id), "UnbindCredential", IdKind::Consumer, id.as_str(), format!("key={kid}"))
+        .audit(
+            &mut tx,
+            Some(&consumer.instance_id),
+            "UnbindCredential",
+            IdKind::Consumer,
+            id.as_str(),
+            format!("key={kid}"),
+        )
         .await?;
     let consumer = load(&mut tx, &id).await?;
     tx.commit().await?;

@@ -5,8 +5,8 @@ use super::consumers::create_consumer;
 use super::groups::create_group;
 use super::instances::{create_instance, list_instances};
 use super::keys::create_key;
-use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey};
 use super::Actor;
+use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey};
 use crate::domain::records::{CurrentUser, Role};
 use crate::domain::PageRequest;
 use crate::error::AppResult;
@@ -14,11 +14,19 @@ use crate::store::Db;
 
 /// Seeds the demo instance unless any instance exists.
 pub async fn seed(db: &Db) -> AppResult<bool> {
-    if list_instances(db, "", PageRequest::default()).await?.total_size > 0 {
+    if list_instances(db, "", PageRequest::default())
+        .await?
+        .total_size
+        > 0
+    {
         return Ok(false);
     }
     let actor = Actor {
-        user: CurrentUser { id: "system".into(), username: "demo-seed".into(), role: Role::Admin },
+        user: CurrentUser {
+            id: "system".into(),
+            username: "demo-seed".into(),
+            role: Role::Admin,
+        },
         request_id: "startup".into(),
     };
     let instance = create_instance(
@@ -33,15 +41,48 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
     )
     .await?;
     let mut group_ids = Vec::new();
-    for (name, description) in [("partners", "External partner applications"), ("internal", "Internal services")] {
-        let g = create_group(db, &actor, NewGroup { instance_id: instance.id.clone(), name: name.into(), description: description.into() }).await?;
+    for (name, description) in [
+        ("partners", "External partner applications"),
+        ("internal", "Internal services"),
+    ] {
+        let g = create_group(
+            db,
+            &actor,
+            NewGroup {
+                instance_id: instance.id.clone(),
+                name: name.into(),
+                description: description.into(),
+            },
+        )
+        .await?;
         group_ids.push(g.id);
     }
     let mut key_ids = Vec::new();
-    for name in ["billing-key", "search-key", "chat-key", "spare-key-1", "spare-key-2"] {
-        key_ids.push(create_key(db, &actor, NewKey { instance_id: instance.id.clone(), name: name.into() }).await?.key.id);
+    for name in [
+        "billing-key",
+        "search-key",
+        "chat-key",
+        "spare-key-1",
+        "spare-key-2",
+    ] {
+        key_ids.push(
+            create_key(
+                db,
+                &actor,
+                NewKey {
+                    instance_id: instance.id.clone(),
+                    name: name.into(),
+                },
+            )
+            .await?
+            .key
+            .id,
+        );
     }
-    for (i, name) in ["billing-service", "search-frontend", "chat-assistant"].into_iter().enumerate() {
+    for (i, name) in ["billing-service", "search-frontend", "chat-assistant"]
+        .into_iter()
+        .enumerate()
+    {
         create_consumer(
             db,
             &actor,

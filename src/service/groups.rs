@@ -1,9 +1,9 @@
 //! Consumer groups.
 
 use super::{parse_description, parse_name, Actor};
+use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::domain::inputs::{NewGroup};
 use crate::error::AppResult;
 use crate::store::{groups, now_ms, Db};
 
@@ -26,18 +26,37 @@ pub async fn create_group(db: &Db, actor: &Actor, input: NewGroup) -> AppResult<
         version: 1,
     };
     let mut tx = db.pool.begin().await?;
-    groups::insert(&mut tx, &group, &name.unique_key()).await.map_err(|e| super::name_taken(e, "consumer group", &name))?;
+    groups::insert(&mut tx, &group, &name.unique_key())
+        .await
+        .map_err(|e| super::name_taken(e, "consumer group", &name))?;
     actor
-        .audit(&mut tx, Some(&group.instance_id), "CreateConsumerGroup", IdKind::ConsumerGroup, &group.id, format!("name={name}"))
+        .audit(
+            &mut tx,
+            Some(&group.instance_id),
+            "CreateConsumerGroup",
+            IdKind::ConsumerGroup,
+            &group.id,
+            format!("name={name}"),
+        )
         .await?;
     tx.commit().await?;
     Ok(group)
 }
 
-pub async fn list_groups(db: &Db, instance_id: &str, search: &str, page: PageRequest) -> AppResult<Page<ConsumerGroup>> {
+pub async fn list_groups(
+    db: &Db,
+    instance_id: &str,
+    search: &str,
+    page: PageRequest,
+) -> AppResult<Page<ConsumerGroup>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = groups::list(&mut conn, &instance.id, &pattern, page).await?;
-    Ok(Page { total_size, page_number: page.page_number, page_size: page.page_size, items })
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
 }

@@ -1,9 +1,9 @@
 //! Gateway instances.
 
 use super::{parse_description, parse_name, Actor};
+use crate::domain::inputs::NewInstance;
 use crate::domain::records::{ConsumerGroup, Instance};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::domain::inputs::{NewInstance};
 use crate::error::{AppError, AppResult};
 use crate::store::{groups, instances, now_ms, Db};
 
@@ -15,7 +15,11 @@ fn parse_token(field: &str, label: &str, raw: &str, max: usize) -> AppResult<Str
     if s.is_empty() {
         return Err(AppError::invalid(field, format!("Enter the {label}.")));
     }
-    if s.chars().count() > max || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
+    if s.chars().count() > max
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
         return Err(AppError::invalid(
             field,
             format!("The {label} can contain up to {max} characters: letters, digits, \"-\", \".\" and \"_\"."),
@@ -60,7 +64,16 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
         .await
         .map_err(|e| super::name_taken(e, "gateway instance", &name))?;
     groups::insert(&mut tx, &group, &DEFAULT_GROUP_NAME.to_ascii_lowercase()).await?;
-    actor.audit(&mut tx, Some(&instance.id), "CreateGateway", IdKind::Gateway, &instance.id, format!("name={name}")).await?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&instance.id),
+            "CreateGateway",
+            IdKind::Gateway,
+            &instance.id,
+            format!("name={name}"),
+        )
+        .await?;
     tx.commit().await?;
     Ok(instance)
 }
@@ -69,7 +82,12 @@ pub async fn list_instances(db: &Db, search: &str, page: PageRequest) -> AppResu
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = instances::list(&mut conn, &pattern, page).await?;
-    Ok(Page { total_size, page_number: page.page_number, page_size: page.page_size, items })
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
 }
 
 pub async fn get_instance(db: &Db, id: &str) -> AppResult<Instance> {

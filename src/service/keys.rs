@@ -1,10 +1,10 @@
 //! API keys: generated server-side, revealed once, stored as a hash.
 
 use super::{parse_name, Actor};
+use crate::domain::inputs::NewKey;
 use crate::domain::keys::PlainApiKey;
 use crate::domain::records::{ApiKey, CreatedKey};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::domain::inputs::{NewKey};
 use crate::error::AppResult;
 use crate::store::{keys, now_ms, Db};
 
@@ -28,17 +28,43 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
         updated_at: now,
     };
     let mut tx = db.pool.begin().await?;
-    keys::insert(&mut tx, &key, &name.unique_key(), &plain.hash()).await.map_err(|e| super::name_taken(e, "key", &name))?;
-    actor.audit(&mut tx, Some(&key.instance_id), "CreateKey", IdKind::Key, &key.id, format!("name={name}")).await?;
+    keys::insert(&mut tx, &key, &name.unique_key(), &plain.hash())
+        .await
+        .map_err(|e| super::name_taken(e, "key", &name))?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&key.instance_id),
+            "CreateKey",
+            IdKind::Key,
+            &key.id,
+            format!("name={name}"),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(CreatedKey { key, value: plain.expose().to_owned() })
+    Ok(CreatedKey {
+        key,
+        value: plain.expose().to_owned(),
+    })
 }
 
 /// Keys of an instance; `unbound_only` lists the keys a consumer can still take.
-pub async fn list_keys(db: &Db, instance_id: &str, search: &str, unbound_only: bool, page: PageRequest) -> AppResult<Page<ApiKey>> {
+pub async fn list_keys(
+    db: &Db,
+    instance_id: &str,
+    search: &str,
+    unbound_only: bool,
+    page: PageRequest,
+) -> AppResult<Page<ApiKey>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
-    let (total_size, items) = keys::list(&mut conn, &instance.id, &pattern, unbound_only, page).await?;
-    Ok(Page { total_size, page_number: page.page_number, page_size: page.page_size, items })
+    let (total_size, items) =
+        keys::list(&mut conn, &instance.id, &pattern, unbound_only, page).await?;
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
 }

@@ -65,8 +65,12 @@ pub fn parse_id(kind: IdKind, raw: &str) -> AppResult<ResourceId> {
 pub fn parse_ids(kind: IdKind, field: &str, raw: &[String]) -> AppResult<Vec<ResourceId>> {
     let mut ids: Vec<ResourceId> = Vec::with_capacity(raw.len());
     for r in raw {
-        let id = ResourceId::parse(kind, r.trim())
-            .ok_or_else(|| AppError::invalid(field, format!("{} is not a valid {} ID.", truncate(r), kind.noun())))?;
+        let id = ResourceId::parse(kind, r.trim()).ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("{} is not a valid {} ID.", truncate(r), kind.noun()),
+            )
+        })?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -93,7 +97,10 @@ pub fn page(page_number: Option<u32>, page_size: Option<u32>) -> AppResult<PageR
 pub fn search_pattern(raw: &str) -> AppResult<String> {
     let s = raw.trim();
     if s.chars().count() > 100 {
-        return Err(AppError::invalid("NameLike", "Search text can contain up to 100 characters."));
+        return Err(AppError::invalid(
+            "NameLike",
+            "Search text can contain up to 100 characters.",
+        ));
     }
     Ok(crate::store::like_pattern(s))
 }
@@ -110,7 +117,9 @@ pub fn truncate(s: &str) -> String {
 /// Maps a unique violation on a name to a `Conflict.Name` error; other errors pass through.
 pub fn name_taken(err: sqlx::Error, what: &str, name: &Name) -> AppError {
     if crate::store::is_unique_violation(&err) {
-        AppError::NameTaken { message: format!("A {what} named {name} already exists in this instance.") }
+        AppError::NameTaken {
+            message: format!("A {what} named {name} already exists in this instance."),
+        }
     } else {
         err.into()
     }

@@ -14,12 +14,18 @@ pub struct AccountRow {
 
 impl AccountRow {
     pub fn current_user(&self) -> Option<CurrentUser> {
-        Some(CurrentUser { id: self.id.clone(), username: self.username.clone(), role: Role::parse(&self.role)? })
+        Some(CurrentUser {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            role: Role::parse(&self.role)?,
+        })
     }
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(conn).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn insert(
@@ -45,14 +51,25 @@ pub async fn insert(
     .map(drop)
 }
 
-pub async fn find_by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<AccountRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, username, password_hash, role, enabled FROM accounts WHERE username_key = $1")
-        .bind(username.to_lowercase())
-        .fetch_optional(conn)
-        .await
+pub async fn find_by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, username, password_hash, role, enabled FROM accounts WHERE username_key = $1",
+    )
+    .bind(username.to_lowercase())
+    .fetch_optional(conn)
+    .await
 }
 
-pub async fn insert_session(conn: &mut AnyConnection, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    account_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(account_id)
@@ -64,7 +81,11 @@ pub async fn insert_session(conn: &mut AnyConnection, token_hash: &str, account_
 }
 
 /// The enabled account behind an unexpired session.
-pub async fn session_user(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<Option<CurrentUser>, sqlx::Error> {
+pub async fn session_user(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<AccountRow> = sqlx::query_as(
         "SELECT a.id, a.username, a.password_hash, a.role, a.enabled FROM sessions s JOIN accounts a ON a.id = s.account_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.enabled = 1",
@@ -77,10 +98,18 @@ pub async fn session_user(conn: &mut AnyConnection, token_hash: &str, now: i64) 
 }
 
 pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(conn).await.map(drop)
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
-pub async fn record_failure(conn: &mut AnyConnection, subject: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_failure(
+    conn: &mut AnyConnection,
+    subject: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
         .bind(subject)
         .bind(now)
@@ -89,7 +118,11 @@ pub async fn record_failure(conn: &mut AnyConnection, subject: &str, now: i64) -
         .map(drop)
 }
 
-pub async fn failures_since(conn: &mut AnyConnection, subject: &str, since: i64) -> Result<i64, sqlx::Error> {
+pub async fn failures_since(
+    conn: &mut AnyConnection,
+    subject: &str,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
         .bind(subject)
         .bind(since)
@@ -98,5 +131,9 @@ pub async fn failures_since(conn: &mut AnyConnection, subject: &str, since: i64)
 }
 
 pub async fn clear_failures(conn: &mut AnyConnection, subject: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(conn).await.map(drop)
+    sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+        .bind(subject)
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -13,7 +13,11 @@ pub struct AuditEntry<'a> {
     pub request_id: &'a str,
 }
 
-pub async fn insert(conn: &mut AnyConnection, e: AuditEntry<'_>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    e: AuditEntry<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_events (id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

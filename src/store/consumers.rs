@@ -19,7 +19,11 @@ pub struct ConsumerRow {
     pub version: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, c: &ConsumerRow, name_key: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    c: &ConsumerRow,
+    name_key: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO consumers (id, instance_id, name, name_key, description, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -92,10 +96,19 @@ pub async fn update(
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM consumers WHERE id = $1").bind(id).execute(conn).await.map(drop)
+    sqlx::query("DELETE FROM consumers WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
-pub async fn add_membership(conn: &mut AnyConnection, group_id: &str, consumer_id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn add_membership(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    consumer_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO consumer_group_members (group_id, consumer_id, created_at) VALUES ($1, $2, $3)")
         .bind(group_id)
         .bind(consumer_id)
@@ -113,7 +126,10 @@ struct MembershipRow {
 }
 
 /// The groups of each of `consumer_ids`, as `(consumer_id, group)`.
-pub async fn groups_of(conn: &mut AnyConnection, consumer_ids: &[String]) -> Result<Vec<(String, Ref)>, sqlx::Error> {
+pub async fn groups_of(
+    conn: &mut AnyConnection,
+    consumer_ids: &[String],
+) -> Result<Vec<(String, Ref)>, sqlx::Error> {
     if consumer_ids.is_empty() {
         return Ok(vec![]);
     }
@@ -127,7 +143,18 @@ pub async fn groups_of(conn: &mut AnyConnection, consumer_ids: &[String]) -> Res
         q = q.bind(id);
     }
     let rows = q.fetch_all(conn).await?;
-    Ok(rows.into_iter().map(|r| (r.consumer_id, Ref { id: r.group_id, name: r.group_name })).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.consumer_id,
+                Ref {
+                    id: r.group_id,
+                    name: r.group_name,
+                },
+            )
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -140,7 +167,10 @@ struct CredentialRow {
 }
 
 /// The keys bound to each of `consumer_ids`, as `(consumer_id, credential)`.
-pub async fn credentials_of(conn: &mut AnyConnection, consumer_ids: &[String]) -> Result<Vec<(String, Credential)>, sqlx::Error> {
+pub async fn credentials_of(
+    conn: &mut AnyConnection,
+    consumer_ids: &[String],
+) -> Result<Vec<(String, Credential)>, sqlx::Error> {
     if consumer_ids.is_empty() {
         return Ok(vec![]);
     }
@@ -155,6 +185,16 @@ pub async fn credentials_of(conn: &mut AnyConnection, consumer_ids: &[String]) -
     let rows = q.fetch_all(conn).await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.consumer_id, Credential { key_id: r.id, name: r.name, prefix: r.prefix, enabled: r.enabled != 0 }))
+        .map(|r| {
+            (
+                r.consumer_id,
+                Credential {
+                    key_id: r.id,
+                    name: r.name,
+                    prefix: r.prefix,
+                    enabled: r.enabled != 0,
+                },
+            )
+        })
         .collect())
 }

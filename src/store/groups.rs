@@ -37,7 +37,11 @@ impl From<Row> for ConsumerGroup {
     }
 }
 
-pub async fn insert(conn: &mut AnyConnection, g: &ConsumerGroup, name_key: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    g: &ConsumerGroup,
+    name_key: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO consumer_groups (id, instance_id, name, name_key, description, enabled, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -58,7 +62,11 @@ pub async fn insert(conn: &mut AnyConnection, g: &ConsumerGroup, name_key: &str)
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerGroup>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE g.id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(ConsumerGroup::from))
+    Ok(sqlx::query_as::<_, Row>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(ConsumerGroup::from))
 }
 
 /// Groups of an instance by name; `pattern` is a LIKE pattern on the lowercased name.
@@ -69,11 +77,13 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<ConsumerGroup>), sqlx::Error> {
     let filter = "g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumer_groups g WHERE {filter}"))
-        .bind(instance_id)
-        .bind(pattern)
-        .fetch_one(&mut *conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM consumer_groups g WHERE {filter}"
+    ))
+    .bind(instance_id)
+    .bind(pattern)
+    .fetch_one(&mut *conn)
+    .await?;
     let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE {filter} ORDER BY g.name_key LIMIT $3 OFFSET $4");
     let rows = sqlx::query_as::<_, Row>(&sql)
         .bind(instance_id)

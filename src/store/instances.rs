@@ -4,7 +4,8 @@ use crate::domain::records::Instance;
 use crate::domain::PageRequest;
 use sqlx::AnyConnection;
 
-const COLUMNS: &str = "id, name, region, engine_version, status, description, created_at, updated_at, version";
+const COLUMNS: &str =
+    "id, name, region, engine_version, status, description, created_at, updated_at, version";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -35,7 +36,11 @@ impl From<Row> for Instance {
     }
 }
 
-pub async fn insert(conn: &mut AnyConnection, i: &Instance, name_key: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    i: &Instance,
+    name_key: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO instances (id, name, name_key, region, engine_version, status, description, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -57,11 +62,19 @@ pub async fn insert(conn: &mut AnyConnection, i: &Instance, name_key: &str) -> R
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Instance>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(Instance::from))
+    Ok(sqlx::query_as::<_, Row>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(Instance::from))
 }
 
 /// Newest first; `pattern` is a LIKE pattern matched against the lowercased name and the ID.
-pub async fn list(conn: &mut AnyConnection, pattern: &str, page: PageRequest) -> Result<(i64, Vec<Instance>), sqlx::Error> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    pattern: &str,
+    page: PageRequest,
+) -> Result<(i64, Vec<Instance>), sqlx::Error> {
     let filter = "(name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM instances WHERE {filter}"))
         .bind(pattern)

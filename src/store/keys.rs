@@ -4,7 +4,8 @@ use crate::domain::records::{ApiKey, Ref};
 use crate::domain::PageRequest;
 use sqlx::AnyConnection;
 
-const COLUMNS: &str = "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
+const COLUMNS: &str =
+    "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
     k.enabled, k.expires_at, k.created_at, k.updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -28,7 +29,10 @@ impl From<Row> for ApiKey {
             instance_id: r.instance_id,
             name: r.name,
             prefix: r.prefix,
-            consumer: r.consumer_id.zip(r.consumer_name).map(|(id, name)| Ref { id, name }),
+            consumer: r
+                .consumer_id
+                .zip(r.consumer_name)
+                .map(|(id, name)| Ref { id, name }),
             enabled: r.enabled != 0,
             expires_at: r.expires_at,
             created_at: r.created_at,
@@ -38,7 +42,12 @@ impl From<Row> for ApiKey {
 }
 
 /// Inserts a new, unbound key with the hash of its value.
-pub async fn insert(conn: &mut AnyConnection, k: &ApiKey, name_key: &str, key_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    k: &ApiKey,
+    name_key: &str,
+    key_hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, 1)",
@@ -60,7 +69,11 @@ pub async fn insert(conn: &mut AnyConnection, k: &ApiKey, name_key: &str, key_ha
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE k.id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(conn).await?.map(ApiKey::from))
+    Ok(sqlx::query_as::<_, Row>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(ApiKey::from))
 }
 
 /// Keys of an instance by name; `pattern` matches the lowercased name or the prefix.
@@ -97,7 +110,13 @@ pub async fn list(
 
 /// Binds an unbound key of the instance to a consumer. False when the key is already bound
 /// (the condition, not a read before the write, is what keeps a key to one consumer).
-pub async fn bind(conn: &mut AnyConnection, key_id: &str, instance_id: &str, consumer_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn bind(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    instance_id: &str,
+    consumer_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE api_keys SET consumer_id = $1, updated_at = $2, version = version + 1 \
          WHERE id = $3 AND instance_id = $4 AND consumer_id IS NULL",
@@ -112,7 +131,12 @@ pub async fn bind(conn: &mut AnyConnection, key_id: &str, instance_id: &str, con
 }
 
 /// Unbinds a key from the given consumer; false when it was not bound to it.
-pub async fn unbind(conn: &mut AnyConnection, key_id: &str, consumer_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn unbind(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    consumer_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE api_keys SET consumer_id = NULL, updated_at = $1, version = version + 1 WHERE id = $2 AND consumer_id = $3",
     )

@@ -39,7 +39,9 @@ impl Db {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(sqlx::Error::Configuration("DATABASE_URL must start with sqlite: or postgres://".into()));
+            return Err(sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ));
         };
         let url = match backend {
             Backend::Sqlite => sqlite_url_creating_parent(url),
@@ -55,7 +57,10 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
         Ok(Db { pool, backend })
     }
 
@@ -67,7 +72,9 @@ impl Db {
 
 /// `sqlite:` URLs get `mode=rwc` (create if missing) and their folder is created.
 fn sqlite_url_creating_parent(url: &str) -> String {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
@@ -85,7 +92,10 @@ fn sqlite_url_creating_parent(url: &str) -> String {
 
 /// Milliseconds since the epoch, the unit of every stored time.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 /// Escapes `%`, `_` and `\` so user text in a LIKE pattern matches literally.
@@ -104,12 +114,16 @@ pub fn like_pattern(needle: &str) -> String {
 
 /// True when the error is a unique-constraint violation (a name taken concurrently).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error().is_some_and(|e| e.is_unique_violation())
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
 }
 
 /// `$from, $from+1, …` placeholders for an `IN (…)` list of `n` values.
 pub fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -128,6 +142,9 @@ mod tests {
 
     #[test]
     fn sqlite_urls_get_create_mode() {
-        assert_eq!(sqlite_url_creating_parent("sqlite:/tmp/x.db"), "sqlite:/tmp/x.db?mode=rwc");
+        assert_eq!(
+            sqlite_url_creating_parent("sqlite:/tmp/x.db"),
+            "sqlite:/tmp/x.db?mode=rwc"
+        );
     }
 }

@@ -22,42 +22,77 @@ async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
         Ok(server) => {
             sqlx::any::install_default_drivers();
             let name = format!("gc_test_{}", xid_like());
-            let pool = sqlx::AnyPool::connect(&server).await.expect("connect to TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+            let pool = sqlx::AnyPool::connect(&server)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .expect("create test database");
             pool.close().await;
-            let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(server);
+            let base = server
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(server);
             (format!("{base}/{name}"), None)
         }
         Err(_) => {
             let dir = tempfile::tempdir().expect("temp dir");
-            (format!("sqlite:{}", dir.path().join("console.db").display()), Some(dir))
+            (
+                format!("sqlite:{}", dir.path().join("console.db").display()),
+                Some(dir),
+            )
         }
     }
 }
 
 fn xid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{n:x}{:x}", std::process::id())
 }
 
 pub async fn spawn_app() -> TestApp {
     let (url, dir) = fresh_database_url().await;
     let db = Db::connect(&url).await.expect("connect and migrate");
-    auth::create_account(&db, "admin", ADMIN_PASSWORD, Role::Admin).await.unwrap();
-    auth::create_account(&db, "viewer", VIEWER_PASSWORD, Role::Viewer).await.unwrap();
+    auth::create_account(&db, "admin", ADMIN_PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    auth::create_account(&db, "viewer", VIEWER_PASSWORD, Role::Viewer)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState { leptos_options: leptos_options(addr), db: db.clone(), secure_cookies: false };
+    let state = AppState {
+        leptos_options: leptos_options(addr),
+        db: db.clone(),
+        secure_cookies: false,
+    };
     tokio::spawn(async move {
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
-    TestApp { base: format!("http://{addr}"), db, _dir: dir }
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        _dir: dir,
+    }
 }
 
 /// A client that keeps cookies and does not follow redirects.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 impl TestApp {
@@ -71,7 +106,11 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert!(res.status().is_success() || res.status().is_redirection(), "sign in failed: {}", res.status());
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "sign in failed: {}",
+            res.status()
+        );
         c
     }
 
@@ -80,18 +119,41 @@ impl TestApp {
     }
 
     /// Calls a server function with a form-encoded body; returns status and JSON.
-    pub async fn call_form(&self, c: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let res = c.post(format!("{}/api/{name}", self.base)).header("Accept", "application/json").form(form).send().await.unwrap();
+    pub async fn call_form(
+        &self,
+        c: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let res = c
+            .post(format!("{}/api/{name}", self.base))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Calls a server function with a JSON body; returns status and JSON.
     pub async fn call_json(&self, c: &reqwest::Client, name: &str, body: Value) -> (u16, Value) {
-        let res = c.post(format!("{}/api/{name}", self.base)).header("Accept", "application/json").json(&body).send().await.unwrap();
+        let res = c
+            .post(format!("{}/api/{name}", self.base))
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }

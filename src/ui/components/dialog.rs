@@ -5,7 +5,11 @@ use leptos::html;
 use leptos::prelude::*;
 
 #[component]
-pub fn Dialog(#[prop(into)] title: String, #[prop(into)] on_close: Callback<()>, children: Children) -> impl IntoView {
+pub fn Dialog(
+    #[prop(into)] title: String,
+    #[prop(into)] on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
     let node = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
         if let Some(d) = node.get() {

@@ -15,7 +15,13 @@ pub fn TextField(
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let described_by = error_id.clone();
-    let invalid = move || if error.get().is_some() { "true" } else { "false" };
+    let invalid = move || {
+        if error.get().is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    };
     let on_input = move |ev: leptos::ev::Event| {
         value.set(event_target_value(&ev));
         if let Some(cb) = on_edit {
@@ -53,7 +59,12 @@ pub fn TextField(
 
 /// A labelled multi-select whose chosen values land in `selected`.
 #[component]
-pub fn SelectMany(id: &'static str, label: &'static str, options: Vec<(String, String)>, selected: RwSignal<Vec<String>>) -> impl IntoView {
+pub fn SelectMany(
+    id: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    selected: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let on_change = move |ev: leptos::ev::Event| selected.set(selected_values(&ev));
     view! {
         <div class="field">
@@ -74,7 +85,10 @@ pub fn SelectMany(id: &'static str, label: &'static str, options: Vec<(String, S
 /// The values of the selected options of the `<select>` an event came from.
 pub fn selected_values(ev: &leptos::ev::Event) -> Vec<String> {
     use wasm_bindgen::JsCast;
-    let Some(select) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) else {
+    let Some(select) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+    else {
         return vec![];
     };
     let options = select.selected_options();

@@ -17,9 +17,22 @@ pub struct ListQuery {
 impl ListQuery {
     /// Reads the query string; nonsense numbers fall back to the defaults.
     pub fn from_params(map: &ParamsMap, selected_key: &str) -> ListQuery {
-        let page = map.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
-        let size = map.get("size").and_then(|p| p.parse().ok()).filter(|s| (1..=MAX_PAGE_SIZE).contains(s)).unwrap_or(DEFAULT_PAGE_SIZE);
-        ListQuery { q: map.get("q").unwrap_or_default(), page, size, selected: map.get(selected_key).filter(|s| !s.is_empty()) }
+        let page = map
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1);
+        let size = map
+            .get("size")
+            .and_then(|p| p.parse().ok())
+            .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        ListQuery {
+            q: map.get("q").unwrap_or_default(),
+            page,
+            size,
+            selected: map.get(selected_key).filter(|s| !s.is_empty()),
+        }
     }
 
     /// The query string (with `?`) for this state.
@@ -45,10 +58,16 @@ impl ListQuery {
     }
 
     pub fn with_page(&self, page: u32) -> ListQuery {
-        ListQuery { page, ..self.clone() }
+        ListQuery {
+            page,
+            ..self.clone()
+        }
     }
 
     pub fn with_selected(&self, selected: Option<String>) -> ListQuery {
-        ListQuery { selected, ..self.clone() }
+        ListQuery {
+            selected,
+            ..self.clone()
+        }
     }
 }

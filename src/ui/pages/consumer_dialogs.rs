@@ -5,30 +5,55 @@ use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
 use crate::domain::records::{Consumer, Credential};
 use crate::domain::{Description, Name};
 use crate::error::AppError;
-use crate::server_fns::consumers::{consumer_dependencies, BindCredential, CreateConsumer, DeleteConsumer, UnbindCredential, UpdateConsumer};
+use crate::server_fns::consumers::{
+    consumer_dependencies, BindCredential, CreateConsumer, DeleteConsumer, UnbindCredential,
+    UpdateConsumer,
+};
 use crate::server_fns::instances::{list_groups, list_keys};
 use crate::ui::components::{notify, Dialog, SelectMany, TextField};
 use leptos::prelude::*;
 
 /// Error of the name field: the local rule once something is typed, else the server's word.
-fn name_error(name: RwSignal<String>, touched: RwSignal<bool>, server: RwSignal<Option<AppError>>) -> Signal<Option<String>> {
+fn name_error(
+    name: RwSignal<String>,
+    touched: RwSignal<bool>,
+    server: RwSignal<Option<AppError>>,
+) -> Signal<Option<String>> {
     Signal::derive(move || {
-        let local = (touched.get() || !name.get().is_empty()).then(|| Name::parse(&name.get()).err()).flatten();
-        local.map(|e| e.to_string()).or_else(|| server.get().and_then(|e| e.field_message("Name")))
+        let local = (touched.get() || !name.get().is_empty())
+            .then(|| Name::parse(&name.get()).err())
+            .flatten();
+        local
+            .map(|e| e.to_string())
+            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
     })
 }
 
 fn description_error(description: RwSignal<String>) -> Signal<Option<String>> {
-    Signal::derive(move || Description::parse(&description.get()).err().map(|e| e.to_string()))
+    Signal::derive(move || {
+        Description::parse(&description.get())
+            .err()
+            .map(|e| e.to_string())
+    })
 }
 
 /// Errors not tied to a field, shown above the buttons.
 fn general_error(server: RwSignal<Option<AppError>>) -> impl Fn() -> Option<String> {
-    move || server.get().filter(|e| e.field_message("Name").is_none() && e.field_message("Description").is_none()).map(|e| e.to_string())
+    move || {
+        server
+            .get()
+            .filter(|e| {
+                e.field_message("Name").is_none() && e.field_message("Description").is_none()
+            })
+            .map(|e| e.to_string())
+    }
 }
 
 #[component]
-fn Buttons(#[prop(into)] ok_disabled: Signal<bool>, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
+fn Buttons(
+    #[prop(into)] ok_disabled: Signal<bool>,
+    #[prop(into)] on_close: Callback<()>,
+) -> impl IntoView {
     view! {
         <div class="actions">
             <button type="submit" class="primary" disabled=move || ok_disabled.get()>"OK"</button>
@@ -38,7 +63,11 @@ fn Buttons(#[prop(into)] ok_disabled: Signal<bool>, #[prop(into)] on_close: Call
 }
 
 #[component]
-pub fn NewConsumerDialog(instance_id: String, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn NewConsumerDialog(
+    instance_id: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let groups = RwSignal::new(Vec::<String>::new());
@@ -60,7 +89,10 @@ pub fn NewConsumerDialog(instance_id: String, #[prop(into)] on_close: Callback<(
     let action = ServerAction::<CreateConsumer>::new();
     Effect::new(move |_| match action.value().get() {
         Some(Ok(c)) => {
-            notify(false, format!("Consumer {} created with ID {}.", c.name, c.id));
+            notify(
+                false,
+                format!("Consumer {} created with ID {}.", c.name, c.id),
+            );
             on_done.run(());
         }
         Some(Err(e)) => server.set(Some(e)),
@@ -110,7 +142,11 @@ pub fn NewConsumerDialog(instance_id: String, #[prop(into)] on_close: Callback<(
 }
 
 #[component]
-pub fn EditConsumerDialog(consumer: Consumer, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn EditConsumerDialog(
+    consumer: Consumer,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let name = RwSignal::new(consumer.name.clone());
     let description = RwSignal::new(consumer.description.clone());
     let touched = RwSignal::new(true);
@@ -131,7 +167,14 @@ pub fn EditConsumerDialog(consumer: Consumer, #[prop(into)] on_close: Callback<(
         if Name::parse(&name.get()).is_err() || Description::parse(&description.get()).is_err() {
             return;
         }
-        action.dispatch(UpdateConsumer { id: id.clone(), input: ConsumerUpdate { name: name.get(), description: description.get(), version } });
+        action.dispatch(UpdateConsumer {
+            id: id.clone(),
+            input: ConsumerUpdate {
+                name: name.get(),
+                description: description.get(),
+                version,
+            },
+        });
     };
     view! {
         <Dialog title="Edit Consumer" on_close=on_close>
@@ -147,10 +190,17 @@ pub fn EditConsumerDialog(consumer: Consumer, #[prop(into)] on_close: Callback<(
 }
 
 #[component]
-pub fn DeleteConsumerDialog(consumer: Consumer, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn DeleteConsumerDialog(
+    consumer: Consumer,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let recheck = RwSignal::new(0u32);
     let id = consumer.id.clone();
-    let deps = Resource::new(move || recheck.get(), move |_| consumer_dependencies(id.clone()));
+    let deps = Resource::new(
+        move || recheck.get(),
+        move |_| consumer_dependencies(id.clone()),
+    );
     let action = ServerAction::<DeleteConsumer>::new();
     let refused = RwSignal::new(None::<String>);
     Effect::new(move |_| match action.value().get() {
@@ -197,9 +247,16 @@ pub fn DeleteConsumerDialog(consumer: Consumer, #[prop(into)] on_close: Callback
 }
 
 #[component]
-pub fn AddCredentialDialog(consumer: Consumer, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn AddCredentialDialog(
+    consumer: Consumer,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let iid = consumer.instance_id.clone();
-    let keys = Resource::new(|| (), move |_| list_keys(iid.clone(), String::new(), true, Some(1), Some(100)));
+    let keys = Resource::new(
+        || (),
+        move |_| list_keys(iid.clone(), String::new(), true, Some(1), Some(100)),
+    );
     let chosen = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let action = ServerAction::<BindCredential>::new();
@@ -215,7 +272,10 @@ pub fn AddCredentialDialog(consumer: Consumer, #[prop(into)] on_close: Callback<
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !chosen.get().is_empty() {
-            action.dispatch(BindCredential { consumer_id: cid.clone(), key_id: chosen.get() });
+            action.dispatch(BindCredential {
+                consumer_id: cid.clone(),
+                key_id: chosen.get(),
+            });
         }
     };
     view! {
@@ -250,7 +310,12 @@ pub fn AddCredentialDialog(consumer: Consumer, #[prop(into)] on_close: Callback<
 }
 
 #[component]
-pub fn UnbindDialog(consumer: Consumer, credential: Credential, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn UnbindDialog(
+    consumer: Consumer,
+    credential: Credential,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let action = ServerAction::<UnbindCredential>::new();
@@ -269,7 +334,10 @@ pub fn UnbindDialog(consumer: Consumer, credential: Credential, #[prop(into)] on
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if matches.get_untracked() {
-            action.dispatch(UnbindCredential { consumer_id: cid.clone(), key_id: kid.clone() });
+            action.dispatch(UnbindCredential {
+                consumer_id: cid.clone(),
+                key_id: kid.clone(),
+            });
         }
     };
     view! {

@@ -1,6 +1,8 @@
 //! The consumer list of an instance, with its details panel (SPEC §3.4, §3.6).
 
-use super::consumer_dialogs::{AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog};
+use super::consumer_dialogs::{
+    AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
+};
 use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
 use crate::server_fns::consumers::{get_consumer, list_consumers};
@@ -31,7 +33,13 @@ pub fn ConsumersPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let open = RwSignal::new(Open::None);
     let consumers = Resource::new(
-        move || (instance_id.get(), list_query.get().with_selected(None), reload.get()),
+        move || {
+            (
+                instance_id.get(),
+                list_query.get().with_selected(None),
+                reload.get(),
+            )
+        },
         |(iid, q, _)| list_consumers(iid, q.q, Some(q.page), Some(q.size)),
     );
     let changed = Callback::new(move |_: ()| {
@@ -101,7 +109,15 @@ pub fn ConsumersPage() -> impl IntoView {
 
 fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) -> impl IntoView {
     let href = q.with_selected(Some(c.id.clone())).href(SELECTED);
-    let groups = if c.groups.is_empty() { "—".to_owned() } else { c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ") };
+    let groups = if c.groups.is_empty() {
+        "—".to_owned()
+    } else {
+        c.groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let (edit, delete) = (c.clone(), c.clone());
     let label = c.name.clone();
     view! {
@@ -129,8 +145,16 @@ fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) 
 
 /// The panel on the right: Basic Information and Credential Management.
 #[component]
-fn ConsumerDetails(id: String, close_href: String, reload: RwSignal<u32>, open: RwSignal<Open>) -> impl IntoView {
-    let consumer = Resource::new(move || (id.clone(), reload.get()), |(id, _)| get_consumer(id));
+fn ConsumerDetails(
+    id: String,
+    close_href: String,
+    reload: RwSignal<u32>,
+    open: RwSignal<Open>,
+) -> impl IntoView {
+    let consumer = Resource::new(
+        move || (id.clone(), reload.get()),
+        |(id, _)| get_consumer(id),
+    );
     let writer = can_write();
     view! {
         <aside class="details" aria-labelledby="details-title">
@@ -151,7 +175,15 @@ fn ConsumerDetails(id: String, close_href: String, reload: RwSignal<u32>, open: 
 }
 
 fn details_body(c: Consumer, writer: bool, open: RwSignal<Open>) -> impl IntoView {
-    let groups = if c.groups.is_empty() { "—".to_owned() } else { c.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ") };
+    let groups = if c.groups.is_empty() {
+        "—".to_owned()
+    } else {
+        c.groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let add = c.clone();
     let credentials = c.credentials.clone();
     let owner = c.clone();

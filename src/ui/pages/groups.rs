@@ -64,7 +64,11 @@ pub fn GroupsPage() -> impl IntoView {
 }
 
 #[component]
-fn NewGroupDialog(instance_id: String, #[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+fn NewGroupDialog(
+    instance_id: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let server = RwSignal::new(None::<AppError>);
@@ -79,14 +83,32 @@ fn NewGroupDialog(instance_id: String, #[prop(into)] on_close: Callback<()>, #[p
     });
     let name_error = Signal::derive(move || {
         let n = name.get();
-        (!n.is_empty()).then(|| Name::parse(&n).err().map(|e| e.to_string())).flatten().or_else(|| server.get().and_then(|e| e.field_message("Name")))
+        (!n.is_empty())
+            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
     });
-    let description_error = Signal::derive(move || Description::parse(&description.get()).err().map(|e| e.to_string()));
-    let other = move || server.get().filter(|e| e.field_message("Name").is_none()).map(|e| e.to_string());
+    let description_error = Signal::derive(move || {
+        Description::parse(&description.get())
+            .err()
+            .map(|e| e.to_string())
+    });
+    let other = move || {
+        server
+            .get()
+            .filter(|e| e.field_message("Name").is_none())
+            .map(|e| e.to_string())
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
-        action.dispatch(CreateGroup { input: NewGroup { instance_id: instance_id.clone(), name: name.get(), description: description.get() } });
+        action.dispatch(CreateGroup {
+            input: NewGroup {
+                instance_id: instance_id.clone(),
+                name: name.get(),
+                description: description.get(),
+            },
+        });
     };
     view! {
         <Dialog title="New consumer group" on_close=on_close>

@@ -73,7 +73,10 @@ fn InstanceList() -> impl IntoView {
 }
 
 #[component]
-fn NewInstanceDialog(#[prop(into)] on_close: Callback<()>, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+fn NewInstanceDialog(
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let region = RwSignal::new(String::new());
     let engine = RwSignal::new(String::from("2.1.4"));
@@ -88,18 +91,47 @@ fn NewInstanceDialog(#[prop(into)] on_close: Callback<()>, #[prop(into)] on_done
         Some(Err(e)) => server_error.set(Some(e)),
         None => {}
     });
-    let field = move |f: &'static str| Signal::derive(move || server_error.get().and_then(|e| e.field_message(f)));
+    let field = move |f: &'static str| {
+        Signal::derive(move || server_error.get().and_then(|e| e.field_message(f)))
+    };
     let name_error = Signal::derive(move || {
         let n = name.get();
-        if n.is_empty() { server_error.get().and_then(|e| e.field_message("Name")) } else { Name::parse(&n).err().map(|e| e.to_string()).or_else(|| server_error.get().and_then(|e| e.field_message("Name"))) }
+        if n.is_empty() {
+            server_error.get().and_then(|e| e.field_message("Name"))
+        } else {
+            Name::parse(&n)
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| server_error.get().and_then(|e| e.field_message("Name")))
+        }
     });
-    let description_error = Signal::derive(move || Description::parse(&description.get()).err().map(|e| e.to_string()));
-    let other_error = move || server_error.get().filter(|e| !matches!(e, crate::error::AppError::Invalid { .. } | crate::error::AppError::NameTaken { .. })).map(|e| e.to_string());
+    let description_error = Signal::derive(move || {
+        Description::parse(&description.get())
+            .err()
+            .map(|e| e.to_string())
+    });
+    let other_error = move || {
+        server_error
+            .get()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    crate::error::AppError::Invalid { .. }
+                        | crate::error::AppError::NameTaken { .. }
+                )
+            })
+            .map(|e| e.to_string())
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server_error.set(None);
         action.dispatch(CreateInstance {
-            input: NewInstance { name: name.get(), region: region.get(), engine_version: engine.get(), description: description.get() },
+            input: NewInstance {
+                name: name.get(),
+                region: region.get(),
+                engine_version: engine.get(),
+                description: description.get(),
+            },
         });
     };
     view! {
@@ -148,7 +180,10 @@ pub fn InstanceLayout() -> impl IntoView {
 #[component]
 pub fn InstanceOverview() -> impl IntoView {
     let params = use_params_map();
-    let instance = Resource::new(move || params.read().get("id").unwrap_or_default(), get_instance);
+    let instance = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        get_instance,
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading instance…"</p> }>
             {move || Suspend::new(async move {

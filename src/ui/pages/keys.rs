@@ -94,13 +94,26 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
     });
     let name_error = Signal::derive(move || {
         let n = name.get();
-        (!n.is_empty()).then(|| Name::parse(&n).err().map(|e| e.to_string())).flatten().or_else(|| server.get().and_then(|e| e.field_message("Name")))
+        (!n.is_empty())
+            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
     });
-    let other = move || server.get().filter(|e| e.field_message("Name").is_none()).map(|e| e.to_string());
+    let other = move || {
+        server
+            .get()
+            .filter(|e| e.field_message("Name").is_none())
+            .map(|e| e.to_string())
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
-        action.dispatch(CreateKey { input: NewKey { instance_id: instance_id.clone(), name: name.get() } });
+        action.dispatch(CreateKey {
+            input: NewKey {
+                instance_id: instance_id.clone(),
+                name: name.get(),
+            },
+        });
     };
     let copy = move |_| {
         if let Some(v) = revealed.get_untracked() {
