@@ -10,12 +10,14 @@ test('without JavaScript: sign in, list instances and consumers, open details by
   await expect(page.getByRole('heading', { name: 'Instance list' })).toBeVisible();
   await page.getByRole('link', { name: /^gw-/ }).first().click();
   await page.getByRole('link', { name: 'Consumer', exact: true }).click();
-  await expect(page.getByRole('row', { name: /billing-service/ })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Consumer', exact: true })).toBeVisible();
   await page.getByLabel('Search consumers by name').fill('chat');
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page).toHaveURL(/q=chat/);
+  await expect(page.getByRole('row', { name: /chat-assistant/ })).toBeVisible();
   await expect(page.getByRole('row', { name: /billing-service/ })).toHaveCount(0);
   await page.getByRole('link', { name: 'chat-assistant details' }).click();
   const panel = page.getByRole('complementary', { name: 'Consumer details' });
   await expect(panel.getByText('Authentication Method: API Key')).toBeVisible();
-  await expect(panel.getByRole('cell', { name: 'chat-key' })).toBeVisible();
+  await expect(panel.getByRole('cell', { name: 'chat-key', exact: true })).toBeVisible();
 });

@@ -35,16 +35,6 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_format_as_utc_calendar_dates() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00:00");
-        assert_eq!(super::format_time(1_795_443_758_000), "2026-11-23 14:22:38");
-        assert_eq!(super::format_time(951_782_400_000), "2000-02-29 00:00:00");
-    }
-}
-
 /// Percent-encodes all but RFC 3986 unreserved characters, for query strings and redirects.
 pub fn url_encode(s: &str) -> String {
     s.bytes()
@@ -55,4 +45,14 @@ pub fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_format_as_utc_calendar_dates() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(super::format_time(1_795_443_758_000), "2026-11-23 14:22:38");
+        assert_eq!(super::format_time(951_782_400_000), "2000-02-29 00:00:00");
+    }
 }
