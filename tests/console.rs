@@ -465,3 +465,53 @@ async fn pages_paginate_with_a_total() {
         .await;
     assert_eq!(s, 400);
 }
+
+#[tokio::test]
+async fn a_group_membership_blocks_delete_until_it_is_removed() {
+    let app = spawn_app().await;
+    let c = app.admin().await;
+    let gw = new_instance(&app, &c).await;
+    let g = new_group(&app, &c, &gw, "partners").await;
+    let (_, created) = app
+        .call_json(
+            &c,
+            "create_consumer",
+            json!({"input": {"instanceId": gw, "name": "member", "groupIds": [g]}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let (s, v) = app.call_form(&c, "delete_consumer", &[("id", id)]).await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["Dependencies"][0]["kind"], "GroupMembership");
+    let viewer = app.signed_in("viewer", VIEWER_PASSWORD).await;
+    assert_eq!(
+        app.call_form(
+            &viewer,
+            "remove_from_group",
+            &[("consumer_id", id), ("group_id", &g)]
+        )
+        .await
+        .0,
+        403
+    );
+    let (s, v) = app
+        .call_form(
+            &c,
+            "remove_from_group",
+            &[("consumer_id", id), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!((s, v["groups"].clone()), (200, json!([])));
+    let (s, _) = app
+        .call_form(
+            &c,
+            "remove_from_group",
+            &[("consumer_id", id), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, 400, "removing twice is refused");
+    assert_eq!(
+        app.call_form(&c, "delete_consumer", &[("id", id)]).await.0,
+        200
+    );
+}

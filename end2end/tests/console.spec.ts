@@ -195,3 +195,20 @@ test('a viewer sees everything and can change nothing', async ({ page }) => {
   });
   expect(res.status()).toBe(403);
 });
+
+test('remove a consumer from a group in the details panel', async ({ page }) => {
+  await signIn(page);
+  await openDemoConsumers(page);
+  const instanceId = page.url().split('/')[4];
+  const groups = await (await page.request.post('/api/list_groups', { form: { instance_id: instanceId, search: 'internal' } })).json();
+  const created = await page.request.post('/api/create_consumer', {
+    data: { input: { instanceId, name: 'group-leaver', groupIds: [groups.items[0].id] } },
+  });
+  expect(created.status()).toBe(200);
+  await page.goto(`/instances/${instanceId}/consumers?consumer=${(await created.json()).id}`);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  const panel = page.getByRole('complementary', { name: 'Consumer details' });
+  await panel.getByRole('button', { name: 'Remove from internal' }).click();
+  await expect(page.getByRole('status')).toContainText('Removed from consumer group internal');
+  await expect(panel.getByRole('button', { name: 'Remove from internal' })).toHaveCount(0);
+});

@@ -68,3 +68,15 @@ pub async fn unbind_credential(consumer_id: String, key_id: String) -> Result<Co
     let (db, actor) = actor()?;
     respond(crate::service::consumers::unbind_credential(&db, &actor, &consumer_id, &key_id).await)
 }
+
+#[server(endpoint = "remove_from_group")]
+pub async fn remove_from_group(
+    consumer_id: String,
+    group_id: String,
+) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(
+        crate::service::consumers::remove_from_group(&db, &actor, &consumer_id, &group_id).await,
+    )
+}

@@ -199,7 +199,7 @@ async fn dependencies(conn: &mut AnyConnection, consumer: &Consumer) -> AppResul
             kind: DependencyKind::GroupMembership,
             id: g.id.clone(),
             name: g.name.clone(),
-            href: format!("{base}/groups?group={}", g.id),
+            href: format!("{base}/consumers?consumer={}", consumer.id),
         })
         .collect();
     deps.extend(fresh.credentials.iter().map(|c| Dependency {
@@ -322,6 +322,41 @@ pub async fn unbind_credential(
             IdKind::Consumer,
             id.as_str(),
             format!("key={kid}"),
+        )
+        .await?;
+    let consumer = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(consumer)
+}
+
+/// Takes the consumer out of one of its groups (it keeps its other groups and its keys).
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn remove_from_group(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    group_id: &str,
+) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let gid = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    if !consumers::remove_membership(&mut tx, gid.as_str(), id.as_str()).await? {
+        return Err(AppError::invalid(
+            "GroupId",
+            format!("The consumer is not a member of the consumer group {gid}."),
+        ));
+    }
+    let summary = format!("group={gid}");
+    actor
+        .audit(
+            &mut tx,
+            Some(&consumer.instance_id),
+            "RemoveGroupMembership",
+            IdKind::Consumer,
+            id.as_str(),
+            summary,
         )
         .await?;
     let consumer = load(&mut tx, &id).await?;

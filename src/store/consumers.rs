@@ -118,6 +118,21 @@ pub async fn add_membership(
         .map(drop)
 }
 
+/// Removes a membership; false when the consumer was not in the group.
+pub async fn remove_membership(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    consumer_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM consumer_group_members WHERE group_id = $1 AND consumer_id = $2")
+            .bind(group_id)
+            .bind(consumer_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
     consumer_id: String,

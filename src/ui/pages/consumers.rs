@@ -5,7 +5,8 @@ use super::consumer_dialogs::{
 };
 use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
-use crate::server_fns::consumers::{get_consumer, list_consumers};
+use crate::server_fns::consumers::{get_consumer, list_consumers, remove_from_group};
+use crate::ui::components::notify;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -165,7 +166,7 @@ fn ConsumerDetails(
             <Transition fallback=|| view! { <p class="loading">"Loading consumer…"</p> }>
                 {move || Suspend::new(async move {
                     match consumer.await {
-                        Ok(c) => details_body(c, writer, open).into_any(),
+                        Ok(c) => details_body(c, writer, open, reload).into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -174,16 +175,45 @@ fn ConsumerDetails(
     }
 }
 
-fn details_body(c: Consumer, writer: bool, open: RwSignal<Open>) -> impl IntoView {
-    let groups = if c.groups.is_empty() {
-        "—".to_owned()
-    } else {
-        c.groups
-            .iter()
-            .map(|g| g.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// The consumer's groups, each with a Remove button for Admins.
+fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoView {
+    if c.groups.is_empty() {
+        return view! { "—" }.into_any();
+    }
+    let items = c
+        .groups
+        .iter()
+        .map(|g| {
+            let (cid, gid, name) = (c.id.clone(), g.id.clone(), g.name.clone());
+            let remove = move |_| {
+                let (cid, gid, name) = (cid.clone(), gid.clone(), name.clone());
+                leptos::task::spawn_local(async move {
+                    match remove_from_group(cid, gid).await {
+                        Ok(_) => notify(false, format!("Removed from consumer group {name}.")),
+                        Err(e) => notify(true, e.to_string()),
+                    }
+                    reload.update(|r| *r += 1);
+                });
+            };
+            let label = format!("Remove from {}", g.name);
+            view! {
+                <li>
+                    {g.name.clone()}
+                    {writer.then(|| view! { <button type="button" class="link danger" aria-label=label on:click=remove>"Remove"</button> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="plain">{items}</ul> }.into_any()
+}
+
+fn details_body(
+    c: Consumer,
+    writer: bool,
+    open: RwSignal<Open>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let groups = group_list(&c, writer, reload);
     let add = c.clone();
     let credentials = c.credentials.clone();
     let owner = c.clone();
