@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fmt clippy
+.PHONY: bench-list run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -34,6 +34,11 @@ run: build
 	@[ -s data/admin-password.txt ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > data/admin-password.txt)
 	@echo "Gateway Console: http://127.0.0.1:3000  sign in as 'admin' with the password in data/admin-password.txt: $$(cat data/admin-password.txt)"
 	CONSOLE_DEMO=1 CONSOLE_ADMIN_USERNAME=admin CONSOLE_ADMIN_PASSWORD="$$(cat data/admin-password.txt)" ./$(BIN)
+
+## Benchmarks (not part of make test) ------------------------------------------------
+# The 1M-consumer SQLite database is built once under target/bench-data and reused.
+bench-list: tools
+	cargo bench --no-default-features --features ssr --bench list
 
 ## Tests -------------------------------------------------------------------------------
 test: tools-test fmt build clippy unit integration e2e
