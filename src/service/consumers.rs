@@ -254,6 +254,30 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
     Ok(())
 }
 
+/// Audits a change to `consumer`, commits it, and answers with the consumer as it now is.
+async fn finish_change(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    actor: &Actor,
+    consumer: &Consumer,
+    action: &str,
+    summary: String,
+) -> AppResult<Consumer> {
+    let id = ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses");
+    actor
+        .audit(
+            &mut tx,
+            Some(&consumer.instance_id),
+            action,
+            IdKind::Consumer,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    let changed = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// Binds an unbound key of the consumer's instance to the consumer.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn bind_credential(
@@ -281,19 +305,7 @@ pub async fn bind_credential(
             format!("The key {kid} does not exist in this instance or is already bound."),
         ));
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&consumer.instance_id),
-            "BindCredential",
-            IdKind::Consumer,
-            id.as_str(),
-            format!("key={kid}"),
-        )
-        .await?;
-    let consumer = load(&mut tx, &id).await?;
-    tx.commit().await?;
-    Ok(consumer)
+    finish_change(tx, actor, &consumer, "BindCredential", format!("key={kid}")).await
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -314,19 +326,14 @@ pub async fn unbind_credential(
             format!("The key {kid} is not bound to this consumer."),
         ));
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&consumer.instance_id),
-            "UnbindCredential",
-            IdKind::Consumer,
-            id.as_str(),
-            format!("key={kid}"),
-        )
-        .await?;
-    let consumer = load(&mut tx, &id).await?;
-    tx.commit().await?;
-    Ok(consumer)
+    finish_change(
+        tx,
+        actor,
+        &consumer,
+        "UnbindCredential",
+        format!("key={kid}"),
+    )
+    .await
 }
 
 /// Takes the consumer out of one of its groups (it keeps its other groups and its keys).
@@ -348,18 +355,12 @@ pub async fn remove_from_group(
             format!("The consumer is not a member of the consumer group {gid}."),
         ));
     }
-    let summary = format!("group={gid}");
-    actor
-        .audit(
-            &mut tx,
-            Some(&consumer.instance_id),
-            "RemoveGroupMembership",
-            IdKind::Consumer,
-            id.as_str(),
-            summary,
-        )
-        .await?;
-    let consumer = load(&mut tx, &id).await?;
-    tx.commit().await?;
-    Ok(consumer)
+    finish_change(
+        tx,
+        actor,
+        &consumer,
+        "RemoveGroupMembership",
+        format!("group={gid}"),
+    )
+    .await
 }
