@@ -58,6 +58,24 @@ pub enum Command {
         #[arg(long, env = "CONSOLE_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Manage REST API bearer tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an account and print it (once) on standard output.
+    Create {
+        /// The account the token acts as; a Viewer's token can only read.
+        #[arg(long)]
+        username: String,
+        /// A name to recognise the token by (for example the script that uses it).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn parse_flag(s: &str) -> Result<bool, String> {

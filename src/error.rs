@@ -26,6 +26,9 @@ pub enum AppError {
     Forbidden,
     #[error("Too many sign-in attempts. Wait a few minutes and try again.")]
     RateLimited,
+    /// The path exists but not with this HTTP method.
+    #[error("This operation does not accept the {0} method.")]
+    MethodNotAllowed(String),
     /// A framework-level failure (network, encoding); carries a message safe to show.
     #[error("The request could not be completed: {0}")]
     Transport(String),
@@ -39,6 +42,14 @@ impl AppError {
         AppError::Invalid {
             field: field.to_owned(),
             message: message.to_string(),
+        }
+    }
+
+    /// A REST path that names no operation.
+    pub fn not_found_operation(path: &str) -> AppError {
+        AppError::NotFound {
+            kind: "Operation".into(),
+            id: path.chars().take(80).collect(),
         }
     }
 
@@ -60,6 +71,7 @@ impl AppError {
             AppError::Unauthorized => "Unauthorized".into(),
             AppError::Forbidden => "Forbidden".into(),
             AppError::RateLimited => "Throttling".into(),
+            AppError::MethodNotAllowed(_) => "UnsupportedOperation".into(),
             AppError::Transport(_) => "InvalidRequest".into(),
             AppError::Internal => "InternalError".into(),
         }
@@ -99,6 +111,7 @@ mod http {
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
                 AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

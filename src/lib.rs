@@ -1,5 +1,7 @@
 //! Gateway Console: a Leptos (SSR + hydration) console and its server.
 
+#[cfg(feature = "ssr")]
+pub mod api;
 pub mod app;
 pub mod domain;
 pub mod error;

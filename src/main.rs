@@ -1,10 +1,10 @@
 //! Thin entry point: configuration -> telemetry -> database -> application -> serve.
 
 use clap::Parser;
-use gateway_console::config::{Command, Config};
+use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::domain::records::Role;
 use gateway_console::server::{leptos_options, router, AppState};
-use gateway_console::service::{auth, demo};
+use gateway_console::service::{auth, demo, tokens};
 use gateway_console::store::Db;
 use std::net::SocketAddr;
 
@@ -38,6 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let role = Role::parse(role).ok_or("role must be Admin or Viewer")?;
         let user = auth::create_account(&db, username, password, role).await?;
         println!("created {} account {}", user.role.as_str(), user.username);
+        return Ok(());
+    }
+    if let Some(Command::Token {
+        action: TokenCommand::Create { username, name },
+    }) = &config.command
+    {
+        let created = tokens::create_token_for(&db, username, name).await?;
+        println!("{}", created.value);
         return Ok(());
     }
     if config.demo && demo::seed(&db).await? {

@@ -14,6 +14,7 @@ pub enum IdKind {
     Environment,
     AuthorizationRule,
     Account,
+    ApiToken,
 }
 
 impl IdKind {
@@ -27,6 +28,7 @@ impl IdKind {
             IdKind::Environment => "env-",
             IdKind::AuthorizationRule => "car-",
             IdKind::Account => "acc-",
+            IdKind::ApiToken => "tok-",
         }
     }
 
@@ -41,6 +43,7 @@ impl IdKind {
             IdKind::Environment => "Environment",
             IdKind::AuthorizationRule => "AuthorizationRule",
             IdKind::Account => "Account",
+            IdKind::ApiToken => "ApiToken",
         }
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 
 /// Every system-generated key starts with this, so leaked keys are easy to scan for.
 pub const KEY_PREFIX: &str = "gck_";
+/// REST bearer tokens look like keys with their own prefix, so the two are never confused.
+pub const TOKEN_PREFIX: &str = "gct_";
 /// Random characters after the prefix (40 base62 characters ≈ 238 bits).
 pub const KEY_RANDOM_CHARS: usize = 40;
 /// How many leading characters are kept to let people recognise a key.
@@ -21,13 +23,19 @@ pub struct PlainApiKey(String);
 impl PlainApiKey {
     #[cfg(feature = "ssr")]
     pub fn generate() -> PlainApiKey {
+        PlainApiKey::generate_with(KEY_PREFIX)
+    }
+
+    /// A fresh value with the given recognisable prefix (keys: `gck_`, tokens: `gct_`).
+    #[cfg(feature = "ssr")]
+    pub fn generate_with(prefix: &str) -> PlainApiKey {
         use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
         let random: String = OsRng
             .sample_iter(&Alphanumeric)
             .take(KEY_RANDOM_CHARS)
             .map(char::from)
             .collect();
-        PlainApiKey(format!("{KEY_PREFIX}{random}"))
+        PlainApiKey(format!("{prefix}{random}"))
     }
 
     /// The value to show once to the person who created it.

@@ -1,12 +1,15 @@
 //! Pure types and rules, compiled into both the server and the WASM bundle so the browser
 //! shows exactly the error the server enforces.
 
+pub mod apis;
+pub mod authorization;
 pub mod ids;
 pub mod inputs;
 pub mod keys;
 pub mod names;
 pub mod paging;
 pub mod records;
+pub mod rule_view;
 
 pub use ids::{IdKind, ResourceId};
 pub use names::{Description, DescriptionError, Name, NameError};

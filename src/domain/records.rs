@@ -1,6 +1,7 @@
 //! The records the service layer answers with: the same shapes cross the server-function
 //! boundary to the browser and are serialised by the REST API.
 
+use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
 use serde::{Deserialize, Serialize};
 
 /// What a console account may do.
@@ -151,4 +152,76 @@ pub struct Dependency {
     pub id: String,
     pub name: String,
     pub href: String,
+}
+
+/// An environment of an instance (`env-…`); every instance has a default one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub alias: String,
+    pub description: String,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A model API (`api-…`) and the environments it is deployed to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelApi {
+    pub id: String,
+    pub instance_id: String,
+    /// The numeric resource ID rules refer to (`resourceId` in the seed).
+    pub resource_no: i64,
+    pub name: String,
+    pub base_path: String,
+    pub ai_protocols: Vec<String>,
+    pub model_category: String,
+    pub description: String,
+    pub environments: Vec<Ref>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// An authorization rule (`car-…`) as the console and the rule endpoints show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationRule {
+    pub id: String,
+    pub instance_id: String,
+    pub principal_type: PrincipalType,
+    pub principal: Ref,
+    pub api: Ref,
+    pub base_path: String,
+    pub environment: Ref,
+    pub expire_mode: ExpireMode,
+    pub expire_timestamp: Option<i64>,
+    pub expire_status: ExpireStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A REST bearer token of an account; the value itself is never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A token just created: the only answer that ever carries the plain value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    pub value: String,
 }

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use crate::domain::records::CurrentUser;
-use crate::service::auth;
+use crate::service::{auth, tokens};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -32,6 +32,15 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The token of an `Authorization: Bearer …` header (REST calls).
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str, secure: bool) -> String {
     let max_age = auth::SESSION_TTL_MS / 1000;
@@ -47,29 +56,42 @@ pub fn cleared_cookie() -> String {
 }
 
 /// Attaches the signed-in account to the request, or refuses: pages redirect to the sign-in
-/// page, server functions answer 401.
+/// page, server functions answer 401, REST calls (`/v1`, bearer token or session cookie)
+/// answer 401 in the REST envelope.
 pub async fn require_session(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let user: Option<CurrentUser> = match session_token(req.headers()) {
-        Some(token) => match auth::session_user(&state.db, &token).await {
-            Ok(user) => user,
-            Err(_) => {
-                return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable")
-                    .into_response()
-            }
-        },
-        None => None,
-    };
     let path = req.uri().path().to_owned();
+    let is_rest = path == "/v1" || path.starts_with("/v1/");
+    let found = match (is_rest, bearer_token(req.headers())) {
+        (true, Some(token)) => tokens::token_user(&state.db, &token).await,
+        _ => match session_token(req.headers()) {
+            Some(token) => auth::session_user(&state.db, &token).await,
+            None => Ok(None),
+        },
+    };
+    let user: Option<CurrentUser> = match found {
+        Ok(user) => user,
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable").into_response()
+        }
+    };
     match user {
         Some(user) => {
             req.extensions_mut().insert(user);
             next.run(req).await
         }
         None if is_public(&path) => next.run(req).await,
+        None if is_rest => {
+            let rid = req
+                .extensions()
+                .get::<super::RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default();
+            crate::api::error_response(&rid, &crate::error::AppError::Unauthorized)
+        }
         None if path.starts_with("/api/") => {
             let body =
                 serde_json::to_string(&crate::error::AppError::Unauthorized).unwrap_or_default();
@@ -119,6 +141,18 @@ mod tests {
                 && is_public(SIGN_IN_PATH)
         );
         assert!(!is_public("/instances") && !is_public("/api/list_consumers") && !is_public("/"));
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer gct_x"),
+        );
+        assert_eq!(bearer_token(&h).as_deref(), Some("gct_x"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&h), None);
     }
 
     #[test]

@@ -208,6 +208,11 @@ async fn dependencies(conn: &mut AnyConnection, consumer: &Consumer) -> AppResul
         name: c.name.clone(),
         href: format!("{base}/consumers?consumer={}", consumer.id),
     }));
+    let direct_rules = crate::store::rules::RuleFilter {
+        consumer_id: Some(consumer.id.clone()),
+        ..Default::default()
+    };
+    deps.extend(super::rules::dependencies(conn, &direct_rules).await?);
     Ok(deps)
 }
 

@@ -28,7 +28,7 @@ fn parse_token(field: &str, label: &str, raw: &str, max: usize) -> AppResult<Str
     Ok(s.to_owned())
 }
 
-/// Registers an instance together with its default consumer group.
+/// Registers an instance together with its default consumer group and environment.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppResult<Instance> {
     actor.require_admin()?;
@@ -64,6 +64,7 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
         .await
         .map_err(|e| super::name_taken(e, "gateway instance", &name))?;
     groups::insert(&mut tx, &group, &DEFAULT_GROUP_NAME.to_ascii_lowercase()).await?;
+    super::environments::insert_default(&mut tx, &instance.id, now).await?;
     actor
         .audit(
             &mut tx,

@@ -1,12 +1,17 @@
 //! The use cases. Every rule (validation, dependency check, permission, audit) lives here
 //! once and is called by both the server functions behind the console and the REST API.
 
+pub mod apis;
 pub mod auth;
+pub mod consumer_rules;
 pub mod consumers;
 pub mod demo;
+pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod rules;
+pub mod tokens;
 
 use crate::domain::records::CurrentUser;
 use crate::domain::{Description, IdKind, Name, PageRequest, ResourceId};

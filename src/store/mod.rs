@@ -2,11 +2,15 @@
 //! URL. The schema and every query are written once in the dialect both accept.
 
 pub mod accounts;
+pub mod apis;
 pub mod audit;
 pub mod consumers;
+pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod rules;
+pub mod tokens;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;

@@ -1,5 +1,6 @@
 //! Spawns the real application on a random port against a fresh database: a temporary
 //! SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
+#![allow(dead_code)] // each test binary uses a different part of the harness
 
 use gateway_console::domain::records::Role;
 use gateway_console::server::{leptos_options, router, AppState};
@@ -155,5 +156,56 @@ impl TestApp {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+}
+
+/// A REST client call: status, the envelope, and the `x-request-id` header.
+pub struct Rest {
+    pub status: u16,
+    pub body: Value,
+    pub request_id: String,
+}
+
+impl TestApp {
+    /// A bearer token for `username`, made the way `gateway-console token create` makes it.
+    pub async fn token(&self, username: &str) -> String {
+        gateway_console::service::tokens::create_token_for(&self.db, username, "tests")
+            .await
+            .unwrap()
+            .value
+    }
+
+    /// Calls `/v1` with a bearer token (or none) and an optional JSON body.
+    pub async fn rest(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Rest {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = client().request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {text}"));
+        Rest {
+            status,
+            body,
+            request_id,
+        }
     }
 }

@@ -1,0 +1,310 @@
+//! Model APIs: register, edit (with optimistic concurrency), deploy to environments, and
+//! delete behind a dependency check on the authorization rules that grant them.
+
+use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
+use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
+use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
+use crate::domain::records::{Dependency, ModelApi};
+use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
+use crate::error::{AppError, AppResult};
+use crate::store::apis::{self, ApiRow};
+use crate::store::rules::RuleFilter;
+use crate::store::{environments, now_ms, Db};
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+/// Attaches the environments each API is deployed to, preserving order.
+async fn assemble(conn: &mut AnyConnection, rows: Vec<ApiRow>) -> AppResult<Vec<ModelApi>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut envs: HashMap<String, Vec<_>> = HashMap::new();
+    for (api, env) in apis::deployments_of(conn, &ids).await? {
+        envs.entry(api).or_default().push(env);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let e = envs.remove(&r.id).unwrap_or_default();
+            r.into_api(e)
+        })
+        .collect())
+}
+
+pub(crate) async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ModelApi> {
+    let row = apis::get(&mut *conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Api, id.as_str()))?;
+    Ok(assemble(conn, vec![row]).await?.remove(0))
+}
+
+/// The checked fields shared by create and update.
+struct Checked {
+    name: Name,
+    base_path: BasePath,
+    ai_protocols: Vec<String>,
+    model_category: String,
+    description: String,
+    environment_ids: Vec<ResourceId>,
+}
+
+fn check(
+    name: &str,
+    base_path: &str,
+    ai_protocols: &[String],
+    model_category: &str,
+    description: &str,
+    environment_ids: &[String],
+) -> AppResult<Checked> {
+    Ok(Checked {
+        name: parse_name(name)?,
+        base_path: BasePath::parse(base_path).map_err(|e| AppError::invalid("BasePath", e))?,
+        ai_protocols: parse_ai_protocols(ai_protocols)
+            .map_err(|e| AppError::invalid("AiProtocols", e))?,
+        model_category: parse_model_category(model_category)
+            .map_err(|e| AppError::invalid("ModelCategory", e))?,
+        description: parse_description(description)?.as_str().to_owned(),
+        environment_ids: parse_ids(IdKind::Environment, "EnvironmentIds", environment_ids)?,
+    })
+}
+
+/// Every environment must exist in the API's instance.
+async fn require_environments(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    ids: &[ResourceId],
+) -> AppResult<Vec<String>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match environments::get(&mut *conn, id.as_str()).await? {
+            Some(e) if e.instance_id == instance_id => out.push(e.id),
+            _ => {
+                return Err(AppError::invalid(
+                    "EnvironmentIds",
+                    format!("The environment {id} does not exist in this instance."),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A name or base-path clash, told apart by which one another API of the instance has.
+fn taken(err: sqlx::Error, c: &Checked) -> AppError {
+    if crate::store::is_unique_violation(&err) {
+        let msg = err.to_string();
+        if msg.contains("base_path") {
+            return AppError::NameTaken {
+                message: format!(
+                    "Another model API in this instance already uses the base path {}.",
+                    c.base_path
+                ),
+            };
+        }
+    }
+    super::name_taken(err, "model API", &c.name)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult<ModelApi> {
+    actor.require_admin()?;
+    let instance = super::require_instance(db, &input.instance_id).await?;
+    let c = check(
+        &input.name,
+        &input.base_path,
+        &input.ai_protocols,
+        &input.model_category,
+        &input.description,
+        &input.environment_ids,
+    )?;
+    let id = ResourceId::generate(IdKind::Api);
+    // Two concurrent creates can draw the same resource number; the loser retries.
+    for attempt in 0..3 {
+        let mut tx = db.pool.begin().await?;
+        let envs = require_environments(&mut tx, &instance.id, &c.environment_ids).await?;
+        let now = now_ms();
+        let row = ApiRow {
+            id: id.to_string(),
+            instance_id: instance.id.clone(),
+            resource_no: apis::next_resource_no(&mut tx).await?,
+            name: c.name.to_string(),
+            base_path: c.base_path.to_string(),
+            ai_protocols: c.ai_protocols.join(","),
+            model_category: c.model_category.clone(),
+            description: c.description.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        match apis::insert(&mut tx, &row, &c.name.unique_key()).await {
+            Err(e)
+                if attempt < 2
+                    && crate::store::is_unique_violation(&e)
+                    && e.to_string().contains("resource_no") =>
+            {
+                continue
+            }
+            other => other.map_err(|e| taken(e, &c))?,
+        }
+        apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
+        let summary = format!(
+            "name={} basePath={} environments={}",
+            c.name,
+            c.base_path,
+            envs.len()
+        );
+        actor
+            .audit(
+                &mut tx,
+                Some(&instance.id),
+                "CreateHttpApi",
+                IdKind::Api,
+                &row.id,
+                summary,
+            )
+            .await?;
+        let api = load(&mut tx, &id).await?;
+        tx.commit().await?;
+        return Ok(api);
+    }
+    Err(AppError::Internal)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_api(
+    db: &Db,
+    actor: &Actor,
+    api_id: &str,
+    input: ModelApiUpdate,
+) -> AppResult<ModelApi> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Api, api_id)?;
+    let c = check(
+        &input.name,
+        &input.base_path,
+        &input.ai_protocols,
+        &input.model_category,
+        &input.description,
+        &input.environment_ids,
+    )?;
+    let mut tx = db.pool.begin().await?;
+    let current = load(&mut tx, &id).await?;
+    let envs = require_environments(&mut tx, &current.instance_id, &c.environment_ids).await?;
+    // Rules name an environment; undeploying from it would leave them pointing nowhere.
+    for gone in current
+        .environments
+        .iter()
+        .filter(|e| !envs.contains(&e.id))
+    {
+        let filter = RuleFilter {
+            api_id: Some(current.id.clone()),
+            environment_id: Some(gone.id.clone()),
+            ..Default::default()
+        };
+        let deps = super::rules::dependencies(&mut tx, &filter).await?;
+        if !deps.is_empty() {
+            return Err(AppError::Dependencies(deps));
+        }
+    }
+    let now = now_ms();
+    let row = ApiRow {
+        id: current.id.clone(),
+        instance_id: current.instance_id.clone(),
+        resource_no: current.resource_no,
+        name: c.name.to_string(),
+        base_path: c.base_path.to_string(),
+        ai_protocols: c.ai_protocols.join(","),
+        model_category: c.model_category.clone(),
+        description: c.description.clone(),
+        created_at: current.created_at,
+        updated_at: now,
+        version: current.version,
+    };
+    if !apis::update(&mut tx, &row, input.version, &c.name.unique_key())
+        .await
+        .map_err(|e| taken(e, &c))?
+    {
+        return Err(AppError::Version);
+    }
+    apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
+    let summary = format!(
+        "name {} -> {} basePath {} -> {}",
+        current.name, c.name, current.base_path, c.base_path
+    );
+    actor
+        .audit(
+            &mut tx,
+            Some(&current.instance_id),
+            "UpdateHttpApi",
+            IdKind::Api,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    let api = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(api)
+}
+
+pub async fn list_apis(
+    db: &Db,
+    instance_id: &str,
+    name_like: &str,
+    page: PageRequest,
+) -> AppResult<Page<ModelApi>> {
+    let instance = super::require_instance(db, instance_id).await?;
+    let pattern = super::search_pattern(name_like)?;
+    let mut conn = db.pool.acquire().await?;
+    let (total_size, rows) = apis::list(&mut conn, &instance.id, &pattern, page).await?;
+    let items = assemble(&mut conn, rows).await?;
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
+}
+
+pub async fn get_api(db: &Db, api_id: &str) -> AppResult<ModelApi> {
+    let id = parse_id(IdKind::Api, api_id)?;
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, &id).await
+}
+
+fn api_rules(api: &ModelApi) -> RuleFilter {
+    RuleFilter {
+        api_id: Some(api.id.clone()),
+        ..Default::default()
+    }
+}
+
+pub async fn check_api_dependencies(db: &Db, api_id: &str) -> AppResult<Vec<Dependency>> {
+    let api = get_api(db, api_id).await?;
+    let mut conn = db.pool.acquire().await?;
+    super::rules::dependencies(&mut conn, &api_rules(&api)).await
+}
+
+/// Deletes an API no rule refers to; the check is repeated inside the transaction and the
+/// foreign key from rules is the backstop.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_api(db: &Db, actor: &Actor, api_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Api, api_id)?;
+    let mut tx = db.pool.begin().await?;
+    let api = load(&mut tx, &id).await?;
+    let deps = super::rules::dependencies(&mut tx, &api_rules(&api)).await?;
+    if !deps.is_empty() {
+        return Err(AppError::Dependencies(deps));
+    }
+    apis::delete(&mut tx, id.as_str()).await?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&api.instance_id),
+            "DeleteHttpApi",
+            IdKind::Api,
+            id.as_str(),
+            format!("name={}", api.name),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The seed's `ListConsumerAuthorizationRules`: a consumer's rules in the shape of the seed's
+//! sample response, optionally with the rules it inherits from its enabled groups.
+
+use super::parse_id;
+use crate::domain::authorization::PrincipalType;
+use crate::domain::records::{Environment, Instance};
+use crate::domain::rule_view::{
+    ApiEnvironment, ConsumerAuthorizationRule, EnvironmentInfo, GatewayInfo, GatewayRef,
+    HttpApiApiInfo, RuleSource, API_TYPE, RESOURCE_TYPE,
+};
+use crate::domain::{IdKind, Page, PageRequest};
+use crate::error::{AppError, AppResult};
+use crate::store::rules::{self, RuleFilter};
+use crate::store::{apis, consumers, environments, instances, now_ms, Db};
+use std::collections::HashMap;
+
+fn gateway_info(i: &Instance) -> GatewayInfo {
+    GatewayInfo {
+        gateway_id: i.id.clone(),
+        name: i.name.clone(),
+        engine_version: i.engine_version.clone(),
+    }
+}
+
+fn environment_info(e: &Environment, gw: &GatewayInfo) -> EnvironmentInfo {
+    EnvironmentInfo {
+        environment_id: e.id.clone(),
+        name: e.name.clone(),
+        alias: e.alias.clone(),
+        description: e.description.clone(),
+        gateway_info: gw.clone(),
+        default: e.is_default,
+        create_timestamp: e.created_at,
+        update_timestamp: e.updated_at,
+    }
+}
+
+/// One page of the consumer's rules, newest first. `api_name_like` is a case-insensitive
+/// substring of the API name; with `include_inherited`, rules of the consumer's enabled
+/// groups are included and every item says where it comes from.
+pub async fn list_consumer_rules(
+    db: &Db,
+    consumer_id: &str,
+    api_name_like: &str,
+    include_inherited: bool,
+    page: PageRequest,
+) -> AppResult<Page<ConsumerAuthorizationRule>> {
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let pattern = super::search_pattern(api_name_like).map_err(|_| {
+        AppError::invalid(
+            "ApiNameLike",
+            "Search text can contain up to 100 characters.",
+        )
+    })?;
+    let mut conn = db.pool.acquire().await?;
+    let consumer = consumers::get(&mut conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
+    let instance = instances::get(&mut conn, &consumer.instance_id)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let gw = gateway_info(&instance);
+    let filter = RuleFilter {
+        consumer_id: Some(consumer.id.clone()),
+        include_groups: include_inherited,
+        api_pattern: (pattern != "%%").then_some(pattern),
+        ..Default::default()
+    };
+    let now = now_ms();
+    let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
+
+    let mut api_ids: Vec<String> = rows.iter().map(|r| r.api_id.clone()).collect();
+    api_ids.sort();
+    api_ids.dedup();
+    let api_rows: HashMap<String, apis::ApiRow> = apis::get_many(&mut conn, &api_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let mut deployed: HashMap<String, Vec<String>> = HashMap::new();
+    for (api, env) in apis::deployments_of(&mut conn, &api_ids).await? {
+        deployed.entry(api).or_default().push(env.id);
+    }
+    let mut env_ids: Vec<String> = rows.iter().map(|r| r.environment_id.clone()).collect();
+    env_ids.extend(deployed.values().flatten().cloned());
+    env_ids.sort();
+    env_ids.dedup();
+    let mut envs: HashMap<String, Environment> = HashMap::new();
+    for e in env_ids {
+        if let Some(env) = environments::get(&mut conn, &e).await? {
+            envs.insert(e, env);
+        }
+    }
+
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let api = api_rows.get(&r.api_id).ok_or(AppError::Internal)?.clone();
+        let env = envs.get(&r.environment_id).ok_or(AppError::Internal)?;
+        let api_environments = deployed
+            .get(&api.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| envs.get(e))
+            .map(|e| ApiEnvironment {
+                environment_id: e.id.clone(),
+                name: e.name.clone(),
+                alias: e.alias.clone(),
+                gateway_info: GatewayRef {
+                    gateway_id: gw.gateway_id.clone(),
+                    name: gw.name.clone(),
+                },
+                deploy_status: "Deployed".into(),
+            })
+            .collect();
+        let source = include_inherited.then(|| match PrincipalType::parse(&r.principal_type) {
+            Some(PrincipalType::ConsumerGroup) => RuleSource {
+                kind: PrincipalType::ConsumerGroup,
+                consumer_group_id: Some(r.principal_id.clone()),
+                consumer_group_name: Some(r.principal_name.clone()),
+            },
+            _ => RuleSource {
+                kind: PrincipalType::Consumer,
+                consumer_group_id: None,
+                consumer_group_name: None,
+            },
+        });
+        let rule = r.into_rule(now);
+        let model = api.clone().into_api(Vec::new());
+        items.push(ConsumerAuthorizationRule {
+            consumer_authorization_rule_id: rule.id,
+            consumer_id: consumer.id.clone(),
+            api_info: HttpApiApiInfo {
+                http_api_id: model.id,
+                name: model.name,
+                base_path: model.base_path,
+                description: model.description,
+                kind: API_TYPE.into(),
+                enable_auth: true,
+                gateway_id: instance.id.clone(),
+                model_category: model.model_category,
+                protocols: vec!["HTTP".into()],
+                environments: api_environments,
+                ai_protocols: model.ai_protocols,
+            },
+            environment_info: environment_info(env, &gw),
+            gateway_info: gw.clone(),
+            resource_id: api.resource_no,
+            resource_type: RESOURCE_TYPE.into(),
+            expire_status: rule.expire_status,
+            expire_mode: rule.expire_mode,
+            expire_timestamp: rule.expire_timestamp,
+            create_timestamp: rule.created_at,
+            update_timestamp: rule.updated_at,
+            deploy_status: serde_json::Map::new(),
+            source,
+        });
+    }
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
+}

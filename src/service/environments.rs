@@ -1,0 +1,122 @@
+//! Environments: where model APIs are deployed and rules apply.
+
+use super::{parse_description, parse_id, parse_name, Actor};
+use crate::domain::inputs::NewEnvironment;
+use crate::domain::records::Environment;
+use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
+use crate::error::{AppError, AppResult};
+use crate::store::{environments, now_ms, Db};
+use sqlx::AnyConnection;
+
+/// The name of the environment every instance starts with.
+pub const DEFAULT_ENVIRONMENT_NAME: &str = "default";
+
+/// An alias is a display label: up to 60 characters, no control characters.
+fn parse_alias(raw: &str, name: &Name) -> AppResult<String> {
+    let s = raw.trim();
+    if s.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "Alias",
+            "The alias cannot contain control characters.",
+        ));
+    }
+    if s.chars().count() > 60 {
+        return Err(AppError::invalid(
+            "Alias",
+            "The alias can contain up to 60 characters.",
+        ));
+    }
+    Ok(if s.is_empty() {
+        name.to_string()
+    } else {
+        s.to_owned()
+    })
+}
+
+/// Inserts the default environment of a new instance, inside the caller's transaction.
+pub async fn insert_default(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    now: i64,
+) -> AppResult<Environment> {
+    let env = Environment {
+        id: ResourceId::generate(IdKind::Environment).to_string(),
+        instance_id: instance_id.to_owned(),
+        name: DEFAULT_ENVIRONMENT_NAME.into(),
+        alias: "Default".into(),
+        description: "Default environment".into(),
+        is_default: true,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    environments::insert(conn, &env, DEFAULT_ENVIRONMENT_NAME).await?;
+    Ok(env)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn create_environment(
+    db: &Db,
+    actor: &Actor,
+    input: NewEnvironment,
+) -> AppResult<Environment> {
+    actor.require_admin()?;
+    let instance = super::require_instance(db, &input.instance_id).await?;
+    let name = parse_name(&input.name)?;
+    let alias = parse_alias(&input.alias, &name)?;
+    let description = parse_description(&input.description)?;
+    let now = now_ms();
+    let env = Environment {
+        id: ResourceId::generate(IdKind::Environment).to_string(),
+        instance_id: instance.id,
+        name: name.to_string(),
+        alias,
+        description: description.as_str().to_owned(),
+        is_default: false,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = db.pool.begin().await?;
+    environments::insert(&mut tx, &env, &name.unique_key())
+        .await
+        .map_err(|e| super::name_taken(e, "environment", &name))?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&env.instance_id),
+            "CreateEnvironment",
+            IdKind::Environment,
+            &env.id,
+            format!("name={name}"),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(env)
+}
+
+pub async fn list_environments(
+    db: &Db,
+    instance_id: &str,
+    search: &str,
+    page: PageRequest,
+) -> AppResult<Page<Environment>> {
+    let instance = super::require_instance(db, instance_id).await?;
+    let pattern = super::search_pattern(search)?;
+    let mut conn = db.pool.acquire().await?;
+    let (total_size, items) = environments::list(&mut conn, &instance.id, &pattern, page).await?;
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items,
+    })
+}
+
+pub async fn get_environment(db: &Db, environment_id: &str) -> AppResult<Environment> {
+    let id = parse_id(IdKind::Environment, environment_id)?;
+    let mut conn = db.pool.acquire().await?;
+    environments::get(&mut conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))
+}

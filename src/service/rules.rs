@@ -1,0 +1,414 @@
+//! Authorization rules: grant a consumer or a consumer group a model API in an environment,
+//! change the expiry, revoke; and the seed's per-consumer view of them.
+
+use super::{parse_id, Actor};
+use crate::domain::authorization::{
+    expire_status, ExpireMode, ExpireStatus, Expiry, PrincipalType,
+};
+use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
+use crate::domain::records::{AuthorizationRule, Dependency, DependencyKind, Ref};
+use crate::domain::{IdKind, Page, PageRequest, ResourceId};
+use crate::error::{AppError, AppResult};
+use crate::store::rules::{self, RuleFilter, RuleRow};
+use crate::store::{apis, consumers, environments, groups, now_ms, Db};
+use sqlx::AnyConnection;
+
+/// Most rules one batch may create or delete.
+pub const MAX_BATCH: usize = 100;
+
+impl RuleRow {
+    pub fn into_rule(self, now: i64) -> AuthorizationRule {
+        let mode = ExpireMode::parse(&self.expire_mode).unwrap_or(ExpireMode::ShortTerm);
+        AuthorizationRule {
+            expire_status: expire_status(mode, self.expire_at, now),
+            principal_type: PrincipalType::parse(&self.principal_type)
+                .unwrap_or(PrincipalType::Consumer),
+            principal: Ref {
+                id: self.principal_id,
+                name: self.principal_name,
+            },
+            api: Ref {
+                id: self.api_id,
+                name: self.api_name,
+            },
+            base_path: self.base_path,
+            environment: Ref {
+                id: self.environment_id,
+                name: self.environment_name,
+            },
+            expire_mode: mode,
+            expire_timestamp: self.expire_at,
+            id: self.id,
+            instance_id: self.instance_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
+    }
+}
+
+/// The rules matching `filter` as dependencies, each linking to where it is revoked.
+pub(crate) async fn dependencies(
+    conn: &mut AnyConnection,
+    filter: &RuleFilter,
+) -> AppResult<Vec<Dependency>> {
+    Ok(rules::all(conn, filter)
+        .await?
+        .into_iter()
+        .map(|r| Dependency {
+            kind: DependencyKind::AuthorizationRule,
+            name: format!(
+                "{} → {} ({})",
+                r.principal_name, r.api_name, r.environment_name
+            ),
+            href: format!("/instances/{}/authorization?rule={}", r.instance_id, r.id),
+            id: r.id,
+        })
+        .collect())
+}
+
+/// Checks one grant against the database; `index` names it in errors of a batch.
+async fn check_new(
+    conn: &mut AnyConnection,
+    input: &NewRule,
+    index: Option<usize>,
+    now: i64,
+) -> AppResult<(ResourceId, String, PrincipalType, String, String, Expiry)> {
+    let at = |field: &str| match index {
+        Some(i) => format!("Rules.{i}.{field}"),
+        None => field.to_owned(),
+    };
+    let field_err = |field: &str, msg: String| AppError::invalid(&at(field), msg);
+    let principal_type = PrincipalType::parse(input.principal_type.trim()).ok_or_else(|| {
+        field_err(
+            "PrincipalType",
+            "principalType must be Consumer or ConsumerGroup.".into(),
+        )
+    })?;
+    let expiry = Expiry::parse(input.expire_mode.trim(), input.expire_timestamp, now)
+        .map_err(|e| field_err(e.field(), e.to_string()))?;
+    let kind = match principal_type {
+        PrincipalType::Consumer => IdKind::Consumer,
+        PrincipalType::ConsumerGroup => IdKind::ConsumerGroup,
+    };
+    let missing = |field: &str, kind: IdKind, raw: &str| {
+        field_err(
+            field,
+            format!(
+                "The {} {} does not exist.",
+                kind.noun(),
+                super::truncate(raw)
+            ),
+        )
+    };
+    let api_id = ResourceId::parse(IdKind::Api, input.api_id.trim())
+        .ok_or_else(|| missing("ApiId", IdKind::Api, &input.api_id))?;
+    let api = apis::get(&mut *conn, api_id.as_str())
+        .await?
+        .ok_or_else(|| missing("ApiId", IdKind::Api, &input.api_id))?;
+    let principal_id = ResourceId::parse(kind, input.principal_id.trim())
+        .ok_or_else(|| missing("PrincipalId", kind, &input.principal_id))?;
+    let principal_instance = match principal_type {
+        PrincipalType::Consumer => consumers::get(&mut *conn, principal_id.as_str())
+            .await?
+            .map(|c| c.instance_id),
+        PrincipalType::ConsumerGroup => groups::get(&mut *conn, principal_id.as_str())
+            .await?
+            .map(|g| g.instance_id),
+    };
+    if principal_instance.as_deref() != Some(api.instance_id.as_str()) {
+        return Err(field_err(
+            "PrincipalId",
+            format!(
+                "The {} {principal_id} does not exist in the API's instance.",
+                kind.noun()
+            ),
+        ));
+    }
+    let env_id = ResourceId::parse(IdKind::Environment, input.environment_id.trim())
+        .ok_or_else(|| missing("EnvironmentId", IdKind::Environment, &input.environment_id))?;
+    let env = environments::get(&mut *conn, env_id.as_str())
+        .await?
+        .filter(|e| e.instance_id == api.instance_id)
+        .ok_or_else(|| missing("EnvironmentId", IdKind::Environment, &input.environment_id))?;
+    if !apis::is_deployed(&mut *conn, &api.id, &env.id).await? {
+        return Err(field_err(
+            "EnvironmentId",
+            format!(
+                "The model API {} is not deployed to the environment {}.",
+                api.name, env.name
+            ),
+        ));
+    }
+    Ok((
+        principal_id,
+        api.instance_id,
+        principal_type,
+        api.id,
+        env.id,
+        expiry,
+    ))
+}
+
+/// Creates the rules all together or none of them.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username, n = inputs.len()))]
+pub async fn create_rules(
+    db: &Db,
+    actor: &Actor,
+    inputs: Vec<NewRule>,
+) -> AppResult<Vec<AuthorizationRule>> {
+    actor.require_admin()?;
+    if inputs.is_empty() || inputs.len() > MAX_BATCH {
+        return Err(AppError::invalid(
+            "Rules",
+            format!("Send from 1 to {MAX_BATCH} rules."),
+        ));
+    }
+    let batch = inputs.len() > 1;
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let mut ids = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let (principal, instance_id, ptype, api_id, env_id, expiry) =
+            check_new(&mut tx, input, batch.then_some(i), now).await?;
+        let id = ResourceId::generate(IdKind::AuthorizationRule);
+        let new = rules::NewRule {
+            id: id.as_str(),
+            instance_id: &instance_id,
+            principal_type: ptype.as_str(),
+            consumer_id: (ptype == PrincipalType::Consumer).then_some(principal.as_str()),
+            group_id: (ptype == PrincipalType::ConsumerGroup).then_some(principal.as_str()),
+            api_id: &api_id,
+            environment_id: &env_id,
+            expire_mode: expiry.mode.as_str(),
+            expire_at: expiry.expire_at,
+            now,
+        };
+        if let Err(e) = rules::insert(&mut tx, &new).await {
+            if crate::store::is_unique_violation(&e) {
+                return Err(AppError::NameTaken {
+                    message: format!(
+                        "The {} {principal} already has a rule for this API in this environment; change its expiry instead.",
+                        ptype.as_str()
+                    ),
+                });
+            }
+            return Err(e.into());
+        }
+        let summary = format!(
+            "{}={principal} api={api_id} environment={env_id} expireMode={}",
+            ptype.as_str(),
+            expiry.mode.as_str()
+        );
+        actor
+            .audit(
+                &mut tx,
+                Some(&instance_id),
+                "CreateConsumerAuthorizationRule",
+                IdKind::AuthorizationRule,
+                id.as_str(),
+                summary,
+            )
+            .await?;
+        ids.push(id);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        out.push(load(&mut tx, id, now).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn load(conn: &mut AnyConnection, id: &ResourceId, now: i64) -> AppResult<AuthorizationRule> {
+    rules::get(conn, id.as_str())
+        .await?
+        .map(|r| r.into_rule(now))
+        .ok_or_else(|| AppError::not_found(IdKind::AuthorizationRule, id.as_str()))
+}
+
+pub async fn get_rule(db: &Db, rule_id: &str) -> AppResult<AuthorizationRule> {
+    let id = parse_id(IdKind::AuthorizationRule, rule_id)?;
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, &id, now_ms()).await
+}
+
+/// What a rule query may filter on; text filters are case-insensitive substrings.
+#[derive(Debug, Default, Clone)]
+pub struct RuleQuery {
+    pub instance_id: Option<String>,
+    pub consumer_id: Option<String>,
+    pub group_id: Option<String>,
+    pub api_id: Option<String>,
+    pub environment_id: Option<String>,
+    pub api_name_like: Option<String>,
+    pub principal_name_like: Option<String>,
+    pub expire_status: Option<String>,
+}
+
+fn optional_id(kind: IdKind, field: &str, raw: &Option<String>) -> AppResult<Option<String>> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => ResourceId::parse(kind, s)
+            .map(|id| Some(id.to_string()))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    field,
+                    format!("{} is not a valid {} ID.", super::truncate(s), kind.noun()),
+                )
+            }),
+    }
+}
+
+fn optional_pattern(field: &str, raw: &Option<String>) -> AppResult<Option<String>> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => super::search_pattern(s)
+            .map(Some)
+            .map_err(|_| AppError::invalid(field, "Search text can contain up to 100 characters.")),
+    }
+}
+
+/// Rules matching a query, newest first. One of instance, consumer, group or API is required.
+pub async fn query_rules(
+    db: &Db,
+    q: RuleQuery,
+    page: PageRequest,
+) -> AppResult<Page<AuthorizationRule>> {
+    let filter = RuleFilter {
+        instance_id: optional_id(IdKind::Gateway, "GatewayId", &q.instance_id)?,
+        consumer_id: optional_id(IdKind::Consumer, "ConsumerId", &q.consumer_id)?,
+        include_groups: false,
+        group_id: optional_id(IdKind::ConsumerGroup, "ConsumerGroupId", &q.group_id)?,
+        api_id: optional_id(IdKind::Api, "ApiId", &q.api_id)?,
+        environment_id: optional_id(IdKind::Environment, "EnvironmentId", &q.environment_id)?,
+        api_pattern: optional_pattern("ApiNameLike", &q.api_name_like)?,
+        principal_pattern: optional_pattern("ConsumerNameLike", &q.principal_name_like)?,
+        status: match q
+            .expire_status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(s) => Some(ExpireStatus::parse(s).ok_or_else(|| {
+                AppError::invalid("ExpireStatus", "expireStatus must be InEffect or Expired.")
+            })?),
+        },
+    };
+    if filter.instance_id.is_none()
+        && filter.consumer_id.is_none()
+        && filter.group_id.is_none()
+        && filter.api_id.is_none()
+    {
+        return Err(AppError::invalid(
+            "GatewayId",
+            "Give a gatewayId (or a consumerId, consumerGroupId or apiId) to list rules.",
+        ));
+    }
+    if let Some(gw) = &filter.instance_id {
+        super::require_instance(db, gw).await?;
+    }
+    let now = now_ms();
+    let mut conn = db.pool.acquire().await?;
+    let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
+    Ok(Page {
+        total_size,
+        page_number: page.page_number,
+        page_size: page.page_size,
+        items: rows.into_iter().map(|r| r.into_rule(now)).collect(),
+    })
+}
+
+/// Changes a rule's expiry (LongTerm, or ShortTerm with a future time).
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_rule_expiry(
+    db: &Db,
+    actor: &Actor,
+    rule_id: &str,
+    input: RuleExpiryUpdate,
+) -> AppResult<AuthorizationRule> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::AuthorizationRule, rule_id)?;
+    let now = now_ms();
+    let expiry = Expiry::parse(input.expire_mode.trim(), input.expire_timestamp, now)
+        .map_err(|e| AppError::invalid(e.field(), e))?;
+    let mut tx = db.pool.begin().await?;
+    let current = load(&mut tx, &id, now).await?;
+    if !rules::update_expiry(
+        &mut tx,
+        id.as_str(),
+        input.version,
+        expiry.mode.as_str(),
+        expiry.expire_at,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Version);
+    }
+    let summary = format!(
+        "expireMode {} -> {} expireTimestamp {:?} -> {:?}",
+        current.expire_mode.as_str(),
+        expiry.mode.as_str(),
+        current.expire_timestamp,
+        expiry.expire_at
+    );
+    actor
+        .audit(
+            &mut tx,
+            Some(&current.instance_id),
+            "UpdateConsumerAuthorizationRule",
+            IdKind::AuthorizationRule,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    let rule = load(&mut tx, &id, now).await?;
+    tx.commit().await?;
+    Ok(rule)
+}
+
+/// Revokes rules, all or none: an unknown ID refuses the whole batch.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username, n = rule_ids.len()))]
+pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppResult<()> {
+    actor.require_admin()?;
+    if rule_ids.is_empty() || rule_ids.len() > MAX_BATCH {
+        return Err(AppError::invalid(
+            "RuleIds",
+            format!("Send from 1 to {MAX_BATCH} rule IDs."),
+        ));
+    }
+    let mut ids: Vec<ResourceId> = Vec::with_capacity(rule_ids.len());
+    for raw in rule_ids {
+        let id = parse_id(IdKind::AuthorizationRule, raw)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    for id in &ids {
+        let rule = load(&mut tx, id, now).await?;
+        rules::delete(&mut tx, id.as_str()).await?;
+        let summary = format!(
+            "{}={} api={} environment={}",
+            rule.principal_type.as_str(),
+            rule.principal.id,
+            rule.api.id,
+            rule.environment.id
+        );
+        actor
+            .audit(
+                &mut tx,
+                Some(&rule.instance_id),
+                "DeleteConsumerAuthorizationRule",
+                IdKind::AuthorizationRule,
+                id.as_str(),
+                summary,
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

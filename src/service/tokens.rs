@@ -1,0 +1,100 @@
+//! REST bearer tokens: created per account (console or CLI), shown once, stored hashed,
+//! revocable, with the time of last use.
+
+use super::parse_name;
+use crate::domain::keys::{hash_key, PlainApiKey, TOKEN_PREFIX};
+use crate::domain::records::{ApiToken, CreatedToken, CurrentUser};
+use crate::domain::{IdKind, ResourceId};
+use crate::error::{AppError, AppResult};
+use crate::store::{accounts, now_ms, tokens, Db};
+
+/// Last-use times are written at most this often per token, so reads do not become writes.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+/// Tokens are `gct_` plus 40 base62 characters.
+const TOKEN_LEN: usize = 44;
+
+/// A new token for `user`. Any account may create tokens for itself; a Viewer's tokens can
+/// only read, because every write checks the account's role.
+#[tracing::instrument(skip_all, fields(username = %user.username))]
+pub async fn create_token(db: &Db, user: &CurrentUser, name: &str) -> AppResult<CreatedToken> {
+    let name = parse_name(name)?;
+    let plain = PlainApiKey::generate_with(TOKEN_PREFIX);
+    let token = ApiToken {
+        id: ResourceId::generate(IdKind::ApiToken).to_string(),
+        name: name.to_string(),
+        prefix: plain.visible_prefix(),
+        created_at: now_ms(),
+        last_used_at: None,
+    };
+    let mut conn = db.pool.acquire().await?;
+    tokens::insert(
+        &mut conn,
+        &user.id,
+        &token,
+        &name.unique_key(),
+        &plain.hash(),
+    )
+    .await
+    .map_err(|e| super::name_taken(e, "token", &name))?;
+    tracing::info!(token = %token.id, "API token created");
+    Ok(CreatedToken {
+        value: plain.expose().to_owned(),
+        token,
+    })
+}
+
+/// `gateway-console token create`: a token for the named account.
+pub async fn create_token_for(db: &Db, username: &str, name: &str) -> AppResult<CreatedToken> {
+    let mut conn = db.pool.acquire().await?;
+    let user = accounts::find_by_username(&mut conn, username)
+        .await?
+        .filter(|a| a.enabled != 0)
+        .and_then(|a| a.current_user())
+        .ok_or_else(|| {
+            AppError::invalid(
+                "Username",
+                format!("No enabled account is named {}.", super::truncate(username)),
+            )
+        })?;
+    drop(conn);
+    create_token(db, &user, name).await
+}
+
+pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>> {
+    let mut conn = db.pool.acquire().await?;
+    Ok(tokens::list(&mut conn, &user.id).await?)
+}
+
+#[tracing::instrument(skip_all, fields(username = %user.username))]
+pub async fn revoke_token(db: &Db, user: &CurrentUser, token_id: &str) -> AppResult<()> {
+    let id = super::parse_id(IdKind::ApiToken, token_id)?;
+    let mut conn = db.pool.acquire().await?;
+    if tokens::delete(&mut conn, &user.id, id.as_str()).await? {
+        tracing::info!(token = %id, "API token revoked");
+        Ok(())
+    } else {
+        Err(AppError::not_found(IdKind::ApiToken, id.as_str()))
+    }
+}
+
+/// The account behind a presented bearer token, named `username (token name)` for the audit
+/// log; `None` for anything that is not a live token.
+pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUser>> {
+    if presented.len() != TOKEN_LEN || !presented.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let mut conn = db.pool.acquire().await?;
+    let Some(holder) = tokens::holder(&mut conn, &hash_key(presented)).await? else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    if holder
+        .last_used_at
+        .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
+    {
+        tokens::touch(&mut conn, &holder.token_id, now).await?;
+    }
+    let mut user = holder.user;
+    user.username = format!("{} ({})", user.username, holder.token_name);
+    Ok(Some(user))
+}

@@ -1,0 +1,229 @@
+//! Model APIs and the environments they are deployed to.
+
+use crate::domain::records::{ModelApi, Ref};
+use crate::domain::PageRequest;
+use crate::store::placeholders;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str = "id, instance_id, resource_no, name, base_path, ai_protocols, \
+    model_category, description, created_at, updated_at, version";
+
+/// A model API row; `ai_protocols` is stored comma-separated (protocol names have no commas).
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct ApiRow {
+    pub id: String,
+    pub instance_id: String,
+    pub resource_no: i64,
+    pub name: String,
+    pub base_path: String,
+    pub ai_protocols: String,
+    pub model_category: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+impl ApiRow {
+    pub fn into_api(self, environments: Vec<Ref>) -> ModelApi {
+        ModelApi {
+            ai_protocols: self
+                .ai_protocols
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            id: self.id,
+            instance_id: self.instance_id,
+            resource_no: self.resource_no,
+            name: self.name,
+            base_path: self.base_path,
+            model_category: self.model_category,
+            description: self.description,
+            environments,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
+    }
+}
+
+/// The next numeric resource ID. Two concurrent creates may pick the same one; the unique
+/// index refuses the second, and the service retries.
+pub async fn next_resource_no(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(resource_no), 0) + 1 FROM model_apis")
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    a: &ApiRow,
+    name_key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO model_apis (id, instance_id, resource_no, name, name_key, base_path, ai_protocols, model_category, description, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&a.id)
+    .bind(&a.instance_id)
+    .bind(a.resource_no)
+    .bind(&a.name)
+    .bind(name_key)
+    .bind(&a.base_path)
+    .bind(&a.ai_protocols)
+    .bind(&a.model_category)
+    .bind(&a.description)
+    .bind(a.created_at)
+    .bind(a.updated_at)
+    .bind(a.version)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Bumps the version only when `version` is current; returns whether the row changed.
+pub async fn update(
+    conn: &mut AnyConnection,
+    a: &ApiRow,
+    expected_version: i64,
+    name_key: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE model_apis SET name = $1, name_key = $2, base_path = $3, ai_protocols = $4, \
+         model_category = $5, description = $6, updated_at = $7, version = version + 1 \
+         WHERE id = $8 AND version = $9",
+    )
+    .bind(&a.name)
+    .bind(name_key)
+    .bind(&a.base_path)
+    .bind(&a.ai_protocols)
+    .bind(&a.model_category)
+    .bind(&a.description)
+    .bind(a.updated_at)
+    .bind(&a.id)
+    .bind(expected_version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM model_apis WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the environments an API is deployed to.
+pub async fn set_deployments(
+    conn: &mut AnyConnection,
+    api_id: &str,
+    environment_ids: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM api_deployments WHERE api_id = $1")
+        .bind(api_id)
+        .execute(&mut *conn)
+        .await?;
+    for env in environment_ids {
+        sqlx::query(
+            "INSERT INTO api_deployments (api_id, environment_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(api_id)
+        .bind(env)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE id = $1");
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+}
+
+/// APIs by ID, in no particular order.
+pub async fn get_many(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<Vec<ApiRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM model_apis WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(conn).await
+}
+
+/// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
+pub async fn list(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    pattern: &str,
+    page: PageRequest,
+) -> Result<(i64, Vec<ApiRow>), sqlx::Error> {
+    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM model_apis WHERE {filter}"))
+        .bind(instance_id)
+        .bind(pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
+    let rows = sqlx::query_as(&sql)
+        .bind(instance_id)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows))
+}
+
+/// `(api_id, environment)` for every deployment of the given APIs.
+pub async fn deployments_of(
+    conn: &mut AnyConnection,
+    api_ids: &[String],
+) -> Result<Vec<(String, Ref)>, sqlx::Error> {
+    if api_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT d.api_id, e.id, e.name FROM api_deployments d JOIN environments e ON e.id = d.environment_id \
+         WHERE d.api_id IN ({}) ORDER BY e.is_default DESC, e.name_key",
+        placeholders(1, api_ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+    for id in api_ids {
+        q = q.bind(id);
+    }
+    Ok(q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(api, id, name)| (api, Ref { id, name }))
+        .collect())
+}
+
+/// Whether the API is deployed to the environment.
+pub async fn is_deployed(
+    conn: &mut AnyConnection,
+    api_id: &str,
+    environment_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_deployments WHERE api_id = $1 AND environment_id = $2",
+    )
+    .bind(api_id)
+    .bind(environment_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}

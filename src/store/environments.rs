@@ -1,0 +1,95 @@
+//! Environments of an instance.
+
+use crate::domain::records::Environment;
+use crate::domain::PageRequest;
+use sqlx::AnyConnection;
+
+const COLUMNS: &str =
+    "id, instance_id, name, alias, description, is_default, created_at, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    instance_id: String,
+    name: String,
+    alias: String,
+    description: String,
+    is_default: i64,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl From<Row> for Environment {
+    fn from(r: Row) -> Self {
+        Environment {
+            id: r.id,
+            instance_id: r.instance_id,
+            name: r.name,
+            alias: r.alias,
+            description: r.description,
+            is_default: r.is_default != 0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    e: &Environment,
+    name_key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO environments (id, instance_id, name, name_key, alias, description, is_default, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&e.id)
+    .bind(&e.instance_id)
+    .bind(&e.name)
+    .bind(name_key)
+    .bind(&e.alias)
+    .bind(&e.description)
+    .bind(i64::from(e.is_default))
+    .bind(e.created_at)
+    .bind(e.updated_at)
+    .bind(e.version)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Environment>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM environments WHERE id = $1");
+    Ok(sqlx::query_as::<_, Row>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(Environment::from))
+}
+
+/// Environments of an instance, the default first, then by name.
+pub async fn list(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    pattern: &str,
+    page: PageRequest,
+) -> Result<(i64, Vec<Environment>), sqlx::Error> {
+    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM environments WHERE {filter}"))
+            .bind(instance_id)
+            .bind(pattern)
+            .fetch_one(&mut *conn)
+            .await?;
+    let sql = format!("SELECT {COLUMNS} FROM environments WHERE {filter} ORDER BY is_default DESC, name_key LIMIT $3 OFFSET $4");
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(instance_id)
+        .bind(pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows.into_iter().map(Environment::from).collect()))
+}

@@ -1,0 +1,277 @@
+//! Consumer authorization rules, joined with the names of what they refer to.
+
+use crate::domain::authorization::ExpireStatus;
+use crate::domain::PageRequest;
+use sqlx::AnyConnection;
+
+/// A rule with the names of its principal, API and environment.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct RuleRow {
+    pub id: String,
+    pub instance_id: String,
+    pub principal_type: String,
+    pub principal_id: String,
+    pub principal_name: String,
+    pub api_id: String,
+    pub api_name: String,
+    pub base_path: String,
+    pub environment_id: String,
+    pub environment_name: String,
+    pub expire_mode: String,
+    pub expire_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+const SELECT: &str = "SELECT r.id, r.instance_id, r.principal_type, r.principal_id, \
+    COALESCE(c.name, g.name) AS principal_name, r.api_id, a.name AS api_name, a.base_path, \
+    r.environment_id, e.name AS environment_name, r.expire_mode, r.expire_at, r.created_at, \
+    r.updated_at, r.version";
+
+const FROM: &str = "FROM authorization_rules r \
+    JOIN model_apis a ON a.id = r.api_id \
+    JOIN environments e ON e.id = r.environment_id \
+    LEFT JOIN consumers c ON c.id = r.consumer_id \
+    LEFT JOIN consumer_groups g ON g.id = r.group_id";
+
+/// A new rule; exactly one of `consumer_id` and `group_id` is set.
+pub struct NewRule<'a> {
+    pub id: &'a str,
+    pub instance_id: &'a str,
+    pub principal_type: &'a str,
+    pub consumer_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub api_id: &'a str,
+    pub environment_id: &'a str,
+    pub expire_mode: &'a str,
+    pub expire_at: Option<i64>,
+    pub now: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, r: &NewRule<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)",
+    )
+    .bind(r.id)
+    .bind(r.instance_id)
+    .bind(r.principal_type)
+    .bind(r.consumer_id.or(r.group_id).unwrap_or_default())
+    .bind(r.consumer_id)
+    .bind(r.group_id)
+    .bind(r.api_id)
+    .bind(r.environment_id)
+    .bind(r.expire_mode)
+    .bind(r.expire_at)
+    .bind(r.now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<RuleRow>, sqlx::Error> {
+    let sql = format!("{SELECT} {FROM} WHERE r.id = $1");
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+}
+
+/// Changes the expiry when `version` is current; returns whether the row changed.
+pub async fn update_expiry(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    mode: &str,
+    expire_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE authorization_rules SET expire_mode = $1, expire_at = $2, updated_at = $3, version = version + 1 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(mode)
+    .bind(expire_at)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM authorization_rules WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which rules a query wants. Patterns are LIKE patterns on lowercased names.
+#[derive(Debug, Default, Clone)]
+pub struct RuleFilter {
+    pub instance_id: Option<String>,
+    /// Rules granted to this consumer directly.
+    pub consumer_id: Option<String>,
+    /// With `consumer_id`: also the rules of the consumer's enabled groups.
+    pub include_groups: bool,
+    pub group_id: Option<String>,
+    pub api_id: Option<String>,
+    pub environment_id: Option<String>,
+    pub api_pattern: Option<String>,
+    pub principal_pattern: Option<String>,
+    pub status: Option<ExpireStatus>,
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// The WHERE clause and its arguments, numbered from `$1`.
+fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let mut push = |sql: &str, arg: Arg, args: &mut Vec<Arg>| {
+        args.push(arg);
+        parts.push(sql.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(v) = &f.instance_id {
+        push("r.instance_id = ?", Arg::Text(v.clone()), &mut args);
+    }
+    if let Some(v) = &f.consumer_id {
+        if f.include_groups {
+            push(
+                "(r.consumer_id = ? OR r.group_id IN (SELECT m.group_id FROM consumer_group_members m \
+                 JOIN consumer_groups mg ON mg.id = m.group_id WHERE mg.enabled = 1 AND m.consumer_id = ?))",
+                Arg::Text(v.clone()),
+                &mut args,
+            );
+        } else {
+            push("r.consumer_id = ?", Arg::Text(v.clone()), &mut args);
+        }
+    }
+    if let Some(v) = &f.group_id {
+        push("r.group_id = ?", Arg::Text(v.clone()), &mut args);
+    }
+    if let Some(v) = &f.api_id {
+        push("r.api_id = ?", Arg::Text(v.clone()), &mut args);
+    }
+    if let Some(v) = &f.environment_id {
+        push("r.environment_id = ?", Arg::Text(v.clone()), &mut args);
+    }
+    if let Some(v) = &f.api_pattern {
+        push(
+            "a.name_key LIKE ? ESCAPE '\\'",
+            Arg::Text(v.clone()),
+            &mut args,
+        );
+    }
+    if let Some(v) = &f.principal_pattern {
+        push(
+            "COALESCE(c.name_key, g.name_key) LIKE ? ESCAPE '\\'",
+            Arg::Text(v.clone()),
+            &mut args,
+        );
+    }
+    match f.status {
+        Some(ExpireStatus::InEffect) => push(
+            "(r.expire_mode = 'LongTerm' OR r.expire_at > ?)",
+            Arg::Int(now),
+            &mut args,
+        ),
+        Some(ExpireStatus::Expired) => push(
+            "(r.expire_mode = 'ShortTerm' AND r.expire_at <= ?)",
+            Arg::Int(now),
+            &mut args,
+        ),
+        None => {}
+    }
+    let sql = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", parts.join(" AND "))
+    };
+    (sql, args)
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+/// Newest first.
+pub async fn query(
+    conn: &mut AnyConnection,
+    filter: &RuleFilter,
+    page: PageRequest,
+    now: i64,
+) -> Result<(i64, Vec<RuleRow>), sqlx::Error> {
+    let (clause, args) = where_clause(filter, now);
+    let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
+    let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &args)
+        .fetch_one(&mut *conn)
+        .await?;
+    let n = args.len();
+    let sql = format!(
+        "{SELECT} {FROM} {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = bind_all!(sqlx::query_as(&sql), &args)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok((total, rows))
+}
+
+/// Every rule matching the filter, for dependency lists (bounded: a dependency list longer
+/// than this is shown truncated).
+pub async fn all(
+    conn: &mut AnyConnection,
+    filter: &RuleFilter,
+) -> Result<Vec<RuleRow>, sqlx::Error> {
+    let (clause, args) = where_clause(filter, 0);
+    let sql = format!("{SELECT} {FROM} {clause} ORDER BY r.created_at, r.id LIMIT 100");
+    bind_all!(sqlx::query_as(&sql), &args).fetch_all(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_numbered_in_order() {
+        let f = RuleFilter {
+            instance_id: Some("gw".into()),
+            api_pattern: Some("%a%".into()),
+            status: Some(ExpireStatus::Expired),
+            ..Default::default()
+        };
+        let (sql, args) = where_clause(&f, 5);
+        assert_eq!(args.len(), 3);
+        assert!(
+            sql.contains("r.instance_id = $1") && sql.contains("LIKE $2") && sql.contains("<= $3")
+        );
+    }
+
+    #[test]
+    fn inherited_rules_reuse_the_consumer_argument() {
+        let f = RuleFilter {
+            consumer_id: Some("cs".into()),
+            include_groups: true,
+            ..Default::default()
+        };
+        let (sql, args) = where_clause(&f, 0);
+        assert_eq!(args.len(), 1);
+        assert!(!sql.contains('?'));
+    }
+}
