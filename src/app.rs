@@ -2,7 +2,8 @@
 
 use crate::ui::components::Notices;
 use crate::ui::pages::{
-    consumers::ConsumersPage, groups::GroupsPage, instances, keys::KeysPage, login::LoginPage,
+    authorization::AuthorizationPage, consumers::ConsumersPage, groups::GroupsPage, instances,
+    keys::KeysPage, login::LoginPage, model_apis::ModelApisPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -52,6 +53,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("consumers") ssr=SsrMode::Async view=ConsumersPage />
                     <Route path=path!("groups") ssr=SsrMode::Async view=GroupsPage />
                     <Route path=path!("keys") ssr=SsrMode::Async view=KeysPage />
+                    <Route path=path!("apis") ssr=SsrMode::Async view=ModelApisPage />
+                    <Route path=path!("authorization") ssr=SsrMode::Async view=AuthorizationPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -21,3 +21,20 @@ test('without JavaScript: sign in, list instances and consumers, open details by
   await expect(panel.getByText('Authentication Method: API Key')).toBeVisible();
   await expect(panel.getByRole('cell', { name: 'chat-key', exact: true })).toBeVisible();
 });
+
+test('without JavaScript: the authorization rules and model APIs render', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('e2e-admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await page.getByRole('link', { name: 'Authorization', exact: true }).click();
+  await expect(page.getByRole('row', { name: /internal \(group\).*qwen3-chat/ })).toBeVisible();
+  await page.getByLabel('Consumer name').fill('billing');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page).toHaveURL(/who=billing/);
+  await expect(page.getByRole('row', { name: /billing-service.*qwen3-chat/ })).toBeVisible();
+  await expect(page.getByRole('row', { name: /internal \(group\)/ })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Model APIs', exact: true }).click();
+  await expect(page.getByRole('row', { name: /text-embeddings/ })).toContainText('/v1/embeddings');
+});

@@ -38,6 +38,41 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DDTHH:MM[:SS]` (an HTML `datetime-local` value) as UTC milliseconds.
+pub fn parse_time_utc(s: &str) -> Option<i64> {
+    let (date, time) = s.trim().split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute) = (t.next()??, t.next()??);
+    let second = t.next().unwrap_or(Some(0))?;
+    let valid = (1970..=9999).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..60).contains(&second);
+    if !valid {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let ms = ((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000;
+    // Reject dates like 31 February, which the arithmetic above would roll over.
+    (format_time(ms)[..10] == date[..]).then_some(ms)
+}
+
+/// Formats milliseconds as a `datetime-local` value (UTC, to the second).
+pub fn format_input_time(ms: i64) -> String {
+    format_time(ms).replace(' ', "T")
+}
+
 /// Percent-encodes all but RFC 3986 unreserved characters, for query strings and redirects.
 pub fn url_encode(s: &str) -> String {
     s.bytes()
@@ -57,5 +92,36 @@ mod tests {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00");
         assert_eq!(super::format_time(1_795_443_758_000), "2026-11-23 14:22:38");
         assert_eq!(super::format_time(951_782_400_000), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn datetime_input_values_parse_as_utc() {
+        assert_eq!(
+            super::parse_time_utc("2026-11-23T14:22:38"),
+            Some(1_795_443_758_000)
+        );
+        assert_eq!(
+            super::parse_time_utc("2026-11-23T14:22"),
+            Some(1_795_443_720_000)
+        );
+        assert_eq!(super::parse_time_utc("2026-02-31T00:00"), None);
+        assert_eq!(super::parse_time_utc("tomorrow"), None);
+        assert_eq!(
+            super::format_input_time(1_795_443_758_000),
+            "2026-11-23T14:22:38"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatted_times_parse_back(ms in 0i64..253_402_300_799i64) {
+            let ms = ms * 1000;
+            proptest::prop_assert_eq!(super::parse_time_utc(&super::format_input_time(ms)), Some(ms));
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(s in "\\PC{0,30}") {
+            let _ = super::parse_time_utc(&s);
+        }
     }
 }

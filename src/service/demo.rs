@@ -1,12 +1,15 @@
-//! Demo data for `make run` (`CONSOLE_DEMO=1`): one instance with groups, keys and
-//! consumers, created through the same use cases as everything else.
+//! Demo data for `make run` (`CONSOLE_DEMO=1`): one instance with groups, keys, consumers,
+//! model APIs and authorization rules, created through the same use cases as everything else.
 
+use super::apis::create_api;
 use super::consumers::create_consumer;
+use super::environments::list_environments;
 use super::groups::create_group;
 use super::instances::{create_instance, list_instances};
 use super::keys::create_key;
+use super::rules::create_rules;
 use super::Actor;
-use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey};
+use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey, NewModelApi, NewRule};
 use crate::domain::records::{CurrentUser, Role};
 use crate::domain::PageRequest;
 use crate::error::AppResult;
@@ -79,11 +82,12 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
             .id,
         );
     }
+    let mut consumer_ids = Vec::new();
     for (i, name) in ["billing-service", "search-frontend", "chat-assistant"]
         .into_iter()
         .enumerate()
     {
-        create_consumer(
+        let c = create_consumer(
             db,
             &actor,
             NewConsumer {
@@ -95,6 +99,51 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
             },
         )
         .await?;
+        consumer_ids.push(c.id);
     }
+    let environment = list_environments(db, &instance.id, "", PageRequest::default())
+        .await?
+        .items
+        .remove(0)
+        .id;
+    let mut api_ids = Vec::new();
+    for (name, path, category) in [
+        ("qwen3-chat", "/v1/chat", "Text"),
+        ("text-embeddings", "/v1/embeddings", "Embedding"),
+    ] {
+        let api = create_api(
+            db,
+            &actor,
+            NewModelApi {
+                instance_id: instance.id.clone(),
+                name: name.into(),
+                base_path: path.into(),
+                ai_protocols: vec!["OpenAI/v1".into()],
+                model_category: category.into(),
+                description: format!("Demo model API {name}"),
+                environment_ids: vec![environment.clone()],
+            },
+        )
+        .await?;
+        api_ids.push(api.id);
+    }
+    let rule = |ptype: &str, principal: &str, api: &str| NewRule {
+        principal_type: ptype.into(),
+        principal_id: principal.into(),
+        api_id: api.into(),
+        environment_id: environment.clone(),
+        expire_mode: "LongTerm".into(),
+        expire_timestamp: None,
+    };
+    create_rules(
+        db,
+        &actor,
+        vec![
+            rule("ConsumerGroup", &group_ids[1], &api_ids[0]),
+            rule("Consumer", &consumer_ids[0], &api_ids[0]),
+            rule("Consumer", &consumer_ids[1], &api_ids[1]),
+        ],
+    )
+    .await?;
     Ok(true)
 }

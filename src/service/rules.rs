@@ -61,7 +61,12 @@ pub(crate) async fn dependencies(
                 "{} → {} ({})",
                 r.principal_name, r.api_name, r.environment_name
             ),
-            href: format!("/instances/{}/authorization?rule={}", r.instance_id, r.id),
+            href: format!(
+                "/instances/{}/authorization?q={}&who={}",
+                r.instance_id,
+                crate::domain::url_encode(&r.api_name),
+                crate::domain::url_encode(&r.principal_name)
+            ),
             id: r.id,
         })
         .collect())

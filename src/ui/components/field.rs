@@ -98,3 +98,30 @@ pub fn selected_values(ev: &leptos::ev::Event) -> Vec<String> {
         .map(|o| o.value())
         .collect()
 }
+
+/// A labelled single-choice `<select>` whose value lands in `value`.
+#[component]
+pub fn SelectOne(
+    id: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    value: RwSignal<String>,
+    #[prop(optional, into)] error: Option<Signal<Option<String>>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id aria-describedby=error_id.clone() on:change=move |ev| value.set(event_target_value(&ev))>
+                {options
+                    .into_iter()
+                    .map(|(v, text)| {
+                        let current = v.clone();
+                        view! { <option value=v selected=move || value.get() == current>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <p class="field-error" id=error_id>{move || error.and_then(|e| e.get())}</p>
+        </div>
+    }
+}

@@ -12,6 +12,8 @@ pub struct ListQuery {
     pub size: u32,
     /// The record whose details panel is open.
     pub selected: Option<String>,
+    /// Further filters of the page (`key`, `value`), kept in every link.
+    pub filters: Vec<(String, String)>,
 }
 
 impl ListQuery {
@@ -32,7 +34,30 @@ impl ListQuery {
             page,
             size,
             selected: map.get(selected_key).filter(|s| !s.is_empty()),
+            filters: Vec::new(),
         }
+    }
+
+    /// Also reads the page's own filters, in the given order.
+    pub fn with_filters(mut self, map: &ParamsMap, keys: &[&str]) -> ListQuery {
+        self.filters = keys
+            .iter()
+            .filter_map(|k| {
+                map.get(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| ((*k).to_owned(), v))
+            })
+            .collect();
+        self
+    }
+
+    /// The value of one of the page's filters, or "".
+    pub fn filter(&self, key: &str) -> String {
+        self.filters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     /// The query string (with `?`) for this state.
@@ -46,6 +71,9 @@ impl ListQuery {
         }
         if self.size != DEFAULT_PAGE_SIZE {
             parts.push(format!("size={}", self.size));
+        }
+        for (k, v) in &self.filters {
+            parts.push(format!("{k}={}", url_encode(v)));
         }
         if let Some(s) = &self.selected {
             parts.push(format!("{selected_key}={}", url_encode(s)));

@@ -9,7 +9,7 @@ pub mod pager;
 
 pub use console::Console;
 pub use dialog::Dialog;
-pub use field::{SelectMany, TextField};
+pub use field::{SelectMany, SelectOne, TextField};
 pub use list_query::ListQuery;
 pub use notice::{notify, Notice, Notices};
 pub use pager::Pager;

@@ -3,6 +3,7 @@
 use super::consumer_dialogs::{
     AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
 };
+use super::consumer_rules::ConsumerRules;
 use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
 use crate::server_fns::consumers::{get_consumer, list_consumers, remove_from_group};
@@ -259,5 +260,6 @@ fn details_body(
                 }.into_any()
             }}
         </section>
+        <ConsumerRules consumer_id=c.id.clone() instance_id=c.instance_id.clone() />
     }
 }

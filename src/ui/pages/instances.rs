@@ -167,6 +167,8 @@ pub fn InstanceLayout() -> impl IntoView {
                     <a class="nested" href=link("/consumers")>"Consumer"</a>
                     <a class="nested" href=link("/groups")>"Consumer group"</a>
                     <a href=link("/keys")>"Keys"</a>
+                    <a href=link("/apis")>"Model APIs"</a>
+                    <a href=link("/authorization")>"Authorization"</a>
                 </nav>
                 <main class="page">
                     <Outlet />

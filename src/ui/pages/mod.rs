@@ -1,8 +1,12 @@
 //! One module per console page.
 
+pub mod authorization;
+pub mod authorization_dialogs;
 pub mod consumer_dialogs;
+pub mod consumer_rules;
 pub mod consumers;
 pub mod groups;
 pub mod instances;
 pub mod keys;
 pub mod login;
+pub mod model_apis;

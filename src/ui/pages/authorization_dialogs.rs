@@ -1,0 +1,285 @@
+//! Grant, edit-expiry and revoke dialogs of the Authorization page.
+
+use crate::domain::authorization::ExpireMode;
+use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
+use crate::domain::records::AuthorizationRule;
+use crate::domain::{format_input_time, parse_time_utc};
+use crate::error::AppError;
+use crate::server_fns::authorization::{
+    delete_rule, list_apis, list_environments, CreateRule, UpdateRuleExpiry,
+};
+use crate::server_fns::consumers::list_consumers;
+use crate::server_fns::instances::list_groups;
+use crate::ui::components::{notify, Dialog, SelectOne};
+use leptos::prelude::*;
+
+/// The expiry mode and, for ShortTerm, the expiry time (UTC) as typed.
+#[component]
+fn ExpiryFields(
+    mode: RwSignal<String>,
+    time: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let modes = vec![
+        ("LongTerm".to_owned(), "LongTerm (until revoked)".to_owned()),
+        (
+            "ShortTerm".to_owned(),
+            "ShortTerm (until a time)".to_owned(),
+        ),
+    ];
+    view! {
+        <SelectOne id="rule-expire-mode" label="Expiry mode" options=modes value=mode />
+        <Show when=move || mode.get() == ExpireMode::ShortTerm.as_str()>
+            <div class="field">
+                <label for="rule-expire-at">"Expiry time (UTC)"</label>
+                <input id="rule-expire-at" type="datetime-local" step="1" aria-describedby="rule-expire-at-error"
+                    prop:value=move || time.get() on:input=move |ev| time.set(event_target_value(&ev)) />
+                <p class="field-error" id="rule-expire-at-error">{move || error.get()}</p>
+            </div>
+        </Show>
+    }
+}
+
+/// The expiry time in milliseconds, or the message to show at the time field.
+fn expiry_ms(mode: &str, time: &str) -> Result<Option<i64>, String> {
+    if mode != ExpireMode::ShortTerm.as_str() {
+        return Ok(None);
+    }
+    parse_time_utc(time)
+        .map(Some)
+        .ok_or_else(|| "Enter the expiry date and time.".to_owned())
+}
+
+fn time_error(
+    server: RwSignal<Option<AppError>>,
+    local: RwSignal<Option<String>>,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        local.get().or_else(|| {
+            server
+                .get()
+                .and_then(|e| e.field_message("ExpireTimestamp"))
+        })
+    })
+}
+
+fn other_error(server: RwSignal<Option<AppError>>) -> impl Fn() -> Option<String> {
+    move || {
+        server
+            .get()
+            .filter(|e| e.field_message("ExpireTimestamp").is_none())
+            .map(|e| e.to_string())
+    }
+}
+
+#[component]
+pub fn GrantDialog(
+    instance_id: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let principal_type = RwSignal::new("Consumer".to_owned());
+    let principal = RwSignal::new(String::new());
+    let api = RwSignal::new(String::new());
+    let environment = RwSignal::new(String::new());
+    let mode = RwSignal::new("LongTerm".to_owned());
+    let time = RwSignal::new(String::new());
+    let local = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
+    let iid = instance_id.clone();
+    let choices = Resource::new(
+        || (),
+        move |_| {
+            let iid = iid.clone();
+            async move {
+                let c = list_consumers(iid.clone(), String::new(), Some(1), Some(100)).await?;
+                let g = list_groups(iid.clone(), String::new(), Some(1), Some(100)).await?;
+                let a = list_apis(iid.clone(), String::new(), Some(1), Some(100)).await?;
+                let e = list_environments(iid).await?;
+                Ok::<_, AppError>((c.items, g.items, a.items, e))
+            }
+        },
+    );
+    let action = ServerAction::<CreateRule>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(r)) => {
+            notify(
+                false,
+                format!(
+                    "{} may now call {} in {}.",
+                    r.principal.name, r.api.name, r.environment.name
+                ),
+            );
+            on_done.run(());
+        }
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server.set(None);
+        local.set(None);
+        let at = match expiry_ms(&mode.get(), &time.get()) {
+            Ok(at) => at,
+            Err(msg) => return local.set(Some(msg)),
+        };
+        action.dispatch(CreateRule {
+            input: NewRule {
+                principal_type: principal_type.get(),
+                principal_id: principal.get(),
+                api_id: api.get(),
+                environment_id: environment.get(),
+                expire_mode: mode.get(),
+                expire_timestamp: at,
+            },
+        });
+    };
+    view! {
+        <Dialog title="Grant authorization" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <Suspense fallback=|| view! { <p class="loading">"Loading consumers, APIs and environments…"</p> }>
+                    {move || Suspend::new(async move {
+                        match choices.await {
+                            Ok((consumers, groups, apis, envs)) => {
+                                // Preselect the first choice of each list so OK works at once.
+                                let first = |v: &Vec<(String, String)>, s: RwSignal<String>| {
+                                    if s.get_untracked().is_empty() {
+                                        if let Some((id, _)) = v.first() { s.set(id.clone()); }
+                                    }
+                                };
+                                let consumer_opts: Vec<_> = consumers.into_iter().map(|c| (c.id, c.name)).collect();
+                                let group_opts: Vec<_> = groups.into_iter().map(|g| (g.id, g.name)).collect();
+                                let api_opts: Vec<_> = apis.into_iter().map(|a| (a.id.clone(), format!("{} ({})", a.name, a.base_path))).collect();
+                                let env_opts: Vec<_> = envs.into_iter().map(|e| (e.id, e.name)).collect();
+                                first(&consumer_opts, principal);
+                                first(&api_opts, api);
+                                first(&env_opts, environment);
+                                let types = vec![("Consumer".to_owned(), "Consumer".to_owned()), ("ConsumerGroup".to_owned(), "Consumer group".to_owned())];
+                                let (c2, g2) = (consumer_opts.clone(), group_opts.clone());
+                                Effect::new(move |prev: Option<String>| {
+                                    let t = principal_type.get();
+                                    if prev.is_some_and(|p| p != t) {
+                                        let list = if t == "Consumer" { &c2 } else { &g2 };
+                                        principal.set(list.first().map(|(id, _)| id.clone()).unwrap_or_default());
+                                    }
+                                    t
+                                });
+                                view! {
+                                    <SelectOne id="rule-principal-type" label="Authorize" options=types value=principal_type />
+                                    {move || if principal_type.get() == "Consumer" {
+                                        view! { <SelectOne id="rule-consumer" label="Consumer" options=consumer_opts.clone() value=principal /> }.into_any()
+                                    } else {
+                                        view! { <SelectOne id="rule-group" label="Consumer group" options=group_opts.clone() value=principal /> }.into_any()
+                                    }}
+                                    <SelectOne id="rule-api" label="Model API" options=api_opts value=api />
+                                    <SelectOne id="rule-environment" label="Environment" options=env_opts value=environment />
+                                }.into_any()
+                            }
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <ExpiryFields mode=mode time=time error=time_error(server, local) />
+                <p role="alert" class="field-error">{other_error(server)}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+#[component]
+pub fn EditExpiryDialog(
+    rule: AuthorizationRule,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let mode = RwSignal::new(rule.expire_mode.as_str().to_owned());
+    let time = RwSignal::new(
+        rule.expire_timestamp
+            .map(format_input_time)
+            .unwrap_or_default(),
+    );
+    let local = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
+    let action = ServerAction::<UpdateRuleExpiry>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => {
+            notify(false, "Expiry saved.".to_owned());
+            on_done.run(());
+        }
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let (id, version) = (rule.id.clone(), rule.version);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server.set(None);
+        local.set(None);
+        let at = match expiry_ms(&mode.get(), &time.get()) {
+            Ok(at) => at,
+            Err(msg) => return local.set(Some(msg)),
+        };
+        action.dispatch(UpdateRuleExpiry {
+            id: id.clone(),
+            input: RuleExpiryUpdate {
+                expire_mode: mode.get(),
+                expire_timestamp: at,
+                version,
+            },
+        });
+    };
+    view! {
+        <Dialog title="Edit expiry" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <p>{format!("{} → {} in {}", rule.principal.name, rule.api.name, rule.environment.name)}</p>
+                <ExpiryFields mode=mode time=time error=time_error(server, local) />
+                <p role="alert" class="field-error">{other_error(server)}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+#[component]
+pub fn RevokeDialog(
+    rule: AuthorizationRule,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let id = rule.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = id.clone();
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            match delete_rule(id).await {
+                Ok(()) => {
+                    notify(false, "Authorization revoked.".to_owned());
+                    on_done.run(());
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <Dialog title="Revoke authorization" on_close=on_close>
+            <form on:submit=submit>
+                <p>{format!("{} will no longer be able to call {} in {}.", rule.principal.name, rule.api.name, rule.environment.name)}</p>
+                <p role="alert" class="field-error">{move || error.get()}</p>
+                <div class="actions">
+                    <button type="submit" class="primary danger" disabled=move || pending.get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}

@@ -1,0 +1,249 @@
+//! Model APIs of an instance (SPEC §3.11): list, register, and delete behind the dependency
+//! check on authorization rules.
+
+use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
+use crate::domain::inputs::NewModelApi;
+use crate::domain::records::ModelApi;
+use crate::domain::{format_time, Description, Name};
+use crate::error::AppError;
+use crate::server_fns::authorization::{
+    api_dependencies, delete_api, list_apis, list_environments, CreateApi,
+};
+use crate::ui::components::{
+    can_write, notify, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn ModelApisPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let instance_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "api"));
+    let reload = RwSignal::new(0u32);
+    let creating = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<ModelApi>);
+    let apis = Resource::new(
+        move || (instance_id.get(), list_query.get(), reload.get()),
+        |(iid, q, _)| list_apis(iid, q.q, Some(q.page), Some(q.size)),
+    );
+    let writer = can_write();
+    view! {
+        <h1>"Model APIs"</h1>
+        <div class="toolbar">
+            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New model API"</button> })}
+            <form method="get" role="search" class="search">
+                <label for="api-search" class="visually-hidden">"Search model APIs by name"</label>
+                <input id="api-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
+                <button type="submit">"Search"</button>
+            </form>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading model APIs…"</p> }>
+            {move || Suspend::new(async move {
+                let q = list_query.get();
+                match apis.await {
+                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No model APIs match."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table>
+                            <thead><tr>
+                                <th scope="col">"ID/Name"</th><th scope="col">"Base path"</th><th scope="col">"AI protocol"</th>
+                                <th scope="col">"Model category"</th><th scope="col">"Environments"</th><th scope="col">"Creation Time"</th><th scope="col">"Actions"</th>
+                            </tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|a| {
+                                    let label = format!("Delete {}", a.name);
+                                    let target = a.clone();
+                                    view! {
+                                        <tr id=a.id.clone()>
+                                            <td><span class="id">{a.id.clone()}</span><br /><span>{a.name.clone()}</span></td>
+                                            <td class="mono">{a.base_path.clone()}</td>
+                                            <td>{a.ai_protocols.join(", ")}</td>
+                                            <td>{a.model_category.clone()}</td>
+                                            <td>{a.environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", ")}</td>
+                                            <td>{format_time(a.created_at)}</td>
+                                            <td class="actions">{writer.then(|| view! {
+                                                <button type="button" class="link danger" aria-label=label on:click=move |_| deleting.set(Some(target.clone()))>"Delete"</button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager total=page.total_size query=q selected_key="api" />
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <NewApiDialog instance_id=instance_id.get_untracked() on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
+        </Show>
+        {move || deleting.get().map(|api| view! {
+            <DeleteApiDialog api=api on_close=move || deleting.set(None) on_done=move || { deleting.set(None); reload.update(|r| *r += 1) } />
+        })}
+    }
+}
+
+#[component]
+fn NewApiDialog(
+    instance_id: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let base_path = RwSignal::new(String::new());
+    let protocol = RwSignal::new(AI_PROTOCOLS[0].to_owned());
+    let category = RwSignal::new(MODEL_CATEGORIES[0].to_owned());
+    let environments = RwSignal::new(Vec::<String>::new());
+    let description = RwSignal::new(String::new());
+    let server = RwSignal::new(None::<AppError>);
+    let iid = instance_id.clone();
+    let envs = Resource::new(|| (), move |_| list_environments(iid.clone()));
+    let action = ServerAction::<CreateApi>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(a)) => {
+            notify(
+                false,
+                format!("Model API {} registered with ID {}.", a.name, a.id),
+            );
+            on_done.run(());
+        }
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let server_field = move |f: &'static str| server.get().and_then(|e| e.field_message(f));
+    let name_error = Signal::derive(move || {
+        let n = name.get();
+        (!n.is_empty())
+            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server_field("Name"))
+    });
+    let path_error = Signal::derive(move || {
+        let p = base_path.get();
+        (!p.is_empty())
+            .then(|| BasePath::parse(&p).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server_field("BasePath"))
+    });
+    let description_error = Signal::derive(move || {
+        Description::parse(&description.get())
+            .err()
+            .map(|e| e.to_string())
+    });
+    let other = move || {
+        server
+            .get()
+            .filter(|e| e.field_message("Name").is_none() && e.field_message("BasePath").is_none())
+            .map(|e| e.to_string())
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server.set(None);
+        action.dispatch(CreateApi {
+            input: NewModelApi {
+                instance_id: instance_id.clone(),
+                name: name.get(),
+                base_path: base_path.get(),
+                ai_protocols: vec![protocol.get()],
+                model_category: category.get(),
+                description: description.get(),
+                environment_ids: environments.get(),
+            },
+        });
+    };
+    let protocols: Vec<(String, String)> = AI_PROTOCOLS
+        .iter()
+        .map(|p| (p.to_string(), p.to_string()))
+        .collect();
+    let categories: Vec<(String, String)> = MODEL_CATEGORIES
+        .iter()
+        .map(|c| (c.to_string(), c.to_string()))
+        .collect();
+    view! {
+        <Dialog title="New model API" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <TextField id="api-name" label="API name" value=name error=name_error required=true />
+                <TextField id="api-base-path" label="Base path" value=base_path error=path_error required=true />
+                <SelectOne id="api-protocol" label="AI protocol" options=protocols value=protocol />
+                <SelectOne id="api-category" label="Model category" options=categories value=category />
+                <Suspense fallback=|| view! { <p class="loading">"Loading environments…"</p> }>
+                    {move || Suspend::new(async move {
+                        match envs.await {
+                            Ok(list) => view! {
+                                <SelectMany id="api-environments" label="Environments" options=list.into_iter().map(|e| (e.id, e.name)).collect() selected=environments />
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <TextField id="api-description" label="Description" value=description error=description_error multiline=true />
+                <p role="alert" class="field-error">{other}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+/// Delete with the dependency check: the rules granting this API are listed, each linking
+/// to where it is revoked, and OK stays disabled until none is left.
+#[component]
+fn DeleteApiDialog(
+    api: ModelApi,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let recheck = RwSignal::new(0u32);
+    let id = api.id.clone();
+    let deps = Resource::new(move || recheck.get(), move |_| api_dependencies(id.clone()));
+    let error = RwSignal::new(None::<String>);
+    let clean = Signal::derive(move || deps.get().is_some_and(|d| d.is_ok_and(|d| d.is_empty())));
+    let del_id = api.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = del_id.clone();
+        leptos::task::spawn_local(async move {
+            match delete_api(id).await {
+                Ok(()) => {
+                    notify(false, "Model API deleted.".to_owned());
+                    on_done.run(());
+                }
+                Err(e) => {
+                    error.set(Some(e.to_string()));
+                    recheck.update(|r| *r += 1);
+                }
+            }
+        });
+    };
+    view! {
+        <Dialog title="Delete model API" on_close=on_close>
+            <form on:submit=submit>
+                <p>{format!("Delete the model API {} ({})?", api.name, api.base_path)}</p>
+                <Transition fallback=|| view! { <p class="loading">"Checking dependencies…"</p> }>
+                    {move || Suspend::new(async move {
+                        match deps.await {
+                            Ok(d) if d.is_empty() => view! { <p class="ok" role="status">"Can be safely deleted"</p> }.into_any(),
+                            Ok(d) => view! {
+                                <p class="warn" role="status">"There are unresolved dependencies"</p>
+                                <ul class="deps">
+                                    {d.into_iter().map(|dep| view! { <li>{dep.kind.label()} ": " <a href=dep.href>{dep.name}</a></li> }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
+                <p role="alert" class="field-error">{move || error.get()}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
