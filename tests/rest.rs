@@ -937,3 +937,94 @@ async fn hostile_input_never_causes_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_operation_and_the_docs_page_renders_it() {
+    let app = spawn_app().await;
+    let token = app.token("admin").await;
+    assert_eq!(
+        app.rest(None, "GET", "/v1/openapi.json", None).await.status,
+        401
+    );
+    let r = app
+        .rest(Some(&token), "GET", "/v1/openapi.json", None)
+        .await;
+    assert_eq!(r.status, 200);
+    let doc = r.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/v1/gateways", &["get", "post"][..]),
+        ("/v1/gateways/{gateway_id}", &["get"]),
+        ("/v1/environments", &["get", "post"]),
+        ("/v1/environments/{environment_id}", &["get"]),
+        ("/v1/consumers", &["get", "post"]),
+        ("/v1/consumers/{consumer_id}", &["get", "put", "delete"]),
+        ("/v1/consumers/{consumer_id}/dependencies", &["get"]),
+        ("/v1/consumers/{consumer_id}/credentials", &["post"]),
+        (
+            "/v1/consumers/{consumer_id}/credentials/{key_id}",
+            &["delete"],
+        ),
+        ("/v1/consumers/{consumer_id}/authorization-rules", &["get"]),
+        ("/v1/consumer-groups", &["get", "post"]),
+        ("/v1/keys", &["get", "post"]),
+        ("/v1/model-apis", &["get", "post"]),
+        ("/v1/model-apis/{api_id}", &["get", "put", "delete"]),
+        ("/v1/model-apis/{api_id}/dependencies", &["get"]),
+        ("/v1/authorization-rules", &["get", "post"]),
+        ("/v1/authorization-rules/batch", &["post"]),
+        ("/v1/authorization-rules/batch-delete", &["post"]),
+        (
+            "/v1/authorization-rules/{rule_id}",
+            &["get", "put", "delete"],
+        ),
+        ("/v1/tokens", &["get", "post"]),
+        ("/v1/tokens/{token_id}", &["delete"]),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths.len(),
+        expected.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    for (path, methods) in expected {
+        for m in methods {
+            let op = &paths[path][m];
+            assert!(op.is_object(), "{m} {path} is documented");
+            assert!(
+                op["responses"]["200"].is_object() && op["responses"]["404"].is_object(),
+                "{m} {path}"
+            );
+        }
+    }
+    let seed = &paths["/v1/consumers/{consumer_id}/authorization-rules"]["get"];
+    let names: Vec<&str> = seed["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "consumer_id",
+        "apiNameLike",
+        "pageNumber",
+        "pageSize",
+        "includeInherited",
+    ] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+    let html = common::client()
+        .get(format!("{}/v1/docs", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("ListConsumerAuthorizationRules")
+            && html.contains("/v1/authorization-rules/batch")
+    );
+}

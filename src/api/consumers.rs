@@ -2,43 +2,34 @@
 //! `GET /v1/consumers/{consumerId}/authorization-rules`.
 
 use super::gateways::ListQuery;
-use super::{flag, page_of, required, Body, Ctx, Params};
+use super::{
+    flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
+};
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
+use crate::domain::records::Consumer;
+use crate::domain::rule_view::ConsumerAuthorizationRule;
+use crate::domain::Page;
 use crate::server::AppState;
 use crate::service::{consumer_rules, consumers};
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/consumers", get(list_consumers).post(create_consumer))
-        .route(
-            "/v1/consumers/{consumer_id}",
-            get(get_consumer)
-                .put(update_consumer)
-                .delete(delete_consumer),
-        )
-        .route(
-            "/v1/consumers/{consumer_id}/dependencies",
-            get(check_dependencies),
-        )
-        .route(
-            "/v1/consumers/{consumer_id}/credentials",
-            post(bind_credential),
-        )
-        .route(
-            "/v1/consumers/{consumer_id}/credentials/{key_id}",
-            delete(unbind_credential),
-        )
-        .route(
-            "/v1/consumers/{consumer_id}/authorization-rules",
-            get(list_consumer_authorization_rules),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_consumers, create_consumer))
+        .routes(routes!(get_consumer, update_consumer, delete_consumer))
+        .routes(routes!(check_consumer_dependencies))
+        .routes(routes!(bind_credential))
+        .routes(routes!(unbind_credential))
+        .routes(routes!(list_consumer_authorization_rules))
 }
 
+/// List the consumers of a gateway, newest first; `nameLike` searches names.
+#[utoipa::path(get, path = "/v1/consumers", tag = "Consumers", params(ListQuery),
+    responses((status = 200, body = Envelope<Page<Consumer>>), ErrorResponses))]
 async fn list_consumers(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
         let gw = required("GatewayId", &q.gateway_id)?;
@@ -49,63 +40,106 @@ async fn list_consumers(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     ctx.reply(result)
 }
 
+/// Create a consumer, optionally in groups and with unbound keys as credentials.
+#[utoipa::path(post, path = "/v1/consumers", tag = "Consumers", request_body = NewConsumer,
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn create_consumer(ctx: Ctx, Body(input): Body<NewConsumer>) -> Response {
     ctx.reply(consumers::create_consumer(&ctx.db, &ctx.actor, input).await)
 }
 
-async fn get_consumer(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.reply(consumers::get_consumer(&ctx.db, &id).await)
+/// Get a consumer with its groups and credentials.
+#[utoipa::path(get, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")),
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
+async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
+    ctx.reply(consumers::get_consumer(&ctx.db, &consumer_id).await)
 }
 
+/// Change a consumer's name and description; `version` must be the current one.
+#[utoipa::path(put, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = ConsumerUpdate,
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn update_consumer(
     ctx: Ctx,
-    Path(id): Path<String>,
+    Path(consumer_id): Path<String>,
     Body(input): Body<ConsumerUpdate>,
 ) -> Response {
-    ctx.reply(consumers::update_consumer(&ctx.db, &ctx.actor, &id, input).await)
+    ctx.reply(consumers::update_consumer(&ctx.db, &ctx.actor, &consumer_id, input).await)
 }
 
-async fn delete_consumer(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.done(consumers::delete_consumer(&ctx.db, &ctx.actor, &id).await)
+/// Delete a consumer without dependencies; otherwise `Conflict.Dependencies` lists them.
+#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
+    ctx.done(consumers::delete_consumer(&ctx.db, &ctx.actor, &consumer_id).await)
 }
 
-async fn check_dependencies(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let result = consumers::check_consumer_dependencies(&ctx.db, &id)
+/// What keeps a consumer from being deleted: memberships, credentials, rules.
+#[utoipa::path(get, path = "/v1/consumers/{consumer_id}/dependencies", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_consumer_dependencies(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
+    let result = consumers::check_consumer_dependencies(&ctx.db, &consumer_id)
         .await
-        .map(|deps| serde_json::json!({ "dependencies": deps }));
+        .map(|dependencies| Dependencies { dependencies });
     ctx.reply(result)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BindCredential {
+    /// An unbound key (`key-…`) of the consumer's gateway.
     key_id: String,
 }
 
+/// Bind an unbound key to the consumer as an API-key credential.
+#[utoipa::path(post, path = "/v1/consumers/{consumer_id}/credentials", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = BindCredential,
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn bind_credential(
     ctx: Ctx,
-    Path(id): Path<String>,
+    Path(consumer_id): Path<String>,
     Body(input): Body<BindCredential>,
 ) -> Response {
-    ctx.reply(consumers::bind_credential(&ctx.db, &ctx.actor, &id, &input.key_id).await)
+    ctx.reply(consumers::bind_credential(&ctx.db, &ctx.actor, &consumer_id, &input.key_id).await)
 }
 
-async fn unbind_credential(ctx: Ctx, Path((id, key_id)): Path<(String, String)>) -> Response {
-    ctx.reply(consumers::unbind_credential(&ctx.db, &ctx.actor, &id, &key_id).await)
+/// Unbind a key from the consumer.
+#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/credentials/{key_id}", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…"), ("key_id" = String, Path, description = "key-…")),
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
+async fn unbind_credential(
+    ctx: Ctx,
+    Path((consumer_id, key_id)): Path<(String, String)>,
+) -> Response {
+    ctx.reply(consumers::unbind_credential(&ctx.db, &ctx.actor, &consumer_id, &key_id).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct RulesQuery {
+    /// API name for fuzzy search (case-insensitive substring).
     api_name_like: Option<String>,
+    /// `true` adds the rules the consumer gets through its enabled groups, each with `source`.
+    #[param(value_type = Option<bool>)]
     include_inherited: Option<String>,
+    /// From 1; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     page_number: Option<String>,
+    /// 1 to 100; default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     page_size: Option<String>,
 }
 
+/// ListConsumerAuthorizationRules: the consumer's authorization rules, newest first.
+#[utoipa::path(get, path = "/v1/consumers/{consumer_id}/authorization-rules", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…"), RulesQuery),
+    responses((status = 200, body = Envelope<Page<ConsumerAuthorizationRule>>), ErrorResponses))]
 async fn list_consumer_authorization_rules(
     ctx: Ctx,
-    Path(id): Path<String>,
+    Path(consumer_id): Path<String>,
     Params(q): Params<RulesQuery>,
 ) -> Response {
     let result = async {
@@ -113,7 +147,7 @@ async fn list_consumer_authorization_rules(
         let inherited = flag("IncludeInherited", q.include_inherited.as_deref())?;
         consumer_rules::list_consumer_rules(
             &ctx.db,
-            &id,
+            &consumer_id,
             q.api_name_like.as_deref().unwrap_or(""),
             inherited,
             page,

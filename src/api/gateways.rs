@@ -1,36 +1,45 @@
-//! `/v1/gateways` and their environments.
+//! `/v1/gateways` and `/v1/environments`.
 
-use super::{page_of, required, Body, Ctx, Params};
+use super::{page_of, required, Body, Ctx, Envelope, ErrorResponses, Params};
 use crate::domain::inputs::{NewEnvironment, NewInstance};
+use crate::domain::records::{Environment, Instance};
+use crate::domain::Page;
 use crate::server::AppState;
 use crate::service::{environments, instances};
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/gateways", get(list_gateways).post(create_gateway))
-        .route("/v1/gateways/{gateway_id}", get(get_gateway))
-        .route(
-            "/v1/environments",
-            get(list_environments).post(create_environment),
-        )
-        .route("/v1/environments/{environment_id}", get(get_environment))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_gateways, create_gateway))
+        .routes(routes!(get_gateway))
+        .routes(routes!(list_environments, create_environment))
+        .routes(routes!(get_environment))
 }
 
 /// Search text and paging, shared by the list operations.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The gateway (instance) whose records to list; required except for gateways.
     pub gateway_id: Option<String>,
+    /// Case-insensitive substring of the name (gateways: of the name or ID).
     pub name_like: Option<String>,
+    /// From 1; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page_number: Option<String>,
+    /// 1 to 100; default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub page_size: Option<String>,
 }
 
+/// List gateway instances, newest first.
+#[utoipa::path(get, path = "/v1/gateways", tag = "Gateways", params(ListQuery),
+    responses((status = 200, body = Envelope<Page<Instance>>), ErrorResponses))]
 async fn list_gateways(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
@@ -40,14 +49,24 @@ async fn list_gateways(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     ctx.reply(result)
 }
 
+/// Register a gateway instance; its default consumer group and environment come with it.
+#[utoipa::path(post, path = "/v1/gateways", tag = "Gateways", request_body = NewInstance,
+    responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
     ctx.reply(instances::create_instance(&ctx.db, &ctx.actor, input).await)
 }
 
-async fn get_gateway(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.reply(instances::get_instance(&ctx.db, &id).await)
+/// Get a gateway instance.
+#[utoipa::path(get, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
+    params(("gateway_id" = String, Path, description = "gw-…")),
+    responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
+async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
+    ctx.reply(instances::get_instance(&ctx.db, &gateway_id).await)
 }
 
+/// List the environments of a gateway, the default one first.
+#[utoipa::path(get, path = "/v1/environments", tag = "Gateways", params(ListQuery),
+    responses((status = 200, body = Envelope<Page<Environment>>), ErrorResponses))]
 async fn list_environments(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
         let gw = required("GatewayId", &q.gateway_id)?;
@@ -59,10 +78,17 @@ async fn list_environments(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     ctx.reply(result)
 }
 
+/// Create an environment in a gateway.
+#[utoipa::path(post, path = "/v1/environments", tag = "Gateways", request_body = NewEnvironment,
+    responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Response {
     ctx.reply(environments::create_environment(&ctx.db, &ctx.actor, input).await)
 }
 
-async fn get_environment(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.reply(environments::get_environment(&ctx.db, &id).await)
+/// Get an environment.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}", tag = "Gateways",
+    params(("environment_id" = String, Path, description = "env-…")),
+    responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
+async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
+    ctx.reply(environments::get_environment(&ctx.db, &environment_id).await)
 }

@@ -4,6 +4,7 @@
 //! without a bearer token or session.
 
 mod consumers;
+mod docs;
 mod gateways;
 mod model_apis;
 mod resources;
@@ -24,18 +25,79 @@ use axum::routing::any;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
 
-/// Every `/v1` route.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The document's frame: title, bearer authentication, tags. Paths and schemas are added by
+/// the resource routers from their handlers' annotations, so the document cannot drift from
+/// the routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Gateway Console API",
+        description = "Consumers, keys, consumer groups, model APIs and authorization rules of an API / AI gateway. Every answer is the envelope {requestId, code, message, data}; lists take pageNumber (from 1) and pageSize (1-100, default 10)."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorEnvelope)),
+    security(("bearer" = [])),
+    tags(
+        (name = "Gateways", description = "Gateway instances and their environments"),
+        (name = "Consumers", description = "Consumers, their credentials and their authorization rules"),
+        (name = "Groups and keys", description = "Consumer groups and API keys"),
+        (name = "Model APIs", description = "Model APIs and where they are deployed"),
+        (name = "Authorization rules", description = "Who may call which model API in which environment"),
+        (name = "Tokens", description = "The calling account's bearer tokens")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every `/v1` route, and the OpenAPI document that describes them.
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(gateways::router())
         .merge(consumers::router())
         .merge(resources::router())
         .merge(model_apis::router())
         .merge(rules::router())
         .merge(tokens::router())
+        .split_for_parts();
+    let json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let page = std::sync::Arc::new(docs::page(&doc));
+    let routes = routes
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        (*json).clone(),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/v1/docs",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { axum::response::Html((*page).clone()) }
+            }),
+        )
         .route("/v1/{*rest}", any(unknown_operation))
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    (routes, doc)
 }
 
 async fn method_not_allowed(req: Request) -> Response {
@@ -50,13 +112,73 @@ async fn unknown_operation(req: Request) -> Response {
     error_response(&rid, &err)
 }
 
-#[derive(Serialize)]
+/// The envelope of every answer (SPEC §5).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Envelope<'a, T: Serialize> {
-    request_id: &'a str,
-    code: &'a str,
-    message: &'a str,
-    data: T,
+pub struct Envelope<T> {
+    /// Also the `x-request-id` response header, and in the server's log lines.
+    pub request_id: String,
+    /// `Ok`, or an error code such as `InvalidParameter.Name` or `NotFound.Consumer`.
+    pub code: String,
+    pub message: String,
+    pub data: T,
+}
+
+/// What an error answer carries: the dependency list of a `Conflict.Dependencies`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorData {
+    pub dependencies: Vec<crate::domain::records::Dependency>,
+}
+
+/// The envelope of an error; `data` is null except for `Conflict.Dependencies`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    pub request_id: String,
+    /// For example `InvalidParameter.Name`, `NotFound.Consumer`, `Conflict.Dependencies`.
+    pub code: String,
+    pub message: String,
+    pub data: Option<ErrorData>,
+}
+
+/// The `data` of an operation that has nothing to return (a deletion).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Empty {}
+
+/// The `data` of a dependency check.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Dependencies {
+    pub dependencies: Vec<crate::domain::records::Dependency>,
+}
+
+/// The `data` of an unpaginated list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// The error answers every operation may give.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the answers are built by `error_response`
+pub enum ErrorResponses {
+    /// Bad input: `InvalidParameter.<Field>`.
+    #[response(status = 400)]
+    BadRequest(ErrorEnvelope),
+    /// No valid bearer token or session: `Unauthorized`.
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// A Viewer asked for a change: `Forbidden`.
+    #[response(status = 403)]
+    Forbidden(ErrorEnvelope),
+    /// `NotFound.<Kind>`.
+    #[response(status = 404)]
+    NotFound(ErrorEnvelope),
+    /// The path exists but not with this method: `UnsupportedOperation`.
+    #[response(status = 405)]
+    MethodNotAllowed(ErrorEnvelope),
+    /// `Conflict.Name`, `Conflict.Version` or `Conflict.Dependencies` (with the list).
+    #[response(status = 409)]
+    Conflict(ErrorEnvelope),
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -71,13 +193,15 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 /// The error envelope: a specific code, the message, and for dependency conflicts the list.
 pub fn error_response(request_id: &str, err: &AppError) -> Response {
     let data = match err {
-        AppError::Dependencies(deps) => serde_json::json!({ "dependencies": deps }),
-        _ => serde_json::Value::Null,
+        AppError::Dependencies(deps) => Some(ErrorData {
+            dependencies: deps.clone(),
+        }),
+        _ => None,
     };
-    let body = serde_json::to_vec(&Envelope {
-        request_id,
-        code: &err.code(),
-        message: &err.to_string(),
+    let body = serde_json::to_vec(&ErrorEnvelope {
+        request_id: request_id.to_owned(),
+        code: err.code(),
+        message: err.to_string(),
         data,
     })
     .unwrap_or_default();
@@ -109,9 +233,9 @@ impl Ctx {
         match result {
             Ok(data) => {
                 let body = serde_json::to_vec(&Envelope {
-                    request_id: &self.actor.request_id,
-                    code: "Ok",
-                    message: "success",
+                    request_id: self.actor.request_id.clone(),
+                    code: "Ok".to_owned(),
+                    message: "success".to_owned(),
                     data,
                 });
                 match body {
@@ -128,7 +252,7 @@ impl Ctx {
 
     /// The envelope for a deletion: no data to return.
     pub fn done(&self, result: AppResult<()>) -> Response {
-        self.reply(result.map(|()| serde_json::json!({})))
+        self.reply(result.map(|()| Empty {}))
     }
 }
 

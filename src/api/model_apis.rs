@@ -1,33 +1,27 @@
 //! `/v1/model-apis`.
 
 use super::gateways::ListQuery;
-use super::{page_of, required, Body, Ctx, Params};
+use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
+use crate::domain::records::ModelApi;
+use crate::domain::Page;
 use crate::server::AppState;
 use crate::service::apis;
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/model-apis",
-            get(list_model_apis).post(create_model_api),
-        )
-        .route(
-            "/v1/model-apis/{api_id}",
-            get(get_model_api)
-                .put(update_model_api)
-                .delete(delete_model_api),
-        )
-        .route(
-            "/v1/model-apis/{api_id}/dependencies",
-            get(check_dependencies),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_model_apis, create_model_api))
+        .routes(routes!(get_model_api, update_model_api, delete_model_api))
+        .routes(routes!(check_model_api_dependencies))
 }
 
+/// List the model APIs of a gateway, newest first.
+#[utoipa::path(get, path = "/v1/model-apis", tag = "Model APIs", params(ListQuery),
+    responses((status = 200, body = Envelope<Page<ModelApi>>), ErrorResponses))]
 async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
         let gw = required("GatewayId", &q.gateway_id)?;
@@ -38,29 +32,49 @@ async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     ctx.reply(result)
 }
 
+/// Register a model API and deploy it to environments.
+#[utoipa::path(post, path = "/v1/model-apis", tag = "Model APIs", request_body = NewModelApi,
+    responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Response {
     ctx.reply(apis::create_api(&ctx.db, &ctx.actor, input).await)
 }
 
-async fn get_model_api(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.reply(apis::get_api(&ctx.db, &id).await)
+/// Get a model API.
+#[utoipa::path(get, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
+    params(("api_id" = String, Path, description = "api-…")),
+    responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
+async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
+    ctx.reply(apis::get_api(&ctx.db, &api_id).await)
 }
 
+/// Change a model API; `version` must be the current one. Undeploying from an environment
+/// that rules refer to is refused with `Conflict.Dependencies`.
+#[utoipa::path(put, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
+    params(("api_id" = String, Path, description = "api-…")), request_body = ModelApiUpdate,
+    responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn update_model_api(
     ctx: Ctx,
-    Path(id): Path<String>,
+    Path(api_id): Path<String>,
     Body(input): Body<ModelApiUpdate>,
 ) -> Response {
-    ctx.reply(apis::update_api(&ctx.db, &ctx.actor, &id, input).await)
+    ctx.reply(apis::update_api(&ctx.db, &ctx.actor, &api_id, input).await)
 }
 
-async fn delete_model_api(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.done(apis::delete_api(&ctx.db, &ctx.actor, &id).await)
+/// Delete a model API no rule refers to.
+#[utoipa::path(delete, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
+    params(("api_id" = String, Path, description = "api-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
+    ctx.done(apis::delete_api(&ctx.db, &ctx.actor, &api_id).await)
 }
 
-async fn check_dependencies(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let result = apis::check_api_dependencies(&ctx.db, &id)
+/// The authorization rules that keep a model API from being deleted.
+#[utoipa::path(get, path = "/v1/model-apis/{api_id}/dependencies", tag = "Model APIs",
+    params(("api_id" = String, Path, description = "api-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_model_api_dependencies(ctx: Ctx, Path(api_id): Path<String>) -> Response {
+    let result = apis::check_api_dependencies(&ctx.db, &api_id)
         .await
-        .map(|deps| serde_json::json!({ "dependencies": deps }));
+        .map(|dependencies| Dependencies { dependencies });
     ctx.reply(result)
 }

@@ -1,36 +1,48 @@
 //! `/v1/tokens`: the calling account's own bearer tokens.
 
-use super::{Body, Ctx};
+use super::{Body, Ctx, Empty, Envelope, ErrorResponses, Items};
+use crate::domain::records::{ApiToken, CreatedToken};
 use crate::server::AppState;
 use crate::service::tokens;
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::{delete, get};
-use axum::Router;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/tokens", get(list_tokens).post(create_token))
-        .route("/v1/tokens/{token_id}", delete(revoke_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
+/// The calling account's tokens, newest first (never their values).
+#[utoipa::path(get, path = "/v1/tokens", tag = "Tokens",
+    responses((status = 200, body = Envelope<Items<ApiToken>>), ErrorResponses))]
 async fn list_tokens(ctx: Ctx) -> Response {
     let result = tokens::list_tokens(&ctx.db, &ctx.actor.user)
         .await
-        .map(|items| serde_json::json!({ "items": items }));
+        .map(|items| Items { items });
     ctx.reply(result)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewToken {
+    /// A name to recognise the token by.
     name: String,
 }
 
+/// Create a token for the calling account; the value is in this answer only.
+#[utoipa::path(post, path = "/v1/tokens", tag = "Tokens", request_body = NewToken,
+    responses((status = 200, body = Envelope<CreatedToken>), ErrorResponses))]
 async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
     ctx.reply(tokens::create_token(&ctx.db, &ctx.actor.user, &input.name).await)
 }
 
-async fn revoke_token(ctx: Ctx, Path(id): Path<String>) -> Response {
-    ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor.user, &id).await)
+/// Revoke one of the calling account's tokens.
+#[utoipa::path(delete, path = "/v1/tokens/{token_id}", tag = "Tokens",
+    params(("token_id" = String, Path, description = "tok-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn revoke_token(ctx: Ctx, Path(token_id): Path<String>) -> Response {
+    ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor.user, &token_id).await)
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Whether a rule lasts until revoked or until a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ExpireMode {
     LongTerm,
     ShortTerm,
@@ -30,6 +31,7 @@ impl ExpireMode {
 
 /// Whether a rule grants access right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ExpireStatus {
     InEffect,
     Expired,
@@ -62,6 +64,7 @@ impl ExpireStatus {
 
 /// Who a rule grants access to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum PrincipalType {
     Consumer,
     ConsumerGroup,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What registering an instance takes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewInstance {
     pub name: String,
@@ -14,6 +15,7 @@ pub struct NewInstance {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewGroup {
     pub instance_id: String,
@@ -22,6 +24,7 @@ pub struct NewGroup {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
     pub instance_id: String,
@@ -29,6 +32,7 @@ pub struct NewKey {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewConsumer {
     pub instance_id: String,
@@ -42,6 +46,7 @@ pub struct NewConsumer {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerUpdate {
     pub name: String,
@@ -52,6 +57,7 @@ pub struct ConsumerUpdate {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewEnvironment {
     pub instance_id: String,
@@ -64,6 +70,7 @@ pub struct NewEnvironment {
 
 /// What registering a model API takes; `environment_ids` are where it is deployed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewModelApi {
     pub instance_id: String,
@@ -78,6 +85,7 @@ pub struct NewModelApi {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelApiUpdate {
     pub name: String,
@@ -93,6 +101,7 @@ pub struct ModelApiUpdate {
 
 /// One grant: a principal (consumer or consumer group) may call an API in an environment.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewRule {
     pub principal_type: String,
@@ -105,6 +114,7 @@ pub struct NewRule {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RuleExpiryUpdate {
     pub expire_mode: String,

@@ -7,6 +7,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// A validated page request: `page_number` from 1, `page_size` 1..=100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PageRequest {
     pub page_number: u32,
     pub page_size: u32,
@@ -57,6 +58,7 @@ impl Default for PageRequest {
 
 /// One page of a list, in the shape of the REST envelope's `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub total_size: i64,

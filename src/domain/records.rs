@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a console account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Role {
     Admin,
     Viewer,
@@ -30,6 +31,7 @@ impl Role {
 
 /// The signed-in account, as the UI needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub id: String,
     pub username: String,
@@ -43,6 +45,7 @@ impl CurrentUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
     pub id: String,
@@ -58,12 +61,14 @@ pub struct Instance {
 
 /// A reference to another record, enough to name and link it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Ref {
     pub id: String,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Consumer {
     pub id: String,
@@ -79,6 +84,7 @@ pub struct Consumer {
 
 /// A key bound to a consumer, as listed under Credential Management.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
     pub key_id: String,
@@ -88,6 +94,7 @@ pub struct Credential {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerGroup {
     pub id: String,
@@ -102,6 +109,7 @@ pub struct ConsumerGroup {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,
@@ -117,6 +125,7 @@ pub struct ApiKey {
 
 /// A key just created: the only answer that ever carries the plain value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedKey {
     pub key: ApiKey,
@@ -125,6 +134,7 @@ pub struct CreatedKey {
 
 /// What keeps a record from being deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DependencyKind {
     GroupMembership,
     Credential,
@@ -147,6 +157,7 @@ impl DependencyKind {
 
 /// One dependency, with the console path where it is removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Dependency {
     pub kind: DependencyKind,
     pub id: String,
@@ -156,6 +167,7 @@ pub struct Dependency {
 
 /// An environment of an instance (`env-…`); every instance has a default one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
     pub id: String,
@@ -171,6 +183,7 @@ pub struct Environment {
 
 /// A model API (`api-…`) and the environments it is deployed to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelApi {
     pub id: String,
@@ -190,6 +203,7 @@ pub struct ModelApi {
 
 /// An authorization rule (`car-…`) as the console and the rule endpoints show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationRule {
     pub id: String,
@@ -209,6 +223,7 @@ pub struct AuthorizationRule {
 
 /// A REST bearer token of an account; the value itself is never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiToken {
     pub id: String,
@@ -220,6 +235,7 @@ pub struct ApiToken {
 
 /// A token just created: the only answer that ever carries the plain value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub token: ApiToken,

@@ -13,6 +13,7 @@ pub const RESOURCE_TYPE: &str = "HttpApi";
 pub const API_TYPE: &str = "LLM";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayInfo {
     pub gateway_id: String,
@@ -22,6 +23,7 @@ pub struct GatewayInfo {
 
 /// The short gateway reference inside `apiInfo.environments`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayRef {
     pub gateway_id: String,
@@ -30,6 +32,7 @@ pub struct GatewayRef {
 
 /// An environment an API is deployed to, inside `apiInfo.environments`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiEnvironment {
     pub environment_id: String,
@@ -40,6 +43,7 @@ pub struct ApiEnvironment {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HttpApiApiInfo {
     pub http_api_id: String,
@@ -59,6 +63,7 @@ pub struct HttpApiApiInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentInfo {
     pub environment_id: String,
@@ -73,6 +78,7 @@ pub struct EnvironmentInfo {
 
 /// Where a consumer's rule comes from, present only when inherited rules were asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSource {
     #[serde(rename = "type")]
@@ -85,6 +91,7 @@ pub struct RuleSource {
 
 /// One item of `GET /v1/consumers/{consumerId}/authorization-rules`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerAuthorizationRule {
     pub consumer_authorization_rule_id: String,
@@ -103,6 +110,7 @@ pub struct ConsumerAuthorizationRule {
     pub update_timestamp: i64,
     /// An object as in the seed; the per-environment deployment status is in
     /// `apiInfo.environments[].deployStatus`.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub deploy_status: serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub source: Option<RuleSource>,

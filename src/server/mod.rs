@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(crate::api::router())
+        .merge(crate::api::router().0)
         .leptos_routes_with_context(
             &state,
             routes,

@@ -49,12 +49,12 @@ pub fn AuthorizationPage() -> impl IntoView {
         <div class="toolbar">
             {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| open.set(Open::Grant)>"Grant authorization"</button> })}
             <form method="get" role="search" class="search filters" aria-label="Filter rules">
-                <label for="rule-api">"API name"</label>
-                <input id="rule-api" type="search" name="q" value=move || list_query.get().q />
-                <label for="rule-who">"Consumer name"</label>
-                <input id="rule-who" type="search" name="who" value=move || list_query.get().filter("who") />
-                <label for="rule-status">"Status"</label>
-                <select id="rule-status" name="status">
+                <label for="filter-api">"API name"</label>
+                <input id="filter-api" type="search" name="q" value=move || list_query.get().q />
+                <label for="filter-who">"Consumer name"</label>
+                <input id="filter-who" type="search" name="who" value=move || list_query.get().filter("who") />
+                <label for="filter-status">"Status"</label>
+                <select id="filter-status" name="status">
                     <option value="" selected=move || list_query.get().filter("status").is_empty()>"All"</option>
                     {[ExpireStatus::InEffect, ExpireStatus::Expired].into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || list_query.get().filter("status") == s.as_str()>{s.label()}</option>

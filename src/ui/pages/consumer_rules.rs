@@ -62,9 +62,9 @@ pub fn ConsumerRules(consumer_id: String, instance_id: String) -> impl IntoView 
                                 </table>
                                 <nav class="pager" aria-label="Authorization pages">
                                     <span class="total">{format!("Total {} items", p.total_size)}</span>
-                                    <button type="button" class="link" disabled=current <= 1 on:click=move |_| page.set(current - 1)>"Previous"</button>
+                                    <button type="button" class="link" disabled={current <= 1} on:click=move |_| page.set(current - 1)>"Previous"</button>
                                     <span>{format!("Page {current} of {pages}")}</span>
-                                    <button type="button" class="link" disabled=current >= pages on:click=move |_| page.set(current + 1)>"Next"</button>
+                                    <button type="button" class="link" disabled={current >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
                                 </nav>
                             }.into_any()
                         }
