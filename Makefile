@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-api run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -40,6 +40,10 @@ run: build
 # The 1M-consumer SQLite database is built once under target/bench-data and reused.
 bench-list: tools
 	cargo bench --no-default-features --features ssr --bench list
+
+# GET /v1/consumers and ListConsumerAuthorizationRules at 1k and 1M consumers and rules.
+bench-api: tools
+	cargo bench --no-default-features --features ssr --bench api
 
 ## Tests -------------------------------------------------------------------------------
 test: tools-test fmt build clippy unit integration e2e fuzz-api

@@ -3,7 +3,7 @@
 use crate::ui::components::Notices;
 use crate::ui::pages::{
     authorization::AuthorizationPage, consumers::ConsumersPage, groups::GroupsPage, instances,
-    keys::KeysPage, login::LoginPage, model_apis::ModelApisPage,
+    keys::KeysPage, login::LoginPage, model_apis::ModelApisPage, tokens::TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage />
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Redirect path="/instances" /> } />
                 <Route path=path!("/instances") ssr=SsrMode::Async view=instances::InstancesPage />
+                <Route path=path!("/tokens") ssr=SsrMode::Async view=TokensPage />
                 <ParentRoute path=path!("/instances/:id") ssr=SsrMode::Async view=instances::InstanceLayout>
                     <Route path=path!("") ssr=SsrMode::Async view=instances::InstanceOverview />
                     <Route path=path!("consumers") ssr=SsrMode::Async view=ConsumersPage />

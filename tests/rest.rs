@@ -578,7 +578,11 @@ async fn a_consumer_with_a_rule_cannot_be_deleted_until_the_rule_is_revoked() {
         .rest(t, "GET", &format!("/v1/authorization-rules/{rule}"), None)
         .await;
     assert_eq!(r.body["code"], "NotFound.AuthorizationRule");
+    let list = format!("/v1/consumers?gatewayId={}", w.gateway);
+    assert_eq!(ok(&app.rest(t, "GET", &list, None).await)["totalSize"], 1);
     ok(&app.rest(t, "DELETE", &path, None).await);
+    let after = app.rest(t, "GET", &list, None).await;
+    assert_eq!(ok(&after)["totalSize"], 0, "the total follows deletes");
     ok(&app
         .rest(t, "DELETE", &format!("/v1/model-apis/{}", w.api), None)
         .await);

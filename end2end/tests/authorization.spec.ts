@@ -84,7 +84,7 @@ test('a ShortTerm rule expires at its time, and the expiry can be edited', async
     await expect(page.getByRole('row', { name: /chat-assistant.*text-embeddings/ })).toContainText('Expired', { timeout: 1_000 });
   }).toPass({ timeout: 15_000 });
   await page.getByLabel('Status').selectOption('Expired');
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('search', { name: 'Filter rules' }).getByRole('button', { name: 'Search' }).click();
   await expect(page).toHaveURL(/status=Expired/);
   await expect(page.getByRole('row', { name: /text-embeddings/ })).toHaveCount(1);
 
@@ -96,7 +96,7 @@ test('a ShortTerm rule expires at its time, and the expiry can be edited', async
   await expect(edit).toBeHidden();
   await expect(page.getByText('No authorization rules match.')).toBeVisible();
   await page.getByLabel('Status').selectOption('InEffect');
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('search', { name: 'Filter rules' }).getByRole('button', { name: 'Search' }).click();
   await expect(page.getByRole('row', { name: /chat-assistant.*text-embeddings/ })).toContainText('LongTerm');
 });
 

@@ -5,6 +5,7 @@ pub mod authorization;
 pub mod consumers;
 pub mod instances;
 pub mod session;
+pub mod tokens;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

@@ -234,7 +234,7 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
     if !deps.is_empty() {
         return Err(AppError::Dependencies(deps));
     }
-    if let Err(e) = consumers::delete(&mut tx, id.as_str()).await {
+    if let Err(e) = consumers::delete(&mut tx, id.as_str(), &consumer.instance_id).await {
         if e.as_database_error()
             .is_some_and(|d| d.is_foreign_key_violation())
         {

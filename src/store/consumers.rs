@@ -36,9 +36,13 @@ pub async fn insert(
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.version)
-    .execute(conn)
-    .await
-    .map(drop)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE instances SET consumer_count = consumer_count + 1 WHERE id = $1")
+        .bind(&c.instance_id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
@@ -54,11 +58,20 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<ConsumerRow>), sqlx::Error> {
     let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumers WHERE {filter}"))
-        .bind(instance_id)
-        .bind(pattern)
-        .fetch_one(&mut *conn)
-        .await?;
+    // Without a search the instance's counter is the total; with one, the matches are counted.
+    let total: i64 = if pattern == "%%" {
+        sqlx::query_scalar("SELECT consumer_count FROM instances WHERE id = $1")
+            .bind(instance_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or(0)
+    } else {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumers WHERE {filter}"))
+            .bind(instance_id)
+            .bind(pattern)
+            .fetch_one(&mut *conn)
+            .await?
+    };
     let sql = format!("SELECT {COLUMNS} FROM consumers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
     let rows = sqlx::query_as(&sql)
         .bind(instance_id)
@@ -95,12 +108,23 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM consumers WHERE id = $1")
+/// Deletes the consumer and counts it out of its instance.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    id: &str,
+    instance_id: &str,
+) -> Result<(), sqlx::Error> {
+    let done = sqlx::query("DELETE FROM consumers WHERE id = $1")
         .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() > 0 {
+        sqlx::query("UPDATE instances SET consumer_count = consumer_count - 1 WHERE id = $1")
+            .bind(instance_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn add_membership(

@@ -6,6 +6,7 @@ pub mod field;
 pub mod list_query;
 pub mod notice;
 pub mod pager;
+pub mod reveal;
 
 pub use console::Console;
 pub use dialog::Dialog;
@@ -13,6 +14,7 @@ pub use field::{SelectMany, SelectOne, TextField};
 pub use list_query::ListQuery;
 pub use notice::{notify, Notice, Notices};
 pub use pager::Pager;
+pub use reveal::SecretReveal;
 
 use crate::domain::records::CurrentUser;
 use leptos::prelude::*;

@@ -4,36 +4,49 @@
 
 use super::authorization::expiry_text;
 use crate::domain::authorization::{ExpireStatus, PrincipalType};
+use crate::domain::rule_view::ConsumerAuthorizationRule;
+use crate::domain::Page;
+use crate::error::AppError;
 use crate::server_fns::authorization::list_consumer_rules;
 use leptos::prelude::*;
 
-const PAGE_SIZE: u32 = 5;
+/// Rules per page in the panel.
+pub const PAGE_SIZE: u32 = 5;
 
+/// Renders the first page loaded with the consumer (so it is in the server-rendered HTML);
+/// searching and paging then fetch in the browser.
 #[component]
-pub fn ConsumerRules(consumer_id: String, instance_id: String) -> impl IntoView {
-    let search = RwSignal::new(String::new());
+pub fn ConsumerRules(
+    consumer_id: String,
+    instance_id: String,
+    initial: Page<ConsumerAuthorizationRule>,
+) -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    let page = RwSignal::new(1u32);
-    let rules = Resource::new(
-        move || (consumer_id.clone(), search.get(), page.get()),
-        |(id, q, p)| list_consumer_rules(id, q, Some(p), Some(PAGE_SIZE)),
-    );
+    let search = RwSignal::new(String::new());
+    let rules = RwSignal::new(Ok::<_, AppError>(initial));
+    let load = move |page: u32| {
+        let (id, q) = (consumer_id.clone(), search.get_untracked());
+        leptos::task::spawn_local(async move {
+            rules.set(list_consumer_rules(id, q, Some(page), Some(PAGE_SIZE)).await);
+        });
+    };
+    let (load_search, load_page) = (load.clone(), load);
+    let page = Callback::new(move |p: u32| load_page(p));
     let authorization_href = format!("/instances/{instance_id}/authorization");
     view! {
         <section aria-labelledby="authorization-section">
             <h3 id="authorization-section">"Authorization"</h3>
             <form role="search" class="search" aria-label="Search authorized APIs" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
-                page.set(1);
                 search.set(typed.get());
+                load_search(1);
             }>
                 <label for="consumer-rule-search" class="visually-hidden">"Search by API name"</label>
                 <input id="consumer-rule-search" type="search" placeholder="Search by API name" prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
                 <button type="submit">"Search"</button>
             </form>
-            <Transition fallback=|| view! { <p class="loading">"Loading authorization rules…"</p> }>
-                {move || Suspend::new(async move {
-                    match rules.await {
+            {move || {
+                    match rules.get() {
                         Ok(p) if p.items.is_empty() => view! { <p class="empty">"No authorization rules."</p> }.into_any(),
                         Ok(p) => {
                             let pages = ((p.total_size + i64::from(PAGE_SIZE) - 1) / i64::from(PAGE_SIZE)).max(1) as u32;
@@ -62,16 +75,15 @@ pub fn ConsumerRules(consumer_id: String, instance_id: String) -> impl IntoView 
                                 </table>
                                 <nav class="pager" aria-label="Authorization pages">
                                     <span class="total">{format!("Total {} items", p.total_size)}</span>
-                                    <button type="button" class="link" disabled={current <= 1} on:click=move |_| page.set(current - 1)>"Previous"</button>
+                                    <button type="button" class="link" disabled={current <= 1} on:click=move |_| page.run(current - 1)>"Previous"</button>
                                     <span>{format!("Page {current} of {pages}")}</span>
-                                    <button type="button" class="link" disabled={current >= pages} on:click=move |_| page.set(current + 1)>"Next"</button>
+                                    <button type="button" class="link" disabled={current >= pages} on:click=move |_| page.run(current + 1)>"Next"</button>
                                 </nav>
                             }.into_any()
                         }
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
-                })}
-            </Transition>
+            }}
             <p><a href=authorization_href>"Manage authorization"</a></p>
         </section>
     }

@@ -3,9 +3,12 @@
 use super::consumer_dialogs::{
     AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
 };
-use super::consumer_rules::ConsumerRules;
+use super::consumer_rules::{ConsumerRules, PAGE_SIZE as RULES_PAGE};
 use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
+use crate::domain::rule_view::ConsumerAuthorizationRule;
+use crate::domain::Page;
+use crate::server_fns::authorization::list_consumer_rules;
 use crate::server_fns::consumers::{get_consumer, list_consumers, remove_from_group};
 use crate::ui::components::notify;
 use crate::ui::components::{can_write, ListQuery, Pager};
@@ -153,9 +156,15 @@ fn ConsumerDetails(
     reload: RwSignal<u32>,
     open: RwSignal<Open>,
 ) -> impl IntoView {
+    // The consumer and the first page of its rules load together, so the panel renders
+    // completely on the server without a nested suspense.
     let consumer = Resource::new(
         move || (id.clone(), reload.get()),
-        |(id, _)| get_consumer(id),
+        |(id, _)| async move {
+            let c = get_consumer(id.clone()).await?;
+            let rules = list_consumer_rules(id, String::new(), Some(1), Some(RULES_PAGE)).await?;
+            Ok::<_, crate::error::AppError>((c, rules))
+        },
     );
     let writer = can_write();
     view! {
@@ -167,7 +176,7 @@ fn ConsumerDetails(
             <Transition fallback=|| view! { <p class="loading">"Loading consumer…"</p> }>
                 {move || Suspend::new(async move {
                     match consumer.await {
-                        Ok(c) => details_body(c, writer, open, reload).into_any(),
+                        Ok((c, rules)) => details_body(c, rules, writer, open, reload).into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -210,6 +219,7 @@ fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoVie
 
 fn details_body(
     c: Consumer,
+    rules: Page<ConsumerAuthorizationRule>,
     writer: bool,
     open: RwSignal<Open>,
     reload: RwSignal<u32>,
@@ -260,6 +270,6 @@ fn details_body(
                 }.into_any()
             }}
         </section>
-        <ConsumerRules consumer_id=c.id.clone() instance_id=c.instance_id.clone() />
+        <ConsumerRules consumer_id=c.id.clone() instance_id=c.instance_id.clone() initial=rules />
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::keys::masked;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{list_keys, CreateKey};
-use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
+use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -82,7 +82,6 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
     let name = RwSignal::new(String::new());
     let server = RwSignal::new(None::<AppError>);
     let revealed = RwSignal::new(None::<String>);
-    let copied = RwSignal::new(false);
     let action = ServerAction::<CreateKey>::new();
     Effect::new(move |_| match action.value().get() {
         Some(Ok(created)) => {
@@ -115,12 +114,6 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
             },
         });
     };
-    let copy = move |_| {
-        if let Some(v) = revealed.get_untracked() {
-            let _ = window().navigator().clipboard().write_text(&v);
-            copied.set(true);
-        }
-    };
     view! {
         <Dialog title="New Key" on_close=on_close>
             {move || match revealed.get() {
@@ -136,15 +129,7 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
                     </form>
                 }.into_any(),
                 Some(value) => view! {
-                    <p class="warning">"Copy the key now. This is the only time it is shown: the console keeps only its hash."</p>
-                    <div class="field">
-                        <label for="new-key-value">"API key"</label>
-                        <input id="new-key-value" class="mono" type="text" readonly value=value />
-                    </div>
-                    <div class="actions">
-                        <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
-                        <button type="button" class="primary" on:click=move |_| on_close.run(())>"Done"</button>
-                    </div>
+                    <SecretReveal id="new-key-value" label="API key" value=value on_done=on_close />
                 }.into_any(),
             }}
         </Dialog>

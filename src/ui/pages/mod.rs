@@ -10,3 +10,4 @@ pub mod instances;
 pub mod keys;
 pub mod login;
 pub mod model_apis;
+pub mod tokens;

@@ -1,0 +1,164 @@
+//! What the benchmarks share: bulk seeding of large instances and the latency/throughput
+//! measurement, so every figure is taken the same way.
+#![allow(dead_code)] // each benchmark uses a different part
+
+use gateway_console::domain::inputs::NewInstance;
+use gateway_console::domain::records::{CurrentUser, Role};
+use gateway_console::domain::{IdKind, PageRequest, ResourceId};
+use gateway_console::service::{instances, Actor};
+use gateway_console::store::{now_ms, Db};
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "bench-password-1";
+
+pub async fn instance_with(db: &Db, name: &str, consumers: usize) -> String {
+    let page = instances::list_instances(db, name, PageRequest::default())
+        .await
+        .unwrap();
+    if let Some(i) = page.items.into_iter().find(|i| i.name == name) {
+        return i.id;
+    }
+    let actor = bench_actor();
+    let input = NewInstance {
+        name: name.into(),
+        region: "bench".into(),
+        engine_version: "1".into(),
+        description: String::new(),
+    };
+    let instance = instances::create_instance(db, &actor, input).await.unwrap();
+    let started = Instant::now();
+    let now = now_ms();
+    let batch = 500;
+    let mut tx = db.pool.begin().await.unwrap();
+    for chunk in (0..consumers).collect::<Vec<_>>().chunks(batch) {
+        let mut sql = String::from(
+            "INSERT INTO consumers (id, instance_id, name, name_key, description, created_at, updated_at, version) VALUES ",
+        );
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let id = ResourceId::generate(IdKind::Consumer);
+                format!(
+                    "('{id}', '{}', 'consumer-{i:07}', 'consumer-{i:07}', '', {}, {}, 1)",
+                    instance.id,
+                    now + *i as i64,
+                    now
+                )
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    sqlx::query("UPDATE instances SET consumer_count = consumer_count + $1 WHERE id = $2")
+        .bind(consumers as i64)
+        .bind(&instance.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    println!(
+        "seeded {consumers} consumers into {name} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    instance.id
+}
+
+pub struct Stats {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub rps: f64,
+}
+
+/// Sequential latency over `n` requests, then throughput with 8 concurrent clients for 2 s.
+pub async fn measure(
+    client: &reqwest::Client,
+    make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static,
+) -> Stats {
+    for _ in 0..20 {
+        assert!(make(client).send().await.unwrap().status().is_success());
+    }
+    let mut samples = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let t = Instant::now();
+        let res = make(client).send().await.unwrap();
+        assert!(res.status().is_success(), "status {}", res.status());
+        res.bytes().await.unwrap();
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, make) = (client.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                make(&client).send().await.unwrap().bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    Stats {
+        p50: samples[samples.len() / 2],
+        p99: samples[samples.len() * 99 / 100],
+        rps: total as f64 / 2.0,
+    }
+}
+
+pub fn report(name: &str, s: &Stats) {
+    println!(
+        "{name:<44} p50 {:>8.2} ms   p99 {:>8.2} ms   {:>8.0} req/s",
+        s.p50.as_secs_f64() * 1e3,
+        s.p99.as_secs_f64() * 1e3,
+        s.rps
+    );
+}
+
+/// The Admin the seeding acts as.
+pub fn bench_actor() -> Actor {
+    Actor {
+        user: CurrentUser {
+            id: "bench".into(),
+            username: "bench".into(),
+            role: Role::Admin,
+        },
+        request_id: "bench".into(),
+    }
+}
+
+/// The benchmark database under `target/bench-data`, built once and reused between runs.
+pub async fn bench_db() -> Db {
+    let dir = std::path::Path::new("target/bench-data");
+    std::fs::create_dir_all(dir).unwrap();
+    Db::connect(&format!("sqlite:{}", dir.join("list.db").display()))
+        .await
+        .unwrap()
+}
+
+/// Serves the real application plus the trivial handler `trivial` at `/bench/trivial` (outside
+/// the session layer) on a random port; returns the base URL.
+pub async fn serve(db: Db, trivial: axum::routing::MethodRouter) -> String {
+    use gateway_console::server::{leptos_options, router, AppState};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        leptos_options: leptos_options(addr),
+        db,
+        secure_cookies: false,
+    };
+    let app = router(state).route("/bench/trivial", trivial);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    format!("http://{addr}")
+}

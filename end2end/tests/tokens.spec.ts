@@ -1,0 +1,35 @@
+import { expect, test } from '@playwright/test';
+import { signIn } from './helpers';
+
+test('create an API token, shown once, use it, see its last use, revoke it', async ({ page, request }) => {
+  await signIn(page);
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await expect(page.getByRole('heading', { name: 'API tokens' })).toBeVisible();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByRole('button', { name: 'New token' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New token' });
+  await dialog.getByLabel('Token name').fill('e2e-script');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  const value = await dialog.getByLabel('API token').inputValue();
+  expect(value).toMatch(/^gct_[A-Za-z0-9]{40}$/);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
+
+  const used = await request.get('/v1/gateways', { headers: { Authorization: `Bearer ${value}` } });
+  expect(used.status()).toBe(200);
+  expect((await used.json()).code).toBe('Ok');
+
+  await page.reload();
+  const row = page.getByRole('row', { name: /e2e-script/ });
+  await expect(row).not.toContainText('Never');
+  expect(await page.content()).not.toContain(value);
+
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByRole('button', { name: 'Revoke e2e-script' }).click();
+  const revoke = page.getByRole('dialog', { name: 'Revoke token' });
+  await revoke.getByRole('button', { name: 'OK' }).click();
+  await expect(revoke).toBeHidden();
+  await expect(page.getByRole('row', { name: /e2e-script/ })).toHaveCount(0);
+  const refused = await request.get('/v1/gateways', { headers: { Authorization: `Bearer ${value}` } });
+  expect(refused.status()).toBe(401);
+});

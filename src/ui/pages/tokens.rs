@@ -1,0 +1,147 @@
+//! The signed-in account's REST API tokens: create (shown once), list with last use, revoke.
+
+use crate::domain::format_time;
+use crate::domain::records::ApiToken;
+use crate::domain::Name;
+use crate::error::AppError;
+use crate::server_fns::tokens::{list_tokens, revoke_token, CreateToken};
+use crate::ui::components::{notify, Console, Dialog, SecretReveal, TextField};
+use leptos::prelude::*;
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    view! {
+        <Console>
+            <main class="page">
+                <Tokens />
+            </main>
+        </Console>
+    }
+}
+
+#[component]
+fn Tokens() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let creating = RwSignal::new(false);
+    let revoking = RwSignal::new(None::<ApiToken>);
+    let tokens = Resource::new(move || reload.get(), |_| list_tokens());
+    view! {
+        <h1>"API tokens"</h1>
+        <p class="hint">"Tokens let scripts call the REST API under /v1 as you: send one as Authorization: Bearer <token>. A Viewer's tokens can only read. See the " <a href="/v1/docs">"API documentation"</a> "."</p>
+        <div class="toolbar">
+            <button type="button" class="primary" on:click=move |_| creating.set(true)>"New token"</button>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+            {move || Suspend::new(async move {
+                match tokens.await {
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table aria-label="API tokens">
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Creation Time"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|t| {
+                                    let label = format!("Revoke {}", t.name);
+                                    let target = t.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{t.name.clone()}</td>
+                                            <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
+                                            <td>{format_time(t.created_at)}</td>
+                                            <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                            <td class="actions"><button type="button" class="link danger" aria-label=label on:click=move |_| revoking.set(Some(target.clone()))>"Revoke"</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <NewTokenDialog on_close=move || { creating.set(false); reload.update(|r| *r += 1) } />
+        </Show>
+        {move || revoking.get().map(|t| view! {
+            <RevokeTokenDialog token=t on_close=move || revoking.set(None) on_done=move || { revoking.set(None); reload.update(|r| *r += 1) } />
+        })}
+    }
+}
+
+#[component]
+fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let server = RwSignal::new(None::<AppError>);
+    let revealed = RwSignal::new(None::<String>);
+    let action = ServerAction::<CreateToken>::new();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(created)) => revealed.set(Some(created.value)),
+        Some(Err(e)) => server.set(Some(e)),
+        None => {}
+    });
+    let name_error = Signal::derive(move || {
+        let n = name.get();
+        (!n.is_empty())
+            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        server.set(None);
+        action.dispatch(CreateToken { name: name.get() });
+    };
+    view! {
+        <Dialog title="New token" on_close=on_close>
+            {move || match revealed.get() {
+                None => view! {
+                    <form on:submit=submit novalidate>
+                        <TextField id="token-name" label="Token name" value=name error=name_error required=true />
+                        <div class="actions">
+                            <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+                Some(value) => view! {
+                    <SecretReveal id="new-token-value" label="API token" value=value on_done=on_close />
+                }.into_any(),
+            }}
+        </Dialog>
+    }
+}
+
+#[component]
+fn RevokeTokenDialog(
+    token: ApiToken,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let id = token.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            match revoke_token(id).await {
+                Ok(()) => {
+                    notify(false, "Token revoked.".to_owned());
+                    on_done.run(());
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <Dialog title="Revoke token" on_close=on_close>
+            <form on:submit=submit>
+                <p>{format!("Scripts using the token {} will be refused from now on.", token.name)}</p>
+                <p role="alert" class="field-error">{move || error.get()}</p>
+                <div class="actions">
+                    <button type="submit" class="primary danger">"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
