@@ -29,6 +29,13 @@ test('register a model API, grant it, see it in the consumer details, revoke it'
   await create.getByRole('button', { name: 'OK' }).click();
   await expect(create).toBeHidden();
   await expect(page.getByRole('row', { name: /e2e-chat/ })).toContainText('/v1/e2e');
+  await page.getByRole('button', { name: 'Edit e2e-chat' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit model API' });
+  await expect(edit.getByLabel('Base path')).toHaveValue('/v1/e2e');
+  await edit.getByLabel('Model category').selectOption('Multimodal');
+  await edit.getByRole('button', { name: 'OK' }).click();
+  await expect(edit).toBeHidden();
+  await expect(page.getByRole('row', { name: /e2e-chat/ })).toContainText('Multimodal');
 
   await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: 'Authorization', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Authorization', exact: true })).toBeVisible();

@@ -1,6 +1,6 @@
 //! Model APIs, environments and authorization rules.
 
-use crate::domain::inputs::{NewModelApi, NewRule, RuleExpiryUpdate};
+use crate::domain::inputs::{ModelApiUpdate, NewModelApi, NewRule, RuleExpiryUpdate};
 use crate::domain::records::{AuthorizationRule, Dependency, Environment, ModelApi};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
@@ -26,6 +26,13 @@ pub async fn create_api(input: NewModelApi) -> Result<ModelApi, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
     respond(crate::service::apis::create_api(&db, &actor, input).await)
+}
+
+#[server(endpoint = "update_api", input = Json)]
+pub async fn update_api(id: String, input: ModelApiUpdate) -> Result<ModelApi, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::apis::update_api(&db, &actor, &id, input).await)
 }
 
 #[server(endpoint = "api_dependencies")]

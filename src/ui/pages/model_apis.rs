@@ -2,12 +2,12 @@
 //! check on authorization rules.
 
 use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
-use crate::domain::inputs::NewModelApi;
+use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
 use crate::domain::{format_time, Description, Name};
 use crate::error::AppError;
 use crate::server_fns::authorization::{
-    api_dependencies, delete_api, list_apis, list_environments, CreateApi,
+    api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
 };
 use crate::ui::components::{
     can_write, notify, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
@@ -24,6 +24,7 @@ pub fn ModelApisPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let creating = RwSignal::new(false);
     let deleting = RwSignal::new(None::<ModelApi>);
+    let editing = RwSignal::new(None::<ModelApi>);
     let apis = Resource::new(
         move || (instance_id.get(), list_query.get(), reload.get()),
         |(iid, q, _)| list_apis(iid, q.q, Some(q.page), Some(q.size)),
@@ -53,7 +54,8 @@ pub fn ModelApisPage() -> impl IntoView {
                             <tbody>
                                 {page.items.into_iter().map(|a| {
                                     let label = format!("Delete {}", a.name);
-                                    let target = a.clone();
+                                    let edit_label = format!("Edit {}", a.name);
+                                    let (target, edit) = (a.clone(), a.clone());
                                     view! {
                                         <tr id=a.id.clone()>
                                             <td><span class="id">{a.id.clone()}</span><br /><span>{a.name.clone()}</span></td>
@@ -63,6 +65,7 @@ pub fn ModelApisPage() -> impl IntoView {
                                             <td>{a.environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", ")}</td>
                                             <td>{format_time(a.created_at)}</td>
                                             <td class="actions">{writer.then(|| view! {
+                                                <button type="button" class="link" aria-label=edit_label on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
                                                 <button type="button" class="link danger" aria-label=label on:click=move |_| deleting.set(Some(target.clone()))>"Delete"</button>
                                             })}</td>
                                         </tr>
@@ -77,41 +80,59 @@ pub fn ModelApisPage() -> impl IntoView {
             })}
         </Transition>
         <Show when=move || creating.get()>
-            <NewApiDialog instance_id=instance_id.get_untracked() on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
+            <ApiDialog instance_id=instance_id.get_untracked() existing=None on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
+        {move || editing.get().map(|api| view! {
+            <ApiDialog instance_id=instance_id.get_untracked() existing=Some(api) on_close=move || editing.set(None) on_done=move || { editing.set(None); reload.update(|r| *r += 1) } />
+        })}
         {move || deleting.get().map(|api| view! {
             <DeleteApiDialog api=api on_close=move || deleting.set(None) on_done=move || { deleting.set(None); reload.update(|r| *r += 1) } />
         })}
     }
 }
 
+/// Registers a model API, or with `existing` edits it (with its version, so a concurrent
+/// change is refused rather than overwritten).
 #[component]
-fn NewApiDialog(
+fn ApiDialog(
     instance_id: String,
+    existing: Option<ModelApi>,
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let base_path = RwSignal::new(String::new());
-    let protocol = RwSignal::new(AI_PROTOCOLS[0].to_owned());
-    let category = RwSignal::new(MODEL_CATEGORIES[0].to_owned());
-    let environments = RwSignal::new(Vec::<String>::new());
-    let description = RwSignal::new(String::new());
+    let field = |f: fn(&ModelApi) -> String, default: String| {
+        RwSignal::new(existing.as_ref().map(f).unwrap_or(default))
+    };
+    let name = field(|a| a.name.clone(), String::new());
+    let base_path = field(|a| a.base_path.clone(), String::new());
+    let protocol = field(
+        |a| a.ai_protocols.first().cloned().unwrap_or_default(),
+        AI_PROTOCOLS[0].to_owned(),
+    );
+    let category = field(|a| a.model_category.clone(), MODEL_CATEGORIES[0].to_owned());
+    let description = field(|a| a.description.clone(), String::new());
+    let environments = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|a| a.environments.iter().map(|e| e.id.clone()).collect())
+            .unwrap_or_default(),
+    );
     let server = RwSignal::new(None::<AppError>);
     let iid = instance_id.clone();
     let envs = Resource::new(|| (), move |_| list_environments(iid.clone()));
-    let action = ServerAction::<CreateApi>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(a)) => {
-            notify(
-                false,
-                format!("Model API {} registered with ID {}.", a.name, a.id),
-            );
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let create = ServerAction::<CreateApi>::new();
+    let update = ServerAction::<UpdateApi>::new();
+    for (action_value, verb) in [(create.value(), "registered"), (update.value(), "saved")] {
+        Effect::new(move |_| match action_value.get() {
+            Some(Ok(a)) => {
+                notify(false, format!("Model API {} {verb} ({}).", a.name, a.id));
+                on_done.run(());
+            }
+            Some(Err(e)) => server.set(Some(e)),
+            None => {}
+        });
+    }
+    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
     let server_field = move |f: &'static str| server.get().and_then(|e| e.field_message(f));
     let name_error = Signal::derive(move || {
         let n = name.get();
@@ -138,20 +159,44 @@ fn NewApiDialog(
             .filter(|e| e.field_message("Name").is_none() && e.field_message("BasePath").is_none())
             .map(|e| e.to_string())
     };
+    let current = existing.as_ref().map(|a| (a.id.clone(), a.version));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
-        action.dispatch(CreateApi {
-            input: NewModelApi {
-                instance_id: instance_id.clone(),
-                name: name.get(),
-                base_path: base_path.get(),
-                ai_protocols: vec![protocol.get()],
-                model_category: category.get(),
-                description: description.get(),
-                environment_ids: environments.get(),
-            },
-        });
+        match &current {
+            None => {
+                create.dispatch(CreateApi {
+                    input: NewModelApi {
+                        instance_id: instance_id.clone(),
+                        name: name.get(),
+                        base_path: base_path.get(),
+                        ai_protocols: vec![protocol.get()],
+                        model_category: category.get(),
+                        description: description.get(),
+                        environment_ids: environments.get(),
+                    },
+                });
+            }
+            Some((id, version)) => {
+                update.dispatch(UpdateApi {
+                    id: id.clone(),
+                    input: ModelApiUpdate {
+                        name: name.get(),
+                        base_path: base_path.get(),
+                        ai_protocols: vec![protocol.get()],
+                        model_category: category.get(),
+                        description: description.get(),
+                        environment_ids: environments.get(),
+                        version: *version,
+                    },
+                });
+            }
+        }
+    };
+    let title = if existing.is_some() {
+        "Edit model API"
+    } else {
+        "New model API"
     };
     let protocols: Vec<(String, String)> = AI_PROTOCOLS
         .iter()
@@ -162,7 +207,7 @@ fn NewApiDialog(
         .map(|c| (c.to_string(), c.to_string()))
         .collect();
     view! {
-        <Dialog title="New model API" on_close=on_close>
+        <Dialog title=title on_close=on_close>
             <form on:submit=submit novalidate>
                 <TextField id="api-name" label="API name" value=name error=name_error required=true />
                 <TextField id="api-base-path" label="Base path" value=base_path error=path_error required=true />
@@ -181,7 +226,7 @@ fn NewApiDialog(
                 <TextField id="api-description" label="Description" value=description error=description_error multiline=true />
                 <p role="alert" class="field-error">{other}</p>
                 <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
+                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
                     <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
                 </div>
             </form>
