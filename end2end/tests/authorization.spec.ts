@@ -55,7 +55,9 @@ test('register a model API, grant it, see it in the consumer details, revoke it'
   await expect(rules.getByRole('row', { name: /e2e-chat/ })).toContainText('This consumer');
   await panel.getByLabel('Search by API name').fill('nothing-like-this');
   await panel.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/rq=nothing-like-this/);
   await expect(panel.getByText('No authorization rules.')).toBeVisible();
+  await page.goBack();
 
   await page.goBack();
   await expect(page.getByRole('heading', { name: 'Authorization', exact: true })).toBeVisible();

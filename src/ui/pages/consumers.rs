@@ -3,7 +3,10 @@
 use super::consumer_dialogs::{
     AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
 };
-use super::consumer_rules::{ConsumerRules, PAGE_SIZE as RULES_PAGE};
+use super::consumer_rules::{
+    rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
+    SEARCH_KEY as RULES_SEARCH,
+};
 use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
@@ -34,14 +37,21 @@ pub fn ConsumersPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let instance_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), SELECTED));
+    // The opened panel's own state (its rule search and page) rides along in the URL.
+    let list_query = Memo::new(move |_| {
+        let map = query.read();
+        ListQuery::from_params(&map, SELECTED).with_filters(&map, &[RULES_SEARCH, RULES_PAGE_KEY])
+    });
     let reload = RwSignal::new(0u32);
     let open = RwSignal::new(Open::None);
     let consumers = Resource::new(
         move || {
             (
                 instance_id.get(),
-                list_query.get().with_selected(None),
+                ListQuery {
+                    filters: Vec::new(),
+                    ..list_query.get().with_selected(None)
+                },
                 reload.get(),
             )
         },
@@ -97,8 +107,9 @@ pub fn ConsumersPage() -> impl IntoView {
                 </Transition>
             </section>
             {move || list_query.get().selected.map(|id| {
-                let close_href = list_query.get().with_selected(None).href(SELECTED);
-                view! { <ConsumerDetails id=id close_href=close_href reload=reload open=open /> }
+                let here = list_query.get();
+                let close_href = ListQuery { filters: Vec::new(), ..here.with_selected(None) }.href(SELECTED);
+                view! { <ConsumerDetails id=id here=here close_href=close_href reload=reload open=open /> }
             })}
         </div>
         {move || match open.get() {
@@ -113,7 +124,11 @@ pub fn ConsumersPage() -> impl IntoView {
 }
 
 fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) -> impl IntoView {
-    let href = q.with_selected(Some(c.id.clone())).href(SELECTED);
+    let href = ListQuery {
+        filters: Vec::new(),
+        ..q.with_selected(Some(c.id.clone()))
+    }
+    .href(SELECTED);
     let groups = if c.groups.is_empty() {
         "—".to_owned()
     } else {
@@ -152,18 +167,24 @@ fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) 
 #[component]
 fn ConsumerDetails(
     id: String,
+    here: ListQuery,
     close_href: String,
     reload: RwSignal<u32>,
     open: RwSignal<Open>,
 ) -> impl IntoView {
     // The consumer and the first page of its rules load together, so the panel renders
     // completely on the server without a nested suspense.
+    let (rules_search, rules_page) = rules_query(&here);
     let consumer = Resource::new(
         move || (id.clone(), reload.get()),
-        |(id, _)| async move {
-            let c = get_consumer(id.clone()).await?;
-            let rules = list_consumer_rules(id, String::new(), Some(1), Some(RULES_PAGE)).await?;
-            Ok::<_, crate::error::AppError>((c, rules))
+        move |(id, _)| {
+            let search = rules_search.clone();
+            async move {
+                let c = get_consumer(id.clone()).await?;
+                let rules =
+                    list_consumer_rules(id, search, Some(rules_page), Some(RULES_PAGE)).await?;
+                Ok::<_, crate::error::AppError>((c, rules))
+            }
         },
     );
     let writer = can_write();
@@ -174,12 +195,14 @@ fn ConsumerDetails(
                 <a href=close_href aria-label="Close details">"✕"</a>
             </div>
             <Transition fallback=|| view! { <p class="loading">"Loading consumer…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let here = here.clone();
+                    Suspend::new(async move {
                     match consumer.await {
-                        Ok((c, rules)) => details_body(c, rules, writer, open, reload).into_any(),
+                        Ok((c, rules)) => details_body(c, rules, here, writer, open, reload).into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
-                })}
+                })}}
             </Transition>
         </aside>
     }
@@ -220,6 +243,7 @@ fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoVie
 fn details_body(
     c: Consumer,
     rules: Page<ConsumerAuthorizationRule>,
+    here: ListQuery,
     writer: bool,
     open: RwSignal<Open>,
     reload: RwSignal<u32>,
@@ -270,6 +294,6 @@ fn details_body(
                 }.into_any()
             }}
         </section>
-        <ConsumerRules consumer_id=c.id.clone() instance_id=c.instance_id.clone() initial=rules />
+        <ConsumerRules instance_id=c.instance_id.clone() rules=rules here=here />
     }
 }
