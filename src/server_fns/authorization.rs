@@ -1,7 +1,7 @@
 //! Model APIs, environments and authorization rules.
 
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi, NewRule, RuleExpiryUpdate};
-use crate::domain::records::{AuthorizationRule, Dependency, Environment, ModelApi};
+use crate::domain::records::{AuthorizationRule, Consumer, Dependency, Environment, ModelApi};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
 use crate::error::AppError;
@@ -112,25 +112,26 @@ pub async fn delete_rule(id: String) -> Result<(), AppError> {
     respond(crate::service::rules::delete_rules(&db, &actor, &[id]).await)
 }
 
-/// The seed's ListConsumerAuthorizationRules, with the rules inherited through groups.
-#[server(endpoint = "list_consumer_rules")]
-pub async fn list_consumer_rules(
+/// The consumer details panel's data in one call: the consumer and one page of its rules
+/// (with those inherited through groups).
+#[server(endpoint = "consumer_details")]
+pub async fn consumer_details(
     consumer_id: String,
     api_name_like: String,
     page_number: Option<u32>,
     page_size: Option<u32>,
-) -> Result<Page<ConsumerAuthorizationRule>, AppError> {
+) -> Result<(Consumer, Page<ConsumerAuthorizationRule>), AppError> {
     use super::context::{actor, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(
-        crate::service::consumer_rules::list_consumer_rules(
-            &db,
-            &consumer_id,
-            &api_name_like,
-            true,
-            page,
-        )
-        .await,
+    let consumer = respond(crate::service::consumers::get_consumer(&db, &consumer_id).await)?;
+    let rules = crate::service::consumer_rules::list_consumer_rules(
+        &db,
+        &consumer_id,
+        &api_name_like,
+        true,
+        page,
     )
+    .await;
+    respond(rules.map(|r| (consumer, r)))
 }

@@ -11,8 +11,8 @@ use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
-use crate::server_fns::authorization::list_consumer_rules;
-use crate::server_fns::consumers::{get_consumer, list_consumers, remove_from_group};
+use crate::server_fns::authorization::consumer_details;
+use crate::server_fns::consumers::{list_consumers, remove_from_group};
 use crate::ui::components::notify;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
@@ -178,13 +178,7 @@ fn ConsumerDetails(
     let consumer = Resource::new(
         move || (id.clone(), reload.get()),
         move |(id, _)| {
-            let search = rules_search.clone();
-            async move {
-                let c = get_consumer(id.clone()).await?;
-                let rules =
-                    list_consumer_rules(id, search, Some(rules_page), Some(RULES_PAGE)).await?;
-                Ok::<_, crate::error::AppError>((c, rules))
-            }
+            consumer_details(id, rules_search.clone(), Some(rules_page), Some(RULES_PAGE))
         },
     );
     let writer = can_write();
