@@ -57,10 +57,10 @@ test('register a model API, grant it, see it in the consumer details, revoke it'
   await panel.getByRole('button', { name: 'Search' }).click();
   await expect(page).toHaveURL(/rq=nothing-like-this/);
   await expect(panel.getByText('No authorization rules.')).toBeVisible();
-  await page.goBack();
 
-  await page.goBack();
-  await expect(page.getByRole('heading', { name: 'Authorization', exact: true })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: 'Authorization', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Authorization', level: 1 })).toBeVisible();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await page.getByRole('button', { name: 'Revoke chat-assistant → e2e-chat' }).click();
   const revoke = page.getByRole('dialog', { name: 'Revoke authorization' });
   await revoke.getByRole('button', { name: 'OK' }).click();
