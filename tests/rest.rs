@@ -879,6 +879,8 @@ async fn hostile_input_never_causes_a_server_error() {
     let templates = [
         ("GET", "/v1/gateways/{id}"),
         ("GET", "/v1/environments/{id}"),
+        ("PUT", "/v1/environments/{id}"),
+        ("DELETE", "/v1/environments/{id}"),
         ("GET", "/v1/consumers/{id}"),
         ("PUT", "/v1/consumers/{id}"),
         ("DELETE", "/v1/consumers/{id}"),
@@ -960,7 +962,10 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/gateways", &["get", "post"][..]),
         ("/v1/gateways/{gateway_id}", &["get"]),
         ("/v1/environments", &["get", "post"]),
-        ("/v1/environments/{environment_id}", &["get"]),
+        (
+            "/v1/environments/{environment_id}",
+            &["get", "put", "delete"],
+        ),
         ("/v1/consumers", &["get", "post"]),
         ("/v1/consumers/{consumer_id}", &["get", "put", "delete"]),
         ("/v1/consumers/{consumer_id}/dependencies", &["get"]),
@@ -1030,5 +1035,128 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
     assert!(
         html.contains("ListConsumerAuthorizationRules")
             && html.contains("/v1/authorization-rules/batch")
+    );
+}
+
+#[tokio::test]
+async fn an_environment_is_renamed_with_its_version_and_deleted_only_when_nothing_uses_it() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let r = app
+        .rest(
+            t,
+            "POST",
+            "/v1/environments",
+            Some(json!({"instanceId": w.gateway, "name": "staging"})),
+        )
+        .await;
+    let staging = id(&r, "id");
+    assert_eq!(ok(&r)["alias"], "staging");
+    let path = format!("/v1/environments/{staging}");
+    let r = app
+        .rest(
+            t,
+            "PUT",
+            &path,
+            Some(json!({"name": "pre-prod", "alias": "Pre-production", "version": 1})),
+        )
+        .await;
+    assert_eq!(
+        (ok(&r)["name"].as_str(), ok(&r)["version"].as_i64()),
+        (Some("pre-prod"), Some(2))
+    );
+    let stale = app
+        .rest(
+            t,
+            "PUT",
+            &path,
+            Some(json!({"name": "other", "version": 1})),
+        )
+        .await;
+    assert_eq!(stale.body["code"], "Conflict.Version");
+    let taken = app
+        .rest(
+            t,
+            "PUT",
+            &path,
+            Some(json!({"name": "DEFAULT", "version": 2})),
+        )
+        .await;
+    assert_eq!(taken.body["code"], "Conflict.Name");
+
+    // Deploy the API there and grant it: both block the delete and are listed.
+    let update_api = |envs: Vec<&str>, version: i64| {
+        json!({"name": "qwen3-chat", "basePath": "/v1/qwen3", "aiProtocols": ["OpenAI/v1"],
+            "modelCategory": "Text", "environmentIds": envs, "version": version})
+    };
+    let api_path = format!("/v1/model-apis/{}", w.api);
+    ok(&app
+        .rest(
+            t,
+            "PUT",
+            &api_path,
+            Some(update_api(vec![&w.environment, &staging], 1)),
+        )
+        .await);
+    let rule = app
+        .rest(
+            t,
+            "POST",
+            "/v1/authorization-rules",
+            Some(
+                json!({"principalType": "Consumer", "principalId": w.consumer,
+            "apiId": w.api, "environmentId": staging, "expireMode": "LongTerm"}),
+            ),
+        )
+        .await;
+    let rule = id(&rule, "id");
+    let r = app.rest(t, "DELETE", &path, None).await;
+    assert_eq!(r.body["code"], "Conflict.Dependencies");
+    let kinds: Vec<&str> = r.body["data"]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Deployment", "AuthorizationRule"]);
+    // Undeploying while a rule names the environment is refused too.
+    let r = app
+        .rest(
+            t,
+            "PUT",
+            &api_path,
+            Some(update_api(vec![&w.environment], 2)),
+        )
+        .await;
+    assert_eq!(r.body["code"], "Conflict.Dependencies");
+    ok(&app
+        .rest(
+            t,
+            "DELETE",
+            &format!("/v1/authorization-rules/{rule}"),
+            None,
+        )
+        .await);
+    ok(&app
+        .rest(
+            t,
+            "PUT",
+            &api_path,
+            Some(update_api(vec![&w.environment], 2)),
+        )
+        .await);
+    ok(&app.rest(t, "DELETE", &path, None).await);
+    let r = app
+        .rest(
+            t,
+            "DELETE",
+            &format!("/v1/environments/{}", w.environment),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["code"], "InvalidParameter.EnvironmentId",
+        "the default environment stays"
     );
 }

@@ -1,7 +1,7 @@
 //! `/v1/gateways` and `/v1/environments`.
 
-use super::{page_of, required, Body, Ctx, Envelope, ErrorResponses, Params};
-use crate::domain::inputs::{NewEnvironment, NewInstance};
+use super::{page_of, required, Body, Ctx, Empty, Envelope, ErrorResponses, Params};
+use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment, NewInstance};
 use crate::domain::records::{Environment, Instance};
 use crate::domain::Page;
 use crate::server::AppState;
@@ -17,7 +17,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_gateways, create_gateway))
         .routes(routes!(get_gateway))
         .routes(routes!(list_environments, create_environment))
-        .routes(routes!(get_environment))
+        .routes(routes!(
+            get_environment,
+            update_environment,
+            delete_environment
+        ))
 }
 
 /// Search text and paging, shared by the list operations.
@@ -91,4 +95,25 @@ async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Resp
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.reply(environments::get_environment(&ctx.db, &environment_id).await)
+}
+
+/// Rename an environment or change its alias and description; `version` must be current.
+#[utoipa::path(put, path = "/v1/environments/{environment_id}", tag = "Gateways",
+    params(("environment_id" = String, Path, description = "env-…")), request_body = EnvironmentUpdate,
+    responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
+async fn update_environment(
+    ctx: Ctx,
+    Path(environment_id): Path<String>,
+    Body(input): Body<EnvironmentUpdate>,
+) -> Response {
+    ctx.reply(environments::update_environment(&ctx.db, &ctx.actor, &environment_id, input).await)
+}
+
+/// Delete an environment that no model API is deployed to and no rule names (not the
+/// default one); otherwise `Conflict.Dependencies` lists what is in the way.
+#[utoipa::path(delete, path = "/v1/environments/{environment_id}", tag = "Gateways",
+    params(("environment_id" = String, Path, description = "env-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
+    ctx.done(environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await)
 }

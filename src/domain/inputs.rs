@@ -122,3 +122,15 @@ pub struct RuleExpiryUpdate {
     pub expire_timestamp: Option<i64>,
     pub version: i64,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentUpdate {
+    pub name: String,
+    #[serde(default)]
+    pub alias: String,
+    #[serde(default)]
+    pub description: String,
+    pub version: i64,
+}

@@ -141,6 +141,7 @@ pub enum DependencyKind {
     AuthorizationRule,
     Member,
     BoundConsumer,
+    Deployment,
 }
 
 impl DependencyKind {
@@ -151,6 +152,7 @@ impl DependencyKind {
             DependencyKind::AuthorizationRule => "Authorization rule",
             DependencyKind::Member => "Member",
             DependencyKind::BoundConsumer => "Bound consumer",
+            DependencyKind::Deployment => "Model API deployed here",
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Environments: where model APIs are deployed and rules apply.
 
 use super::{parse_description, parse_id, parse_name, Actor};
-use crate::domain::inputs::NewEnvironment;
-use crate::domain::records::Environment;
+use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
+use crate::domain::records::{Dependency, DependencyKind, Environment};
 use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::rules::RuleFilter;
 use crate::store::{environments, now_ms, Db};
 use sqlx::AnyConnection;
 
@@ -119,4 +120,109 @@ pub async fn get_environment(db: &Db, environment_id: &str) -> AppResult<Environ
     environments::get(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))
+}
+
+/// Renames an environment or changes its alias and description (with its version).
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_environment(
+    db: &Db,
+    actor: &Actor,
+    environment_id: &str,
+    input: EnvironmentUpdate,
+) -> AppResult<Environment> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Environment, environment_id)?;
+    let name = parse_name(&input.name)?;
+    let alias = parse_alias(&input.alias, &name)?;
+    let description = parse_description(&input.description)?;
+    let mut tx = db.pool.begin().await?;
+    let current = environments::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))?;
+    let changed = Environment {
+        name: name.to_string(),
+        alias,
+        description: description.as_str().to_owned(),
+        updated_at: now_ms(),
+        version: current.version + 1,
+        ..current.clone()
+    };
+    if !environments::update(&mut tx, &changed, input.version, &name.unique_key())
+        .await
+        .map_err(|e| super::name_taken(e, "environment", &name))?
+    {
+        return Err(AppError::Version);
+    }
+    let summary = format!("name {} -> {name}", current.name);
+    actor
+        .audit(
+            &mut tx,
+            Some(&current.instance_id),
+            "UpdateEnvironment",
+            IdKind::Environment,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// What keeps an environment from being deleted: the APIs deployed to it and the rules
+/// that name it.
+async fn dependencies(conn: &mut AnyConnection, env: &Environment) -> AppResult<Vec<Dependency>> {
+    let mut deps: Vec<Dependency> = environments::deployed_apis(&mut *conn, &env.id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| Dependency {
+            kind: DependencyKind::Deployment,
+            href: format!(
+                "/instances/{}/apis?q={}",
+                env.instance_id,
+                crate::domain::url_encode(&name)
+            ),
+            id,
+            name,
+        })
+        .collect();
+    let rules = RuleFilter {
+        environment_id: Some(env.id.clone()),
+        ..Default::default()
+    };
+    deps.extend(super::rules::dependencies(conn, &rules).await?);
+    Ok(deps)
+}
+
+/// Deletes an environment nothing is deployed to and no rule names; the default one stays.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Environment, environment_id)?;
+    let mut tx = db.pool.begin().await?;
+    let env = environments::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))?;
+    if env.is_default {
+        return Err(AppError::invalid(
+            "EnvironmentId",
+            "The default environment of an instance cannot be deleted.",
+        ));
+    }
+    let deps = dependencies(&mut tx, &env).await?;
+    if !deps.is_empty() {
+        return Err(AppError::Dependencies(deps));
+    }
+    environments::delete(&mut tx, id.as_str()).await?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&env.instance_id),
+            "DeleteEnvironment",
+            IdKind::Environment,
+            id.as_str(),
+            format!("name={}", env.name),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

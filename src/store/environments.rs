@@ -93,3 +93,48 @@ pub async fn list(
         .await?;
     Ok((total, rows.into_iter().map(Environment::from).collect()))
 }
+
+/// Bumps the version only when `version` is current; returns whether the row changed.
+pub async fn update(
+    conn: &mut AnyConnection,
+    e: &Environment,
+    expected_version: i64,
+    name_key: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE environments SET name = $1, name_key = $2, alias = $3, description = $4, updated_at = $5, version = version + 1 \
+         WHERE id = $6 AND version = $7",
+    )
+    .bind(&e.name)
+    .bind(name_key)
+    .bind(&e.alias)
+    .bind(&e.description)
+    .bind(e.updated_at)
+    .bind(&e.id)
+    .bind(expected_version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM environments WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The model APIs deployed to the environment, as `(id, name)`.
+pub async fn deployed_apis(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.id, a.name FROM api_deployments d JOIN model_apis a ON a.id = d.api_id \
+         WHERE d.environment_id = $1 ORDER BY a.name_key LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
