@@ -38,3 +38,16 @@ test('without JavaScript: the authorization rules and model APIs render', async 
   await page.getByRole('link', { name: 'Model APIs', exact: true }).click();
   await expect(page.getByRole('row', { name: /text-embeddings/ })).toContainText('/v1/embeddings');
 });
+
+test('without JavaScript: a wrong password sends the form back with the reason', async ({ page }) => {
+  await page.goto('/instances');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/login\?error=failed&next=%2Finstances/);
+  await expect(page.getByRole('alert')).toContainText('Wrong username or password');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('e2e-admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Instance list' })).toBeVisible();
+});

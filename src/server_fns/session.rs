@@ -21,7 +21,27 @@ pub async fn sign_in(
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let result = crate::service::auth::sign_in(&state.db, &username, &password, &address).await;
-    let (token, _) = super::context::respond(result)?;
+    // A browser without JavaScript posts the form itself: answer a failure by sending it back
+    // to the sign-in page with the reason, rather than with a JSON error it would display.
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    });
+    let (token, _) = match result {
+        Err(e) if plain_form => {
+            let reason = if e == AppError::RateLimited {
+                "throttled"
+            } else {
+                "failed"
+            };
+            let next = crate::domain::url_encode(&safe_next(next.as_deref()));
+            leptos_axum::redirect(&format!("/login?error={reason}&next={next}"));
+            return Ok(());
+        }
+        other => super::context::respond(other)?,
+    };
     let res = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(v) =
         http::HeaderValue::from_str(&session::session_cookie(&token, state.secure_cookies))

@@ -1,5 +1,6 @@
 //! The sign-in page: a plain form that also works without JavaScript.
 
+use crate::error::AppError;
 use crate::server_fns::session::SignIn;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -9,12 +10,19 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    // With JavaScript the action's answer says what failed; without, the redirect back here
+    // carries the reason in `?error=`.
     let error = move || {
         action
             .value()
             .get()
             .and_then(|r| r.err())
             .map(|e| e.to_string())
+            .or_else(|| match query.read().get("error").as_deref() {
+                Some("throttled") => Some(AppError::RateLimited.to_string()),
+                Some(_) => Some("Wrong username or password.".to_owned()),
+                None => None,
+            })
     };
     view! {
         <main class="login">
