@@ -55,7 +55,7 @@ pub fn ConsumerRules(
             (PAGE_KEY.to_owned(), page.to_string()),
         ]
         .into_iter()
-        .filter(|(_, v)| !v.is_empty() && v != "1")
+        .filter(|(k, v)| !v.is_empty() && !(k == PAGE_KEY && v == "1"))
         .collect();
         q.href("consumer")
     };
