@@ -55,7 +55,13 @@ pub fn ConsumerRules(
             (PAGE_KEY.to_owned(), page.to_string()),
         ]
         .into_iter()
-        .filter(|(k, v)| !v.is_empty() && !(k == PAGE_KEY && v == "1"))
+        .filter(|(k, v)| {
+            if k == PAGE_KEY {
+                v != "1"
+            } else {
+                !v.is_empty()
+            }
+        })
         .collect();
         q.href("consumer")
     };
