@@ -23,6 +23,16 @@ pub enum PageError {
 }
 
 impl PageRequest {
+    /// The answer to this request: `items` of `total_size` in all.
+    pub fn answer<T>(self, total_size: i64, items: Vec<T>) -> Page<T> {
+        Page {
+            total_size,
+            page_number: self.page_number,
+            page_size: self.page_size,
+            items,
+        }
+    }
+
     pub fn new(page_number: Option<u32>, page_size: Option<u32>) -> Result<PageRequest, PageError> {
         let page_number = page_number.unwrap_or(1);
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);

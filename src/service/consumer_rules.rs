@@ -155,10 +155,5 @@ pub async fn list_consumer_rules(
             source,
         });
     }
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }

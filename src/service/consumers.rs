@@ -56,12 +56,7 @@ pub async fn list_consumers(
     let mut conn = db.pool.acquire().await?;
     let (total_size, rows) = consumers::list(&mut conn, &instance.id, &pattern, page).await?;
     let items = assemble(&mut conn, rows).await?;
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }
 
 pub async fn get_consumer(db: &Db, consumer_id: &str) -> AppResult<Consumer> {

@@ -106,12 +106,7 @@ pub async fn list_environments(
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = environments::list(&mut conn, &instance.id, &pattern, page).await?;
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }
 
 pub async fn get_environment(db: &Db, environment_id: &str) -> AppResult<Environment> {

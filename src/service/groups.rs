@@ -53,10 +53,5 @@ pub async fn list_groups(
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = groups::list(&mut conn, &instance.id, &pattern, page).await?;
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }

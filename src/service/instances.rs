@@ -83,12 +83,7 @@ pub async fn list_instances(db: &Db, search: &str, page: PageRequest) -> AppResu
     let pattern = super::search_pattern(search)?;
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = instances::list(&mut conn, &pattern, page).await?;
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }
 
 pub async fn get_instance(db: &Db, id: &str) -> AppResult<Instance> {

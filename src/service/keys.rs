@@ -61,10 +61,5 @@ pub async fn list_keys(
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) =
         keys::list(&mut conn, &instance.id, &pattern, unbound_only, page).await?;
-    Ok(Page {
-        total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items,
-    })
+    Ok(page.answer(total_size, items))
 }

@@ -317,12 +317,10 @@ pub async fn query_rules(
     let now = now_ms();
     let mut conn = db.pool.acquire().await?;
     let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
-    Ok(Page {
+    Ok(page.answer(
         total_size,
-        page_number: page.page_number,
-        page_size: page.page_size,
-        items: rows.into_iter().map(|r| r.into_rule(now)).collect(),
-    })
+        rows.into_iter().map(|r| r.into_rule(now)).collect(),
+    ))
 }
 
 /// Changes a rule's expiry (LongTerm, or ShortTerm with a future time).

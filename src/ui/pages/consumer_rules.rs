@@ -65,8 +65,7 @@ pub fn ConsumerRules(
         .collect();
         q.href("consumer")
     };
-    let pages =
-        ((rules.total_size + i64::from(PAGE_SIZE) - 1) / i64::from(PAGE_SIZE)).max(1) as u32;
+    let pages = rules.page_count() as u32;
     let current = rules.page_number;
     let authorization_href = format!("/instances/{instance_id}/authorization");
     let body = if rules.items.is_empty() {
