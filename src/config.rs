@@ -39,6 +39,16 @@ pub struct Config {
     #[arg(long, env = "CONSOLE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 
+    /// The gateway (instance ID, `gw-…`) whose rules this replica enforces at
+    /// `/authz/check`. When unset, each check names it in the `X-Gateway-Id` header.
+    #[arg(long, env = "CONSOLE_AUTHZ_GATEWAY_ID")]
+    pub authz_gateway_id: Option<String>,
+
+    /// The environment (ID or name) enforced at `/authz/check`. When unset, the
+    /// `X-Gateway-Environment` header, else the gateway's default environment.
+    #[arg(long, env = "CONSOLE_AUTHZ_ENVIRONMENT")]
+    pub authz_environment: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

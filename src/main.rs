@@ -3,6 +3,7 @@
 use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::domain::records::Role;
+use gateway_console::enforce;
 use gateway_console::server::{leptos_options, router, AppState};
 use gateway_console::service::{auth, demo, tokens};
 use gateway_console::store::Db;
@@ -54,8 +55,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let addr: SocketAddr = config.site_addr.parse()?;
     let leptos = leptos_options(addr);
+    let settings = enforce::Settings {
+        gateway_id: config.authz_gateway_id.clone(),
+        environment: config.authz_environment.clone(),
+    };
     let state = AppState {
         leptos_options: leptos,
+        enforcer: enforce::Enforcer::start(db.clone(), settings).await?,
         db,
         secure_cookies: config.secure_cookies,
     };

@@ -151,6 +151,9 @@ pub async fn serve(db: Db, trivial: axum::routing::MethodRouter) -> String {
     let addr = listener.local_addr().unwrap();
     let state = AppState {
         leptos_options: leptos_options(addr),
+        enforcer: gateway_console::enforce::Enforcer::start(db.clone(), Default::default())
+            .await
+            .unwrap(),
         db,
         secure_cookies: false,
     };

@@ -5,7 +5,7 @@ use super::gateways::ListQuery;
 use super::{
     flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
 };
-use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
+use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUpdate};
 use crate::domain::records::Consumer;
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
@@ -24,6 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(check_consumer_dependencies))
         .routes(routes!(bind_credential))
         .routes(routes!(unbind_credential))
+        .routes(routes!(set_consumer_status))
+        .routes(routes!(add_consumer_to_group))
+        .routes(routes!(remove_consumer_from_group))
         .routes(routes!(list_consumer_authorization_rules))
 }
 
@@ -114,6 +117,41 @@ async fn unbind_credential(
     Path((consumer_id, key_id)): Path<(String, String)>,
 ) -> Response {
     ctx.reply(consumers::unbind_credential(&ctx.db, &ctx.actor, &consumer_id, &key_id).await)
+}
+
+/// Enable or disable a consumer (a disabled consumer is refused by enforcement).
+#[utoipa::path(put, path = "/v1/consumers/{consumer_id}/status", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = StatusUpdate,
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
+async fn set_consumer_status(
+    ctx: Ctx,
+    Path(consumer_id): Path<String>,
+    Body(input): Body<StatusUpdate>,
+) -> Response {
+    ctx.reply(consumers::set_consumer_enabled(&ctx.db, &ctx.actor, &consumer_id, input).await)
+}
+
+/// Add the consumer to a consumer group of its gateway.
+#[utoipa::path(post, path = "/v1/consumers/{consumer_id}/groups", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = NewMembership,
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
+async fn add_consumer_to_group(
+    ctx: Ctx,
+    Path(consumer_id): Path<String>,
+    Body(input): Body<NewMembership>,
+) -> Response {
+    ctx.reply(consumers::add_to_group(&ctx.db, &ctx.actor, &consumer_id, input).await)
+}
+
+/// Remove the consumer from one of its consumer groups.
+#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/groups/{group_id}", tag = "Consumers",
+    params(("consumer_id" = String, Path, description = "cs-…"), ("group_id" = String, Path, description = "cg-…")),
+    responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
+async fn remove_consumer_from_group(
+    ctx: Ctx,
+    Path((consumer_id, group_id)): Path<(String, String)>,
+) -> Response {
+    ctx.reply(consumers::remove_from_group(&ctx.db, &ctx.actor, &consumer_id, &group_id).await)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

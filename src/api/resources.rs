@@ -1,12 +1,15 @@
 //! `/v1/consumer-groups` and `/v1/keys`.
 
 use super::gateways::ListQuery;
-use super::{flag, page_of, required, Body, Ctx, Envelope, ErrorResponses, Params};
-use crate::domain::inputs::{NewGroup, NewKey};
+use super::{
+    flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
+};
+use crate::domain::inputs::{KeyRotation, KeyUpdate, NewGroup, NewKey, StatusUpdate};
 use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey};
 use crate::domain::Page;
 use crate::server::AppState;
 use crate::service::{groups, keys};
+use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +18,12 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_consumer_groups, create_consumer_group))
+        .routes(routes!(get_consumer_group))
+        .routes(routes!(set_consumer_group_status))
         .routes(routes!(list_keys, create_key))
+        .routes(routes!(get_key, update_key, delete_key))
+        .routes(routes!(check_key_dependencies))
+        .routes(routes!(rotate_key))
 }
 
 /// List the consumer groups of a gateway by name.
@@ -36,6 +44,26 @@ async fn list_consumer_groups(ctx: Ctx, Params(q): Params<ListQuery>) -> Respons
     responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
 async fn create_consumer_group(ctx: Ctx, Body(input): Body<NewGroup>) -> Response {
     ctx.reply(groups::create_group(&ctx.db, &ctx.actor, input).await)
+}
+
+/// Get a consumer group.
+#[utoipa::path(get, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
+    params(("group_id" = String, Path, description = "cg-…")),
+    responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
+async fn get_consumer_group(ctx: Ctx, Path(group_id): Path<String>) -> Response {
+    ctx.reply(groups::get_group(&ctx.db, &group_id).await)
+}
+
+/// Enable or disable a consumer group; a disabled group grants nothing to its members.
+#[utoipa::path(put, path = "/v1/consumer-groups/{group_id}/status", tag = "Groups and keys",
+    params(("group_id" = String, Path, description = "cg-…")), request_body = StatusUpdate,
+    responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
+async fn set_consumer_group_status(
+    ctx: Ctx,
+    Path(group_id): Path<String>,
+    Body(input): Body<StatusUpdate>,
+) -> Response {
+    ctx.reply(groups::set_group_enabled(&ctx.db, &ctx.actor, &group_id, input).await)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -83,4 +111,56 @@ async fn list_keys(ctx: Ctx, Params(q): Params<KeysQuery>) -> Response {
     responses((status = 200, body = Envelope<CreatedKey>), ErrorResponses))]
 async fn create_key(ctx: Ctx, Body(input): Body<NewKey>) -> Response {
     ctx.reply(keys::create_key(&ctx.db, &ctx.actor, input).await)
+}
+
+/// Get a key (masked: name and visible prefix only).
+#[utoipa::path(get, path = "/v1/keys/{key_id}", tag = "Groups and keys",
+    params(("key_id" = String, Path, description = "key-…")),
+    responses((status = 200, body = Envelope<ApiKey>), ErrorResponses))]
+async fn get_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
+    ctx.reply(keys::get_key(&ctx.db, &key_id).await)
+}
+
+/// Enable or disable a key, or set (`expiresAt` in ms) or clear (`expiresAt: null`) its expiry.
+#[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "Groups and keys",
+    params(("key_id" = String, Path, description = "key-…")), request_body = KeyUpdate,
+    responses((status = 200, body = Envelope<ApiKey>), ErrorResponses))]
+async fn update_key(
+    ctx: Ctx,
+    Path(key_id): Path<String>,
+    Body(input): Body<KeyUpdate>,
+) -> Response {
+    ctx.reply(keys::update_key(&ctx.db, &ctx.actor, &key_id, input).await)
+}
+
+/// Delete a key that is not bound; a bound key answers `Conflict.Dependencies`.
+#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "Groups and keys",
+    params(("key_id" = String, Path, description = "key-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
+    ctx.done(keys::delete_key(&ctx.db, &ctx.actor, &key_id).await)
+}
+
+/// What keeps a key from being deleted: the consumer it is bound to.
+#[utoipa::path(get, path = "/v1/keys/{key_id}/dependencies", tag = "Groups and keys",
+    params(("key_id" = String, Path, description = "key-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_key_dependencies(ctx: Ctx, Path(key_id): Path<String>) -> Response {
+    let result = keys::check_key_dependencies(&ctx.db, &key_id)
+        .await
+        .map(|dependencies| Dependencies { dependencies });
+    ctx.reply(result)
+}
+
+/// Give the key a new value, shown once in the answer; the old value keeps working for
+/// `gracePeriodSeconds`.
+#[utoipa::path(post, path = "/v1/keys/{key_id}/rotate", tag = "Groups and keys",
+    params(("key_id" = String, Path, description = "key-…")), request_body = KeyRotation,
+    responses((status = 200, body = Envelope<CreatedKey>), ErrorResponses))]
+async fn rotate_key(
+    ctx: Ctx,
+    Path(key_id): Path<String>,
+    Body(input): Body<KeyRotation>,
+) -> Response {
+    ctx.reply(keys::rotate_key(&ctx.db, &ctx.actor, &key_id, input).await)
 }

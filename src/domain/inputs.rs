@@ -29,6 +29,59 @@ pub struct NewGroup {
 pub struct NewKey {
     pub instance_id: String,
     pub name: String,
+    /// When the key stops working (milliseconds since the epoch); none means never.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// A change to a key: each field that is present is applied. `expiresAt: null` removes the
+/// expiry; leaving the field out keeps it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KeyUpdate {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<i64>))]
+    pub expires_at: Option<Option<i64>>,
+}
+
+/// Rotating a key: a new value for the same key ID; the old value keeps working for
+/// `gracePeriodSeconds` (0, the default, stops it at once; at most 30 days).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRotation {
+    #[serde(default)]
+    pub grace_period_seconds: i64,
+}
+
+/// Enables or disables a consumer or a consumer group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatusUpdate {
+    pub enabled: bool,
+    /// The version the change is based on (optimistic concurrency).
+    pub version: i64,
+}
+
+/// Adds a consumer to a consumer group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewMembership {
+    pub group_id: String,
+}
+
+/// Tells a field that is present (even as `null`) from one that is left out.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

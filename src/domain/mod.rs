@@ -9,6 +9,7 @@ pub mod keys;
 pub mod names;
 pub mod paging;
 pub mod records;
+pub mod request_path;
 pub mod rule_view;
 
 pub use ids::{IdKind, ResourceId};

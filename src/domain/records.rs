@@ -75,6 +75,8 @@ pub struct Consumer {
     pub instance_id: String,
     pub name: String,
     pub description: String,
+    /// A disabled consumer is refused by enforcement, whatever its keys and rules.
+    pub enabled: bool,
     pub groups: Vec<Ref>,
     pub credentials: Vec<Credential>,
     pub created_at: i64,

@@ -1,6 +1,6 @@
 //! The axum application: SSR pages, server functions, health checks, and the layers that
 //! give every request an ID and refuse everything but sign-in and health checks without a
-//! session.
+//! session; plus the proxy's authorization check, which authenticates the key it checks.
 
 pub mod session;
 
@@ -22,6 +22,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub secure_cookies: bool,
+    /// The enforcement snapshots behind `/authz/check`.
+    pub enforcer: std::sync::Arc<crate::enforce::Enforcer>,
 }
 
 /// The ID of the request being served; also the `x-request-id` response header.
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
+    let enforcer = state.enforcer.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -70,6 +73,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+        // The proxy's check: outside the session and request-ID layers (it authenticates
+        // the key it checks, and must stay cheap).
+        .merge(crate::enforce::check::router(enforcer))
 }
 
 /// Liveness: the process answers.

@@ -2,7 +2,7 @@
 //! and delete behind a dependency check that is repeated inside the delete transaction.
 
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
-use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
+use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUpdate};
 use crate::domain::records::{Consumer, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
@@ -31,6 +31,7 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult
             instance_id: r.instance_id,
             name: r.name,
             description: r.description,
+            enabled: r.enabled != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,
@@ -80,6 +81,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         instance_id: instance.id.clone(),
         name: name.to_string(),
         description: description.as_str().to_owned(),
+        enabled: 1,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -332,6 +334,76 @@ pub async fn unbind_credential(
         &consumer,
         "UnbindCredential",
         format!("key={kid}"),
+    )
+    .await
+}
+
+/// Enables or disables a consumer: a disabled consumer is refused by enforcement.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn set_consumer_enabled(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    input: StatusUpdate,
+) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    if !consumers::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await?
+    {
+        return Err(AppError::Version);
+    }
+    let action = if input.enabled {
+        "EnableConsumer"
+    } else {
+        "DisableConsumer"
+    };
+    finish_change(
+        tx,
+        actor,
+        &consumer,
+        action,
+        format!("enabled={}", input.enabled),
+    )
+    .await
+}
+
+/// Puts the consumer into one more group of its instance.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn add_to_group(
+    db: &Db,
+    actor: &Actor,
+    consumer_id: &str,
+    input: NewMembership,
+) -> AppResult<Consumer> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Consumer, consumer_id)?;
+    let gid = parse_ids(IdKind::ConsumerGroup, "GroupId", &[input.group_id])?.remove(0);
+    let mut tx = db.pool.begin().await?;
+    let consumer = load(&mut tx, &id).await?;
+    match groups::get(&mut tx, gid.as_str()).await? {
+        Some(g) if g.instance_id == consumer.instance_id => {}
+        _ => {
+            return Err(AppError::invalid(
+                "GroupId",
+                format!("The consumer group {gid} does not exist in this instance."),
+            ))
+        }
+    }
+    if consumer.groups.iter().any(|g| g.id == gid.as_str()) {
+        return Err(AppError::invalid(
+            "GroupId",
+            format!("The consumer is already a member of the consumer group {gid}."),
+        ));
+    }
+    consumers::add_membership(&mut tx, gid.as_str(), id.as_str(), now_ms()).await?;
+    finish_change(
+        tx,
+        actor,
+        &consumer,
+        "AddGroupMembership",
+        format!("group={gid}"),
     )
     .await
 }

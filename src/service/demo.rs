@@ -75,6 +75,7 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
                 NewKey {
                     instance_id: instance.id.clone(),
                     name: name.into(),
+                    expires_at: None,
                 },
             )
             .await?

@@ -1,10 +1,10 @@
 //! Consumer groups.
 
-use super::{parse_description, parse_name, Actor};
-use crate::domain::inputs::NewGroup;
+use super::{parse_description, parse_id, parse_name, Actor};
+use crate::domain::inputs::{NewGroup, StatusUpdate};
 use crate::domain::records::ConsumerGroup;
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::{groups, now_ms, Db};
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -54,4 +54,50 @@ pub async fn list_groups(
     let mut conn = db.pool.acquire().await?;
     let (total_size, items) = groups::list(&mut conn, &instance.id, &pattern, page).await?;
     Ok(page.answer(total_size, items))
+}
+
+pub async fn get_group(db: &Db, group_id: &str) -> AppResult<ConsumerGroup> {
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut conn = db.pool.acquire().await?;
+    groups::get(&mut conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))
+}
+
+/// Enables or disables a group; a disabled group grants nothing to its members.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn set_group_enabled(
+    db: &Db,
+    actor: &Actor,
+    group_id: &str,
+    input: StatusUpdate,
+) -> AppResult<ConsumerGroup> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut tx = db.pool.begin().await?;
+    let group = groups::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
+    if !groups::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await? {
+        return Err(AppError::Version);
+    }
+    actor
+        .audit(
+            &mut tx,
+            Some(&group.instance_id),
+            if input.enabled {
+                "EnableConsumerGroup"
+            } else {
+                "DisableConsumerGroup"
+            },
+            IdKind::ConsumerGroup,
+            id.as_str(),
+            format!("enabled={}", input.enabled),
+        )
+        .await?;
+    let group = groups::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
+    tx.commit().await?;
+    Ok(group)
 }

@@ -1,12 +1,34 @@
 //! API keys: generated server-side, revealed once, stored as a hash.
 
-use super::{parse_name, Actor};
-use crate::domain::inputs::NewKey;
+use super::{parse_id, parse_name, Actor};
+use crate::domain::authorization::MAX_EXPIRE_AT;
+use crate::domain::inputs::{KeyRotation, KeyUpdate, NewKey};
 use crate::domain::keys::PlainApiKey;
-use crate::domain::records::{ApiKey, CreatedKey};
+use crate::domain::records::{ApiKey, CreatedKey, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::{keys, now_ms, Db};
+use sqlx::AnyConnection;
+
+/// The longest grace period a rotation may give the old value: 30 days.
+pub const MAX_GRACE_SECONDS: i64 = 30 * 24 * 3600;
+
+/// A key's expiry must lie in the future (and before year 9999).
+fn parse_expiry(expires_at: Option<i64>, now: i64) -> AppResult<Option<i64>> {
+    match expires_at {
+        Some(t) if t <= now || t > MAX_EXPIRE_AT => Err(AppError::invalid(
+            "ExpiresAt",
+            "The expiry time must be in the future (milliseconds since the epoch).",
+        )),
+        other => Ok(other),
+    }
+}
+
+async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ApiKey> {
+    keys::get(conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Key, id.as_str()))
+}
 
 /// Generates a key from the OS CSPRNG. The answer is the only place its value ever appears.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -16,6 +38,7 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
     let name = parse_name(&input.name)?;
     let plain = PlainApiKey::generate();
     let now = now_ms();
+    let expires_at = parse_expiry(input.expires_at, now)?;
     let key = ApiKey {
         id: ResourceId::generate(IdKind::Key).to_string(),
         instance_id: instance.id,
@@ -23,7 +46,7 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
         prefix: plain.visible_prefix(),
         consumer: None,
         enabled: true,
-        expires_at: None,
+        expires_at,
         created_at: now,
         updated_at: now,
     };
@@ -62,4 +85,148 @@ pub async fn list_keys(
     let (total_size, items) =
         keys::list(&mut conn, &instance.id, &pattern, unbound_only, page).await?;
     Ok(page.answer(total_size, items))
+}
+
+pub async fn get_key(db: &Db, key_id: &str) -> AppResult<ApiKey> {
+    let id = parse_id(IdKind::Key, key_id)?;
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, &id).await
+}
+
+/// Enables or disables a key and/or sets or clears its expiry. A disabled or expired key is
+/// refused by enforcement but stays bound.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_key(
+    db: &Db,
+    actor: &Actor,
+    key_id: &str,
+    input: KeyUpdate,
+) -> AppResult<ApiKey> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Key, key_id)?;
+    let now = now_ms();
+    let expiry = input.expires_at.map(|e| parse_expiry(e, now)).transpose()?;
+    let mut tx = db.pool.begin().await?;
+    let key = load(&mut tx, &id).await?;
+    let mut changes = Vec::new();
+    if let Some(enabled) = input.enabled {
+        keys::set_enabled(&mut tx, id.as_str(), enabled, now).await?;
+        changes.push(format!("enabled={enabled}"));
+    }
+    if let Some(expires_at) = expiry {
+        keys::set_expiry(&mut tx, id.as_str(), expires_at, now).await?;
+        changes.push(match expires_at {
+            Some(t) => format!("expiresAt={t}"),
+            None => "expiresAt=never".into(),
+        });
+    }
+    if changes.is_empty() {
+        return Ok(key);
+    }
+    actor
+        .audit(
+            &mut tx,
+            Some(&key.instance_id),
+            "UpdateKey",
+            IdKind::Key,
+            id.as_str(),
+            changes.join(" "),
+        )
+        .await?;
+    let key = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// Gives the key a new value (shown once). During the grace period the previous value
+/// still works; after it, or at once without one, only the new value does.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn rotate_key(
+    db: &Db,
+    actor: &Actor,
+    key_id: &str,
+    input: KeyRotation,
+) -> AppResult<CreatedKey> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Key, key_id)?;
+    if !(0..=MAX_GRACE_SECONDS).contains(&input.grace_period_seconds) {
+        return Err(AppError::invalid(
+            "GracePeriodSeconds",
+            format!("The grace period must be between 0 and {MAX_GRACE_SECONDS} seconds."),
+        ));
+    }
+    let now = now_ms();
+    let previous_until =
+        (input.grace_period_seconds > 0).then(|| now + input.grace_period_seconds * 1000);
+    let plain = PlainApiKey::generate();
+    let mut tx = db.pool.begin().await?;
+    let key = load(&mut tx, &id).await?;
+    keys::rotate(
+        &mut tx,
+        id.as_str(),
+        &plain.hash(),
+        &plain.visible_prefix(),
+        previous_until,
+        now,
+    )
+    .await?;
+    actor
+        .audit(
+            &mut tx,
+            Some(&key.instance_id),
+            "RotateKey",
+            IdKind::Key,
+            id.as_str(),
+            format!("gracePeriodSeconds={}", input.grace_period_seconds),
+        )
+        .await?;
+    let key = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(CreatedKey {
+        key,
+        value: plain.expose().to_owned(),
+    })
+}
+
+/// What keeps the key from being deleted: the consumer it is bound to.
+fn key_dependencies(key: &ApiKey) -> Vec<Dependency> {
+    key.consumer
+        .iter()
+        .map(|c| Dependency {
+            kind: DependencyKind::BoundConsumer,
+            id: c.id.clone(),
+            name: c.name.clone(),
+            href: format!("/instances/{}/consumers?consumer={}", key.instance_id, c.id),
+        })
+        .collect()
+}
+
+pub async fn check_key_dependencies(db: &Db, key_id: &str) -> AppResult<Vec<Dependency>> {
+    Ok(key_dependencies(&get_key(db, key_id).await?))
+}
+
+/// Deletes an unbound key; a bound one is refused with the consumer it is bound to. The
+/// delete itself is conditional on the key being unbound, so a bind that races it wins.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_key(db: &Db, actor: &Actor, key_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::Key, key_id)?;
+    let mut tx = db.pool.begin().await?;
+    let key = load(&mut tx, &id).await?;
+    if !keys::delete_unbound(&mut tx, id.as_str()).await? {
+        let fresh = load(&mut tx, &id).await?;
+        return Err(AppError::Dependencies(key_dependencies(&fresh)));
+    }
+    actor
+        .audit(
+            &mut tx,
+            Some(&key.instance_id),
+            "DeleteKey",
+            IdKind::Key,
+            id.as_str(),
+            format!("name={}", key.name),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -5,7 +5,8 @@ use crate::domain::PageRequest;
 use crate::store::placeholders;
 use sqlx::AnyConnection;
 
-const COLUMNS: &str = "id, instance_id, name, description, created_at, updated_at, version";
+const COLUMNS: &str =
+    "id, instance_id, name, description, enabled, created_at, updated_at, version";
 
 /// A consumer row without its groups and credentials.
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -14,6 +15,7 @@ pub struct ConsumerRow {
     pub instance_id: String,
     pub name: String,
     pub description: String,
+    pub enabled: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
@@ -25,14 +27,15 @@ pub async fn insert(
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO consumers (id, instance_id, name, name_key, description, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO consumers (id, instance_id, name, name_key, description, enabled, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&c.id)
     .bind(&c.instance_id)
     .bind(&c.name)
     .bind(name_key)
     .bind(&c.description)
+    .bind(c.enabled)
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.version)
@@ -100,6 +103,26 @@ pub async fn update(
     .bind(name)
     .bind(name_key)
     .bind(description)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Enables or disables the consumer when `version` is current; returns whether it changed.
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE consumers SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+    )
+    .bind(i64::from(enabled))
     .bind(now)
     .bind(id)
     .bind(version)

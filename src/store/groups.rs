@@ -94,3 +94,23 @@ pub async fn list(
         .await?;
     Ok((total, rows.into_iter().map(ConsumerGroup::from).collect()))
 }
+
+/// Enables or disables the group when `version` is current; returns whether it changed.
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE consumer_groups SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+    )
+    .bind(i64::from(enabled))
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -147,3 +147,73 @@ pub async fn unbind(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Enables or disables a key; false when it does not exist.
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(i64::from(enabled))
+    .bind(now)
+    .bind(key_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets or clears a key's expiry; false when it does not exist.
+pub async fn set_expiry(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    expires_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET expires_at = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+    )
+    .bind(expires_at)
+    .bind(now)
+    .bind(key_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives a key a new value. With a grace period the old value keeps working until
+/// `previous_expires_at`; without one it stops at once (any older previous value too).
+pub async fn rotate(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    new_hash: &str,
+    new_prefix: &str,
+    previous_expires_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET previous_hash = CASE WHEN $1 IS NULL THEN NULL ELSE key_hash END, \
+         previous_expires_at = $1, key_hash = $2, prefix = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5",
+    )
+    .bind(previous_expires_at)
+    .bind(new_hash)
+    .bind(new_prefix)
+    .bind(now)
+    .bind(key_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes an unbound key; false when it is bound (or gone), which the caller reports.
+pub async fn delete_unbound(conn: &mut AnyConnection, key_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND consumer_id IS NULL")
+        .bind(key_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod instances;
 pub mod keys;
 pub mod rules;
+pub mod snapshot;
 pub mod tokens;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -29,6 +30,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The URL connected to (it may hold a password: never log it).
+    url: std::sync::Arc<str>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -65,7 +68,16 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            url: url.into(),
+        })
+    }
+
+    /// The database URL, for a second kind of connection (PostgreSQL `LISTEN`).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// True when the database answers; backs `/readyz`.

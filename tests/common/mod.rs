@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use gateway_console::domain::records::Role;
+use gateway_console::enforce::Enforcer;
 use gateway_console::server::{leptos_options, router, AppState};
 use gateway_console::service::auth;
 use gateway_console::store::Db;
@@ -69,6 +70,9 @@ pub async fn spawn_app() -> TestApp {
     let addr = listener.local_addr().unwrap();
     let state = AppState {
         leptos_options: leptos_options(addr),
+        enforcer: Enforcer::start(db.clone(), Default::default())
+            .await
+            .unwrap(),
         db: db.clone(),
         secure_cookies: false,
     };

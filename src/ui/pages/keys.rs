@@ -111,6 +111,7 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
             input: NewKey {
                 instance_id: instance_id.clone(),
                 name: name.get(),
+                expires_at: None,
             },
         });
     };

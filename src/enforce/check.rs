@@ -1,0 +1,220 @@
+//! `GET /authz/check`, in the form nginx's `auth_request` and Envoy's HTTP `ext_authz` call
+//! it. It answers only 200, 401 or 403 (a proxy treats anything else as a server error):
+//!
+//! - the key: `Authorization: Bearer <key>` or `x-api-key: <key>` (one of each at most);
+//! - the request: `X-Original-URI` (nginx), or for Envoy the check's own path below
+//!   `/authz/check` (`path_prefix: /authz/check`);
+//! - the gateway: the replica's configured gateway ID, else `X-Gateway-Id`; the environment:
+//!   the configured one, else `X-Gateway-Environment`, else the gateway's default.
+//!
+//! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
+//! `X-Api-Id` for the proxy to pass upstream.
+//!
+//! The check is outside the console's session layer on purpose: the key it checks is the
+//! credential, and it reveals nothing to a caller without a valid key.
+
+use super::snapshot::Refusal;
+use super::Enforcer;
+use crate::domain::request_path::request_path;
+use crate::store::now_ms;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Where the check is served; Envoy appends the original path to it.
+pub const CHECK_PATH: &str = "/authz/check";
+/// Keys longer than this are refused without hashing.
+const KEY_MAX: usize = 512;
+
+pub fn router(enforcer: Arc<Enforcer>) -> Router {
+    Router::new()
+        .route(CHECK_PATH, any(check))
+        .route("/authz/check/{*path}", any(check))
+        .with_state(enforcer)
+}
+
+async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderMap) -> Response {
+    let Some(key) = presented_key(&headers) else {
+        return refuse(Refusal::NoKey);
+    };
+    if key.is_empty() || key.len() > KEY_MAX || !key.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return refuse(Refusal::UnknownKey);
+    }
+    let key_hash: [u8; 32] = Sha256::digest(key).into();
+    let gateway = enforcer
+        .settings
+        .gateway_id
+        .as_deref()
+        .or_else(|| single(&headers, "x-gateway-id").and_then(|v| v.to_str().ok()));
+    let Some(snapshot) = (match gateway {
+        Some(id) => enforcer.snapshot(id).await,
+        None => None,
+    }) else {
+        return refuse(Refusal::UnknownGateway);
+    };
+    let environment = enforcer
+        .settings
+        .environment
+        .as_deref()
+        .or_else(|| single(&headers, "x-gateway-environment").and_then(|v| v.to_str().ok()));
+    let path = original_uri(&uri, &headers).and_then(|raw| request_path(raw.as_ref()).ok());
+    match snapshot.decide(&key_hash, environment, path.as_deref(), now_ms()) {
+        Ok(allowed) => {
+            let mut res = StatusCode::OK.into_response();
+            let h = res.headers_mut();
+            for (name, value) in [
+                ("x-consumer-id", allowed.consumer_id.to_owned()),
+                ("x-consumer-name", encode_header(allowed.consumer_name)),
+                ("x-api-id", allowed.api_id.to_owned()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(refusal) => refuse(refusal),
+    }
+}
+
+fn refuse(refusal: Refusal) -> Response {
+    tracing::debug!(reason = refusal.as_str(), "authz check refused");
+    let mut res = if refusal.is_authentication() {
+        let mut res = (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"code":"Unauthorized","message":"A valid API key is required."}"#,
+        )
+            .into_response();
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="gateway", error="invalid_token""#),
+        );
+        res
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"code":"Forbidden","message":"This consumer is not authorized for this API."}"#,
+        )
+            .into_response()
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The one value of a header that must not repeat; None when absent or repeated.
+fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a HeaderValue> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
+}
+
+/// The key from `Authorization: Bearer …`, else from `x-api-key`.
+fn presented_key(headers: &HeaderMap) -> Option<&[u8]> {
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Some(b"");
+    }
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v.as_bytes();
+        if v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ") {
+            return Some(v[7..].trim_ascii());
+        }
+    }
+    match headers.get_all("x-api-key").iter().count() {
+        0 => None,
+        1 => headers.get("x-api-key").map(|v| v.as_bytes().trim_ascii()),
+        _ => Some(b""),
+    }
+}
+
+/// `X-Original-URI` (nginx), else the path below `/authz/check` and the query (Envoy).
+fn original_uri<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<std::borrow::Cow<'a, [u8]>> {
+    if let Some(v) = headers.get("x-original-uri") {
+        return single(headers, "x-original-uri").map(|_| v.as_bytes().into());
+    }
+    let rest = uri.path().strip_prefix(CHECK_PATH)?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(match uri.query() {
+        Some(q) => format!("{rest}?{q}").into_bytes().into(),
+        None => rest.as_bytes().into(),
+    })
+}
+
+/// Printable ASCII as is, everything else (and `%`) percent-encoded.
+fn encode_header(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_key_comes_from_bearer_or_x_api_key() {
+        let h = headers(&[("authorization", b"Bearer  gck_abc ")]);
+        assert_eq!(presented_key(&h), Some(&b"gck_abc"[..]));
+        let h = headers(&[("authorization", b"Basic xyz"), ("x-api-key", b"gck_x")]);
+        assert_eq!(presented_key(&h), Some(&b"gck_x"[..]));
+        assert_eq!(presented_key(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn repeated_key_headers_are_refused() {
+        let h = headers(&[("x-api-key", b"a"), ("x-api-key", b"b")]);
+        assert_eq!(presented_key(&h), Some(&b""[..]));
+        let h = headers(&[
+            ("authorization", b"Bearer a"),
+            ("authorization", b"Bearer b"),
+        ]);
+        assert_eq!(presented_key(&h), Some(&b""[..]));
+    }
+
+    #[test]
+    fn the_original_uri_comes_from_nginx_or_envoy() {
+        let h = headers(&[("x-original-uri", b"/v1/chat?x=1")]);
+        let uri: Uri = "/authz/check".parse().unwrap();
+        assert_eq!(original_uri(&uri, &h).unwrap().as_ref(), b"/v1/chat?x=1");
+        let uri: Uri = "/authz/check/v1/chat?x=1".parse().unwrap();
+        assert_eq!(
+            original_uri(&uri, &HeaderMap::new()).unwrap().as_ref(),
+            b"/v1/chat?x=1"
+        );
+        let uri: Uri = "/authz/check".parse().unwrap();
+        assert!(original_uri(&uri, &HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn consumer_names_beyond_ascii_are_percent_encoded() {
+        assert_eq!(encode_header("alice"), "alice");
+        assert_eq!(encode_header("张"), "%E5%BC%A0");
+        assert_eq!(encode_header("a%b"), "a%25b");
+    }
+}
