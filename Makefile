@@ -18,10 +18,13 @@ tools:
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	@[ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/playwright ] || npm ci --no-audit --no-fund
 
-# Debian packages the tests need: Chromium for Playwright, PostgreSQL for the second backend.
+# Debian packages the tests need: Chromium for Playwright, PostgreSQL for the second backend,
+# nginx (auth_request) for the enforcement test, wrk for bench-authz.
 tools-test: tools
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 	@[ -x .venv/bin/schemathesis ] || (python3 -m venv .venv && .venv/bin/pip install -q schemathesis)

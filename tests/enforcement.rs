@@ -1,0 +1,593 @@
+//! Enforcement end to end: a real nginx with `auth_request` in front of a stand-in model
+//! backend, our server as the check, and every change made through the REST API. Plus the
+//! check's answers to hostile input, called directly.
+
+mod common;
+
+use common::{spawn_app, TestApp};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a change may take to reach enforcement.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A throw-away nginx: a proxy on `port` that asks our check before forwarding to an
+/// upstream (another server block of the same nginx) that echoes what it received.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(console: &str, gateway: &str) -> Nginx {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("nginx is required for this test (make tools-test installs Debian's nginx)");
+        let dir = tempfile::tempdir().unwrap();
+        let (port, upstream) = (free_port(), free_port());
+        let console = console.trim_start_matches("http://");
+        let d = dir.path().display();
+        let conf = format!(
+            r#"
+daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+
+    upstream console {{ server {console}; keepalive 16; }}
+
+    # The stand-in model backend: echoes the identity headers and any key it was sent.
+    server {{
+        listen 127.0.0.1:{upstream};
+        location / {{
+            default_type text/plain;
+            return 200 "consumer=$http_x_consumer_id name=$http_x_consumer_name api=$http_x_api_id authorization=$http_authorization x-api-key=$http_x_api_key\n";
+        }}
+    }}
+
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            auth_request /_authz;
+            auth_request_set $consumer_id $upstream_http_x_consumer_id;
+            auth_request_set $consumer_name $upstream_http_x_consumer_name;
+            auth_request_set $api_id $upstream_http_x_api_id;
+            proxy_set_header X-Consumer-Id $consumer_id;
+            proxy_set_header X-Consumer-Name $consumer_name;
+            proxy_set_header X-Api-Id $api_id;
+            proxy_set_header Authorization "";
+            proxy_set_header X-Api-Key "";
+            proxy_pass http://127.0.0.1:{upstream};
+        }}
+        location = /_authz {{
+            internal;
+            proxy_pass http://console/authz/check;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Gateway-Id "{gateway}";
+        }}
+    }}
+}}
+"#
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new(nginx)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start nginx");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gateway with one model API at `/v1/chat`, a group with a rule on it, and consumers.
+struct World {
+    token: String,
+    gateway: String,
+    environment: String,
+    api: String,
+    group: String,
+}
+
+/// A consumer and the value and ID of the key bound to it.
+struct Holder {
+    consumer: String,
+    key_id: String,
+    key: String,
+}
+
+fn data(r: &common::Rest) -> &Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    &r.body["data"]
+}
+
+fn now_ms() -> i64 {
+    gateway_console::store::now_ms()
+}
+
+impl World {
+    async fn new(app: &TestApp) -> World {
+        let token = app.token("admin").await;
+        let t = Some(token.as_str());
+        let gw = app
+            .rest(
+                t,
+                "POST",
+                "/v1/gateways",
+                Some(json!({"name": "enforced", "region": "local", "engineVersion": "1", "description": ""})),
+            )
+            .await;
+        let gateway = data(&gw)["id"].as_str().unwrap().to_owned();
+        let envs = app
+            .rest(
+                t,
+                "GET",
+                &format!("/v1/environments?gatewayId={gateway}"),
+                None,
+            )
+            .await;
+        let environment = data(&envs)["items"][0]["id"].as_str().unwrap().to_owned();
+        let api = app
+            .rest(
+                t,
+                "POST",
+                "/v1/model-apis",
+                Some(json!({
+                    "instanceId": gateway, "name": "chat", "basePath": "/v1/chat",
+                    "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
+                    "description": "", "environmentIds": [environment]
+                })),
+            )
+            .await;
+        let api = data(&api)["id"].as_str().unwrap().to_owned();
+        let group = app
+            .rest(
+                t,
+                "POST",
+                "/v1/consumer-groups",
+                Some(json!({"instanceId": gateway, "name": "team", "description": ""})),
+            )
+            .await;
+        let group = data(&group)["id"].as_str().unwrap().to_owned();
+        let w = World {
+            token,
+            gateway,
+            environment,
+            api,
+            group,
+        };
+        let rule = w.rule("ConsumerGroup", &w.group, None);
+        w.call(app, "POST", "/v1/authorization-rules", Some(rule))
+            .await;
+        w
+    }
+
+    fn rule(&self, ptype: &str, principal: &str, expire_at: Option<i64>) -> Value {
+        match expire_at {
+            Some(t) => json!({"principalType": ptype, "principalId": principal, "apiId": self.api,
+                "environmentId": self.environment, "expireMode": "ShortTerm", "expireTimestamp": t}),
+            None => json!({"principalType": ptype, "principalId": principal, "apiId": self.api,
+                "environmentId": self.environment, "expireMode": "LongTerm"}),
+        }
+    }
+
+    async fn call(&self, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
+        data(&app.rest(Some(&self.token), method, path, body).await).clone()
+    }
+
+    /// A consumer (in the group when `in_group`) with a fresh key bound to it.
+    async fn holder(&self, app: &TestApp, name: &str, in_group: bool) -> Holder {
+        let groups: Vec<&str> = if in_group { vec![&self.group] } else { vec![] };
+        let c = self
+            .call(
+                app,
+                "POST",
+                "/v1/consumers",
+                Some(json!({"instanceId": self.gateway, "name": name, "groupIds": groups})),
+            )
+            .await;
+        let consumer = c["id"].as_str().unwrap().to_owned();
+        let k = self
+            .call(
+                app,
+                "POST",
+                "/v1/keys",
+                Some(json!({"instanceId": self.gateway, "name": format!("{name}-key")})),
+            )
+            .await;
+        let key_id = k["key"]["id"].as_str().unwrap().to_owned();
+        self.call(
+            app,
+            "POST",
+            &format!("/v1/consumers/{consumer}/credentials"),
+            Some(json!({"keyId": key_id})),
+        )
+        .await;
+        Holder {
+            consumer,
+            key_id,
+            key: k["value"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// A request through nginx: status and body.
+async fn through(gw: &Nginx, path: &str, key: Option<&str>) -> (u16, String) {
+    let mut req = common::client().get(format!("http://127.0.0.1:{}{path}", gw.port));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// Polls until the request through nginx answers `want`; fails after `PROPAGATION`.
+async fn within_a_second(gw: &Nginx, path: &str, key: Option<&str>, want: u16, what: &str) {
+    let started = Instant::now();
+    loop {
+        let (status, _) = through(gw, path, key).await;
+        if status == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < PROPAGATION,
+            "{what}: still {status} after {PROPAGATION:?}, expected {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn console_addr(app: &TestApp) -> &str {
+    app.base.trim_start_matches("http://")
+}
+
+#[tokio::test]
+async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change() {
+    let app = spawn_app().await;
+    let w = World::new(&app).await;
+    let alice = w.holder(&app, "alice", false).await;
+    let rule = w.rule("Consumer", &alice.consumer, None);
+    w.call(&app, "POST", "/v1/authorization-rules", Some(rule))
+        .await;
+    let gw = Nginx::start(console_addr(&app), &w.gateway);
+
+    // A bound key with a rule passes; the upstream sees who, but not the key.
+    within_a_second(&gw, "/v1/chat/completions", Some(&alice.key), 200, "alice").await;
+    let (_, echoed) = through(&gw, "/v1/chat/completions?stream=true", Some(&alice.key)).await;
+    assert!(
+        echoed.contains(&format!("consumer={}", alice.consumer)),
+        "{echoed}"
+    );
+    assert!(echoed.contains("name=alice"), "{echoed}");
+    assert!(echoed.contains(&format!("api={}", w.api)), "{echoed}");
+    assert!(
+        echoed.contains("authorization= "),
+        "the key reached the upstream: {echoed}"
+    );
+    assert!(!echoed.contains(&alice.key));
+    let res = common::client()
+        .get(format!("http://127.0.0.1:{}/v1/chat", gw.port))
+        .header("x-api-key", &alice.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!res.text().await.unwrap().contains(&alice.key));
+
+    // No key, a wrong key: 401 with a challenge. A path no API covers: 403.
+    let res = common::client()
+        .get(format!("http://127.0.0.1:{}/v1/chat", gw.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("www-authenticate").is_some());
+    assert_eq!(through(&gw, "/v1/chat", Some("gck_wrong")).await.0, 401);
+    assert_eq!(through(&gw, "/v1/other", Some(&alice.key)).await.0, 403);
+    for sneaky in [
+        "/v1/chat/../other",
+        "/v1/chat/%2e%2e/other",
+        "/v1/chat//x",
+        "/v1/%63hat/../../other",
+    ] {
+        assert_ne!(
+            through(&gw, sneaky, Some(&alice.key)).await.0,
+            200,
+            "{sneaky}"
+        );
+    }
+
+    // Disable the key, enable it again.
+    let key_path = format!("/v1/keys/{}", alice.key_id);
+    w.call(&app, "PATCH", &key_path, Some(json!({"enabled": false})))
+        .await;
+    within_a_second(&gw, "/v1/chat", Some(&alice.key), 401, "disabled key").await;
+    w.call(&app, "PATCH", &key_path, Some(json!({"enabled": true})))
+        .await;
+    within_a_second(&gw, "/v1/chat", Some(&alice.key), 200, "enabled key").await;
+
+    // Rotate without grace: the old value stops, the new one works.
+    let rotated = w
+        .call(&app, "POST", &format!("{key_path}/rotate"), Some(json!({})))
+        .await;
+    let new_key = rotated["value"].as_str().unwrap().to_owned();
+    within_a_second(&gw, "/v1/chat", Some(&alice.key), 401, "rotated-out key").await;
+    within_a_second(&gw, "/v1/chat", Some(&new_key), 200, "rotated key").await;
+
+    // Disable the consumer.
+    let c = w
+        .call(
+            &app,
+            "GET",
+            &format!("/v1/consumers/{}", alice.consumer),
+            None,
+        )
+        .await;
+    let status_path = format!("/v1/consumers/{}/status", alice.consumer);
+    let body = json!({"enabled": false, "version": c["version"]});
+    w.call(&app, "PUT", &status_path, Some(body)).await;
+    within_a_second(&gw, "/v1/chat", Some(&new_key), 401, "disabled consumer").await;
+
+    // Unbind the credential.
+    let bob = w.holder(&app, "bob", true).await;
+    within_a_second(
+        &gw,
+        "/v1/chat",
+        Some(&bob.key),
+        200,
+        "bob through his group",
+    )
+    .await;
+    let unbind = format!("/v1/consumers/{}/credentials/{}", bob.consumer, bob.key_id);
+    w.call(&app, "DELETE", &unbind, None).await;
+    within_a_second(&gw, "/v1/chat", Some(&bob.key), 401, "unbound credential").await;
+}
+
+#[tokio::test]
+async fn group_membership_group_status_and_short_term_rules_take_effect_through_nginx() {
+    let app = spawn_app().await;
+    let w = World::new(&app).await;
+    let carol = w.holder(&app, "carol", true).await;
+    let dave = w.holder(&app, "dave", false).await;
+    let gw = Nginx::start(console_addr(&app), &w.gateway);
+
+    // Through the group: passes; the group disabled: refused; enabled again: passes.
+    within_a_second(
+        &gw,
+        "/v1/chat",
+        Some(&carol.key),
+        200,
+        "carol through her group",
+    )
+    .await;
+    let group = w
+        .call(
+            &app,
+            "GET",
+            &format!("/v1/consumer-groups/{}", w.group),
+            None,
+        )
+        .await;
+    let status_path = format!("/v1/consumer-groups/{}/status", w.group);
+    let off = json!({"enabled": false, "version": group["version"]});
+    let group = w.call(&app, "PUT", &status_path, Some(off)).await;
+    within_a_second(&gw, "/v1/chat", Some(&carol.key), 403, "disabled group").await;
+    let on = json!({"enabled": true, "version": group["version"]});
+    w.call(&app, "PUT", &status_path, Some(on)).await;
+    within_a_second(&gw, "/v1/chat", Some(&carol.key), 200, "enabled group").await;
+
+    // Removed from the group: refused.
+    let leave = format!("/v1/consumers/{}/groups/{}", carol.consumer, w.group);
+    w.call(&app, "DELETE", &leave, None).await;
+    within_a_second(&gw, "/v1/chat", Some(&carol.key), 403, "removed membership").await;
+
+    // A ShortTerm rule a few seconds ahead: passes, then is refused once it expires.
+    assert_eq!(through(&gw, "/v1/chat", Some(&dave.key)).await.0, 403);
+    let expires = now_ms() + 2_000;
+    let rule = w.rule("Consumer", &dave.consumer, Some(expires));
+    w.call(&app, "POST", "/v1/authorization-rules", Some(rule))
+        .await;
+    within_a_second(&gw, "/v1/chat", Some(&dave.key), 200, "short-term rule").await;
+    let wait = expires - now_ms();
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    }
+    within_a_second(&gw, "/v1/chat", Some(&dave.key), 403, "expired rule").await;
+}
+
+/// The check called directly, as Envoy would (or nginx with hostile input).
+async fn check(app: &TestApp, path: &str, headers: &[(&str, &[u8])]) -> u16 {
+    let mut req = reqwest::Client::new().get(format!("{}{path}", app.base));
+    for (k, v) in headers {
+        req = req.header(*k, reqwest::header::HeaderValue::from_bytes(v).unwrap());
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
+    let app = spawn_app().await;
+    let w = World::new(&app).await;
+    let erin = w.holder(&app, "erin", true).await;
+    let key = format!("Bearer {}", erin.key);
+    let gw = w.gateway.as_bytes();
+    let ok = |uri: &'static [u8]| -> Vec<(&'static str, Vec<u8>)> {
+        vec![("x-original-uri", uri.to_vec())]
+    };
+    let call = |extra: Vec<(&'static str, Vec<u8>)>, with_key: bool| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            let mut h: Vec<(&str, Vec<u8>)> = vec![("x-gateway-id", gw.to_vec())];
+            if with_key {
+                h.push(("authorization", key.into_bytes()));
+            }
+            h.extend(extra);
+            let refs: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            check(app, "/authz/check", &refs).await
+        }
+    };
+
+    // The baseline passes, in both the nginx and the Envoy form.
+    let started = Instant::now();
+    while call(ok(b"/v1/chat"), true).await != 200 {
+        assert!(started.elapsed() < PROPAGATION, "the baseline never passed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let envoy: Vec<(&str, &[u8])> = vec![("x-gateway-id", gw), ("authorization", key.as_bytes())];
+    assert_eq!(
+        check(&app, "/authz/check/v1/chat/completions?x=1", &envoy).await,
+        200
+    );
+    assert_eq!(check(&app, "/authz/check/v1/other", &envoy).await, 403);
+    assert_eq!(call(ok(b"/v1/chat?q=/../x#frag"), true).await, 200);
+
+    // Paths that could be read two ways.
+    for uri in [
+        &b"/v1/chat/../admin"[..],
+        b"/v1/chat/%2e%2e/admin",
+        b"/v1/chat/%2E%2E/admin",
+        b"/v1/%2e/chat",
+        b"/v1%2fchat",
+        b"/v1//chat",
+        b"//v1/chat",
+        b"/v1/chat/%00",
+        b"/v1/chat/%zz",
+        b"/v1/chat\\..\\admin",
+        b"/v1/chat/\xff\xfe",
+        b"v1/chat",
+        b"",
+        b"?/v1/chat",
+    ] {
+        let status = call(vec![("x-original-uri", uri.to_vec())], true).await;
+        assert_eq!(status, 403, "{}", String::from_utf8_lossy(uri));
+    }
+    let huge_path = format!("/v1/chat/{}", "a".repeat(5000));
+    assert_eq!(
+        call(vec![("x-original-uri", huge_path.into_bytes())], true).await,
+        403
+    );
+    let twice = vec![
+        ("x-original-uri", b"/v1/chat".to_vec()),
+        ("x-original-uri", b"/v1/chat".to_vec()),
+    ];
+    assert_eq!(call(twice, true).await, 403);
+
+    // Keys that are missing, malformed, huge, repeated or of another scheme.
+    let bad_keys: Vec<Vec<(&'static str, Vec<u8>)>> = vec![
+        vec![],
+        vec![("authorization", b"Bearer".to_vec())],
+        vec![("authorization", b"Bearer ".to_vec())],
+        vec![("authorization", format!("Basic {}", erin.key).into_bytes())],
+        vec![(
+            "authorization",
+            format!("Bearer {}x", erin.key).into_bytes(),
+        )],
+        vec![("authorization", b"Bearer \xff\xfe\xfd".to_vec())],
+        vec![(
+            "x-api-key",
+            format!("{} {}", erin.key, erin.key).into_bytes(),
+        )],
+        vec![("x-api-key", "k".repeat(60_000).into_bytes())],
+        vec![
+            ("x-api-key", erin.key.clone().into_bytes()),
+            ("x-api-key", erin.key.clone().into_bytes()),
+        ],
+    ];
+    for mut headers in bad_keys {
+        headers.push(("x-original-uri", b"/v1/chat".to_vec()));
+        let what = format!(
+            "{:?}",
+            headers
+                .iter()
+                .map(|(k, v)| (k, v.len()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(call(headers, false).await, 401, "{what}");
+    }
+
+    // An unknown or missing gateway, an unknown environment: 403, even with a good key.
+    let other_gw: Vec<(&str, &[u8])> = vec![
+        ("x-gateway-id", b"gw-d4g5h6j7k8l9m0n1p2q3"),
+        ("authorization", key.as_bytes()),
+        ("x-original-uri", b"/v1/chat"),
+    ];
+    assert_eq!(check(&app, "/authz/check", &other_gw).await, 403);
+    assert_eq!(check(&app, "/authz/check", &other_gw[1..]).await, 403);
+    let env = vec![
+        ("x-gateway-environment", b"nowhere".to_vec()),
+        ("x-original-uri", b"/v1/chat".to_vec()),
+    ];
+    assert_eq!(call(env, true).await, 403);
+    let env = vec![
+        ("x-gateway-environment", w.environment.clone().into_bytes()),
+        ("x-original-uri", b"/v1/chat".to_vec()),
+    ];
+    assert_eq!(call(env, true).await, 200);
+
+    // Every method is answered the same way (Envoy forwards the original one).
+    for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
+        let res = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/authz/check/v1/chat", app.base),
+            )
+            .header("x-gateway-id", &w.gateway)
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{method}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The REST calls that decide enforcement: key enable/disable, expiry, rotation and delete;
+//! consumer and group status; group membership. Errors, permissions, audit, and the change
+//! counter the enforcement snapshot follows.
+
+mod common;
+
+use common::{spawn_app, Rest, TestApp};
+use serde_json::{json, Value};
+
+fn ok(r: &Rest) -> &Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    &r.body["data"]
+}
+
+fn refused(r: &Rest, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["code"], code, "{}", r.body);
+}
+
+struct World {
+    token: String,
+    gateway: String,
+    group: String,
+    consumer: String,
+    key: String,
+    key_value: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let token = app.token("admin").await;
+    let t = Some(token.as_str());
+    let gw =
+        json!({"name": "status-gw", "region": "local", "engineVersion": "1", "description": ""});
+    let gateway = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let g = json!({"instanceId": gateway, "name": "team", "description": ""});
+    let group = ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = json!({"instanceId": gateway, "name": "alice"});
+    let consumer = ok(&app.rest(t, "POST", "/v1/consumers", Some(c)).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let k = json!({"instanceId": gateway, "name": "alice-key"});
+    let created = ok(&app.rest(t, "POST", "/v1/keys", Some(k)).await).clone();
+    World {
+        token,
+        gateway,
+        group,
+        consumer,
+        key: created["key"]["id"].as_str().unwrap().to_owned(),
+        key_value: created["value"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn revision(app: &TestApp, gateway: &str) -> i64 {
+    sqlx::query_scalar("SELECT revision FROM instances WHERE id = $1")
+        .bind(gateway)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let key_path = format!("/v1/keys/{}", w.key);
+    let before = revision(&app, &w.gateway).await;
+
+    // Expiry: a past time is refused and changes nothing; a future one is kept; null clears.
+    let past = json!({"expiresAt": 1000});
+    refused(
+        &app.rest(t, "PATCH", &key_path, Some(past)).await,
+        400,
+        "InvalidParameter.ExpiresAt",
+    );
+    let future = gateway_console::store::now_ms() + 3_600_000;
+    let k = app
+        .rest(t, "PATCH", &key_path, Some(json!({"expiresAt": future})))
+        .await;
+    assert_eq!(ok(&k)["expiresAt"], future);
+    assert_eq!(ok(&k)["enabled"], true);
+    let k = app
+        .rest(t, "PATCH", &key_path, Some(json!({"enabled": false})))
+        .await;
+    assert_eq!(ok(&k)["enabled"], false);
+    assert_eq!(ok(&k)["expiresAt"], future, "a field left out is kept");
+    let k = app
+        .rest(t, "PATCH", &key_path, Some(json!({"expiresAt": null})))
+        .await;
+    assert!(ok(&k)["expiresAt"].is_null());
+    let wrong = json!({"enabled": "yes"});
+    assert_eq!(
+        app.rest(t, "PATCH", &key_path, Some(wrong)).await.status,
+        400
+    );
+    let past_new = json!({"instanceId": w.gateway, "name": "old", "expiresAt": 5});
+    refused(
+        &app.rest(t, "POST", "/v1/keys", Some(past_new)).await,
+        400,
+        "InvalidParameter.ExpiresAt",
+    );
+
+    // Rotation: a bad grace period is refused; a good one gives a new value for the same ID.
+    for grace in [-1, 30 * 24 * 3600 + 1] {
+        let r = app
+            .rest(
+                t,
+                "POST",
+                &format!("{key_path}/rotate"),
+                Some(json!({"gracePeriodSeconds": grace})),
+            )
+            .await;
+        refused(&r, 400, "InvalidParameter.GracePeriodSeconds");
+    }
+    let r = app
+        .rest(
+            t,
+            "POST",
+            &format!("{key_path}/rotate"),
+            Some(json!({"gracePeriodSeconds": 60})),
+        )
+        .await;
+    let rotated = ok(&r);
+    assert_eq!(rotated["key"]["id"], w.key.as_str());
+    let new_value = rotated["value"].as_str().unwrap().to_owned();
+    assert_ne!(new_value, w.key_value);
+    assert!(new_value.starts_with("gck_"));
+    assert_eq!(rotated["key"]["prefix"], &new_value[..8]);
+    let shown = app.rest(t, "GET", &key_path, None).await;
+    assert!(!shown.body.to_string().contains(&new_value));
+
+    // Bound, the key cannot be deleted; its dependency is the consumer.
+    let bind = json!({"keyId": w.key});
+    let cred = format!("/v1/consumers/{}/credentials", w.consumer);
+    ok(&app.rest(t, "POST", &cred, Some(bind)).await);
+    let deps = app
+        .rest(t, "GET", &format!("{key_path}/dependencies"), None)
+        .await;
+    assert_eq!(ok(&deps)["dependencies"][0]["id"], w.consumer.as_str());
+    let r = app.rest(t, "DELETE", &key_path, None).await;
+    refused(&r, 409, "Conflict.Dependencies");
+    assert_eq!(r.body["data"]["dependencies"][0]["kind"], "BoundConsumer");
+    ok(&app
+        .rest(t, "DELETE", &format!("{cred}/{}", w.key), None)
+        .await);
+    ok(&app.rest(t, "DELETE", &key_path, None).await);
+    refused(
+        &app.rest(t, "GET", &key_path, None).await,
+        404,
+        "NotFound.Key",
+    );
+    refused(
+        &app.rest(t, "PATCH", &key_path, Some(json!({"enabled": true})))
+            .await,
+        404,
+        "NotFound.Key",
+    );
+
+    // Every change was audited without the key's value, and counted for enforcement.
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, summary FROM audit_events WHERE resource_id = $1 ORDER BY created_at",
+    )
+    .bind(&w.key)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = audited.iter().map(|(a, _)| a.as_str()).collect();
+    for action in ["CreateKey", "UpdateKey", "RotateKey", "DeleteKey"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    for (_, summary) in &audited {
+        assert!(!summary.contains(&w.key_value) && !summary.contains(&new_value));
+    }
+    assert!(revision(&app, &w.gateway).await >= before + 7);
+}
+
+#[tokio::test]
+async fn consumers_and_groups_are_enabled_and_disabled_with_optimistic_concurrency() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+
+    let status = format!("/v1/consumers/{}/status", w.consumer);
+    let stale = json!({"enabled": false, "version": 99});
+    refused(
+        &app.rest(t, "PUT", &status, Some(stale)).await,
+        409,
+        "Conflict.Version",
+    );
+    let c = app
+        .rest(
+            t,
+            "PUT",
+            &status,
+            Some(json!({"enabled": false, "version": 1})),
+        )
+        .await;
+    assert_eq!(ok(&c)["enabled"], false);
+    let got = app
+        .rest(t, "GET", &format!("/v1/consumers/{}", w.consumer), None)
+        .await;
+    assert_eq!(ok(&got)["enabled"], false);
+    assert_eq!(ok(&got)["version"], 2);
+
+    let gstatus = format!("/v1/consumer-groups/{}/status", w.group);
+    refused(
+        &app.rest(t, "PUT", &gstatus, Some(stale_group())).await,
+        409,
+        "Conflict.Version",
+    );
+    let g = app
+        .rest(
+            t,
+            "PUT",
+            &gstatus,
+            Some(json!({"enabled": false, "version": 1})),
+        )
+        .await;
+    assert_eq!(ok(&g)["enabled"], false);
+    refused(
+        &app.rest(
+            t,
+            "PUT",
+            "/v1/consumer-groups/cg-d4g5h6j7k8l9m0n1p2q3/status",
+            Some(json!({"enabled": true, "version": 1})),
+        )
+        .await,
+        404,
+        "NotFound.ConsumerGroup",
+    );
+    assert_eq!(
+        app.rest(t, "PUT", &gstatus, Some(json!({"enabled": true})))
+            .await
+            .status,
+        400
+    );
+}
+
+fn stale_group() -> Value {
+    json!({"enabled": false, "version": 42})
+}
+
+#[tokio::test]
+async fn group_membership_is_added_and_removed_within_the_instance() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let groups = format!("/v1/consumers/{}/groups", w.consumer);
+
+    let c = app
+        .rest(t, "POST", &groups, Some(json!({"groupId": w.group})))
+        .await;
+    assert_eq!(ok(&c)["groups"][0]["id"], w.group.as_str());
+    let again = app
+        .rest(t, "POST", &groups, Some(json!({"groupId": w.group})))
+        .await;
+    refused(&again, 400, "InvalidParameter.GroupId");
+    let unknown = json!({"groupId": "cg-d4g5h6j7k8l9m0n1p2q3"});
+    refused(
+        &app.rest(t, "POST", &groups, Some(unknown)).await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+    let malformed = json!({"groupId": "nope"});
+    refused(
+        &app.rest(t, "POST", &groups, Some(malformed)).await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+
+    // A group of another gateway cannot be joined.
+    let gw2 =
+        json!({"name": "other-gw", "region": "local", "engineVersion": "1", "description": ""});
+    let gw2 = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw2)).await)["id"].clone();
+    let g2 = json!({"instanceId": gw2, "name": "elsewhere", "description": ""});
+    let g2 = ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g2)).await)["id"].clone();
+    refused(
+        &app.rest(t, "POST", &groups, Some(json!({"groupId": g2})))
+            .await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+
+    let leave = format!("{groups}/{}", w.group);
+    let c = app.rest(t, "DELETE", &leave, None).await;
+    assert_eq!(ok(&c)["groups"].as_array().unwrap().len(), 0);
+    refused(
+        &app.rest(t, "DELETE", &leave, None).await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_token_cannot_change_status_keys_or_memberships() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let viewer = app.token("viewer").await;
+    let v = Some(viewer.as_str());
+    let key_path = format!("/v1/keys/{}", w.key);
+    for (method, path, body) in [
+        ("PATCH", key_path.clone(), Some(json!({"enabled": false}))),
+        ("POST", format!("{key_path}/rotate"), Some(json!({}))),
+        ("DELETE", key_path.clone(), None),
+        (
+            "PUT",
+            format!("/v1/consumers/{}/status", w.consumer),
+            Some(json!({"enabled": false, "version": 1})),
+        ),
+        (
+            "PUT",
+            format!("/v1/consumer-groups/{}/status", w.group),
+            Some(json!({"enabled": false, "version": 1})),
+        ),
+        (
+            "POST",
+            format!("/v1/consumers/{}/groups", w.consumer),
+            Some(json!({"groupId": w.group})),
+        ),
+    ] {
+        refused(&app.rest(v, method, &path, body).await, 403, "Forbidden");
+    }
+    let k = app.rest(v, "GET", &key_path, None).await;
+    assert_eq!(ok(&k)["enabled"], true);
+}
