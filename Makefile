@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list bench-api run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-api bench-authz run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -47,6 +47,11 @@ bench-list: tools
 # GET /v1/consumers and ListConsumerAuthorizationRules at 1k and 1M consumers and rules.
 bench-api: tools
 	cargo bench --no-default-features --features ssr --bench api
+
+# The enforcement check: snapshot memory at 1M keys; wrk through nginx auth_request vs no
+# auth, and the check vs a trivial handler, with 100k keys and 1M rules.
+bench-authz: tools-test
+	cargo bench --no-default-features --features ssr --bench authz
 
 ## Tests -------------------------------------------------------------------------------
 test: tools-test fmt build clippy unit integration e2e fuzz-api

@@ -3,7 +3,8 @@
 //!
 //! Every change is audited, and the audit write bumps the instance's `revision` in the same
 //! transaction (and on PostgreSQL sends a `NOTIFY`, delivered at commit). A watcher polls the
-//! revisions every 250 ms (a single tiny query) and wakes at once on a notification; an
+//! revisions every 250 ms (a single tiny query; every 2 s as a safety net while PostgreSQL's
+//! `LISTEN` connection is up) and wakes at once on a notification; an
 //! instance whose revision moved is re-read in one transaction and its snapshot swapped, so
 //! every replica follows every change within a second. Expiry is compared with the clock at
 //! each request, so a ShortTerm rule or a key's expiry needs no reload.
@@ -14,12 +15,17 @@ pub mod snapshot;
 use crate::store::{self, Backend, Db};
 use snapshot::Snapshot;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// How often the watcher looks at the revisions.
+/// How often the watcher looks at the revisions (SQLite, or PostgreSQL while its listener
+/// is down).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The safety-net poll while the PostgreSQL listener is connected (it wakes the watcher on
+/// every change, so polling only covers a notification lost in a reconnect).
+pub const LISTENING_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Per replica: which gateway (instance) and environment this replica enforces for. When
 /// set they win over the `X-Gateway-Id` / `X-Gateway-Environment` headers.
@@ -44,6 +50,8 @@ pub struct Enforcer {
     registry: RwLock<Registry>,
     loading: tokio::sync::Mutex<()>,
     changed: Notify,
+    /// True while a PostgreSQL `LISTEN` connection is up.
+    listening: AtomicBool,
 }
 
 impl Enforcer {
@@ -55,6 +63,7 @@ impl Enforcer {
             registry: RwLock::new(Registry::default()),
             loading: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
+            listening: AtomicBool::new(false),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.gateway_id.clone() {
@@ -102,6 +111,7 @@ impl Enforcer {
         }
         let started = std::time::Instant::now();
         let rows = store::snapshot::load(&self.db, instance_id).await?;
+        let read_ms = started.elapsed().as_millis() as u64;
         let snapshot = tokio::task::spawn_blocking(move || Arc::new(Snapshot::build(rows)))
             .await
             .expect("snapshot build does not panic");
@@ -109,7 +119,8 @@ impl Enforcer {
             instance_id,
             revision = snapshot.revision,
             keys = snapshot.key_count(),
-            ms = started.elapsed().as_millis() as u64,
+            read_ms,
+            total_ms = started.elapsed().as_millis() as u64,
             "enforcement snapshot loaded"
         );
         self.registry
@@ -163,8 +174,13 @@ impl Enforcer {
         }
         tokio::spawn(async move {
             loop {
+                let interval = if self.listening.load(Ordering::Relaxed) {
+                    LISTENING_POLL_INTERVAL
+                } else {
+                    POLL_INTERVAL
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = tokio::time::sleep(interval) => {}
                     _ = self.changed.notified() => {}
                 }
                 if let Err(e) = self.refresh().await {
@@ -175,8 +191,8 @@ impl Enforcer {
     }
 }
 
-/// PostgreSQL `LISTEN`: a notification wakes the watcher at once; when the connection
-/// drops it reconnects, and meanwhile polling carries on.
+/// PostgreSQL `LISTEN`: a notification wakes the watcher at once. When the connection
+/// drops, the watcher polls fast until it is back, then catches up once.
 async fn listen(enforcer: Arc<Enforcer>) {
     use sqlx::postgres::PgListener;
     let url = enforcer.db.url().to_owned();
@@ -184,9 +200,22 @@ async fn listen(enforcer: Arc<Enforcer>) {
         match PgListener::connect(&url).await {
             Ok(mut listener) => match listener.listen(store::audit::CHANGES_CHANNEL).await {
                 Ok(()) => {
-                    while listener.recv().await.is_ok() {
-                        enforcer.changed.notify_one();
+                    enforcer.listening.store(true, Ordering::Relaxed);
+                    // Changes made while no one listened: one refresh catches up.
+                    enforcer.changed.notify_one();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => enforcer.changed.notify_one(),
+                            // The connection dropped and was re-established: notifications
+                            // in between are lost, so catch up.
+                            Ok(None) => enforcer.changed.notify_one(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the change listener failed; polling fast until it is back");
+                                break;
+                            }
+                        }
                     }
+                    enforcer.listening.store(false, Ordering::Relaxed);
                 }
                 Err(e) => tracing::warn!(error = %e, "LISTEN failed; polling only"),
             },

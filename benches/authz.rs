@@ -1,0 +1,463 @@
+//! `make bench-authz`: the enforcement check under load.
+//!
+//! 1. Memory: the snapshot built from 1,000,000 bound keys (1,000,000 consumers, 1,000,000
+//!    rules), measured by a counting allocator, reported per key.
+//! 2. With 100,000 keys and 1,000,000 rules loaded (10 model APIs × 100,000 consumers), wrk
+//!    (Debian `wrk`) against nginx proxying to a stand-in backend with `auth_request` to our
+//!    check, beside the same nginx proxying with no auth, in the same run; then against the
+//!    check endpoint directly, beside a trivial axum handler on the same server. Every
+//!    request carries a different random key of the 100,000 and a random API path, and a run
+//!    with any non-2xx answer fails (so a fast 401 can never pass for a fast check).
+
+mod common;
+
+use common::{bench_actor, bench_db, instance_with, serve};
+use gateway_console::domain::inputs::NewModelApi;
+use gateway_console::domain::keys::hash_key;
+use gateway_console::domain::PageRequest;
+use gateway_console::enforce::snapshot::{
+    ConsumerRow, DeploymentRow, EnvironmentRow, KeyRow, RuleRow, Snapshot, SnapshotRows,
+};
+use gateway_console::service::{apis, environments};
+use gateway_console::store::{now_ms, Db};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts the bytes currently allocated, to measure the snapshot.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const KEYS: usize = 100_000;
+const APIS: usize = 10;
+const MEMORY_KEYS: usize = 1_000_000;
+
+fn key_value(i: usize) -> String {
+    format!("gck_bench_{i:07}")
+}
+
+fn memory_per_key() {
+    let before = LIVE.load(Ordering::Relaxed);
+    let env = "env-bench".to_owned();
+    let rows = SnapshotRows {
+        revision: 1,
+        environments: vec![EnvironmentRow {
+            id: env.clone(),
+            name_key: "default".into(),
+            is_default: 1,
+        }],
+        deployments: (0..APIS)
+            .map(|j| DeploymentRow {
+                api_id: format!("api-{j:020}"),
+                base_path: format!("/m{j}"),
+                environment_id: env.clone(),
+            })
+            .collect(),
+        consumers: (0..MEMORY_KEYS)
+            .map(|i| ConsumerRow {
+                id: format!("cs-{i:020}"),
+                name: format!("consumer-{i:07}"),
+                enabled: 1,
+            })
+            .collect(),
+        groups: vec![],
+        memberships: vec![],
+        keys: (0..MEMORY_KEYS)
+            .map(|i| KeyRow {
+                key_hash: hash_key(&key_value(i)),
+                previous_hash: None,
+                previous_expires_at: None,
+                consumer_id: format!("cs-{i:020}"),
+                enabled: 1,
+                expires_at: None,
+            })
+            .collect(),
+        rules: (0..MEMORY_KEYS)
+            .map(|i| RuleRow {
+                consumer_id: Some(format!("cs-{i:020}")),
+                group_id: None,
+                api_id: format!("api-{:020}", i % APIS),
+                environment_id: env.clone(),
+                expire_mode: "LongTerm".into(),
+                expire_at: None,
+            })
+            .collect(),
+    };
+    let started = Instant::now();
+    let snapshot = Snapshot::build(rows);
+    let build = started.elapsed();
+    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "snapshot of {} keys (+{MEMORY_KEYS} consumers, {MEMORY_KEYS} rules): {:.1} MiB, {} bytes per key; built in {:.2}s",
+        snapshot.key_count(),
+        bytes as f64 / 1048576.0,
+        bytes / MEMORY_KEYS as isize,
+        build.as_secs_f64()
+    );
+    drop(snapshot);
+}
+
+/// The 10 APIs, one key per consumer and 10 rules per consumer, added once.
+async fn seed(db: &Db, instance_id: &str) {
+    let rules: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM authorization_rules WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    if rules > 0 {
+        return;
+    }
+    let started = Instant::now();
+    let env = environments::list_environments(db, instance_id, "", PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let consumers: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let now = now_ms();
+    let mut tx = db.pool.begin().await.unwrap();
+    for chunk in consumers.chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(id, name)| {
+                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
+                format!(
+                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', 'gck_benc', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
+                    &id[3..],
+                    hash_key(&key_value(i))
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
+            rows.join(", ")
+        );
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    for j in 0..APIS {
+        let api = apis::create_api(
+            db,
+            &bench_actor(),
+            NewModelApi {
+                instance_id: instance_id.into(),
+                name: format!("model-{j}"),
+                base_path: format!("/m{j}"),
+                ai_protocols: vec!["OpenAI/v1".into()],
+                model_category: "Text".into(),
+                description: String::new(),
+                environment_ids: vec![env.id.clone()],
+            },
+        )
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
+             SELECT 'car-' || substr(c.id, 4) || $1, c.instance_id, 'Consumer', c.id, c.id, NULL, $2, $3, 'LongTerm', NULL, c.created_at, c.created_at, 1 \
+             FROM consumers c WHERE c.instance_id = $4",
+        )
+        .bind(j.to_string())
+        .bind(&api.id)
+        .bind(&env.id)
+        .bind(instance_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    println!(
+        "seeded {KEYS} keys and {} rules in {:.1}s",
+        KEYS * APIS,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn millis(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = s.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    num.parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+/// Runs wrk with a Lua script that picks a random key and API per request.
+fn wrk(dir: &std::path::Path, url: &str, script: &str, label: &str) -> Wrk {
+    let path = dir.join(format!("{}.lua", label.replace([' ', '/'], "_")));
+    std::fs::write(&path, script).unwrap();
+    let out = Command::new("wrk")
+        .args(["-t1", "-c32", "-d8s", "--latency", "-s"])
+        .arg(&path)
+        .arg(url)
+        .output()
+        .expect("wrk is required (make tools-test installs Debian's wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !text.contains("Non-2xx"),
+        "{label}: some answers were not 2xx:\n{text}"
+    );
+    let field = |prefix: &str| -> String {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let r = Wrk {
+        rps: field("Requests/sec:").parse().unwrap_or(0.0),
+        p50_ms: millis(&field("50%")),
+        p99_ms: millis(&field("99%")),
+    };
+    println!(
+        "{label:<52} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+        r.rps, r.p50_ms, r.p99_ms
+    );
+    r
+}
+
+fn script(path_prefix: &str, extra_headers: &str) -> String {
+    format!(
+        r#"math.randomseed(42)
+request = function()
+  local i = math.random(0, {last_key})
+  local api = math.random(0, {last_api})
+  local path = string.format("/m%d/chat/completions", api)
+  local headers = {{ ["Authorization"] = string.format("Bearer gck_bench_%07d", i) }}
+  {extra_headers}
+  return wrk.format("GET", "{path_prefix}" .. path, headers)
+end
+"#,
+        last_key = KEYS - 1,
+        last_api = APIS - 1,
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// nginx with one worker: `/noauth/…` proxies straight to the backend, everything else
+/// asks our check first.
+fn nginx(dir: &std::path::Path, console: &str, gateway: &str) -> (Child, u16) {
+    let (port, backend) = (free_port(), free_port());
+    let d = dir.display();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    let user = if root { "user root;" } else { "" };
+    let proxy = "proxy_http_version 1.1; proxy_set_header Connection \"\";";
+    let conf = format!(
+        r#"{user}
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream console {{ server {console}; keepalive 64; }}
+    upstream backend {{ server 127.0.0.1:{backend}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{backend};
+        location / {{ default_type text/plain; return 200 "ok\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /noauth/ {{ {proxy} proxy_pass http://backend/; }}
+        location / {{
+            auth_request /_authz;
+            auth_request_set $consumer_id $upstream_http_x_consumer_id;
+            proxy_set_header X-Consumer-Id $consumer_id;
+            proxy_set_header Authorization "";
+            {proxy}
+            proxy_pass http://backend;
+        }}
+        location = /_authz {{
+            internal;
+            {proxy}
+            proxy_pass http://console/authz/check;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Gateway-Id "{gateway}";
+        }}
+    }}
+}}
+"#
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new("/usr/sbin/nginx")
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("nginx is required (make tools-test installs Debian's nginx)");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[tokio::main]
+async fn main() {
+    memory_per_key();
+
+    let db = bench_db().await;
+    let instance = instance_with(&db, "bench-authz", KEYS).await;
+    seed(&db, &instance).await;
+    // What a full reload of this gateway costs (the watcher does this after a change).
+    let started = Instant::now();
+    let rows = gateway_console::store::snapshot::load(&db, &instance)
+        .await
+        .unwrap();
+    let read = started.elapsed();
+    let snapshot = Snapshot::build(rows);
+    println!(
+        "full reload ({} keys, {} rules): read {:.2}s + build {:.2}s",
+        snapshot.key_count(),
+        KEYS * APIS,
+        read.as_secs_f64(),
+        started.elapsed().as_secs_f64() - read.as_secs_f64()
+    );
+    drop(snapshot);
+    let base = serve(db, axum::routing::get(|| async { "ok" })).await;
+    let console = base.trim_start_matches("http://").to_owned();
+
+    // The first check loads the snapshot.
+    let started = Instant::now();
+    let res = reqwest::Client::new()
+        .get(format!("{base}/authz/check/m3/chat"))
+        .header("x-gateway-id", &instance)
+        .bearer_auth(key_value(12_345))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the check refused a seeded key");
+    println!(
+        "snapshot load ({KEYS} keys, {} rules) on the first check: {:.2}s",
+        KEYS * APIS,
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let (mut nginx, port) = nginx(&d, &console, &instance);
+    let (no_auth, with_auth, direct, trivial) = tokio::task::spawn_blocking(move || {
+        let plain = script("", "");
+        let no_auth = wrk(
+            &d,
+            &format!("http://127.0.0.1:{port}"),
+            &script("/noauth", ""),
+            "nginx proxy, no auth",
+        );
+        let with_auth = wrk(
+            &d,
+            &format!("http://127.0.0.1:{port}"),
+            &plain,
+            "nginx proxy + auth_request to /authz/check",
+        );
+        let headers = format!(
+            r#"headers["X-Gateway-Id"] = "{instance}"
+  headers["X-Original-URI"] = path"#
+        );
+        let check = format!(
+            r#"math.randomseed(42)
+request = function()
+  local i = math.random(0, {last_key})
+  local path = string.format("/m%d/chat/completions", math.random(0, {last_api}))
+  local headers = {{ ["Authorization"] = string.format("Bearer gck_bench_%07d", i) }}
+  {headers}
+  return wrk.format("GET", "/authz/check", headers)
+end
+"#,
+            last_key = KEYS - 1,
+            last_api = APIS - 1,
+        );
+        let direct = wrk(
+            &d,
+            &format!("http://{console}"),
+            &check,
+            "/authz/check directly",
+        );
+        let trivial = wrk(
+            &d,
+            &format!("http://{console}"),
+            &check.replace("/authz/check", "/bench/trivial"),
+            "trivial axum handler (same server, same headers)",
+        );
+        (no_auth, with_auth, direct, trivial)
+    })
+    .await
+    .unwrap();
+    // SIGTERM lets the master stop its worker too.
+    let _ = Command::new("kill")
+        .args(["-TERM", &nginx.id().to_string()])
+        .status();
+    let _ = nginx.wait();
+
+    println!(
+        "with auth / no auth: {:.0}% (target ≥ 50%); check / trivial: {:.0}% (target ≥ 50%); check p99 {:.2} ms (target ≤ 2 ms)",
+        100.0 * with_auth.rps / no_auth.rps,
+        100.0 * direct.rps / trivial.rps,
+        direct.p99_ms
+    );
+}
