@@ -591,3 +591,198 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
         assert_eq!(res.status(), 200, "{method}");
     }
 }
+
+/// Waits until the live snapshot has caught up with the database, then checks it equals a
+/// snapshot loaded in full from the database.
+async fn live_equals_full(app: &TestApp, gateway: &str, step: &str) {
+    use gateway_console::enforce::snapshot::Snapshot;
+    let latest: i64 = sqlx::query_scalar("SELECT revision FROM instances WHERE id = $1")
+        .bind(gateway)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while app.enforcer.revision(gateway) != Some(latest) {
+        assert!(
+            started.elapsed() < PROPAGATION,
+            "{step}: the snapshot did not catch up in {PROPAGATION:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let slot = app.enforcer.snapshot(gateway).await.unwrap();
+    let live = slot.read().canonical();
+    let rows = gateway_console::store::snapshot::load(&app.db, gateway)
+        .await
+        .unwrap();
+    let full = Snapshot::build(rows).canonical();
+    assert_eq!(
+        live, full,
+        "{step}: the patched snapshot differs from a full load"
+    );
+}
+
+#[tokio::test]
+async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_change() {
+    let app = spawn_app().await;
+    let w = World::new(&app).await;
+    let gw = w.gateway.clone();
+    // Load it once (the gateway is known from the next poll on).
+    let started = Instant::now();
+    while app.enforcer.snapshot(&gw).await.is_none() {
+        assert!(
+            started.elapsed() < PROPAGATION,
+            "the new gateway never became known"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let loads = app.enforcer.stats().full_loads;
+    if app.db.backend == gateway_console::store::Backend::Postgres {
+        // Changes arrive by NOTIFY (the poll is then only every 2 s, too slow for the
+        // 1-second checks below).
+        let started = Instant::now();
+        while !app.enforcer.is_listening() {
+            assert!(
+                started.elapsed() < PROPAGATION,
+                "the PostgreSQL listener did not connect"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let erin = w.holder(&app, "erin", true).await;
+    live_equals_full(&app, &gw, "consumer created in the group with a bound key").await;
+    let frank = w.holder(&app, "frank", false).await;
+    let rule = w.rule("Consumer", &frank.consumer, Some(now_ms() + 60_000));
+    let created = w
+        .call(&app, "POST", "/v1/authorization-rules", Some(rule))
+        .await;
+    let rule_id = created["id"].as_str().unwrap().to_owned();
+    live_equals_full(&app, &gw, "short-term rule for frank").await;
+    let r = w
+        .call(
+            &app,
+            "GET",
+            &format!("/v1/authorization-rules/{rule_id}"),
+            None,
+        )
+        .await;
+    let body = json!({"expireMode": "LongTerm", "version": r["version"]});
+    w.call(
+        &app,
+        "PUT",
+        &format!("/v1/authorization-rules/{rule_id}"),
+        Some(body),
+    )
+    .await;
+    live_equals_full(&app, &gw, "rule made long-term").await;
+    let key_path = format!("/v1/keys/{}", erin.key_id);
+    w.call(
+        &app,
+        "POST",
+        &format!("{key_path}/rotate"),
+        Some(json!({"gracePeriodSeconds": 300})),
+    )
+    .await;
+    live_equals_full(&app, &gw, "key rotated with grace").await;
+    w.call(
+        &app,
+        "PATCH",
+        &key_path,
+        Some(json!({"enabled": false, "expiresAt": now_ms() + 5_000})),
+    )
+    .await;
+    live_equals_full(&app, &gw, "key disabled with an expiry").await;
+    let g = w
+        .call(
+            &app,
+            "GET",
+            &format!("/v1/consumer-groups/{}", w.group),
+            None,
+        )
+        .await;
+    let off = json!({"enabled": false, "version": g["version"]});
+    w.call(
+        &app,
+        "PUT",
+        &format!("/v1/consumer-groups/{}/status", w.group),
+        Some(off),
+    )
+    .await;
+    live_equals_full(&app, &gw, "group disabled").await;
+    let join = json!({"groupId": w.group});
+    w.call(
+        &app,
+        "POST",
+        &format!("/v1/consumers/{}/groups", frank.consumer),
+        Some(join),
+    )
+    .await;
+    w.call(
+        &app,
+        "DELETE",
+        &format!("/v1/consumers/{}/groups/{}", erin.consumer, w.group),
+        None,
+    )
+    .await;
+    live_equals_full(&app, &gw, "memberships changed").await;
+    let c = w
+        .call(
+            &app,
+            "GET",
+            &format!("/v1/consumers/{}", frank.consumer),
+            None,
+        )
+        .await;
+    let off = json!({"enabled": false, "version": c["version"]});
+    w.call(
+        &app,
+        "PUT",
+        &format!("/v1/consumers/{}/status", frank.consumer),
+        Some(off),
+    )
+    .await;
+    live_equals_full(&app, &gw, "consumer disabled").await;
+    w.call(
+        &app,
+        "DELETE",
+        &format!("/v1/authorization-rules/{rule_id}"),
+        None,
+    )
+    .await;
+    live_equals_full(&app, &gw, "rule revoked").await;
+    // Erin: unbind, delete the key, delete the consumer.
+    w.call(
+        &app,
+        "DELETE",
+        &format!(
+            "/v1/consumers/{}/credentials/{}",
+            erin.consumer, erin.key_id
+        ),
+        None,
+    )
+    .await;
+    w.call(&app, "DELETE", &key_path, None).await;
+    w.call(
+        &app,
+        "DELETE",
+        &format!("/v1/consumers/{}", erin.consumer),
+        None,
+    )
+    .await;
+    live_equals_full(&app, &gw, "consumer and key deleted").await;
+    let stats = app.enforcer.stats();
+    assert_eq!(
+        stats.full_loads, loads,
+        "a consumer, key, group or rule change caused a full load"
+    );
+    assert!(stats.patches >= 8, "{stats:?}");
+
+    // A model API change is structural: a full load.
+    let api = json!({
+        "instanceId": w.gateway, "name": "embeddings", "basePath": "/v1/embeddings",
+        "aiProtocols": ["OpenAI/v1"], "modelCategory": "Embedding",
+        "description": "", "environmentIds": [w.environment]
+    });
+    w.call(&app, "POST", "/v1/model-apis", Some(api)).await;
+    live_equals_full(&app, &gw, "model API added").await;
+    assert_eq!(app.enforcer.stats().full_loads, loads + 1);
+}

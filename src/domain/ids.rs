@@ -18,6 +18,28 @@ pub enum IdKind {
 }
 
 impl IdKind {
+    pub const ALL: [IdKind; 9] = [
+        IdKind::Gateway,
+        IdKind::Consumer,
+        IdKind::ConsumerGroup,
+        IdKind::Key,
+        IdKind::Api,
+        IdKind::Environment,
+        IdKind::AuthorizationRule,
+        IdKind::Account,
+        IdKind::ApiToken,
+    ];
+
+    /// The kind an ID's prefix names.
+    pub fn of(id: &str) -> Option<IdKind> {
+        IdKind::ALL.into_iter().find(|k| id.starts_with(k.prefix()))
+    }
+
+    /// The kind a noun names (the inverse of `noun`).
+    pub fn from_noun(noun: &str) -> Option<IdKind> {
+        IdKind::ALL.into_iter().find(|k| k.noun() == noun)
+    }
+
     pub const fn prefix(self) -> &'static str {
         match self {
             IdKind::Gateway => "gw-",
@@ -88,6 +110,17 @@ impl fmt::Display for ResourceId {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn kinds_are_found_by_prefix_and_by_noun() {
+        for kind in IdKind::ALL {
+            let id = format!("{}d4g5h6j7k8l9m0n1p2q3", kind.prefix());
+            assert_eq!(IdKind::of(&id), Some(kind));
+            assert_eq!(IdKind::from_noun(kind.noun()), Some(kind));
+        }
+        assert_eq!(IdKind::of("x-1"), None);
+        assert_eq!(IdKind::from_noun("Instance"), None);
+    }
 
     #[test]
     fn the_seed_consumer_id_is_accepted() {

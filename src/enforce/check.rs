@@ -50,7 +50,7 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         .gateway_id
         .as_deref()
         .or_else(|| single(&headers, "x-gateway-id").and_then(|v| v.to_str().ok()));
-    let Some(snapshot) = (match gateway {
+    let Some(slot) = (match gateway {
         Some(id) => enforcer.snapshot(id).await,
         None => None,
     }) else {
@@ -62,6 +62,7 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         .as_deref()
         .or_else(|| single(&headers, "x-gateway-environment").and_then(|v| v.to_str().ok()));
     let path = original_uri(&uri, &headers).and_then(|raw| request_path(raw.as_ref()).ok());
+    let snapshot = slot.read();
     match snapshot.decide(&key_hash, environment, path.as_deref(), now_ms()) {
         Ok(allowed) => {
             let mut res = StatusCode::OK.into_response();

@@ -4,20 +4,24 @@
 //! Every change is audited, and the audit write bumps the instance's `revision` in the same
 //! transaction (and on PostgreSQL sends a `NOTIFY`, delivered at commit). A watcher polls the
 //! revisions every 250 ms (a single tiny query; every 2 s as a safety net while PostgreSQL's
-//! `LISTEN` connection is up) and wakes at once on a notification; an
-//! instance whose revision moved is re-read in one transaction and its snapshot swapped, so
-//! every replica follows every change within a second. Expiry is compared with the clock at
+//! `LISTEN` connection is up) and wakes at once on a notification. For an instance whose
+//! revision moved it reads the journal (the audit entries after the snapshot's revision) and
+//! re-reads only the consumers and groups they name, in one transaction, and patches the
+//! snapshot in place; a change to APIs, environments or the gateway, or a long or broken
+//! journal, means a full load built aside and swapped in. So every replica follows every
+//! change within a second, even for a gateway with millions of rules. Expiry is compared with the clock at
 //! each request, so a ShortTerm rule or a key's expiry needs no reload.
 
 pub mod check;
 pub mod snapshot;
 
 use crate::store::{self, Backend, Db};
-use snapshot::Snapshot;
+use snapshot::{Snapshot, SnapshotRows};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
+use store::snapshot::Update;
 use tokio::sync::Notify;
 
 /// How often the watcher looks at the revisions (SQLite, or PostgreSQL while its listener
@@ -35,26 +39,69 @@ pub struct Settings {
     pub environment: Option<String>,
 }
 
+/// One gateway's snapshot. A patch is applied in place under the write lock (it takes
+/// microseconds; the database was read before); a full load is built aside and swapped in.
+pub struct Slot {
+    snapshot: RwLock<Snapshot>,
+}
+
+impl Slot {
+    pub fn read(&self) -> RwLockReadGuard<'_, Snapshot> {
+        self.snapshot.read().expect("snapshot lock")
+    }
+
+    fn revision(&self) -> i64 {
+        self.read().revision
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     /// The latest revision of every instance, from the last poll.
     revisions: HashMap<String, i64>,
     /// The loaded snapshots (an instance is loaded on its first check, or at start when it
     /// is the configured gateway).
-    snapshots: HashMap<String, Arc<Snapshot>>,
+    slots: HashMap<String, Arc<Slot>>,
 }
 
 pub struct Enforcer {
     db: Db,
     pub settings: Settings,
     registry: RwLock<Registry>,
+    /// One load or patch at a time.
     loading: tokio::sync::Mutex<()>,
     changed: Notify,
     /// True while a PostgreSQL `LISTEN` connection is up.
     listening: AtomicBool,
+    full_loads: AtomicU64,
+    patches: AtomicU64,
+}
+
+/// How the snapshots have been kept current so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub full_loads: u64,
+    pub patches: u64,
 }
 
 impl Enforcer {
+    pub fn stats(&self) -> Stats {
+        Stats {
+            full_loads: self.full_loads.load(Ordering::Relaxed),
+            patches: self.patches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// True while the PostgreSQL change listener is connected.
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+
+    /// The revision the instance's snapshot is at (None when it is not loaded).
+    pub fn revision(&self, instance_id: &str) -> Option<i64> {
+        self.slot(instance_id).map(|s| s.revision())
+    }
+
     /// Reads the instances, loads the configured gateway, and starts the watcher.
     pub async fn start(db: Db, settings: Settings) -> Result<Arc<Enforcer>, sqlx::Error> {
         let enforcer = Arc::new(Enforcer {
@@ -64,6 +111,8 @@ impl Enforcer {
             loading: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
             listening: AtomicBool::new(false),
+            full_loads: AtomicU64::new(0),
+            patches: AtomicU64::new(0),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.gateway_id.clone() {
@@ -77,17 +126,17 @@ impl Enforcer {
 
     /// The instance's snapshot, loading it on first use. None for an instance that does not
     /// exist, without touching the database (the known instances come from the last poll).
-    pub async fn snapshot(&self, instance_id: &str) -> Option<Arc<Snapshot>> {
+    pub async fn snapshot(&self, instance_id: &str) -> Option<Arc<Slot>> {
         {
             let registry = self.registry.read().expect("registry lock");
-            if let Some(s) = registry.snapshots.get(instance_id) {
+            if let Some(s) = registry.slots.get(instance_id) {
                 return Some(s.clone());
             }
             if !registry.revisions.contains_key(instance_id) {
                 return None;
             }
         }
-        match self.load(instance_id).await {
+        match self.load_first(instance_id).await {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!(error = %e, instance_id, "could not load the enforcement snapshot");
@@ -96,51 +145,90 @@ impl Enforcer {
         }
     }
 
-    async fn load(&self, instance_id: &str) -> Result<Arc<Snapshot>, sqlx::Error> {
+    async fn load_first(&self, instance_id: &str) -> Result<Arc<Slot>, sqlx::Error> {
         let _one_at_a_time = self.loading.lock().await;
-        let current = self
-            .registry
-            .read()
-            .expect("registry lock")
-            .snapshots
-            .get(instance_id)
-            .cloned();
-        let latest = self.latest_revision(instance_id);
-        if let Some(s) = current.filter(|s| Some(s.revision) >= latest) {
+        if let Some(s) = self.slot(instance_id) {
             return Ok(s);
         }
+        let snapshot = self
+            .full_load(
+                instance_id,
+                store::snapshot::load(&self.db, instance_id).await?,
+            )
+            .await;
+        let slot = Arc::new(Slot {
+            snapshot: RwLock::new(snapshot),
+        });
+        self.registry
+            .write()
+            .expect("registry lock")
+            .slots
+            .insert(instance_id.to_owned(), slot.clone());
+        Ok(slot)
+    }
+
+    async fn full_load(&self, instance_id: &str, rows: SnapshotRows) -> Snapshot {
         let started = std::time::Instant::now();
-        let rows = store::snapshot::load(&self.db, instance_id).await?;
-        let read_ms = started.elapsed().as_millis() as u64;
-        let snapshot = tokio::task::spawn_blocking(move || Arc::new(Snapshot::build(rows)))
+        self.full_loads.fetch_add(1, Ordering::Relaxed);
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(rows))
             .await
             .expect("snapshot build does not panic");
         tracing::info!(
             instance_id,
             revision = snapshot.revision,
             keys = snapshot.key_count(),
-            read_ms,
-            total_ms = started.elapsed().as_millis() as u64,
-            "enforcement snapshot loaded"
+            build_ms = started.elapsed().as_millis() as u64,
+            "enforcement snapshot loaded in full"
         );
-        self.registry
-            .write()
-            .expect("registry lock")
-            .snapshots
-            .insert(instance_id.to_owned(), snapshot.clone());
-        Ok(snapshot)
+        snapshot
     }
 
-    fn latest_revision(&self, instance_id: &str) -> Option<i64> {
+    fn slot(&self, instance_id: &str) -> Option<Arc<Slot>> {
         self.registry
             .read()
             .expect("registry lock")
-            .revisions
+            .slots
             .get(instance_id)
-            .copied()
+            .cloned()
     }
 
-    /// Reads every instance's revision and reloads the loaded snapshots that fell behind.
+    /// Brings a loaded snapshot to the latest revision: a patch of what the journal says
+    /// changed, or a full load when a patch will not do.
+    async fn catch_up(&self, instance_id: &str) -> Result<(), sqlx::Error> {
+        let _one_at_a_time = self.loading.lock().await;
+        let Some(slot) = self.slot(instance_id) else {
+            return Ok(());
+        };
+        let have = slot.revision();
+        let started = std::time::Instant::now();
+        match store::snapshot::update(&self.db, instance_id, have).await? {
+            Update::Patch(patch) => {
+                let (revision, consumers, groups) =
+                    (patch.revision, patch.consumers.len(), patch.groups.len());
+                slot.snapshot.write().expect("snapshot lock").apply(patch);
+                self.patches.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    instance_id,
+                    from = have,
+                    to = revision,
+                    consumers,
+                    groups,
+                    ms = started.elapsed().as_millis() as u64,
+                    "enforcement snapshot patched"
+                );
+            }
+            Update::Full(rows) => {
+                let fresh = self.full_load(instance_id, rows).await;
+                let old =
+                    std::mem::replace(&mut *slot.snapshot.write().expect("snapshot lock"), fresh);
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every instance's revision and brings the loaded snapshots that fell behind up
+    /// to date.
     pub async fn refresh(&self) -> Result<(), sqlx::Error> {
         let revisions: HashMap<String, i64> = store::snapshot::revisions(&self.db)
             .await?
@@ -148,20 +236,18 @@ impl Enforcer {
             .collect();
         let stale: Vec<String> = {
             let mut registry = self.registry.write().expect("registry lock");
-            registry
-                .snapshots
-                .retain(|id, _| revisions.contains_key(id));
+            registry.slots.retain(|id, _| revisions.contains_key(id));
             let stale = registry
-                .snapshots
+                .slots
                 .iter()
-                .filter(|(id, s)| revisions.get(*id) != Some(&s.revision))
+                .filter(|(id, s)| revisions.get(*id) != Some(&s.revision()))
                 .map(|(id, _)| id.clone())
                 .collect();
             registry.revisions = revisions;
             stale
         };
         for id in stale {
-            self.load(&id).await?;
+            self.catch_up(&id).await?;
         }
         Ok(())
     }

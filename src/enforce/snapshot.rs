@@ -92,12 +92,42 @@ struct ConsumerEntry {
     enabled: bool,
     groups: Box<[u32]>,
     grants: Box<[Grant]>,
+    /// The hashes in `keys` that point here, to remove them when the consumer changes.
+    hashes: Box<[[u8; 32]]>,
 }
 
 #[derive(Debug)]
 struct GroupEntry {
+    id: Box<str>,
     enabled: bool,
     grants: Box<[Grant]>,
+}
+
+/// A consumer as it is now: its row (none once deleted), bound keys, groups and direct rules.
+#[derive(Debug, Clone)]
+pub struct ConsumerSlice {
+    pub id: String,
+    pub row: Option<ConsumerRow>,
+    pub keys: Vec<KeyRow>,
+    pub groups: Vec<String>,
+    pub rules: Vec<RuleRow>,
+}
+
+/// A group as it is now: its row (none once deleted) and its rules.
+#[derive(Debug, Clone)]
+pub struct GroupSlice {
+    pub id: String,
+    pub row: Option<GroupRow>,
+    pub rules: Vec<RuleRow>,
+}
+
+/// What changed between two revisions, re-read in full: applying it to the snapshot of the
+/// older revision gives the snapshot of the newer one.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    pub revision: i64,
+    pub consumers: Vec<ConsumerSlice>,
+    pub groups: Vec<GroupSlice>,
 }
 
 /// Why a request was refused. The first five are authentication failures (401), the rest
@@ -157,8 +187,12 @@ pub struct Snapshot {
     pub revision: i64,
     keys: HashMap<[u8; 32], KeyEntry>,
     consumers: Vec<ConsumerEntry>,
+    consumer_index: HashMap<Box<str>, u32>,
     groups: Vec<GroupEntry>,
+    group_index: HashMap<Box<str>, u32>,
     apis: Vec<Box<str>>,
+    api_index: HashMap<Box<str>, u32>,
+    environment_ids: HashMap<Box<str>, u32>,
     /// By environment ID and by lowercased name.
     environments: HashMap<Box<str>, u32>,
     default_environment: Option<u32>,
@@ -173,14 +207,31 @@ fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn interned(index: &mut HashMap<String, u32>, names: &mut Vec<Box<str>>, id: &str) -> u32 {
-    if let Some(i) = index.get(id) {
-        return *i;
-    }
-    let i = names.len() as u32;
-    names.push(id.into());
-    index.insert(id.to_owned(), i);
-    i
+/// The entries a bound key puts in the key map: its value, and during a rotation's grace
+/// period its previous value.
+fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], KeyEntry)> + '_ {
+    let expires_at = k.expires_at.unwrap_or(NEVER);
+    let enabled = k.enabled != 0;
+    let current = hash_bytes(&k.key_hash).map(|h| {
+        let e = KeyEntry {
+            consumer,
+            enabled,
+            expires_at,
+        };
+        (h, e)
+    });
+    let previous = match (&k.previous_hash, k.previous_expires_at) {
+        (Some(prev), Some(until)) => hash_bytes(prev).map(|h| {
+            let e = KeyEntry {
+                consumer,
+                enabled,
+                expires_at: expires_at.min(until),
+            };
+            (h, e)
+        }),
+        _ => None,
+    };
+    current.into_iter().chain(previous)
 }
 
 impl Snapshot {
@@ -189,10 +240,9 @@ impl Snapshot {
             revision: rows.revision,
             ..Snapshot::default()
         };
-        let mut env_index: HashMap<String, u32> = HashMap::new();
         for (i, e) in rows.environments.iter().enumerate() {
             let i = i as u32;
-            env_index.insert(e.id.clone(), i);
+            s.environment_ids.insert(e.id.as_str().into(), i);
             s.environments.insert(e.id.as_str().into(), i);
             s.environments.insert(e.name_key.as_str().into(), i);
             if e.is_default != 0 {
@@ -200,114 +250,254 @@ impl Snapshot {
             }
         }
         s.routes = vec![HashMap::new(); rows.environments.len()];
-        let mut api_index: HashMap<String, u32> = HashMap::new();
         for d in &rows.deployments {
-            let api = interned(&mut api_index, &mut s.apis, &d.api_id);
-            if let Some(env) = env_index.get(&d.environment_id) {
+            let api = match s.api_index.get(d.api_id.as_str()) {
+                Some(i) => *i,
+                None => {
+                    let i = s.apis.len() as u32;
+                    s.apis.push(d.api_id.as_str().into());
+                    s.api_index.insert(d.api_id.as_str().into(), i);
+                    i
+                }
+            };
+            if let Some(env) = s.environment_ids.get(d.environment_id.as_str()) {
                 s.routes[*env as usize].insert(d.base_path.as_str().into(), api);
             }
         }
 
-        let consumer_index: HashMap<&str, u32> = rows
-            .consumers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.as_str(), i as u32))
-            .collect();
-        let group_index: HashMap<&str, u32> = rows
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.id.as_str(), i as u32))
-            .collect();
+        s.consumer_index.reserve(rows.consumers.len());
+        for (i, c) in rows.consumers.iter().enumerate() {
+            s.consumer_index.insert(c.id.as_str().into(), i as u32);
+        }
+        for (i, g) in rows.groups.iter().enumerate() {
+            s.group_index.insert(g.id.as_str().into(), i as u32);
+        }
         let mut consumer_groups: Vec<Vec<u32>> = vec![Vec::new(); rows.consumers.len()];
         for (g, c) in &rows.memberships {
-            if let (Some(g), Some(c)) =
-                (group_index.get(g.as_str()), consumer_index.get(c.as_str()))
-            {
+            if let (Some(g), Some(c)) = (
+                s.group_index.get(g.as_str()),
+                s.consumer_index.get(c.as_str()),
+            ) {
                 consumer_groups[*c as usize].push(*g);
             }
         }
         let mut consumer_grants: Vec<Vec<Grant>> = vec![Vec::new(); rows.consumers.len()];
         let mut group_grants: Vec<Vec<Grant>> = vec![Vec::new(); rows.groups.len()];
         for r in &rows.rules {
-            // A rule for an API deployed nowhere can never match a route: skip it.
-            let (Some(api), Some(env)) =
-                (api_index.get(&r.api_id), env_index.get(&r.environment_id))
-            else {
-                continue;
-            };
-            let grant = Grant {
-                api: *api,
-                environment: *env,
-                expires_at: if r.expire_mode == "LongTerm" {
-                    NEVER
-                } else {
-                    r.expire_at.unwrap_or(i64::MIN)
-                },
-            };
-            if let Some(c) = r.consumer_id.as_deref().and_then(|c| consumer_index.get(c)) {
+            let Some(grant) = s.grant(r) else { continue };
+            if let Some(c) = r
+                .consumer_id
+                .as_deref()
+                .and_then(|c| s.consumer_index.get(c))
+            {
                 consumer_grants[*c as usize].push(grant);
-            } else if let Some(g) = r.group_id.as_deref().and_then(|g| group_index.get(g)) {
+            } else if let Some(g) = r.group_id.as_deref().and_then(|g| s.group_index.get(g)) {
                 group_grants[*g as usize].push(grant);
             }
         }
         s.groups = rows
             .groups
-            .iter()
+            .into_iter()
             .zip(group_grants)
             .map(|(g, grants)| GroupEntry {
+                id: g.id.into_boxed_str(),
                 enabled: g.enabled != 0,
                 grants: grants.into_boxed_slice(),
             })
             .collect();
 
+        let mut consumer_hashes: Vec<Vec<[u8; 32]>> = vec![Vec::new(); rows.consumers.len()];
         s.keys.reserve(rows.keys.len());
         for k in &rows.keys {
-            let Some(consumer) = consumer_index.get(k.consumer_id.as_str()).copied() else {
+            let Some(consumer) = s.consumer_index.get(k.consumer_id.as_str()).copied() else {
                 continue;
             };
-            let expires_at = k.expires_at.unwrap_or(NEVER);
-            let enabled = k.enabled != 0;
-            if let Some(h) = hash_bytes(&k.key_hash) {
-                s.keys.insert(
-                    h,
-                    KeyEntry {
-                        consumer,
-                        enabled,
-                        expires_at,
-                    },
-                );
-            }
-            if let (Some(prev), Some(until)) = (&k.previous_hash, k.previous_expires_at) {
-                if let Some(h) = hash_bytes(prev) {
-                    let expires_at = expires_at.min(until);
-                    s.keys.insert(
-                        h,
-                        KeyEntry {
-                            consumer,
-                            enabled,
-                            expires_at,
-                        },
-                    );
-                }
+            for (h, e) in key_entries(k, consumer) {
+                s.keys.insert(h, e);
+                consumer_hashes[consumer as usize].push(h);
             }
         }
-        drop(consumer_index);
-        drop(group_index);
         s.consumers = rows
             .consumers
             .into_iter()
-            .zip(consumer_groups.into_iter().zip(consumer_grants))
-            .map(|(c, (groups, grants))| ConsumerEntry {
+            .zip(
+                consumer_groups
+                    .into_iter()
+                    .zip(consumer_grants)
+                    .zip(consumer_hashes),
+            )
+            .map(|(c, ((groups, grants), hashes))| ConsumerEntry {
                 id: c.id.into_boxed_str(),
                 name: c.name.into_boxed_str(),
                 enabled: c.enabled != 0,
                 groups: groups.into_boxed_slice(),
                 grants: grants.into_boxed_slice(),
+                hashes: hashes.into_boxed_slice(),
             })
             .collect();
         s
+    }
+
+    /// What a rule grants, when its API is deployed in its environment somewhere (a rule
+    /// for an API deployed nowhere can never match a route).
+    fn grant(&self, r: &RuleRow) -> Option<Grant> {
+        Some(Grant {
+            api: *self.api_index.get(r.api_id.as_str())?,
+            environment: *self.environment_ids.get(r.environment_id.as_str())?,
+            expires_at: if r.expire_mode == "LongTerm" {
+                NEVER
+            } else {
+                r.expire_at.unwrap_or(i64::MIN)
+            },
+        })
+    }
+
+    /// Brings the snapshot to the patch's revision. Groups first, so a consumer can join a
+    /// group created in the same patch.
+    pub fn apply(&mut self, patch: Patch) {
+        for g in patch.groups {
+            self.upsert_group(g);
+        }
+        for c in patch.consumers {
+            self.upsert_consumer(c);
+        }
+        self.revision = patch.revision;
+    }
+
+    fn upsert_group(&mut self, g: GroupSlice) {
+        let entry = GroupEntry {
+            id: g.id.as_str().into(),
+            enabled: g.row.as_ref().is_some_and(|r| r.enabled != 0),
+            grants: match g.row {
+                Some(_) => g.rules.iter().filter_map(|r| self.grant(r)).collect(),
+                None => Box::default(),
+            },
+        };
+        match self.group_index.get(g.id.as_str()) {
+            Some(i) => self.groups[*i as usize] = entry,
+            None => {
+                self.group_index
+                    .insert(g.id.as_str().into(), self.groups.len() as u32);
+                self.groups.push(entry);
+            }
+        }
+    }
+
+    fn upsert_consumer(&mut self, c: ConsumerSlice) {
+        let idx = match self.consumer_index.get(c.id.as_str()) {
+            Some(i) => *i,
+            None if c.row.is_none() => return,
+            None => {
+                let i = self.consumers.len() as u32;
+                self.consumer_index.insert(c.id.as_str().into(), i);
+                self.consumers.push(ConsumerEntry {
+                    id: c.id.as_str().into(),
+                    name: Box::default(),
+                    enabled: false,
+                    groups: Box::default(),
+                    grants: Box::default(),
+                    hashes: Box::default(),
+                });
+                i
+            }
+        };
+        let old = std::mem::take(&mut self.consumers[idx as usize].hashes);
+        for h in old.iter() {
+            if self.keys.get(h).is_some_and(|e| e.consumer == idx) {
+                self.keys.remove(h);
+            }
+        }
+        // A deleted consumer stays as an inert entry until the next full load.
+        let Some(row) = c.row else {
+            let entry = &mut self.consumers[idx as usize];
+            entry.enabled = false;
+            entry.groups = Box::default();
+            entry.grants = Box::default();
+            return;
+        };
+        let groups = c
+            .groups
+            .iter()
+            .filter_map(|g| self.group_index.get(g.as_str()).copied())
+            .collect();
+        let grants = c.rules.iter().filter_map(|r| self.grant(r)).collect();
+        let mut hashes = Vec::with_capacity(c.keys.len());
+        for k in &c.keys {
+            for (h, e) in key_entries(k, idx) {
+                self.keys.insert(h, e);
+                hashes.push(h);
+            }
+        }
+        self.consumers[idx as usize] = ConsumerEntry {
+            id: row.id.into_boxed_str(),
+            name: row.name.into_boxed_str(),
+            enabled: row.enabled != 0,
+            groups,
+            grants,
+            hashes: hashes.into_boxed_slice(),
+        };
+    }
+
+    /// Every fact the snapshot decides by, as sorted lines of IDs (not indexes), so two
+    /// snapshots built differently (a full load, or patches) can be compared. Inert entries
+    /// (deleted, or disabled with nothing attached) are left out.
+    pub fn canonical(&self) -> Vec<String> {
+        let mut environments = vec![""; self.environment_ids.len()];
+        for (id, i) in &self.environment_ids {
+            environments[*i as usize] = id;
+        }
+        let grant = |g: &Grant| {
+            let never = g.expires_at == NEVER;
+            format!(
+                "{}@{}:{}",
+                self.apis[g.api as usize],
+                environments[g.environment as usize],
+                if never {
+                    "never".into()
+                } else {
+                    g.expires_at.to_string()
+                }
+            )
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v.join(",")
+        };
+        let mut out = Vec::new();
+        for (h, k) in &self.keys {
+            let c = &self.consumers[k.consumer as usize];
+            out.push(format!(
+                "key {} {} {} {}",
+                hex::encode(h),
+                c.id,
+                k.enabled,
+                k.expires_at
+            ));
+        }
+        for c in &self.consumers {
+            if c.enabled || !c.groups.is_empty() || !c.grants.is_empty() || !c.hashes.is_empty() {
+                let groups = c
+                    .groups
+                    .iter()
+                    .map(|g| self.groups[*g as usize].id.to_string());
+                out.push(format!(
+                    "consumer {} {} {} groups=[{}] grants=[{}]",
+                    c.id,
+                    c.name,
+                    c.enabled,
+                    sorted(groups.collect()),
+                    sorted(c.grants.iter().map(grant).collect())
+                ));
+            }
+        }
+        for g in &self.groups {
+            if g.enabled || !g.grants.is_empty() {
+                let grants = sorted(g.grants.iter().map(grant).collect());
+                out.push(format!("group {} {} grants=[{grants}]", g.id, g.enabled));
+            }
+        }
+        out.sort();
+        out
     }
 
     pub fn key_count(&self) -> usize {
@@ -403,18 +593,25 @@ mod tests {
     /// carol (key-c) is disabled; key-d of alice is disabled; key-e of alice has expired;
     /// key-f was rotated: its previous value works until NOW + 10.
     fn snapshot(group_enabled: bool) -> Snapshot {
-        let key = |v: &str, c: &str, enabled: bool, expires: Option<i64>| KeyRow {
+        Snapshot::build(rows(group_enabled))
+    }
+
+    fn key(v: &str, c: &str, enabled: bool, expires: Option<i64>) -> KeyRow {
+        KeyRow {
             key_hash: hash_key(v),
             previous_hash: None,
             previous_expires_at: None,
             consumer_id: c.into(),
             enabled: i64::from(enabled),
             expires_at: expires,
-        };
+        }
+    }
+
+    fn rows(group_enabled: bool) -> SnapshotRows {
         let mut rotated = key("key-f-new", "cs-alice", true, None);
         rotated.previous_hash = Some(hash_key("key-f-old"));
         rotated.previous_expires_at = Some(NOW + 10);
-        Snapshot::build(SnapshotRows {
+        SnapshotRows {
             revision: 7,
             environments: vec![
                 EnvironmentRow {
@@ -481,7 +678,7 @@ mod tests {
                 rule(Some("cs-carol"), None, "api-chat", None),
                 rule(Some("cs-bob"), None, "api-chat", Some(NOW + 5)),
             ],
-        })
+        }
     }
 
     fn decide(s: &Snapshot, key: &str, path: &str) -> Result<String, Refusal> {
@@ -588,5 +785,112 @@ mod tests {
             s.decide(&h("key-a"), None, None, NOW),
             Err(Refusal::BadPath)
         );
+    }
+
+    /// The consumer and group slices of `ids` as the rows have them now.
+    fn slices(rows: &SnapshotRows, consumers: &[&str], groups: &[&str]) -> Patch {
+        Patch {
+            revision: rows.revision,
+            consumers: consumers
+                .iter()
+                .map(|id| ConsumerSlice {
+                    id: (*id).into(),
+                    row: rows.consumers.iter().find(|c| c.id == *id).cloned(),
+                    keys: rows
+                        .keys
+                        .iter()
+                        .filter(|k| k.consumer_id == *id)
+                        .cloned()
+                        .collect(),
+                    groups: rows
+                        .memberships
+                        .iter()
+                        .filter(|(_, c)| c == id)
+                        .map(|(g, _)| g.clone())
+                        .collect(),
+                    rules: rows
+                        .rules
+                        .iter()
+                        .filter(|r| r.consumer_id.as_deref() == Some(*id))
+                        .cloned()
+                        .collect(),
+                })
+                .collect(),
+            groups: groups
+                .iter()
+                .map(|id| GroupSlice {
+                    id: (*id).into(),
+                    row: rows.groups.iter().find(|g| g.id == *id).cloned(),
+                    rules: rows
+                        .rules
+                        .iter()
+                        .filter(|r| r.group_id.as_deref() == Some(*id))
+                        .cloned()
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn patching_the_changed_consumers_and_groups_equals_a_full_load() {
+        let mut patched = snapshot(true);
+        let mut now = rows(true);
+        now.revision = 12;
+        // alice disabled and her rotated key gone; bob out of the group; carol deleted with
+        // her key and rule; dan new, in a new group with its own rule; the group disabled.
+        now.consumers[0].enabled = 0;
+        now.keys.retain(|k| k.key_hash != hash_key("key-f-new"));
+        now.memberships.clear();
+        now.consumers.retain(|c| c.id != "cs-carol");
+        now.keys.retain(|k| k.consumer_id != "cs-carol");
+        now.rules
+            .retain(|r| r.consumer_id.as_deref() != Some("cs-carol"));
+        now.consumers.push(ConsumerRow {
+            id: "cs-dan".into(),
+            name: "dan".into(),
+            enabled: 1,
+        });
+        now.keys
+            .push(key("key-dan", "cs-dan", true, Some(NOW + 99)));
+        now.groups.push(GroupRow {
+            id: "cg-new".into(),
+            enabled: 1,
+        });
+        now.memberships.push(("cg-new".into(), "cs-dan".into()));
+        now.rules
+            .push(rule(None, Some("cg-new"), "api-chat", Some(NOW + 50)));
+        now.groups[0].enabled = 0;
+        let consumers = ["cs-alice", "cs-bob", "cs-carol", "cs-dan"];
+        patched.apply(slices(&now, &consumers, &["cg-g", "cg-new"]));
+        let full = Snapshot::build(now);
+        assert_eq!(patched.canonical(), full.canonical());
+        assert_eq!(patched.revision, 12);
+        assert_eq!(
+            decide(&patched, "key-dan", "/v1/chat").unwrap(),
+            "dan:api-chat"
+        );
+        assert_eq!(
+            decide(&patched, "key-c", "/v1/chat"),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide(&patched, "key-f-new", "/v1/chat"),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide(&patched, "key-a", "/v1/chat"),
+            Err(Refusal::DisabledConsumer)
+        );
+        assert_eq!(
+            decide(&patched, "key-b", "/v1/embeddings"),
+            Err(Refusal::NoRule)
+        );
+    }
+
+    #[test]
+    fn the_canonical_form_tells_different_snapshots_apart() {
+        assert_ne!(snapshot(true).canonical(), snapshot(false).canonical());
+        assert_eq!(snapshot(true).canonical(), snapshot(true).canonical());
     }
 }

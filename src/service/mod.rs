@@ -47,12 +47,38 @@ impl Actor {
         resource_id: &str,
         summary: String,
     ) -> AppResult<()> {
+        self.audit_for(
+            conn,
+            instance_id,
+            action,
+            resource_type,
+            resource_id,
+            None,
+            summary,
+        )
+        .await
+    }
+
+    /// Like `audit`, naming the principal (consumer or group) the change concerns when it
+    /// is not the resource itself, so enforcement knows what to re-read.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn audit_for(
+        &self,
+        conn: &mut AnyConnection,
+        instance_id: Option<&str>,
+        action: &str,
+        resource_type: IdKind,
+        resource_id: &str,
+        subject_id: Option<&str>,
+        summary: String,
+    ) -> AppResult<()> {
         let entry = AuditEntry {
             instance_id,
             actor: &self.user.username,
             action,
             resource_type: resource_type.noun(),
             resource_id,
+            subject_id,
             summary,
             request_id: &self.request_id,
         };

@@ -206,12 +206,13 @@ pub async fn create_rules(
             expiry.mode.as_str()
         );
         actor
-            .audit(
+            .audit_for(
                 &mut tx,
                 Some(&instance_id),
                 "CreateConsumerAuthorizationRule",
                 IdKind::AuthorizationRule,
                 id.as_str(),
+                Some(principal.as_str()),
                 summary,
             )
             .await?;
@@ -358,12 +359,13 @@ pub async fn update_rule_expiry(
         expiry.expire_at
     );
     actor
-        .audit(
+        .audit_for(
             &mut tx,
             Some(&current.instance_id),
             "UpdateConsumerAuthorizationRule",
             IdKind::AuthorizationRule,
             id.as_str(),
+            Some(&current.principal.id),
             summary,
         )
         .await?;
@@ -402,12 +404,13 @@ pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppRes
             rule.environment.id
         );
         actor
-            .audit(
+            .audit_for(
                 &mut tx,
                 Some(&rule.instance_id),
                 "DeleteConsumerAuthorizationRule",
                 IdKind::AuthorizationRule,
                 id.as_str(),
+                Some(&rule.principal.id),
                 summary,
             )
             .await?;

@@ -1,7 +1,8 @@
-//! The audit trail, written inside the transaction of the change it records. Because every
-//! change is audited, this is also where an instance's change counter (`revision`) is
-//! bumped, and on PostgreSQL a `NOTIFY` sent (delivered at commit), for the enforcement
-//! snapshot to follow.
+//! The audit trail, written inside the transaction of the change it records. It is also each
+//! instance's change journal: the write bumps the instance's `revision` and records the new
+//! value on the entry, and on PostgreSQL sends a `NOTIFY` (delivered at commit). The bump
+//! locks the instance row until commit, so an instance's revisions commit in order and the
+//! enforcement snapshot can replay the entries after the revision it has.
 
 use sqlx::AnyConnection;
 
@@ -12,6 +13,9 @@ pub struct AuditEntry<'a> {
     pub action: &'a str,
     pub resource_type: &'a str,
     pub resource_id: &'a str,
+    /// What enforcement must re-read when that is not the resource itself (the consumer or
+    /// group an authorization rule grants).
+    pub subject_id: Option<&'a str>,
     pub summary: String,
     pub request_id: &'a str,
 }
@@ -21,9 +25,13 @@ pub async fn insert(
     e: AuditEntry<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let revision = match e.instance_id {
+        Some(instance_id) => Some(bump_revision(conn, instance_id).await?),
+        None => None,
+    };
     sqlx::query(
-        "INSERT INTO audit_events (id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_events (id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at, revision, subject_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(format!("ev-{}", xid::new()))
     .bind(e.instance_id)
@@ -34,23 +42,25 @@ pub async fn insert(
     .bind(e.summary)
     .bind(e.request_id)
     .bind(now)
+    .bind(revision)
+    .bind(e.subject_id)
     .execute(&mut *conn)
-    .await?;
-    if let Some(instance_id) = e.instance_id {
-        bump_revision(conn, instance_id).await?;
-    }
-    Ok(())
+    .await
+    .map(drop)
 }
 
 /// The channel PostgreSQL replicas listen on; the payload is the changed instance's ID.
 pub const CHANGES_CHANNEL: &str = "gateway_console_changes";
 
-/// Counts a change of the instance, inside the change's transaction.
-pub async fn bump_revision(conn: &mut AnyConnection, instance_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE instances SET revision = revision + 1 WHERE id = $1")
-        .bind(instance_id)
-        .execute(&mut *conn)
-        .await?;
+/// Counts a change of the instance, inside the change's transaction; returns the new
+/// revision.
+async fn bump_revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i64, sqlx::Error> {
+    let revision: i64 = sqlx::query_scalar(
+        "UPDATE instances SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+    )
+    .bind(instance_id)
+    .fetch_one(&mut *conn)
+    .await?;
     if conn.backend_name() == "PostgreSQL" {
         // pg_notify returns `void`, which the Any driver cannot decode: count it instead.
         sqlx::query("WITH n AS (SELECT pg_notify($1, $2)) SELECT COUNT(*) FROM n")
@@ -59,5 +69,32 @@ pub async fn bump_revision(conn: &mut AnyConnection, instance_id: &str) -> Resul
             .execute(conn)
             .await?;
     }
-    Ok(())
+    Ok(revision)
+}
+
+/// A journal entry: which revision, and what it changed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Change {
+    pub revision: i64,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub subject_id: Option<String>,
+}
+
+/// The instance's journal entries after `after`, up to and including `upto`, in order.
+pub async fn changes(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<Change>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT revision, resource_type, resource_id, subject_id FROM audit_events \
+         WHERE instance_id = $1 AND revision > $2 AND revision <= $3 ORDER BY revision",
+    )
+    .bind(instance_id)
+    .bind(after)
+    .bind(upto)
+    .fetch_all(conn)
+    .await
 }

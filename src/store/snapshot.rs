@@ -1,8 +1,15 @@
-//! What the enforcement snapshot reads: every row of one instance that decides a request,
-//! read in one transaction so the rows and the revision belong together.
+//! What the enforcement snapshot reads: every row of one instance that decides a request
+//! (a full load), or only what the change journal says changed since a revision (a patch).
+//! Each read happens in one transaction, so the rows and the revision belong together.
 
-use super::{Backend, Db};
-use crate::enforce::snapshot::SnapshotRows;
+use super::{audit, Backend, Db};
+use crate::domain::IdKind;
+use crate::enforce::snapshot::{ConsumerSlice, GroupSlice, Patch, SnapshotRows};
+use sqlx::AnyConnection;
+use std::collections::BTreeSet;
+
+/// More changes than this since the snapshot's revision: load in full instead of patching.
+pub const MAX_PATCH: i64 = 2_000;
 
 /// The change counter of every instance.
 pub async fn revisions(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
@@ -11,60 +18,207 @@ pub async fn revisions(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
         .await
 }
 
-pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+/// How to bring a snapshot up to date.
+#[derive(Debug)]
+pub enum Update {
+    Full(SnapshotRows),
+    Patch(Patch),
+}
+
+async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     if db.backend == Backend::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await?;
     }
-    let revision: i64 = sqlx::query_scalar("SELECT revision FROM instances WHERE id = $1")
+    Ok(tx)
+}
+
+async fn revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT revision FROM instances WHERE id = $1")
         .bind(instance_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(conn)
+        .await
+}
+
+/// Everything, for a first load or when a patch will not do.
+pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+    let mut tx = begin(db).await?;
+    let rows = load_rows(&mut tx, instance_id).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The patch from revision `after` to now, re-reading each consumer and group the journal
+/// names; a full load when the journal names anything else (APIs, environments, the
+/// gateway), has a gap, or is too long.
+pub async fn update(db: &Db, instance_id: &str, after: i64) -> Result<Update, sqlx::Error> {
+    let mut tx = begin(db).await?;
+    let now = revision(&mut tx, instance_id).await?;
+    let patch = if now - after > MAX_PATCH || now < after {
+        None
+    } else {
+        let changes = audit::changes(&mut tx, instance_id, after, now).await?;
+        if changes.len() as i64 != now - after {
+            None
+        } else {
+            patch(&mut tx, now, &changes).await?
+        }
+    };
+    let update = match patch {
+        Some(p) => Update::Patch(p),
+        None => Update::Full(load_rows(&mut tx, instance_id).await?),
+    };
+    tx.commit().await?;
+    Ok(update)
+}
+
+async fn patch(
+    conn: &mut AnyConnection,
+    revision: i64,
+    changes: &[audit::Change],
+) -> Result<Option<Patch>, sqlx::Error> {
+    let (mut consumers, mut groups) = (BTreeSet::new(), BTreeSet::new());
+    for c in changes {
+        let subject = c.subject_id.as_deref().unwrap_or(&c.resource_id);
+        let kind = if c.subject_id.is_some() {
+            IdKind::of(subject)
+        } else {
+            IdKind::from_noun(&c.resource_type)
+        };
+        match kind {
+            Some(IdKind::Consumer) => {
+                consumers.insert(subject.to_owned());
+            }
+            Some(IdKind::ConsumerGroup) => {
+                groups.insert(subject.to_owned());
+            }
+            // A key decides only through the consumer it is bound to (binding, unbinding and
+            // deleting are the consumer's changes, or need an unbound key).
+            Some(IdKind::Key) => {
+                let bound: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT consumer_id FROM api_keys WHERE id = $1")
+                        .bind(subject)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if let Some(Some(consumer)) = bound {
+                    consumers.insert(consumer);
+                }
+            }
+            _ => return Ok(None),
+        }
+    }
+    let mut p = Patch {
+        revision,
+        ..Patch::default()
+    };
+    for id in groups {
+        p.groups.push(group_slice(conn, id).await?);
+    }
+    for id in consumers {
+        p.consumers.push(consumer_slice(conn, id).await?);
+    }
+    Ok(Some(p))
+}
+
+const KEY_COLUMNS: &str =
+    "key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at";
+const RULE_COLUMNS: &str = "consumer_id, group_id, api_id, environment_id, expire_mode, expire_at";
+
+async fn consumer_slice(
+    conn: &mut AnyConnection,
+    id: String,
+) -> Result<ConsumerSlice, sqlx::Error> {
+    let row = sqlx::query_as("SELECT id, name, enabled FROM consumers WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
         .await?;
+    let keys = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE consumer_id = $1"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let groups =
+        sqlx::query_scalar("SELECT group_id FROM consumer_group_members WHERE consumer_id = $1")
+            .bind(&id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let rules = sqlx::query_as(&format!(
+        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE consumer_id = $1"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ConsumerSlice {
+        id,
+        row,
+        keys,
+        groups,
+        rules,
+    })
+}
+
+async fn group_slice(conn: &mut AnyConnection, id: String) -> Result<GroupSlice, sqlx::Error> {
+    let row = sqlx::query_as("SELECT id, enabled FROM consumer_groups WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let rules = sqlx::query_as(&format!(
+        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE group_id = $1"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(GroupSlice { id, row, rules })
+}
+
+async fn load_rows(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+) -> Result<SnapshotRows, sqlx::Error> {
+    let revision = revision(&mut *conn, instance_id).await?;
     let environments =
         sqlx::query_as("SELECT id, name_key, is_default FROM environments WHERE instance_id = $1")
             .bind(instance_id)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
     let deployments = sqlx::query_as(
         "SELECT d.api_id, a.base_path, d.environment_id FROM api_deployments d \
          JOIN model_apis a ON a.id = d.api_id WHERE a.instance_id = $1",
     )
     .bind(instance_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     let consumers =
         sqlx::query_as("SELECT id, name, enabled FROM consumers WHERE instance_id = $1")
             .bind(instance_id)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
     let groups = sqlx::query_as("SELECT id, enabled FROM consumer_groups WHERE instance_id = $1")
         .bind(instance_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let memberships = sqlx::query_as(
         "SELECT m.group_id, m.consumer_id FROM consumer_group_members m \
          JOIN consumer_groups g ON g.id = m.group_id WHERE g.instance_id = $1",
     )
     .bind(instance_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    let keys = sqlx::query_as(
-        "SELECT key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at \
-         FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL",
-    )
+    let keys = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL"
+    ))
     .bind(instance_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    let rules = sqlx::query_as(
-        "SELECT consumer_id, group_id, api_id, environment_id, expire_mode, expire_at \
-         FROM authorization_rules WHERE instance_id = $1",
-    )
+    let rules = sqlx::query_as(&format!(
+        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"
+    ))
     .bind(instance_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(SnapshotRows {
         revision,
         environments,

@@ -16,6 +16,9 @@ pub const VIEWER_PASSWORD: &str = "viewer-password-1";
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    /// The server's enforcement snapshots, to compare with a fresh full load.
+    #[allow(dead_code)] // only the enforcement tests look
+    pub enforcer: std::sync::Arc<Enforcer>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -68,11 +71,12 @@ pub async fn spawn_app() -> TestApp {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let enforcer = Enforcer::start(db.clone(), Default::default())
+        .await
+        .unwrap();
     let state = AppState {
         leptos_options: leptos_options(addr),
-        enforcer: Enforcer::start(db.clone(), Default::default())
-            .await
-            .unwrap(),
+        enforcer: enforcer.clone(),
         db: db.clone(),
         secure_cookies: false,
     };
@@ -87,6 +91,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         db,
+        enforcer,
         _dir: dir,
     }
 }
