@@ -484,6 +484,13 @@ end
             &check,
             "/authz/check directly",
         );
+        let light = wrk_with(
+            &d,
+            &format!("http://{console}"),
+            &check,
+            "/authz/check directly, 4 connections",
+            4,
+        );
         let trivial = wrk(
             &d,
             &format!("http://{console}"),

@@ -80,3 +80,16 @@ pub async fn remove_from_group(
         crate::service::consumers::remove_from_group(&db, &actor, &consumer_id, &group_id).await,
     )
 }
+
+/// Enables or disables the consumer (`version` is the one the change is based on).
+#[server(endpoint = "set_consumer_enabled")]
+pub async fn set_consumer_enabled(
+    consumer_id: String,
+    enabled: bool,
+    version: i64,
+) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    let input = crate::domain::inputs::StatusUpdate { enabled, version };
+    respond(crate::service::consumers::set_consumer_enabled(&db, &actor, &consumer_id, input).await)
+}

@@ -1,7 +1,7 @@
 //! Instances, and the groups and keys inside them.
 
 use crate::domain::inputs::{NewGroup, NewInstance, NewKey};
-use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey, Instance};
+use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey, Dependency, Instance};
 use crate::domain::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -73,4 +73,53 @@ pub async fn create_key(input: NewKey) -> Result<CreatedKey, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
     respond(crate::service::keys::create_key(&db, &actor, input).await)
+}
+
+/// Enables or disables a consumer group (`version` is the one the change is based on).
+#[server(endpoint = "set_group_enabled")]
+pub async fn set_group_enabled(
+    group_id: String,
+    enabled: bool,
+    version: i64,
+) -> Result<ConsumerGroup, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    let input = crate::domain::inputs::StatusUpdate { enabled, version };
+    respond(crate::service::groups::set_group_enabled(&db, &actor, &group_id, input).await)
+}
+
+#[server(endpoint = "set_key_enabled")]
+pub async fn set_key_enabled(key_id: String, enabled: bool) -> Result<ApiKey, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    let input = crate::domain::inputs::KeyUpdate {
+        enabled: Some(enabled),
+        expires_at: None,
+    };
+    respond(crate::service::keys::update_key(&db, &actor, &key_id, input).await)
+}
+
+/// A new value for the key; the answer carries it, the only time it is ever sent.
+#[server(endpoint = "rotate_key")]
+pub async fn rotate_key(key_id: String, grace_period_seconds: i64) -> Result<CreatedKey, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    let input = crate::domain::inputs::KeyRotation {
+        grace_period_seconds,
+    };
+    respond(crate::service::keys::rotate_key(&db, &actor, &key_id, input).await)
+}
+
+#[server(endpoint = "key_dependencies")]
+pub async fn key_dependencies(key_id: String) -> Result<Vec<Dependency>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::keys::check_key_dependencies(&db, &key_id).await)
+}
+
+#[server(endpoint = "delete_key")]
+pub async fn delete_key(key_id: String) -> Result<(), AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::keys::delete_key(&db, &actor, &key_id).await)
 }

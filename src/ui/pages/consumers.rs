@@ -12,7 +12,7 @@ use crate::domain::records::{Consumer, Credential};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
 use crate::server_fns::authorization::consumer_details;
-use crate::server_fns::consumers::{list_consumers, remove_from_group};
+use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
 use crate::ui::components::notify;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
@@ -148,6 +148,7 @@ fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) 
                     <br />
                     <span>{c.name.clone()}</span>
                 </a>
+                {(!c.enabled).then(|| view! { " " <span class="badge">"Disabled"</span> })}
             </td>
             <td>{groups}</td>
             <td>{c.credentials.len()}</td>
@@ -202,6 +203,35 @@ fn ConsumerDetails(
     }
 }
 
+/// Enabled or Disabled, with the button that flips it for Admins. A disabled consumer is
+/// refused by enforcement whatever its keys and rules.
+fn status_control(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoView {
+    let (id, name, enabled, version) = (c.id.clone(), c.name.clone(), c.enabled, c.version);
+    let toggle = move |_| {
+        let (id, name) = (id.clone(), name.clone());
+        leptos::task::spawn_local(async move {
+            match set_consumer_enabled(id, !enabled, version).await {
+                Ok(_) => notify(
+                    false,
+                    format!(
+                        "Consumer {name} {}.",
+                        if enabled { "disabled" } else { "enabled" }
+                    ),
+                ),
+                Err(e) => notify(true, e.to_string()),
+            }
+            reload.update(|r| *r += 1);
+        });
+    };
+    view! {
+        <span>{if enabled { "Enabled" } else { "Disabled" }}</span>
+        {writer.then(|| view! {
+            " "
+            <button type="button" class="link" on:click=toggle>{if enabled { "Disable consumer" } else { "Enable consumer" }}</button>
+        })}
+    }
+}
+
 /// The consumer's groups, each with a Remove button for Admins.
 fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoView {
     if c.groups.is_empty() {
@@ -252,6 +282,7 @@ fn details_body(
             <dl class="facts">
                 <dt>"ID"</dt><dd>{c.id.clone()}</dd>
                 <dt>"Name"</dt><dd>{c.name.clone()}</dd>
+                <dt>"Status"</dt><dd>{status_control(&c, writer, reload)}</dd>
                 <dt>"Consumer Group"</dt><dd>{groups}</dd>
                 <dt>"Creation Time"</dt><dd>{format_time(c.created_at)}</dd>
                 <dt>"Modification Time"</dt><dd>{format_time(c.updated_at)}</dd>

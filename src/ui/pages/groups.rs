@@ -1,10 +1,11 @@
-//! Consumer groups of an instance: list and create. (Edit, delete and membership management
-//! come with the consumer-group issue.)
+//! Consumer groups of an instance: list, create, enable and disable. (Edit, delete and
+//! membership management come with the consumer-group issue.)
 
 use crate::domain::inputs::NewGroup;
+use crate::domain::records::ConsumerGroup;
 use crate::domain::{format_time, Description, Name};
 use crate::error::AppError;
-use crate::server_fns::instances::{list_groups, CreateGroup};
+use crate::server_fns::instances::{list_groups, set_group_enabled, CreateGroup};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -17,6 +18,7 @@ pub fn GroupsPage() -> impl IntoView {
     let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "group"));
     let reload = RwSignal::new(0u32);
     let creating = RwSignal::new(false);
+    let writer = can_write();
     let groups = Resource::new(
         move || (instance_id.get(), list_query.get(), reload.get()),
         |(iid, q, _)| list_groups(iid, q.q, Some(q.page), Some(q.size)),
@@ -38,16 +40,20 @@ pub fn GroupsPage() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! { <p class="empty">"No consumer groups match."</p> }.into_any(),
                     Ok(page) => view! {
                         <table>
-                            <thead><tr><th scope="col">"ID/Name"</th><th scope="col">"Members"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Description"</th></tr></thead>
+                            <thead><tr><th scope="col">"ID/Name"</th><th scope="col">"Members"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Description"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                             <tbody>
-                                {page.items.into_iter().map(|g| view! {
-                                    <tr id=g.id.clone()>
-                                        <td><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></td>
-                                        <td>{g.member_count}</td>
-                                        <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
-                                        <td>{format_time(g.created_at)}</td>
-                                        <td class="description">{g.description}</td>
-                                    </tr>
+                                {page.items.into_iter().map(|g| {
+                                    let actions = writer.then(|| group_actions(&g, reload));
+                                    view! {
+                                        <tr id=g.id.clone()>
+                                            <td><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></td>
+                                            <td>{g.member_count}</td>
+                                            <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
+                                            <td>{format_time(g.created_at)}</td>
+                                            <td class="description">{g.description}</td>
+                                            {actions}
+                                        </tr>
+                                    }
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -60,6 +66,37 @@ pub fn GroupsPage() -> impl IntoView {
         <Show when=move || creating.get()>
             <NewGroupDialog instance_id=instance_id.get_untracked() on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
+    }
+}
+
+/// Enable or Disable, named with the group: a disabled group grants nothing to its members.
+fn group_actions(g: &ConsumerGroup, reload: RwSignal<u32>) -> impl IntoView {
+    let (id, name, enabled, version) = (g.id.clone(), g.name.clone(), g.enabled, g.version);
+    let label = format!(
+        "{} consumer group {}",
+        if enabled { "Disable" } else { "Enable" },
+        g.name
+    );
+    let toggle = move |_| {
+        let (id, name) = (id.clone(), name.clone());
+        leptos::task::spawn_local(async move {
+            match set_group_enabled(id, !enabled, version).await {
+                Ok(_) => notify(
+                    false,
+                    format!(
+                        "Consumer group {name} {}.",
+                        if enabled { "disabled" } else { "enabled" }
+                    ),
+                ),
+                Err(e) => notify(true, e.to_string()),
+            }
+            reload.update(|r| *r += 1);
+        });
+    };
+    view! {
+        <td class="actions-cell">
+            <button type="button" class="link" aria-label=label on:click=toggle>{if enabled { "Disable" } else { "Enable" }}</button>
+        </td>
     }
 }
 

@@ -1,13 +1,14 @@
-//! Keys of an instance: list and create. A new key's value is shown once, in the dialog
-//! that created it, and never again. (Enable/disable, expiry, rotation and delete come with
-//! the key-management issue.)
+//! Keys of an instance: list, create (optionally with an expiry), enable and disable,
+//! rotate and delete. A key's value is shown once, in the dialog that created or rotated it,
+//! and never again.
 
-use crate::domain::format_time;
+use super::key_dialogs::{DeleteKeyDialog, RotateKeyDialog};
 use crate::domain::inputs::NewKey;
 use crate::domain::keys::masked;
-use crate::domain::Name;
+use crate::domain::records::ApiKey;
+use crate::domain::{format_time, parse_time_utc, Name};
 use crate::error::AppError;
-use crate::server_fns::instances::{list_keys, CreateKey};
+use crate::server_fns::instances::{list_keys, set_key_enabled, CreateKey};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -20,6 +21,8 @@ pub fn KeysPage() -> impl IntoView {
     let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "key"));
     let reload = RwSignal::new(0u32);
     let creating = RwSignal::new(false);
+    let open = RwSignal::new(None::<KeyDialog>);
+    let writer = can_write();
     // `?new=1` (the New Consumer dialog's "New Key" link) opens the dialog once hydrated.
     Effect::new(move |_| {
         if query.read().get("new").as_deref() == Some("1") {
@@ -48,10 +51,11 @@ pub fn KeysPage() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! { <p class="empty">"No keys match."</p> }.into_any(),
                     Ok(page) => view! {
                         <table>
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Bound consumer"</th><th scope="col">"Status"</th><th scope="col">"Expiry"</th><th scope="col">"Creation Time"</th></tr></thead>
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Bound consumer"</th><th scope="col">"Status"</th><th scope="col">"Expiry (UTC)"</th><th scope="col">"Creation Time"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                             <tbody>
                                 {page.items.into_iter().map(|k| {
-                                    let consumer = k.consumer.map(|c| view! { <a href=format!("/instances/{iid}/consumers?consumer={}", c.id)>{c.name}</a> });
+                                    let consumer = k.consumer.clone().map(|c| view! { <a href=format!("/instances/{iid}/consumers?consumer={}", c.id)>{c.name}</a> });
+                                    let actions = writer.then(|| key_actions(k.clone(), open, reload));
                                     view! {
                                         <tr>
                                             <td>{k.name}</td>
@@ -60,6 +64,7 @@ pub fn KeysPage() -> impl IntoView {
                                             <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
                                             <td>{k.expires_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                                             <td>{format_time(k.created_at)}</td>
+                                            {actions}
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -74,12 +79,71 @@ pub fn KeysPage() -> impl IntoView {
         <Show when=move || creating.get()>
             <NewKeyDialog instance_id=instance_id.get_untracked() on_close=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
+        {move || {
+            let done = move || { open.set(None); reload.update(|r| *r += 1) };
+            match open.get() {
+                Some(KeyDialog::Rotate(k)) => view! { <RotateKeyDialog key=k on_close=move || open.set(None) on_done=done /> }.into_any(),
+                Some(KeyDialog::Delete(k)) => view! { <DeleteKeyDialog key=k on_close=move || open.set(None) on_done=done /> }.into_any(),
+                None => ().into_any(),
+            }
+        }}
+    }
+}
+
+/// Which per-key dialog is open.
+#[derive(Clone)]
+enum KeyDialog {
+    Rotate(ApiKey),
+    Delete(ApiKey),
+}
+
+/// Enable/Disable (at once), Rotate and Delete (in a dialog), each named with the key.
+fn key_actions(
+    k: ApiKey,
+    open: RwSignal<Option<KeyDialog>>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let (id, name, enabled) = (k.id.clone(), k.name.clone(), k.enabled);
+    let toggle = move |_| {
+        let (id, name) = (id.clone(), name.clone());
+        leptos::task::spawn_local(async move {
+            match set_key_enabled(id, !enabled).await {
+                Ok(_) => notify(
+                    false,
+                    format!(
+                        "Key {name} {}.",
+                        if enabled { "disabled" } else { "enabled" }
+                    ),
+                ),
+                Err(e) => notify(true, e.to_string()),
+            }
+            reload.update(|r| *r += 1);
+        });
+    };
+    let toggle_label = format!(
+        "{} key {}",
+        if enabled { "Disable" } else { "Enable" },
+        k.name
+    );
+    let (rotate_label, delete_label) = (
+        format!("Rotate key {}", k.name),
+        format!("Delete key {}", k.name),
+    );
+    let (for_rotate, for_delete) = (k.clone(), k);
+    view! {
+        <td class="actions-cell">
+            <button type="button" class="link" aria-label=toggle_label on:click=toggle>{if enabled { "Disable" } else { "Enable" }}</button>
+            <button type="button" class="link" aria-label=rotate_label on:click=move |_| open.set(Some(KeyDialog::Rotate(for_rotate.clone())))>"Rotate"</button>
+            <button type="button" class="link danger" aria-label=delete_label on:click=move |_| open.set(Some(KeyDialog::Delete(for_delete.clone())))>"Delete"</button>
+        </td>
     }
 }
 
 #[component]
 fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
+    let expiry = RwSignal::new(String::new());
+    let expiry_local = RwSignal::new(None::<String>);
     let server = RwSignal::new(None::<AppError>);
     let revealed = RwSignal::new(None::<String>);
     let action = ServerAction::<CreateKey>::new();
@@ -101,17 +165,34 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
     let other = move || {
         server
             .get()
-            .filter(|e| e.field_message("Name").is_none())
+            .filter(|e| e.field_message("Name").is_none() && e.field_message("ExpiresAt").is_none())
             .map(|e| e.to_string())
+    };
+    let expiry_error = move || {
+        expiry_local
+            .get()
+            .or_else(|| server.get().and_then(|e| e.field_message("ExpiresAt")))
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
+        let text = expiry.get();
+        let expires_at = if text.trim().is_empty() {
+            None
+        } else if let Some(t) = parse_time_utc(&text) {
+            Some(t)
+        } else {
+            expiry_local.set(Some(
+                "Enter the expiry date and time, or leave it empty.".into(),
+            ));
+            return;
+        };
+        expiry_local.set(None);
         action.dispatch(CreateKey {
             input: NewKey {
                 instance_id: instance_id.clone(),
                 name: name.get(),
-                expires_at: None,
+                expires_at,
             },
         });
     };
@@ -121,6 +202,12 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
                 None => view! {
                     <form on:submit=submit.clone() novalidate>
                         <TextField id="key-name" label="Key name" value=name error=name_error required=true />
+                        <div class="field">
+                            <label for="key-expiry">"Expiry time (UTC, optional)"</label>
+                            <input id="key-expiry" type="datetime-local" step="1" aria-describedby="key-expiry-error"
+                                prop:value=move || expiry.get() on:input=move |ev| expiry.set(event_target_value(&ev)) />
+                            <p class="field-error" id="key-expiry-error">{expiry_error}</p>
+                        </div>
                         <p class="hint">"The key value is generated by the server from a cryptographically secure random source."</p>
                         <p role="alert" class="field-error">{other}</p>
                         <div class="actions">

@@ -7,6 +7,7 @@ pub mod consumer_rules;
 pub mod consumers;
 pub mod groups;
 pub mod instances;
+pub mod key_dialogs;
 pub mod keys;
 pub mod login;
 pub mod model_apis;

@@ -1,0 +1,116 @@
+import { expect, Page, test } from '@playwright/test';
+import { signIn, VIEWER } from './helpers';
+
+/** Opens a page of the demo instance from its sidebar, hydrated. */
+async function openSection(page: Page, link: string, heading: string) {
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await expect(page.getByRole('heading', { name: 'Basic information' })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: link, exact: true }).click();
+  await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+}
+
+/** A `datetime-local` value (UTC) `ms` milliseconds from now. */
+function utcInput(ms: number) {
+  return new Date(Date.now() + ms).toISOString().slice(0, 19);
+}
+
+test('a key with an expiry: shown once, disabled, enabled, rotated, deleted by typing its name', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Keys', 'Keys');
+
+  await page.getByRole('button', { name: 'New Key' }).click();
+  const create = page.getByRole('dialog', { name: 'New Key' });
+  await create.getByLabel('Key name').fill('e2e-rotating');
+  await create.getByLabel('Expiry time (UTC, optional)').fill(utcInput(-60_000));
+  await create.getByRole('button', { name: 'OK' }).click();
+  await expect(create.locator('#key-expiry-error')).toContainText('future');
+  const expiry = utcInput(24 * 3600_000);
+  await create.getByLabel('Expiry time (UTC, optional)').fill(expiry);
+  await create.getByRole('button', { name: 'OK' }).click();
+  const value = await create.getByLabel('API key').inputValue();
+  expect(value).toMatch(/^gck_[A-Za-z0-9]{40}$/);
+  await create.getByRole('button', { name: 'Done' }).click();
+  await expect(create).toBeHidden();
+
+  const row = page.getByRole('row', { name: /e2e-rotating/ });
+  await expect(row).toContainText(expiry.slice(0, 10));
+  await expect(row).toContainText(`${value.slice(0, 8)}…`);
+  await page.reload();
+  expect(await page.content()).not.toContain(value);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+
+  await page.getByRole('button', { name: 'Disable key e2e-rotating' }).click();
+  await expect(row).toContainText('Disabled');
+  await page.getByRole('button', { name: 'Enable key e2e-rotating' }).click();
+  await expect(row).toContainText('Enabled');
+
+  await page.getByRole('button', { name: 'Rotate key e2e-rotating' }).click();
+  const rotate = page.getByRole('dialog', { name: 'Rotate Key' });
+  await rotate.getByLabel('The old value keeps working for').selectOption({ label: '1 hour' });
+  await rotate.getByRole('button', { name: 'OK' }).click();
+  const rotated = await rotate.getByLabel('New API key').inputValue();
+  expect(rotated).toMatch(/^gck_[A-Za-z0-9]{40}$/);
+  expect(rotated).not.toBe(value);
+  await rotate.getByRole('button', { name: 'Done' }).click();
+  await expect(rotate).toBeHidden();
+  await expect(row).toContainText(`${rotated.slice(0, 8)}…`);
+  expect(await page.content()).not.toContain(rotated);
+
+  await page.getByRole('button', { name: 'Delete key e2e-rotating' }).click();
+  const del = page.getByRole('dialog', { name: 'Delete Key' });
+  await expect(del.getByText('Can be safely deleted')).toBeVisible();
+  await expect(del.getByRole('button', { name: 'OK' })).toBeDisabled();
+  await del.getByLabel('Enter the key name "e2e-rotating" to confirm').fill('e2e-rotat');
+  await expect(del.getByRole('button', { name: 'OK' })).toBeDisabled();
+  await del.getByLabel('Enter the key name "e2e-rotating" to confirm').fill('e2e-rotating');
+  await del.getByRole('button', { name: 'OK' }).click();
+  await expect(del).toBeHidden();
+  await expect(page.getByRole('row', { name: /e2e-rotating/ })).toHaveCount(0);
+});
+
+test('a bound key cannot be deleted: its consumer is the dependency', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Keys', 'Keys');
+  await page.getByRole('button', { name: 'Delete key billing-key' }).click();
+  const del = page.getByRole('dialog', { name: 'Delete Key' });
+  await expect(del.getByText('There are unresolved dependencies')).toBeVisible();
+  await expect(del.getByRole('link', { name: 'billing-service' })).toBeVisible();
+  await del.getByLabel('Enter the key name "billing-key" to confirm').fill('billing-key');
+  await expect(del.getByRole('button', { name: 'OK' })).toBeDisabled();
+  await del.getByRole('button', { name: 'Cancel' }).click();
+  await expect(del).toBeHidden();
+});
+
+test('disable and enable a consumer in its details, and a consumer group in the list', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Consumer', 'Consumer');
+  await page.getByRole('link', { name: 'search-frontend details' }).click();
+  const details = page.getByRole('complementary', { name: 'Consumer details' });
+  await expect(details.getByText('Enabled', { exact: true })).toBeVisible();
+  await details.getByRole('button', { name: 'Disable consumer' }).click();
+  await expect(details.getByRole('button', { name: 'Enable consumer' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /search-frontend/ })).toContainText('Disabled');
+  await details.getByRole('button', { name: 'Enable consumer' }).click();
+  await expect(details.getByRole('button', { name: 'Disable consumer' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /search-frontend/ })).not.toContainText('Disabled');
+
+  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: 'Consumer group', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Consumer group', exact: true })).toBeVisible();
+  const partners = page.getByRole('row', { name: /partners/ });
+  await page.getByRole('button', { name: 'Disable consumer group partners' }).click();
+  await expect(partners).toContainText('Disabled');
+  await page.getByRole('button', { name: 'Enable consumer group partners' }).click();
+  await expect(partners).toContainText('Enabled');
+});
+
+test('a Viewer sees keys and groups but no buttons that change them', async ({ page }) => {
+  await signIn(page, VIEWER);
+  await openSection(page, 'Keys', 'Keys');
+  await expect(page.getByRole('row', { name: /billing-key/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /^(Disable|Enable|Rotate|Delete) key/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'New Key' })).toHaveCount(0);
+  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: 'Consumer group', exact: true }).click();
+  await expect(page.getByRole('row', { name: /partners/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /consumer group/ })).toHaveCount(0);
+});
