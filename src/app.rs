@@ -2,8 +2,15 @@
 
 use crate::ui::components::Notices;
 use crate::ui::pages::{
-    authorization::AuthorizationPage, consumers::ConsumersPage, groups::GroupsPage, instances,
-    keys::KeysPage, login::LoginPage, model_apis::ModelApisPage, tokens::TokensPage,
+    audit::{GlobalAuditPage, InstanceAuditPage},
+    authorization::AuthorizationPage,
+    consumers::ConsumersPage,
+    groups::GroupsPage,
+    instances,
+    keys::KeysPage,
+    login::LoginPage,
+    model_apis::ModelApisPage,
+    tokens::TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -49,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Redirect path="/instances" /> } />
                 <Route path=path!("/instances") ssr=SsrMode::Async view=instances::InstancesPage />
                 <Route path=path!("/tokens") ssr=SsrMode::Async view=TokensPage />
+                <Route path=path!("/audit") ssr=SsrMode::Async view=GlobalAuditPage />
                 <ParentRoute path=path!("/instances/:id") ssr=SsrMode::Async view=instances::InstanceLayout>
                     <Route path=path!("") ssr=SsrMode::Async view=instances::InstanceOverview />
                     <Route path=path!("consumers") ssr=SsrMode::Async view=ConsumersPage />
@@ -56,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("keys") ssr=SsrMode::Async view=KeysPage />
                     <Route path=path!("apis") ssr=SsrMode::Async view=ModelApisPage />
                     <Route path=path!("authorization") ssr=SsrMode::Async view=AuthorizationPage />
+                    <Route path=path!("audit") ssr=SsrMode::Async view=InstanceAuditPage />
                 </ParentRoute>
             </Routes>
         </Router>

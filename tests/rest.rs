@@ -997,6 +997,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{token_id}", &["delete"]),
+        ("/v1/audit-events", &["get"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(

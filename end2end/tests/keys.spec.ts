@@ -85,10 +85,13 @@ test('a bound key cannot be deleted: its consumer is the dependency', async ({ p
 test('disable and enable a consumer in its details, and a consumer group in the list', async ({ page }) => {
   await signIn(page);
   await openSection(page, 'Consumer', 'Consumer');
+  await page.getByLabel('Search consumers by name').fill('search-frontend');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
   await page.getByRole('link', { name: 'search-frontend details' }).click();
   const details = page.getByRole('complementary', { name: 'Consumer details' });
-  await expect(details.getByText('Enabled', { exact: true })).toBeVisible();
+  await expect(details.getByRole('definition').filter({ hasText: /^Enabled/ })).toBeVisible();
   await details.getByRole('button', { name: 'Disable consumer' }).click();
+  await expect(details.getByRole('definition').filter({ hasText: /^Disabled/ })).toBeVisible();
   await expect(details.getByRole('button', { name: 'Enable consumer' })).toBeVisible();
   await expect(page.getByRole('row', { name: /search-frontend/ })).toContainText('Disabled');
   await details.getByRole('button', { name: 'Enable consumer' }).click();

@@ -3,6 +3,7 @@
 //! `{"requestId", "code", "message", "data"}`; the session layer has already refused callers
 //! without a bearer token or session.
 
+mod audit;
 mod consumers;
 mod docs;
 mod gateways;
@@ -45,7 +46,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "Groups and keys", description = "Consumer groups and API keys"),
         (name = "Model APIs", description = "Model APIs and where they are deployed"),
         (name = "Authorization rules", description = "Who may call which model API in which environment"),
-        (name = "Tokens", description = "The calling account's bearer tokens")
+        (name = "Tokens", description = "The calling account's bearer tokens"),
+        (name = "Audit", description = "Who changed what, and when")
     )
 )]
 struct ApiDoc;
@@ -72,6 +74,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(model_apis::router())
         .merge(rules::router())
         .merge(tokens::router())
+        .merge(audit::router())
         .split_for_parts();
     let json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
     let page = std::sync::Arc::new(docs::page(&doc));

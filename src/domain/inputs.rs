@@ -187,3 +187,21 @@ pub struct EnvironmentUpdate {
     pub description: String,
     pub version: i64,
 }
+
+/// What the audit log can be narrowed to; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    /// One gateway's entries; none for every gateway's and the account-level ones.
+    pub instance_id: Option<String>,
+    /// `Consumer`, `ConsumerGroup`, `Key`, `Api`, `Environment`, `AuthorizationRule`,
+    /// `Gateway`, `Account` or `ApiToken`.
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// Case-insensitive substring of the actor (account or token name).
+    pub actor: Option<String>,
+    /// From this time (ms since the epoch, inclusive).
+    pub from: Option<i64>,
+    /// Before this time (ms since the epoch, exclusive).
+    pub to: Option<i64>,
+}

@@ -245,3 +245,22 @@ pub struct CreatedToken {
     pub token: ApiToken,
     pub value: String,
 }
+
+/// One entry of the audit log: who changed what, when, through which request. The summary
+/// never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: String,
+    /// The gateway the change belongs to (none for account-level changes).
+    pub instance_id: Option<String>,
+    /// The account, or `account (token name)` for REST calls.
+    pub actor: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub summary: String,
+    pub request_id: String,
+    pub created_at: i64,
+}

@@ -2,6 +2,7 @@
 //! once and is called by both the server functions behind the console and the REST API.
 
 pub mod apis;
+pub mod audit;
 pub mod auth;
 pub mod consumer_rules;
 pub mod consumers;
@@ -16,7 +17,7 @@ pub mod tokens;
 use crate::domain::records::CurrentUser;
 use crate::domain::{Description, IdKind, Name, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{self, AuditEntry};
+use crate::store::audit::AuditEntry;
 use crate::store::{now_ms, Db};
 use sqlx::AnyConnection;
 
@@ -82,7 +83,7 @@ impl Actor {
             summary,
             request_id: &self.request_id,
         };
-        Ok(audit::insert(conn, entry, now_ms()).await?)
+        Ok(crate::store::audit::insert(conn, entry, now_ms()).await?)
     }
 }
 

@@ -98,3 +98,84 @@ pub async fn changes(
     .fetch_all(conn)
     .await
 }
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    instance_id: Option<String>,
+    actor: String,
+    action: String,
+    resource_type: String,
+    resource_id: String,
+    summary: String,
+    request_id: String,
+    created_at: i64,
+}
+
+/// Entries newest first. `actor_pattern` is a LIKE pattern on the lowercased actor.
+pub async fn list(
+    conn: &mut AnyConnection,
+    f: &crate::domain::inputs::AuditFilter,
+    actor_pattern: Option<String>,
+    page: crate::domain::PageRequest,
+) -> Result<(i64, Vec<crate::domain::records::AuditEvent>), sqlx::Error> {
+    use super::Arg;
+    let mut parts: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let mut and = |sql: &str, arg: Arg| {
+        args.push(arg);
+        parts.push(sql.replace('?', &format!("${}", args.len())));
+    };
+    let text = |v: &Option<String>| v.clone().map(Arg::Text);
+    for (sql, arg) in [
+        ("instance_id = ?", text(&f.instance_id)),
+        ("resource_type = ?", text(&f.resource_type)),
+        ("resource_id = ?", text(&f.resource_id)),
+        (
+            "lower(actor) LIKE ? ESCAPE '\\'",
+            actor_pattern.map(Arg::Text),
+        ),
+        ("created_at >= ?", f.from.map(Arg::Int)),
+        ("created_at < ?", f.to.map(Arg::Int)),
+    ] {
+        if let Some(arg) = arg {
+            and(sql, arg);
+        }
+    }
+    let filter = if parts.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        parts.join(" AND ")
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {filter}");
+    let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &args)
+        .fetch_one(&mut *conn)
+        .await?;
+    let n = args.len();
+    let sql = format!(
+        "SELECT id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at \
+         FROM audit_events WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows: Vec<EventRow> = bind_all!(sqlx::query_as(&sql), &args)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| crate::domain::records::AuditEvent {
+            id: r.id,
+            instance_id: r.instance_id,
+            actor: r.actor,
+            action: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            summary: r.summary,
+            request_id: r.request_id,
+            created_at: r.created_at,
+        })
+        .collect();
+    Ok((total, items))
+}

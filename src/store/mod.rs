@@ -1,6 +1,20 @@
 //! Storage: one sqlx `AnyPool` over SQLite (the embedded default) or PostgreSQL, chosen by
 //! URL. The schema and every query are written once in the dialect both accept.
 
+/// Binds a list of `Arg`s, in order, to a query built with a dynamic WHERE clause.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::store::Arg::Text(s) => q.bind(s.clone()),
+                $crate::store::Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
 pub mod accounts;
 pub mod apis;
 pub mod audit;
@@ -17,6 +31,12 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An argument of a query whose WHERE clause is built from the filters present.
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

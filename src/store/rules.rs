@@ -1,5 +1,6 @@
 //! Consumer authorization rules, joined with the names of what they refer to.
 
+use super::Arg;
 use crate::domain::authorization::ExpireStatus;
 use crate::domain::PageRequest;
 use sqlx::AnyConnection;
@@ -122,11 +123,6 @@ pub struct RuleFilter {
     pub status: Option<ExpireStatus>,
 }
 
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
 /// The WHERE clause and its arguments, numbered from `$1`.
 fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
     let mut parts: Vec<String> = Vec::new();
@@ -192,19 +188,6 @@ fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
         format!("WHERE {}", parts.join(" AND "))
     };
     (sql, args)
-}
-
-macro_rules! bind_all {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        q
-    }};
 }
 
 /// Newest first.

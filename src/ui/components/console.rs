@@ -17,6 +17,7 @@ pub fn Console(children: ChildrenFn) -> impl IntoView {
                     me.await.ok().map(|u| view! { <span class="user">{format!("{} ({})", u.username, u.role.as_str())}</span> })
                 })}
             </Suspense>
+            <a class="tokens" href="/audit">"Audit log"</a>
             <a class="tokens" href="/tokens">"API tokens"</a>
             <ActionForm action=sign_out>
                 <button type="submit" class="link">"Sign out"</button>

@@ -169,6 +169,7 @@ pub fn InstanceLayout() -> impl IntoView {
                     <a href=link("/keys")>"Keys"</a>
                     <a href=link("/apis")>"Model APIs"</a>
                     <a href=link("/authorization")>"Authorization"</a>
+                    <a href=link("/audit")>"Audit log"</a>
                 </nav>
                 <main class="page">
                     <Outlet />
