@@ -40,7 +40,10 @@ test('the global audit log lists every gateway, and a Viewer can read it', async
   await signIn(page, VIEWER);
   await page.getByRole('link', { name: 'Audit log' }).click();
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
-  await expect(page.getByRole('row', { name: /CreateGateway|CreateInstance/ }).first()).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Audit entries' })).toBeVisible();
+  await page.getByLabel('Resource type').selectOption('Gateway');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.getByRole('row', { name: /demo-seed.*CreateGateway/ }).first()).toBeVisible();
   await page.goto('/audit?type=Nonsense');
   await expect(page.getByRole('alert')).toContainText('not a resource type');
 });
