@@ -2,6 +2,7 @@
 
 use crate::ui::components::Notices;
 use crate::ui::pages::{
+    accounts::AccountsPage,
     audit::{GlobalAuditPage, InstanceAuditPage},
     authorization::AuthorizationPage,
     consumers::ConsumersPage,
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/instances") ssr=SsrMode::Async view=instances::InstancesPage />
                 <Route path=path!("/tokens") ssr=SsrMode::Async view=TokensPage />
                 <Route path=path!("/audit") ssr=SsrMode::Async view=GlobalAuditPage />
+                <Route path=path!("/accounts") ssr=SsrMode::Async view=AccountsPage />
                 <ParentRoute path=path!("/instances/:id") ssr=SsrMode::Async view=instances::InstanceLayout>
                     <Route path=path!("") ssr=SsrMode::Async view=instances::InstanceOverview />
                     <Route path=path!("consumers") ssr=SsrMode::Async view=ConsumersPage />

@@ -36,9 +36,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         password,
     }) = &config.command
     {
-        let role = Role::parse(role).ok_or("role must be Admin or Viewer")?;
-        let user = auth::create_account(&db, username, password, role).await?;
-        println!("created {} account {}", user.role.as_str(), user.username);
+        let cli = gateway_console::service::Actor {
+            user: gateway_console::domain::records::CurrentUser {
+                id: "cli".into(),
+                username: "cli (create-account)".into(),
+                role: Role::Admin,
+            },
+            request_id: format!("cli-{}", std::process::id()),
+        };
+        let account =
+            gateway_console::service::accounts::create_account(&db, &cli, username, password, role)
+                .await?;
+        println!(
+            "created {} account {}",
+            account.role.as_str(),
+            account.username
+        );
         return Ok(());
     }
     if let Some(Command::Token {

@@ -998,6 +998,10 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{token_id}", &["delete"]),
         ("/v1/audit-events", &["get"]),
+        ("/v1/accounts", &["get", "post"]),
+        ("/v1/accounts/{account_id}/status", &["put"]),
+        ("/v1/accounts/{account_id}/role", &["put"]),
+        ("/v1/accounts/{account_id}/password", &["put"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(

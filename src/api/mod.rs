@@ -3,6 +3,7 @@
 //! `{"requestId", "code", "message", "data"}`; the session layer has already refused callers
 //! without a bearer token or session.
 
+mod accounts;
 mod audit;
 mod consumers;
 mod docs;
@@ -47,7 +48,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "Model APIs", description = "Model APIs and where they are deployed"),
         (name = "Authorization rules", description = "Who may call which model API in which environment"),
         (name = "Tokens", description = "The calling account's bearer tokens"),
-        (name = "Audit", description = "Who changed what, and when")
+        (name = "Audit", description = "Who changed what, and when"),
+        (name = "Accounts", description = "Console accounts (Admins only)")
     )
 )]
 struct ApiDoc;
@@ -75,6 +77,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rules::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(accounts::router())
         .split_for_parts();
     let json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
     let page = std::sync::Arc::new(docs::page(&doc));

@@ -264,3 +264,16 @@ pub struct AuditEvent {
     pub request_id: String,
     pub created_at: i64,
 }
+
+/// A console account, as the Accounts page lists it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

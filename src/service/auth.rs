@@ -127,6 +127,28 @@ pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
     Ok(accounts::delete_session(&mut conn, &crate::domain::keys::hash_key(token)).await?)
 }
 
+/// The longest password accepted (hashing is deliberately slow; a huge input would be a
+/// denial of service).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A password's length rules.
+pub fn check_password(password: &str) -> AppResult<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "Password",
+            format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "Password",
+            format!("The password can have up to {MAX_PASSWORD_CHARS} characters."),
+        ));
+    }
+    Ok(())
+}
+
 /// Creates an account; usernames follow the resource-name rules.
 pub async fn create_account(
     db: &Db,
@@ -134,17 +156,22 @@ pub async fn create_account(
     password: &str,
     role: Role,
 ) -> AppResult<CurrentUser> {
+    let mut conn = db.pool.acquire().await?;
+    insert_account(&mut conn, username, password, role).await
+}
+
+/// Creates an account on the caller's connection (inside its transaction, to be audited).
+pub async fn insert_account(
+    conn: &mut sqlx::AnyConnection,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> AppResult<CurrentUser> {
     let name = crate::service::parse_name(username)?;
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "Password",
-            format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
-        ));
-    }
+    check_password(password)?;
     let hash = hash_password(password)?;
     let id = ResourceId::generate(IdKind::Account);
-    let mut conn = db.pool.acquire().await?;
-    accounts::insert(&mut conn, id.as_str(), name.as_str(), &hash, role, now_ms())
+    accounts::insert(conn, id.as_str(), name.as_str(), &hash, role, now_ms())
         .await
         .map_err(|e| crate::service::name_taken(e, "account", &name))?;
     Ok(CurrentUser {

@@ -137,3 +137,120 @@ pub async fn clear_failures(conn: &mut AnyConnection, subject: &str) -> Result<(
         .await
         .map(drop)
 }
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id: String,
+    username: String,
+    role: String,
+    enabled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// Every account, by username (consoles have a handful).
+pub async fn list(
+    conn: &mut AnyConnection,
+) -> Result<Vec<crate::domain::records::Account>, sqlx::Error> {
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "SELECT id, username, role, enabled, created_at, updated_at FROM accounts ORDER BY username_key",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::domain::records::Account {
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            id: r.id,
+            username: r.username,
+            enabled: r.enabled != 0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+pub async fn get(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<crate::domain::records::Account>, sqlx::Error> {
+    Ok(list(conn).await?.into_iter().find(|a| a.id == id))
+}
+
+/// On PostgreSQL, locks the enabled Admins' rows so two concurrent changes cannot both take
+/// away "the other" last Admin. (SQLite has one writer at a time anyway.)
+pub async fn lock_admins(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM accounts WHERE role = 'Admin' AND enabled = 1 FOR UPDATE")
+            .fetch_all(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Enabled Admins other than `id`.
+pub async fn other_enabled_admins(conn: &mut AnyConnection, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts WHERE role = 'Admin' AND enabled = 1 AND id <> $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET enabled = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(enabled))
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn set_role(
+    conn: &mut AnyConnection,
+    id: &str,
+    role: Role,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(password_hash)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Signs the account out everywhere.
+pub async fn delete_sessions(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}

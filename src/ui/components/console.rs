@@ -14,7 +14,10 @@ pub fn Console(children: ChildrenFn) -> impl IntoView {
             <a class="brand" href="/instances">"Gateway Console"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    me.await.ok().map(|u| view! { <span class="user">{format!("{} ({})", u.username, u.role.as_str())}</span> })
+                    me.await.ok().map(|u| view! {
+                        <span class="user">{format!("{} ({})", u.username, u.role.as_str())}</span>
+                        {u.can_write().then(|| view! { <a class="tokens" href="/accounts">"Accounts"</a> })}
+                    })
                 })}
             </Suspense>
             <a class="tokens" href="/audit">"Audit log"</a>

@@ -1,5 +1,6 @@
 //! One module per console page.
 
+pub mod accounts;
 pub mod audit;
 pub mod authorization;
 pub mod authorization_dialogs;

@@ -1,0 +1,158 @@
+//! Console accounts, managed by Admins: list, create (Admin or Viewer), enable and disable,
+//! change role, reset password. There is always at least one enabled Admin: the last one can
+//! be neither disabled nor made a Viewer. Disabling an account or resetting its password
+//! signs it out everywhere; a disabled account's tokens stop working at once.
+
+use super::auth;
+use super::Actor;
+use crate::domain::records::{Account, Role};
+use crate::domain::IdKind;
+use crate::error::{AppError, AppResult};
+use crate::store::{accounts, now_ms, Db};
+use sqlx::AnyConnection;
+
+pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
+    actor.require_admin()?;
+    let mut conn = db.pool.acquire().await?;
+    Ok(accounts::list(&mut conn).await?)
+}
+
+async fn load(conn: &mut AnyConnection, id: &str) -> AppResult<Account> {
+    let id = super::parse_id(IdKind::Account, id)?;
+    accounts::get(conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Account, id.as_str()))
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn create_account(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+    role: &str,
+) -> AppResult<Account> {
+    actor.require_admin()?;
+    let role = parse_role(role)?;
+    let mut tx = db.pool.begin().await?;
+    let user = auth::insert_account(&mut tx, username, password, role).await?;
+    let summary = format!("username={} role={}", user.username, role.as_str());
+    actor
+        .audit(
+            &mut tx,
+            None,
+            "CreateAccount",
+            IdKind::Account,
+            &user.id,
+            summary,
+        )
+        .await?;
+    let account = load(&mut tx, &user.id).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+fn parse_role(role: &str) -> AppResult<Role> {
+    Role::parse(role.trim())
+        .ok_or_else(|| AppError::invalid("Role", "The role is Admin or Viewer."))
+}
+
+/// Refuses to leave the console without an enabled Admin.
+async fn keep_an_admin(conn: &mut AnyConnection, account: &Account, what: &str) -> AppResult<()> {
+    accounts::lock_admins(conn).await?;
+    if account.role == Role::Admin
+        && account.enabled
+        && accounts::other_enabled_admins(conn, &account.id).await? == 0
+    {
+        return Err(AppError::invalid(
+            what,
+            "This is the last enabled Admin: enable or promote another Admin first.",
+        ));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn set_account_enabled(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    enabled: bool,
+) -> AppResult<Account> {
+    actor.require_admin()?;
+    let mut tx = db.pool.begin().await?;
+    let account = load(&mut tx, id).await?;
+    if !enabled {
+        keep_an_admin(&mut tx, &account, "Enabled").await?;
+        accounts::delete_sessions(&mut tx, &account.id).await?;
+    }
+    accounts::set_enabled(&mut tx, &account.id, enabled, now_ms()).await?;
+    let action = if enabled {
+        "EnableAccount"
+    } else {
+        "DisableAccount"
+    };
+    let summary = format!("username={} enabled={enabled}", account.username);
+    actor
+        .audit(&mut tx, None, action, IdKind::Account, &account.id, summary)
+        .await?;
+    let account = load(&mut tx, &account.id).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> AppResult<Account> {
+    actor.require_admin()?;
+    let role = parse_role(role)?;
+    let mut tx = db.pool.begin().await?;
+    let account = load(&mut tx, id).await?;
+    if role == Role::Viewer {
+        keep_an_admin(&mut tx, &account, "Role").await?;
+    }
+    accounts::set_role(&mut tx, &account.id, role, now_ms()).await?;
+    let summary = format!(
+        "username={} role {} -> {}",
+        account.username,
+        account.role.as_str(),
+        role.as_str()
+    );
+    actor
+        .audit(
+            &mut tx,
+            None,
+            "ChangeAccountRole",
+            IdKind::Account,
+            &account.id,
+            summary,
+        )
+        .await?;
+    let account = load(&mut tx, &account.id).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// Sets a new password chosen by an Admin and signs the account out everywhere.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn reset_password(db: &Db, actor: &Actor, id: &str, password: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    auth::check_password(password)?;
+    let hash = auth::hash_password(password)?;
+    let mut tx = db.pool.begin().await?;
+    let account = load(&mut tx, id).await?;
+    accounts::set_password(&mut tx, &account.id, &hash, now_ms()).await?;
+    accounts::delete_sessions(&mut tx, &account.id).await?;
+    let summary = format!("username={} password reset", account.username);
+    actor
+        .audit(
+            &mut tx,
+            None,
+            "ResetAccountPassword",
+            IdKind::Account,
+            &account.id,
+            summary,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
