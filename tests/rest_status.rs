@@ -330,3 +330,36 @@ async fn a_viewer_token_cannot_change_status_keys_or_memberships() {
     let k = app.rest(v, "GET", &key_path, None).await;
     assert_eq!(ok(&k)["enabled"], true);
 }
+
+#[tokio::test]
+async fn a_key_can_have_a_custom_value_that_is_checked_and_unique() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    for value in ["short", "has a space in it", "nön-ascii-value"] {
+        let body = json!({"instanceId": w.gateway, "name": "custom", "value": value});
+        let r = app.rest(t, "POST", "/v1/keys", Some(body)).await;
+        refused(&r, 400, "InvalidParameter.Value");
+    }
+    let body = json!({"instanceId": w.gateway, "name": "custom", "value": "my-own-key-value-1"});
+    let created = app.rest(t, "POST", "/v1/keys", Some(body)).await;
+    assert_eq!(ok(&created)["value"], "my-own-key-value-1");
+    assert_eq!(ok(&created)["key"]["prefix"], "my-o");
+    let again = json!({"instanceId": w.gateway, "name": "custom-2", "value": "my-own-key-value-1"});
+    refused(
+        &app.rest(t, "POST", "/v1/keys", Some(again)).await,
+        400,
+        "InvalidParameter.Value",
+    );
+    let listed = app
+        .rest(t, "GET", &format!("/v1/keys?gatewayId={}", w.gateway), None)
+        .await;
+    assert!(!listed.body.to_string().contains("my-own-key-value-1"));
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM audit_events WHERE action = 'CreateKey'")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(audited.iter().all(|s| !s.contains("my-own-key-value-1")));
+    assert!(audited.iter().any(|s| s.ends_with("value=custom")));
+}

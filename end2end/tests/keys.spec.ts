@@ -69,6 +69,24 @@ test('a key with an expiry: shown once, disabled, enabled, rotated, deleted by t
   await expect(page.getByRole('row', { name: /e2e-rotating/ })).toHaveCount(0);
 });
 
+test('a key with a custom value: checked as typed, shown once, masked in the list', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Keys', 'Keys');
+  await page.getByRole('button', { name: 'New Key' }).click();
+  const create = page.getByRole('dialog', { name: 'New Key' });
+  await create.getByLabel('Key name').fill('e2e-custom');
+  await create.getByLabel('Custom value', { exact: true }).check();
+  await create.getByLabel('Custom value (8–256 characters)').fill('too short');
+  await expect(create.locator('#key-custom-value-error')).toContainText('visible ASCII');
+  await create.getByLabel('Custom value (8–256 characters)').fill('e2e-custom-secret-42');
+  await create.getByRole('button', { name: 'OK' }).click();
+  await expect(create.getByLabel('API key')).toHaveValue('e2e-custom-secret-42');
+  await create.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('row', { name: /e2e-custom/ })).toContainText('e2e-c…');
+  await page.reload();
+  expect(await page.content()).not.toContain('e2e-custom-secret-42');
+});
+
 test('a bound key cannot be deleted: its consumer is the dependency', async ({ page }) => {
   await signIn(page);
   await openSection(page, 'Keys', 'Keys');

@@ -12,6 +12,21 @@ pub const KEY_RANDOM_CHARS: usize = 40;
 /// How many leading characters are kept to let people recognise a key.
 pub const VISIBLE_PREFIX_CHARS: usize = 8;
 
+/// Bounds of a custom key value, in characters.
+pub const CUSTOM_MIN_CHARS: usize = 8;
+pub const CUSTOM_MAX_CHARS: usize = 256;
+
+/// Why a custom key value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyValueError {
+    #[error("A custom key value has 8 to 256 characters; this one has {0}.")]
+    Length(usize),
+    #[error(
+        "A custom key value uses visible ASCII characters only (no spaces); {0:?} is not one."
+    )]
+    Char(char),
+}
+
 /// The masked form shown in lists: the stored visible prefix and an ellipsis.
 pub fn masked(prefix: &str) -> String {
     format!("{prefix}…")
@@ -43,8 +58,24 @@ impl PlainApiKey {
         &self.0
     }
 
+    /// The characters kept to recognise the key: 8, but never more than a quarter of the
+    /// value (a short custom value keeps only 2).
     pub fn visible_prefix(&self) -> String {
-        self.0.chars().take(VISIBLE_PREFIX_CHARS).collect()
+        let n = VISIBLE_PREFIX_CHARS.min(self.0.chars().count() / 4);
+        self.0.chars().take(n).collect()
+    }
+
+    /// A value chosen by the user: 8 to 256 visible ASCII characters (no spaces), so any
+    /// proxy passes it unchanged in a header.
+    pub fn custom(value: &str) -> Result<PlainApiKey, KeyValueError> {
+        let n = value.chars().count();
+        if !(CUSTOM_MIN_CHARS..=CUSTOM_MAX_CHARS).contains(&n) {
+            return Err(KeyValueError::Length(n));
+        }
+        if let Some(bad) = value.chars().find(|c| !matches!(*c as u32, 0x21..=0x7e)) {
+            return Err(KeyValueError::Char(bad));
+        }
+        Ok(PlainApiKey(value.to_owned()))
     }
 
     /// SHA-256 of the value, hex: keys are high-entropy, so a fast hash is safe and lets the
@@ -78,6 +109,46 @@ mod tests {
         assert!(k.expose().starts_with(KEY_PREFIX));
         assert_eq!(k.expose().len(), KEY_PREFIX.len() + KEY_RANDOM_CHARS);
         assert_ne!(k.expose(), PlainApiKey::generate().expose());
+    }
+
+    #[test]
+    fn custom_values_are_bounded_and_printable() {
+        assert!(PlainApiKey::custom("abcdefgh").is_ok());
+        assert!(matches!(
+            PlainApiKey::custom("short"),
+            Err(KeyValueError::Length(5))
+        ));
+        assert!(matches!(
+            PlainApiKey::custom(&"x".repeat(257)),
+            Err(KeyValueError::Length(257))
+        ));
+        assert!(matches!(
+            PlainApiKey::custom("has space"),
+            Err(KeyValueError::Char(' '))
+        ));
+        assert!(matches!(
+            PlainApiKey::custom("nön-ascii"),
+            Err(KeyValueError::Char('ö'))
+        ));
+        // A short custom value shows only a quarter of itself.
+        assert_eq!(
+            PlainApiKey::custom("abcdefgh").unwrap().visible_prefix(),
+            "ab"
+        );
+        assert_eq!(
+            PlainApiKey::generate().visible_prefix().len(),
+            VISIBLE_PREFIX_CHARS
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn custom_values_never_panic_and_accepted_ones_are_header_safe(s in "\\PC{0,300}") {
+            if let Ok(k) = PlainApiKey::custom(&s) {
+                proptest::prop_assert!(k.expose().bytes().all(|b| (0x21..=0x7e).contains(&b)));
+                proptest::prop_assert!(k.visible_prefix().len() * 4 <= k.expose().len());
+            }
+        }
     }
 
     #[test]

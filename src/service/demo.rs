@@ -76,6 +76,7 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
                     instance_id: instance.id.clone(),
                     name: name.into(),
                     expires_at: None,
+                    value: None,
                 },
             )
             .await?

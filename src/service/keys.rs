@@ -36,7 +36,21 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
     actor.require_admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
-    let plain = PlainApiKey::generate();
+    let plain = match input.value.as_deref() {
+        None => PlainApiKey::generate(),
+        Some(v) => {
+            let plain =
+                PlainApiKey::custom(v).map_err(|e| AppError::invalid("Value", e.to_string()))?;
+            let mut conn = db.pool.acquire().await?;
+            if keys::value_in_use(&mut conn, &plain.hash()).await? {
+                return Err(AppError::invalid(
+                    "Value",
+                    "This value is already in use by another key; choose another.",
+                ));
+            }
+            plain
+        }
+    };
     let now = now_ms();
     let expires_at = parse_expiry(input.expires_at, now)?;
     let key = ApiKey {
@@ -61,7 +75,14 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
             "CreateKey",
             IdKind::Key,
             &key.id,
-            format!("name={name}"),
+            format!(
+                "name={name} value={}",
+                if input.value.is_some() {
+                    "custom"
+                } else {
+                    "generated"
+                }
+            ),
         )
         .await?;
     tx.commit().await?;

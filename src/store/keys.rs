@@ -217,3 +217,14 @@ pub async fn delete_unbound(conn: &mut AnyConnection, key_id: &str) -> Result<bo
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// True when a key's current or previous value has this hash.
+pub async fn value_in_use(conn: &mut AnyConnection, key_hash: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR previous_hash = $1",
+    )
+    .bind(key_hash)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
