@@ -363,3 +363,64 @@ async fn a_key_can_have_a_custom_value_that_is_checked_and_unique() {
     assert!(audited.iter().all(|s| !s.contains("my-own-key-value-1")));
     assert!(audited.iter().any(|s| s.ends_with("value=custom")));
 }
+
+#[tokio::test]
+async fn consumers_are_found_by_group_and_by_the_key_they_hold() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let bob = json!({"instanceId": w.gateway, "name": "bob", "groupIds": [w.group]});
+    let bob = ok(&app.rest(t, "POST", "/v1/consumers", Some(bob)).await)["id"].clone();
+    let bind = json!({"keyId": w.key});
+    let cred = format!("/v1/consumers/{}/credentials", w.consumer);
+    ok(&app.rest(t, "POST", &cred, Some(bind)).await);
+
+    let names = |r: &Rest| -> Vec<String> {
+        ok(r)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let base = format!("/v1/consumers?gatewayId={}", w.gateway);
+    let in_group = app
+        .rest(t, "GET", &format!("{base}&groupId={}", w.group), None)
+        .await;
+    assert_eq!(names(&in_group), ["bob"]);
+    assert_eq!(ok(&in_group)["totalSize"], 1);
+    let holder = app
+        .rest(t, "GET", &format!("{base}&keyLike=ALICE-K"), None)
+        .await;
+    assert_eq!(names(&holder), ["alice"]);
+    let prefix = &w.key_value[..6];
+    let by_prefix = app
+        .rest(t, "GET", &format!("{base}&keyLike={prefix}"), None)
+        .await;
+    assert_eq!(names(&by_prefix), ["alice"]);
+    let both = app
+        .rest(
+            t,
+            "GET",
+            &format!("{base}&groupId={}&keyLike=alice", w.group),
+            None,
+        )
+        .await;
+    assert_eq!(ok(&both)["totalSize"], 0);
+    let all = app.rest(t, "GET", &base, None).await;
+    assert_eq!(ok(&all)["totalSize"], 2);
+    assert_eq!(bob, ok(&all)["items"][0]["id"]);
+    refused(
+        &app.rest(t, "GET", &format!("{base}&groupId=nope"), None)
+            .await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+    let long = "k".repeat(101);
+    refused(
+        &app.rest(t, "GET", &format!("{base}&keyLike={long}"), None)
+            .await,
+        400,
+        "InvalidParameter.KeyLike",
+    );
+}

@@ -135,3 +135,19 @@ test('a Viewer sees keys and groups but no buttons that change them', async ({ p
   await expect(page.getByRole('row', { name: /partners/ })).toBeVisible();
   await expect(page.getByRole('button', { name: /consumer group/ })).toHaveCount(0);
 });
+
+test('the consumer list finds a group\'s members and the holder of a key', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Consumer', 'Consumer');
+  await page.getByLabel('Holding a key named or starting with').fill('billing-key');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page).toHaveURL(/key=billing-key/);
+  const list = page.getByRole('region', { name: 'Consumer list' });
+  await expect(list.getByRole('row', { name: /billing-service/ })).toBeVisible();
+  await expect(list.getByRole('row', { name: /details/ })).toHaveCount(1);
+  await page.getByLabel('Holding a key named or starting with').fill('');
+  await page.getByLabel('Only members of').selectOption({ label: 'internal' });
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(list.getByRole('row', { name: /search-frontend/ })).toBeVisible();
+  await expect(list.getByRole('row', { name: /billing-service|chat-assistant/ })).toHaveCount(0);
+});

@@ -1,7 +1,6 @@
 //! `/v1/consumers`: CRUD, dependency check, credentials, and the seed's
 //! `GET /v1/consumers/{consumerId}/authorization-rules`.
 
-use super::gateways::ListQuery;
 use super::{
     flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
 };
@@ -30,14 +29,44 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_consumer_authorization_rules))
 }
 
-/// List the consumers of a gateway, newest first; `nameLike` searches names.
-#[utoipa::path(get, path = "/v1/consumers", tag = "Consumers", params(ListQuery),
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct ConsumersQuery {
+    /// The gateway whose consumers to list.
+    gateway_id: Option<String>,
+    /// Case-insensitive substring of the consumer name.
+    name_like: Option<String>,
+    /// Only the members of this consumer group (`cg-…`).
+    group_id: Option<String>,
+    /// Only the holders of a key whose name or visible prefix contains this text.
+    key_like: Option<String>,
+    /// From 1; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
+    page_number: Option<String>,
+    /// 1 to 100; default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    page_size: Option<String>,
+}
+
+/// List the consumers of a gateway, newest first; `nameLike` searches names, `groupId` and
+/// `keyLike` narrow to a group's members or a key's holder.
+#[utoipa::path(get, path = "/v1/consumers", tag = "Consumers", params(ConsumersQuery),
     responses((status = 200, body = Envelope<Page<Consumer>>), ErrorResponses))]
-async fn list_consumers(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
+async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Response {
     let result = async {
         let gw = required("GatewayId", &q.gateway_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        consumers::list_consumers(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        consumers::list_consumers(
+            &ctx.db,
+            gw,
+            &text(&q.name_like),
+            &text(&q.group_id),
+            &text(&q.key_like),
+            page,
+        )
+        .await
     }
     .await;
     ctx.reply(result)

@@ -7,17 +7,31 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+/// Consumers by name, optionally only a group's members or the holders of a key whose name
+/// or prefix contains `key_like`.
 #[server(endpoint = "list_consumers")]
 pub async fn list_consumers(
     instance_id: String,
     name_like: String,
+    #[server(default)] group_id: String,
+    #[server(default)] key_like: String,
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<Consumer>, AppError> {
     use super::context::{actor, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::consumers::list_consumers(&db, &instance_id, &name_like, page).await)
+    respond(
+        crate::service::consumers::list_consumers(
+            &db,
+            &instance_id,
+            &name_like,
+            &group_id,
+            &key_like,
+            page,
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "get_consumer")]

@@ -46,16 +46,38 @@ async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<Consumer> 
     Ok(assemble(conn, vec![row]).await?.remove(0))
 }
 
+/// Consumers of an instance, newest first: by name, and optionally only the members of a
+/// group (`group_id`) or the holders of a key whose name or prefix contains `key_like`
+/// ("which consumer holds this key?").
 pub async fn list_consumers(
     db: &Db,
     instance_id: &str,
     name_like: &str,
+    group_id: &str,
+    key_like: &str,
     page: PageRequest,
 ) -> AppResult<Page<Consumer>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(name_like)?;
+    let filter = consumers::ConsumerFilter {
+        group_id: match group_id.trim() {
+            "" => None,
+            g => Some(
+                parse_ids(IdKind::ConsumerGroup, "GroupId", &[g.to_owned()])?
+                    .remove(0)
+                    .to_string(),
+            ),
+        },
+        key_pattern: match key_like.trim() {
+            "" => None,
+            k => Some(super::search_pattern(k).map_err(|_| {
+                AppError::invalid("KeyLike", "Search text can contain up to 100 characters.")
+            })?),
+        },
+    };
     let mut conn = db.pool.acquire().await?;
-    let (total_size, rows) = consumers::list(&mut conn, &instance.id, &pattern, page).await?;
+    let (total_size, rows) =
+        consumers::list(&mut conn, &instance.id, &pattern, &filter, page).await?;
     let items = assemble(&mut conn, rows).await?;
     Ok(page.answer(total_size, items))
 }

@@ -53,32 +53,64 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerRo
     sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
 }
 
+/// Narrows a consumer list beyond the name: members of a group, holders of a key whose name
+/// or visible prefix matches a LIKE pattern.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerFilter {
+    pub group_id: Option<String>,
+    pub key_pattern: Option<String>,
+}
+
 /// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
 pub async fn list(
     conn: &mut AnyConnection,
     instance_id: &str,
     pattern: &str,
+    filter: &ConsumerFilter,
     page: PageRequest,
 ) -> Result<(i64, Vec<ConsumerRow>), sqlx::Error> {
-    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    // Without a search the instance's counter is the total; with one, the matches are counted.
-    let total: i64 = if pattern == "%%" {
+    use super::Arg;
+    let mut conditions = String::from("instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'");
+    let mut args = vec![
+        Arg::Text(instance_id.to_owned()),
+        Arg::Text(pattern.to_owned()),
+    ];
+    if let Some(g) = &filter.group_id {
+        args.push(Arg::Text(g.clone()));
+        conditions.push_str(&format!(
+            " AND id IN (SELECT consumer_id FROM consumer_group_members WHERE group_id = ${})",
+            args.len()
+        ));
+    }
+    if let Some(k) = &filter.key_pattern {
+        args.push(Arg::Text(k.clone()));
+        let n = args.len();
+        conditions.push_str(&format!(
+            " AND id IN (SELECT consumer_id FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL \
+             AND (name_key LIKE ${n} ESCAPE '\\' OR lower(prefix) LIKE ${n} ESCAPE '\\'))"
+        ));
+    }
+    // Without any narrowing the instance's counter is the total; otherwise the matches are
+    // counted.
+    let total: i64 = if pattern == "%%" && args.len() == 2 {
         sqlx::query_scalar("SELECT consumer_count FROM instances WHERE id = $1")
             .bind(instance_id)
             .fetch_optional(&mut *conn)
             .await?
             .unwrap_or(0)
     } else {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM consumers WHERE {filter}"))
-            .bind(instance_id)
-            .bind(pattern)
+        let count_sql = format!("SELECT COUNT(*) FROM consumers WHERE {conditions}");
+        bind_all!(sqlx::query_scalar(&count_sql), &args)
             .fetch_one(&mut *conn)
             .await?
     };
-    let sql = format!("SELECT {COLUMNS} FROM consumers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as(&sql)
-        .bind(instance_id)
-        .bind(pattern)
+    let n = args.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM consumers WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = bind_all!(sqlx::query_as(&sql), &args)
         .bind(page.limit())
         .bind(page.offset())
         .fetch_all(conn)

@@ -51,6 +51,20 @@ impl ListQuery {
         self
     }
 
+    /// The same state without the given filters (for example a details panel's own state
+    /// when another record is opened).
+    pub fn without_filters(&self, keys: &[&str]) -> ListQuery {
+        ListQuery {
+            filters: self
+                .filters
+                .iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// The value of one of the page's filters, or "".
     pub fn filter(&self, key: &str) -> String {
         self.filters

@@ -92,7 +92,15 @@ pub fn GrantDialog(
         move |_| {
             let iid = iid.clone();
             async move {
-                let c = list_consumers(iid.clone(), String::new(), Some(1), Some(100)).await?;
+                let c = list_consumers(
+                    iid.clone(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    Some(1),
+                    Some(100),
+                )
+                .await?;
                 let g = list_groups(iid.clone(), String::new(), Some(1), Some(100)).await?;
                 let a = list_apis(iid.clone(), String::new(), Some(1), Some(100)).await?;
                 let e = list_environments(iid).await?;

@@ -13,6 +13,7 @@ use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
 use crate::server_fns::authorization::consumer_details;
 use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
+use crate::server_fns::instances::list_groups;
 use crate::ui::components::notify;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
@@ -32,6 +33,12 @@ pub enum Open {
     Unbind(Consumer, Credential),
 }
 
+/// URL keys of the list's own filters: a group's members, a key's holders.
+const GROUP_FILTER: &str = "group";
+const KEY_FILTER: &str = "key";
+/// The details panel's state, dropped when another consumer is opened or the panel closed.
+const PANEL_STATE: &[&str] = &[RULES_SEARCH, RULES_PAGE_KEY];
+
 #[component]
 pub fn ConsumersPage() -> impl IntoView {
     let params = use_params_map();
@@ -40,7 +47,10 @@ pub fn ConsumersPage() -> impl IntoView {
     // The opened panel's own state (its rule search and page) rides along in the URL.
     let list_query = Memo::new(move |_| {
         let map = query.read();
-        ListQuery::from_params(&map, SELECTED).with_filters(&map, &[RULES_SEARCH, RULES_PAGE_KEY])
+        ListQuery::from_params(&map, SELECTED).with_filters(
+            &map,
+            &[GROUP_FILTER, KEY_FILTER, RULES_SEARCH, RULES_PAGE_KEY],
+        )
     });
     let reload = RwSignal::new(0u32);
     let open = RwSignal::new(Open::None);
@@ -48,14 +58,21 @@ pub fn ConsumersPage() -> impl IntoView {
         move || {
             (
                 instance_id.get(),
-                ListQuery {
-                    filters: Vec::new(),
-                    ..list_query.get().with_selected(None)
-                },
+                list_query
+                    .get()
+                    .with_selected(None)
+                    .without_filters(PANEL_STATE),
                 reload.get(),
             )
         },
-        |(iid, q, _)| list_consumers(iid, q.q, Some(q.page), Some(q.size)),
+        |(iid, q, _)| {
+            let (group, key) = (q.filter(GROUP_FILTER), q.filter(KEY_FILTER));
+            list_consumers(iid, q.q, group, key, Some(q.page), Some(q.size))
+        },
+    );
+    let groups = Resource::new(
+        move || instance_id.get(),
+        |iid| list_groups(iid, String::new(), Some(1), Some(100)),
     );
     let changed = Callback::new(move |_: ()| {
         open.set(Open::None);
@@ -71,6 +88,21 @@ pub fn ConsumersPage() -> impl IntoView {
             <form method="get" role="search" class="search">
                 <label for="consumer-search" class="visually-hidden">"Search consumers by name"</label>
                 <input id="consumer-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
+                <label for="consumer-group-filter" class="visually-hidden">"Only members of"</label>
+                <select id="consumer-group-filter" name=GROUP_FILTER>
+                    <option value="">"All consumer groups"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let chosen = list_query.get().filter(GROUP_FILTER);
+                            groups.await.map(|page| page.items.into_iter().map(|g| {
+                                let selected = g.id == chosen;
+                                view! { <option value=g.id selected=selected>{g.name}</option> }
+                            }).collect_view()).ok()
+                        })}
+                    </Suspense>
+                </select>
+                <label for="consumer-key-filter" class="visually-hidden">"Holding a key named or starting with"</label>
+                <input id="consumer-key-filter" type="search" name=KEY_FILTER placeholder="Key name or prefix" value=move || list_query.get().filter(KEY_FILTER) />
                 <button type="submit">"Search"</button>
             </form>
         </div>
@@ -108,7 +140,7 @@ pub fn ConsumersPage() -> impl IntoView {
             </section>
             {move || list_query.get().selected.map(|id| {
                 let here = list_query.get();
-                let close_href = ListQuery { filters: Vec::new(), ..here.with_selected(None) }.href(SELECTED);
+                let close_href = here.with_selected(None).without_filters(PANEL_STATE).href(SELECTED);
                 view! { <ConsumerDetails id=id here=here close_href=close_href reload=reload open=open /> }
             })}
         </div>
@@ -124,11 +156,10 @@ pub fn ConsumersPage() -> impl IntoView {
 }
 
 fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) -> impl IntoView {
-    let href = ListQuery {
-        filters: Vec::new(),
-        ..q.with_selected(Some(c.id.clone()))
-    }
-    .href(SELECTED);
+    let href = q
+        .with_selected(Some(c.id.clone()))
+        .without_filters(PANEL_STATE)
+        .href(SELECTED);
     let groups = if c.groups.is_empty() {
         "—".to_owned()
     } else {
