@@ -424,3 +424,91 @@ async fn consumers_are_found_by_group_and_by_the_key_they_hold() {
         "InvalidParameter.KeyLike",
     );
 }
+
+#[tokio::test]
+async fn groups_are_renamed_with_their_version_and_deleted_only_when_unused() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let path = format!("/v1/consumer-groups/{}", w.group);
+    let stale = json!({"name": "team-x", "description": "", "version": 9});
+    refused(
+        &app.rest(t, "PUT", &path, Some(stale)).await,
+        409,
+        "Conflict.Version",
+    );
+    let bad = json!({"name": "9lives", "description": "", "version": 1});
+    refused(
+        &app.rest(t, "PUT", &path, Some(bad)).await,
+        400,
+        "InvalidParameter.Name",
+    );
+    let renamed = app
+        .rest(
+            t,
+            "PUT",
+            &path,
+            Some(json!({"name": "team-x", "description": "renamed", "version": 1})),
+        )
+        .await;
+    assert_eq!(ok(&renamed)["name"], "team-x");
+    assert_eq!(ok(&renamed)["version"], 2);
+
+    // A member keeps it.
+    let join = json!({"groupId": w.group});
+    ok(&app
+        .rest(
+            t,
+            "POST",
+            &format!("/v1/consumers/{}/groups", w.consumer),
+            Some(join),
+        )
+        .await);
+    let deps = app
+        .rest(t, "GET", &format!("{path}/dependencies"), None)
+        .await;
+    assert_eq!(ok(&deps)["dependencies"][0]["kind"], "Member");
+    assert_eq!(ok(&deps)["dependencies"][0]["id"], w.consumer.as_str());
+    let r = app.rest(t, "DELETE", &path, None).await;
+    refused(&r, 409, "Conflict.Dependencies");
+    let leave = format!("/v1/consumers/{}/groups/{}", w.consumer, w.group);
+    ok(&app.rest(t, "DELETE", &leave, None).await);
+    ok(&app.rest(t, "DELETE", &path, None).await);
+    refused(
+        &app.rest(t, "GET", &path, None).await,
+        404,
+        "NotFound.ConsumerGroup",
+    );
+
+    // The default group stays, under its name.
+    let list = app
+        .rest(
+            t,
+            "GET",
+            &format!(
+                "/v1/consumer-groups?gatewayId={}&nameLike=default",
+                w.gateway
+            ),
+            None,
+        )
+        .await;
+    let default = ok(&list)["items"][0].clone();
+    let dpath = format!("/v1/consumer-groups/{}", default["id"].as_str().unwrap());
+    refused(
+        &app.rest(t, "DELETE", &dpath, None).await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+    let rename = json!({"name": "other", "description": "", "version": default["version"]});
+    refused(
+        &app.rest(t, "PUT", &dpath, Some(rename)).await,
+        400,
+        "InvalidParameter.GroupId",
+    );
+    let describe =
+        json!({"name": default["name"], "description": "ours", "version": default["version"]});
+    assert_eq!(
+        ok(&app.rest(t, "PUT", &dpath, Some(describe)).await)["description"],
+        "ours"
+    );
+}

@@ -4,7 +4,7 @@ use super::gateways::ListQuery;
 use super::{
     flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
 };
-use crate::domain::inputs::{KeyRotation, KeyUpdate, NewGroup, NewKey, StatusUpdate};
+use crate::domain::inputs::{GroupUpdate, KeyRotation, KeyUpdate, NewGroup, NewKey, StatusUpdate};
 use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey};
 use crate::domain::Page;
 use crate::server::AppState;
@@ -18,7 +18,12 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_consumer_groups, create_consumer_group))
-        .routes(routes!(get_consumer_group))
+        .routes(routes!(
+            get_consumer_group,
+            update_consumer_group,
+            delete_consumer_group
+        ))
+        .routes(routes!(check_consumer_group_dependencies))
         .routes(routes!(set_consumer_group_status))
         .routes(routes!(list_keys, create_key))
         .routes(routes!(get_key, update_key, delete_key))
@@ -52,6 +57,38 @@ async fn create_consumer_group(ctx: Ctx, Body(input): Body<NewGroup>) -> Respons
     responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
 async fn get_consumer_group(ctx: Ctx, Path(group_id): Path<String>) -> Response {
     ctx.reply(groups::get_group(&ctx.db, &group_id).await)
+}
+
+/// Change a consumer group's name and description; `version` must be the current one.
+#[utoipa::path(put, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
+    params(("group_id" = String, Path, description = "cg-…")), request_body = GroupUpdate,
+    responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
+async fn update_consumer_group(
+    ctx: Ctx,
+    Path(group_id): Path<String>,
+    Body(input): Body<GroupUpdate>,
+) -> Response {
+    ctx.reply(groups::update_group(&ctx.db, &ctx.actor, &group_id, input).await)
+}
+
+/// Delete a consumer group without members or rules; otherwise `Conflict.Dependencies`
+/// lists them. The default group cannot be deleted.
+#[utoipa::path(delete, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
+    params(("group_id" = String, Path, description = "cg-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_consumer_group(ctx: Ctx, Path(group_id): Path<String>) -> Response {
+    ctx.done(groups::delete_group(&ctx.db, &ctx.actor, &group_id).await)
+}
+
+/// What keeps a consumer group from being deleted: members and rules.
+#[utoipa::path(get, path = "/v1/consumer-groups/{group_id}/dependencies", tag = "Groups and keys",
+    params(("group_id" = String, Path, description = "cg-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_consumer_group_dependencies(ctx: Ctx, Path(group_id): Path<String>) -> Response {
+    let result = groups::check_group_dependencies(&ctx.db, &group_id)
+        .await
+        .map(|dependencies| Dependencies { dependencies });
+    ctx.reply(result)
 }
 
 /// Enable or disable a consumer group; a disabled group grants nothing to its members.

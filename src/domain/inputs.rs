@@ -23,6 +23,18 @@ pub struct NewGroup {
     pub description: String,
 }
 
+/// A consumer group's new name and description.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct GroupUpdate {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

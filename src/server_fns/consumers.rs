@@ -107,3 +107,12 @@ pub async fn set_consumer_enabled(
     let input = crate::domain::inputs::StatusUpdate { enabled, version };
     respond(crate::service::consumers::set_consumer_enabled(&db, &actor, &consumer_id, input).await)
 }
+
+/// Puts the consumer into a group (from the group's details panel).
+#[server(endpoint = "add_to_group")]
+pub async fn add_to_group(consumer_id: String, group_id: String) -> Result<Consumer, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    let input = crate::domain::inputs::NewMembership { group_id };
+    respond(crate::service::consumers::add_to_group(&db, &actor, &consumer_id, input).await)
+}

@@ -1,7 +1,9 @@
 //! Instances, and the groups and keys inside them.
 
-use crate::domain::inputs::{NewGroup, NewInstance, NewKey};
-use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey, Dependency, Instance};
+use crate::domain::inputs::{GroupUpdate, NewGroup, NewInstance, NewKey};
+use crate::domain::records::{
+    ApiKey, AuthorizationRule, ConsumerGroup, CreatedKey, Dependency, Instance, Ref,
+};
 use crate::domain::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -122,4 +124,35 @@ pub async fn delete_key(key_id: String) -> Result<(), AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
     respond(crate::service::keys::delete_key(&db, &actor, &key_id).await)
+}
+
+/// A group with its members and the rules that grant it, for the details panel.
+#[server(endpoint = "group_details")]
+pub async fn group_details(
+    group_id: String,
+) -> Result<(ConsumerGroup, Vec<Ref>, Vec<AuthorizationRule>), AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::groups::group_details(&db, &group_id).await)
+}
+
+#[server(endpoint = "update_group", input = Json)]
+pub async fn update_group(group_id: String, input: GroupUpdate) -> Result<ConsumerGroup, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::groups::update_group(&db, &actor, &group_id, input).await)
+}
+
+#[server(endpoint = "group_dependencies")]
+pub async fn group_dependencies(group_id: String) -> Result<Vec<Dependency>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::groups::check_group_dependencies(&db, &group_id).await)
+}
+
+#[server(endpoint = "delete_group")]
+pub async fn delete_group(group_id: String) -> Result<(), AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::groups::delete_group(&db, &actor, &group_id).await)
 }

@@ -1,11 +1,12 @@
 //! Consumer groups.
 
 use super::{parse_description, parse_id, parse_name, Actor};
-use crate::domain::inputs::{NewGroup, StatusUpdate};
-use crate::domain::records::ConsumerGroup;
+use crate::domain::inputs::{GroupUpdate, NewGroup, StatusUpdate};
+use crate::domain::records::{AuthorizationRule, ConsumerGroup, Dependency, DependencyKind, Ref};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{groups, now_ms, Db};
+use sqlx::AnyConnection;
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_group(db: &Db, actor: &Actor, input: NewGroup) -> AppResult<ConsumerGroup> {
@@ -100,4 +101,154 @@ pub async fn set_group_enabled(
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
     tx.commit().await?;
     Ok(group)
+}
+
+/// The most members a dependency list or the details panel shows.
+const MEMBERS_SHOWN: i64 = 100;
+
+async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ConsumerGroup> {
+    groups::get(conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))
+}
+
+/// The default group every instance has cannot be renamed or deleted.
+fn refuse_default(group: &ConsumerGroup, what: &str) -> AppResult<()> {
+    if group
+        .name
+        .eq_ignore_ascii_case(super::instances::DEFAULT_GROUP_NAME)
+    {
+        return Err(AppError::invalid(
+            "GroupId",
+            format!("The default consumer group cannot be {what}."),
+        ));
+    }
+    Ok(())
+}
+
+/// Changes name and description, with optimistic concurrency.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_group(
+    db: &Db,
+    actor: &Actor,
+    group_id: &str,
+    input: GroupUpdate,
+) -> AppResult<ConsumerGroup> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let name = parse_name(&input.name)?;
+    let description = parse_description(&input.description)?;
+    let mut tx = db.pool.begin().await?;
+    let current = load(&mut tx, &id).await?;
+    if current.name != name.as_str() {
+        refuse_default(&current, "renamed")?;
+    }
+    let changed = groups::update(
+        &mut tx,
+        id.as_str(),
+        input.version,
+        name.as_str(),
+        &name.unique_key(),
+        description.as_str(),
+        now_ms(),
+    )
+    .await
+    .map_err(|e| super::name_taken(e, "consumer group", &name))?;
+    if !changed {
+        return Err(AppError::Version);
+    }
+    let summary = format!("name {} -> {name}", current.name);
+    actor
+        .audit(
+            &mut tx,
+            Some(&current.instance_id),
+            "UpdateConsumerGroup",
+            IdKind::ConsumerGroup,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    let group = load(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+/// Members and the rules that grant the group: what must go before it can be deleted.
+async fn dependencies(
+    conn: &mut AnyConnection,
+    group: &ConsumerGroup,
+) -> AppResult<Vec<Dependency>> {
+    let base = format!("/instances/{}", group.instance_id);
+    let mut deps: Vec<Dependency> = groups::members(&mut *conn, &group.id, MEMBERS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|m| Dependency {
+            kind: DependencyKind::Member,
+            href: format!("{base}/consumers?consumer={}", m.id),
+            id: m.id,
+            name: m.name,
+        })
+        .collect();
+    let filter = crate::store::rules::RuleFilter {
+        group_id: Some(group.id.clone()),
+        ..Default::default()
+    };
+    deps.extend(super::rules::dependencies(conn, &filter).await?);
+    Ok(deps)
+}
+
+pub async fn check_group_dependencies(db: &Db, group_id: &str) -> AppResult<Vec<Dependency>> {
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut conn = db.pool.acquire().await?;
+    let group = load(&mut conn, &id).await?;
+    dependencies(&mut conn, &group).await
+}
+
+/// Deletes a group without members or rules; otherwise `Conflict.Dependencies` lists them.
+/// The delete statement re-checks, so a member added meanwhile keeps the group.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_group(db: &Db, actor: &Actor, group_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut tx = db.pool.begin().await?;
+    let group = load(&mut tx, &id).await?;
+    refuse_default(&group, "deleted")?;
+    if !groups::delete_if_unused(&mut tx, id.as_str()).await? {
+        return Err(AppError::Dependencies(dependencies(&mut tx, &group).await?));
+    }
+    actor
+        .audit(
+            &mut tx,
+            Some(&group.instance_id),
+            "DeleteConsumerGroup",
+            IdKind::ConsumerGroup,
+            id.as_str(),
+            format!("name={}", group.name),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A group with its members (the first 100 by name) and the rules that grant it.
+pub async fn group_details(
+    db: &Db,
+    group_id: &str,
+) -> AppResult<(ConsumerGroup, Vec<Ref>, Vec<AuthorizationRule>)> {
+    let id = parse_id(IdKind::ConsumerGroup, group_id)?;
+    let mut conn = db.pool.acquire().await?;
+    let group = load(&mut conn, &id).await?;
+    let members = groups::members(&mut conn, id.as_str(), MEMBERS_SHOWN).await?;
+    drop(conn);
+    let rules = super::rules::query_rules(
+        db,
+        super::rules::RuleQuery {
+            group_id: Some(id.to_string()),
+            ..Default::default()
+        },
+        PageRequest::new(Some(1), Some(100)).expect("a valid page"),
+    )
+    .await?
+    .items;
+    Ok((group, members, rules))
 }

@@ -114,3 +114,62 @@ pub async fn set_enabled(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Bumps the version only when `version` is current; returns whether the row changed.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    name: &str,
+    name_key: &str,
+    description: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE consumer_groups SET name = $1, name_key = $2, description = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(name)
+    .bind(name_key)
+    .bind(description)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The group's members by name (at most `limit`).
+pub async fn members(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    limit: i64,
+) -> Result<Vec<crate::domain::records::Ref>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.id, c.name FROM consumer_group_members m JOIN consumers c ON c.id = m.consumer_id \
+         WHERE m.group_id = $1 ORDER BY c.name_key LIMIT $2",
+    )
+    .bind(group_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| crate::domain::records::Ref { id, name })
+        .collect())
+}
+
+/// Deletes the group when nothing refers to it any more (checked by the statement itself,
+/// so a member or rule added meanwhile keeps it); returns whether it was deleted.
+pub async fn delete_if_unused(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM consumer_groups WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM consumer_group_members WHERE group_id = $1) \
+         AND NOT EXISTS (SELECT 1 FROM authorization_rules WHERE group_id = $1)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
