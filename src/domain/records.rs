@@ -277,3 +277,15 @@ pub struct Account {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// What a consumer group's details panel shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerGroupDetails {
+    pub group: ConsumerGroup,
+    /// The first 100 members by name.
+    pub members: Vec<Ref>,
+    /// The first 100 consumers by name that could join.
+    pub candidates: Vec<Ref>,
+    pub rules: Vec<AuthorizationRule>,
+}

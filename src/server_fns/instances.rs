@@ -2,7 +2,7 @@
 
 use crate::domain::inputs::{GroupUpdate, NewGroup, NewInstance, NewKey};
 use crate::domain::records::{
-    ApiKey, AuthorizationRule, ConsumerGroup, CreatedKey, Dependency, Instance, Ref,
+    ApiKey, ConsumerGroup, ConsumerGroupDetails, CreatedKey, Dependency, Instance,
 };
 use crate::domain::Page;
 use crate::error::AppError;
@@ -128,9 +128,7 @@ pub async fn delete_key(key_id: String) -> Result<(), AppError> {
 
 /// A group with its members and the rules that grant it, for the details panel.
 #[server(endpoint = "group_details")]
-pub async fn group_details(
-    group_id: String,
-) -> Result<(ConsumerGroup, Vec<Ref>, Vec<AuthorizationRule>), AppError> {
+pub async fn group_details(group_id: String) -> Result<ConsumerGroupDetails, AppError> {
     use super::context::{actor, respond};
     let (db, _) = actor()?;
     respond(crate::service::groups::group_details(&db, &group_id).await)

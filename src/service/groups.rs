@@ -2,7 +2,7 @@
 
 use super::{parse_description, parse_id, parse_name, Actor};
 use crate::domain::inputs::{GroupUpdate, NewGroup, StatusUpdate};
-use crate::domain::records::{AuthorizationRule, ConsumerGroup, Dependency, DependencyKind, Ref};
+use crate::domain::records::{ConsumerGroup, ConsumerGroupDetails, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{groups, now_ms, Db};
@@ -230,15 +230,14 @@ pub async fn delete_group(db: &Db, actor: &Actor, group_id: &str) -> AppResult<(
     Ok(())
 }
 
-/// A group with its members (the first 100 by name) and the rules that grant it.
-pub async fn group_details(
-    db: &Db,
-    group_id: &str,
-) -> AppResult<(ConsumerGroup, Vec<Ref>, Vec<AuthorizationRule>)> {
+/// A group with its members, the consumers that could join, and the rules that grant it.
+pub async fn group_details(db: &Db, group_id: &str) -> AppResult<ConsumerGroupDetails> {
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
     let mut conn = db.pool.acquire().await?;
     let group = load(&mut conn, &id).await?;
     let members = groups::members(&mut conn, id.as_str(), MEMBERS_SHOWN).await?;
+    let candidates =
+        groups::non_members(&mut conn, &group.instance_id, id.as_str(), MEMBERS_SHOWN).await?;
     drop(conn);
     let rules = super::rules::query_rules(
         db,
@@ -250,5 +249,10 @@ pub async fn group_details(
     )
     .await?
     .items;
-    Ok((group, members, rules))
+    Ok(ConsumerGroupDetails {
+        group,
+        members,
+        candidates,
+        rules,
+    })
 }

@@ -173,3 +173,26 @@ pub async fn delete_if_unused(conn: &mut AnyConnection, id: &str) -> Result<bool
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Consumers of the instance that are not in the group, by name (at most `limit`): the
+/// candidates to add.
+pub async fn non_members(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    group_id: &str,
+    limit: i64,
+) -> Result<Vec<crate::domain::records::Ref>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.id, c.name FROM consumers c WHERE c.instance_id = $1 AND c.id NOT IN \
+         (SELECT consumer_id FROM consumer_group_members WHERE group_id = $2) ORDER BY c.name_key LIMIT $3",
+    )
+    .bind(instance_id)
+    .bind(group_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| crate::domain::records::Ref { id, name })
+        .collect())
+}

@@ -1,12 +1,23 @@
-//! Consumer groups of an instance: list, create, enable and disable. (Edit, delete and
-//! membership management come with the consumer-group issue.)
+//! Consumer groups of an instance: list, create, edit, enable and disable, delete behind a
+//! dependency check, and a details panel (`?group=cg-…`) with members and rules.
 
+use super::group_details::GroupDetails;
+use super::group_dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
 use crate::domain::{format_time, Description, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{list_groups, set_group_enabled, CreateGroup};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
+
+/// Which dialog is open.
+#[derive(Clone)]
+enum Open {
+    None,
+    New,
+    Edit(ConsumerGroup),
+    Delete(ConsumerGroup),
+}
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -17,22 +28,35 @@ pub fn GroupsPage() -> impl IntoView {
     let instance_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let list_query = Memo::new(move |_| ListQuery::from_params(&query.read(), "group"));
     let reload = RwSignal::new(0u32);
-    let creating = RwSignal::new(false);
+    let open = RwSignal::new(Open::None);
     let writer = can_write();
     let groups = Resource::new(
-        move || (instance_id.get(), list_query.get(), reload.get()),
+        move || {
+            (
+                instance_id.get(),
+                list_query.get().with_selected(None),
+                reload.get(),
+            )
+        },
         |(iid, q, _)| list_groups(iid, q.q, Some(q.page), Some(q.size)),
     );
+    let done = Callback::new(move |_: ()| {
+        open.set(Open::None);
+        reload.update(|r| *r += 1);
+    });
+    let close = Callback::new(move |_: ()| open.set(Open::None));
     view! {
         <h1>"Consumer group"</h1>
         <div class="toolbar">
-            {can_write().then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New consumer group"</button> })}
+            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| open.set(Open::New)>"New consumer group"</button> })}
             <form method="get" role="search" class="search">
                 <label for="group-search" class="visually-hidden">"Search consumer groups by name"</label>
                 <input id="group-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
                 <button type="submit">"Search"</button>
             </form>
         </div>
+        <div class="split">
+        <section class="list" aria-label="Consumer group list">
         <Transition fallback=|| view! { <p class="loading">"Loading consumer groups…"</p> }>
             {move || Suspend::new(async move {
                 let q = list_query.get();
@@ -43,10 +67,12 @@ pub fn GroupsPage() -> impl IntoView {
                             <thead><tr><th scope="col">"ID/Name"</th><th scope="col">"Members"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Description"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                             <tbody>
                                 {page.items.into_iter().map(|g| {
-                                    let actions = writer.then(|| group_actions(&g, reload));
+                                    let actions = writer.then(|| group_actions(&g, reload, open));
+                                    let href = q.with_selected(Some(g.id.clone())).href("group");
+                                    let link_label = format!("{} details", g.name);
                                     view! {
                                         <tr id=g.id.clone()>
-                                            <td><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></td>
+                                            <td><a href=href aria-label=link_label><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></a></td>
                                             <td>{g.member_count}</td>
                                             <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
                                             <td>{format_time(g.created_at)}</td>
@@ -63,14 +89,24 @@ pub fn GroupsPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <Show when=move || creating.get()>
-            <NewGroupDialog instance_id=instance_id.get_untracked() on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
-        </Show>
+        </section>
+        {move || list_query.get().selected.map(|id| {
+            let close_href = list_query.get().with_selected(None).href("group");
+            view! { <GroupDetails id=id close_href=close_href reload=reload /> }
+        })}
+        </div>
+        {move || match open.get() {
+            Open::None => ().into_any(),
+            Open::New => view! { <NewGroupDialog instance_id=instance_id.get_untracked() on_close=close on_done=done /> }.into_any(),
+            Open::Edit(g) => view! { <EditGroupDialog group=g on_close=close on_done=done /> }.into_any(),
+            Open::Delete(g) => view! { <DeleteGroupDialog group=g on_close=close on_done=done /> }.into_any(),
+        }}
     }
 }
 
-/// Enable or Disable, named with the group: a disabled group grants nothing to its members.
-fn group_actions(g: &ConsumerGroup, reload: RwSignal<u32>) -> impl IntoView {
+/// Enable or Disable (a disabled group grants nothing to its members), Edit and Delete, each
+/// named with the group.
+fn group_actions(g: &ConsumerGroup, reload: RwSignal<u32>, open: RwSignal<Open>) -> impl IntoView {
     let (id, name, enabled, version) = (g.id.clone(), g.name.clone(), g.enabled, g.version);
     let label = format!(
         "{} consumer group {}",
@@ -93,9 +129,13 @@ fn group_actions(g: &ConsumerGroup, reload: RwSignal<u32>) -> impl IntoView {
             reload.update(|r| *r += 1);
         });
     };
+    let (edit, delete) = (g.clone(), g.clone());
+    let (edit_label, delete_label) = (format!("Edit {}", g.name), format!("Delete {}", g.name));
     view! {
         <td class="actions-cell">
             <button type="button" class="link" aria-label=label on:click=toggle>{if enabled { "Disable" } else { "Enable" }}</button>
+            <button type="button" class="link" aria-label=edit_label on:click=move |_| open.set(Open::Edit(edit.clone()))>"Edit"</button>
+            <button type="button" class="link danger" aria-label=delete_label on:click=move |_| open.set(Open::Delete(delete.clone()))>"Delete"</button>
         </td>
     }
 }

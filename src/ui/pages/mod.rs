@@ -7,6 +7,8 @@ pub mod authorization_dialogs;
 pub mod consumer_dialogs;
 pub mod consumer_rules;
 pub mod consumers;
+pub mod group_details;
+pub mod group_dialogs;
 pub mod groups;
 pub mod instances;
 pub mod key_dialogs;

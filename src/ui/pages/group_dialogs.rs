@@ -1,0 +1,137 @@
+//! The consumer-group dialogs: Edit (name and description, optimistic concurrency) and
+//! Delete (dependency check on members and rules, Recheck, OK only when clean).
+
+use crate::domain::inputs::GroupUpdate;
+use crate::domain::records::ConsumerGroup;
+use crate::domain::{Description, Name};
+use crate::error::AppError;
+use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
+use crate::ui::components::{notify, Dialog, TextField};
+use leptos::prelude::*;
+
+#[component]
+pub fn EditGroupDialog(
+    group: ConsumerGroup,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let name = RwSignal::new(group.name.clone());
+    let description = RwSignal::new(group.description.clone());
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+    let name_error = Signal::derive(move || {
+        Name::parse(&name.get())
+            .err()
+            .map(|e| e.to_string())
+            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
+    });
+    let description_error = Signal::derive(move || {
+        Description::parse(&description.get())
+            .err()
+            .map(|e| e.to_string())
+    });
+    let other = move || {
+        server
+            .get()
+            .filter(|e| e.field_message("Name").is_none())
+            .map(|e| e.to_string())
+    };
+    let (id, version) = (group.id.clone(), group.version);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if name_error.get_untracked().is_some() || description_error.get_untracked().is_some() {
+            return;
+        }
+        server.set(None);
+        pending.set(true);
+        let input = GroupUpdate {
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            version,
+        };
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            match update_group(id, input).await {
+                Ok(g) => {
+                    notify(false, format!("Consumer group {} saved.", g.name));
+                    on_done.run(());
+                }
+                Err(e) => server.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <Dialog title="Edit Consumer Group" on_close=on_close>
+            <form on:submit=submit novalidate>
+                <TextField id="edit-group-name" label="Consumer group name" value=name error=name_error required=true />
+                <TextField id="edit-group-description" label="Description" value=description error=description_error multiline=true />
+                <p role="alert" class="field-error">{other}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+#[component]
+pub fn DeleteGroupDialog(
+    group: ConsumerGroup,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let recheck = RwSignal::new(0u32);
+    let id = group.id.clone();
+    let deps = Resource::new(
+        move || recheck.get(),
+        move |_| group_dependencies(id.clone()),
+    );
+    let error = RwSignal::new(None::<String>);
+    let clean = Signal::derive(move || deps.get().is_some_and(|d| d.is_ok_and(|d| d.is_empty())));
+    let del_id = group.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = del_id.clone();
+        leptos::task::spawn_local(async move {
+            match delete_group(id).await {
+                Ok(()) => {
+                    notify(false, "Consumer group deleted.".to_owned());
+                    on_done.run(());
+                }
+                Err(e) => {
+                    error.set(Some(e.to_string()));
+                    recheck.update(|r| *r += 1);
+                }
+            }
+        });
+    };
+    view! {
+        <Dialog title="Delete Consumer Group" on_close=on_close>
+            <form on:submit=submit>
+                <p>"Delete the consumer group " <strong>{group.name.clone()}</strong> "? The system checks whether it still has members or authorization rules."</p>
+                <Transition fallback=|| view! { <p class="loading">"Checking dependencies…"</p> }>
+                    {move || Suspend::new(async move {
+                        match deps.await {
+                            Ok(d) if d.is_empty() => view! { <p class="ok" role="status">"Can be safely deleted"</p> }.into_any(),
+                            Ok(d) => view! {
+                                <p class="warn" role="status">"There are unresolved dependencies"</p>
+                                <ul class="deps">
+                                    {d.into_iter().map(|dep| view! { <li>{dep.kind.label()} ": " <a href=dep.href>{dep.name}</a></li> }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
+                <p role="alert" class="field-error">{move || error.get()}</p>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
