@@ -278,6 +278,9 @@ pub struct Account {
     pub updated_at: i64,
 }
 
+/// The consumer group every instance is created with; it can be neither renamed nor deleted.
+pub const DEFAULT_GROUP_NAME: &str = "Default-consumer-group";
+
 /// What a consumer group's details panel shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

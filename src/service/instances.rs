@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::{groups, instances, now_ms, Db};
 
 /// The name every instance's first group carries.
-pub const DEFAULT_GROUP_NAME: &str = "Default-consumer-group";
+pub use crate::domain::records::DEFAULT_GROUP_NAME;
 
 fn parse_token(field: &str, label: &str, raw: &str, max: usize) -> AppResult<String> {
     let s = raw.trim();

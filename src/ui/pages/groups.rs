@@ -130,12 +130,15 @@ fn group_actions(g: &ConsumerGroup, reload: RwSignal<u32>, open: RwSignal<Open>)
         });
     };
     let (edit, delete) = (g.clone(), g.clone());
+    let is_default = g.name == crate::domain::records::DEFAULT_GROUP_NAME;
     let (edit_label, delete_label) = (format!("Edit {}", g.name), format!("Delete {}", g.name));
     view! {
         <td class="actions-cell">
             <button type="button" class="link" aria-label=label on:click=toggle>{if enabled { "Disable" } else { "Enable" }}</button>
             <button type="button" class="link" aria-label=edit_label on:click=move |_| open.set(Open::Edit(edit.clone()))>"Edit"</button>
-            <button type="button" class="link danger" aria-label=delete_label on:click=move |_| open.set(Open::Delete(delete.clone()))>"Delete"</button>
+            {(!is_default).then(|| view! {
+                <button type="button" class="link danger" aria-label=delete_label on:click=move |_| open.set(Open::Delete(delete.clone()))>"Delete"</button>
+            })}
         </td>
     }
 }
