@@ -151,3 +151,18 @@ test('the consumer list finds a group\'s members and the holder of a key', async
   await expect(list.getByRole('row', { name: /search-frontend/ })).toBeVisible();
   await expect(list.getByRole('row', { name: /billing-service|chat-assistant/ })).toHaveCount(0);
 });
+
+test('New Key from the New Consumer dialog creates a key and comes back to the dialog', async ({ page }) => {
+  await signIn(page);
+  await openSection(page, 'Consumer', 'Consumer');
+  await page.getByRole('button', { name: 'New Consumer' }).click();
+  await page.getByRole('dialog', { name: 'New Consumer' }).getByRole('link', { name: 'New Key' }).click();
+  const create = page.getByRole('dialog', { name: 'New Key' });
+  await create.getByLabel('Key name').fill('e2e-linked');
+  await create.getByRole('button', { name: 'OK' }).click();
+  await create.getByRole('button', { name: 'Done' }).click();
+  await expect(page).toHaveURL(/\/consumers\?new=1/);
+  const back = page.getByRole('dialog', { name: 'New Consumer' });
+  await expect(back).toBeVisible();
+  await expect(back.getByLabel('Selecting a secret').getByRole('option', { name: /e2e-linked/ })).toBeAttached();
+});

@@ -98,7 +98,8 @@ pub fn NewConsumerDialog(
         Some(Err(e)) => server.set(Some(e)),
         None => {}
     });
-    let keys_href = format!("/instances/{instance_id}/keys?new=1");
+    // The Keys page opens its New Key dialog and, when it closes, comes back here.
+    let keys_href = format!("/instances/{instance_id}/keys?new=1&back=consumer");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         touched.set(true);

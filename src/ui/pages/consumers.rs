@@ -54,6 +54,12 @@ pub fn ConsumersPage() -> impl IntoView {
     });
     let reload = RwSignal::new(0u32);
     let open = RwSignal::new(Open::None);
+    // `?new=1` (coming back from the Keys page's New Key) opens New Consumer once hydrated.
+    Effect::new(move |_| {
+        if query.read().get("new").as_deref() == Some("1") && can_write() {
+            open.set(Open::New);
+        }
+    });
     let consumers = Resource::new(
         move || {
             (

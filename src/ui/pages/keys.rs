@@ -77,7 +77,15 @@ pub fn KeysPage() -> impl IntoView {
             })}
         </Transition>
         <Show when=move || creating.get()>
-            <NewKeyDialog instance_id=instance_id.get_untracked() on_close=move || { creating.set(false); reload.update(|r| *r += 1) } />
+            <NewKeyDialog instance_id=instance_id.get_untracked() on_close=move || {
+                creating.set(false);
+                reload.update(|r| *r += 1);
+                // Opened from the New Consumer dialog: go back to it, with the new key there.
+                if query.get_untracked().get("back").as_deref() == Some("consumer") {
+                    let back = format!("/instances/{}/consumers?new=1", instance_id.get_untracked());
+                    let _ = window().location().set_href(&back);
+                }
+            } />
         </Show>
         {move || {
             let done = move || { open.set(None); reload.update(|r| *r += 1) };
