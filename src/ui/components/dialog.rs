@@ -18,6 +18,15 @@ pub fn Dialog(
             }
         }
     });
+    // Esc closes, wherever the focus is (a re-render inside the dialog can drop it to the
+    // body, where the native `cancel` no longer reaches us).
+    let esc = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || esc.remove());
     let title_id = format!("dialog-{}", title.to_ascii_lowercase().replace(' ', "-"));
     let labelled_by = title_id.clone();
     view! {
@@ -25,10 +34,7 @@ pub fn Dialog(
             node_ref=node
             class="dialog"
             aria-labelledby=labelled_by
-            on:cancel=move |ev: leptos::ev::Event| {
-                ev.prevent_default();
-                on_close.run(());
-            }
+            on:cancel=move |ev: leptos::ev::Event| ev.prevent_default()
         >
             <h2 id=title_id>{title}</h2>
             {children()}
