@@ -95,6 +95,36 @@ async fn every_change_is_in_the_audit_log_and_can_be_filtered() {
         items.len()
     );
 
+    // Tokens made by the CLI (as `token()` does) or over REST, and their revocation, too.
+    let made = app
+        .rest(
+            t,
+            "POST",
+            "/v1/tokens",
+            Some(json!({"name": "short-lived"})),
+        )
+        .await;
+    let token_id = ok(&made)["token"]["id"].as_str().unwrap().to_owned();
+    let secret = ok(&made)["value"].as_str().unwrap().to_owned();
+    ok(&app
+        .rest(t, "DELETE", &format!("/v1/tokens/{token_id}"), None)
+        .await);
+    let q = "/v1/audit-events?resourceType=ApiToken&pageSize=100";
+    let tokens = app.rest(t, "GET", q, None).await;
+    let actions: Vec<&str> = ok(&tokens)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "CreateApiToken").count(),
+        2,
+        "{actions:?}"
+    );
+    assert_eq!(actions[0], "RevokeApiToken");
+    assert!(!tokens.body.to_string().contains(&secret));
+
     // A Viewer reads it too.
     let viewer = app.token("viewer").await;
     let seen = app

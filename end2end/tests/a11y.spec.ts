@@ -56,6 +56,7 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await checkDialog(page, 'Edit chat-assistant', 'Edit Consumer');
   await checkDialog(page, 'Delete chat-assistant', 'Delete Consumer');
   await checkDialog(page, 'Add Credential', 'Add Credential');
+  await checkDialog(page, 'Unbind chat-key', 'Unbind');
 
   await open('Consumer group', 'Consumer group');
   await checkDialog(page, 'New consumer group', 'New consumer group');
@@ -72,15 +73,24 @@ test('every page of the console, and its dialogs', async ({ page }) => {
 
   await open('Model APIs', 'Model APIs');
   await checkDialog(page, 'New model API', 'New model API');
+  await checkDialog(page, 'Edit qwen3-chat', 'Edit model API');
+  await checkDialog(page, 'Delete qwen3-chat', 'Delete model API');
   await open('Authorization', 'Authorization');
   await checkDialog(page, 'Grant authorization', 'Grant authorization');
+  await checkDialog(page, 'Edit expiry of billing-service → qwen3-chat', 'Edit expiry');
+  await checkDialog(page, 'Revoke billing-service → qwen3-chat', 'Revoke authorization');
   await open('Audit log', 'Audit log');
 
-  for (const [link, heading] of [['Audit log', 'Audit log'], ['API tokens', 'API tokens'], ['Accounts', 'Accounts']]) {
+  const top = async (link: string) => {
     await page.getByRole('banner').getByRole('link', { name: link }).click();
-    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await expect(page.getByRole('heading', { name: link, exact: true })).toBeVisible();
     await expect(page.locator('body[data-hydrated]')).toBeAttached();
     await expectAccessible(page, `${link} page`);
-  }
+  };
+  await top('Audit log');
+  await top('API tokens');
+  await checkDialog(page, 'New token', 'New token');
+  await top('Accounts');
   await checkDialog(page, 'New account', 'New account');
+  await checkDialog(page, 'Reset password of viewer', 'Reset password');
 });

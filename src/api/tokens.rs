@@ -36,7 +36,7 @@ struct NewToken {
 #[utoipa::path(post, path = "/v1/tokens", tag = "Tokens", request_body = NewToken,
     responses((status = 200, body = Envelope<CreatedToken>), ErrorResponses))]
 async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
-    ctx.reply(tokens::create_token(&ctx.db, &ctx.actor.user, &input.name).await)
+    ctx.reply(tokens::create_token(&ctx.db, &ctx.actor, &input.name).await)
 }
 
 /// Revoke one of the calling account's tokens.
@@ -44,5 +44,5 @@ async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
     params(("token_id" = String, Path, description = "tok-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn revoke_token(ctx: Ctx, Path(token_id): Path<String>) -> Response {
-    ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor.user, &token_id).await)
+    ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor, &token_id).await)
 }

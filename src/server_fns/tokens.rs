@@ -16,12 +16,12 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
 pub async fn create_token(name: String) -> Result<CreatedToken, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::tokens::create_token(&db, &actor.user, &name).await)
+    respond(crate::service::tokens::create_token(&db, &actor, &name).await)
 }
 
 #[server(endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::tokens::revoke_token(&db, &actor.user, &id).await)
+    respond(crate::service::tokens::revoke_token(&db, &actor, &id).await)
 }

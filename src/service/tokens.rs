@@ -1,7 +1,7 @@
 //! REST bearer tokens: created per account (console or CLI), shown once, stored hashed,
 //! revocable, with the time of last use.
 
-use super::parse_name;
+use super::{parse_name, Actor};
 use crate::domain::keys::{hash_key, PlainApiKey, TOKEN_PREFIX};
 use crate::domain::records::{ApiToken, CreatedToken, CurrentUser};
 use crate::domain::{IdKind, ResourceId};
@@ -15,8 +15,9 @@ const TOKEN_LEN: usize = 44;
 
 /// A new token for `user`. Any account may create tokens for itself; a Viewer's tokens can
 /// only read, because every write checks the account's role.
-#[tracing::instrument(skip_all, fields(username = %user.username))]
-pub async fn create_token(db: &Db, user: &CurrentUser, name: &str) -> AppResult<CreatedToken> {
+#[tracing::instrument(skip_all, fields(username = %actor.user.username))]
+pub async fn create_token(db: &Db, actor: &Actor, name: &str) -> AppResult<CreatedToken> {
+    let user = &actor.user;
     let name = parse_name(name)?;
     let plain = PlainApiKey::generate_with(TOKEN_PREFIX);
     let token = ApiToken {
@@ -26,16 +27,22 @@ pub async fn create_token(db: &Db, user: &CurrentUser, name: &str) -> AppResult<
         created_at: now_ms(),
         last_used_at: None,
     };
-    let mut conn = db.pool.acquire().await?;
-    tokens::insert(
-        &mut conn,
-        &user.id,
-        &token,
-        &name.unique_key(),
-        &plain.hash(),
-    )
-    .await
-    .map_err(|e| super::name_taken(e, "token", &name))?;
+    let mut tx = db.pool.begin().await?;
+    tokens::insert(&mut tx, &user.id, &token, &name.unique_key(), &plain.hash())
+        .await
+        .map_err(|e| super::name_taken(e, "token", &name))?;
+    let summary = format!("name={name} account={}", user.id);
+    actor
+        .audit(
+            &mut tx,
+            None,
+            "CreateApiToken",
+            IdKind::ApiToken,
+            &token.id,
+            summary,
+        )
+        .await?;
+    tx.commit().await?;
     tracing::info!(token = %token.id, "API token created");
     Ok(CreatedToken {
         value: plain.expose().to_owned(),
@@ -57,7 +64,11 @@ pub async fn create_token_for(db: &Db, username: &str, name: &str) -> AppResult<
             )
         })?;
     drop(conn);
-    create_token(db, &user, name).await
+    let cli = Actor {
+        user,
+        request_id: format!("cli-{}", std::process::id()),
+    };
+    create_token(db, &cli, name).await
 }
 
 pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>> {
@@ -65,16 +76,28 @@ pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>
     Ok(tokens::list(&mut conn, &user.id).await?)
 }
 
-#[tracing::instrument(skip_all, fields(username = %user.username))]
-pub async fn revoke_token(db: &Db, user: &CurrentUser, token_id: &str) -> AppResult<()> {
+/// Revokes one of the acting account's own tokens.
+#[tracing::instrument(skip_all, fields(username = %actor.user.username))]
+pub async fn revoke_token(db: &Db, actor: &Actor, token_id: &str) -> AppResult<()> {
     let id = super::parse_id(IdKind::ApiToken, token_id)?;
-    let mut conn = db.pool.acquire().await?;
-    if tokens::delete(&mut conn, &user.id, id.as_str()).await? {
-        tracing::info!(token = %id, "API token revoked");
-        Ok(())
-    } else {
-        Err(AppError::not_found(IdKind::ApiToken, id.as_str()))
+    let mut tx = db.pool.begin().await?;
+    if !tokens::delete(&mut tx, &actor.user.id, id.as_str()).await? {
+        return Err(AppError::not_found(IdKind::ApiToken, id.as_str()));
     }
+    let summary = format!("account={}", actor.user.id);
+    actor
+        .audit(
+            &mut tx,
+            None,
+            "RevokeApiToken",
+            IdKind::ApiToken,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    tx.commit().await?;
+    tracing::info!(token = %id, "API token revoked");
+    Ok(())
 }
 
 /// The account behind a presented bearer token, named `username (token name)` for the audit
