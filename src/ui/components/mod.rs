@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages.
 
 pub mod console;
+pub mod dependency_check;
 pub mod dialog;
 pub mod field;
 pub mod list_query;
@@ -9,6 +10,7 @@ pub mod pager;
 pub mod reveal;
 
 pub use console::Console;
+pub use dependency_check::{is_clean, DependencyCheck};
 pub use dialog::Dialog;
 pub use field::{SelectMany, SelectOne, TextField};
 pub use list_query::ListQuery;

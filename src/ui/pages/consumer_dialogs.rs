@@ -10,7 +10,7 @@ use crate::server_fns::consumers::{
     UpdateConsumer,
 };
 use crate::server_fns::instances::{list_groups, list_keys};
-use crate::ui::components::{notify, Dialog, SelectMany, TextField};
+use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SelectMany, TextField};
 use leptos::prelude::*;
 
 /// Error of the name field: the local rule once something is typed, else the server's word.
@@ -213,7 +213,7 @@ pub fn DeleteConsumerDialog(
         Some(Err(e)) => refused.set(Some(e.to_string())),
         None => {}
     });
-    let clean = move || matches!(deps.get(), Some(Ok(ref d)) if d.is_empty());
+    let clean = move || is_clean(deps);
     let name = consumer.name.clone();
     let cid = consumer.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -224,22 +224,7 @@ pub fn DeleteConsumerDialog(
         <Dialog title="Delete Consumer" on_close=on_close>
             <form on:submit=submit>
                 <p>"Delete the consumer " <strong>{name}</strong> "? The system checks whether it is still bound to other resources."</p>
-                <div class="dependency-check" aria-live="polite">
-                    {move || match deps.get() {
-                        None => view! { <p class="loading">"Checking dependencies…"</p> }.into_any(),
-                        Some(Ok(d)) if d.is_empty() => view! { <p class="ok">"Can be safely deleted"</p> }.into_any(),
-                        Some(Ok(d)) => view! {
-                            <p class="warning">"There are unresolved dependencies"</p>
-                            <ul>
-                                {d.into_iter().map(|d| view! {
-                                    <li>{d.kind.label()} ": " <a href=d.href>{d.name}</a></li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Some(Err(e)) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                    }}
-                    <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
-                </div>
+                <DependencyCheck deps=deps recheck=recheck />
                 <p role="alert" class="field-error">{move || refused.get()}</p>
                 <Buttons ok_disabled=Signal::derive(move || !clean() || action.pending().get()) on_close=on_close />
             </form>

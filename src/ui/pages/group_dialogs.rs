@@ -6,7 +6,7 @@ use crate::domain::records::ConsumerGroup;
 use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
-use crate::ui::components::{notify, Dialog, TextField};
+use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -89,7 +89,7 @@ pub fn DeleteGroupDialog(
         move |_| group_dependencies(id.clone()),
     );
     let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || deps.get().is_some_and(|d| d.is_ok_and(|d| d.is_empty())));
+    let clean = Signal::derive(move || is_clean(deps));
     let del_id = group.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -111,21 +111,7 @@ pub fn DeleteGroupDialog(
         <Dialog title="Delete Consumer Group" on_close=on_close>
             <form on:submit=submit>
                 <p>"Delete the consumer group " <strong>{group.name.clone()}</strong> "? The system checks whether it still has members or authorization rules."</p>
-                <Transition fallback=|| view! { <p class="loading">"Checking dependencies…"</p> }>
-                    {move || Suspend::new(async move {
-                        match deps.await {
-                            Ok(d) if d.is_empty() => view! { <p class="ok" role="status">"Can be safely deleted"</p> }.into_any(),
-                            Ok(d) => view! {
-                                <p class="warn" role="status">"There are unresolved dependencies"</p>
-                                <ul class="deps">
-                                    {d.into_iter().map(|dep| view! { <li>{dep.kind.label()} ": " <a href=dep.href>{dep.name}</a></li> }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
+                <DependencyCheck deps=deps recheck=recheck />
                 <p role="alert" class="field-error">{move || error.get()}</p>
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>

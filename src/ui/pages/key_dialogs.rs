@@ -4,7 +4,7 @@
 
 use crate::domain::records::ApiKey;
 use crate::server_fns::instances::{delete_key, key_dependencies, rotate_key};
-use crate::ui::components::{notify, Dialog, SecretReveal};
+use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SecretReveal};
 use leptos::prelude::*;
 
 /// The grace periods offered for the old value, in seconds.
@@ -80,7 +80,7 @@ pub fn DeleteKeyDialog(
     let deps = Resource::new(move || recheck.get(), move |_| key_dependencies(id.clone()));
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || deps.get().is_some_and(|d| d.is_ok_and(|d| d.is_empty())));
+    let clean = Signal::derive(move || is_clean(deps));
     let expected = key.name.clone();
     let matches = Signal::derive(move || typed.get() == expected);
     let del_id = key.id.clone();
@@ -108,21 +108,7 @@ pub fn DeleteKeyDialog(
         <Dialog title="Delete Key" on_close=on_close>
             <form on:submit=submit>
                 <p>"Delete the key " <strong>{name.clone()}</strong> "? Requests with it will be refused, and it cannot be restored."</p>
-                <Transition fallback=|| view! { <p class="loading">"Checking dependencies…"</p> }>
-                    {move || Suspend::new(async move {
-                        match deps.await {
-                            Ok(d) if d.is_empty() => view! { <p class="ok" role="status">"Can be safely deleted"</p> }.into_any(),
-                            Ok(d) => view! {
-                                <p class="warn" role="status">"There are unresolved dependencies"</p>
-                                <ul class="deps">
-                                    {d.into_iter().map(|dep| view! { <li>{dep.kind.label()} ": " <a href=dep.href>{dep.name}</a></li> }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
+                <DependencyCheck deps=deps recheck=recheck />
                 <div class="field">
                     <label for="delete-key-confirm">{format!("Enter the key name \"{name}\" to confirm")}</label>
                     <input id="delete-key-confirm" type="text" autocomplete="off" prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />

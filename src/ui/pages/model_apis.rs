@@ -10,7 +10,8 @@ use crate::server_fns::authorization::{
     api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
 };
 use crate::ui::components::{
-    can_write, notify, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
+    can_write, is_clean, notify, DependencyCheck, Dialog, ListQuery, Pager, SelectMany, SelectOne,
+    TextField,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -246,7 +247,7 @@ fn DeleteApiDialog(
     let id = api.id.clone();
     let deps = Resource::new(move || recheck.get(), move |_| api_dependencies(id.clone()));
     let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || deps.get().is_some_and(|d| d.is_ok_and(|d| d.is_empty())));
+    let clean = Signal::derive(move || is_clean(deps));
     let del_id = api.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -268,21 +269,7 @@ fn DeleteApiDialog(
         <Dialog title="Delete model API" on_close=on_close>
             <form on:submit=submit>
                 <p>{format!("Delete the model API {} ({})?", api.name, api.base_path)}</p>
-                <Transition fallback=|| view! { <p class="loading">"Checking dependencies…"</p> }>
-                    {move || Suspend::new(async move {
-                        match deps.await {
-                            Ok(d) if d.is_empty() => view! { <p class="ok" role="status">"Can be safely deleted"</p> }.into_any(),
-                            Ok(d) => view! {
-                                <p class="warn" role="status">"There are unresolved dependencies"</p>
-                                <ul class="deps">
-                                    {d.into_iter().map(|dep| view! { <li>{dep.kind.label()} ": " <a href=dep.href>{dep.name}</a></li> }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                <button type="button" class="link" on:click=move |_| recheck.update(|r| *r += 1)>"Recheck"</button>
+                <DependencyCheck deps=deps recheck=recheck />
                 <p role="alert" class="field-error">{move || error.get()}</p>
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>
