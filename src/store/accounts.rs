@@ -148,33 +148,40 @@ struct ListedRow {
     updated_at: i64,
 }
 
-/// Every account, by username (consoles have a handful).
-pub async fn list(
-    conn: &mut AnyConnection,
-) -> Result<Vec<crate::domain::records::Account>, sqlx::Error> {
-    let rows: Vec<ListedRow> = sqlx::query_as(
-        "SELECT id, username, role, enabled, created_at, updated_at FROM accounts ORDER BY username_key",
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::domain::records::Account {
+impl From<ListedRow> for crate::domain::records::Account {
+    fn from(r: ListedRow) -> Self {
+        crate::domain::records::Account {
             role: Role::parse(&r.role).unwrap_or(Role::Viewer),
             id: r.id,
             username: r.username,
             enabled: r.enabled != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
-        .collect())
+        }
+    }
+}
+
+const LISTED: &str = "SELECT id, username, role, enabled, created_at, updated_at FROM accounts";
+
+/// Every account, by username (consoles have a handful).
+pub async fn list(
+    conn: &mut AnyConnection,
+) -> Result<Vec<crate::domain::records::Account>, sqlx::Error> {
+    let rows: Vec<ListedRow> = sqlx::query_as(&format!("{LISTED} ORDER BY username_key"))
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn get(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<crate::domain::records::Account>, sqlx::Error> {
-    Ok(list(conn).await?.into_iter().find(|a| a.id == id))
+    let row: Option<ListedRow> = sqlx::query_as(&format!("{LISTED} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(Into::into))
 }
 
 /// On PostgreSQL, locks the enabled Admins' rows so two concurrent changes cannot both take
