@@ -90,6 +90,14 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await top('Audit log');
   await top('API tokens');
   await checkDialog(page, 'New token', 'New token');
+  await page.getByRole('button', { name: 'New token' }).click();
+  const created = page.getByRole('dialog', { name: 'New token' });
+  await created.getByLabel('Token name').fill('a11y-token');
+  await created.getByRole('button', { name: 'OK' }).click();
+  await expect(created.getByLabel('API token')).toBeVisible();
+  await expectAccessible(page, 'dialog New token, showing the value once');
+  await created.getByRole('button', { name: 'Done' }).click();
+  await checkDialog(page, 'Revoke a11y-token', 'Revoke token');
   await top('Accounts');
   await checkDialog(page, 'New account', 'New account');
   await checkDialog(page, 'Reset password of viewer', 'Reset password');

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { signIn, VIEWER } from './helpers';
+import { expectAudited, signIn, VIEWER } from './helpers';
 
 test('an Admin creates an account, promotes, disables, resets its password; the last Admin is kept', async ({ page, browser }) => {
   await signIn(page);
@@ -41,6 +41,8 @@ test('an Admin creates an account, promotes, disables, resets its password; the 
   await signIn(other, { username: 'e2e-ops', password: 'e2e-ops-password-2' });
   await expect(other.getByRole('link', { name: 'Accounts' })).toBeVisible();
   await other.close();
+
+  await expectAudited(page, 'Account', 'CreateAccount', 'username=e2e-ops', ['ChangeAccountRole', 'DisableAccount', 'EnableAccount', 'ResetAccountPassword']);
 });
 
 test('a Viewer has no Accounts page', async ({ page }) => {

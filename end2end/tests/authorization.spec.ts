@@ -1,19 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
-import { signIn, VIEWER } from './helpers';
-
-/** Opens a page of the demo instance from its sidebar, hydrated. */
-async function openSection(page: Page, link: string, heading: string) {
-  await page.getByRole('link', { name: /^gw-/ }).first().click();
-  await expect(page.getByRole('heading', { name: 'Basic information' })).toBeVisible();
-  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: link, exact: true }).click();
-  await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-  await expect(page.locator('body[data-hydrated]')).toBeAttached();
-}
-
-/** A `datetime-local` value (UTC) `ms` milliseconds from now. */
-function utcInput(ms: number) {
-  return new Date(Date.now() + ms).toISOString().slice(0, 19);
-}
+import { expect, test } from '@playwright/test';
+import { VIEWER, expectAudited, openSection, signIn, utcInput } from './helpers';
 
 test('register a model API, grant it, see it in the consumer details, revoke it', async ({ page }) => {
   await signIn(page);
@@ -66,6 +52,9 @@ test('register a model API, grant it, see it in the consumer details, revoke it'
   await revoke.getByRole('button', { name: 'OK' }).click();
   await expect(revoke).toBeHidden();
   await expect(page.getByRole('row', { name: /chat-assistant.*e2e-chat/ })).toHaveCount(0);
+
+  await expectAudited(page, 'Api', 'CreateHttpApi', 'name=e2e-chat', ['UpdateHttpApi']);
+  await expectAudited(page, 'AuthorizationRule', 'CreateConsumerAuthorizationRule', '', ['DeleteConsumerAuthorizationRule']);
 });
 
 test('a ShortTerm rule expires at its time, and the expiry can be edited', async ({ page }) => {

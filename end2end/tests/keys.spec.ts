@@ -1,19 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
-import { signIn, VIEWER } from './helpers';
-
-/** Opens a page of the demo instance from its sidebar, hydrated. */
-async function openSection(page: Page, link: string, heading: string) {
-  await page.getByRole('link', { name: /^gw-/ }).first().click();
-  await expect(page.getByRole('heading', { name: 'Basic information' })).toBeVisible();
-  await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: link, exact: true }).click();
-  await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-  await expect(page.locator('body[data-hydrated]')).toBeAttached();
-}
-
-/** A `datetime-local` value (UTC) `ms` milliseconds from now. */
-function utcInput(ms: number) {
-  return new Date(Date.now() + ms).toISOString().slice(0, 19);
-}
+import { expect, test } from '@playwright/test';
+import { VIEWER, expectAudited, openSection, signIn, utcInput } from './helpers';
 
 test('a key with an expiry: shown once, disabled, enabled, rotated, deleted by typing its name', async ({ page }) => {
   await signIn(page);
@@ -67,6 +53,8 @@ test('a key with an expiry: shown once, disabled, enabled, rotated, deleted by t
   await del.getByRole('button', { name: 'OK' }).click();
   await expect(del).toBeHidden();
   await expect(page.getByRole('row', { name: /e2e-rotating/ })).toHaveCount(0);
+
+  await expectAudited(page, 'Key', 'CreateKey', 'name=e2e-rotating', ['UpdateKey', 'RotateKey', 'DeleteKey']);
 });
 
 test('a key with a custom value: checked as typed, shown once, masked in the list', async ({ page }) => {
@@ -123,6 +111,9 @@ test('disable and enable a consumer in its details, and a consumer group in the 
   await expect(partners).toContainText('Disabled');
   await page.getByRole('button', { name: 'Enable consumer group partners' }).click();
   await expect(partners).toContainText('Enabled');
+
+  await expectAudited(page, 'Consumer', 'CreateConsumer', 'name=search-frontend', ['DisableConsumer', 'EnableConsumer']);
+  await expectAudited(page, 'ConsumerGroup', 'CreateConsumerGroup', 'name=partners', ['DisableConsumerGroup', 'EnableConsumerGroup']);
 });
 
 test('a Viewer sees keys and groups but no buttons that change them', async ({ page }) => {

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { signIn } from './helpers';
+import { expectAudited, signIn } from './helpers';
 
 test('create an API token, shown once, use it, see its last use, revoke it', async ({ page, request }) => {
   await signIn(page);
@@ -32,4 +32,6 @@ test('create an API token, shown once, use it, see its last use, revoke it', asy
   await expect(page.getByRole('row', { name: /e2e-script/ })).toHaveCount(0);
   const refused = await request.get('/v1/gateways', { headers: { Authorization: `Bearer ${value}` } });
   expect(refused.status()).toBe(401);
+
+  await expectAudited(page, 'ApiToken', 'CreateApiToken', 'name=e2e-script', ['RevokeApiToken']);
 });
