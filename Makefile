@@ -40,6 +40,9 @@ run: build
 	CONSOLE_DEMO=1 CONSOLE_ADMIN_USERNAME=admin CONSOLE_ADMIN_PASSWORD="$$(cat data/admin-password.txt)" ./$(BIN)
 
 ## Benchmarks (not part of make test) ------------------------------------------------
+# cargo bench relinks target/release/gateway-console: give it the output name cargo-leptos
+# gives, so the binary keeps serving the built site afterwards.
+bench-%: export LEPTOS_OUTPUT_NAME := gateway-console
 # The 1M-consumer SQLite database is built once under target/bench-data and reused.
 bench-list: tools
 	cargo bench --no-default-features --features ssr --bench list

@@ -111,6 +111,13 @@ async fn disabling_an_account_signs_it_out_and_stops_its_tokens_and_a_reset_pass
     let session = app.signed_in("ops", "a-long-password").await;
     let gateways = format!("{}/v1/gateways", app.base);
     assert_eq!(session.get(&gateways).send().await.unwrap().status(), 200);
+    // A token just used (so remembered as live) stops at once when its account is disabled.
+    assert_eq!(
+        app.rest(Some(&ops_token), "GET", "/v1/gateways", None)
+            .await
+            .status,
+        200
+    );
 
     let off = app
         .rest(

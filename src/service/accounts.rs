@@ -98,6 +98,8 @@ pub async fn set_account_enabled(
         .await?;
     let account = load(&mut tx, &account.id).await?;
     tx.commit().await?;
+    // Tokens act with the account's current role and status.
+    db.token_cache.clear();
     Ok(account)
 }
 
@@ -129,6 +131,8 @@ pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> A
         .await?;
     let account = load(&mut tx, &account.id).await?;
     tx.commit().await?;
+    // Tokens act with the account's current role and status.
+    db.token_cache.clear();
     Ok(account)
 }
 

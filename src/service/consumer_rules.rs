@@ -85,12 +85,11 @@ pub async fn list_consumer_rules(
     env_ids.extend(deployed.values().flatten().cloned());
     env_ids.sort();
     env_ids.dedup();
-    let mut envs: HashMap<String, Environment> = HashMap::new();
-    for e in env_ids {
-        if let Some(env) = environments::get(&mut conn, &e).await? {
-            envs.insert(e, env);
-        }
-    }
+    let envs: HashMap<String, Environment> = environments::get_many(&mut conn, &env_ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
 
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {

@@ -14,12 +14,13 @@ use std::collections::HashMap;
 /// Attaches groups and credentials to consumer rows, preserving their order.
 async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult<Vec<Consumer>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let relations = consumers::relations_of(&mut *conn, &ids).await?;
     let mut groups_by: HashMap<String, Vec<_>> = HashMap::new();
-    for (cid, g) in consumers::groups_of(&mut *conn, &ids).await? {
+    for (cid, g) in relations.groups {
         groups_by.entry(cid).or_default().push(g);
     }
     let mut creds_by: HashMap<String, Vec<_>> = HashMap::new();
-    for (cid, c) in consumers::credentials_of(&mut *conn, &ids).await? {
+    for (cid, c) in relations.credentials {
         creds_by.entry(cid).or_default().push(c);
     }
     Ok(rows
@@ -57,7 +58,7 @@ pub async fn list_consumers(
     key_like: &str,
     page: PageRequest,
 ) -> AppResult<Page<Consumer>> {
-    let instance = super::require_instance(db, instance_id).await?;
+    let instance_id = parse_id(IdKind::Gateway, instance_id)?;
     let pattern = super::search_pattern(name_like)?;
     let filter = consumers::ConsumerFilter {
         group_id: match group_id.trim() {
@@ -77,7 +78,9 @@ pub async fn list_consumers(
     };
     let mut conn = db.pool.acquire().await?;
     let (total_size, rows) =
-        consumers::list(&mut conn, &instance.id, &pattern, &filter, page).await?;
+        consumers::list(&mut conn, instance_id.as_str(), &pattern, &filter, page)
+            .await?
+            .ok_or_else(|| AppError::not_found(IdKind::Gateway, instance_id.as_str()))?;
     let items = assemble(&mut conn, rows).await?;
     Ok(page.answer(total_size, items))
 }

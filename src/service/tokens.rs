@@ -96,27 +96,38 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token_id: &str) -> AppResult<(
         )
         .await?;
     tx.commit().await?;
+    db.token_cache.clear();
     tracing::info!(token = %id, "API token revoked");
     Ok(())
 }
 
 /// The account behind a presented bearer token, named `username (token name)` for the audit
-/// log; `None` for anything that is not a live token.
+/// log; `None` for anything that is not a live token. Live tokens are cached for
+/// `TokenCache::TTL`; their last use is written at most every `TOUCH_INTERVAL_MS`.
 pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUser>> {
     if presented.len() != TOKEN_LEN || !presented.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let mut conn = db.pool.acquire().await?;
-    let Some(holder) = tokens::holder(&mut conn, &hash_key(presented)).await? else {
-        return Ok(None);
+    let hash = hash_key(presented);
+    let holder = match db.token_cache.get(&hash) {
+        Ok(holder) => holder,
+        Err(generation) => {
+            let mut conn = db.pool.acquire().await?;
+            let Some(mut holder) = tokens::holder(&mut conn, &hash).await? else {
+                return Ok(None);
+            };
+            let now = now_ms();
+            if holder
+                .last_used_at
+                .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
+            {
+                tokens::touch(&mut conn, &holder.token_id, now).await?;
+                holder.last_used_at = Some(now);
+            }
+            db.token_cache.put(generation, hash, holder.clone());
+            holder
+        }
     };
-    let now = now_ms();
-    if holder
-        .last_used_at
-        .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
-    {
-        tokens::touch(&mut conn, &holder.token_id, now).await?;
-    }
     let mut user = holder.user;
     user.username = format!("{} ({})", user.username, holder.token_name);
     Ok(Some(user))

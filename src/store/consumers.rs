@@ -62,13 +62,14 @@ pub struct ConsumerFilter {
 }
 
 /// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
+/// `None` when the instance does not exist.
 pub async fn list(
     conn: &mut AnyConnection,
     instance_id: &str,
     pattern: &str,
     filter: &ConsumerFilter,
     page: PageRequest,
-) -> Result<(i64, Vec<ConsumerRow>), sqlx::Error> {
+) -> Result<Option<(i64, Vec<ConsumerRow>)>, sqlx::Error> {
     use super::Arg;
     let mut conditions = String::from("instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'");
     let mut args = vec![
@@ -90,19 +91,19 @@ pub async fn list(
              AND (name_key LIKE ${n} ESCAPE '\\' OR lower(prefix) LIKE ${n} ESCAPE '\\'))"
         ));
     }
-    // Without any narrowing the instance's counter is the total; otherwise the matches are
-    // counted.
-    let total: i64 = if pattern == "%%" && args.len() == 2 {
-        sqlx::query_scalar("SELECT consumer_count FROM instances WHERE id = $1")
-            .bind(instance_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .unwrap_or(0)
+    // One query answers whether the instance exists and how many consumers match: without
+    // any narrowing the instance's counter is the total, otherwise the matches are counted.
+    let total_expr = if pattern == "%%" && args.len() == 2 {
+        "consumer_count".to_owned()
     } else {
-        let count_sql = format!("SELECT COUNT(*) FROM consumers WHERE {conditions}");
-        bind_all!(sqlx::query_scalar(&count_sql), &args)
-            .fetch_one(&mut *conn)
-            .await?
+        format!("(SELECT COUNT(*) FROM consumers WHERE {conditions})")
+    };
+    let count_sql = format!("SELECT {total_expr} FROM instances WHERE id = $1");
+    let Some(total) = bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &args)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
     };
     let n = args.len();
     let sql = format!(
@@ -115,7 +116,7 @@ pub async fn list(
         .bind(page.offset())
         .fetch_all(conn)
         .await?;
-    Ok((total, rows))
+    Ok(Some((total, rows)))
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
@@ -212,75 +213,57 @@ pub async fn remove_membership(
     Ok(done.rows_affected() == 1)
 }
 
+/// A group membership or a bound key of a consumer, read together in one query.
 #[derive(sqlx::FromRow)]
-struct MembershipRow {
+struct RelationRow {
     consumer_id: String,
-    group_id: String,
-    group_name: String,
-}
-
-/// The groups of each of `consumer_ids`, as `(consumer_id, group)`.
-pub async fn groups_of(
-    conn: &mut AnyConnection,
-    consumer_ids: &[String],
-) -> Result<Vec<(String, Ref)>, sqlx::Error> {
-    if consumer_ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT m.consumer_id, g.id AS group_id, g.name AS group_name FROM consumer_group_members m \
-         JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({}) ORDER BY g.name_key",
-        placeholders(1, consumer_ids.len())
-    );
-    let mut q = sqlx::query_as::<_, MembershipRow>(&sql);
-    for id in consumer_ids {
-        q = q.bind(id);
-    }
-    let rows = q.fetch_all(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.consumer_id,
-                Ref {
-                    id: r.group_id,
-                    name: r.group_name,
-                },
-            )
-        })
-        .collect())
-}
-
-#[derive(sqlx::FromRow)]
-struct CredentialRow {
-    consumer_id: String,
+    kind: String,
     id: String,
     name: String,
     prefix: String,
     enabled: i64,
 }
 
-/// The keys bound to each of `consumer_ids`, as `(consumer_id, credential)`.
-pub async fn credentials_of(
+/// What the consumers of a page belong to and hold, each ordered by name.
+#[derive(Default)]
+pub struct Relations {
+    pub groups: Vec<(String, Ref)>,
+    pub credentials: Vec<(String, Credential)>,
+}
+
+/// The groups of each of `consumer_ids` and the keys bound to them, as
+/// `(consumer_id, group)` and `(consumer_id, credential)`.
+pub async fn relations_of(
     conn: &mut AnyConnection,
     consumer_ids: &[String],
-) -> Result<Vec<(String, Credential)>, sqlx::Error> {
+) -> Result<Relations, sqlx::Error> {
     if consumer_ids.is_empty() {
-        return Ok(vec![]);
+        return Ok(Relations::default());
     }
+    let ids = placeholders(1, consumer_ids.len());
     let sql = format!(
-        "SELECT consumer_id, id, name, prefix, enabled FROM api_keys WHERE consumer_id IN ({}) ORDER BY name_key",
-        placeholders(1, consumer_ids.len())
+        "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.name_key AS sort_key \
+         FROM consumer_group_members m JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({ids}) \
+         UNION ALL \
+         SELECT consumer_id, 'key' AS kind, id, name, prefix, enabled, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
+         ORDER BY sort_key"
     );
-    let mut q = sqlx::query_as::<_, CredentialRow>(&sql);
+    let mut q = sqlx::query_as::<_, RelationRow>(&sql);
     for id in consumer_ids {
         q = q.bind(id);
     }
-    let rows = q.fetch_all(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
+    let mut out = Relations::default();
+    for r in q.fetch_all(conn).await? {
+        if r.kind == "group" {
+            out.groups.push((
+                r.consumer_id,
+                Ref {
+                    id: r.id,
+                    name: r.name,
+                },
+            ));
+        } else {
+            out.credentials.push((
                 r.consumer_id,
                 Credential {
                     key_id: r.id,
@@ -288,7 +271,8 @@ pub async fn credentials_of(
                     prefix: r.prefix,
                     enabled: r.enabled != 0,
                 },
-            )
-        })
-        .collect())
+            ));
+        }
+    }
+    Ok(out)
 }

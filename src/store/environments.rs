@@ -69,6 +69,29 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Environmen
         .map(Environment::from))
 }
 
+/// The environments among `ids` that exist.
+pub async fn get_many(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<Vec<Environment>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM environments WHERE id IN ({})",
+        super::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, Row>(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    Ok(q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(Environment::from)
+        .collect())
+}
+
 /// Environments of an instance, the default first, then by name.
 pub async fn list(
     conn: &mut AnyConnection,

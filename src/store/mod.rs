@@ -52,6 +52,8 @@ pub struct Db {
     pub backend: Backend,
     /// The URL connected to (it may hold a password: never log it).
     url: std::sync::Arc<str>,
+    /// Bearer tokens recently found live (see `tokens::TokenCache`).
+    pub token_cache: std::sync::Arc<tokens::TokenCache>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -92,6 +94,7 @@ impl Db {
             pool,
             backend,
             url: url.into(),
+            token_cache: Default::default(),
         })
     }
 

@@ -2,6 +2,9 @@
 
 use crate::domain::records::{ApiToken, CurrentUser, Role};
 use sqlx::AnyConnection;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -37,6 +40,7 @@ struct HolderRow {
 }
 
 /// A token's ID, name and last use, and the enabled account it belongs to.
+#[derive(Debug, Clone)]
 pub struct TokenHolder {
     pub token_id: String,
     pub token_name: String,
@@ -113,4 +117,94 @@ pub async fn delete(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Tokens found live in the last `TTL`, by hash, so a script's burst of calls costs one lookup
+/// per token per `TTL` instead of one per call. Revoking a token or changing an account clears
+/// it on this replica at once; other replicas see such a change within `TTL`.
+#[derive(Default)]
+pub struct TokenCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    /// Bumped by every `clear`, so a lookup that raced a change is not cached.
+    generation: u64,
+    entries: HashMap<String, (TokenHolder, Instant)>,
+}
+
+impl TokenCache {
+    pub const TTL: Duration = Duration::from_secs(2);
+    /// Beyond this many live tokens the cache starts again empty rather than grow.
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// The cached holder of `token_hash`, or on a miss the generation to hand to `put`.
+    pub fn get(&self, token_hash: &str) -> Result<TokenHolder, u64> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.entries.get(token_hash) {
+            Some((holder, at)) if at.elapsed() < Self::TTL => Ok(holder.clone()),
+            _ => Err(inner.generation),
+        }
+    }
+
+    /// Remembers a holder read from the database, unless the cache was cleared since the
+    /// lookup began (`generation` from `get`).
+    pub fn put(&self, generation: u64, token_hash: String, holder: TokenHolder) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= Self::MAX_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(token_hash, (holder, Instant::now()));
+    }
+
+    /// Forgets every token: called after a token is revoked or an account changes.
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder() -> TokenHolder {
+        TokenHolder {
+            token_id: "tok-1".into(),
+            token_name: "ci".into(),
+            last_used_at: None,
+            user: CurrentUser {
+                id: "acc-1".into(),
+                username: "admin".into(),
+                role: Role::Admin,
+            },
+        }
+    }
+
+    #[test]
+    fn a_put_token_is_found_until_the_cache_is_cleared() {
+        let cache = TokenCache::default();
+        let generation = cache.get("h").unwrap_err();
+        cache.put(generation, "h".into(), holder());
+        assert_eq!(
+            cache.get("h").ok().map(|h| h.token_id),
+            Some("tok-1".into())
+        );
+        cache.clear();
+        assert!(cache.get("h").is_err());
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_clear_is_not_cached() {
+        let cache = TokenCache::default();
+        let generation = cache.get("h").unwrap_err();
+        cache.clear();
+        cache.put(generation, "h".into(), holder());
+        assert!(cache.get("h").is_err());
+    }
 }
