@@ -6,6 +6,7 @@ use crate::ui::pages::{
     audit::{GlobalAuditPage, InstanceAuditPage},
     authorization::AuthorizationPage,
     consumers::ConsumersPage,
+    environments::EnvironmentsPage,
     groups::GroupsPage,
     instances,
     keys::KeysPage,
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups") ssr=SsrMode::Async view=GroupsPage />
                     <Route path=path!("keys") ssr=SsrMode::Async view=KeysPage />
                     <Route path=path!("apis") ssr=SsrMode::Async view=ModelApisPage />
+                    <Route path=path!("environments") ssr=SsrMode::Async view=EnvironmentsPage />
                     <Route path=path!("authorization") ssr=SsrMode::Async view=AuthorizationPage />
                     <Route path=path!("audit") ssr=SsrMode::Async view=InstanceAuditPage />
                 </ParentRoute>

@@ -878,7 +878,11 @@ async fn hostile_input_never_causes_a_server_error() {
     ];
     let templates = [
         ("GET", "/v1/gateways/{id}"),
+        ("PUT", "/v1/gateways/{id}"),
+        ("DELETE", "/v1/gateways/{id}"),
+        ("GET", "/v1/gateways/{id}/dependencies"),
         ("GET", "/v1/environments/{id}"),
+        ("GET", "/v1/environments/{id}/dependencies"),
         ("PUT", "/v1/environments/{id}"),
         ("DELETE", "/v1/environments/{id}"),
         ("GET", "/v1/consumers/{id}"),
@@ -960,12 +964,14 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let expected = [
         ("/v1/gateways", &["get", "post"][..]),
-        ("/v1/gateways/{gateway_id}", &["get"]),
+        ("/v1/gateways/{gateway_id}", &["get", "put", "delete"]),
+        ("/v1/gateways/{gateway_id}/dependencies", &["get"]),
         ("/v1/environments", &["get", "post"]),
         (
             "/v1/environments/{environment_id}",
             &["get", "put", "delete"],
         ),
+        ("/v1/environments/{environment_id}/dependencies", &["get"]),
         ("/v1/consumers", &["get", "post"]),
         ("/v1/consumers/{consumer_id}", &["get", "put", "delete"]),
         ("/v1/consumers/{consumer_id}/dependencies", &["get"]),

@@ -40,6 +40,8 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Basic information' })).toBeVisible();
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await expectAccessible(page, 'instance overview');
+  await checkDialog(page, 'Edit instance', 'Edit instance');
+  await checkDialog(page, 'Delete instance', 'Delete instance');
   const nav = page.getByRole('navigation', { name: 'Instance' });
   const open = async (link: string, heading: string) => {
     await nav.getByRole('link', { name: link, exact: true }).click();
@@ -75,6 +77,9 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await checkDialog(page, 'New model API', 'New model API');
   await checkDialog(page, 'Edit qwen3-chat', 'Edit model API');
   await checkDialog(page, 'Delete qwen3-chat', 'Delete model API');
+  await open('Environments', 'Environments');
+  await checkDialog(page, 'New environment', 'New environment');
+  await checkDialog(page, 'Edit default', 'Edit environment');
   await open('Authorization', 'Authorization');
   await checkDialog(page, 'Grant authorization', 'Grant authorization');
   await checkDialog(page, 'Edit expiry of billing-service → qwen3-chat', 'Edit expiry');

@@ -22,7 +22,7 @@ test('without JavaScript: sign in, list instances and consumers, open details by
   await expect(panel.getByRole('cell', { name: 'chat-key', exact: true })).toBeVisible();
 });
 
-test('without JavaScript: the authorization rules and model APIs render', async ({ page }) => {
+test('without JavaScript: the authorization rules, model APIs and environments render', async ({ page }) => {
   await page.goto('/login');
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill('e2e-admin-password');
@@ -37,6 +37,8 @@ test('without JavaScript: the authorization rules and model APIs render', async 
   await expect(page.getByRole('row', { name: /internal \(group\)/ })).toHaveCount(0);
   await page.getByRole('link', { name: 'Model APIs', exact: true }).click();
   await expect(page.getByRole('row', { name: /text-embeddings/ })).toContainText('/v1/embeddings');
+  await page.getByRole('link', { name: 'Environments', exact: true }).click();
+  await expect(page.getByRole('row', { name: /default/ })).toContainText('Default');
 });
 
 test('without JavaScript: a wrong password sends the form back with the reason', async ({ page }) => {

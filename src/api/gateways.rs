@@ -1,7 +1,7 @@
 //! `/v1/gateways` and `/v1/environments`.
 
-use super::{page_of, required, Body, Ctx, Empty, Envelope, ErrorResponses, Params};
-use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment, NewInstance};
+use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params};
+use crate::domain::inputs::{EnvironmentUpdate, InstanceUpdate, NewEnvironment, NewInstance};
 use crate::domain::records::{Environment, Instance};
 use crate::domain::Page;
 use crate::server::AppState;
@@ -15,13 +15,15 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_gateways, create_gateway))
-        .routes(routes!(get_gateway))
+        .routes(routes!(get_gateway, update_gateway, delete_gateway))
+        .routes(routes!(check_gateway_dependencies))
         .routes(routes!(list_environments, create_environment))
         .routes(routes!(
             get_environment,
             update_environment,
             delete_environment
         ))
+        .routes(routes!(check_environment_dependencies))
 }
 
 /// Search text and paging, shared by the list operations.
@@ -66,6 +68,41 @@ async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     ctx.reply(instances::get_instance(&ctx.db, &gateway_id).await)
+}
+
+/// Rename a gateway instance or change its engine version and description; `version` must
+/// be current. The region does not change.
+#[utoipa::path(put, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
+    params(("gateway_id" = String, Path, description = "gw-…")), request_body = InstanceUpdate,
+    responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
+async fn update_gateway(
+    ctx: Ctx,
+    Path(gateway_id): Path<String>,
+    Body(input): Body<InstanceUpdate>,
+) -> Response {
+    ctx.reply(instances::update_instance(&ctx.db, &ctx.actor, &gateway_id, input).await)
+}
+
+/// Delete a gateway instance that holds nothing but its default consumer group and
+/// environment; otherwise `Conflict.Dependencies` lists what it still holds. Its audit
+/// entries are kept.
+#[utoipa::path(delete, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
+    params(("gateway_id" = String, Path, description = "gw-…")),
+    responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
+async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
+    ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &gateway_id).await)
+}
+
+/// What keeps a gateway from being deleted: its consumers, groups, keys, model APIs and
+/// environments (up to 20 of each).
+#[utoipa::path(get, path = "/v1/gateways/{gateway_id}/dependencies", tag = "Gateways",
+    params(("gateway_id" = String, Path, description = "gw-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_gateway_dependencies(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
+    let result = instances::check_instance_dependencies(&ctx.db, &gateway_id)
+        .await
+        .map(|dependencies| Dependencies { dependencies });
+    ctx.reply(result)
 }
 
 /// List the environments of a gateway, the default one first.
@@ -116,4 +153,16 @@ async fn update_environment(
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.done(environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await)
+}
+
+/// What keeps an environment from being deleted: the model APIs deployed to it and the rules
+/// that name it.
+#[utoipa::path(get, path = "/v1/environments/{environment_id}/dependencies", tag = "Gateways",
+    params(("environment_id" = String, Path, description = "env-…")),
+    responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
+async fn check_environment_dependencies(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
+    let result = environments::check_environment_dependencies(&ctx.db, &environment_id)
+        .await
+        .map(|dependencies| Dependencies { dependencies });
+    ctx.reply(result)
 }

@@ -14,6 +14,20 @@ pub struct NewInstance {
     pub description: String,
 }
 
+/// An instance's new name, engine version and description (the region is where it runs and
+/// does not change).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceUpdate {
+    pub name: String,
+    pub engine_version: String,
+    #[serde(default)]
+    pub description: String,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

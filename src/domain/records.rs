@@ -144,6 +144,12 @@ pub enum DependencyKind {
     Member,
     BoundConsumer,
     Deployment,
+    /// What an instance still holds: consumers, groups, keys, model APIs and environments.
+    Consumer,
+    ConsumerGroup,
+    Key,
+    ModelApi,
+    Environment,
 }
 
 impl DependencyKind {
@@ -155,6 +161,11 @@ impl DependencyKind {
             DependencyKind::Member => "Member",
             DependencyKind::BoundConsumer => "Bound consumer",
             DependencyKind::Deployment => "Model API deployed here",
+            DependencyKind::Consumer => "Consumer",
+            DependencyKind::ConsumerGroup => "Consumer group",
+            DependencyKind::Key => "Key",
+            DependencyKind::ModelApi => "Model API",
+            DependencyKind::Environment => "Environment",
         }
     }
 }

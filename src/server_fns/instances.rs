@@ -1,6 +1,6 @@
 //! Instances, and the groups and keys inside them.
 
-use crate::domain::inputs::{GroupUpdate, NewGroup, NewInstance, NewKey};
+use crate::domain::inputs::{GroupUpdate, InstanceUpdate, NewGroup, NewInstance, NewKey};
 use crate::domain::records::{
     ApiKey, ConsumerGroup, ConsumerGroupDetails, CreatedKey, Dependency, Instance,
 };
@@ -33,6 +33,27 @@ pub async fn create_instance(input: NewInstance) -> Result<Instance, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
     respond(crate::service::instances::create_instance(&db, &actor, input).await)
+}
+
+#[server(endpoint = "update_instance", input = Json)]
+pub async fn update_instance(id: String, input: InstanceUpdate) -> Result<Instance, AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::instances::update_instance(&db, &actor, &id, input).await)
+}
+
+#[server(endpoint = "instance_dependencies")]
+pub async fn instance_dependencies(id: String) -> Result<Vec<Dependency>, AppError> {
+    use super::context::{actor, respond};
+    let (db, _) = actor()?;
+    respond(crate::service::instances::check_instance_dependencies(&db, &id).await)
+}
+
+#[server(endpoint = "delete_instance")]
+pub async fn delete_instance(id: String) -> Result<(), AppError> {
+    use super::context::{actor, respond};
+    let (db, actor) = actor()?;
+    respond(crate::service::instances::delete_instance(&db, &actor, &id).await)
 }
 
 #[server(endpoint = "list_groups")]

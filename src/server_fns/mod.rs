@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authorization;
 pub mod consumers;
+pub mod environments;
 pub mod instances;
 pub mod session;
 pub mod tokens;

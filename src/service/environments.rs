@@ -188,6 +188,15 @@ async fn dependencies(conn: &mut AnyConnection, env: &Environment) -> AppResult<
     Ok(deps)
 }
 
+pub async fn check_environment_dependencies(
+    db: &Db,
+    environment_id: &str,
+) -> AppResult<Vec<Dependency>> {
+    let env = get_environment(db, environment_id).await?;
+    let mut conn = db.pool.acquire().await?;
+    dependencies(&mut conn, &env).await
+}
+
 /// Deletes an environment nothing is deployed to and no rule names; the default one stays.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) -> AppResult<()> {

@@ -1,11 +1,15 @@
 //! Gateway instances.
 
 use super::{parse_description, parse_name, Actor};
-use crate::domain::inputs::NewInstance;
-use crate::domain::records::{ConsumerGroup, Instance};
+use crate::domain::inputs::{InstanceUpdate, NewInstance};
+use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{groups, instances, now_ms, Db};
+use sqlx::AnyConnection;
+
+/// How many records of each kind a gateway's dependency list shows.
+const DEPENDENCIES_SHOWN: i64 = 20;
 
 /// The name every instance's first group carries.
 pub use crate::domain::records::DEFAULT_GROUP_NAME;
@@ -88,4 +92,137 @@ pub async fn list_instances(db: &Db, search: &str, page: PageRequest) -> AppResu
 
 pub async fn get_instance(db: &Db, id: &str) -> AppResult<Instance> {
     super::require_instance(db, id).await
+}
+
+/// Renames an instance or changes its engine version and description (with its version).
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_instance(
+    db: &Db,
+    actor: &Actor,
+    instance_id: &str,
+    input: InstanceUpdate,
+) -> AppResult<Instance> {
+    actor.require_admin()?;
+    let id = super::parse_id(IdKind::Gateway, instance_id)?;
+    let name = parse_name(&input.name)?;
+    let engine_version = parse_token("EngineVersion", "engine version", &input.engine_version, 20)?;
+    let description = parse_description(&input.description)?;
+    let mut tx = db.pool.begin().await?;
+    let current = instances::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
+    let changed = Instance {
+        name: name.to_string(),
+        engine_version,
+        description: description.as_str().to_owned(),
+        updated_at: now_ms(),
+        version: current.version + 1,
+        ..current.clone()
+    };
+    if !instances::update(&mut tx, &changed, input.version, &name.unique_key())
+        .await
+        .map_err(|e| super::name_taken(e, "gateway instance", &name))?
+    {
+        return Err(AppError::Version);
+    }
+    let summary = format!(
+        "name {} -> {name}, engineVersion {} -> {}",
+        current.name, current.engine_version, changed.engine_version
+    );
+    actor
+        .audit(
+            &mut tx,
+            Some(id.as_str()),
+            "UpdateGateway",
+            IdKind::Gateway,
+            id.as_str(),
+            summary,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// What keeps an instance from being deleted: its consumers, groups other than the default
+/// one, keys, model APIs and environments other than the default one (up to
+/// `DEPENDENCIES_SHOWN` of each), each linking to where it is removed.
+async fn dependencies(conn: &mut AnyConnection, instance_id: &str) -> AppResult<Vec<Dependency>> {
+    let base = format!("/instances/{instance_id}");
+    let default_key = DEFAULT_GROUP_NAME.to_ascii_lowercase();
+    let rows = instances::contents(conn, instance_id, &default_key, DEPENDENCIES_SHOWN).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, id, name)| {
+            let q = crate::domain::url_encode(&name);
+            let (kind, href) = match kind.as_str() {
+                "Consumer" => (
+                    DependencyKind::Consumer,
+                    format!("{base}/consumers?consumer={id}"),
+                ),
+                "ConsumerGroup" => (
+                    DependencyKind::ConsumerGroup,
+                    format!("{base}/groups?group={id}"),
+                ),
+                "Key" => (DependencyKind::Key, format!("{base}/keys?q={q}")),
+                "ModelApi" => (DependencyKind::ModelApi, format!("{base}/apis?q={q}")),
+                "Environment" => (
+                    DependencyKind::Environment,
+                    format!("{base}/environments?q={q}"),
+                ),
+                _ => return None,
+            };
+            Some(Dependency {
+                kind,
+                id,
+                name,
+                href,
+            })
+        })
+        .collect())
+}
+
+pub async fn check_instance_dependencies(db: &Db, instance_id: &str) -> AppResult<Vec<Dependency>> {
+    let instance = super::require_instance(db, instance_id).await?;
+    let mut conn = db.pool.acquire().await?;
+    dependencies(&mut conn, &instance.id).await
+}
+
+/// Deletes an instance that holds nothing but its default group and environment; otherwise
+/// `Conflict.Dependencies` lists what it still holds. Its audit entries stay.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_instance(db: &Db, actor: &Actor, instance_id: &str) -> AppResult<()> {
+    actor.require_admin()?;
+    let id = super::parse_id(IdKind::Gateway, instance_id)?;
+    let mut tx = db.pool.begin().await?;
+    let instance = instances::get(&mut tx, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
+    // The audit entry comes first: it bumps the instance's revision, which locks the row
+    // against concurrent changes until the delete commits.
+    actor
+        .audit(
+            &mut tx,
+            Some(id.as_str()),
+            "DeleteGateway",
+            IdKind::Gateway,
+            id.as_str(),
+            format!("name={}", instance.name),
+        )
+        .await?;
+    let deps = dependencies(&mut tx, id.as_str()).await?;
+    if !deps.is_empty() {
+        return Err(AppError::Dependencies(deps));
+    }
+    if let Err(e) = instances::delete(&mut tx, id.as_str()).await {
+        // Something was added between the check and the delete (a foreign key refused it).
+        drop(tx);
+        let deps = check_instance_dependencies(db, id.as_str()).await?;
+        if deps.is_empty() {
+            return Err(e.into());
+        }
+        return Err(AppError::Dependencies(deps));
+    }
+    tx.commit().await?;
+    tracing::info!(gateway = %id, "gateway deleted");
+    Ok(())
 }

@@ -89,3 +89,71 @@ pub async fn list(
         .await?;
     Ok((total, rows.into_iter().map(Instance::from).collect()))
 }
+
+/// Bumps the version only when `version` is current; returns whether the row changed.
+pub async fn update(
+    conn: &mut AnyConnection,
+    changed: &Instance,
+    version: i64,
+    name_key: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE instances SET name = $1, name_key = $2, engine_version = $3, description = $4, updated_at = $5, version = version + 1 \
+         WHERE id = $6 AND version = $7",
+    )
+    .bind(&changed.name)
+    .bind(name_key)
+    .bind(&changed.engine_version)
+    .bind(&changed.description)
+    .bind(changed.updated_at)
+    .bind(&changed.id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What an instance holds beyond what comes with it (its default group and environment), as
+/// `(kind, id, name)`: up to `limit` of each kind, by name.
+pub async fn contents(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    default_group_key: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let part = |kind: &str, table: &str, extra: &str| {
+        format!(
+            "SELECT * FROM (SELECT '{kind}' AS kind, id, name FROM {table} WHERE instance_id = $1{extra} ORDER BY name_key LIMIT $2) AS {table}"
+        )
+    };
+    let sql = [
+        part("Consumer", "consumers", ""),
+        part("ConsumerGroup", "consumer_groups", " AND name_key <> $3"),
+        part("Key", "api_keys", ""),
+        part("ModelApi", "model_apis", ""),
+        part("Environment", "environments", " AND is_default = 0"),
+    ]
+    .join(" UNION ALL ");
+    sqlx::query_as(&sql)
+        .bind(instance_id)
+        .bind(limit)
+        .bind(default_group_key)
+        .fetch_all(conn)
+        .await
+}
+
+/// Deletes an instance that holds nothing but its default group and environment (the caller
+/// has checked `contents`), with those two.
+pub async fn delete(conn: &mut AnyConnection, instance_id: &str) -> Result<(), sqlx::Error> {
+    for sql in [
+        "DELETE FROM consumer_groups WHERE instance_id = $1",
+        "DELETE FROM environments WHERE instance_id = $1",
+        "DELETE FROM instances WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(instance_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages.
 
 pub mod console;
+pub mod delete_dialog;
 pub mod dependency_check;
 pub mod dialog;
 pub mod field;
@@ -10,6 +11,7 @@ pub mod pager;
 pub mod reveal;
 
 pub use console::Console;
+pub use delete_dialog::{DeleteDialog, TypedConfirmation};
 pub use dependency_check::{is_clean, DependencyCheck};
 pub use dialog::Dialog;
 pub use field::{SelectMany, SelectOne, TextField};

@@ -6,7 +6,7 @@ use crate::domain::records::ConsumerGroup;
 use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
-use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, TextField};
+use crate::ui::components::{notify, DeleteDialog, Dialog, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -82,42 +82,13 @@ pub fn DeleteGroupDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let recheck = RwSignal::new(0u32);
-    let id = group.id.clone();
-    let deps = Resource::new(
-        move || recheck.get(),
-        move |_| group_dependencies(id.clone()),
-    );
-    let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || is_clean(deps));
-    let del_id = group.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let id = del_id.clone();
-        leptos::task::spawn_local(async move {
-            match delete_group(id).await {
-                Ok(()) => {
-                    notify(false, "Consumer group deleted.".to_owned());
-                    on_done.run(());
-                }
-                Err(e) => {
-                    error.set(Some(e.to_string()));
-                    recheck.update(|r| *r += 1);
-                }
-            }
-        });
-    };
+    let (check_id, delete_id) = (group.id.clone(), group.id.clone());
     view! {
-        <Dialog title="Delete Consumer Group" on_close=on_close>
-            <form on:submit=submit>
-                <p>"Delete the consumer group " <strong>{group.name.clone()}</strong> "? The system checks whether it still has members or authorization rules."</p>
-                <DependencyCheck deps=deps recheck=recheck />
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <DeleteDialog title="Delete Consumer Group" done="Consumer group deleted."
+            check=move || group_dependencies(check_id.clone())
+            delete=move || delete_group(delete_id.clone())
+            on_close=on_close on_done=on_done>
+            <p>"Delete the consumer group " <strong>{group.name.clone()}</strong> "? The system checks whether it still has members or authorization rules."</p>
+        </DeleteDialog>
     }
 }

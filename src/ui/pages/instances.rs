@@ -1,9 +1,11 @@
 //! The instance list, the frame of an instance (sidebar), and its basic information.
 
 use crate::domain::inputs::NewInstance;
+use crate::domain::records::Instance;
 use crate::domain::{format_time, Description, Name};
 use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
 use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
+use crate::ui::pages::instance_dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -168,6 +170,7 @@ pub fn InstanceLayout() -> impl IntoView {
                     <a class="nested" href=link("/groups")>"Consumer group"</a>
                     <a href=link("/keys")>"Keys"</a>
                     <a href=link("/apis")>"Model APIs"</a>
+                    <a href=link("/environments")>"Environments"</a>
                     <a href=link("/authorization")>"Authorization"</a>
                     <a href=link("/audit")>"Audit log"</a>
                 </nav>
@@ -179,33 +182,57 @@ pub fn InstanceLayout() -> impl IntoView {
     }
 }
 
-/// Basic information of an instance.
+/// Basic information of an instance, with Edit and Delete.
 #[component]
 pub fn InstanceOverview() -> impl IntoView {
     let params = use_params_map();
+    let reload = RwSignal::new(0u32);
     let instance = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_instance,
+        move || (params.read().get("id").unwrap_or_default(), reload.get()),
+        |(id, _)| get_instance(id),
     );
+    let editing = RwSignal::new(None::<Instance>);
+    let deleting = RwSignal::new(None::<Instance>);
+    let writer = can_write();
+    let navigate = leptos_router::hooks::use_navigate();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading instance…"</p> }>
             {move || Suspend::new(async move {
                 match instance.await {
-                    Ok(i) => view! {
-                        <h1>"Basic information"</h1>
-                        <dl class="facts">
-                            <dt>"ID"</dt><dd>{i.id}</dd>
-                            <dt>"Name"</dt><dd>{i.name}</dd>
-                            <dt>"Status"</dt><dd>{i.status}</dd>
-                            <dt>"Region"</dt><dd>{i.region}</dd>
-                            <dt>"Engine version"</dt><dd>{i.engine_version}</dd>
-                            <dt>"Creation Time"</dt><dd>{format_time(i.created_at)}</dd>
-                            <dt>"Description"</dt><dd>{i.description}</dd>
-                        </dl>
-                    }.into_any(),
+                    Ok(i) => {
+                        let (edit, delete) = (i.clone(), i.clone());
+                        view! {
+                            <h1>"Basic information"</h1>
+                            {writer.then(|| view! {
+                                <div class="toolbar">
+                                    <button type="button" on:click=move |_| editing.set(Some(edit.clone()))>"Edit instance"</button>
+                                    <button type="button" class="danger" on:click=move |_| deleting.set(Some(delete.clone()))>"Delete instance"</button>
+                                </div>
+                            })}
+                            <dl class="facts">
+                                <dt>"ID"</dt><dd>{i.id}</dd>
+                                <dt>"Name"</dt><dd>{i.name}</dd>
+                                <dt>"Status"</dt><dd>{i.status}</dd>
+                                <dt>"Region"</dt><dd>{i.region}</dd>
+                                <dt>"Engine version"</dt><dd>{i.engine_version}</dd>
+                                <dt>"Creation Time"</dt><dd>{format_time(i.created_at)}</dd>
+                                <dt>"Description"</dt><dd>{i.description}</dd>
+                            </dl>
+                        }.into_any()
+                    }
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
+        {move || editing.get().map(|i| view! {
+            <EditInstanceDialog instance=i on_close=move || editing.set(None) on_done=move || { editing.set(None); reload.update(|r| *r += 1) } />
+        })}
+        {move || deleting.get().map(|i| {
+            let navigate = navigate.clone();
+            view! {
+                <DeleteInstanceDialog instance=i on_close=move || deleting.set(None)
+                    on_done=move || { deleting.set(None); navigate("/instances", Default::default()) } />
+            }
+        })}
     }
 }

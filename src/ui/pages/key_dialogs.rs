@@ -4,7 +4,7 @@
 
 use crate::domain::records::ApiKey;
 use crate::server_fns::instances::{delete_key, key_dependencies, rotate_key};
-use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SecretReveal};
+use crate::ui::components::{notify, DeleteDialog, Dialog, SecretReveal, TypedConfirmation};
 use leptos::prelude::*;
 
 /// The grace periods offered for the old value, in seconds.
@@ -75,50 +75,17 @@ pub fn DeleteKeyDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let recheck = RwSignal::new(0u32);
-    let id = key.id.clone();
-    let deps = Resource::new(move || recheck.get(), move |_| key_dependencies(id.clone()));
-    let typed = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || is_clean(deps));
-    let expected = key.name.clone();
-    let matches = Signal::derive(move || typed.get() == expected);
-    let del_id = key.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !(clean.get_untracked() && matches.get_untracked()) {
-            return;
-        }
-        let id = del_id.clone();
-        leptos::task::spawn_local(async move {
-            match delete_key(id).await {
-                Ok(()) => {
-                    notify(false, "Key deleted.".to_owned());
-                    on_done.run(());
-                }
-                Err(e) => {
-                    error.set(Some(e.to_string()));
-                    recheck.update(|r| *r += 1);
-                }
-            }
-        });
+    let (check_id, delete_id) = (key.id.clone(), key.id.clone());
+    let confirm = TypedConfirmation {
+        label: format!("Enter the key name \"{}\" to confirm", key.name),
+        expected: key.name.clone(),
     };
-    let name = key.name.clone();
     view! {
-        <Dialog title="Delete Key" on_close=on_close>
-            <form on:submit=submit>
-                <p>"Delete the key " <strong>{name.clone()}</strong> "? Requests with it will be refused, and it cannot be restored."</p>
-                <DependencyCheck deps=deps recheck=recheck />
-                <div class="field">
-                    <label for="delete-key-confirm">{format!("Enter the key name \"{name}\" to confirm")}</label>
-                    <input id="delete-key-confirm" type="text" autocomplete="off" prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
-                </div>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || !(clean.get() && matches.get())>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <DeleteDialog title="Delete Key" done="Key deleted." confirm=confirm
+            check=move || key_dependencies(check_id.clone())
+            delete=move || delete_key(delete_id.clone())
+            on_close=on_close on_done=on_done>
+            <p>"Delete the key " <strong>{key.name.clone()}</strong> "? Requests with it will be refused, and it cannot be restored."</p>
+        </DeleteDialog>
     }
 }

@@ -10,8 +10,7 @@ use crate::server_fns::authorization::{
     api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
 };
 use crate::ui::components::{
-    can_write, is_clean, notify, DependencyCheck, Dialog, ListQuery, Pager, SelectMany, SelectOne,
-    TextField,
+    can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -243,39 +242,13 @@ fn DeleteApiDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let recheck = RwSignal::new(0u32);
-    let id = api.id.clone();
-    let deps = Resource::new(move || recheck.get(), move |_| api_dependencies(id.clone()));
-    let error = RwSignal::new(None::<String>);
-    let clean = Signal::derive(move || is_clean(deps));
-    let del_id = api.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let id = del_id.clone();
-        leptos::task::spawn_local(async move {
-            match delete_api(id).await {
-                Ok(()) => {
-                    notify(false, "Model API deleted.".to_owned());
-                    on_done.run(());
-                }
-                Err(e) => {
-                    error.set(Some(e.to_string()));
-                    recheck.update(|r| *r += 1);
-                }
-            }
-        });
-    };
+    let (check_id, delete_id) = (api.id.clone(), api.id.clone());
     view! {
-        <Dialog title="Delete model API" on_close=on_close>
-            <form on:submit=submit>
-                <p>{format!("Delete the model API {} ({})?", api.name, api.base_path)}</p>
-                <DependencyCheck deps=deps recheck=recheck />
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || !clean.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <DeleteDialog title="Delete model API" done="Model API deleted."
+            check=move || api_dependencies(check_id.clone())
+            delete=move || delete_api(delete_id.clone())
+            on_close=on_close on_done=on_done>
+            <p>{format!("Delete the model API {} ({})?", api.name, api.base_path)}</p>
+        </DeleteDialog>
     }
 }
