@@ -27,8 +27,15 @@ test('register a model API, grant it, see it in the consumer details, revoke it'
   await expect(page.getByRole('heading', { name: 'Authorization', exact: true })).toBeVisible();
   await page.getByRole('button', { name: 'Grant authorization' }).click();
   const grant = page.getByRole('dialog', { name: 'Grant authorization' });
-  await grant.getByLabel('Consumer', { exact: true }).selectOption({ label: 'chat-assistant' });
-  await grant.getByLabel('Model API').selectOption({ label: 'e2e-chat (/v1/e2e)' });
+  await grant.getByLabel('Find consumers by name').fill('chat-assist');
+  await grant.getByRole('button', { name: 'Find consumers' }).click();
+  await expect(grant.getByText('1 match.')).toBeVisible();
+  await expect(grant.getByLabel('Consumer', { exact: true })).toHaveValue(/^cs-/);
+  await expect(grant.getByLabel('Consumer', { exact: true }).getByRole('option')).toHaveText(['chat-assistant']);
+  await grant.getByLabel('Find model APIs by name').fill('e2e');
+  await grant.getByLabel('Find model APIs by name').press('Enter');
+  await expect(grant).toBeVisible();
+  await grant.getByLabel('Model API', { exact: true }).selectOption({ label: 'e2e-chat (/v1/e2e)' });
   await grant.getByRole('button', { name: 'OK' }).click();
   await expect(grant).toBeHidden();
   const row = page.getByRole('row', { name: /chat-assistant.*e2e-chat/ });
@@ -64,7 +71,7 @@ test('a ShortTerm rule expires at its time, and the expiry can be edited', async
   const grant = page.getByRole('dialog', { name: 'Grant authorization' });
   await grant.getByLabel('Authorize').selectOption({ label: 'Consumer' });
   await grant.getByLabel('Consumer', { exact: true }).selectOption({ label: 'chat-assistant' });
-  await grant.getByLabel('Model API').selectOption({ label: 'text-embeddings (/v1/embeddings)' });
+  await grant.getByLabel('Model API', { exact: true }).selectOption({ label: 'text-embeddings (/v1/embeddings)' });
   await grant.getByLabel('Expiry mode').selectOption('ShortTerm');
   await grant.getByLabel('Expiry time (UTC)').fill(utcInput(-60_000));
   await grant.getByRole('button', { name: 'OK' }).click();

@@ -57,7 +57,7 @@ export async function expectAudited(page: Page, type: string, created: string, m
     await expect(table.getByRole('row', { name: new RegExp(`\\b${action}\\b`) }).first(), `${action} of ${id}`).toBeVisible();
   }
   for (const row of await table.getByRole('row').allInnerTexts()) {
-    if (!row.includes('Time (UTC)')) expect(row).toContain(id);
+    if (!row.includes('Request ID')) expect(row).toContain(id);
   }
   return id;
 }

@@ -8,6 +8,8 @@ test('without JavaScript: sign in, list instances and consumers, open details by
   await page.getByLabel('Password').fill('e2e-admin-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Instance list' })).toBeVisible();
+  // Without a browser clock to ask, times are UTC and say so.
+  await expect(page.getByRole('row', { name: /^gw-/ }).first().locator('time')).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
   await page.getByRole('link', { name: /^gw-/ }).first().click();
   await page.getByRole('link', { name: 'Consumer', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Consumer', exact: true })).toBeVisible();

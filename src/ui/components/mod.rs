@@ -9,6 +9,8 @@ pub mod list_query;
 pub mod notice;
 pub mod pager;
 pub mod reveal;
+pub mod search_select;
+pub mod time;
 
 pub use console::Console;
 pub use delete_dialog::{DeleteDialog, TypedConfirmation};
@@ -19,6 +21,8 @@ pub use list_query::ListQuery;
 pub use notice::{notify, Notice, Notices};
 pub use pager::Pager;
 pub use reveal::SecretReveal;
+pub use search_select::{Matches, SearchSelect};
+pub use time::LocalTime;
 
 use crate::domain::records::CurrentUser;
 use leptos::prelude::*;

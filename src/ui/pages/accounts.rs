@@ -1,12 +1,12 @@
 //! Console accounts (Admins only): list, create, enable and disable, change role, reset
 //! password. The server keeps at least one enabled Admin and says so when refusing.
 
-use crate::domain::format_time;
 use crate::domain::records::{Account, Role};
 use crate::error::AppError;
 use crate::server_fns::accounts::{
     list_accounts, reset_account_password, set_account_enabled, set_account_role, CreateAccount,
 };
+use crate::ui::components::LocalTime;
 use crate::ui::components::{notify, Console, Dialog, TextField};
 use leptos::prelude::*;
 
@@ -115,7 +115,7 @@ fn account_row(a: Account, open: RwSignal<Open>, reload: RwSignal<u32>) -> impl 
             <td>{a.username.clone()}</td>
             <td>{a.role.as_str()}</td>
             <td>{if a.enabled { "Enabled" } else { "Disabled" }}</td>
-            <td>{format_time(a.created_at)}</td>
+            <td><LocalTime ms=a.created_at /></td>
             <td class="actions-cell">
                 <button type="button" class="link" aria-label=toggle_label on:click=toggle>{if enabled { "Disable" } else { "Enable" }}</button>
                 <button type="button" class="link" aria-label=role_label on:click=switch_role>{format!("Make {}", other_role.as_str())}</button>

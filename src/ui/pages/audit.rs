@@ -2,8 +2,9 @@
 //! by resource, actor and time live in the URL, so the page works without JavaScript too.
 
 use crate::domain::records::AuditEvent;
-use crate::domain::{format_time, IdKind};
+use crate::domain::IdKind;
 use crate::server_fns::audit::list_audit_events;
+use crate::ui::components::LocalTime;
 use crate::ui::components::{Console, ListQuery, Pager};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -56,7 +57,7 @@ fn AuditLog(instance_id: Memo<Option<String>>) -> impl IntoView {
         <h1>"Audit log"</h1>
         <p class="hint">
             {move || if global() { "Every change made through the console, the REST API or the CLI, in every gateway." } else { "Every change made to this gateway through the console, the REST API or the CLI." }}
-            " Times are UTC. Secrets never appear here."
+            " Times are shown in your time zone (UTC without JavaScript); the time filters take UTC. Secrets never appear here."
         </p>
         <form method="get" role="search" class="filters" aria-label="Filter the audit log">
             <label for="audit-type">"Resource type"</label>
@@ -84,7 +85,7 @@ fn AuditLog(instance_id: Memo<Option<String>>) -> impl IntoView {
                     Ok(page) => view! {
                         <table aria-label="Audit entries">
                             <thead><tr>
-                                <th scope="col">"Time (UTC)"</th><th scope="col">"Actor"</th><th scope="col">"Action"</th>
+                                <th scope="col">"Time"</th><th scope="col">"Actor"</th><th scope="col">"Action"</th>
                                 <th scope="col">"Resource"</th><th scope="col">"Change"</th><th scope="col">"Request ID"</th>
                             </tr></thead>
                             <tbody>{page.items.into_iter().map(event_row).collect_view()}</tbody>
@@ -101,7 +102,7 @@ fn AuditLog(instance_id: Memo<Option<String>>) -> impl IntoView {
 fn event_row(e: AuditEvent) -> impl IntoView {
     view! {
         <tr>
-            <td>{format_time(e.created_at)}</td>
+            <td><LocalTime ms=e.created_at /></td>
             <td>{e.actor}</td>
             <td>{e.action}</td>
             <td>{e.resource_type}<br /><span class="id">{e.resource_id}</span></td>

@@ -3,9 +3,9 @@
 
 use super::authorization_dialogs::{EditExpiryDialog, GrantDialog, RevokeDialog};
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
-use crate::domain::format_time;
 use crate::domain::records::AuthorizationRule;
 use crate::server_fns::authorization::list_rules;
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -94,10 +94,12 @@ pub fn AuthorizationPage() -> impl IntoView {
 }
 
 /// "LongTerm" or "ShortTerm, until …" as the console shows it.
-pub fn expiry_text(mode: ExpireMode, at: Option<i64>) -> String {
+pub fn expiry_text(mode: ExpireMode, at: Option<i64>) -> AnyView {
     match (mode, at) {
-        (ExpireMode::ShortTerm, Some(t)) => format!("ShortTerm, until {} UTC", format_time(t)),
-        _ => "LongTerm".to_owned(),
+        (ExpireMode::ShortTerm, Some(t)) => {
+            view! { "ShortTerm, until " <LocalTime ms=t /> }.into_any()
+        }
+        _ => "LongTerm".into_any(),
     }
 }
 
@@ -122,7 +124,7 @@ fn rule_row(r: AuthorizationRule, writer: bool, open: RwSignal<Open>) -> impl In
             <td>{r.environment.name.clone()}</td>
             <td>{expiry_text(r.expire_mode, r.expire_timestamp)}</td>
             <td class=status_class>{r.expire_status.label()}</td>
-            <td>{format_time(r.created_at)}</td>
+            <td><LocalTime ms=r.created_at /></td>
             <td class="actions">{writer.then(|| view! {
                 <button type="button" class="link" aria-label=format!("Edit expiry of {who}") on:click=move |_| open.set(Open::Edit(edit.clone()))>"Edit expiry"</button>
                 <button type="button" class="link danger" aria-label=format!("Revoke {who}") on:click=move |_| open.set(Open::Revoke(revoke.clone()))>"Revoke"</button>

@@ -10,7 +10,7 @@ use crate::server_fns::authorization::{
 };
 use crate::server_fns::consumers::list_consumers;
 use crate::server_fns::instances::list_groups;
-use crate::ui::components::{notify, Dialog, SelectOne};
+use crate::ui::components::{notify, Dialog, SearchSelect, SelectOne};
 use leptos::prelude::*;
 
 /// The expiry mode and, for ShortTerm, the expiry time (UTC) as typed.
@@ -72,6 +72,13 @@ fn other_error(server: RwSignal<Option<AppError>>) -> impl Fn() -> Option<String
     }
 }
 
+fn principal_types() -> Vec<(String, String)> {
+    vec![
+        ("Consumer".to_owned(), "Consumer".to_owned()),
+        ("ConsumerGroup".to_owned(), "Consumer group".to_owned()),
+    ]
+}
+
 #[component]
 pub fn GrantDialog(
     instance_id: String,
@@ -87,27 +94,41 @@ pub fn GrantDialog(
     let local = RwSignal::new(None::<String>);
     let server = RwSignal::new(None::<AppError>);
     let iid = instance_id.clone();
-    let choices = Resource::new(
-        || (),
-        move |_| {
-            let iid = iid.clone();
-            async move {
-                let c = list_consumers(
-                    iid.clone(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    Some(1),
-                    Some(100),
-                )
-                .await?;
-                let g = list_groups(iid.clone(), String::new(), Some(1), Some(100)).await?;
-                let a = list_apis(iid.clone(), String::new(), Some(1), Some(100)).await?;
-                let e = list_environments(iid).await?;
-                Ok::<_, AppError>((c.items, g.items, a.items, e))
-            }
-        },
-    );
+    let envs = Resource::new(|| (), move |_| list_environments(iid.clone()));
+    let (ci, gi, ai) = (instance_id.clone(), instance_id.clone(), instance_id);
+    let find_consumers = move |q: String, n: u32| {
+        let iid = ci.clone();
+        async move {
+            let p = list_consumers(iid, q, String::new(), String::new(), Some(1), Some(n)).await?;
+            Ok((
+                p.total_size,
+                p.items.into_iter().map(|c| (c.id, c.name)).collect(),
+            ))
+        }
+    };
+    let find_groups = move |q: String, n: u32| {
+        let iid = gi.clone();
+        async move {
+            let p = list_groups(iid, q, Some(1), Some(n)).await?;
+            Ok((
+                p.total_size,
+                p.items.into_iter().map(|g| (g.id, g.name)).collect(),
+            ))
+        }
+    };
+    let find_apis = move |q: String, n: u32| {
+        let iid = ai.clone();
+        async move {
+            let p = list_apis(iid, q, Some(1), Some(n)).await?;
+            Ok((
+                p.total_size,
+                p.items
+                    .into_iter()
+                    .map(|a| (a.id, format!("{} ({})", a.name, a.base_path)))
+                    .collect(),
+            ))
+        }
+    };
     let action = ServerAction::<CreateRule>::new();
     Effect::new(move |_| match action.value().get() {
         Some(Ok(r)) => {
@@ -145,43 +166,22 @@ pub fn GrantDialog(
     view! {
         <Dialog title="Grant authorization" on_close=on_close>
             <form on:submit=submit novalidate>
-                <Suspense fallback=|| view! { <p class="loading">"Loading consumers, APIs and environments…"</p> }>
+                <SelectOne id="rule-principal-type" label="Authorize" options=principal_types() value=principal_type />
+                {move || if principal_type.get() == "Consumer" {
+                    view! { <SearchSelect id="rule-consumer" label="Consumer" noun="consumers" fetch=find_consumers.clone() value=principal /> }.into_any()
+                } else {
+                    view! { <SearchSelect id="rule-group" label="Consumer group" noun="consumer groups" fetch=find_groups.clone() value=principal /> }.into_any()
+                }}
+                <SearchSelect id="rule-api" label="Model API" noun="model APIs" fetch=find_apis value=api />
+                <Suspense fallback=|| view! { <p class="loading">"Loading environments…"</p> }>
                     {move || Suspend::new(async move {
-                        match choices.await {
-                            Ok((consumers, groups, apis, envs)) => {
-                                // Preselect the first choice of each list so OK works at once.
-                                let first = |v: &Vec<(String, String)>, s: RwSignal<String>| {
-                                    if s.get_untracked().is_empty() {
-                                        if let Some((id, _)) = v.first() { s.set(id.clone()); }
-                                    }
-                                };
-                                let consumer_opts: Vec<_> = consumers.into_iter().map(|c| (c.id, c.name)).collect();
-                                let group_opts: Vec<_> = groups.into_iter().map(|g| (g.id, g.name)).collect();
-                                let api_opts: Vec<_> = apis.into_iter().map(|a| (a.id.clone(), format!("{} ({})", a.name, a.base_path))).collect();
-                                let env_opts: Vec<_> = envs.into_iter().map(|e| (e.id, e.name)).collect();
-                                first(&consumer_opts, principal);
-                                first(&api_opts, api);
-                                first(&env_opts, environment);
-                                let types = vec![("Consumer".to_owned(), "Consumer".to_owned()), ("ConsumerGroup".to_owned(), "Consumer group".to_owned())];
-                                let (c2, g2) = (consumer_opts.clone(), group_opts.clone());
-                                Effect::new(move |prev: Option<String>| {
-                                    let t = principal_type.get();
-                                    if prev.is_some_and(|p| p != t) {
-                                        let list = if t == "Consumer" { &c2 } else { &g2 };
-                                        principal.set(list.first().map(|(id, _)| id.clone()).unwrap_or_default());
-                                    }
-                                    t
-                                });
-                                view! {
-                                    <SelectOne id="rule-principal-type" label="Authorize" options=types value=principal_type />
-                                    {move || if principal_type.get() == "Consumer" {
-                                        view! { <SelectOne id="rule-consumer" label="Consumer" options=consumer_opts.clone() value=principal /> }.into_any()
-                                    } else {
-                                        view! { <SelectOne id="rule-group" label="Consumer group" options=group_opts.clone() value=principal /> }.into_any()
-                                    }}
-                                    <SelectOne id="rule-api" label="Model API" options=api_opts value=api />
-                                    <SelectOne id="rule-environment" label="Environment" options=env_opts value=environment />
-                                }.into_any()
+                        match envs.await {
+                            Ok(list) => {
+                                let opts: Vec<_> = list.into_iter().map(|e| (e.id, e.name)).collect();
+                                if environment.get_untracked().is_empty() {
+                                    environment.set(opts.first().map(|(id, _)| id.clone()).unwrap_or_default());
+                                }
+                                view! { <SelectOne id="rule-environment" label="Environment" options=opts value=environment /> }.into_any()
                             }
                             Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                         }

@@ -7,7 +7,6 @@ use super::consumer_rules::{
     rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
     SEARCH_KEY as RULES_SEARCH,
 };
-use crate::domain::format_time;
 use crate::domain::records::{Consumer, Credential};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
@@ -15,6 +14,7 @@ use crate::server_fns::authorization::consumer_details;
 use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
 use crate::server_fns::instances::list_groups;
 use crate::ui::components::notify;
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -189,7 +189,7 @@ fn consumer_row(c: Consumer, q: &ListQuery, writer: bool, open: RwSignal<Open>) 
             </td>
             <td>{groups}</td>
             <td>{c.credentials.len()}</td>
-            <td>{format_time(c.created_at)}</td>
+            <td><LocalTime ms=c.created_at /></td>
             <td class="description">{c.description.clone()}</td>
             <td class="actions">
                 {writer.then(|| view! {
@@ -321,8 +321,8 @@ fn details_body(
                 <dt>"Name"</dt><dd>{c.name.clone()}</dd>
                 <dt>"Status"</dt><dd>{status_control(&c, writer, reload)}</dd>
                 <dt>"Consumer Group"</dt><dd>{groups}</dd>
-                <dt>"Creation Time"</dt><dd>{format_time(c.created_at)}</dd>
-                <dt>"Modification Time"</dt><dd>{format_time(c.updated_at)}</dd>
+                <dt>"Creation Time"</dt><dd><LocalTime ms=c.created_at /></dd>
+                <dt>"Modification Time"</dt><dd><LocalTime ms=c.updated_at /></dd>
                 <dt>"Description"</dt><dd>{if c.description.is_empty() { "—".to_owned() } else { c.description.clone() }}</dd>
             </dl>
         </section>

@@ -4,12 +4,13 @@
 
 use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::Environment;
-use crate::domain::{format_time, Description, Name};
+use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::environments::{
     create_environment, delete_environment, environment_dependencies, environment_page,
     update_environment,
 };
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -93,7 +94,7 @@ fn environment_row(
             </td>
             <td>{e.alias.clone()}</td>
             <td class="description">{e.description.clone()}</td>
-            <td>{format_time(e.created_at)}</td>
+            <td><LocalTime ms=e.created_at /></td>
             <td class="actions">{writer.then(|| view! {
                 <button type="button" class="link" aria-label=edit_label on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
                 {deletable.then(|| view! {

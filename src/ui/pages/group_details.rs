@@ -3,10 +3,10 @@
 //! completely on the server.
 
 use super::authorization::expiry_text;
-use crate::domain::format_time;
 use crate::domain::records::{ConsumerGroupDetails as Details, Ref};
 use crate::server_fns::consumers::{add_to_group, remove_from_group};
 use crate::server_fns::instances::group_details;
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify};
 use leptos::prelude::*;
 
@@ -92,7 +92,7 @@ fn body(d: Details, writer: bool, reload: RwSignal<u32>) -> impl IntoView {
                 <dt>"Name"</dt><dd>{g.name.clone()}</dd>
                 <dt>"Status"</dt><dd>{if g.enabled { "Enabled" } else { "Disabled: grants nothing" }}</dd>
                 <dt>"Members"</dt><dd>{g.member_count}</dd>
-                <dt>"Creation Time"</dt><dd>{format_time(g.created_at)}</dd>
+                <dt>"Creation Time"</dt><dd><LocalTime ms=g.created_at /></dd>
                 <dt>"Description"</dt><dd>{if g.description.is_empty() { "—".to_owned() } else { g.description.clone() }}</dd>
             </dl>
         </section>

@@ -5,7 +5,7 @@ use super::group_details::GroupDetails;
 use super::group_dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
-use crate::domain::{format_time, Description, Name};
+use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{list_groups, set_group_enabled, CreateGroup};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
@@ -18,6 +18,7 @@ enum Open {
     Edit(ConsumerGroup),
     Delete(ConsumerGroup),
 }
+use crate::ui::components::LocalTime;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -75,7 +76,7 @@ pub fn GroupsPage() -> impl IntoView {
                                             <td><a href=href aria-label=link_label><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></a></td>
                                             <td>{g.member_count}</td>
                                             <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
-                                            <td>{format_time(g.created_at)}</td>
+                                            <td><LocalTime ms=g.created_at /></td>
                                             <td class="description">{g.description}</td>
                                             {actions}
                                         </tr>

@@ -2,8 +2,9 @@
 
 use crate::domain::inputs::NewInstance;
 use crate::domain::records::Instance;
-use crate::domain::{format_time, Description, Name};
+use crate::domain::{Description, Name};
 use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
 use crate::ui::pages::instance_dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use leptos::prelude::*;
@@ -57,7 +58,7 @@ fn InstanceList() -> impl IntoView {
                                         <td>{i.status}</td>
                                         <td>{i.region}</td>
                                         <td>{i.engine_version}</td>
-                                        <td>{format_time(i.created_at)}</td>
+                                        <td><LocalTime ms=i.created_at /></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -215,7 +216,7 @@ pub fn InstanceOverview() -> impl IntoView {
                                 <dt>"Status"</dt><dd>{i.status}</dd>
                                 <dt>"Region"</dt><dd>{i.region}</dd>
                                 <dt>"Engine version"</dt><dd>{i.engine_version}</dd>
-                                <dt>"Creation Time"</dt><dd>{format_time(i.created_at)}</dd>
+                                <dt>"Creation Time"</dt><dd><LocalTime ms=i.created_at /></dd>
                                 <dt>"Description"</dt><dd>{i.description}</dd>
                             </dl>
                         }.into_any()

@@ -6,9 +6,10 @@ use super::key_dialogs::{DeleteKeyDialog, RotateKeyDialog};
 use crate::domain::inputs::NewKey;
 use crate::domain::keys::{masked, PlainApiKey};
 use crate::domain::records::ApiKey;
-use crate::domain::{format_time, parse_time_utc, Name};
+use crate::domain::{parse_time_utc, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{list_keys, set_key_enabled, CreateKey};
+use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -51,7 +52,7 @@ pub fn KeysPage() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! { <p class="empty">"No keys match."</p> }.into_any(),
                     Ok(page) => view! {
                         <table>
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Bound consumer"</th><th scope="col">"Status"</th><th scope="col">"Expiry (UTC)"</th><th scope="col">"Creation Time"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Bound consumer"</th><th scope="col">"Status"</th><th scope="col">"Expiry"</th><th scope="col">"Creation Time"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                             <tbody>
                                 {page.items.into_iter().map(|k| {
                                     let consumer = k.consumer.clone().map(|c| view! { <a href=format!("/instances/{iid}/consumers?consumer={}", c.id)>{c.name}</a> });
@@ -62,8 +63,8 @@ pub fn KeysPage() -> impl IntoView {
                                             <td class="mono">{masked(&k.prefix)}</td>
                                             <td>{consumer}</td>
                                             <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
-                                            <td>{k.expires_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
-                                            <td>{format_time(k.created_at)}</td>
+                                            <td>{k.expires_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
+                                            <td><LocalTime ms=k.created_at /></td>
                                             {actions}
                                         </tr>
                                     }

@@ -4,11 +4,12 @@
 use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
-use crate::domain::{format_time, Description, Name};
+use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::authorization::{
     api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
 };
+use crate::ui::components::LocalTime;
 use crate::ui::components::{
     can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
 };
@@ -63,7 +64,7 @@ pub fn ModelApisPage() -> impl IntoView {
                                             <td>{a.ai_protocols.join(", ")}</td>
                                             <td>{a.model_category.clone()}</td>
                                             <td>{a.environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", ")}</td>
-                                            <td>{format_time(a.created_at)}</td>
+                                            <td><LocalTime ms=a.created_at /></td>
                                             <td class="actions">{writer.then(|| view! {
                                                 <button type="button" class="link" aria-label=edit_label on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
                                                 <button type="button" class="link danger" aria-label=label on:click=move |_| deleting.set(Some(target.clone()))>"Delete"</button>

@@ -1,10 +1,10 @@
 //! The signed-in account's REST API tokens: create (shown once), list with last use, revoke.
 
-use crate::domain::format_time;
 use crate::domain::records::ApiToken;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::tokens::{list_tokens, revoke_token, CreateToken};
+use crate::ui::components::LocalTime;
 use crate::ui::components::{notify, Console, Dialog, SecretReveal, TextField};
 use leptos::prelude::*;
 
@@ -46,8 +46,8 @@ fn Tokens() -> impl IntoView {
                                         <tr>
                                             <td>{t.name.clone()}</td>
                                             <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
-                                            <td>{format_time(t.created_at)}</td>
-                                            <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                            <td><LocalTime ms=t.created_at /></td>
+                                            <td>{t.last_used_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
                                             <td class="actions"><button type="button" class="link danger" aria-label=label on:click=move |_| revoking.set(Some(target.clone()))>"Revoke"</button></td>
                                         </tr>
                                     }
