@@ -59,7 +59,7 @@ pub async fn list_consumers(
     page: PageRequest,
 ) -> AppResult<Page<Consumer>> {
     let instance_id = parse_id(IdKind::Gateway, instance_id)?;
-    let pattern = super::search_pattern(name_like)?;
+    super::search_pattern(name_like)?;
     let filter = consumers::ConsumerFilter {
         group_id: match group_id.trim() {
             "" => None,
@@ -78,7 +78,7 @@ pub async fn list_consumers(
     };
     let mut conn = db.pool.acquire().await?;
     let (total_size, rows) =
-        consumers::list(&mut conn, instance_id.as_str(), &pattern, &filter, page)
+        consumers::list(&mut conn, instance_id.as_str(), name_like, &filter, page)
             .await?
             .ok_or_else(|| AppError::not_found(IdKind::Gateway, instance_id.as_str()))?;
     let items = assemble(&mut conn, rows).await?;

@@ -61,21 +61,34 @@ pub struct ConsumerFilter {
     pub key_pattern: Option<String>,
 }
 
-/// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
-/// `None` when the instance does not exist.
+/// Newest first within an instance, narrowed to names containing `name` (any case) and by
+/// `filter`. `None` when the instance does not exist.
 pub async fn list(
     conn: &mut AnyConnection,
     instance_id: &str,
-    pattern: &str,
+    name: &str,
     filter: &ConsumerFilter,
     page: PageRequest,
 ) -> Result<Option<(i64, Vec<ConsumerRow>)>, sqlx::Error> {
     use super::Arg;
-    let mut conditions = String::from("instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'");
-    let mut args = vec![
-        Arg::Text(instance_id.to_owned()),
-        Arg::Text(pattern.to_owned()),
-    ];
+    let mut conditions = String::from("instance_id = $1");
+    let mut args = vec![Arg::Text(instance_id.to_owned())];
+    let needle = name.trim().to_ascii_lowercase();
+    if !needle.is_empty() {
+        args.push(Arg::Text(super::like_pattern(&needle)));
+        conditions.push_str(&format!(" AND name_key LIKE ${} ESCAPE '\\'", args.len()));
+        // SQLite narrows by the trigram index first; PostgreSQL's trigram index serves the
+        // LIKE itself.
+        if let Some(phrase) = super::search::trigram_phrase(&needle)
+            .filter(|_| conn.backend_name().eq_ignore_ascii_case("sqlite"))
+        {
+            args.push(Arg::Text(phrase));
+            conditions.push_str(&format!(
+                " AND rowid IN (SELECT rowid FROM consumers_search WHERE consumers_search MATCH ${})",
+                args.len()
+            ));
+        }
+    }
     if let Some(g) = &filter.group_id {
         args.push(Arg::Text(g.clone()));
         conditions.push_str(&format!(
@@ -93,7 +106,7 @@ pub async fn list(
     }
     // One query answers whether the instance exists and how many consumers match: without
     // any narrowing the instance's counter is the total, otherwise the matches are counted.
-    let total_expr = if pattern == "%%" && args.len() == 2 {
+    let total_expr = if args.len() == 1 {
         "consumer_count".to_owned()
     } else {
         format!("(SELECT COUNT(*) FROM consumers WHERE {conditions})")
@@ -105,9 +118,13 @@ pub async fn list(
     else {
         return Ok(None);
     };
+    // The page's IDs come from the (instance, created) index alone, however deep the page;
+    // only those rows are then read whole.
     let n = args.len();
     let sql = format!(
-        "SELECT {COLUMNS} FROM consumers WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        "SELECT {COLUMNS} FROM consumers WHERE id IN \
+         (SELECT id FROM consumers WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}) \
+         ORDER BY created_at DESC, id DESC",
         n + 1,
         n + 2
     );

@@ -24,6 +24,7 @@ pub mod groups;
 pub mod instances;
 pub mod keys;
 pub mod rules;
+pub mod search;
 pub mod snapshot;
 pub mod tokens;
 
@@ -90,6 +91,7 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        search::prepare(&pool, backend).await?;
         Ok(Db {
             pool,
             backend,
