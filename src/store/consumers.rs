@@ -79,10 +79,12 @@ pub async fn list(
         conditions.push_str(&format!(" AND name_key LIKE ${} ESCAPE '\\'", args.len()));
         // SQLite narrows by the trigram index first; PostgreSQL's trigram index serves the
         // LIKE itself.
-        if let Some(phrase) = super::search::trigram_phrase(&needle)
-            .filter(|_| conn.backend_name().eq_ignore_ascii_case("sqlite"))
-        {
-            args.push(Arg::Text(phrase));
+        let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+        if let Some(query) = super::search::narrowing_query(&needle).filter(|_| sqlite) {
+            // Drive the query from the index's matches: the unary `+` keeps SQLite from
+            // walking the instance's whole (instance, created) index instead.
+            conditions.replace_range(.."instance_id".len(), "+instance_id");
+            args.push(Arg::Text(query));
             conditions.push_str(&format!(
                 " AND rowid IN (SELECT rowid FROM consumers_search WHERE consumers_search MATCH ${})",
                 args.len()

@@ -2,7 +2,8 @@
 //! consumers. The two engines do it differently, so this is set up in code at start-up
 //! rather than in the shared migrations, idempotently:
 //! - SQLite: an FTS5 table with the trigram tokenizer over `consumers.name_key`, kept in step
-//!   by triggers; a search of three or more characters narrows by it first.
+//!   by triggers; a search of three or more characters narrows by its rarest trigrams first
+//!   (names often share long prefixes, whose trigrams match everything).
 //! - PostgreSQL: a `pg_trgm` GIN index, which `LIKE '%…%'` uses as it is. Creating the
 //!   extension needs the right to; without it the search still works, unindexed.
 
@@ -21,6 +22,10 @@ const SQLITE: &[&str] = &[
     "INSERT INTO consumers_search (consumers_search) VALUES ('rebuild')",
 ];
 
+/// How common each trigram is, to search by the rarest ones.
+const SQLITE_VOCABULARY: &str =
+    "CREATE VIRTUAL TABLE IF NOT EXISTS consumers_search_terms USING fts5vocab(consumers_search, 'row')";
+
 /// Creates the search index when it is missing (and fills it from the existing consumers).
 pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
     match backend {
@@ -37,6 +42,7 @@ pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error
                 }
                 tx.commit().await?;
             }
+            sqlx::query(SQLITE_VOCABULARY).execute(pool).await?;
         }
         Backend::Postgres => {
             if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -56,24 +62,43 @@ pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// The FTS5 query matching `needle` as a substring (a quoted phrase of its trigrams), or
-/// `None` when it is too short for trigrams.
-pub fn trigram_phrase(needle: &str) -> Option<String> {
-    (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
+/// The distinct trigrams of `needle` (none when it is shorter than three characters).
+pub fn trigrams(needle: &str) -> Vec<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    let mut out: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The FTS5 query for rows holding every trigram of `needle` (a superset of those containing
+/// it; the LIKE beside it checks the order), or `None` when the needle is too short for
+/// trigrams. Separate terms rather than one phrase: FTS5 intersects their lists by seeking,
+/// without reading positions.
+pub fn narrowing_query(needle: &str) -> Option<String> {
+    let terms = trigrams(needle);
+    (!terms.is_empty()).then(|| {
+        terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::trigram_phrase;
+    use super::trigrams;
 
     #[test]
-    fn a_search_of_fewer_than_three_characters_has_no_trigram_query() {
-        assert_eq!(trigram_phrase("ab"), None);
-        assert_eq!(trigram_phrase("abc").as_deref(), Some("\"abc\""));
+    fn a_search_of_fewer_than_three_characters_has_no_trigrams() {
+        assert!(trigrams("ab").is_empty());
+        assert_eq!(trigrams("abc"), ["abc"]);
     }
 
     #[test]
-    fn quotes_in_the_search_are_doubled_inside_the_phrase() {
-        assert_eq!(trigram_phrase("a\"b c").as_deref(), Some("\"a\"\"b c\""));
+    fn trigrams_are_distinct_and_overlapping() {
+        assert_eq!(trigrams("aaaa"), ["aaa"]);
+        assert_eq!(trigrams("abcd"), ["abc", "bcd"]);
     }
 }
