@@ -2,8 +2,8 @@
 //! consumers. The two engines do it differently, so this is set up in code at start-up
 //! rather than in the shared migrations, idempotently:
 //! - SQLite: an FTS5 table with the trigram tokenizer over `consumers.name_key`, kept in step
-//!   by triggers; a search of three or more characters narrows by its rarest trigrams first
-//!   (names often share long prefixes, whose trigrams match everything).
+//!   by triggers; a search of three or more characters is driven by the rows holding all its
+//!   trigrams.
 //! - PostgreSQL: a `pg_trgm` GIN index, which `LIKE '%…%'` uses as it is. Creating the
 //!   extension needs the right to; without it the search still works, unindexed.
 
@@ -22,9 +22,6 @@ const SQLITE: &[&str] = &[
     "INSERT INTO consumers_search (consumers_search) VALUES ('rebuild')",
 ];
 
-/// How common each trigram is, to search by the rarest ones.
-const SQLITE_VOCABULARY: &str =
-    "CREATE VIRTUAL TABLE IF NOT EXISTS consumers_search_terms USING fts5vocab(consumers_search, 'row')";
 
 /// Creates the search index when it is missing (and fills it from the existing consumers).
 pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
@@ -42,7 +39,6 @@ pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error
                 }
                 tx.commit().await?;
             }
-            sqlx::query(SQLITE_VOCABULARY).execute(pool).await?;
         }
         Backend::Postgres => {
             if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
