@@ -22,7 +22,6 @@ const SQLITE: &[&str] = &[
     "INSERT INTO consumers_search (consumers_search) VALUES ('rebuild')",
 ];
 
-
 /// Creates the search index when it is missing (and fills it from the existing consumers).
 pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
     match backend {
@@ -48,11 +47,15 @@ pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error
                 tracing::warn!(error = %e, "pg_trgm is not available: consumer name search is not indexed");
                 return Ok(());
             }
-            sqlx::query(
+            // Another replica starting at the same moment may win the race: not fatal.
+            if let Err(e) = sqlx::query(
                 "CREATE INDEX IF NOT EXISTS consumers_name_trigram ON consumers USING gin (name_key gin_trgm_ops)",
             )
             .execute(pool)
-            .await?;
+            .await
+            {
+                tracing::warn!(error = %e, "could not create the consumer name search index");
+            }
         }
     }
     Ok(())
