@@ -6,9 +6,15 @@ use leptos::prelude::*;
 
 #[server(endpoint = "list_accounts")]
 pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::accounts::list_accounts(&db, &actor).await)
+    respond(
+        once(
+            ("list_accounts",),
+            crate::service::accounts::list_accounts(&db, &actor),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_account")]

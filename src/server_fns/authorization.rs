@@ -15,10 +15,16 @@ pub async fn list_apis(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<ModelApi>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::apis::list_apis(&db, &instance_id, &search, page).await)
+    respond(
+        once(
+            ("list_apis", &instance_id, &search, page_number, page_size),
+            crate::service::apis::list_apis(&db, &instance_id, &search, page),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_api", input = Json)]
@@ -52,13 +58,16 @@ pub async fn delete_api(id: String) -> Result<(), AppError> {
 /// The first hundred environments of an instance (the default first), for choosers.
 #[server(endpoint = "list_environments")]
 pub async fn list_environments(instance_id: String) -> Result<Vec<Environment>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(Some(1), Some(100)))?;
     respond(
-        crate::service::environments::list_environments(&db, &instance_id, "", page)
-            .await
-            .map(|p| p.items),
+        once(
+            ("list_environments", &instance_id),
+            crate::service::environments::list_environments(&db, &instance_id, "", page),
+        )
+        .await
+        .map(|p| p.items),
     )
 }
 
@@ -71,9 +80,19 @@ pub async fn list_rules(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<AuthorizationRule>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
+    let key = (
+        "list_rules",
+        &instance_id,
+        &api_name_like,
+        &consumer_name_like,
+        &expire_status,
+        page_number,
+        page_size,
+    );
+    let key = serde_json::to_string(&key).unwrap_or_default();
     let query = crate::service::rules::RuleQuery {
         instance_id: Some(instance_id),
         api_name_like: Some(api_name_like),
@@ -81,7 +100,7 @@ pub async fn list_rules(
         expire_status: Some(expire_status),
         ..Default::default()
     };
-    respond(crate::service::rules::query_rules(&db, query, page).await)
+    respond(once(key, crate::service::rules::query_rules(&db, query, page)).await)
 }
 
 #[server(endpoint = "create_rule", input = Json)]
@@ -121,16 +140,33 @@ pub async fn consumer_details(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<(Consumer, Page<ConsumerAuthorizationRule>), AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    let consumer = respond(crate::service::consumers::get_consumer(&db, &consumer_id).await)?;
-    let rules = crate::service::consumer_rules::list_consumer_rules(
-        &db,
+    let key = (
+        "consumer_details",
         &consumer_id,
         &api_name_like,
-        true,
-        page,
+        page_number,
+        page_size,
+    );
+    let key = serde_json::to_string(&key).unwrap_or_default();
+    let consumer = respond(
+        once(
+            ("get_consumer", &consumer_id),
+            crate::service::consumers::get_consumer(&db, &consumer_id),
+        )
+        .await,
+    )?;
+    let rules = once(
+        key,
+        crate::service::consumer_rules::list_consumer_rules(
+            &db,
+            &consumer_id,
+            &api_name_like,
+            true,
+            page,
+        ),
     )
     .await;
     respond(rules.map(|r| (consumer, r)))

@@ -18,17 +18,28 @@ pub async fn list_consumers(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<Consumer>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
     respond(
-        crate::service::consumers::list_consumers(
-            &db,
-            &instance_id,
-            &name_like,
-            &group_id,
-            &key_like,
-            page,
+        once(
+            (
+                "list_consumers",
+                &instance_id,
+                &name_like,
+                &group_id,
+                &key_like,
+                page_number,
+                page_size,
+            ),
+            crate::service::consumers::list_consumers(
+                &db,
+                &instance_id,
+                &name_like,
+                &group_id,
+                &key_like,
+                page,
+            ),
         )
         .await,
     )
@@ -36,9 +47,15 @@ pub async fn list_consumers(
 
 #[server(endpoint = "get_consumer")]
 pub async fn get_consumer(id: String) -> Result<Consumer, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
-    respond(crate::service::consumers::get_consumer(&db, &id).await)
+    respond(
+        once(
+            ("get_consumer", &id),
+            crate::service::consumers::get_consumer(&db, &id),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_consumer", input = Json)]

@@ -15,10 +15,22 @@ pub async fn environment_page(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<Environment>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::environments::list_environments(&db, &instance_id, &search, page).await)
+    respond(
+        once(
+            (
+                "environment_page",
+                &instance_id,
+                &search,
+                page_number,
+                page_size,
+            ),
+            crate::service::environments::list_environments(&db, &instance_id, &search, page),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_environment", input = Json)]

@@ -15,17 +15,29 @@ pub async fn list_instances(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<Instance>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::instances::list_instances(&db, &search, page).await)
+    respond(
+        once(
+            ("list_instances", &search, page_number, page_size),
+            crate::service::instances::list_instances(&db, &search, page),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "get_instance")]
 pub async fn get_instance(id: String) -> Result<Instance, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
-    respond(crate::service::instances::get_instance(&db, &id).await)
+    respond(
+        once(
+            ("get_instance", &id),
+            crate::service::instances::get_instance(&db, &id),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_instance", input = Json)]
@@ -63,10 +75,16 @@ pub async fn list_groups(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<ConsumerGroup>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::groups::list_groups(&db, &instance_id, &search, page).await)
+    respond(
+        once(
+            ("list_groups", &instance_id, &search, page_number, page_size),
+            crate::service::groups::list_groups(&db, &instance_id, &search, page),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "create_group", input = Json)]
@@ -84,10 +102,23 @@ pub async fn list_keys(
     page_number: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<Page<ApiKey>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
     let page = respond(crate::service::page(page_number, page_size))?;
-    respond(crate::service::keys::list_keys(&db, &instance_id, &search, unbound_only, page).await)
+    respond(
+        once(
+            (
+                "list_keys",
+                &instance_id,
+                &search,
+                unbound_only,
+                page_number,
+                page_size,
+            ),
+            crate::service::keys::list_keys(&db, &instance_id, &search, unbound_only, page),
+        )
+        .await,
+    )
 }
 
 /// Creates a key; the answer carries its value, the only time it is ever sent.
@@ -150,9 +181,15 @@ pub async fn delete_key(key_id: String) -> Result<(), AppError> {
 /// A group with its members and the rules that grant it, for the details panel.
 #[server(endpoint = "group_details")]
 pub async fn group_details(group_id: String) -> Result<ConsumerGroupDetails, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, _) = actor()?;
-    respond(crate::service::groups::group_details(&db, &group_id).await)
+    respond(
+        once(
+            ("group_details", &group_id),
+            crate::service::groups::group_details(&db, &group_id),
+        )
+        .await,
+    )
 }
 
 #[server(endpoint = "update_group", input = Json)]

@@ -39,6 +39,48 @@ pub(crate) mod context {
         Ok((state.db, Actor { user, request_id }))
     }
 
+    /// Results of the read server functions within one request, by function and arguments.
+    /// While resources are pending, Leptos walks a `<Suspense>`'s children again during
+    /// server-side rendering, and each walk creates the page's resources afresh
+    /// (leptos-rs/leptos#4688): without this, a first page load ran every query three times.
+    #[derive(Clone, Default)]
+    pub struct RenderReads(
+        std::sync::Arc<
+            std::sync::Mutex<
+                std::collections::HashMap<String, std::sync::Arc<tokio::sync::OnceCell<String>>>,
+            >,
+        >,
+    );
+
+    /// Runs `read` once per request for the same `key` (the function's name and arguments);
+    /// the others asking for it meanwhile wait for that answer. A failed read is not kept.
+    pub async fn once<T>(
+        key: impl serde::Serialize,
+        read: impl std::future::Future<Output = AppResult<T>>,
+    ) -> AppResult<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let Some(reads) = use_context::<RenderReads>() else {
+            return read.await;
+        };
+        let key = serde_json::to_string(&key).map_err(|_| AppError::Internal)?;
+        let cell = reads
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        let json = cell
+            .get_or_try_init(|| async {
+                let value = read.await?;
+                serde_json::to_string(&value).map_err(|_| AppError::Internal)
+            })
+            .await?;
+        serde_json::from_str(json).map_err(|_| AppError::Internal)
+    }
+
     /// Sets the HTTP status of a failed server function from the error (400, 404, 409 …), so
     /// bad input is never reported as a server error.
     pub fn respond<T>(result: AppResult<T>) -> AppResult<T> {

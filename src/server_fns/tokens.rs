@@ -6,9 +6,15 @@ use leptos::prelude::*;
 
 #[server(endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
-    use super::context::{actor, respond};
+    use super::context::{actor, once, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::tokens::list_tokens(&db, &actor.user).await)
+    respond(
+        once(
+            ("list_tokens",),
+            crate::service::tokens::list_tokens(&db, &actor.user),
+        )
+        .await,
+    )
 }
 
 /// Creates a token; the answer carries its value, the only time it is ever sent.
