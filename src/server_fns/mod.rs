@@ -91,4 +91,42 @@ pub(crate) mod context {
         }
         result
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        /// Reads `value`, counting how often it really ran.
+        async fn counted(runs: Arc<AtomicUsize>, value: u32) -> AppResult<u32> {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok(value)
+        }
+
+        #[tokio::test]
+        async fn the_same_read_within_one_request_runs_once_and_others_run_apart() {
+            let owner = Owner::new();
+            owner.with(|| provide_context(RenderReads::default()));
+            let runs = Arc::new(AtomicUsize::new(0));
+            let read = |key: u32, value: u32| {
+                let runs = runs.clone();
+                owner.with(|| ScopedFuture::new(once(("read", key), counted(runs, value))))
+            };
+            let (a, b, c) = tokio::join!(read(1, 10), read(1, 99), read(2, 20));
+            assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (10, 10, 20));
+            assert_eq!(runs.load(Ordering::SeqCst), 2);
+        }
+
+        #[tokio::test]
+        async fn outside_a_request_every_read_runs() {
+            let runs = Arc::new(AtomicUsize::new(0));
+            for _ in 0..2 {
+                let value = once(("read", 1), counted(runs.clone(), 5)).await;
+                assert_eq!(value.unwrap(), 5);
+            }
+            assert_eq!(runs.load(Ordering::SeqCst), 2);
+        }
+    }
 }
