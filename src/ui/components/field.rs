@@ -1,5 +1,7 @@
 //! Labelled form fields whose errors are announced and tied to the input.
 
+use crate::domain::{Description, Name};
+use crate::error::AppError;
 use leptos::prelude::*;
 
 /// A text input (or textarea) with its `<label>` and an inline error.
@@ -124,4 +126,31 @@ pub fn SelectOne(
             <p class="field-error" id=error_id>{move || error.and_then(|e| e.get())}</p>
         </div>
     }
+}
+
+/// The inline error of a name field as the user types: the same `Name::parse` the server runs,
+/// once something is typed; until then (and when the browser finds nothing) what the server
+/// said about `field`.
+pub fn typed_name_error(
+    value: RwSignal<String>,
+    server: RwSignal<Option<AppError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let typed = value.get();
+        (!typed.is_empty())
+            .then(|| Name::parse(&typed).err().map(|e| e.to_string()))
+            .flatten()
+            .or_else(|| server.get().and_then(|e| e.field_message(field)))
+    })
+}
+
+/// The inline error of a description field, from the same `Description::parse` the server
+/// runs.
+pub fn description_error(value: RwSignal<String>) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        Description::parse(&value.get())
+            .err()
+            .map(|e| e.to_string())
+    })
 }

@@ -10,6 +10,7 @@ use crate::server_fns::consumers::{
     UpdateConsumer,
 };
 use crate::server_fns::instances::{list_groups, list_keys};
+use crate::ui::components::description_error;
 use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SelectMany, TextField};
 use leptos::prelude::*;
 
@@ -26,14 +27,6 @@ fn name_error(
         local
             .map(|e| e.to_string())
             .or_else(|| server.get().and_then(|e| e.field_message("Name")))
-    })
-}
-
-fn description_error(description: RwSignal<String>) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
     })
 }
 

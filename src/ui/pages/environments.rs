@@ -4,7 +4,6 @@
 
 use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::Environment;
-use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::environments::{
     create_environment, delete_environment, environment_dependencies, environment_page,
@@ -12,6 +11,7 @@ use crate::server_fns::environments::{
 };
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, TextField};
+use crate::ui::components::{description_error, typed_name_error};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -122,19 +122,9 @@ fn EnvironmentDialog(
     let server = RwSignal::new(None::<AppError>);
     let pending = RwSignal::new(false);
     let server_field = move |f: &'static str| server.get().and_then(|e| e.field_message(f));
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        (!n.is_empty())
-            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
-            .flatten()
-            .or_else(|| server_field("Name"))
-    });
+    let name_error = typed_name_error(name, server, "Name");
     let alias_error = Signal::derive(move || server_field("Alias"));
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let description_error = description_error(description);
     let other = move || {
         server
             .get()

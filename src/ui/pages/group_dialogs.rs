@@ -3,9 +3,10 @@
 
 use crate::domain::inputs::GroupUpdate;
 use crate::domain::records::ConsumerGroup;
-use crate::domain::{Description, Name};
+use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
+use crate::ui::components::description_error;
 use crate::ui::components::{notify, DeleteDialog, Dialog, TextField};
 use leptos::prelude::*;
 
@@ -25,11 +26,7 @@ pub fn EditGroupDialog(
             .map(|e| e.to_string())
             .or_else(|| server.get().and_then(|e| e.field_message("Name")))
     });
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let description_error = description_error(description);
     let other = move || {
         server
             .get()

@@ -5,7 +5,6 @@ use super::group_details::GroupDetails;
 use super::group_dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
-use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{list_groups, set_group_enabled, CreateGroup};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
@@ -19,6 +18,7 @@ enum Open {
     Delete(ConsumerGroup),
 }
 use crate::ui::components::LocalTime;
+use crate::ui::components::{description_error, typed_name_error};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -162,18 +162,8 @@ fn NewGroupDialog(
         Some(Err(e)) => server.set(Some(e)),
         None => {}
     });
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        (!n.is_empty())
-            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
-            .flatten()
-            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
-    });
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let name_error = typed_name_error(name, server, "Name");
+    let description_error = description_error(description);
     let other = move || {
         server
             .get()

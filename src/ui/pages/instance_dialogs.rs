@@ -4,9 +4,10 @@
 
 use crate::domain::inputs::InstanceUpdate;
 use crate::domain::records::Instance;
-use crate::domain::{Description, Name};
+use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_instance, instance_dependencies, update_instance};
+use crate::ui::components::description_error;
 use crate::ui::components::{notify, DeleteDialog, Dialog, TextField, TypedConfirmation};
 use leptos::prelude::*;
 
@@ -29,11 +30,7 @@ pub fn EditInstanceDialog(
             .or_else(|| server_field("Name"))
     });
     let engine_error = Signal::derive(move || server_field("EngineVersion"));
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let description_error = description_error(description);
     let other = move || {
         server
             .get()

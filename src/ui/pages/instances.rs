@@ -2,10 +2,10 @@
 
 use crate::domain::inputs::NewInstance;
 use crate::domain::records::Instance;
-use crate::domain::{Description, Name};
 use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
+use crate::ui::components::{description_error, typed_name_error};
 use crate::ui::pages::instance_dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -97,22 +97,8 @@ fn NewInstanceDialog(
     let field = move |f: &'static str| {
         Signal::derive(move || server_error.get().and_then(|e| e.field_message(f)))
     };
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        if n.is_empty() {
-            server_error.get().and_then(|e| e.field_message("Name"))
-        } else {
-            Name::parse(&n)
-                .err()
-                .map(|e| e.to_string())
-                .or_else(|| server_error.get().and_then(|e| e.field_message("Name")))
-        }
-    });
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let name_error = typed_name_error(name, server_error, "Name");
+    let description_error = description_error(description);
     let other_error = move || {
         server_error
             .get()

@@ -5,10 +5,11 @@
 use super::key_dialogs::{DeleteKeyDialog, RotateKeyDialog};
 use crate::domain::inputs::NewKey;
 use crate::domain::keys::{masked, PlainApiKey};
+use crate::domain::parse_time_utc;
 use crate::domain::records::ApiKey;
-use crate::domain::{parse_time_utc, Name};
 use crate::error::AppError;
 use crate::server_fns::instances::{list_keys, set_key_enabled, CreateKey};
+use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};
 use leptos::prelude::*;
@@ -166,13 +167,7 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
         Some(Err(e)) => server.set(Some(e)),
         None => {}
     });
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        (!n.is_empty())
-            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
-            .flatten()
-            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
-    });
+    let name_error = typed_name_error(name, server, "Name");
     let other = move || {
         server
             .get()

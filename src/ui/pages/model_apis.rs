@@ -4,7 +4,6 @@
 use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
-use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::authorization::{
     api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
@@ -13,6 +12,7 @@ use crate::ui::components::LocalTime;
 use crate::ui::components::{
     can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
 };
+use crate::ui::components::{description_error, typed_name_error};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -135,13 +135,7 @@ fn ApiDialog(
     }
     let pending = Signal::derive(move || create.pending().get() || update.pending().get());
     let server_field = move |f: &'static str| server.get().and_then(|e| e.field_message(f));
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        (!n.is_empty())
-            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
-            .flatten()
-            .or_else(|| server_field("Name"))
-    });
+    let name_error = typed_name_error(name, server, "Name");
     let path_error = Signal::derive(move || {
         let p = base_path.get();
         (!p.is_empty())
@@ -149,11 +143,7 @@ fn ApiDialog(
             .flatten()
             .or_else(|| server_field("BasePath"))
     });
-    let description_error = Signal::derive(move || {
-        Description::parse(&description.get())
-            .err()
-            .map(|e| e.to_string())
-    });
+    let description_error = description_error(description);
     let other = move || {
         server
             .get()

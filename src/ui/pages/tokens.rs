@@ -1,9 +1,9 @@
 //! The signed-in account's REST API tokens: create (shown once), list with last use, revoke.
 
 use crate::domain::records::ApiToken;
-use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::tokens::{list_tokens, revoke_token, CreateToken};
+use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{notify, Console, Dialog, SecretReveal, TextField};
 use leptos::prelude::*;
@@ -79,13 +79,7 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         Some(Err(e)) => server.set(Some(e)),
         None => {}
     });
-    let name_error = Signal::derive(move || {
-        let n = name.get();
-        (!n.is_empty())
-            .then(|| Name::parse(&n).err().map(|e| e.to_string()))
-            .flatten()
-            .or_else(|| server.get().and_then(|e| e.field_message("Name")))
-    });
+    let name_error = typed_name_error(name, server, "Name");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
