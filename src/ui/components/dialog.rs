@@ -1,8 +1,11 @@
 //! A real modal dialog: the native `<dialog>` opened with `showModal()`, so focus is trapped
 //! and the rest of the page is inert; Esc closes it; the title labels it.
 
+use super::notify;
+use crate::error::AppError;
 use leptos::html;
 use leptos::prelude::*;
+use std::future::Future;
 
 #[component]
 pub fn Dialog(
@@ -40,4 +43,28 @@ pub fn Dialog(
             {children()}
         </dialog>
     }
+}
+
+/// Sends a dialog's change: `pending` while it runs; then the notice `done` makes of the
+/// result and `on_done`, or the server's error kept in `server` for the dialog to show beside
+/// its fields.
+pub fn save<T: 'static>(
+    pending: RwSignal<bool>,
+    server: RwSignal<Option<AppError>>,
+    change: impl Future<Output = Result<T, AppError>> + 'static,
+    done: impl FnOnce(&T) -> String + 'static,
+    on_done: Callback<()>,
+) {
+    server.set(None);
+    pending.set(true);
+    leptos::task::spawn_local(async move {
+        match change.await {
+            Ok(value) => {
+                notify(false, done(&value));
+                on_done.run(());
+            }
+            Err(e) => server.set(Some(e)),
+        }
+        pending.set(false);
+    });
 }

@@ -15,7 +15,7 @@ pub mod time;
 pub use console::Console;
 pub use delete_dialog::{DeleteDialog, TypedConfirmation};
 pub use dependency_check::{is_clean, DependencyCheck};
-pub use dialog::Dialog;
+pub use dialog::{save, Dialog};
 pub use field::{description_error, typed_name_error, SelectMany, SelectOne, TextField};
 pub use list_query::ListQuery;
 pub use notice::{notify, Notice, Notices};

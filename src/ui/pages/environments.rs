@@ -9,9 +9,10 @@ use crate::server_fns::environments::{
     create_environment, delete_environment, environment_dependencies, environment_page,
     update_environment,
 };
-use crate::ui::components::LocalTime;
-use crate::ui::components::{can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, TextField};
-use crate::ui::components::{description_error, typed_name_error};
+use crate::ui::components::{
+    can_write, description_error, save, typed_name_error, DeleteDialog, Dialog, ListQuery,
+    LocalTime, Pager, TextField,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -134,16 +135,14 @@ fn EnvironmentDialog(
     let current = existing.as_ref().map(|e| (e.id.clone(), e.version));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        server.set(None);
-        pending.set(true);
         let (name, alias, description) = (
             name.get_untracked(),
             alias.get_untracked(),
             description.get_untracked(),
         );
         let (current, instance_id) = (current.clone(), instance_id.clone());
-        leptos::task::spawn_local(async move {
-            let saved = match current {
+        let change = async move {
+            match current {
                 None => {
                     create_environment(NewEnvironment {
                         instance_id,
@@ -165,16 +164,15 @@ fn EnvironmentDialog(
                     )
                     .await
                 }
-            };
-            match saved {
-                Ok(e) => {
-                    notify(false, format!("Environment {} saved ({}).", e.name, e.id));
-                    on_done.run(());
-                }
-                Err(e) => server.set(Some(e)),
             }
-            pending.set(false);
-        });
+        };
+        save(
+            pending,
+            server,
+            change,
+            |e| format!("Environment {} saved ({}).", e.name, e.id),
+            on_done,
+        );
     };
     let title = if existing.is_some() {
         "Edit environment"

@@ -6,8 +6,7 @@ use crate::domain::records::ConsumerGroup;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
-use crate::ui::components::description_error;
-use crate::ui::components::{notify, DeleteDialog, Dialog, TextField};
+use crate::ui::components::{description_error, save, DeleteDialog, Dialog, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -39,24 +38,18 @@ pub fn EditGroupDialog(
         if name_error.get_untracked().is_some() || description_error.get_untracked().is_some() {
             return;
         }
-        server.set(None);
-        pending.set(true);
         let input = GroupUpdate {
             name: name.get_untracked(),
             description: description.get_untracked(),
             version,
         };
-        let id = id.clone();
-        leptos::task::spawn_local(async move {
-            match update_group(id, input).await {
-                Ok(g) => {
-                    notify(false, format!("Consumer group {} saved.", g.name));
-                    on_done.run(());
-                }
-                Err(e) => server.set(Some(e)),
-            }
-            pending.set(false);
-        });
+        save(
+            pending,
+            server,
+            update_group(id.clone(), input),
+            |g| format!("Consumer group {} saved.", g.name),
+            on_done,
+        );
     };
     view! {
         <Dialog title="Edit Consumer Group" on_close=on_close>

@@ -7,8 +7,9 @@ use crate::domain::records::Instance;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_instance, instance_dependencies, update_instance};
-use crate::ui::components::description_error;
-use crate::ui::components::{notify, DeleteDialog, Dialog, TextField, TypedConfirmation};
+use crate::ui::components::{
+    description_error, save, DeleteDialog, Dialog, TextField, TypedConfirmation,
+};
 use leptos::prelude::*;
 
 #[component]
@@ -45,25 +46,19 @@ pub fn EditInstanceDialog(
         if name_error.get_untracked().is_some() || description_error.get_untracked().is_some() {
             return;
         }
-        server.set(None);
-        pending.set(true);
         let input = InstanceUpdate {
             name: name.get_untracked(),
             engine_version: engine.get_untracked(),
             description: description.get_untracked(),
             version,
         };
-        let id = id.clone();
-        leptos::task::spawn_local(async move {
-            match update_instance(id, input).await {
-                Ok(i) => {
-                    notify(false, format!("Instance {} saved.", i.name));
-                    on_done.run(());
-                }
-                Err(e) => server.set(Some(e)),
-            }
-            pending.set(false);
-        });
+        save(
+            pending,
+            server,
+            update_instance(id.clone(), input),
+            |i| format!("Instance {} saved.", i.name),
+            on_done,
+        );
     };
     view! {
         <Dialog title="Edit instance" on_close=on_close>
