@@ -52,7 +52,7 @@ pub async fn list_consumer_rules(
             "Search text can contain up to 100 characters.",
         )
     })?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let consumer = consumers::get(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;

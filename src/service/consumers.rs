@@ -7,12 +7,12 @@ use crate::domain::records::{Consumer, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::consumers::{self, ConsumerRow};
+use crate::store::read::Read;
 use crate::store::{groups, keys, now_ms, Db};
-use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// Attaches groups and credentials to consumer rows, preserving their order.
-async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult<Vec<Consumer>> {
+async fn assemble(conn: &mut impl Read, rows: Vec<ConsumerRow>) -> AppResult<Vec<Consumer>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let relations = consumers::relations_of(&mut *conn, &ids).await?;
     let mut groups_by: HashMap<String, Vec<_>> = HashMap::new();
@@ -40,7 +40,7 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<ConsumerRow>) -> AppResult
         .collect())
 }
 
-async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<Consumer> {
+async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<Consumer> {
     let row = consumers::get(&mut *conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
@@ -76,7 +76,7 @@ pub async fn list_consumers(
             })?),
         },
     };
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, rows) =
         consumers::list(&mut conn, instance_id.as_str(), name_like, &filter, page)
             .await?
@@ -87,7 +87,7 @@ pub async fn list_consumers(
 
 pub async fn get_consumer(db: &Db, consumer_id: &str) -> AppResult<Consumer> {
     let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     load(&mut conn, &id).await
 }
 
@@ -207,7 +207,7 @@ pub async fn update_consumer(
 }
 
 /// Everything that must be removed before the consumer can be deleted.
-async fn dependencies(conn: &mut AnyConnection, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
+async fn dependencies(conn: &mut sqlx::AnyConnection, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
     let base = format!("/instances/{}", consumer.instance_id);
     let fresh = load(
         conn,

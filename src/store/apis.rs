@@ -2,26 +2,30 @@
 
 use crate::domain::records::{ModelApi, Ref};
 use crate::domain::PageRequest;
-use crate::store::placeholders;
+use crate::store::read::{row, Read};
+use crate::store::{placeholders, Arg};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, instance_id, resource_no, name, base_path, ai_protocols, \
     model_category, description, created_at, updated_at, version";
 
-/// A model API row; `ai_protocols` is stored comma-separated (protocol names have no commas).
-#[derive(sqlx::FromRow, Debug, Clone)]
-pub struct ApiRow {
-    pub id: String,
-    pub instance_id: String,
-    pub resource_no: i64,
-    pub name: String,
-    pub base_path: String,
-    pub ai_protocols: String,
-    pub model_category: String,
-    pub description: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: i64,
+row! {
+    /// A model API row; `ai_protocols` is stored comma-separated (protocol names have no
+    /// commas).
+    #[derive(Debug, Clone)]
+    pub struct ApiRow {
+        pub id: String,
+        pub instance_id: String,
+        pub resource_no: i64,
+        pub name: String,
+        pub base_path: String,
+        pub ai_protocols: String,
+        pub model_category: String,
+        pub description: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+    }
 }
 
 impl ApiRow {
@@ -146,10 +150,7 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiRow>, s
 }
 
 /// APIs by ID, in no particular order.
-pub async fn get_many(
-    conn: &mut AnyConnection,
-    ids: &[String],
-) -> Result<Vec<ApiRow>, sqlx::Error> {
+pub async fn get_many(conn: &mut impl Read, ids: &[String]) -> Result<Vec<ApiRow>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -157,11 +158,8 @@ pub async fn get_many(
         "SELECT {COLUMNS} FROM model_apis WHERE id IN ({})",
         placeholders(1, ids.len())
     );
-    let mut q = sqlx::query_as(&sql);
-    for id in ids {
-        q = q.bind(id);
-    }
-    q.fetch_all(conn).await
+    let args: Vec<Arg> = ids.iter().map(Arg::from).collect();
+    conn.all(&sql, &args).await
 }
 
 /// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
@@ -188,9 +186,18 @@ pub async fn list(
     Ok((total, rows))
 }
 
+row! {
+    /// An environment an API is deployed to.
+    struct DeploymentRow {
+        api_id: String,
+        id: String,
+        name: String,
+    }
+}
+
 /// `(api_id, environment)` for every deployment of the given APIs.
 pub async fn deployments_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     api_ids: &[String],
 ) -> Result<Vec<(String, Ref)>, sqlx::Error> {
     if api_ids.is_empty() {
@@ -201,14 +208,12 @@ pub async fn deployments_of(
          WHERE d.api_id IN ({}) ORDER BY e.is_default DESC, e.name_key",
         placeholders(1, api_ids.len())
     );
-    let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
-    for id in api_ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(conn)
+    let args: Vec<Arg> = api_ids.iter().map(Arg::from).collect();
+    Ok(conn
+        .all::<DeploymentRow>(&sql, &args)
         .await?
         .into_iter()
-        .map(|(api, id, name)| (api, Ref { id, name }))
+        .map(|d| (d.api_id, Ref { id: d.id, name: d.name }))
         .collect())
 }
 

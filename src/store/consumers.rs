@@ -2,23 +2,26 @@
 
 use crate::domain::records::{Credential, Ref};
 use crate::domain::PageRequest;
-use crate::store::placeholders;
+use crate::store::read::{row, Read};
+use crate::store::{placeholders, Arg};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, instance_id, name, description, enabled, created_at, updated_at, version";
 
-/// A consumer row without its groups and credentials.
-#[derive(sqlx::FromRow, Debug, Clone)]
-pub struct ConsumerRow {
-    pub id: String,
-    pub instance_id: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: i64,
+row! {
+    /// A consumer row without its groups and credentials.
+    #[derive(Debug, Clone)]
+    pub struct ConsumerRow {
+        pub id: String,
+        pub instance_id: String,
+        pub name: String,
+        pub description: String,
+        pub enabled: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+    }
 }
 
 pub async fn insert(
@@ -48,10 +51,13 @@ pub async fn insert(
         .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consumers WHERE id = $1");
-    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+    conn.first(&sql, &[id.into()]).await
 }
+
+/// From this many rows skipped, a page read counts as slow (see `Read::expect_slow`).
+const DEEP_OFFSET: i64 = 10_000;
 
 /// Narrows a consumer list beyond the name: members of a group, holders of a key whose name
 /// or visible prefix matches a LIKE pattern.
@@ -64,13 +70,12 @@ pub struct ConsumerFilter {
 /// Newest first within an instance, narrowed to names containing `name` (any case) and by
 /// `filter`. `None` when the instance does not exist.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     name: &str,
     filter: &ConsumerFilter,
     page: PageRequest,
 ) -> Result<Option<(i64, Vec<ConsumerRow>)>, sqlx::Error> {
-    use super::Arg;
     let mut conditions = String::from("instance_id = $1");
     let mut args = vec![Arg::Text(instance_id.to_owned())];
     let needle = name.trim().to_ascii_lowercase();
@@ -79,7 +84,7 @@ pub async fn list(
         conditions.push_str(&format!(" AND name_key LIKE ${} ESCAPE '\\'", args.len()));
         // SQLite narrows by the trigram index first; PostgreSQL's trigram index serves the
         // LIKE itself.
-        let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+        let sqlite = conn.is_sqlite();
         if let Some(query) = super::search::narrowing_query(&needle).filter(|_| sqlite) {
             // Drive the query from the index's matches: the unary `+` keeps SQLite from
             // walking the instance's whole (instance, created) index instead.
@@ -114,10 +119,12 @@ pub async fn list(
         format!("(SELECT COUNT(*) FROM consumers WHERE {conditions})")
     };
     let count_sql = format!("SELECT {total_expr} FROM instances WHERE id = $1");
-    let Some(total) = bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &args)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    // Counting matches of a search, or skipping to a deep page, reads many rows.
+    let slow = args.len() > 1;
+    if slow {
+        conn.expect_slow();
+    }
+    let Some(total) = conn.number(&count_sql, &args).await? else {
         return Ok(None);
     };
     // The page's IDs come from the (instance, created) index alone, however deep the page;
@@ -130,11 +137,11 @@ pub async fn list(
         n + 1,
         n + 2
     );
-    let rows = bind_all!(sqlx::query_as(&sql), &args)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
+    args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    if slow || page.offset() >= DEEP_OFFSET {
+        conn.expect_slow();
+    }
+    let rows = conn.all(&sql, &args).await?;
     Ok(Some((total, rows)))
 }
 
@@ -232,15 +239,16 @@ pub async fn remove_membership(
     Ok(done.rows_affected() == 1)
 }
 
-/// A group membership or a bound key of a consumer, read together in one query.
-#[derive(sqlx::FromRow)]
-struct RelationRow {
-    consumer_id: String,
-    kind: String,
-    id: String,
-    name: String,
-    prefix: String,
-    enabled: i64,
+row! {
+    /// A group membership or a bound key of a consumer, read together in one query.
+    struct RelationRow {
+        consumer_id: String,
+        kind: String,
+        id: String,
+        name: String,
+        prefix: String,
+        enabled: i64,
+    }
 }
 
 /// What the consumers of a page belong to and hold, each ordered by name.
@@ -253,7 +261,7 @@ pub struct Relations {
 /// The groups of each of `consumer_ids` and the keys bound to them, as
 /// `(consumer_id, group)` and `(consumer_id, credential)`.
 pub async fn relations_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     consumer_ids: &[String],
 ) -> Result<Relations, sqlx::Error> {
     if consumer_ids.is_empty() {
@@ -267,12 +275,9 @@ pub async fn relations_of(
          SELECT consumer_id, 'key' AS kind, id, name, prefix, enabled, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
          ORDER BY sort_key"
     );
-    let mut q = sqlx::query_as::<_, RelationRow>(&sql);
-    for id in consumer_ids {
-        q = q.bind(id);
-    }
+    let args: Vec<Arg> = consumer_ids.iter().map(Arg::from).collect();
     let mut out = Relations::default();
-    for r in q.fetch_all(conn).await? {
+    for r in conn.all::<RelationRow>(&sql, &args).await? {
         if r.kind == "group" {
             out.groups.push((
                 r.consumer_id,

@@ -2,22 +2,25 @@
 
 use crate::domain::records::Environment;
 use crate::domain::PageRequest;
+use crate::store::read::{row, Read};
+use crate::store::Arg;
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, instance_id, name, alias, description, is_default, created_at, updated_at, version";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    instance_id: String,
-    name: String,
-    alias: String,
-    description: String,
-    is_default: i64,
-    created_at: i64,
-    updated_at: i64,
-    version: i64,
+row! {
+    struct Row {
+        id: String,
+        instance_id: String,
+        name: String,
+        alias: String,
+        description: String,
+        is_default: i64,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
 }
 
 impl From<Row> for Environment {
@@ -71,7 +74,7 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Environmen
 
 /// The environments among `ids` that exist.
 pub async fn get_many(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     ids: &[String],
 ) -> Result<Vec<Environment>, sqlx::Error> {
     if ids.is_empty() {
@@ -81,11 +84,9 @@ pub async fn get_many(
         "SELECT {COLUMNS} FROM environments WHERE id IN ({})",
         super::placeholders(1, ids.len())
     );
-    let mut q = sqlx::query_as::<_, Row>(&sql);
-    for id in ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(conn)
+    let args: Vec<Arg> = ids.iter().map(Arg::from).collect();
+    Ok(conn
+        .all::<Row>(&sql, &args)
         .await?
         .into_iter()
         .map(Environment::from)

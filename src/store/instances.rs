@@ -2,22 +2,24 @@
 
 use crate::domain::records::Instance;
 use crate::domain::PageRequest;
+use crate::store::read::{row, Read};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, name, region, engine_version, status, description, created_at, updated_at, version";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    name: String,
-    region: String,
-    engine_version: String,
-    status: String,
-    description: String,
-    created_at: i64,
-    updated_at: i64,
-    version: i64,
+row! {
+    struct Row {
+        id: String,
+        name: String,
+        region: String,
+        engine_version: String,
+        status: String,
+        description: String,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
 }
 
 impl From<Row> for Instance {
@@ -60,13 +62,9 @@ pub async fn insert(
     .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Instance>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Instance>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(Instance::from))
+    Ok(conn.first::<Row>(&sql, &[id.into()]).await?.map(Instance::from))
 }
 
 /// Newest first; `pattern` is a LIKE pattern matched against the lowercased name and the ID.

@@ -1,5 +1,6 @@
 //! Storage: one sqlx `AnyPool` over SQLite (the embedded default) or PostgreSQL, chosen by
-//! URL. The schema and every query are written once in the dialect both accept.
+//! URL. The schema and every query are written once in the dialect both accept. Hot reads
+//! go through `read::Read`, which on a SQLite file skips sqlx's worker thread (`lite`).
 
 /// Binds a list of `Arg`s, in order, to a query built with a dynamic WHERE clause.
 macro_rules! bind_all {
@@ -23,6 +24,8 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod lite;
+pub mod read;
 pub mod rules;
 pub mod search;
 pub mod snapshot;
@@ -37,6 +40,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub enum Arg {
     Text(String),
     Int(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_owned())
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(s: &String) -> Self {
+        Arg::Text(s.clone())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Self {
+        Arg::Int(n)
+    }
 }
 
 /// Which engine a URL selects.
@@ -55,6 +76,8 @@ pub struct Db {
     url: std::sync::Arc<str>,
     /// Bearer tokens recently found live (see `tokens::TokenCache`).
     pub token_cache: std::sync::Arc<tokens::TokenCache>,
+    /// Synchronous read connections to a SQLite file (see `read`).
+    lite: Option<std::sync::Arc<lite::LitePool>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -92,11 +115,16 @@ impl Db {
             .await
             .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
         search::prepare(&pool, backend).await?;
+        let lite = match backend {
+            Backend::Sqlite => lite::LitePool::for_url(&url),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
             backend,
             url: url.into(),
             token_cache: Default::default(),
+            lite,
         })
     }
 
@@ -105,18 +133,31 @@ impl Db {
         &self.url
     }
 
+    /// A connection for reads: synchronous on a SQLite file, pooled otherwise.
+    pub async fn reader(&self) -> Result<read::Reader, sqlx::Error> {
+        match &self.lite {
+            Some(lite) => lite.lease().map(read::Reader::Lite),
+            None => self.pool.acquire().await.map(read::Reader::Pool),
+        }
+    }
+
     /// True when the database answers; backs `/readyz`.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
 
-/// `sqlite:` URLs get `mode=rwc` (create if missing) and their folder is created.
-fn sqlite_url_creating_parent(url: &str) -> String {
+/// The file a `sqlite:` URL names.
+fn sqlite_path(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
+    path.split('?').next().unwrap_or_default()
+}
+
+/// `sqlite:` URLs get `mode=rwc` (create if missing) and their folder is created.
+fn sqlite_url_creating_parent(url: &str) -> String {
+    let path = sqlite_path(url);
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
             let _ = std::fs::create_dir_all(parent);

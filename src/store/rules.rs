@@ -1,28 +1,31 @@
 //! Consumer authorization rules, joined with the names of what they refer to.
 
+use super::read::{row, Read};
 use super::Arg;
 use crate::domain::authorization::ExpireStatus;
 use crate::domain::PageRequest;
 use sqlx::AnyConnection;
 
-/// A rule with the names of its principal, API and environment.
-#[derive(sqlx::FromRow, Debug, Clone)]
-pub struct RuleRow {
-    pub id: String,
-    pub instance_id: String,
-    pub principal_type: String,
-    pub principal_id: String,
-    pub principal_name: String,
-    pub api_id: String,
-    pub api_name: String,
-    pub base_path: String,
-    pub environment_id: String,
-    pub environment_name: String,
-    pub expire_mode: String,
-    pub expire_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: i64,
+row! {
+    /// A rule with the names of its principal, API and environment.
+    #[derive(Debug, Clone)]
+    pub struct RuleRow {
+        pub id: String,
+        pub instance_id: String,
+        pub principal_type: String,
+        pub principal_id: String,
+        pub principal_name: String,
+        pub api_id: String,
+        pub api_name: String,
+        pub base_path: String,
+        pub environment_id: String,
+        pub environment_name: String,
+        pub expire_mode: String,
+        pub expire_at: Option<i64>,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+    }
 }
 
 const SELECT: &str = "SELECT r.id, r.instance_id, r.principal_type, r.principal_id, \
@@ -71,9 +74,9 @@ pub async fn insert(conn: &mut AnyConnection, r: &NewRule<'_>) -> Result<(), sql
     .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<RuleRow>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<RuleRow>, sqlx::Error> {
     let sql = format!("{SELECT} {FROM} WHERE r.id = $1");
-    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+    conn.first(&sql, &[id.into()]).await
 }
 
 /// Changes the expiry when `version` is current; returns whether the row changed.
@@ -192,39 +195,39 @@ fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
 
 /// Newest first.
 pub async fn query(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     filter: &RuleFilter,
     page: PageRequest,
     now: i64,
 ) -> Result<(i64, Vec<RuleRow>), sqlx::Error> {
-    let (clause, args) = where_clause(filter, now);
+    let (clause, mut args) = where_clause(filter, now);
+    // One consumer's or group's rules are found by index; anything wider may read many.
+    let narrow = filter.consumer_id.is_some() || filter.group_id.is_some();
     let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
-    let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &args)
-        .fetch_one(&mut *conn)
-        .await?;
+    if !narrow {
+        conn.expect_slow();
+    }
+    let total = conn.number(&count_sql, &args).await?.unwrap_or_default();
     let n = args.len();
     let sql = format!(
         "{SELECT} {FROM} {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
-    let rows = bind_all!(sqlx::query_as(&sql), &args)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
+    args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    if !narrow {
+        conn.expect_slow();
+    }
+    let rows = conn.all(&sql, &args).await?;
     Ok((total, rows))
 }
 
 /// Every rule matching the filter, for dependency lists (bounded: a dependency list longer
 /// than this is shown truncated).
-pub async fn all(
-    conn: &mut AnyConnection,
-    filter: &RuleFilter,
-) -> Result<Vec<RuleRow>, sqlx::Error> {
+pub async fn all(conn: &mut impl Read, filter: &RuleFilter) -> Result<Vec<RuleRow>, sqlx::Error> {
     let (clause, args) = where_clause(filter, 0);
     let sql = format!("{SELECT} {FROM} {clause} ORDER BY r.created_at, r.id LIMIT 100");
-    bind_all!(sqlx::query_as(&sql), &args).fetch_all(conn).await
+    conn.all(&sql, &args).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! Synchronous read-only SQLite connections for the read path (see [`super::read`]).
+//!
+//! They open the same database file as the sqlx pool, which stays the only writer. In WAL
+//! mode a reader sees every committed write and never blocks the writer. A query runs in the
+//! calling thread: most reads here take tens of microseconds, less than handing them to
+//! another thread and back. A read announced as slow ([`Lease::expect_slow`]) gives up its
+//! async worker thread while it runs.
+
+use super::read::Row;
+use super::Arg;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Idle connections kept for reuse; more are opened under load and closed when returned.
+const MAX_IDLE: usize = 16;
+
+/// Prepared statements remembered per connection.
+const STATEMENT_CACHE: usize = 128;
+
+pub struct LitePool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl LitePool {
+    /// A pool for the file a `sqlite:` URL names; `None` for an in-memory database, which
+    /// only the sqlx pool can see.
+    pub fn for_url(url: &str) -> Option<Arc<LitePool>> {
+        let path = super::sqlite_path(url);
+        let in_memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+        (!in_memory).then(|| {
+            Arc::new(LitePool {
+                path: PathBuf::from(path),
+                idle: Mutex::new(Vec::new()),
+            })
+        })
+    }
+
+    /// An idle connection, or a new one.
+    pub fn lease(self: &Arc<Self>) -> Result<Lease, sqlx::Error> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open(&self.path).map_err(lite_error)?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+            slow: false,
+            reading: false,
+        })
+    }
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// A connection borrowed from the pool, returned when dropped. Its reads share one read
+/// transaction, so the queries of one request see one snapshot (and take the file's locks
+/// once).
+pub struct Lease {
+    conn: Option<Connection>,
+    pool: Arc<LitePool>,
+    slow: bool,
+    /// A read transaction is open.
+    reading: bool,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A connection whose transaction does not end cleanly is closed, not reused.
+        if self.reading && conn.execute_batch("COMMIT").is_err() {
+            return;
+        }
+        if let Ok(mut idle) = self.pool.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+impl Lease {
+    pub fn expect_slow(&mut self) {
+        self.slow = true;
+    }
+
+    pub fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
+        self.run(sql, args, |rows| {
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(T::from_lite(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+        self.run(sql, args, |rows| rows.next()?.map(T::from_lite).transpose())
+    }
+
+    pub fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        self.run(sql, args, |rows| rows.next()?.map(|r| r.get(0)).transpose())
+    }
+
+    /// Prepares (or reuses) the statement, binds `$n` to `args[n - 1]` and reads its rows.
+    fn run<R>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+        read: impl FnOnce(&mut rusqlite::Rows<'_>) -> rusqlite::Result<R>,
+    ) -> Result<R, sqlx::Error> {
+        let slow = std::mem::take(&mut self.slow);
+        let conn = self.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        if !self.reading {
+            conn.execute_batch("BEGIN").map_err(lite_error)?;
+            self.reading = true;
+        }
+        let query = || -> rusqlite::Result<R> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            for (i, arg) in args.iter().enumerate() {
+                let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
+                    continue;
+                };
+                match arg {
+                    Arg::Text(s) => stmt.raw_bind_parameter(index, s)?,
+                    Arg::Int(n) => stmt.raw_bind_parameter(index, n)?,
+                }
+            }
+            let mut rows = stmt.raw_query();
+            read(&mut rows)
+        };
+        let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
+        if slow && multi_thread {
+            tokio::task::block_in_place(query)
+        } else {
+            query()
+        }
+        .map_err(lite_error)
+    }
+}
+
+fn lite_error(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::AnyDriverError(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::store::read::row! {
+        #[derive(Debug, PartialEq)]
+        struct Pair {
+            word: String,
+            n: i64,
+            maybe: Option<i64>,
+        }
+    }
+
+    fn pool() -> (tempfile::TempDir, Arc<LitePool>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (word TEXT, n INTEGER, maybe INTEGER);
+             INSERT INTO t VALUES ('a', 1, NULL), ('b', 2, 7), ('c', 3, NULL);",
+        )
+        .unwrap();
+        let url = format!("sqlite:{}?mode=rwc", path.display());
+        (dir, LitePool::for_url(&url).unwrap())
+    }
+
+    #[test]
+    fn in_memory_databases_have_no_pool() {
+        assert!(LitePool::for_url("sqlite::memory:").is_none());
+        assert!(LitePool::for_url("sqlite:file:x?mode=memory").is_none());
+    }
+
+    #[test]
+    fn placeholders_bind_by_number_whatever_their_order_and_repetition() {
+        let (_dir, pool) = pool();
+        let mut lease = pool.lease().unwrap();
+        let rows: Vec<Pair> = lease
+            .all(
+                "SELECT word, n, maybe FROM t WHERE n <= $2 AND word <> $1 AND n >= $2 - 5 ORDER BY n",
+                &[Arg::Text("a".into()), Arg::Int(3)],
+            )
+            .unwrap();
+        let words: Vec<&str> = rows.iter().map(|r| r.word.as_str()).collect();
+        assert_eq!(words, ["b", "c"]);
+        assert_eq!(rows[0].maybe, Some(7));
+        assert_eq!(rows[1].maybe, None);
+    }
+
+    #[test]
+    fn first_and_number_read_one_row_or_none() {
+        let (_dir, pool) = pool();
+        let mut lease = pool.lease().unwrap();
+        let none: Option<Pair> = lease
+            .first("SELECT word, n, maybe FROM t WHERE word = $1", &[Arg::Text("z".into())])
+            .unwrap();
+        assert_eq!(none, None);
+        assert_eq!(lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(), Some(3));
+        assert_eq!(
+            lease.number("SELECT n FROM t WHERE 0", &[]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn connections_refuse_writes_and_return_to_the_pool() {
+        let (_dir, pool) = pool();
+        {
+            let mut lease = pool.lease().unwrap();
+            assert!(lease
+                .number("DELETE FROM t RETURNING n", &[])
+                .is_err());
+        }
+        assert_eq!(pool.idle.lock().unwrap().len(), 1);
+        let mut lease = pool.lease().unwrap();
+        assert_eq!(pool.idle.lock().unwrap().len(), 0);
+        assert_eq!(lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(), Some(3));
+    }
+
+    #[test]
+    fn the_reads_of_one_lease_see_one_snapshot() {
+        let (dir, pool) = pool();
+        let writer = Connection::open(dir.path().join("t.db")).unwrap();
+        let count = "SELECT COUNT(*) FROM t";
+        {
+            let mut lease = pool.lease().unwrap();
+            assert_eq!(lease.number(count, &[]).unwrap(), Some(3));
+            writer.execute("INSERT INTO t VALUES ('d', 4, NULL)", []).unwrap();
+            assert_eq!(lease.number(count, &[]).unwrap(), Some(3));
+        }
+        // The next lease (the same connection, back from the pool) sees the write.
+        let mut lease = pool.lease().unwrap();
+        assert_eq!(lease.number(count, &[]).unwrap(), Some(4));
+    }
+
+    #[test]
+    fn errors_are_reported_not_panicked() {
+        let (_dir, pool) = pool();
+        let mut lease = pool.lease().unwrap();
+        let err = lease.all::<Pair>("SELECT nope FROM t", &[]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+}

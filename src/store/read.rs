@@ -1,0 +1,159 @@
+//! Reads written once for both engines.
+//!
+//! A store read takes `&mut impl Read`: a pooled sqlx connection or transaction (PostgreSQL,
+//! and every write path), or a [`Reader`] from [`Db::reader`](super::Db::reader). On SQLite a
+//! `Reader` is a synchronous connection ([`super::lite`]) that runs the query in the calling
+//! thread: sqlx's SQLite driver hands every query and every row to a worker thread and back,
+//! and on a small machine those context switches cost more than the query itself.
+
+use super::lite::Lease;
+use super::Arg;
+use sqlx::any::{Any, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, Transaction};
+use std::future::Future;
+
+/// A row type both engines can produce: declare it with [`row!`](crate::store::row).
+pub trait Row: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + Sized {
+    fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Declares a row struct decodable from both a sqlx `AnyRow` and a `rusqlite::Row`, each
+/// field read from the column of its name.
+macro_rules! row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident {
+        $($(#[$fm:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$m])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name { $($(#[$fm])* $fvis $field: $ty),* }
+
+        impl $crate::store::read::Row for $name {
+            fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self { $($field: row.get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+pub(crate) use row;
+
+/// Something queries can be read from. SQL is written with `$1, $2, …` placeholders, which
+/// both engines accept; a placeholder may appear more than once.
+pub trait Read: Send {
+    /// Every row the query returns.
+    fn all<T: Row>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send;
+
+    /// The first row, if any.
+    fn first<T: Row>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send;
+
+    /// The first column of the first row, if there is a row.
+    fn number(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+
+    fn is_sqlite(&self) -> bool;
+
+    /// Says that the next query may run long (a search over many rows), so a synchronous
+    /// connection should give up its async worker thread while it runs.
+    fn expect_slow(&mut self) {}
+}
+
+impl Read for AnyConnection {
+    async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
+        bind_all!(sqlx::query_as::<_, T>(sql), args)
+            .fetch_all(self)
+            .await
+    }
+
+    async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+        bind_all!(sqlx::query_as::<_, T>(sql), args)
+            .fetch_optional(self)
+            .await
+    }
+
+    async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+            .fetch_optional(self)
+            .await
+    }
+
+    fn is_sqlite(&self) -> bool {
+        self.backend_name().eq_ignore_ascii_case("sqlite")
+    }
+}
+
+/// Pooled connections and transactions read through the connection they hold.
+macro_rules! read_through_connection {
+    ($($ty:ty),*) => {$(
+        impl Read for $ty {
+            async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
+                Read::all(&mut **self, sql, args).await
+            }
+
+            async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+                Read::first(&mut **self, sql, args).await
+            }
+
+            async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+                Read::number(&mut **self, sql, args).await
+            }
+
+            fn is_sqlite(&self) -> bool {
+                Read::is_sqlite(&**self)
+            }
+        }
+    )*};
+}
+read_through_connection!(PoolConnection<Any>, Transaction<'_, Any>);
+
+/// A connection for reads only: synchronous on SQLite, pooled sqlx otherwise.
+pub enum Reader {
+    Pool(PoolConnection<Any>),
+    Lite(Lease),
+}
+
+impl Read for Reader {
+    async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Reader::Pool(c) => Read::all(c, sql, args).await,
+            Reader::Lite(c) => c.all(sql, args),
+        }
+    }
+
+    async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Reader::Pool(c) => Read::first(c, sql, args).await,
+            Reader::Lite(c) => c.first(sql, args),
+        }
+    }
+
+    async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        match self {
+            Reader::Pool(c) => Read::number(c, sql, args).await,
+            Reader::Lite(c) => c.number(sql, args),
+        }
+    }
+
+    fn is_sqlite(&self) -> bool {
+        match self {
+            Reader::Pool(c) => Read::is_sqlite(c),
+            Reader::Lite(_) => true,
+        }
+    }
+
+    fn expect_slow(&mut self) {
+        if let Reader::Lite(c) = self {
+            c.expect_slow();
+        }
+    }
+}
