@@ -1180,3 +1180,70 @@ async fn an_environment_is_renamed_with_its_version_and_deleted_only_when_nothin
         "the default environment stays"
     );
 }
+
+/// `(totalSize, item count)` of a list answer.
+async fn total_and_count(app: &TestApp, token: &str, path: &str) -> (i64, usize) {
+    let r = app.rest(Some(token), "GET", path, None).await;
+    let data = ok(&r);
+    (
+        data["totalSize"].as_i64().unwrap(),
+        data["items"].as_array().unwrap().len(),
+    )
+}
+
+/// A page that is not full tells the total without counting; a full page, an empty page past
+/// the end and an empty first page are counted. Every one answers the same total.
+#[tokio::test]
+async fn totals_are_the_same_on_every_page_whether_counted_or_seen() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = w.token.as_str();
+    for i in 0..11 {
+        let name = if i < 3 {
+            format!("bob-{i}")
+        } else {
+            format!("carol-{i}")
+        };
+        let c = json!({"instanceId": w.gateway, "name": name});
+        ok(&app.rest(Some(t), "POST", "/v1/consumers", Some(c)).await);
+    }
+    let list = |q: &str| format!("/v1/consumers?gatewayId={}&{q}", w.gateway);
+    for (q, expected) in [
+        ("pageSize=5", (12, 5)),
+        ("pageSize=5&pageNumber=3", (12, 2)),
+        ("pageSize=5&pageNumber=4", (12, 0)),
+        ("pageSize=12", (12, 12)),
+        ("nameLike=BOB", (3, 3)),
+        ("nameLike=bob&pageSize=3", (3, 3)),
+        ("nameLike=bob&pageSize=2&pageNumber=2", (3, 1)),
+        ("nameLike=bob&pageNumber=2", (3, 0)),
+        ("nameLike=nobody", (0, 0)),
+    ] {
+        assert_eq!(total_and_count(&app, t, &list(q)).await, expected, "{q}");
+    }
+    // An unknown gateway is not an empty list, on any page.
+    for q in ["", "&nameLike=bob", "&pageNumber=9"] {
+        let path = format!("/v1/consumers?gatewayId=gw-d4g5h6j7k8l9m0n1p2q3{q}");
+        let r = app.rest(Some(t), "GET", &path, None).await;
+        assert_eq!(r.status, 404, "{q}: {}", r.body);
+        assert_eq!(r.body["code"], "NotFound.Gateway");
+    }
+
+    let rules = |q: &str| format!("/v1/consumers/{}/authorization-rules?{q}", w.consumer);
+    assert_eq!(total_and_count(&app, t, &rules("")).await, (0, 0));
+    assert_eq!(
+        total_and_count(&app, t, &rules("pageNumber=2")).await,
+        (0, 0)
+    );
+    ok(&grant(&app, &w, "Consumer", &w.consumer, None).await);
+    ok(&grant(&app, &w, "ConsumerGroup", &w.group, None).await);
+    for (q, expected) in [
+        ("", (1, 1)),
+        ("includeInherited=true", (2, 2)),
+        ("includeInherited=true&pageSize=1", (2, 1)),
+        ("includeInherited=true&pageSize=1&pageNumber=2", (2, 1)),
+        ("includeInherited=true&pageSize=1&pageNumber=3", (2, 0)),
+    ] {
+        assert_eq!(total_and_count(&app, t, &rules(q)).await, expected, "{q}");
+    }
+}

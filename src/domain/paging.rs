@@ -55,6 +55,13 @@ impl PageRequest {
     pub fn limit(&self) -> i64 {
         i64::from(self.page_size)
     }
+
+    /// The total a page of `rows` rows reveals without counting: a page that is not full
+    /// is the last one, unless it is empty past the first page (the total may then be less).
+    pub fn total_if_last(&self, rows: usize) -> Option<i64> {
+        let rows = i64::try_from(rows).ok()?;
+        (rows < self.limit() && (rows > 0 || self.offset() == 0)).then(|| self.offset() + rows)
+    }
 }
 
 impl Default for PageRequest {
@@ -87,6 +94,17 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_page_that_is_not_full_tells_the_total() {
+        let page = |n, size| PageRequest::new(Some(n), Some(size)).unwrap();
+        assert_eq!(page(1, 10).total_if_last(0), Some(0));
+        assert_eq!(page(1, 10).total_if_last(3), Some(3));
+        assert_eq!(page(3, 10).total_if_last(9), Some(29));
+        assert_eq!(page(1, 10).total_if_last(10), None);
+        // Past the end nothing says how far the rows went.
+        assert_eq!(page(3, 10).total_if_last(0), None);
+    }
 
     #[test]
     fn defaults_are_page_one_of_ten() {

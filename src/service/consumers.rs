@@ -207,7 +207,10 @@ pub async fn update_consumer(
 }
 
 /// Everything that must be removed before the consumer can be deleted.
-async fn dependencies(conn: &mut sqlx::AnyConnection, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
+async fn dependencies(
+    conn: &mut sqlx::AnyConnection,
+    consumer: &Consumer,
+) -> AppResult<Vec<Dependency>> {
     let base = format!("/instances/{}", consumer.instance_id);
     let fresh = load(
         conn,

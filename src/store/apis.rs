@@ -213,7 +213,15 @@ pub async fn deployments_of(
         .all::<DeploymentRow>(&sql, &args)
         .await?
         .into_iter()
-        .map(|d| (d.api_id, Ref { id: d.id, name: d.name }))
+        .map(|d| {
+            (
+                d.api_id,
+                Ref {
+                    id: d.id,
+                    name: d.name,
+                },
+            )
+        })
         .collect())
 }
 

@@ -111,22 +111,8 @@ pub async fn list(
              AND (name_key LIKE ${n} ESCAPE '\\' OR lower(prefix) LIKE ${n} ESCAPE '\\'))"
         ));
     }
-    // One query answers whether the instance exists and how many consumers match: without
-    // any narrowing the instance's counter is the total, otherwise the matches are counted.
-    let total_expr = if args.len() == 1 {
-        "consumer_count".to_owned()
-    } else {
-        format!("(SELECT COUNT(*) FROM consumers WHERE {conditions})")
-    };
-    let count_sql = format!("SELECT {total_expr} FROM instances WHERE id = $1");
-    // Counting matches of a search, or skipping to a deep page, reads many rows.
-    let slow = args.len() > 1;
-    if slow {
-        conn.expect_slow();
-    }
-    let Some(total) = conn.number(&count_sql, &args).await? else {
-        return Ok(None);
-    };
+    // Searching or filtering reads many rows, as does skipping to a deep page.
+    let narrowed = args.len() > 1;
     // The page's IDs come from the (instance, created) index alone, however deep the page;
     // only those rows are then read whole.
     let n = args.len();
@@ -137,12 +123,32 @@ pub async fn list(
         n + 1,
         n + 2
     );
-    args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
-    if slow || page.offset() >= DEEP_OFFSET {
+    let mut page_args = args;
+    page_args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    if narrowed || page.offset() >= DEEP_OFFSET {
         conn.expect_slow();
     }
-    let rows = conn.all(&sql, &args).await?;
-    Ok(Some((total, rows)))
+    let rows: Vec<ConsumerRow> = conn.all(&sql, &page_args).await?;
+    // A page that is not full tells the total; its rows tell that the instance exists.
+    if let Some(total) = page.total_if_last(rows.len()).filter(|_| !rows.is_empty()) {
+        return Ok(Some((total, rows)));
+    }
+    // Otherwise one query answers whether the instance exists and how many consumers match:
+    // without any narrowing the instance's counter is the total, else the matches are counted.
+    page_args.truncate(n);
+    let total_expr = if narrowed {
+        format!("(SELECT COUNT(*) FROM consumers WHERE {conditions})")
+    } else {
+        "consumer_count".to_owned()
+    };
+    let count_sql = format!("SELECT {total_expr} FROM instances WHERE id = $1");
+    if narrowed {
+        conn.expect_slow();
+    }
+    Ok(conn
+        .number(&count_sql, &page_args)
+        .await?
+        .map(|total| (total, rows)))
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.

@@ -64,7 +64,10 @@ pub async fn insert(
 
 pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Instance>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE id = $1");
-    Ok(conn.first::<Row>(&sql, &[id.into()]).await?.map(Instance::from))
+    Ok(conn
+        .first::<Row>(&sql, &[id.into()])
+        .await?
+        .map(Instance::from))
 }
 
 /// Newest first; `pattern` is a LIKE pattern matched against the lowercased name and the ID.

@@ -147,9 +147,8 @@ impl Lease {
             let mut rows = stmt.raw_query();
             read(&mut rows)
         };
-        let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-            h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-        });
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if slow && multi_thread {
             tokio::task::block_in_place(query)
         } else {
@@ -216,14 +215,17 @@ mod tests {
         let (_dir, pool) = pool();
         let mut lease = pool.lease().unwrap();
         let none: Option<Pair> = lease
-            .first("SELECT word, n, maybe FROM t WHERE word = $1", &[Arg::Text("z".into())])
+            .first(
+                "SELECT word, n, maybe FROM t WHERE word = $1",
+                &[Arg::Text("z".into())],
+            )
             .unwrap();
         assert_eq!(none, None);
-        assert_eq!(lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(), Some(3));
         assert_eq!(
-            lease.number("SELECT n FROM t WHERE 0", &[]).unwrap(),
-            None
+            lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(),
+            Some(3)
         );
+        assert_eq!(lease.number("SELECT n FROM t WHERE 0", &[]).unwrap(), None);
     }
 
     #[test]
@@ -231,14 +233,15 @@ mod tests {
         let (_dir, pool) = pool();
         {
             let mut lease = pool.lease().unwrap();
-            assert!(lease
-                .number("DELETE FROM t RETURNING n", &[])
-                .is_err());
+            assert!(lease.number("DELETE FROM t RETURNING n", &[]).is_err());
         }
         assert_eq!(pool.idle.lock().unwrap().len(), 1);
         let mut lease = pool.lease().unwrap();
         assert_eq!(pool.idle.lock().unwrap().len(), 0);
-        assert_eq!(lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(), Some(3));
+        assert_eq!(
+            lease.number("SELECT COUNT(*) FROM t", &[]).unwrap(),
+            Some(3)
+        );
     }
 
     #[test]
@@ -249,7 +252,9 @@ mod tests {
         {
             let mut lease = pool.lease().unwrap();
             assert_eq!(lease.number(count, &[]).unwrap(), Some(3));
-            writer.execute("INSERT INTO t VALUES ('d', 4, NULL)", []).unwrap();
+            writer
+                .execute("INSERT INTO t VALUES ('d', 4, NULL)", [])
+                .unwrap();
             assert_eq!(lease.number(count, &[]).unwrap(), Some(3));
         }
         // The next lease (the same connection, back from the pool) sees the write.

@@ -113,7 +113,10 @@ impl Db {
         if backend == Backend::Sqlite {
             // Write-ahead logging: readers and the writer never wait for each other, and a
             // read transaction costs no file system calls. The mode is kept in the file.
-            if let Err(e) = sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await {
+            if let Err(e) = sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+            {
                 tracing::warn!(error = %e, "could not switch the SQLite database to WAL mode");
             }
         }

@@ -200,25 +200,33 @@ pub async fn query(
     page: PageRequest,
     now: i64,
 ) -> Result<(i64, Vec<RuleRow>), sqlx::Error> {
-    let (clause, mut args) = where_clause(filter, now);
+    let (clause, args) = where_clause(filter, now);
     // One consumer's or group's rules are found by index; anything wider may read many.
     let narrow = filter.consumer_id.is_some() || filter.group_id.is_some();
-    let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
-    if !narrow {
-        conn.expect_slow();
-    }
-    let total = conn.number(&count_sql, &args).await?.unwrap_or_default();
     let n = args.len();
     let sql = format!(
         "{SELECT} {FROM} {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
-    args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    let mut page_args = args;
+    page_args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
     if !narrow {
         conn.expect_slow();
     }
-    let rows = conn.all(&sql, &args).await?;
+    let rows = conn.all(&sql, &page_args).await?;
+    if let Some(total) = page.total_if_last(rows.len()) {
+        return Ok((total, rows));
+    }
+    page_args.truncate(n);
+    let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
+    if !narrow {
+        conn.expect_slow();
+    }
+    let total = conn
+        .number(&count_sql, &page_args)
+        .await?
+        .unwrap_or_default();
     Ok((total, rows))
 }
 
