@@ -75,6 +75,46 @@ pub async fn measure(
     client: &reqwest::Client,
     make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static,
 ) -> Stats {
+    let (p50, p99) = latency(client, &make).await;
+    let rps = throughput(client, &make, Duration::from_secs(2)).await;
+    Stats { p50, p99, rps }
+}
+
+/// Like `measure`, with throughput taken in five rounds of 1 s, each right after a round of
+/// `baseline`: returns the case's median requests/s and the median of its per-round share of
+/// the baseline's (in %). On a shared machine the speed drifts; neighbouring rounds compare
+/// the two at nearly the same moment.
+pub async fn measure_beside(
+    client: &reqwest::Client,
+    make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static,
+    baseline: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static,
+) -> (Stats, f64) {
+    let (p50, p99) = latency(client, &make).await;
+    let (mut case, mut share) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let base = throughput(client, &baseline, Duration::from_secs(1)).await;
+        let rps = throughput(client, &make, Duration::from_secs(1)).await;
+        case.push(rps);
+        share.push(100.0 * rps / base);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (
+        Stats {
+            p50,
+            p99,
+            rps: median(&mut case),
+        },
+        median(&mut share),
+    )
+}
+
+async fn latency(
+    client: &reqwest::Client,
+    make: &(impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static),
+) -> (Duration, Duration) {
     for _ in 0..5 {
         assert!(make(client).send().await.unwrap().status().is_success());
     }
@@ -89,7 +129,19 @@ pub async fn measure(
         samples.push(t.elapsed());
     }
     samples.sort();
-    let deadline = Instant::now() + Duration::from_secs(2);
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
+/// Requests per second 8 concurrent clients complete in `window`.
+async fn throughput(
+    client: &reqwest::Client,
+    make: &(impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Clone + Send + 'static),
+    window: Duration,
+) -> f64 {
+    let deadline = Instant::now() + window;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (client, make) = (client.clone(), make.clone());
@@ -106,11 +158,7 @@ pub async fn measure(
     for t in tasks {
         total += t.await.unwrap();
     }
-    Stats {
-        p50: samples[samples.len() / 2],
-        p99: samples[samples.len() * 99 / 100],
-        rps: total as f64 / 2.0,
-    }
+    total as f64 / window.as_secs_f64()
 }
 
 pub fn report(name: &str, s: &Stats) {

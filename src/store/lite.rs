@@ -86,7 +86,12 @@ impl Drop for Lease {
             return;
         };
         // A connection whose transaction does not end cleanly is closed, not reused.
-        if self.reading && conn.execute_batch("COMMIT").is_err() {
+        if self.reading
+            && conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut c| c.execute([]))
+                .is_err()
+        {
             return;
         }
         if let Ok(mut idle) = self.pool.idle.lock() {
@@ -130,7 +135,9 @@ impl Lease {
         let slow = std::mem::take(&mut self.slow);
         let conn = self.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
         if !self.reading {
-            conn.execute_batch("BEGIN").map_err(lite_error)?;
+            conn.prepare_cached("BEGIN")
+                .and_then(|mut begin| begin.execute([]))
+                .map_err(lite_error)?;
             self.reading = true;
         }
         let query = || -> rusqlite::Result<R> {
