@@ -9,6 +9,7 @@ use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
 use crate::domain::records::{AuthorizationRule, Dependency, DependencyKind, Ref};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::rules::{self, RuleFilter, RuleRow};
 use crate::store::{apis, consumers, environments, groups, now_ms, Db};
 use sqlx::AnyConnection;
@@ -226,7 +227,7 @@ pub async fn create_rules(
     Ok(out)
 }
 
-async fn load(conn: &mut AnyConnection, id: &ResourceId, now: i64) -> AppResult<AuthorizationRule> {
+async fn load(conn: &mut impl Read, id: &ResourceId, now: i64) -> AppResult<AuthorizationRule> {
     rules::get(conn, id.as_str())
         .await?
         .map(|r| r.into_rule(now))
@@ -235,7 +236,7 @@ async fn load(conn: &mut AnyConnection, id: &ResourceId, now: i64) -> AppResult<
 
 pub async fn get_rule(db: &Db, rule_id: &str) -> AppResult<AuthorizationRule> {
     let id = parse_id(IdKind::AuthorizationRule, rule_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     load(&mut conn, &id, now_ms()).await
 }
 
@@ -316,7 +317,7 @@ pub async fn query_rules(
         super::require_instance(db, gw).await?;
     }
     let now = now_ms();
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
     Ok(page.answer(
         total_size,
