@@ -107,7 +107,9 @@ async fn main() {
     let trivial = move |c: &reqwest::Client| c.get(&url);
     let stats = measure(&client, trivial.clone()).await;
     report("trivial axum JSON handler (same server)", &stats);
-    println!("throughput: the median of 5 rounds of 1 s, each after 1 s of the trivial handler");
+    println!(
+        "throughput: the median of 9 rounds of 0.5 s, each after 0.5 s of the trivial handler"
+    );
     let mut worst: f64 = 100.0;
     for (label, instance, consumer) in targets {
         let cases = [

@@ -80,7 +80,7 @@ pub async fn measure(
     Stats { p50, p99, rps }
 }
 
-/// Like `measure`, with throughput taken in five rounds of 1 s, each right after a round of
+/// Like `measure`, with throughput taken in nine rounds of 0.5 s, each right after a round of
 /// `baseline`: returns the case's median requests/s and the median of its per-round share of
 /// the baseline's (in %). On a shared machine the speed drifts; neighbouring rounds compare
 /// the two at nearly the same moment.
@@ -91,9 +91,9 @@ pub async fn measure_beside(
 ) -> (Stats, f64) {
     let (p50, p99) = latency(client, &make).await;
     let (mut case, mut share) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let base = throughput(client, &baseline, Duration::from_secs(1)).await;
-        let rps = throughput(client, &make, Duration::from_secs(1)).await;
+    for _ in 0..9 {
+        let base = throughput(client, &baseline, Duration::from_millis(500)).await;
+        let rps = throughput(client, &make, Duration::from_millis(500)).await;
         case.push(rps);
         share.push(100.0 * rps / base);
     }

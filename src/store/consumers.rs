@@ -59,6 +59,9 @@ pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerRow>, 
 /// From this many rows skipped, a page read counts as slow (see `Read::expect_slow`).
 const DEEP_OFFSET: i64 = 10_000;
 
+/// From this many rows skipped, a page's rows are found by ID first (a deferred join).
+const DEFERRED_JOIN_OFFSET: i64 = 100;
+
 /// Narrows a consumer list beyond the name: members of a group, holders of a key whose name
 /// or visible prefix matches a LIKE pattern.
 #[derive(Debug, Clone, Default)]
@@ -113,16 +116,23 @@ pub async fn list(
     }
     // Searching or filtering reads many rows, as does skipping to a deep page.
     let narrowed = args.len() > 1;
-    // The page's IDs come from the (instance, created) index alone, however deep the page;
-    // only those rows are then read whole.
+    // Past the first pages, the page's IDs come from the (instance, created) index alone and
+    // only those rows are read whole, however deep the page; near the start a plain query
+    // is cheaper.
     let n = args.len();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM consumers WHERE id IN \
-         (SELECT id FROM consumers WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}) \
-         ORDER BY created_at DESC, id DESC",
-        n + 1,
-        n + 2
-    );
+    let (limit, offset) = (n + 1, n + 2);
+    let sql = if page.offset() >= DEFERRED_JOIN_OFFSET {
+        format!(
+            "SELECT {COLUMNS} FROM consumers WHERE id IN \
+             (SELECT id FROM consumers WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}) \
+             ORDER BY created_at DESC, id DESC"
+        )
+    } else {
+        format!(
+            "SELECT {COLUMNS} FROM consumers WHERE {conditions} \
+             ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}"
+        )
+    };
     let mut page_args = args;
     page_args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
     if narrowed || page.offset() >= DEEP_OFFSET {
