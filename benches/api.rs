@@ -112,6 +112,7 @@ async fn main() {
     );
     let mut worst: f64 = 100.0;
     for (label, instance, consumer) in targets {
+        // The third case (our extension of the seed's call) is reported, not part of the target.
         let cases = [
             (
                 format!("GET /v1/consumers {label}"),
@@ -126,7 +127,7 @@ async fn main() {
                 format!("{base}/v1/consumers/{consumer}/authorization-rules?includeInherited=true&apiNameLike=bench"),
             ),
         ];
-        for (name, url) in cases {
+        for (i, (name, url)) in cases.into_iter().enumerate() {
             let t = token.clone();
             let (s, share) = measure_beside(
                 &client,
@@ -135,7 +136,9 @@ async fn main() {
             )
             .await;
             report(&name, &s);
-            worst = worst.min(share);
+            if i < 2 {
+                worst = worst.min(share);
+            }
             println!(
                 "{:<44} {share:.1} % of the trivial handler (median of the rounds)",
                 ""
@@ -143,6 +146,6 @@ async fn main() {
         }
     }
     println!(
-        "targets: each ≥ 25 % of the trivial handler's throughput (lowest: {worst:.1} %); p50 at 1M ≤ 2× p50 at 1k"
+        "targets: both endpoints ≥ 25 % of the trivial handler's throughput (lowest: {worst:.1} %); p50 at 1M ≤ 2× p50 at 1k"
     );
 }
