@@ -1025,8 +1025,64 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
                 op["responses"]["200"].is_object() && op["responses"]["404"].is_object(),
                 "{m} {path}"
             );
+            // Every ID in a path, and every gatewayId, says its exact form.
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" || name == "gatewayId" {
+                    let pattern = p["schema"]["pattern"].as_str().unwrap_or_default();
+                    assert!(
+                        pattern.starts_with('^') && pattern.ends_with("-[0-9a-v]{20}$"),
+                        "{m} {path} {name}: {pattern:?}"
+                    );
+                }
+            }
         }
     }
+    // A gateway's records are listed per gateway; the gateway list takes no gateway.
+    let params = |path: &str| -> Vec<(String, bool)> {
+        paths[path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["required"] == true,
+                )
+            })
+            .collect()
+    };
+    for path in [
+        "/v1/consumers",
+        "/v1/consumer-groups",
+        "/v1/keys",
+        "/v1/model-apis",
+        "/v1/environments",
+    ] {
+        assert!(params(path).contains(&("gatewayId".into(), true)), "{path}");
+    }
+    assert!(!params("/v1/gateways").iter().any(|(n, _)| n == "gatewayId"));
+    // Request bodies state the name and description rules; answers do not restate them.
+    let schemas = &doc["components"]["schemas"];
+    for body in [
+        "NewConsumer",
+        "ConsumerUpdate",
+        "NewInstance",
+        "NewModelApi",
+        "NewKey",
+    ] {
+        let name = &schemas[body]["properties"]["name"];
+        assert_eq!(name["maxLength"], 60, "{body}");
+        assert!(
+            name["pattern"].as_str().unwrap().starts_with("^[A-Za-z"),
+            "{body}"
+        );
+        if body != "NewKey" {
+            let description = &schemas[body]["properties"]["description"];
+            assert_eq!(description["maxLength"], 200, "{body}");
+        }
+    }
+    assert!(schemas["Consumer"]["properties"]["name"]["pattern"].is_null());
     let seed = &paths["/v1/consumers/{consumer_id}/authorization-rules"]["get"];
     let names: Vec<&str> = seed["parameters"]
         .as_array()

@@ -67,6 +67,60 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Gives the `name` and `description` of every request body the rules `Name::parse` and
+/// `Description::parse` apply, so clients and fuzzers know them without reading the code.
+fn document_input_rules(doc: &mut utoipa::openapi::OpenApi) {
+    use crate::domain::names::{
+        DESCRIPTION_MAX_CHARS, DESCRIPTION_PATTERN, NAME_MAX_CHARS, NAME_PATTERN,
+    };
+    use utoipa::openapi::{RefOr, Schema};
+    let bodies: std::collections::BTreeSet<String> = doc
+        .paths
+        .paths
+        .values()
+        .flat_map(|item| {
+            [&item.post, &item.put, &item.patch]
+                .into_iter()
+                .flatten()
+                .filter_map(|op| op.request_body.as_ref())
+                .flat_map(|body| body.content.values())
+                .filter_map(|content| match &content.schema {
+                    Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for (schema_name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        if !bodies.contains(schema_name) {
+            continue;
+        }
+        for (property, rule) in object.properties.iter_mut() {
+            let RefOr::T(Schema::Object(field)) = rule else {
+                continue;
+            };
+            match property.as_str() {
+                "name" => {
+                    field.pattern = Some(NAME_PATTERN.into());
+                    field.min_length = Some(1);
+                    field.max_length = Some(NAME_MAX_CHARS);
+                }
+                "description" => {
+                    field.pattern = Some(DESCRIPTION_PATTERN.into());
+                    field.max_length = Some(DESCRIPTION_MAX_CHARS);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Every `/v1` route, and the OpenAPI document that describes them.
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
@@ -79,6 +133,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(audit::router())
         .merge(accounts::router())
         .split_for_parts();
+    let mut doc = doc;
+    document_input_rules(&mut doc);
     let json = std::sync::Arc::new(doc.to_pretty_json().unwrap_or_default());
     let page = std::sync::Arc::new(docs::page(&doc));
     let routes = routes

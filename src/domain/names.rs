@@ -8,6 +8,17 @@ pub const NAME_MAX_CHARS: usize = 60;
 /// Longest description, counted in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 200;
 
+/// `Name::parse`'s rules as a regular expression (ECMA-262 and Rust `regex` alike), for the
+/// OpenAPI document. It names the Han characters of the Basic Multilingual Plane; the
+/// supplementary-plane Han extensions, also accepted, need escapes the two dialects write
+/// differently. Surrounding whitespace, which `parse` trims, is not part of it.
+pub const NAME_PATTERN: &str = "^[A-Za-z\\u3007\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF]\
+    (?:[-_A-Za-z0-9\\u3007\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF]*\
+    [A-Za-z0-9\\u3007\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF])?$";
+
+/// `Description::parse`'s rule on characters: no control characters but newline and tab.
+pub const DESCRIPTION_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$";
+
 /// Why a name was refused; each variant is a sentence the user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum NameError {
@@ -226,6 +237,23 @@ mod tests {
     }
 
     proptest! {
+        /// The OpenAPI patterns say exactly what `parse` does, for text without surrounding
+        /// whitespace (which `parse` trims) and without supplementary-plane Han characters
+        /// (which the pattern leaves out).
+        #[test]
+        fn the_documented_patterns_agree_with_parse(
+            s in "[a-zA-Z0-9_\\- \t\n\r\u{0}\u{7f}\u{85}\u{3007}\u{4e00}-\u{4e10}\u{9fff}\u{a000}é.]{0,65}"
+        ) {
+            let name = regex::Regex::new(NAME_PATTERN).unwrap();
+            let description = regex::Regex::new(DESCRIPTION_PATTERN).unwrap();
+            if s.trim() == s {
+                let documented = name.is_match(&s) && s.chars().count() <= NAME_MAX_CHARS;
+                prop_assert_eq!(documented, Name::parse(&s).is_ok(), "{:?}", s);
+                let documented = description.is_match(&s) && s.chars().count() <= DESCRIPTION_MAX_CHARS;
+                prop_assert_eq!(documented, Description::parse(&s).is_ok(), "{:?}", s);
+            }
+        }
+
         #[test]
         fn every_accepted_name_obeys_every_rule(s in "\\PC{0,80}") {
             if let Ok(name) = Name::parse(&s) {
