@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{bench_actor, bench_db, instance_with, serve};
+use common::{bench_actor, bench_db, instance_with, serve_with};
 use gateway_console::domain::inputs::KeyUpdate;
 use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::keys::hash_key;
@@ -291,7 +291,7 @@ fn free_port() -> u16 {
 
 /// nginx with one worker: `/noauth/…` proxies straight to the backend, everything else
 /// asks our check first.
-fn nginx(dir: &std::path::Path, console: &str, gateway: &str) -> (Child, u16) {
+fn nginx(dir: &std::path::Path, console: &str) -> (Child, u16) {
     let (port, backend) = (free_port(), free_port());
     let d = dir.display();
     let root = Command::new("id")
@@ -339,7 +339,6 @@ http {{
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Original-URI $request_uri;
-            proxy_set_header X-Gateway-Id "{gateway}";
         }}
     }}
 }}
@@ -391,14 +390,19 @@ async fn main() {
     );
     drop(snapshot);
     let db2 = db.clone();
-    let base = serve(db, axum::routing::get(|| async { "ok" })).await;
+    // A replica configured for its gateway, as the README recommends.
+    let settings = gateway_console::enforce::Settings {
+        gateway_id: Some(instance.clone()),
+        ..Default::default()
+    };
+    let base = serve_with(db, settings, axum::routing::get(|| async { "ok" })).await;
     let console = base.trim_start_matches("http://").to_owned();
 
     // The first check loads the snapshot.
     let started = Instant::now();
     let res = reqwest::Client::new()
-        .get(format!("{base}/authz/check/m3/chat"))
-        .header("x-gateway-id", &instance)
+        .get(format!("{base}/authz/check"))
+        .header("x-original-uri", "/m3/chat")
         .bearer_auth(key_value(12_345))
         .send()
         .await
@@ -414,8 +418,8 @@ async fn main() {
     let client = reqwest::Client::new();
     let probe = |key: String| {
         client
-            .get(format!("{base}/authz/check/m3/chat"))
-            .header("x-gateway-id", &instance)
+            .get(format!("{base}/authz/check"))
+            .header("x-original-uri", "/m3/chat")
             .bearer_auth(key)
     };
     let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE name = $1")
@@ -446,7 +450,7 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
-    let (mut nginx, port) = nginx(&d, &console, &instance);
+    let (mut nginx, port) = nginx(&d, &console);
     let (no_auth, with_auth, direct, trivial, light) = tokio::task::spawn_blocking(move || {
         let plain = script("", "");
         let no_auth = wrk(
@@ -461,10 +465,7 @@ async fn main() {
             &plain,
             "nginx proxy + auth_request to /authz/check",
         );
-        let headers = format!(
-            r#"headers["X-Gateway-Id"] = "{instance}"
-  headers["X-Original-URI"] = path"#
-        );
+        let headers = r#"headers["X-Original-URI"] = path"#;
         let check = format!(
             r#"math.randomseed(42)
 request = function()

@@ -17,8 +17,12 @@ async fn main() {
 
     let base = serve(db, axum::routing::get(|| async { "ok" })).await;
 
+    // A browser sends its page's origin with every server-function call.
+    let mut origin = reqwest::header::HeaderMap::new();
+    origin.insert("origin", base.parse().unwrap());
     let client = reqwest::Client::builder()
         .cookie_store(true)
+        .default_headers(origin)
         .build()
         .unwrap();
     let res = client

@@ -23,31 +23,71 @@ pub struct Config {
     pub admin_username: Option<String>,
 
     /// Password of the first Admin. When unset and no account exists, a strong password is
-    /// generated and printed once in the log.
+    /// generated into `--admin-password-file` (never into the log).
     #[arg(long, env = "CONSOLE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// Where a generated first-Admin password is written (mode 0600).
+    #[arg(
+        long,
+        env = "CONSOLE_ADMIN_PASSWORD_FILE",
+        default_value = "data/initial-admin-password.txt"
+    )]
+    pub admin_password_file: std::path::PathBuf,
 
     /// Seed a demo instance with groups, keys and consumers when the database is empty.
     #[arg(long, env = "CONSOLE_DEMO", default_value = "0", value_parser = parse_flag)]
     pub demo: bool,
 
-    /// Mark the session cookie `Secure` (set this when the console is served over HTTPS).
+    /// Served over HTTPS: the session cookie becomes `__Host-gc_session` and `Secure`, and
+    /// pages send HSTS.
     #[arg(long, env = "CONSOLE_SECURE_COOKIES", default_value = "0", value_parser = parse_flag)]
     pub secure_cookies: bool,
+
+    /// The URL browsers use for the console when it is behind a reverse proxy
+    /// (`https://console.example.com`): state changes must come from its origin. Unset, the
+    /// request's own `Host` is the console's origin.
+    #[arg(long, env = "CONSOLE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Comma-separated addresses or networks of reverse proxies whose `X-Forwarded-For` names
+    /// the client (for sign-in rate limits). Unset, the connection's address is the client.
+    #[arg(long, env = "CONSOLE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::server::guard::IpNet>,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "CONSOLE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 
     /// The gateway (instance ID, `gw-…`) whose rules this replica enforces at
-    /// `/authz/check`. When unset, each check names it in the `X-Gateway-Id` header.
+    /// `/authz/check`.
     #[arg(long, env = "CONSOLE_AUTHZ_GATEWAY_ID")]
     pub authz_gateway_id: Option<String>,
 
-    /// The environment (ID or name) enforced at `/authz/check`. When unset, the
-    /// `X-Gateway-Environment` header, else the gateway's default environment.
+    /// The environment (ID or name) enforced at `/authz/check`; unset means the gateway's
+    /// default environment.
     #[arg(long, env = "CONSOLE_AUTHZ_ENVIRONMENT")]
     pub authz_environment: Option<String>,
+
+    /// Read `X-Gateway-Id` and `X-Gateway-Environment` from the check's request where the
+    /// two settings above are unset. Only with a proxy that sets (or clears) both headers on
+    /// every check, as the README's configurations do: otherwise the client chooses them.
+    #[arg(long, env = "CONSOLE_AUTHZ_TRUST_PROXY_HEADERS", default_value = "0", value_parser = parse_flag)]
+    pub authz_trust_proxy_headers: bool,
+
+    /// Where the check reads the original request's path: `x-original-uri` (nginx
+    /// `auth_request`) or `path` (Envoy `ext_authz`, the path below `/authz/check`).
+    #[arg(
+        long,
+        env = "CONSOLE_AUTHZ_REQUEST_URI",
+        default_value = "x-original-uri"
+    )]
+    pub authz_request_uri: crate::enforce::RequestUriSource,
+
+    /// Seconds a replica keeps granting from a snapshot it cannot confirm against the
+    /// database; after that every check is refused (503) and `/readyz` says why.
+    #[arg(long, env = "CONSOLE_AUTHZ_MAX_STALENESS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub authz_max_staleness: u64,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -85,6 +125,9 @@ pub enum TokenCommand {
         /// A name to recognise the token by (for example the script that uses it).
         #[arg(long)]
         name: String,
+        /// Days until the token stops working (1 to 365).
+        #[arg(long, default_value_t = crate::domain::keys::TOKEN_DEFAULT_DAYS)]
+        expires_in_days: i64,
     },
 }
 

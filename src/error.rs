@@ -26,6 +26,12 @@ pub enum AppError {
     Forbidden,
     #[error("Too many sign-in attempts. Wait a few minutes and try again.")]
     RateLimited,
+    /// A state-changing request that did not come from the console's own pages (CSRF).
+    #[error("This change was not sent from the console's own pages, so it was refused.")]
+    CrossOrigin,
+    /// A body in an encoding the operation does not declare.
+    #[error("This operation accepts {0} bodies only.")]
+    ContentType(String),
     /// The path exists but not with this HTTP method.
     #[error("This operation does not accept the {0} method.")]
     MethodNotAllowed(String),
@@ -71,6 +77,8 @@ impl AppError {
             AppError::Unauthorized => "Unauthorized".into(),
             AppError::Forbidden => "Forbidden".into(),
             AppError::RateLimited => "Throttling".into(),
+            AppError::CrossOrigin => "Forbidden.CrossOrigin".into(),
+            AppError::ContentType(_) => "InvalidRequest.ContentType".into(),
             AppError::MethodNotAllowed(_) => "UnsupportedOperation".into(),
             AppError::Transport(_) => "InvalidRequest".into(),
             AppError::Internal => "InternalError".into(),
@@ -109,7 +117,8 @@ mod http {
                     StatusCode::CONFLICT
                 }
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::Forbidden | AppError::CrossOrigin => StatusCode::FORBIDDEN,
+                AppError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
                 AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

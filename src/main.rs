@@ -4,6 +4,7 @@ use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::domain::records::Role;
 use gateway_console::enforce;
+use gateway_console::server::guard::WebSettings;
 use gateway_console::server::{leptos_options, router, AppState};
 use gateway_console::service::{auth, demo, tokens};
 use gateway_console::store::Db;
@@ -15,16 +16,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     gateway_console::telemetry::init(&config.log_format);
     let db = Db::connect(&config.database_url).await?;
 
-    if let Some((username, generated)) = auth::bootstrap_admin(
+    if let Some(first) = auth::bootstrap_admin(
         &db,
         config.admin_username.as_deref(),
         config.admin_password.as_deref(),
     )
     .await?
     {
-        match generated {
+        let username = &first.username;
+        match first.generated {
             Some(password) => {
-                tracing::warn!(%username, %password, "created the first Admin with a generated password; it is shown only this once")
+                let file = &config.admin_password_file;
+                write_secret_file(file, &password)?;
+                tracing::warn!(%username, file = %file.display(), "created the first Admin with a generated password, written to this file (mode 0600); delete it once read");
+                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    eprintln!("The first Admin {username} has the password: {password}");
+                }
             }
             None => tracing::info!(%username, "created the first Admin"),
         }
@@ -55,10 +62,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     if let Some(Command::Token {
-        action: TokenCommand::Create { username, name },
+        action:
+            TokenCommand::Create {
+                username,
+                name,
+                expires_in_days,
+            },
     }) = &config.command
     {
-        let created = tokens::create_token_for(&db, username, name).await?;
+        let created = tokens::create_token_for(&db, username, name, Some(*expires_in_days)).await?;
         println!("{}", created.value);
         return Ok(());
     }
@@ -71,12 +83,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = enforce::Settings {
         gateway_id: config.authz_gateway_id.clone(),
         environment: config.authz_environment.clone(),
+        trust_proxy_headers: config.authz_trust_proxy_headers,
+        request_uri: config.authz_request_uri,
+        max_staleness: std::time::Duration::from_secs(config.authz_max_staleness),
     };
+    if settings.gateway_id.is_none() && !settings.trust_proxy_headers {
+        tracing::warn!("no enforcement gateway is configured: /authz/check refuses every key (set CONSOLE_AUTHZ_GATEWAY_ID, or CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1 behind a proxy that sets X-Gateway-Id)");
+    }
+    let web = WebSettings {
+        public_origin: config.public_url.as_deref().map(origin_of).transpose()?,
+        secure_cookies: config.secure_cookies,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
+    auth::spawn_purger(db.clone());
     let state = AppState {
         leptos_options: leptos,
         enforcer: enforce::Enforcer::start(db.clone(), settings).await?,
         db,
-        secure_cookies: config.secure_cookies,
+        web,
     };
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -89,6 +113,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The origin (`scheme://host[:port]`) of the console's public URL.
+fn origin_of(url: &str) -> Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| matches!(s.to_ascii_lowercase().as_str(), "http" | "https"))
+        .ok_or_else(|| format!("CONSOLE_PUBLIC_URL {url:?} is not an http(s):// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("CONSOLE_PUBLIC_URL {url:?} has no plain host"));
+    }
+    Ok(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
+}
+
+/// Writes a secret to a new file only its owner can read (the log never carries it).
+fn write_secret_file(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{secret}")
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.

@@ -143,11 +143,12 @@ async fn disabling_an_account_signs_it_out_and_stops_its_tokens_and_a_reset_pass
             Some(json!({"enabled": true})),
         )
         .await);
+    // Disabling revoked the token: enabling the account again does not bring it back.
     assert_eq!(
         app.rest(Some(&ops_token), "GET", "/v1/gateways", None)
             .await
             .status,
-        200
+        401
     );
 
     let session = app.signed_in("ops", "a-long-password").await;

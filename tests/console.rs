@@ -125,6 +125,7 @@ async fn a_session_cookie_is_http_only_and_sign_out_ends_it() {
     let c = client();
     let res = c
         .post(format!("{}/api/sign_in", app.base))
+        .header("origin", &app.base)
         .form(&[("username", "admin"), ("password", common::ADMIN_PASSWORD)])
         .send()
         .await

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{spawn_app, TestApp};
+use common::{proxy_headers_trusted, spawn_app, spawn_app_with, TestApp};
+use gateway_console::enforce::{RequestUriSource, Settings};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,8 +29,18 @@ struct Nginx {
     _dir: tempfile::TempDir,
 }
 
+/// The lines of the README's `/_authz` location that name the gateway and clear the
+/// environment, for a console that trusts them (`CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1`).
+fn gateway_headers(gateway: &str) -> String {
+    format!(
+        "proxy_set_header X-Gateway-Id \"{gateway}\";\n            proxy_set_header X-Gateway-Environment \"\";"
+    )
+}
+
 impl Nginx {
-    fn start(console: &str, gateway: &str) -> Nginx {
+    /// nginx as the README configures it; `authz_headers` are the extra lines of the
+    /// `/_authz` location (the gateway and environment, when the console trusts them).
+    fn start(console: &str, authz_headers: &str) -> Nginx {
         let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -87,7 +98,7 @@ http {{
             proxy_set_header Content-Length "";
             proxy_set_header X-Original-URI $request_uri;
             proxy_set_header X-Original-Method $request_method;
-            proxy_set_header X-Gateway-Id "{gateway}";
+            {authz_headers}
         }}
     }}
 }}
@@ -294,13 +305,13 @@ fn console_addr(app: &TestApp) -> &str {
 
 #[tokio::test]
 async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
     let w = World::new(&app).await;
     let alice = w.holder(&app, "alice", false).await;
     let rule = w.rule("Consumer", &alice.consumer, None);
     w.call(&app, "POST", "/v1/authorization-rules", Some(rule))
         .await;
-    let gw = Nginx::start(console_addr(&app), &w.gateway);
+    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
 
     // A bound key with a rule passes; the upstream sees who, but not the key.
     within_a_second(&gw, "/v1/chat/completions", Some(&alice.key), 200, "alice").await;
@@ -396,11 +407,11 @@ async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change()
 
 #[tokio::test]
 async fn group_membership_group_status_and_short_term_rules_take_effect_through_nginx() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
     let w = World::new(&app).await;
     let carol = w.holder(&app, "carol", true).await;
     let dave = w.holder(&app, "dave", false).await;
-    let gw = Nginx::start(console_addr(&app), &w.gateway);
+    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
 
     // Through the group: passes; the group disabled: refused; enabled again: passes.
     within_a_second(
@@ -446,6 +457,151 @@ async fn group_membership_group_status_and_short_term_rules_take_effect_through_
     within_a_second(&gw, "/v1/chat", Some(&dave.key), 403, "expired rule").await;
 }
 
+/// A request through nginx with the client's own extra headers: status and body.
+async fn through_with(
+    gw: &Nginx,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut req = common::client()
+        .get(format!("http://127.0.0.1:{}{path}", gw.port))
+        .bearer_auth(key);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// A model API `/v1/admin` deployed in the default environment and in `dev`, and a
+/// consumer granted it in `dev` only (and the chat API everywhere, through the group).
+async fn admin_in_dev_only(app: &TestApp, w: &World) -> (Holder, String) {
+    let dev = w
+        .call(
+            app,
+            "POST",
+            "/v1/environments",
+            Some(json!({"instanceId": w.gateway, "name": "dev"})),
+        )
+        .await;
+    let dev = dev["id"].as_str().unwrap().to_owned();
+    let admin = w
+        .call(
+            app,
+            "POST",
+            "/v1/model-apis",
+            Some(json!({
+                "instanceId": w.gateway, "name": "admin", "basePath": "/v1/admin",
+                "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
+                "description": "", "environmentIds": [w.environment, dev]
+            })),
+        )
+        .await;
+    let admin = admin["id"].as_str().unwrap().to_owned();
+    let mallory = w.holder(app, "mallory", true).await;
+    let rule = json!({"principalType": "Consumer", "principalId": mallory.consumer, "apiId": admin,
+        "environmentId": dev, "expireMode": "LongTerm"});
+    w.call(app, "POST", "/v1/authorization-rules", Some(rule))
+        .await;
+    (mallory, dev)
+}
+
+/// What a client adds to be checked against something else, or to pose as someone else.
+fn forged_headers<'a>(gateway: &'a str, dev: &'a str) -> Vec<Vec<(&'static str, &'a str)>> {
+    vec![
+        vec![("x-gateway-environment", "dev")],
+        vec![("x-gateway-environment", dev)],
+        vec![("x-gateway-id", gateway), ("x-gateway-environment", "dev")],
+        vec![("x-gateway-id", "gw-d4g5h6j7k8l9m0n1p2q3")],
+        vec![("x-original-uri", "/v1/chat")],
+        vec![
+            ("x-original-uri", "/v1/chat"),
+            ("x-gateway-environment", "dev"),
+        ],
+    ]
+}
+
+async fn client_headers_change_nothing(gw: &Nginx, w: &World, mallory: &Holder, dev: &str) {
+    within_a_second(gw, "/v1/chat", Some(&mallory.key), 200, "mallory on chat").await;
+    // Granted /v1/admin only in dev: prod traffic is refused, whatever the client adds.
+    assert_eq!(through(gw, "/v1/admin/x", Some(&mallory.key)).await.0, 403);
+    for forged in forged_headers(&w.gateway, dev) {
+        let (status, body) = through_with(gw, "/v1/admin/x", &mallory.key, &forged).await;
+        assert_eq!(status, 403, "{forged:?} changed the decision: {body}");
+    }
+    // The upstream sees who the check says, never who the client says.
+    let posing = [
+        ("x-consumer-id", "cs-d4g5h6j7k8l9m0n1p2q3"),
+        ("x-consumer-name", "root"),
+        ("x-api-id", "api-d4g5h6j7k8l9m0n1p2q3"),
+    ];
+    let (status, echoed) = through_with(gw, "/v1/chat", &mallory.key, &posing).await;
+    assert_eq!(status, 200, "{echoed}");
+    assert!(
+        echoed.contains(&format!("consumer={} ", mallory.consumer)),
+        "{echoed}"
+    );
+    assert!(echoed.contains("name=mallory "), "{echoed}");
+    assert!(echoed.contains(&format!("api={} ", w.api)), "{echoed}");
+    assert!(
+        !echoed.contains("d4g5h6j7") && !echoed.contains("root"),
+        "{echoed}"
+    );
+}
+
+#[tokio::test]
+async fn through_nginx_the_client_chooses_neither_gateway_environment_path_nor_identity() {
+    // The README's first form: the proxy names the gateway and clears the environment.
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let w = World::new(&app).await;
+    let (mallory, dev) = admin_in_dev_only(&app, &w).await;
+    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    client_headers_change_nothing(&gw, &w, &mallory, &dev).await;
+    let refused = through(&gw, "/v1/chat/..;/admin/x", Some(&mallory.key)).await;
+    assert_eq!(
+        refused.0, 403,
+        "a path a servlet container reads as /v1/admin/x"
+    );
+}
+
+#[tokio::test]
+async fn a_replica_configured_for_its_gateway_ignores_the_headers_of_a_plain_proxy() {
+    // The README's second form: the replica is configured, the proxy sets no X-Gateway-*
+    // header and forwards the client's own ones untouched.
+    let bootstrap = spawn_app().await;
+    let w = World::new(&bootstrap).await;
+    let (mallory, dev) = admin_in_dev_only(&bootstrap, &w).await;
+    let app = common::spawn_app_on(
+        &bootstrap,
+        Settings {
+            gateway_id: Some(w.gateway.clone()),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let gw = Nginx::start(console_addr(&app), "");
+    client_headers_change_nothing(&gw, &w, &mallory, &dev).await;
+}
+
+/// The check's whole answer but its date: status, sorted headers, body.
+async fn whole_answer(app: &TestApp, headers: &[(&str, &[u8])]) -> (u16, Vec<String>, String) {
+    let mut req = reqwest::Client::new().get(format!("{}/authz/check", app.base));
+    for (k, v) in headers {
+        req = req.header(*k, reqwest::header::HeaderValue::from_bytes(v).unwrap());
+    }
+    let res = req.send().await.unwrap();
+    let mut lines: Vec<String> = res
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != "date")
+        .map(|(k, v)| format!("{k}: {v:?}"))
+        .collect();
+    lines.sort();
+    (res.status().as_u16(), lines, res.text().await.unwrap())
+}
+
 /// The check called directly, as Envoy would (or nginx with hostile input).
 async fn check(app: &TestApp, path: &str, headers: &[(&str, &[u8])]) -> u16 {
     let mut req = reqwest::Client::new().get(format!("{}{path}", app.base));
@@ -457,7 +613,7 @@ async fn check(app: &TestApp, path: &str, headers: &[(&str, &[u8])]) -> u16 {
 
 #[tokio::test]
 async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
     let w = World::new(&app).await;
     let erin = w.holder(&app, "erin", true).await;
     let key = format!("Bearer {}", erin.key);
@@ -479,7 +635,7 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
         }
     };
 
-    // The baseline passes, in both the nginx and the Envoy form.
+    // The baseline passes; in an nginx deployment the Envoy form names no path.
     let started = Instant::now();
     while call(ok(b"/v1/chat"), true).await != 200 {
         assert!(started.elapsed() < PROPAGATION, "the baseline never passed");
@@ -488,9 +644,8 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
     let envoy: Vec<(&str, &[u8])> = vec![("x-gateway-id", gw), ("authorization", key.as_bytes())];
     assert_eq!(
         check(&app, "/authz/check/v1/chat/completions?x=1", &envoy).await,
-        200
+        403
     );
-    assert_eq!(check(&app, "/authz/check/v1/other", &envoy).await, 403);
     assert_eq!(call(ok(b"/v1/chat?q=/../x#frag"), true).await, 200);
 
     // Paths that could be read two ways.
@@ -506,6 +661,16 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
         b"/v1/chat/%zz",
         b"/v1/chat\\..\\admin",
         b"/v1/chat/\xff\xfe",
+        b"/v1/chat/..;/admin/x",
+        b"/v1/chat/.;/x",
+        b"/v1/chat;jsessionid=0123",
+        b"/v1/chat/%3b/x",
+        b"/v1/chat/%c0%ae%c0%ae/admin",
+        b"/v1/chat/%ef%bc%8e%ef%bc%8e/admin",
+        b"/v1/chat/x%20",
+        b"/v1/chat/x.",
+        b"/V1/chat",
+        b"/v1/CHAT/x",
         b"v1/chat",
         b"",
         b"?/v1/chat",
@@ -557,14 +722,29 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
         assert_eq!(call(headers, false).await, 401, "{what}");
     }
 
-    // An unknown or missing gateway, an unknown environment: 403, even with a good key.
+    // An unknown or missing gateway answers as a bad key does (401, nothing to tell them
+    // apart); an unknown environment is 403.
     let other_gw: Vec<(&str, &[u8])> = vec![
         ("x-gateway-id", b"gw-d4g5h6j7k8l9m0n1p2q3"),
         ("authorization", key.as_bytes()),
         ("x-original-uri", b"/v1/chat"),
     ];
-    assert_eq!(check(&app, "/authz/check", &other_gw).await, 403);
-    assert_eq!(check(&app, "/authz/check", &other_gw[1..]).await, 403);
+    assert_eq!(check(&app, "/authz/check", &other_gw).await, 401);
+    assert_eq!(check(&app, "/authz/check", &other_gw[1..]).await, 401);
+    let bad_key: Vec<(&str, &[u8])> = vec![
+        ("x-gateway-id", gw),
+        (
+            "authorization",
+            b"Bearer gck_0000000000000000000000000000000000000000",
+        ),
+        ("x-original-uri", b"/v1/chat"),
+    ];
+    let unknown_gw = whole_answer(&app, &other_gw).await;
+    let unknown_key = whole_answer(&app, &bad_key).await;
+    assert_eq!(
+        unknown_gw, unknown_key,
+        "an unknown gateway must look like a bad key"
+    );
     let env = vec![
         ("x-gateway-environment", b"nowhere".to_vec()),
         ("x-original-uri", b"/v1/chat".to_vec()),
@@ -575,6 +755,46 @@ async fn the_check_answers_hostile_input_with_401_or_403_never_200_or_500() {
         ("x-original-uri", b"/v1/chat".to_vec()),
     ];
     assert_eq!(call(env, true).await, 200);
+}
+
+#[tokio::test]
+async fn in_an_envoy_deployment_the_path_comes_from_the_check_path_only() {
+    let app = spawn_app_with(Settings {
+        request_uri: RequestUriSource::Path,
+        ..proxy_headers_trusted()
+    })
+    .await;
+    let w = World::new(&app).await;
+    let erin = w.holder(&app, "erin", true).await;
+    let key = format!("Bearer {}", erin.key);
+    let envoy = |extra: Option<(&'static str, &'static [u8])>| {
+        let mut h: Vec<(&str, &[u8])> = vec![
+            ("x-gateway-id", w.gateway.as_bytes()),
+            ("authorization", key.as_bytes()),
+        ];
+        h.extend(extra);
+        h
+    };
+    let started = Instant::now();
+    while check(&app, "/authz/check/v1/chat/completions?x=1", &envoy(None)).await != 200 {
+        assert!(started.elapsed() < PROPAGATION, "the baseline never passed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        check(&app, "/authz/check/v1/other", &envoy(None)).await,
+        403
+    );
+    // A client's X-Original-URI changes nothing in this deployment.
+    let forged = Some(("x-original-uri", &b"/v1/chat"[..]));
+    assert_eq!(
+        check(&app, "/authz/check/v1/other", &envoy(forged)).await,
+        403
+    );
+    assert_eq!(check(&app, "/authz/check", &envoy(forged)).await, 403);
+    assert_eq!(
+        check(&app, "/authz/check/v1/chat/..;/x", &envoy(None)).await,
+        403
+    );
 
     // Every method is answered the same way (Envoy forwards the original one).
     for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
@@ -785,4 +1005,54 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     w.call(&app, "POST", "/v1/model-apis", Some(api)).await;
     live_equals_full(&app, &gw, "model API added").await;
     assert_eq!(app.enforcer.stats().full_loads, loads + 1);
+}
+
+#[tokio::test]
+async fn a_replica_that_cannot_confirm_its_snapshot_stops_granting_and_says_why() {
+    let app = spawn_app_with(Settings {
+        max_staleness: Duration::from_secs(1),
+        ..proxy_headers_trusted()
+    })
+    .await;
+    let w = World::new(&app).await;
+    let erin = w.holder(&app, "erin", true).await;
+    let key = format!("Bearer {}", erin.key);
+    let headers: Vec<(&str, &[u8])> = vec![
+        ("x-gateway-id", w.gateway.as_bytes()),
+        ("authorization", key.as_bytes()),
+        ("x-original-uri", b"/v1/chat"),
+    ];
+    let started = Instant::now();
+    while check(&app, "/authz/check", &headers).await != 200 {
+        assert!(started.elapsed() < PROPAGATION, "the baseline never passed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    // The database goes away: the snapshot still answers until the allowed staleness has
+    // passed, then every check is refused and readiness says why.
+    app.db.pool.close().await;
+    let lost = Instant::now();
+    loop {
+        let status = check(&app, "/authz/check", &headers).await;
+        if status == 503 {
+            break;
+        }
+        assert_eq!(
+            status, 200,
+            "before the staleness limit the last snapshot answers"
+        );
+        assert!(
+            lost.elapsed() < Duration::from_secs(4),
+            "still granting {:?} after the database went away",
+            lost.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(lost.elapsed() >= Duration::from_millis(500));
+    let ready = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let why = ready.text().await.unwrap();
+    assert!(why.contains("enforcement snapshots unconfirmed"), "{why}");
 }

@@ -336,16 +336,25 @@ async fn a_key_can_have_a_custom_value_that_is_checked_and_unique() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let t = Some(w.token.as_str());
-    for value in ["short", "has a space in it", "nön-ascii-value"] {
+    for value in [
+        "short",
+        "my-own-key-value-1",
+        "has a space in it, 0123456789 abcdef",
+        "nön-ascii-value-0123456789-abcdefghij",
+        "aaaa-bbbb-cccc-dddd-1111-2222-3333",
+    ] {
         let body = json!({"instanceId": w.gateway, "name": "custom", "value": value});
         let r = app.rest(t, "POST", "/v1/keys", Some(body)).await;
         refused(&r, 400, "InvalidParameter.Value");
     }
-    let body = json!({"instanceId": w.gateway, "name": "custom", "value": "my-own-key-value-1"});
+    let body = json!({"instanceId": w.gateway, "name": "custom", "value": "my-own-key-value-0123456789-abcdefXYZ"});
     let created = app.rest(t, "POST", "/v1/keys", Some(body)).await;
-    assert_eq!(ok(&created)["value"], "my-own-key-value-1");
-    assert_eq!(ok(&created)["key"]["prefix"], "my-o");
-    let again = json!({"instanceId": w.gateway, "name": "custom-2", "value": "my-own-key-value-1"});
+    assert_eq!(
+        ok(&created)["value"],
+        "my-own-key-value-0123456789-abcdefXYZ"
+    );
+    assert_eq!(ok(&created)["key"]["prefix"], "my-own-k");
+    let again = json!({"instanceId": w.gateway, "name": "custom-2", "value": "my-own-key-value-0123456789-abcdefXYZ"});
     refused(
         &app.rest(t, "POST", "/v1/keys", Some(again)).await,
         400,
@@ -354,13 +363,18 @@ async fn a_key_can_have_a_custom_value_that_is_checked_and_unique() {
     let listed = app
         .rest(t, "GET", &format!("/v1/keys?gatewayId={}", w.gateway), None)
         .await;
-    assert!(!listed.body.to_string().contains("my-own-key-value-1"));
+    assert!(!listed
+        .body
+        .to_string()
+        .contains("my-own-key-value-0123456789-abcdefXYZ"));
     let audited: Vec<String> =
         sqlx::query_scalar("SELECT summary FROM audit_events WHERE action = 'CreateKey'")
             .fetch_all(&app.db.pool)
             .await
             .unwrap();
-    assert!(audited.iter().all(|s| !s.contains("my-own-key-value-1")));
+    assert!(audited
+        .iter()
+        .all(|s| !s.contains("my-own-key-value-0123456789-abcdefXYZ")));
     assert!(audited.iter().any(|s| s.ends_with("value=custom")));
 }
 

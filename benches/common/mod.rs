@@ -194,16 +194,25 @@ pub async fn bench_db() -> Db {
 /// Serves the real application plus the trivial handler `trivial` at `/bench/trivial` (outside
 /// the session layer) on a random port; returns the base URL.
 pub async fn serve(db: Db, trivial: axum::routing::MethodRouter) -> String {
+    serve_with(db, Default::default(), trivial).await
+}
+
+/// `serve`, with the enforcement settings of a replica.
+pub async fn serve_with(
+    db: Db,
+    settings: gateway_console::enforce::Settings,
+    trivial: axum::routing::MethodRouter,
+) -> String {
     use gateway_console::server::{leptos_options, router, AppState};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = AppState {
         leptos_options: leptos_options(addr),
-        enforcer: gateway_console::enforce::Enforcer::start(db.clone(), Default::default())
+        enforcer: gateway_console::enforce::Enforcer::start(db.clone(), settings)
             .await
             .unwrap(),
         db,
-        secure_cookies: false,
+        web: Default::default(),
     };
     let app = router(state).route("/bench/trivial", trivial);
     tokio::spawn(async move {

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openDemoConsumers, selectByText, signIn, VIEWER } from './helpers';
+import { openDemoConsumers, selectByText, signIn, VIEWER, own } from './helpers';
 
 test('unauthenticated access is redirected to sign in', async ({ page }) => {
   await page.goto('/instances');
@@ -124,7 +124,7 @@ test('delete is refused with dependencies, then resolved, rechecked and done', a
   await signIn(page);
   await openDemoConsumers(page);
   // A consumer whose only dependency is a credential, on a key of its own.
-  const key = await page.request.post('/api/create_key', {
+  const key = await page.request.post('/api/create_key', { headers: own(page),
     data: { input: { instanceId: page.url().split('/')[4], name: 'delete-dep-key' } },
   });
   expect(key.status()).toBe(200);
@@ -164,7 +164,7 @@ test('search and paginate', async ({ page }) => {
   await signIn(page);
   await openDemoConsumers(page);
   for (let i = 0; i < 25; i++) {
-    const res = await page.request.post('/api/create_consumer', {
+    const res = await page.request.post('/api/create_consumer', { headers: own(page),
       data: { input: { instanceId: page.url().split('/')[4], name: `bulk-${String(i).padStart(2, '0')}` } },
     });
     expect(res.status()).toBe(200);
@@ -190,18 +190,19 @@ test('a viewer sees everything and can change nothing', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'New Consumer' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Edit / })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
-  const res = await page.request.post('/api/create_consumer', {
+  const res = await page.request.post('/api/create_consumer', { headers: own(page),
     data: { input: { instanceId: page.url().split('/')[4], name: 'viewer-made' } },
   });
   expect(res.status()).toBe(403);
+  expect(await res.json()).toBe('Forbidden');
 });
 
 test('remove a consumer from a group in the details panel', async ({ page }) => {
   await signIn(page);
   await openDemoConsumers(page);
   const instanceId = page.url().split('/')[4];
-  const groups = await (await page.request.post('/api/list_groups', { form: { instance_id: instanceId, search: 'internal' } })).json();
-  const created = await page.request.post('/api/create_consumer', {
+  const groups = await (await page.request.post('/api/list_groups', { headers: own(page), form: { instance_id: instanceId, search: 'internal' } })).json();
+  const created = await page.request.post('/api/create_consumer', { headers: own(page),
     data: { input: { instanceId, name: 'group-leaver', groupIds: [groups.items[0].id] } },
   });
   expect(created.status()).toBe(200);

@@ -3,6 +3,14 @@ import { expect, Locator, Page } from '@playwright/test';
 export const ADMIN = { username: 'admin', password: 'e2e-admin-password' };
 export const VIEWER = { username: 'viewer', password: 'e2e-viewer-password' };
 
+/**
+ * The Origin a page of the console sends with its own state changes: requests a test makes
+ * beside the page (`page.request`) must carry it too, or the console refuses them (CSRF).
+ */
+export function own(page: Page) {
+  return { Origin: new URL(page.url()).origin };
+}
+
 /** Selects the option whose text matches, in a labelled <select>. */
 export async function selectByText(select: Locator, text: RegExp) {
   const value = await select.getByRole('option', { name: text }).getAttribute('value');

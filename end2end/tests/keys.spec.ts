@@ -64,15 +64,15 @@ test('a key with a custom value: checked as typed, shown once, masked in the lis
   const create = page.getByRole('dialog', { name: 'New Key' });
   await create.getByLabel('Key name').fill('e2e-custom');
   await create.getByLabel('Custom value', { exact: true }).check();
-  await create.getByLabel('Custom value (8–256 characters)').fill('too short');
-  await expect(create.locator('#key-custom-value-error')).toContainText('visible ASCII');
-  await create.getByLabel('Custom value (8–256 characters)').fill('e2e-custom-secret-42');
+  await create.getByLabel('Custom value (32–256 characters)').fill('too short');
+  await expect(create.locator('#key-custom-value-error')).toContainText('32 to 256 characters');
+  await create.getByLabel('Custom value (32–256 characters)').fill('e2e-custom-secret-0123456789-abcdefXYZ');
   await create.getByRole('button', { name: 'OK' }).click();
-  await expect(create.getByLabel('API key')).toHaveValue('e2e-custom-secret-42');
+  await expect(create.getByLabel('API key')).toHaveValue('e2e-custom-secret-0123456789-abcdefXYZ');
   await create.getByRole('button', { name: 'Done' }).click();
-  await expect(page.getByRole('row', { name: /e2e-custom/ })).toContainText('e2e-c…');
+  await expect(page.getByRole('row', { name: /e2e-custom/ })).toContainText('e2e-cust…');
   await page.reload();
-  expect(await page.content()).not.toContain('e2e-custom-secret-42');
+  expect(await page.content()).not.toContain('e2e-custom-secret-0123456789-abcdefXYZ');
 });
 
 test('a bound key cannot be deleted: its consumer is the dependency', async ({ page }) => {

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { expectAudited, signIn } from './helpers';
 
-test('create an API token, shown once, use it, see its last use, revoke it', async ({ page, request }) => {
+test('create an API token with an expiry, shown once, use it, see its last use, revoke it', async ({ page, request }) => {
   await signIn(page);
   await page.getByRole('link', { name: 'API tokens' }).click();
   await expect(page.getByRole('heading', { name: 'API tokens' })).toBeVisible();
@@ -9,6 +9,8 @@ test('create an API token, shown once, use it, see its last use, revoke it', asy
   await page.getByRole('button', { name: 'New token' }).click();
   const dialog = page.getByRole('dialog', { name: 'New token' });
   await dialog.getByLabel('Token name').fill('e2e-script');
+  await expect(dialog.getByLabel('Expires in')).toHaveValue('90');
+  await dialog.getByLabel('Expires in').selectOption({ label: '7 days' });
   await dialog.getByRole('button', { name: 'OK' }).click();
   const value = await dialog.getByLabel('API token').inputValue();
   expect(value).toMatch(/^gct_[A-Za-z0-9]{40}$/);
@@ -22,6 +24,9 @@ test('create an API token, shown once, use it, see its last use, revoke it', asy
   await page.reload();
   const row = page.getByRole('row', { name: /e2e-script/ });
   await expect(row).not.toContainText('Never');
+  const inAWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await expect(row.getByRole('cell').nth(3)).toContainText(inAWeek);
+  await expect(row).not.toContainText('Expired');
   expect(await page.content()).not.toContain(value);
 
   await expect(page.locator('body[data-hydrated]')).toBeAttached();

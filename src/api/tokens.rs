@@ -27,16 +27,21 @@ async fn list_tokens(ctx: Ctx) -> Response {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct NewToken {
     /// A name to recognise the token by.
     name: String,
+    /// Days until the token stops working: 1 to 365, 90 when absent.
+    #[schema(minimum = 1, maximum = 365)]
+    expires_in_days: Option<i64>,
 }
 
 /// Create a token for the calling account; the value is in this answer only.
 #[utoipa::path(post, path = "/v1/tokens", tag = "Tokens", request_body = NewToken,
     responses((status = 200, body = Envelope<CreatedToken>), ErrorResponses))]
 async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
-    ctx.reply(tokens::create_token(&ctx.db, &ctx.actor, &input.name).await)
+    let days = input.expires_in_days;
+    ctx.reply(tokens::create_token(&ctx.db, &ctx.actor, &input.name, days).await)
 }
 
 /// Revoke one of the calling account's tokens.

@@ -58,7 +58,7 @@ pub struct NewKey {
     /// When the key stops working (milliseconds since the epoch); none means never.
     #[serde(default)]
     pub expires_at: Option<i64>,
-    /// A value of your own (8–256 visible ASCII characters); none generates one.
+    /// A value of your own (32–256 visible ASCII characters); none generates one.
     #[serde(default)]
     pub value: Option<String>,
 }

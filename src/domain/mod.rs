@@ -86,8 +86,114 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// Where the console goes when there is nowhere else to go.
+pub const HOME_PATH: &str = "/instances";
+
+/// The `next` of a sign-in, if it is a path on this origin, else the instance list. Only
+/// visible ASCII is accepted (no tab, CR/LF or space that a browser strips or a header
+/// cannot carry, no backslash that a browser reads as a slash), the path must start with a
+/// single `/`, and it must still do so once percent-decoded.
+pub fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return HOME_PATH.into();
+    };
+    let visible = |s: &[u8]| s.iter().all(|b| (0x21..=0x7e).contains(b) && *b != b'\\');
+    let local = |s: &[u8]| s.first() == Some(&b'/') && !matches!(s.get(1), Some(b'/' | b'\\'));
+    let decoded = percent_decode(n.as_bytes());
+    let ok = n.len() <= 2048
+        && visible(n.as_bytes())
+        && local(n.as_bytes())
+        && local(&decoded)
+        && !decoded.iter().any(|b| *b < 0x20 || *b == 0x7f)
+        && !n.starts_with("/login");
+    if ok {
+        n.to_owned()
+    } else {
+        HOME_PATH.into()
+    }
+}
+
+/// Every well-formed `%XX` decoded to its byte (others left as they are).
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match (
+            s[i],
+            s.get(i + 1).copied().and_then(hex),
+            s.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use super::safe_next;
+    use proptest::prelude::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/instances/gw-x/consumers?page=2")),
+            "/instances/gw-x/consumers?page=2"
+        );
+        assert_eq!(
+            safe_next(Some("/audit?rid=cs-x&q=%20a")),
+            "/audit?rid=cs-x&q=%20a"
+        );
+        assert_eq!(safe_next(None), "/instances");
+    }
+
+    #[test]
+    fn every_hostile_next_goes_home() {
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\n",
+            " /instances",
+            "https://evil.example",
+            "http:/evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "/%0a",
+            "/%0d%0aSet-Cookie:x",
+            "/caf\u{e9}",
+            "/login",
+            "/login?next=//evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/instances", "{hostile:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn what_is_followed_stays_on_this_origin(s in "\\PC{0,12}|/[/\\\\%0-9a-fA-F\t\n.:@a-z]{0,12}") {
+            let next = safe_next(Some(&s));
+            prop_assert!(next.starts_with('/') && !next.starts_with("//"));
+            prop_assert!(!next.contains('\\') && next.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        }
+    }
+
     #[test]
     fn times_format_as_utc_calendar_dates() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00");

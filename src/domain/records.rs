@@ -246,6 +246,11 @@ pub struct ApiToken {
     pub prefix: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// When the token stops working (ms).
+    pub expires_at: Option<i64>,
+    /// Whether it had stopped working when it was read.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 /// A token just created: the only answer that ever carries the plain value.

@@ -1,11 +1,13 @@
 //! `GET /authz/check`, in the form nginx's `auth_request` and Envoy's HTTP `ext_authz` call
-//! it. It answers only 200, 401 or 403 (a proxy treats anything else as a server error):
+//! it. It answers 200, 401 or 403, and 503 when it cannot confirm its snapshot (a proxy
+//! refuses the request then):
 //!
 //! - the key: `Authorization: Bearer <key>` or `x-api-key: <key>` (one of each at most);
-//! - the request: `X-Original-URI` (nginx), or for Envoy the check's own path below
-//!   `/authz/check` (`path_prefix: /authz/check`);
-//! - the gateway: the replica's configured gateway ID, else `X-Gateway-Id`; the environment:
-//!   the configured one, else `X-Gateway-Environment`, else the gateway's default.
+//! - the request: `X-Original-URI` (nginx) or, in an Envoy deployment, the check's own path
+//!   below `/authz/check` (`path_prefix: /authz/check`): one or the other, by configuration;
+//! - the gateway and environment: the replica's configuration; `X-Gateway-Id` and
+//!   `X-Gateway-Environment` only when the operator says the proxy sets them. An unknown
+//!   gateway is answered as a bad key is.
 //!
 //! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
 //! `X-Api-Id` for the proxy to pass upstream.
@@ -14,7 +16,7 @@
 //! credential, and it reveals nothing to a caller without a valid key.
 
 use super::snapshot::Refusal;
-use super::Enforcer;
+use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
 use crate::store::now_ms;
 use axum::extract::State;
@@ -44,24 +46,33 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     if key.is_empty() || key.len() > KEY_MAX || !key.iter().all(|b| (0x21..=0x7e).contains(b)) {
         return refuse(Refusal::UnknownKey);
     }
+    if enforcer.staleness().is_some() {
+        return unavailable();
+    }
     let key_hash: [u8; 32] = Sha256::digest(key).into();
-    let gateway = enforcer
-        .settings
+    let settings = &enforcer.settings;
+    let from_proxy = |name: &str| {
+        settings
+            .trust_proxy_headers
+            .then(|| single(&headers, name).and_then(|v| v.to_str().ok()))
+            .flatten()
+    };
+    let gateway = settings
         .gateway_id
         .as_deref()
-        .or_else(|| single(&headers, "x-gateway-id").and_then(|v| v.to_str().ok()));
+        .or_else(|| from_proxy("x-gateway-id"));
     let Some(slot) = (match gateway {
         Some(id) => enforcer.snapshot(id).await,
         None => None,
     }) else {
         return refuse(Refusal::UnknownGateway);
     };
-    let environment = enforcer
-        .settings
+    let environment = settings
         .environment
         .as_deref()
-        .or_else(|| single(&headers, "x-gateway-environment").and_then(|v| v.to_str().ok()));
-    let path = original_uri(&uri, &headers).and_then(|raw| request_path(raw.as_ref()).ok());
+        .or_else(|| from_proxy("x-gateway-environment"));
+    let path = original_uri(settings.request_uri, &uri, &headers)
+        .and_then(|raw| request_path(raw.as_ref()).ok());
     let snapshot = slot.read();
     match snapshot.decide(&key_hash, environment, path.as_deref(), now_ms()) {
         Ok(allowed) => {
@@ -81,6 +92,20 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         }
         Err(refusal) => refuse(refusal),
     }
+}
+
+/// The snapshot could not be confirmed within the allowed staleness: refuse everything.
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::RETRY_AFTER, "5"),
+        ],
+        r#"{"code":"Unavailable","message":"Authorization data cannot be confirmed; try again later."}"#,
+    )
+        .into_response()
 }
 
 fn refuse(refusal: Refusal) -> Response {
@@ -135,10 +160,15 @@ fn presented_key(headers: &HeaderMap) -> Option<&[u8]> {
     }
 }
 
-/// `X-Original-URI` (nginx), else the path below `/authz/check` and the query (Envoy).
-fn original_uri<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<std::borrow::Cow<'a, [u8]>> {
-    if let Some(v) = headers.get("x-original-uri") {
-        return single(headers, "x-original-uri").map(|_| v.as_bytes().into());
+/// `X-Original-URI` (nginx), or the path below `/authz/check` and the query (Envoy): only
+/// the one the deployment is configured for.
+fn original_uri<'a>(
+    source: RequestUriSource,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+) -> Option<std::borrow::Cow<'a, [u8]>> {
+    if source == RequestUriSource::Header {
+        return single(headers, "x-original-uri").map(|v| v.as_bytes().into());
     }
     let rest = uri.path().strip_prefix(CHECK_PATH)?;
     if rest.is_empty() {
@@ -199,17 +229,27 @@ mod tests {
     }
 
     #[test]
-    fn the_original_uri_comes_from_nginx_or_envoy() {
+    fn the_original_uri_comes_only_from_the_configured_place() {
+        use RequestUriSource::{Header, Path};
         let h = headers(&[("x-original-uri", b"/v1/chat?x=1")]);
         let uri: Uri = "/authz/check".parse().unwrap();
-        assert_eq!(original_uri(&uri, &h).unwrap().as_ref(), b"/v1/chat?x=1");
-        let uri: Uri = "/authz/check/v1/chat?x=1".parse().unwrap();
         assert_eq!(
-            original_uri(&uri, &HeaderMap::new()).unwrap().as_ref(),
+            original_uri(Header, &uri, &h).unwrap().as_ref(),
             b"/v1/chat?x=1"
         );
-        let uri: Uri = "/authz/check".parse().unwrap();
-        assert!(original_uri(&uri, &HeaderMap::new()).is_none());
+        assert!(original_uri(Path, &uri, &h).is_none());
+        let uri: Uri = "/authz/check/v1/chat?x=1".parse().unwrap();
+        assert_eq!(
+            original_uri(Path, &uri, &HeaderMap::new())
+                .unwrap()
+                .as_ref(),
+            b"/v1/chat?x=1"
+        );
+        assert_eq!(
+            original_uri(Path, &uri, &h).unwrap().as_ref(),
+            b"/v1/chat?x=1"
+        );
+        assert!(original_uri(Header, &uri, &HeaderMap::new()).is_none());
     }
 
     #[test]

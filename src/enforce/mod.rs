@@ -15,10 +15,10 @@
 pub mod check;
 pub mod snapshot;
 
-use crate::store::{self, Backend, Db};
+use crate::store::{self, now_ms, Backend, Db};
 use snapshot::{Snapshot, SnapshotRows};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 use store::snapshot::Update;
@@ -31,12 +31,61 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// every change, so polling only covers a notification lost in a reconnect).
 pub const LISTENING_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Per replica: which gateway (instance) and environment this replica enforces for. When
-/// set they win over the `X-Gateway-Id` / `X-Gateway-Environment` headers.
-#[derive(Debug, Clone, Default)]
+/// Per replica: what the check is decided against. Nothing here comes from the client: the
+/// gateway and environment are configured, or read from headers only when the operator says
+/// the proxy sets (or clears) them, and the request's path comes from one place only.
+#[derive(Debug, Clone)]
 pub struct Settings {
+    /// The gateway (instance ID) this replica enforces for.
     pub gateway_id: Option<String>,
+    /// The environment (ID or name); none means the gateway's default one.
     pub environment: Option<String>,
+    /// Read `X-Gateway-Id` / `X-Gateway-Environment` where the two above are unset. Only
+    /// safe when the proxy sets or clears both on every check (nginx forwards the client's
+    /// own headers to an `auth_request` subrequest).
+    pub trust_proxy_headers: bool,
+    /// Where the original request's path is read.
+    pub request_uri: RequestUriSource,
+    /// A snapshot not confirmed against the database for this long stops granting.
+    pub max_staleness: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            gateway_id: None,
+            environment: None,
+            trust_proxy_headers: false,
+            request_uri: RequestUriSource::Header,
+            max_staleness: DEFAULT_MAX_STALENESS,
+        }
+    }
+}
+
+/// How long a replica keeps granting from a snapshot it cannot confirm (database down).
+pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(30);
+
+/// Where the check reads the path of the request it decides on: one place per deployment,
+/// so a client cannot supply the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestUriSource {
+    /// `X-Original-URI`, set by nginx (`proxy_set_header X-Original-URI $request_uri`).
+    Header,
+    /// The check's own path below `/authz/check` (Envoy's `path_prefix`).
+    Path,
+}
+
+impl std::str::FromStr for RequestUriSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "header" | "x-original-uri" | "nginx" => Ok(RequestUriSource::Header),
+            "path" | "envoy" => Ok(RequestUriSource::Path),
+            _ => Err(format!(
+                "expected x-original-uri (nginx) or path (Envoy), got {s:?}"
+            )),
+        }
+    }
 }
 
 /// One gateway's snapshot. A patch is applied in place under the write lock (it takes
@@ -75,6 +124,10 @@ pub struct Enforcer {
     listening: AtomicBool,
     full_loads: AtomicU64,
     patches: AtomicU64,
+    /// When the snapshots were last confirmed current against the database (ms).
+    confirmed_at: AtomicI64,
+    /// True while the check refuses because `confirmed_at` is too old (for the log).
+    stale: AtomicBool,
 }
 
 /// How the snapshots have been kept current so far.
@@ -97,6 +150,26 @@ impl Enforcer {
         self.listening.load(Ordering::Relaxed)
     }
 
+    /// How long ago the snapshots were last confirmed current, when that is longer than the
+    /// allowed staleness: the check then refuses everything (fails closed).
+    /// The first call that finds it so logs it (the database may hang rather than fail, so
+    /// the watcher cannot be the only one to notice).
+    pub fn staleness(&self) -> Option<Duration> {
+        let age = now_ms().saturating_sub(self.confirmed_at.load(Ordering::Relaxed));
+        let age = Duration::from_millis(u64::try_from(age).unwrap_or(0));
+        if age <= self.settings.max_staleness {
+            return None;
+        }
+        if !self.stale.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                unconfirmed_ms = age.as_millis() as u64,
+                max_staleness_ms = self.settings.max_staleness.as_millis() as u64,
+                "enforcement snapshots cannot be confirmed; the check refuses every request until the database answers"
+            );
+        }
+        Some(age)
+    }
+
     /// The revision the instance's snapshot is at (None when it is not loaded).
     pub fn revision(&self, instance_id: &str) -> Option<i64> {
         self.slot(instance_id).map(|s| s.revision())
@@ -113,6 +186,8 @@ impl Enforcer {
             listening: AtomicBool::new(false),
             full_loads: AtomicU64::new(0),
             patches: AtomicU64::new(0),
+            confirmed_at: AtomicI64::new(now_ms()),
+            stale: AtomicBool::new(false),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.gateway_id.clone() {
@@ -249,6 +324,10 @@ impl Enforcer {
         for id in stale {
             self.catch_up(&id).await?;
         }
+        self.confirmed_at.store(now_ms(), Ordering::Relaxed);
+        if self.stale.swap(false, Ordering::Relaxed) {
+            tracing::warn!("enforcement snapshots confirmed again; the check grants again");
+        }
         Ok(())
     }
 
@@ -271,6 +350,7 @@ impl Enforcer {
                 }
                 if let Err(e) = self.refresh().await {
                     tracing::warn!(error = %e, "enforcement refresh failed; retrying");
+                    let _ = self.staleness();
                 }
             }
         });

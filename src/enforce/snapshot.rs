@@ -130,8 +130,9 @@ pub struct Patch {
     pub groups: Vec<GroupSlice>,
 }
 
-/// Why a request was refused. The first five are authentication failures (401), the rest
-/// authorization failures (403).
+/// Why a request was refused. Key failures and an unknown gateway are authentication
+/// failures (401, so a caller cannot tell a gateway that does not exist from a bad key); the
+/// rest are authorization failures (403).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     NoKey,
@@ -142,6 +143,8 @@ pub enum Refusal {
     UnknownGateway,
     UnknownEnvironment,
     BadPath,
+    /// The path matches a base path only when case is ignored.
+    CaseMismatch,
     NoApi,
     NoRule,
 }
@@ -155,6 +158,7 @@ impl Refusal {
                 | Refusal::DisabledKey
                 | Refusal::ExpiredKey
                 | Refusal::DisabledConsumer
+                | Refusal::UnknownGateway
         )
     }
 
@@ -168,6 +172,7 @@ impl Refusal {
             Refusal::UnknownGateway => "unknown gateway",
             Refusal::UnknownEnvironment => "unknown environment",
             Refusal::BadPath => "refused path",
+            Refusal::CaseMismatch => "the path matches a base path only when case is ignored",
             Refusal::NoApi => "no model API at this path",
             Refusal::NoRule => "no rule in effect",
         }
@@ -196,8 +201,22 @@ pub struct Snapshot {
     /// By environment ID and by lowercased name.
     environments: HashMap<Box<str>, u32>,
     default_environment: Option<u32>,
-    /// Per environment: base path -> API.
-    routes: Vec<HashMap<Box<str>, u32>>,
+    /// Per environment: ASCII-lowercased base path -> route.
+    routes: Vec<HashMap<Box<str>, Route>>,
+}
+
+/// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
+/// request that matches a base path only when case is ignored is seen and refused: an
+/// upstream that ignores case would serve it under that API, one that does not under
+/// another, and the check cannot know which.
+#[derive(Debug, Clone)]
+enum Route {
+    One {
+        base_path: Box<str>,
+        api: u32,
+    },
+    /// Two base paths that differ only in case: neither can be told apart from the other.
+    CaseTwins,
 }
 
 /// The 32 bytes of a hex SHA-256; None for anything else.
@@ -261,7 +280,14 @@ impl Snapshot {
                 }
             };
             if let Some(env) = s.environment_ids.get(d.environment_id.as_str()) {
-                s.routes[*env as usize].insert(d.base_path.as_str().into(), api);
+                let one = Route::One {
+                    base_path: d.base_path.as_str().into(),
+                    api,
+                };
+                s.routes[*env as usize]
+                    .entry(d.base_path.to_ascii_lowercase().into_boxed_str())
+                    .and_modify(|r| *r = Route::CaseTwins)
+                    .or_insert(one);
             }
         }
 
@@ -536,10 +562,12 @@ impl Snapshot {
         .ok_or(Refusal::UnknownEnvironment)?;
         let path = path.ok_or(Refusal::BadPath)?;
         let routes = &self.routes[env as usize];
-        let api = prefixes(path)
-            .find_map(|p| routes.get(p))
-            .copied()
-            .ok_or(Refusal::NoApi)?;
+        let lower = path.to_ascii_lowercase();
+        let api = match prefixes(&lower).find_map(|p| Some((p.len(), routes.get(p)?))) {
+            None => return Err(Refusal::NoApi),
+            Some((n, Route::One { base_path, api })) if path.get(..n) == Some(&**base_path) => *api,
+            Some(_) => return Err(Refusal::CaseMismatch),
+        };
         let covers = |g: &Grant| g.api == api && g.environment == env && g.expires_at > now;
         let granted = consumer.grants.iter().any(covers)
             || consumer.groups.iter().any(|g| {
@@ -684,6 +712,40 @@ mod tests {
     fn decide(s: &Snapshot, key: &str, path: &str) -> Result<String, Refusal> {
         s.decide(&h(key), None, Some(path), NOW)
             .map(|a| format!("{}:{}", a.consumer_name, a.api_id))
+    }
+
+    #[test]
+    fn a_path_that_matches_a_base_path_only_when_case_is_ignored_is_refused() {
+        let s = snapshot(true);
+        assert_eq!(decide(&s, "key-a", "/V1/chat"), Err(Refusal::CaseMismatch));
+        assert_eq!(
+            decide(&s, "key-a", "/v1/Chat/completions"),
+            Err(Refusal::CaseMismatch)
+        );
+        assert_eq!(
+            decide(&s, "key-b", "/v1/EMBEDDINGS"),
+            Err(Refusal::CaseMismatch)
+        );
+        assert_eq!(
+            decide(&s, "key-a", "/v1/chat/Completions").unwrap(),
+            "alice:api-chat"
+        );
+    }
+
+    #[test]
+    fn base_paths_that_differ_only_in_case_refuse_both() {
+        let mut r = rows(true);
+        r.deployments.push(DeploymentRow {
+            api_id: "api-chat-upper".into(),
+            base_path: "/v1/CHAT".into(),
+            environment_id: "env-1".into(),
+        });
+        let s = Snapshot::build(r);
+        assert_eq!(decide(&s, "key-a", "/v1/chat"), Err(Refusal::CaseMismatch));
+        assert_eq!(
+            decide(&s, "key-a", "/v1/CHAT/x"),
+            Err(Refusal::CaseMismatch)
+        );
     }
 
     #[test]

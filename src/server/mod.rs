@@ -2,6 +2,7 @@
 //! give every request an ID and refuse everything but sign-in and health checks without a
 //! session; plus the proxy's authorization check, which authenticates the key it checks.
 
+pub mod guard;
 pub mod session;
 
 use crate::app::{shell, App};
@@ -21,7 +22,8 @@ use tracing::Instrument;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
-    pub secure_cookies: bool,
+    /// Origin, cookies and proxies, as the browser and the network see this replica.
+    pub web: guard::WebSettings,
     /// The enforcement snapshots behind `/authz/check`.
     pub enforcer: std::sync::Arc<crate::enforce::Enforcer>,
 }
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::require_session,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
         // The proxy's check: outside the session and request-ID layers (it authenticates
@@ -86,8 +89,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the enforcement snapshots are confirmed current.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Some(age) = state.enforcer.staleness() {
+        let why = format!(
+            "enforcement snapshots unconfirmed for {} s (allowed: {} s); /authz/check refuses every request",
+            age.as_secs(),
+            state.enforcer.settings.max_staleness.as_secs()
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+    }
     if state.db.ping().await {
         "ready".into_response()
     } else {

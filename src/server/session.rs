@@ -8,8 +8,19 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP.
 pub const COOKIE: &str = "gc_session";
+/// Its name over HTTPS: the `__Host-` prefix makes the browser refuse it unless it is
+/// `Secure`, for this exact host and `Path=/`, so no sibling subdomain can plant one.
+pub const SECURE_COOKIE: &str = "__Host-gc_session";
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 /// The server function that signs in; everything else under `/api` needs a session.
 pub const SIGN_IN_PATH: &str = "/api/sign_in";
 
@@ -21,14 +32,15 @@ fn is_public(path: &str) -> bool {
 }
 
 /// The session token from the request's cookies.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
@@ -43,16 +55,21 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str, secure: bool) -> String {
-    let max_age = auth::SESSION_TTL_MS / 1000;
+    let max_age = auth::SESSION_ABSOLUTE_MS / 1000;
     format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
 
 /// The `Set-Cookie` value that ends it.
-pub fn cleared_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+pub fn cleared_cookie(secure: bool) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Attaches the signed-in account to the request, or refuses: pages redirect to the sign-in
@@ -67,7 +84,7 @@ pub async fn require_session(
     let is_rest = path == "/v1" || path.starts_with("/v1/");
     let found = match (is_rest, bearer_token(req.headers())) {
         (true, Some(token)) => tokens::token_user(&state.db, &token).await,
-        _ => match session_token(req.headers()) {
+        _ => match session_token(req.headers(), state.web.secure_cookies) {
             Some(token) => auth::session_user(&state.db, &token).await,
             None => Ok(None),
         },
@@ -129,7 +146,13 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; gc_session=abc; b=2"),
         );
-        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+        assert_eq!(session_token(&h, false).as_deref(), Some("abc"));
+        assert_eq!(session_token(&h, true), None);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("gc_session=planted; __Host-gc_session=real"),
+        );
+        assert_eq!(session_token(&h, true).as_deref(), Some("real"));
     }
 
     #[test]
@@ -159,6 +182,8 @@ mod tests {
     fn the_cookie_is_http_only_and_same_site() {
         let c = session_cookie("t", true);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));
+        assert!(c.starts_with("__Host-gc_session=t; Path=/;"));
+        assert!(!session_cookie("t", false).contains("Secure"));
     }
 
     #[test]

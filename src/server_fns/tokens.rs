@@ -19,10 +19,13 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
 
 /// Creates a token; the answer carries its value, the only time it is ever sent.
 #[server(endpoint = "create_token")]
-pub async fn create_token(name: String) -> Result<CreatedToken, AppError> {
+pub async fn create_token(
+    name: String,
+    expires_in_days: Option<i64>,
+) -> Result<CreatedToken, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::tokens::create_token(&db, &actor, &name).await)
+    respond(crate::service::tokens::create_token(&db, &actor, &name, expires_in_days).await)
 }
 
 #[server(endpoint = "revoke_token")]

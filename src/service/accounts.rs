@@ -1,14 +1,14 @@
 //! Console accounts, managed by Admins: list, create (Admin or Viewer), enable and disable,
 //! change role, reset password. There is always at least one enabled Admin: the last one can
 //! be neither disabled nor made a Viewer. Disabling an account or resetting its password
-//! signs it out everywhere; a disabled account's tokens stop working at once.
+//! signs it out everywhere and revokes its API tokens.
 
-use super::auth;
 use super::Actor;
+use super::{auth, passwords};
 use crate::domain::records::{Account, Role};
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
-use crate::store::{accounts, now_ms, Db};
+use crate::store::{accounts, now_ms, tokens, Db};
 use sqlx::AnyConnection;
 
 pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
@@ -34,8 +34,9 @@ pub async fn create_account(
 ) -> AppResult<Account> {
     actor.require_admin()?;
     let role = parse_role(role)?;
+    let new = auth::NewAccount::prepare(username, password).await?;
     let mut tx = db.pool.begin().await?;
-    let user = auth::insert_account(&mut tx, username, password, role).await?;
+    let user = auth::insert_account(&mut tx, &new, role).await?;
     let summary = format!("username={} role={}", user.username, role.as_str());
     actor
         .audit(
@@ -82,9 +83,11 @@ pub async fn set_account_enabled(
     actor.require_admin()?;
     let mut tx = db.pool.begin().await?;
     let account = load(&mut tx, id).await?;
+    let mut revoked = 0;
     if !enabled {
         keep_an_admin(&mut tx, &account, "Enabled").await?;
         accounts::delete_sessions(&mut tx, &account.id).await?;
+        revoked = tokens::delete_all(&mut tx, &account.id).await?;
     }
     accounts::set_enabled(&mut tx, &account.id, enabled, now_ms()).await?;
     let action = if enabled {
@@ -92,7 +95,10 @@ pub async fn set_account_enabled(
     } else {
         "DisableAccount"
     };
-    let summary = format!("username={} enabled={enabled}", account.username);
+    let summary = format!(
+        "username={} enabled={enabled} tokens_revoked={revoked}",
+        account.username
+    );
     actor
         .audit(&mut tx, None, action, IdKind::Account, &account.id, summary)
         .await?;
@@ -140,13 +146,18 @@ pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> A
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn reset_password(db: &Db, actor: &Actor, id: &str, password: &str) -> AppResult<()> {
     actor.require_admin()?;
-    auth::check_password(password)?;
-    let hash = auth::hash_password(password)?;
+    super::parse_id(IdKind::Account, id)?;
+    passwords::check_password(password)?;
+    let hash = passwords::hash(password).await?;
     let mut tx = db.pool.begin().await?;
     let account = load(&mut tx, id).await?;
     accounts::set_password(&mut tx, &account.id, &hash, now_ms()).await?;
     accounts::delete_sessions(&mut tx, &account.id).await?;
-    let summary = format!("username={} password reset", account.username);
+    let revoked = tokens::delete_all(&mut tx, &account.id).await?;
+    let summary = format!(
+        "username={} password reset tokens_revoked={revoked}",
+        account.username
+    );
     actor
         .audit(
             &mut tx,
@@ -158,5 +169,6 @@ pub async fn reset_password(db: &Db, actor: &Actor, id: &str, password: &str) ->
         )
         .await?;
     tx.commit().await?;
+    db.token_cache.clear();
     Ok(())
 }

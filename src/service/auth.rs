@@ -1,48 +1,49 @@
 //! Accounts, sign-in and sessions.
+//!
+//! Sign-in is built so that it cannot starve the server nor be turned against the real
+//! Admin: each attempt is counted as a failure *before* the password is checked (so parallel
+//! guesses cannot outrun the limit), per account-and-address and per address (an IPv6 client
+//! by its /64), never per account alone (nobody can lock the Admin out from every address);
+//! and the hash runs off the async workers with bounded concurrency (`passwords`). Unknown
+//! and disabled accounts cost the same time as real ones.
 
+use super::passwords;
 use crate::domain::records::{CurrentUser, Role};
-use crate::domain::{IdKind, ResourceId};
+use crate::domain::{IdKind, Name, ResourceId};
 use crate::error::{AppError, AppResult};
-use crate::store::{accounts, now_ms, Db};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use crate::store::{accounts, now_ms, tokens, Db};
 use rand::RngCore;
+use std::net::IpAddr;
 
-/// How long a session lasts.
-pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
-/// Failed sign-ins tolerated per window, per account and per address.
-const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+/// A session ends this long after sign-in, however active.
+pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
+/// A session ends after this long without a request.
+pub const SESSION_IDLE_MS: i64 = 60 * 60 * 1000;
+/// A session's last use is written at most this often.
+const SESSION_TOUCH_MS: i64 = 60 * 1000;
+/// Sign-in attempts allowed per window for one account from one address…
+const MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+/// …and from one address for all accounts.
+const MAX_ATTEMPTS_PER_ADDRESS: i64 = 20;
 const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
-/// Shortest acceptable password.
-pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Expired API tokens stay listed (as expired) this long before they are purged.
+const EXPIRED_TOKENS_KEPT_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// How often expired sessions, tokens and old failures are purged.
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Argon2id (memory-hard) with a random salt, as a PHC string.
-pub fn hash_password(password: &str) -> AppResult<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AppError::Internal
-        })
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// A real hash of nothing in particular, checked when the account does not exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("no such account").unwrap_or_default())
+/// The address as rate limits count it: an IPv4 address, or an IPv6 client's /64 (one
+/// subscriber or host usually has a whole /64).
+pub fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// A random session token (hex) and the hash under which it is stored.
@@ -54,72 +55,85 @@ fn new_session_token() -> (String, String) {
     (token, hash)
 }
 
-/// Checks the password and opens a session. Failures are rate-limited per account and per
-/// client address, counted in the database so the limit holds across replicas.
+fn wrong_credentials() -> AppError {
+    AppError::invalid("Credentials", "Wrong username or password.")
+}
+
+/// Checks the password and opens a session. Attempts are counted in the database, so the
+/// limits hold across replicas.
 pub async fn sign_in(
     db: &Db,
     username: &str,
     password: &str,
-    address: &str,
+    address: IpAddr,
 ) -> AppResult<(String, CurrentUser)> {
     let username = username.trim();
     if username.is_empty()
         || username.chars().count() > 60
         || password.is_empty()
-        || password.len() > 1024
+        || password.chars().count() > passwords::MAX_PASSWORD_CHARS
     {
-        return Err(AppError::invalid(
-            "Credentials",
-            "Wrong username or password.",
-        ));
+        return Err(wrong_credentials());
     }
     let now = now_ms();
-    let account_subject = format!("u:{}", username.to_lowercase());
+    let address = address_key(address);
+    let pair_subject = format!("u:{}@{address}", username.to_lowercase());
     let address_subject = format!("ip:{address}");
-    let mut conn = db.pool.acquire().await?;
     let since = now - FAILURE_WINDOW_MS;
-    if accounts::failures_since(&mut conn, &account_subject, since).await?
-        >= MAX_FAILURES_PER_ACCOUNT
-        || accounts::failures_since(&mut conn, &address_subject, since).await?
-            >= MAX_FAILURES_PER_ADDRESS
-    {
-        return Err(AppError::RateLimited);
-    }
-    let account = accounts::find_by_username(&mut conn, username).await?;
-    let user = match &account {
-        Some(a) if a.enabled == 1 && verify_password(password, &a.password_hash) => {
-            a.current_user()
-        }
-        Some(_) => None,
-        None => {
-            // Spend the same time as a real check so timing does not reveal which names exist.
-            let _ = verify_password(password, dummy_hash());
-            None
-        }
-    };
-    let Some(user) = user else {
-        accounts::record_failure(&mut conn, &account_subject, now).await?;
+    // Count this attempt first: each insert commits before its count, so of any number of
+    // parallel attempts at most the limit see a count within it.
+    let account = {
+        let mut conn = db.pool.acquire().await?;
+        accounts::record_failure(&mut conn, &pair_subject, now).await?;
         accounts::record_failure(&mut conn, &address_subject, now).await?;
-        tracing::info!(username, "sign-in refused");
-        return Err(AppError::invalid(
-            "Credentials",
-            "Wrong username or password.",
-        ));
+        if accounts::failures_since(&mut conn, &pair_subject, since).await?
+            > MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS
+            || accounts::failures_since(&mut conn, &address_subject, since).await?
+                > MAX_ATTEMPTS_PER_ADDRESS
+        {
+            tracing::info!(client = %address, "sign-in refused: too many attempts");
+            return Err(AppError::RateLimited);
+        }
+        accounts::find_by_username(&mut conn, username).await?
     };
-    accounts::clear_failures(&mut conn, &account_subject).await?;
+    // No connection is held while hashing.
+    let hash = account.as_ref().map(|a| a.password_hash.as_str());
+    let matches = passwords::verify(password, hash).await?;
+    let user = account
+        .filter(|a| matches && a.enabled == 1)
+        .and_then(|a| a.current_user());
+    let Some(user) = user else {
+        // The username is not logged: people type passwords into it.
+        tracing::info!(client = %address, "sign-in refused");
+        return Err(wrong_credentials());
+    };
+    let mut conn = db.pool.acquire().await?;
+    accounts::clear_failures(&mut conn, &pair_subject).await?;
+    accounts::clear_failure_at(&mut conn, &address_subject, now).await?;
     let (token, hash) = new_session_token();
-    accounts::insert_session(&mut conn, &hash, &user.id, now, now + SESSION_TTL_MS).await?;
+    accounts::insert_session(&mut conn, &hash, &user.id, now, now + SESSION_ABSOLUTE_MS).await?;
     tracing::info!(username = %user.username, "signed in");
     Ok((token, user))
 }
 
-/// The account behind a session cookie, if the session is valid.
+/// The account behind a session cookie, if the session has neither expired nor been idle
+/// too long; each use (at most once a minute) starts the idle period again.
 pub async fn session_user(db: &Db, token: &str) -> AppResult<Option<CurrentUser>> {
     if token.len() != 64 {
         return Ok(None);
     }
+    let hash = crate::domain::keys::hash_key(token);
+    let now = now_ms();
     let mut conn = db.pool.acquire().await?;
-    Ok(accounts::session_user(&mut conn, &crate::domain::keys::hash_key(token), now_ms()).await?)
+    let Some((user, last_seen)) =
+        accounts::session_user(&mut conn, &hash, now, now - SESSION_IDLE_MS).await?
+    else {
+        return Ok(None);
+    };
+    if now - last_seen > SESSION_TOUCH_MS {
+        accounts::touch_session(&mut conn, &hash, now).await?;
+    }
+    Ok(Some(user))
 }
 
 pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
@@ -127,53 +141,84 @@ pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
     Ok(accounts::delete_session(&mut conn, &crate::domain::keys::hash_key(token)).await?)
 }
 
-/// The longest password accepted (hashing is deliberately slow; a huge input would be a
-/// denial of service).
-pub const MAX_PASSWORD_CHARS: usize = 256;
-
-/// A password's length rules.
-pub fn check_password(password: &str) -> AppResult<()> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "Password",
-            format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
-        ));
-    }
-    if n > MAX_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "Password",
-            format!("The password can have up to {MAX_PASSWORD_CHARS} characters."),
-        ));
-    }
-    Ok(())
+/// Deletes expired and idle sessions, tokens expired for a week, and sign-in failures older
+/// than the rate-limit window; returns how many rows went.
+pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
+    let mut conn = db.pool.acquire().await?;
+    let gone = accounts::purge(
+        &mut conn,
+        now,
+        now - SESSION_IDLE_MS,
+        now - FAILURE_WINDOW_MS,
+    )
+    .await?;
+    Ok(gone + tokens::purge_expired(&mut conn, now - EXPIRED_TOKENS_KEPT_MS).await?)
 }
 
-/// Creates an account; usernames follow the resource-name rules.
+/// Purges every `PURGE_INTERVAL` for as long as the process runs (each replica does; the
+/// deletes are idempotent).
+pub fn spawn_purger(db: Db) {
+    tokio::spawn(async move {
+        loop {
+            match purge(&db, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "purged expired sessions, tokens and failures"),
+                Err(_) => tracing::warn!("purging expired sessions failed; retrying later"),
+            }
+            tokio::time::sleep(PURGE_INTERVAL).await;
+        }
+    });
+}
+
+/// A new account's checked name and hashed password, made before any transaction opens (the
+/// hash is slow and must not hold a connection).
+pub struct NewAccount {
+    name: Name,
+    password_hash: String,
+}
+
+impl NewAccount {
+    pub async fn prepare(username: &str, password: &str) -> AppResult<NewAccount> {
+        let name = crate::service::parse_name(username)?;
+        passwords::check_password(password)?;
+        Ok(NewAccount {
+            name,
+            password_hash: passwords::hash(password).await?,
+        })
+    }
+}
+
+/// Creates an account (tests, benchmarks and the first start; the console and the CLI go
+/// through the audited `accounts::create_account`).
 pub async fn create_account(
     db: &Db,
     username: &str,
     password: &str,
     role: Role,
 ) -> AppResult<CurrentUser> {
+    let new = NewAccount::prepare(username, password).await?;
     let mut conn = db.pool.acquire().await?;
-    insert_account(&mut conn, username, password, role).await
+    insert_account(&mut conn, &new, role).await
 }
 
 /// Creates an account on the caller's connection (inside its transaction, to be audited).
 pub async fn insert_account(
     conn: &mut sqlx::AnyConnection,
-    username: &str,
-    password: &str,
+    new: &NewAccount,
     role: Role,
 ) -> AppResult<CurrentUser> {
-    let name = crate::service::parse_name(username)?;
-    check_password(password)?;
-    let hash = hash_password(password)?;
     let id = ResourceId::generate(IdKind::Account);
-    accounts::insert(conn, id.as_str(), name.as_str(), &hash, role, now_ms())
-        .await
-        .map_err(|e| crate::service::name_taken(e, "account", &name))?;
+    let name = &new.name;
+    accounts::insert(
+        conn,
+        id.as_str(),
+        name.as_str(),
+        &new.password_hash,
+        role,
+        now_ms(),
+    )
+    .await
+    .map_err(|e| crate::service::name_taken(e, "account", name))?;
     Ok(CurrentUser {
         id: id.to_string(),
         username: name.to_string(),
@@ -181,13 +226,20 @@ pub async fn insert_account(
     })
 }
 
+/// A first Admin created on first start; `generated` is its password when none was given.
+pub struct FirstAdmin {
+    pub username: String,
+    pub generated: Option<String>,
+}
+
 /// On first start: create the first Admin from the given credentials, or with a generated
-/// password that is returned so the caller can print it once. Does nothing if any account exists.
+/// password that is returned so the caller can hand it over once (never through the log).
+/// Does nothing if any account exists.
 pub async fn bootstrap_admin(
     db: &Db,
     username: Option<&str>,
     password: Option<&str>,
-) -> AppResult<Option<(String, Option<String>)>> {
+) -> AppResult<Option<FirstAdmin>> {
     let mut conn = db.pool.acquire().await?;
     if accounts::count(&mut conn).await? > 0 {
         return Ok(None);
@@ -202,20 +254,15 @@ pub async fn bootstrap_admin(
         }
     };
     create_account(db, username, &password, Role::Admin).await?;
-    Ok(Some((username.to_owned(), generated)))
+    Ok(Some(FirstAdmin {
+        username: username.to_owned(),
+        generated,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_password_verifies_against_its_own_hash_only() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("wrong horse battery", &h));
-    }
 
     #[test]
     fn session_tokens_are_random_and_stored_hashed() {
@@ -224,5 +271,17 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         assert_ne!(a, ha);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_as_itself() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(address_key(mapped), "192.0.2.1");
     }
 }

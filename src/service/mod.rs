@@ -12,6 +12,7 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod passwords;
 pub mod rules;
 pub mod tokens;
 

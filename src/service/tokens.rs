@@ -2,7 +2,7 @@
 //! revocable, with the time of last use.
 
 use super::{parse_name, Actor};
-use crate::domain::keys::{hash_key, PlainApiKey, TOKEN_PREFIX};
+use crate::domain::keys::{hash_key, token_lifetime_days, PlainApiKey, TOKEN_PREFIX};
 use crate::domain::records::{ApiToken, CreatedToken, CurrentUser};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
@@ -16,22 +16,32 @@ const TOKEN_LEN: usize = 44;
 /// A new token for `user`. Any account may create tokens for itself; a Viewer's tokens can
 /// only read, because every write checks the account's role.
 #[tracing::instrument(skip_all, fields(username = %actor.user.username))]
-pub async fn create_token(db: &Db, actor: &Actor, name: &str) -> AppResult<CreatedToken> {
+pub async fn create_token(
+    db: &Db,
+    actor: &Actor,
+    name: &str,
+    expires_in_days: Option<i64>,
+) -> AppResult<CreatedToken> {
     let user = &actor.user;
     let name = parse_name(name)?;
+    let days =
+        token_lifetime_days(expires_in_days).map_err(|m| AppError::invalid("ExpiresInDays", m))?;
     let plain = PlainApiKey::generate_with(TOKEN_PREFIX);
+    let now = now_ms();
     let token = ApiToken {
         id: ResourceId::generate(IdKind::ApiToken).to_string(),
         name: name.to_string(),
         prefix: plain.visible_prefix(),
-        created_at: now_ms(),
+        created_at: now,
         last_used_at: None,
+        expires_at: Some(now + days * 24 * 60 * 60 * 1000),
+        expired: false,
     };
     let mut tx = db.pool.begin().await?;
     tokens::insert(&mut tx, &user.id, &token, &name.unique_key(), &plain.hash())
         .await
         .map_err(|e| super::name_taken(e, "token", &name))?;
-    let summary = format!("name={name} account={}", user.id);
+    let summary = format!("name={name} account={} expires_in_days={days}", user.id);
     actor
         .audit(
             &mut tx,
@@ -51,7 +61,12 @@ pub async fn create_token(db: &Db, actor: &Actor, name: &str) -> AppResult<Creat
 }
 
 /// `gateway-console token create`: a token for the named account.
-pub async fn create_token_for(db: &Db, username: &str, name: &str) -> AppResult<CreatedToken> {
+pub async fn create_token_for(
+    db: &Db,
+    username: &str,
+    name: &str,
+    expires_in_days: Option<i64>,
+) -> AppResult<CreatedToken> {
     let mut conn = db.pool.acquire().await?;
     let user = accounts::find_by_username(&mut conn, username)
         .await?
@@ -68,12 +83,17 @@ pub async fn create_token_for(db: &Db, username: &str, name: &str) -> AppResult<
         user,
         request_id: format!("cli-{}", std::process::id()),
     };
-    create_token(db, &cli, name).await
+    create_token(db, &cli, name, expires_in_days).await
 }
 
 pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>> {
     let mut conn = db.pool.acquire().await?;
-    Ok(tokens::list(&mut conn, &user.id).await?)
+    let now = now_ms();
+    let mut list = tokens::list(&mut conn, &user.id).await?;
+    for t in &mut list {
+        t.expired = t.expires_at.is_some_and(|at| at <= now);
+    }
+    Ok(list)
 }
 
 /// Revokes one of the acting account's own tokens.
@@ -109,14 +129,14 @@ pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUse
         return Ok(None);
     }
     let hash = hash_key(presented);
+    let now = now_ms();
     let holder = match db.token_cache.get(&hash) {
         Ok(holder) => holder,
         Err(generation) => {
             let mut conn = db.pool.acquire().await?;
-            let Some(mut holder) = tokens::holder(&mut conn, &hash).await? else {
+            let Some(mut holder) = tokens::holder(&mut conn, &hash, now).await? else {
                 return Ok(None);
             };
-            let now = now_ms();
             if holder
                 .last_used_at
                 .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
@@ -128,6 +148,9 @@ pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUse
             holder
         }
     };
+    if holder.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
     let mut user = holder.user;
     user.username = format!("{} ({})", user.username, holder.token_name);
     Ok(Some(user))

@@ -70,7 +70,7 @@ pub async fn insert_session(
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
         .bind(token_hash)
         .bind(account_id)
         .bind(now)
@@ -80,21 +80,75 @@ pub async fn insert_session(
         .map(drop)
 }
 
-/// The enabled account behind an unexpired session.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    username: String,
+    role: String,
+    last_seen_at: i64,
+}
+
+/// The enabled account behind a session that has neither expired nor been idle since
+/// `idle_since`, with the session's last use.
 pub async fn session_user(
     conn: &mut AnyConnection,
     token_hash: &str,
     now: i64,
-) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "SELECT a.id, a.username, a.password_hash, a.role, a.enabled FROM sessions s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.enabled = 1",
+    idle_since: i64,
+) -> Result<Option<(CurrentUser, i64)>, sqlx::Error> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT a.id, a.username, a.role, s.last_seen_at FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND a.enabled = 1",
     )
     .bind(token_hash)
     .bind(now)
+    .bind(idle_since)
     .fetch_optional(conn)
     .await?;
-    Ok(row.and_then(|r| r.current_user()))
+    Ok(row.and_then(|r| {
+        let user = CurrentUser {
+            id: r.id,
+            username: r.username,
+            role: Role::parse(&r.role)?,
+        };
+        Some((user, r.last_seen_at))
+    }))
+}
+
+/// Records that a session was used (its idle timeout starts again).
+pub async fn touch_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Removes what can no longer be used: sessions past their absolute or idle timeout, and
+/// sign-in failures older than the rate-limit window. Returns how many rows went.
+pub async fn purge(
+    conn: &mut AnyConnection,
+    now: i64,
+    idle_since: i64,
+    failures_before: i64,
+) -> Result<u64, sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+        .bind(now)
+        .bind(idle_since)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let failures = sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+        .bind(failures_before)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(sessions + failures)
 }
 
 pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
@@ -133,6 +187,20 @@ pub async fn failures_since(
 pub async fn clear_failures(conn: &mut AnyConnection, subject: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_failures WHERE subject = $1")
         .bind(subject)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Takes back the attempt recorded at `at` (it succeeded).
+pub async fn clear_failure_at(
+    conn: &mut AnyConnection,
+    subject: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures WHERE subject = $1 AND at = $2")
+        .bind(subject)
+        .bind(at)
         .execute(conn)
         .await
         .map(drop)

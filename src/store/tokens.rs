@@ -14,8 +14,8 @@ pub async fn insert(
     token_hash: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO api_tokens (id, account_id, name, name_key, prefix, token_hash, created_at, last_used_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        "INSERT INTO api_tokens (id, account_id, name, name_key, prefix, token_hash, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
     )
     .bind(&t.id)
     .bind(account_id)
@@ -24,6 +24,7 @@ pub async fn insert(
     .bind(&t.prefix)
     .bind(token_hash)
     .bind(t.created_at)
+    .bind(t.expires_at)
     .execute(conn)
     .await
     .map(drop)
@@ -34,30 +35,35 @@ struct HolderRow {
     token_id: String,
     token_name: String,
     last_used_at: Option<i64>,
+    expires_at: Option<i64>,
     id: String,
     username: String,
     role: String,
 }
 
-/// A token's ID, name and last use, and the enabled account it belongs to.
+/// A token's ID, name, last use and expiry, and the enabled account it belongs to.
 #[derive(Debug, Clone)]
 pub struct TokenHolder {
     pub token_id: String,
     pub token_name: String,
     pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
     pub user: CurrentUser,
 }
 
+/// The holder of a live token (unexpired, enabled account).
 pub async fn holder(
     conn: &mut AnyConnection,
     token_hash: &str,
+    now: i64,
 ) -> Result<Option<TokenHolder>, sqlx::Error> {
     let row: Option<HolderRow> = sqlx::query_as(
-        "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, a.id, a.username, a.role \
+        "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, t.expires_at, a.id, a.username, a.role \
          FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
-         WHERE t.token_hash = $1 AND a.enabled = 1",
+         WHERE t.token_hash = $1 AND a.enabled = 1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
     )
     .bind(token_hash)
+    .bind(now)
     .fetch_optional(conn)
     .await?;
     Ok(row.and_then(|r| {
@@ -70,6 +76,7 @@ pub async fn holder(
             token_id: r.token_id,
             token_name: r.token_name,
             last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
         })
     }))
 }
@@ -83,24 +90,36 @@ pub async fn touch(conn: &mut AnyConnection, token_id: &str, now: i64) -> Result
         .map(drop)
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    name: String,
+    prefix: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
 pub async fn list(
     conn: &mut AnyConnection,
     account_id: &str,
 ) -> Result<Vec<ApiToken>, sqlx::Error> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, name, prefix, created_at, last_used_at FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
+    let rows: Vec<TokenRow> = sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, expires_at FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
     )
     .bind(account_id)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, prefix, created_at, last_used_at)| ApiToken {
-            id,
-            name,
-            prefix,
-            created_at,
-            last_used_at,
+        .map(|r| ApiToken {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            expired: false,
         })
         .collect())
 }
@@ -117,6 +136,28 @@ pub async fn delete(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every token of an account (its password was reset, or it was disabled); returns
+/// how many there were.
+pub async fn delete_all(conn: &mut AnyConnection, account_id: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE account_id = $1")
+        .bind(account_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Removes tokens that expired before `before` (expired ones stay listed for a while, so
+/// their owner sees why a script stopped working).
+pub async fn purge_expired(conn: &mut AnyConnection, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1")
+            .bind(before)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Tokens found live in the last `TTL`, by hash, so a script's burst of calls costs one lookup
@@ -178,6 +219,7 @@ mod tests {
             token_id: "tok-1".into(),
             token_name: "ci".into(),
             last_used_at: None,
+            expires_at: None,
             user: CurrentUser {
                 id: "acc-1".into(),
                 username: "admin".into(),

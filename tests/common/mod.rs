@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use gateway_console::domain::records::Role;
-use gateway_console::enforce::Enforcer;
+use gateway_console::enforce::{Enforcer, Settings};
+use gateway_console::server::guard::WebSettings;
 use gateway_console::server::{leptos_options, router, AppState};
 use gateway_console::service::auth;
 use gateway_console::store::Db;
@@ -61,6 +62,29 @@ fn xid_like() -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::default()).await
+}
+
+/// Enforcement settings for a check that a test calls directly with the headers a proxy
+/// would set (`X-Gateway-Id`, `X-Original-URI`).
+pub fn proxy_headers_trusted() -> Settings {
+    Settings {
+        trust_proxy_headers: true,
+        ..Settings::default()
+    }
+}
+
+/// The application with the given enforcement settings.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_full(settings, WebSettings::default()).await
+}
+
+/// The application with the given web settings (origin, cookies, trusted proxies).
+pub async fn spawn_app_web(web: WebSettings) -> TestApp {
+    spawn_app_full(Settings::default(), web).await
+}
+
+async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
     let (url, dir) = fresh_database_url().await;
     let db = Db::connect(&url).await.expect("connect and migrate");
     auth::create_account(&db, "admin", ADMIN_PASSWORD, Role::Admin)
@@ -69,16 +93,25 @@ pub async fn spawn_app() -> TestApp {
     auth::create_account(&db, "viewer", VIEWER_PASSWORD, Role::Viewer)
         .await
         .unwrap();
+    let mut app = serve(db, settings, web).await;
+    app._dir = dir;
+    app
+}
+
+/// A second replica on `other`'s database, with its own settings.
+pub async fn spawn_app_on(other: &TestApp, settings: Settings) -> TestApp {
+    serve(other.db.clone(), settings, WebSettings::default()).await
+}
+
+async fn serve(db: Db, settings: Settings, web: WebSettings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let enforcer = Enforcer::start(db.clone(), Default::default())
-        .await
-        .unwrap();
+    let enforcer = Enforcer::start(db.clone(), settings).await.unwrap();
     let state = AppState {
         leptos_options: leptos_options(addr),
         enforcer: enforcer.clone(),
         db: db.clone(),
-        secure_cookies: false,
+        web,
     };
     tokio::spawn(async move {
         axum::serve(
@@ -92,8 +125,21 @@ pub async fn spawn_app() -> TestApp {
         base: format!("http://{addr}"),
         db,
         enforcer,
-        _dir: dir,
+        _dir: None,
     }
+}
+
+/// A client that keeps cookies, does not follow redirects, and sends `origin` as a browser
+/// on the console's own pages does.
+pub fn browser(origin: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", origin.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// A client that keeps cookies and does not follow redirects.
@@ -108,7 +154,7 @@ pub fn client() -> reqwest::Client {
 impl TestApp {
     /// A client signed in as `username`.
     pub async fn signed_in(&self, username: &str, password: &str) -> reqwest::Client {
-        let c = client();
+        let c = browser(&self.base);
         let res = c
             .post(format!("{}/api/sign_in", self.base))
             .header("Accept", "application/json")
@@ -138,6 +184,7 @@ impl TestApp {
         let res = c
             .post(format!("{}/api/{name}", self.base))
             .header("Accept", "application/json")
+            .header("origin", &self.base)
             .form(form)
             .send()
             .await
@@ -155,6 +202,7 @@ impl TestApp {
         let res = c
             .post(format!("{}/api/{name}", self.base))
             .header("Accept", "application/json")
+            .header("origin", &self.base)
             .json(&body)
             .send()
             .await
@@ -178,7 +226,7 @@ pub struct Rest {
 impl TestApp {
     /// A bearer token for `username`, made the way `gateway-console token create` makes it.
     pub async fn token(&self, username: &str) -> String {
-        gateway_console::service::tokens::create_token_for(&self.db, username, "tests")
+        gateway_console::service::tokens::create_token_for(&self.db, username, "tests", None)
             .await
             .unwrap()
             .value
@@ -194,8 +242,9 @@ impl TestApp {
     ) -> Rest {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = client().request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+        match token {
+            Some(t) => req = req.bearer_auth(t),
+            None => req = req.header("origin", &self.base),
         }
         if let Some(b) = body {
             req = req.json(&b);

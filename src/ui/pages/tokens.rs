@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::server_fns::tokens::{list_tokens, revoke_token, CreateToken};
 use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{notify, Console, Dialog, SecretReveal, TextField};
+use crate::ui::components::{notify, Console, Dialog, SecretReveal, SelectOne, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -37,7 +37,7 @@ fn Tokens() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
                     Ok(list) => view! {
                         <table aria-label="API tokens">
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Creation Time"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Creation Time"</th><th scope="col">"Expires"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|t| {
                                     let label = format!("Revoke {}", t.name);
@@ -47,6 +47,7 @@ fn Tokens() -> impl IntoView {
                                             <td>{t.name.clone()}</td>
                                             <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
                                             <td><LocalTime ms=t.created_at /></td>
+                                            <td>{t.expires_at.map(|at| view! { <TokenExpiry at=at expired=t.expired /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
                                             <td>{t.last_used_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
                                             <td class="actions"><button type="button" class="link danger" aria-label=label on:click=move |_| revoking.set(Some(target.clone()))>"Revoke"</button></td>
                                         </tr>
@@ -68,9 +69,25 @@ fn Tokens() -> impl IntoView {
     }
 }
 
+/// When a token stops working, and whether it already has (expired tokens stay listed for a
+/// week, so their owner sees why a script stopped).
+#[component]
+fn TokenExpiry(at: i64, expired: bool) -> impl IntoView {
+    view! {
+        <LocalTime ms=at />
+        {expired.then(|| view! { " " <span class="warning">"Expired"</span> })}
+    }
+}
+
 #[component]
 fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
+    use crate::domain::keys::{TOKEN_DEFAULT_DAYS, TOKEN_LIFETIME_CHOICES};
     let name = RwSignal::new(String::new());
+    let days = RwSignal::new(TOKEN_DEFAULT_DAYS.to_string());
+    let lifetimes: Vec<(String, String)> = TOKEN_LIFETIME_CHOICES
+        .iter()
+        .map(|d| (d.to_string(), format!("{d} days")))
+        .collect();
     let server = RwSignal::new(None::<AppError>);
     let revealed = RwSignal::new(None::<String>);
     let action = ServerAction::<CreateToken>::new();
@@ -83,7 +100,10 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         server.set(None);
-        action.dispatch(CreateToken { name: name.get() });
+        action.dispatch(CreateToken {
+            name: name.get(),
+            expires_in_days: days.get().parse().ok(),
+        });
     };
     view! {
         <Dialog title="New token" on_close=on_close>
@@ -91,6 +111,7 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 None => view! {
                     <form on:submit=submit novalidate>
                         <TextField id="token-name" label="Token name" value=name error=name_error required=true />
+                        <SelectOne id="token-lifetime" label="Expires in" options=lifetimes.clone() value=days />
                         <div class="actions">
                             <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
                             <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>

@@ -1,0 +1,417 @@
+//! The outer layer of every console request (the proxy's check is outside it): a path that
+//! is not in normal form is refused before anything decides on it; a state-changing request
+//! must come from the console's own origin and in an encoding it declares (CSRF); the
+//! client's address is taken from the connection, or from `X-Forwarded-For` only when the
+//! connection is a trusted proxy; and every answer carries the security headers.
+
+use super::{AppState, RequestId};
+use crate::domain::request_path::request_path;
+use crate::error::AppError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, SocketAddr};
+
+/// The web-facing settings of a replica.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// The origin browsers see (`https://console.example.com`) when the console is behind a
+    /// reverse proxy; unset, the request's own `Host` is the console's origin.
+    pub public_origin: Option<String>,
+    /// Served over HTTPS: `Secure` `__Host-` session cookie and HSTS.
+    pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// The address of the client that sent the request, as the rate limits see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// An IPv4 or IPv6 network (`10.0.0.0/8`, `fd00::/8`, or one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<IpNet, String> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a prefix length outside 0..={max}"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                bits >> (width - prefix)
+            }
+        }
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net).into(), self.prefix, 32)
+                    == masked(u32::from(ip).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4 address mapped into IPv6 (`::ffff:1.2.3.4`) is that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client: the connection's peer, or when the peer is a trusted proxy the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its left are the
+/// client's own claims).
+pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !is_trusted(client) {
+                    break;
+                }
+            }
+            // An entry we cannot read: stop at the last address we could vouch for.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+fn is_safe_method(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Why a state-changing request is not from the console's own origin; `Ok` when it is.
+/// `Origin` decides when present; otherwise `Sec-Fetch-Site` must say `same-origin`; with
+/// neither, the request is refused.
+pub fn check_same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), String> {
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    if let Some(origin) = origins.next() {
+        if origins.next().is_some() {
+            return Err("more than one Origin header".into());
+        }
+        let origin = origin
+            .to_str()
+            .map_err(|_| "an unreadable Origin".to_owned())?;
+        let expected = match public_origin {
+            Some(p) => origin.eq_ignore_ascii_case(p),
+            None => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                !host.is_empty()
+                    && ["http://", "https://"].iter().any(|scheme| {
+                        origin.len() == scheme.len() + host.len()
+                            && origin[..scheme.len()].eq_ignore_ascii_case(scheme)
+                            && origin[scheme.len()..].eq_ignore_ascii_case(host)
+                    })
+            }
+        };
+        return if expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "the origin {:?} is not the console's",
+                truncate(origin)
+            ))
+        };
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin") => Ok(()),
+        Some(other) => Err(format!("Sec-Fetch-Site is {:?}", truncate(other))),
+        None => Err("neither Origin nor Sec-Fetch-Site says where it came from".into()),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// The encodings server functions declare: URL-encoded forms (the default, and what a
+/// browser without JavaScript posts) and JSON. Anything else (`text/plain`, multipart) is a
+/// body the browser would send cross-site without asking first.
+fn declared_encoding(headers: &HeaderMap) -> bool {
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|n| n.trim() != "0");
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return !has_body;
+    };
+    let essence = ct
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/x-www-form-urlencoded" | "application/json"
+    )
+}
+
+/// A refusal in the form the caller reads: the REST envelope under `/v1`, the serialised
+/// error for server functions, plain text for pages.
+fn refuse(path: &str, request_id: &str, err: AppError) -> Response {
+    if path == "/v1" || path.starts_with("/v1/") {
+        return crate::api::error_response(request_id, &err);
+    }
+    if path.starts_with("/api/") {
+        let body = serde_json::to_string(&err).unwrap_or_default();
+        return (
+            err.status(),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    (err.status(), err.to_string()).into_response()
+}
+
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    // The session layer and the router must see the same path: anything a normaliser would
+    // change (`/pkg/../instances`, `%2e`, `//`, `;`) is refused, not interpreted.
+    if request_path(path.as_bytes()).as_deref() != Ok(path.as_str()) {
+        let err = AppError::invalid(
+            "Path",
+            "This address is not in normal form (dot segments, //, ;, or encoded characters).",
+        );
+        return refuse(&path, &request_id, err);
+    }
+    let web = &state.web;
+    let bearer_rest = (path == "/v1" || path.starts_with("/v1/"))
+        && req.headers().contains_key(header::AUTHORIZATION);
+    if !is_safe_method(req.method()) && !bearer_rest {
+        if let Err(why) = check_same_origin(req.headers(), web.public_origin.as_deref()) {
+            tracing::warn!(reason = %why, "refused a cross-origin state change");
+            return refuse(&path, &request_id, AppError::CrossOrigin);
+        }
+        if path.starts_with("/api/") && !declared_encoding(req.headers()) {
+            return refuse(
+                &path,
+                &request_id,
+                AppError::ContentType(
+                    "application/x-www-form-urlencoded or application/json".into(),
+                ),
+            );
+        }
+    }
+    if let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let client = client_addr(peer, req.headers(), &web.trusted_proxies);
+        req.extensions_mut().insert(ClientAddr(client));
+    }
+    let mut res = next.run(req).await;
+    security_headers(res.headers_mut(), web.secure_cookies);
+    res
+}
+
+/// What a page set for itself (the console's pages set a CSP with their nonce) stays; the
+/// rest gets a policy that allows nothing to run.
+fn security_headers(h: &mut HeaderMap, https: bool) {
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
+}
+
+/// The policy of a console page: its scripts only (the module that hydrates it, by nonce,
+/// and the WebAssembly it instantiates), its own stylesheet, no framing.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_console_origin_is_the_host_unless_a_public_url_is_set() {
+        let same = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(check_same_origin(&same, None).is_ok());
+        let other = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://intranet-wiki.example.com"),
+        ]);
+        assert!(check_same_origin(&other, None).is_err());
+        let null = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
+        assert!(check_same_origin(&null, None).is_err());
+        let behind = headers(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://console.example.com"),
+        ]);
+        assert!(check_same_origin(&behind, Some("https://console.example.com")).is_ok());
+        assert!(check_same_origin(&same, Some("https://console.example.com")).is_err());
+        let prefix = headers(&[("host", "console"), ("origin", "http://console.evil")]);
+        assert!(check_same_origin(&prefix, None).is_err());
+    }
+
+    #[test]
+    fn without_origin_only_a_same_origin_fetch_site_passes() {
+        let ok = headers(&[("sec-fetch-site", "same-origin")]);
+        assert!(check_same_origin(&ok, None).is_ok());
+        for site in ["same-site", "cross-site", "none"] {
+            let h = headers(&[("sec-fetch-site", site)]);
+            assert!(check_same_origin(&h, None).is_err(), "{site}");
+        }
+        assert!(check_same_origin(&HeaderMap::new(), None).is_err());
+    }
+
+    #[test]
+    fn only_declared_encodings_reach_server_functions() {
+        let form = headers(&[
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
+            ("content-length", "10"),
+        ]);
+        assert!(declared_encoding(&form));
+        let json = headers(&[
+            ("content-type", "Application/JSON"),
+            ("content-length", "2"),
+        ]);
+        assert!(declared_encoding(&json));
+        let plain = headers(&[("content-type", "text/plain"), ("content-length", "2")]);
+        assert!(!declared_encoding(&plain));
+        let multipart = headers(&[("content-type", "multipart/form-data; boundary=x")]);
+        assert!(!declared_encoding(&multipart));
+        assert!(declared_encoding(&HeaderMap::new()));
+        assert!(!declared_encoding(&headers(&[("content-length", "5")])));
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()];
+        let xff = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.1.1.1")]);
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(
+            client_addr(peer, &xff, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let stranger: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client_addr(stranger, &xff, &trusted), stranger);
+        assert_eq!(client_addr(peer, &HeaderMap::new(), &trusted), peer);
+        let mapped: IpAddr = "::ffff:10.0.0.3".parse().unwrap();
+        assert_eq!(
+            client_addr(mapped, &xff, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let junk = headers(&[("x-forwarded-for", "1.2.3.4, not-an-ip")]);
+        assert_eq!(client_addr(peer, &junk, &trusted), peer);
+    }
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let n: IpNet = "192.168.0.0/16".parse().unwrap();
+        assert!(n.contains("192.168.4.5".parse().unwrap()));
+        assert!(!n.contains("192.169.0.1".parse().unwrap()));
+        let all: IpNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("nonsense".parse::<IpNet>().is_err());
+        let v6: IpNet = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+    }
+}
