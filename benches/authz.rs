@@ -161,7 +161,10 @@ async fn seed(db: &Db, instance_id: &str) {
             "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
             rows.join(", ")
         );
-        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     for j in 0..APIS {

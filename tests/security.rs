@@ -626,7 +626,7 @@ async fn sessions_end_when_idle_or_too_old_and_the_dead_are_purged() {
         assert_eq!(app.call_form(&c, "whoami", &[]).await.0, 200);
         let now = gateway_console::store::now_ms();
         let sql = format!("UPDATE sessions SET {column} = $1");
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now - age)
             .execute(&app.db.pool)
             .await

@@ -47,7 +47,10 @@ pub async fn instance_with(db: &Db, name: &str, consumers: usize) -> String {
             })
             .collect();
         sql.push_str(&rows.join(", "));
-        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
     }
     sqlx::query("UPDATE instances SET consumer_count = consumer_count + $1 WHERE id = $2")
         .bind(consumers as i64)

@@ -235,9 +235,11 @@ const LISTED: &str = "SELECT id, username, role, enabled, created_at, updated_at
 pub async fn list(
     conn: &mut AnyConnection,
 ) -> Result<Vec<crate::domain::records::Account>, sqlx::Error> {
-    let rows: Vec<ListedRow> = sqlx::query_as(&format!("{LISTED} ORDER BY username_key"))
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<ListedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{LISTED} ORDER BY username_key"
+    )))
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -245,10 +247,11 @@ pub async fn get(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<crate::domain::records::Account>, sqlx::Error> {
-    let row: Option<ListedRow> = sqlx::query_as(&format!("{LISTED} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<ListedRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{LISTED} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map(Into::into))
 }
 

@@ -146,7 +146,10 @@ pub async fn set_deployments(
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE id = $1");
-    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// APIs by ID, in no particular order.
@@ -170,13 +173,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<ApiRow>), sqlx::Error> {
     let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM model_apis WHERE {filter}"))
-        .bind(instance_id)
-        .bind(pattern)
-        .fetch_one(&mut *conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM model_apis WHERE {filter}"
+    )))
+    .bind(instance_id)
+    .bind(pattern)
+    .fetch_one(&mut *conn)
+    .await?;
     let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as(&sql)
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(instance_id)
         .bind(pattern)
         .bind(page.limit())

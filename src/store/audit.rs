@@ -148,9 +148,12 @@ pub async fn list(
         parts.join(" AND ")
     };
     let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {filter}");
-    let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &args)
-        .fetch_one(&mut *conn)
-        .await?;
+    let total: i64 = bind_all!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str())),
+        &args
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let n = args.len();
     let sql = format!(
         "SELECT id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at \
@@ -158,7 +161,7 @@ pub async fn list(
         n + 1,
         n + 2
     );
-    let rows: Vec<EventRow> = bind_all!(sqlx::query_as(&sql), &args)
+    let rows: Vec<EventRow> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
         .bind(page.limit())
         .bind(page.offset())
         .fetch_all(conn)

@@ -65,7 +65,7 @@ pub async fn insert(
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Environment>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM environments WHERE id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql)
+    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -101,14 +101,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<Environment>), sqlx::Error> {
     let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 =
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM environments WHERE {filter}"))
-            .bind(instance_id)
-            .bind(pattern)
-            .fetch_one(&mut *conn)
-            .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM environments WHERE {filter}"
+    )))
+    .bind(instance_id)
+    .bind(pattern)
+    .fetch_one(&mut *conn)
+    .await?;
     let sql = format!("SELECT {COLUMNS} FROM environments WHERE {filter} ORDER BY is_default DESC, name_key LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as::<_, Row>(&sql)
+    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(instance_id)
         .bind(pattern)
         .bind(page.limit())

@@ -62,7 +62,7 @@ pub async fn insert(
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerGroup>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE g.id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql)
+    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -77,15 +77,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<ConsumerGroup>), sqlx::Error> {
     let filter = "g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(&format!(
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM consumer_groups g WHERE {filter}"
-    ))
+    )))
     .bind(instance_id)
     .bind(pattern)
     .fetch_one(&mut *conn)
     .await?;
     let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE {filter} ORDER BY g.name_key LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as::<_, Row>(&sql)
+    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(instance_id)
         .bind(pattern)
         .bind(page.limit())

@@ -77,12 +77,14 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<Instance>), sqlx::Error> {
     let filter = "(name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM instances WHERE {filter}"))
-        .bind(pattern)
-        .fetch_one(&mut *conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM instances WHERE {filter}"
+    )))
+    .bind(pattern)
+    .fetch_one(&mut *conn)
+    .await?;
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
-    let rows = sqlx::query_as::<_, Row>(&sql)
+    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(pattern)
         .bind(page.limit())
         .bind(page.offset())
@@ -135,7 +137,7 @@ pub async fn contents(
         part("Environment", "environments", " AND is_default = 0"),
     ]
     .join(" UNION ALL ");
-    sqlx::query_as(&sql)
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(instance_id)
         .bind(limit)
         .bind(default_group_key)

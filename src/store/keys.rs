@@ -69,7 +69,7 @@ pub async fn insert(
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE k.id = $1");
-    Ok(sqlx::query_as::<_, Row>(&sql)
+    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -89,16 +89,18 @@ pub async fn list(
         "k.instance_id = $1 AND (k.name_key LIKE $2 ESCAPE '\\' OR lower(k.prefix) LIKE $2 ESCAPE '\\'){}",
         if unbound_only { " AND k.consumer_id IS NULL" } else { "" }
     );
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM api_keys k WHERE {filter}"))
-        .bind(instance_id)
-        .bind(pattern)
-        .fetch_one(&mut *conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM api_keys k WHERE {filter}"
+    )))
+    .bind(instance_id)
+    .bind(pattern)
+    .fetch_one(&mut *conn)
+    .await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE {filter} \
          ORDER BY k.name_key LIMIT $3 OFFSET $4"
     );
-    let rows = sqlx::query_as::<_, Row>(&sql)
+    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(instance_id)
         .bind(pattern)
         .bind(page.limit())

@@ -182,6 +182,31 @@ mod tests {
         }
     }
 
+    /// SQLite 3.50.2 fixes CVE-2025-6965 (and 3.49.1 CVE-2025-29087, CVE-2025-3277,
+    /// CVE-2025-29088): both paths to the one linked library must run at least that.
+    #[tokio::test]
+    async fn the_linked_sqlite_is_recent_enough_on_both_paths() {
+        fn parse(v: &str) -> (u32, u32, u32) {
+            let mut n = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+            (
+                n.next().unwrap_or(0),
+                n.next().unwrap_or(0),
+                n.next().unwrap_or(0),
+            )
+        }
+        let lite: String = Connection::open_in_memory()
+            .unwrap()
+            .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+            .unwrap();
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let via_sqlx: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(lite, via_sqlx, "two SQLite libraries are linked");
+        assert!(parse(&lite) >= (3, 50, 2), "SQLite {lite} has known CVEs");
+    }
+
     fn pool() -> (tempfile::TempDir, Arc<LitePool>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");

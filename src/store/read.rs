@@ -70,19 +70,19 @@ pub trait Read: Send {
 
 impl Read for AnyConnection {
     async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
-        bind_all!(sqlx::query_as::<_, T>(sql), args)
+        bind_all!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)), args)
             .fetch_all(self)
             .await
     }
 
     async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
-        bind_all!(sqlx::query_as::<_, T>(sql), args)
+        bind_all!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)), args)
             .fetch_optional(self)
             .await
     }
 
     async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
-        bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+        bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), args)
             .fetch_optional(self)
             .await
     }

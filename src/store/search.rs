@@ -34,7 +34,7 @@ pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error
             if present == 0 {
                 let mut tx = pool.begin().await?;
                 for sql in SQLITE {
-                    sqlx::query(sql).execute(&mut *tx).await?;
+                    sqlx::query(*sql).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }

@@ -134,9 +134,9 @@ async fn consumer_slice(
         .bind(&id)
         .fetch_optional(&mut *conn)
         .await?;
-    let keys = sqlx::query_as(&format!(
+    let keys = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {KEY_COLUMNS} FROM api_keys WHERE consumer_id = $1"
-    ))
+    )))
     .bind(&id)
     .fetch_all(&mut *conn)
     .await?;
@@ -145,9 +145,9 @@ async fn consumer_slice(
             .bind(&id)
             .fetch_all(&mut *conn)
             .await?;
-    let rules = sqlx::query_as(&format!(
+    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE consumer_id = $1"
-    ))
+    )))
     .bind(&id)
     .fetch_all(&mut *conn)
     .await?;
@@ -165,9 +165,9 @@ async fn group_slice(conn: &mut AnyConnection, id: String) -> Result<GroupSlice,
         .bind(&id)
         .fetch_optional(&mut *conn)
         .await?;
-    let rules = sqlx::query_as(&format!(
+    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE group_id = $1"
-    ))
+    )))
     .bind(&id)
     .fetch_all(&mut *conn)
     .await?;
@@ -207,15 +207,15 @@ async fn load_rows(
     .bind(instance_id)
     .fetch_all(&mut *conn)
     .await?;
-    let keys = sqlx::query_as(&format!(
+    let keys = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {KEY_COLUMNS} FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL"
-    ))
+    )))
     .bind(instance_id)
     .fetch_all(&mut *conn)
     .await?;
-    let rules = sqlx::query_as(&format!(
+    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"
-    ))
+    )))
     .bind(instance_id)
     .fetch_all(&mut *conn)
     .await?;

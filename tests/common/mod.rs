@@ -31,7 +31,7 @@ async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
             let pool = sqlx::AnyPool::connect(&server)
                 .await
                 .expect("connect to TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&pool)
                 .await
                 .expect("create test database");
