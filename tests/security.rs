@@ -354,15 +354,7 @@ async fn unknown_and_disabled_accounts_cost_what_a_real_one_does() {
     .await;
     let token = app.token("admin").await;
     let t = Some(token.as_str());
-    let id = app.rest(t, "GET", "/v1/accounts", None).await.body["data"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["username"] == "viewer")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = account_id(&app, t, "viewer").await;
     let off = json!({"enabled": false});
     let r = app
         .rest(t, "PUT", &format!("/v1/accounts/{id}/status"), Some(off))
@@ -554,6 +546,18 @@ async fn a_password_reset_or_a_disable_revokes_the_accounts_tokens() {
     );
 }
 
+/// The caller's token `id` as the token list shows it.
+async fn listed_token(app: &TestApp, t: Option<&str>, id: &str) -> Value {
+    let listed = app.rest(t, "GET", "/v1/tokens", None).await;
+    listed.body["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn tokens_expire_when_their_creator_chose() {
     let app = spawn_app().await;
@@ -582,14 +586,7 @@ async fn tokens_expire_when_their_creator_chose() {
         .as_str()
         .unwrap()
         .to_owned();
-    let listed = app.rest(t, "GET", "/v1/tokens", None).await;
-    let row = listed.body["data"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let row = listed_token(&app, t, &id).await;
     assert_eq!(row["expired"], false);
     assert!((row["expiresAt"].as_i64().unwrap() - (now + 7 * day)).abs() < 60_000);
 
@@ -606,14 +603,7 @@ async fn tokens_expire_when_their_creator_chose() {
             .status,
         401
     );
-    let listed = app.rest(t, "GET", "/v1/tokens", None).await;
-    let row = listed.body["data"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let row = listed_token(&app, t, &id).await;
     assert_eq!(row["expired"], true);
 }
 

@@ -2,6 +2,7 @@
 //! give every request an ID and refuse everything but sign-in and health checks without a
 //! session; plus the proxy's authorization check, which authenticates the key it checks.
 
+pub mod client;
 pub mod guard;
 pub mod session;
 

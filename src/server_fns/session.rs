@@ -12,7 +12,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{guard::ClientAddr, session, AppState};
+    use crate::server::{client::ClientAddr, session, AppState};
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     let address = use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<ClientAddr>().copied())
