@@ -264,6 +264,26 @@ async fn main() {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     let (gw, key) = world(&server, &token).await;
+    // The check learns of the new gateway at its next poll.
+    let started = Instant::now();
+    loop {
+        let res = reqwest::Client::new()
+            .get(format!("{}/authz/check", server.base))
+            .header("x-gateway-id", &gw)
+            .header("x-original-uri", "/v1/chat/completions")
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the check never let the key through"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     println!("sign-in flood: {ADDRESSES} addresses x {POSTS_PER_ADDRESS} wrong passwords, against the release binary");
     let (check, read, _, _) =
