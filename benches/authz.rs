@@ -16,10 +16,11 @@ use gateway_console::domain::inputs::KeyUpdate;
 use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::PageRequest;
-use gateway_console::enforce::snapshot::{
-    ConsumerRow, DeploymentRow, EnvironmentRow, KeyRow, RuleRow, Snapshot, SnapshotRows,
-};
+use gateway_console::enforce::snapshot::Snapshot;
 use gateway_console::service::{apis, environments, keys};
+use gateway_console::store::snapshot::{
+    ConsumerRow, DeploymentRow, EnvironmentRow, KeyRow, RuleRow, SnapshotRows,
+};
 use gateway_console::store::{now_ms, Db};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::{Child, Command, Stdio};

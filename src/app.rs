@@ -27,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(v) = http::HeaderValue::from_str(&crate::server::guard::page_policy(&nonce)) {
+        if let Ok(v) = http::HeaderValue::from_str(&crate::state::page_policy(&nonce)) {
             res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
         }
     }

@@ -53,7 +53,7 @@ pub struct Config {
     /// Comma-separated addresses or networks of reverse proxies whose `X-Forwarded-For` names
     /// the client (for sign-in rate limits). Unset, the connection's address is the client.
     #[arg(long, env = "CONSOLE_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<crate::server::client::IpNet>,
+    pub trusted_proxies: Vec<crate::state::client::IpNet>,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "CONSOLE_LOG_FORMAT", default_value = "text")]

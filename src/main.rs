@@ -4,9 +4,10 @@ use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::domain::records::Role;
 use gateway_console::enforce;
-use gateway_console::server::guard::WebSettings;
-use gateway_console::server::{leptos_options, router, AppState};
+use gateway_console::server::{leptos_options, router};
 use gateway_console::service::{auth, demo, tokens};
+use gateway_console::state::AppState;
+use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
 use std::net::SocketAddr;
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{client, spawn_app, spawn_app_web, TestApp, ADMIN_PASSWORD, VIEWER_PASSWORD};
-use gateway_console::server::guard::WebSettings;
+use gateway_console::state::WebSettings;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

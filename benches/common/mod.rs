@@ -206,7 +206,8 @@ pub async fn serve_with(
     settings: gateway_console::enforce::Settings,
     trivial: axum::routing::MethodRouter,
 ) -> String {
-    use gateway_console::server::{leptos_options, router, AppState};
+    use gateway_console::server::{leptos_options, router};
+    use gateway_console::state::AppState;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = AppState {

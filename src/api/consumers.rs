@@ -8,8 +8,8 @@ use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUp
 use crate::domain::records::Consumer;
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
-use crate::server::AppState;
 use crate::service::{consumer_rules, consumers};
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;

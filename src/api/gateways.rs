@@ -4,8 +4,8 @@ use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorRe
 use crate::domain::inputs::{EnvironmentUpdate, InstanceUpdate, NewEnvironment, NewInstance};
 use crate::domain::records::{Environment, Instance};
 use crate::domain::Page;
-use crate::server::AppState;
 use crate::service::{environments, instances};
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;

@@ -5,8 +5,8 @@ use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorRe
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
 use crate::domain::Page;
-use crate::server::AppState;
 use crate::service::apis;
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;

@@ -7,8 +7,8 @@ use super::{
 use crate::domain::inputs::{GroupUpdate, KeyRotation, KeyUpdate, NewGroup, NewKey, StatusUpdate};
 use crate::domain::records::{ApiKey, ConsumerGroup, CreatedKey};
 use crate::domain::Page;
-use crate::server::AppState;
 use crate::service::{groups, keys};
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;

@@ -2,8 +2,8 @@
 
 use super::{Body, Ctx, Empty, Envelope, ErrorResponses, Items};
 use crate::domain::records::{ApiToken, CreatedToken};
-use crate::server::AppState;
 use crate::service::tokens;
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;

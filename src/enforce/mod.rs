@@ -16,12 +16,12 @@ pub mod check;
 pub mod snapshot;
 
 use crate::store::{self, now_ms, Backend, Db};
-use snapshot::{Snapshot, SnapshotRows};
+use snapshot::Snapshot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
-use store::snapshot::Update;
+use store::snapshot::{SnapshotRows, Update};
 use tokio::sync::Notify;
 
 /// How often the watcher looks at the revisions (SQLite, or PostgreSQL while its listener

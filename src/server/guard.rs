@@ -3,27 +3,15 @@
 //! must come from the console's own origin and in an encoding it declares (CSRF); the
 //! client's address is settled (`client`); and every answer carries the security headers.
 
-use super::client::{client_addr, ClientAddr, IpNet};
-use super::{AppState, RequestId};
 use crate::domain::request_path::request_path;
 use crate::error::AppError;
+use crate::state::client::{client_addr, ClientAddr};
+use crate::state::{AppState, RequestId};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
-
-/// The web-facing settings of a replica.
-#[derive(Debug, Clone, Default)]
-pub struct WebSettings {
-    /// The origin browsers see (`https://console.example.com`) when the console is behind a
-    /// reverse proxy; unset, the request's own `Host` is the console's origin.
-    pub public_origin: Option<String>,
-    /// Served over HTTPS: `Secure` `__Host-` session cookie and HSTS.
-    pub secure_cookies: bool,
-    /// Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers).
-    pub trusted_proxies: Vec<IpNet>,
-}
 
 fn is_safe_method(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
@@ -198,16 +186,6 @@ fn security_headers(h: &mut HeaderMap, https: bool) {
             HeaderValue::from_static("max-age=63072000"),
         );
     }
-}
-
-/// The policy of a console page: its scripts only (the module that hydrates it, by nonce,
-/// and the WebAssembly it instantiates), its own stylesheet, no framing.
-pub fn page_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
 }
 
 #[cfg(test)]

@@ -2,13 +2,12 @@
 //! give every request an ID and refuse everything but sign-in and health checks without a
 //! session; plus the proxy's authorization check, which authenticates the key it checks.
 
-pub mod client;
 pub mod guard;
 pub mod session;
 
 use crate::app::{shell, App};
-use crate::store::Db;
-use axum::extract::{FromRef, Request, State};
+use crate::state::{AppState, RequestId};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,21 +16,6 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tracing::Instrument;
-
-/// Shared by every handler and provided to server functions as context.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub db: Db,
-    /// Origin, cookies and proxies, as the browser and the network see this replica.
-    pub web: guard::WebSettings,
-    /// The enforcement snapshots behind `/authz/check`.
-    pub enforcer: std::sync::Arc<crate::enforce::Enforcer>,
-}
-
-/// The ID of the request being served; also the `x-request-id` response header.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// Leptos' options: the compiled-in cargo-leptos settings, overridable by `LEPTOS_*`
 /// variables, with production defaults so the release binary runs from the repository root.

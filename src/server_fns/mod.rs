@@ -13,8 +13,8 @@ pub mod tokens;
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     use crate::error::{AppError, AppResult};
-    use crate::server::{AppState, RequestId};
     use crate::service::Actor;
+    use crate::state::{AppState, RequestId};
     use crate::store::Db;
     use leptos::prelude::*;
 

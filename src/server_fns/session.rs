@@ -12,7 +12,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{client::ClientAddr, session, AppState};
+    use crate::state::{client::ClientAddr, cookies, AppState};
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     let address = use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<ClientAddr>().copied())
@@ -42,7 +42,7 @@ pub async fn sign_in(
     };
     let res = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(v) =
-        http::HeaderValue::from_str(&session::session_cookie(&token, state.web.secure_cookies))
+        http::HeaderValue::from_str(&cookies::session_cookie(&token, state.web.secure_cookies))
     {
         res.insert_header(http::header::SET_COOKIE, v);
     }
@@ -52,14 +52,14 @@ pub async fn sign_in(
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::{session, AppState};
+    use crate::state::{cookies, AppState};
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
-    if let Some(token) = session::session_token(&parts.headers, state.web.secure_cookies) {
+    if let Some(token) = cookies::session_token(&parts.headers, state.web.secure_cookies) {
         crate::service::auth::sign_out(&state.db, &token).await?;
     }
     let res = expect_context::<leptos_axum::ResponseOptions>();
-    if let Ok(v) = http::HeaderValue::from_str(&session::cleared_cookie(state.web.secure_cookies)) {
+    if let Ok(v) = http::HeaderValue::from_str(&cookies::cleared_cookie(state.web.secure_cookies)) {
         res.insert_header(http::header::SET_COOKIE, v);
     }
     leptos_axum::redirect("/login");

@@ -2,7 +2,8 @@
 
 use crate::domain::records::{ModelApi, Ref};
 use crate::domain::PageRequest;
-use crate::store::read::{row, Read};
+use crate::store::read::Read;
+use crate::store::row::row;
 use crate::store::{placeholders, Arg};
 use sqlx::AnyConnection;
 

@@ -2,7 +2,8 @@
 
 use crate::domain::records::Environment;
 use crate::domain::PageRequest;
-use crate::store::read::{row, Read};
+use crate::store::read::Read;
+use crate::store::row::row;
 use crate::store::Arg;
 use sqlx::AnyConnection;
 

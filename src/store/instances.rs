@@ -2,7 +2,8 @@
 
 use crate::domain::records::Instance;
 use crate::domain::PageRequest;
-use crate::store::read::{row, Read};
+use crate::store::read::Read;
+use crate::store::row::row;
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =

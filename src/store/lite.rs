@@ -6,7 +6,7 @@
 //! another thread and back. A read announced as slow ([`Lease::expect_slow`]) gives up its
 //! async worker thread while it runs.
 
-use super::read::Row;
+use super::row::Row;
 use super::Arg;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -173,7 +173,7 @@ fn lite_error(e: rusqlite::Error) -> sqlx::Error {
 mod tests {
     use super::*;
 
-    crate::store::read::row! {
+    crate::store::row::row! {
         #[derive(Debug, PartialEq)]
         struct Pair {
             word: String,

@@ -26,6 +26,7 @@ pub mod instances;
 pub mod keys;
 pub mod lite;
 pub mod read;
+pub mod row;
 pub mod rules;
 pub mod search;
 pub mod snapshot;

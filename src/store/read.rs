@@ -7,35 +7,12 @@
 //! and on a small machine those context switches cost more than the query itself.
 
 use super::lite::Lease;
+use super::row::Row;
 use super::Arg;
-use sqlx::any::{Any, AnyRow};
+use sqlx::any::Any;
 use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, Transaction};
 use std::future::Future;
-
-/// A row type both engines can produce: declare it with [`row!`](crate::store::row).
-pub trait Row: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + Sized {
-    fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
-}
-
-/// Declares a row struct decodable from both a sqlx `AnyRow` and a `rusqlite::Row`, each
-/// field read from the column of its name.
-macro_rules! row {
-    ($(#[$m:meta])* $vis:vis struct $name:ident {
-        $($(#[$fm:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
-    }) => {
-        $(#[$m])*
-        #[derive(sqlx::FromRow)]
-        $vis struct $name { $($(#[$fm])* $fvis $field: $ty),* }
-
-        impl $crate::store::read::Row for $name {
-            fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok(Self { $($field: row.get(stringify!($field))?),* })
-            }
-        }
-    };
-}
-pub(crate) use row;
 
 /// Something queries can be read from. SQL is written with `$1, $2, …` placeholders, which
 /// both engines accept; a placeholder may appear more than once.

@@ -1,6 +1,7 @@
 //! Consumer authorization rules, joined with the names of what they refer to.
 
-use super::read::{row, Read};
+use super::read::Read;
+use super::row::row;
 use super::Arg;
 use crate::domain::authorization::ExpireStatus;
 use crate::domain::PageRequest;

@@ -4,9 +4,97 @@
 
 use super::{audit, Backend, Db};
 use crate::domain::IdKind;
-use crate::enforce::snapshot::{ConsumerSlice, GroupSlice, Patch, SnapshotRows};
 use sqlx::AnyConnection;
 use std::collections::BTreeSet;
+
+/// The rows a snapshot is built from, as the store reads them.
+#[derive(Debug, Default)]
+pub struct SnapshotRows {
+    pub revision: i64,
+    pub environments: Vec<EnvironmentRow>,
+    pub deployments: Vec<DeploymentRow>,
+    pub consumers: Vec<ConsumerRow>,
+    pub groups: Vec<GroupRow>,
+    /// (group ID, consumer ID)
+    pub memberships: Vec<(String, String)>,
+    pub keys: Vec<KeyRow>,
+    pub rules: Vec<RuleRow>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnvironmentRow {
+    pub id: String,
+    pub name_key: String,
+    pub is_default: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeploymentRow {
+    pub api_id: String,
+    pub base_path: String,
+    pub environment_id: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsumerRow {
+    pub id: String,
+    pub name: String,
+    pub enabled: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: String,
+    pub enabled: i64,
+}
+
+/// A bound key (unbound keys authenticate nobody and are not loaded).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub key_hash: String,
+    pub previous_hash: Option<String>,
+    pub previous_expires_at: Option<i64>,
+    pub consumer_id: String,
+    pub enabled: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RuleRow {
+    pub consumer_id: Option<String>,
+    pub group_id: Option<String>,
+    pub api_id: String,
+    pub environment_id: String,
+    pub expire_mode: String,
+    pub expire_at: Option<i64>,
+}
+
+/// A consumer as it is now: its row (none once deleted), bound keys, groups and direct rules.
+#[derive(Debug, Clone)]
+pub struct ConsumerSlice {
+    pub id: String,
+    pub row: Option<ConsumerRow>,
+    pub keys: Vec<KeyRow>,
+    pub groups: Vec<String>,
+    pub rules: Vec<RuleRow>,
+}
+
+/// A group as it is now: its row (none once deleted) and its rules.
+#[derive(Debug, Clone)]
+pub struct GroupSlice {
+    pub id: String,
+    pub row: Option<GroupRow>,
+    pub rules: Vec<RuleRow>,
+}
+
+/// What changed between two revisions, re-read in full: applying it to the snapshot of the
+/// older revision gives the snapshot of the newer one.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    pub revision: i64,
+    pub consumers: Vec<ConsumerSlice>,
+    pub groups: Vec<GroupSlice>,
+}
 
 /// More changes than this since the snapshot's revision: load in full instead of patching.
 pub const MAX_PATCH: i64 = 2_000;

@@ -4,9 +4,10 @@
 
 use gateway_console::domain::records::Role;
 use gateway_console::enforce::{Enforcer, Settings};
-use gateway_console::server::guard::WebSettings;
-use gateway_console::server::{leptos_options, router, AppState};
+use gateway_console::server::{leptos_options, router};
 use gateway_console::service::auth;
+use gateway_console::state::AppState;
+use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
 use serde_json::Value;
 use std::net::SocketAddr;
