@@ -1,5 +1,5 @@
-//! `make bench-api`: `GET /v1/consumers` and the seed's
-//! `GET /v1/consumers/{id}/authorization-rules` at 1,000 and at 1,000,000 consumers and rules,
+//! `make bench-api`: `GET /v1/consumers` and
+//! `ListConsumerAuthorizationRules` (`GET /v1/consumers/{id}/authorization-rules`) at 1,000 and at 1,000,000 consumers and rules,
 //! beside a trivial axum JSON handler measured in the same run, all with bearer tokens.
 
 mod common;
@@ -112,7 +112,7 @@ async fn main() {
     );
     let mut worst: f64 = 100.0;
     for (label, instance, consumer) in targets {
-        // The third case (our extension of the seed's call) is reported, not part of the target.
+        // The third case (our extension of that operation) is reported, not part of the target.
         let cases = [
             (
                 format!("GET /v1/consumers {label}"),

@@ -289,7 +289,7 @@ fn shape(v: &Value, path: String, out: &mut BTreeMap<String, &'static str>) {
     }
 }
 
-/// Parts of the seed's sample that model features this product does not have; they are
+/// Parts of the operation's sample response that model features this product does not have; they are
 /// left out rather than filled with invented values (see src/domain/rule_view.rs).
 const NOT_MODELLED: &[&str] = &[
     ".data.items[].apiInfo.versionInfo",

@@ -1,5 +1,5 @@
-//! `/v1/consumers`: CRUD, dependency check, credentials, and the seed's
-//! `GET /v1/consumers/{consumerId}/authorization-rules`.
+//! `/v1/consumers`: CRUD, dependency check, credentials, and
+//! `ListConsumerAuthorizationRules`, `GET /v1/consumers/{consumerId}/authorization-rules`.
 
 use super::{
     flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,

@@ -1,4 +1,4 @@
-//! REST API under `/v1` (SPEC §5): one module per resource, each a thin translation between
+//! REST API under `/v1`: one module per resource, each a thin translation between
 //! HTTP and `service/`. Every answer, error or not, is the envelope
 //! `{"requestId", "code", "message", "data"}`; the session layer has already refused callers
 //! without a bearer token or session.
@@ -181,7 +181,8 @@ async fn unknown_operation(req: Request) -> Response {
     error_response(&rid, &err)
 }
 
-/// The envelope of every answer (SPEC §5).
+/// The envelope of every answer: `code` is `Ok` or a specific error code, `requestId` the
+/// request's ID (also its `x-request-id` header).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<T> {

@@ -1,5 +1,5 @@
 //! Model APIs: the base path a proxy matches requests against, the AI protocols it speaks and
-//! its model category (SPEC §3.11).
+//! its model category.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,5 +1,6 @@
 //! Authorization rules: who (a consumer or a consumer group) may call which model API in which
-//! environment, and until when (SPEC §3.12). Expiry status is computed from the clock, never
+//! environment, and until when (LongTerm, or ShortTerm
+//! until a time). Expiry status is computed from the clock, never
 //! stored, so a ShortTerm rule stops granting the moment it expires.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,5 @@
-//! Resource identifiers: a type prefix and a 20-character lowercase base32hex xid (SPEC §2).
+//! Resource identifiers: a type prefix and a 20-character lowercase base32hex xid
+//! (`cs-csgdi45lhtggrjcpriug`); IDs are never reused.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,4 +1,6 @@
-//! Names and descriptions of consumers, groups, keys and APIs (SPEC §2).
+//! Names and descriptions of consumers, groups, keys and APIs: names of 1–60 letters (ASCII
+//! or Han), digits, `-` and `_`, starting with a letter and not ending with a separator;
+//! descriptions of up to 200 characters.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,4 +1,5 @@
-//! Pagination shared by the console and the REST API (SPEC §5).
+//! Pagination shared by the console and the REST API: `pageNumber` from 1, `pageSize` 1–100
+//! (10 by default), answers with the total.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
-//! The item shape of the seed's `ListConsumerAuthorizationRules` (seeds/004): field names,
-//! nesting and JSON types follow its sample response. Fields the sample carries for features
+//! The item shape of `ListConsumerAuthorizationRules`, the cloud API gateway operation this
+//! REST call reproduces: field names, nesting and JSON types follow that operation's sample
+//! response (a copy is in `tests/fixtures/`). Fields the sample carries for features
 //! this product does not have (ingress sources, VPCs, resource groups, deployment backends
 //! and policies) are left out rather than filled with invented values; everything emitted is
 //! true of the stored data.

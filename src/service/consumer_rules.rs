@@ -1,5 +1,5 @@
-//! The seed's `ListConsumerAuthorizationRules`: a consumer's rules in the shape of the seed's
-//! sample response, optionally with the rules it inherits from its enabled groups.
+//! `ListConsumerAuthorizationRules` (the API gateway operation it is modelled on): a
+//! consumer's rules in that operation's item shape (`domain::rule_view`), optionally with the rules it inherits from its enabled groups.
 
 use super::parse_id;
 use crate::domain::authorization::PrincipalType;

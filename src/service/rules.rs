@@ -1,5 +1,6 @@
 //! Authorization rules: grant a consumer or a consumer group a model API in an environment,
-//! change the expiry, revoke; and the seed's per-consumer view of them.
+//! change the expiry, revoke; and the per-consumer view of them
+//! (`ListConsumerAuthorizationRules`).
 
 use super::{parse_id, Actor};
 use crate::domain::authorization::{

@@ -1,4 +1,4 @@
-//! The Authorization page of an instance (SPEC §3.12): who may call which model API in which
+//! The Authorization page of an instance: who may call which model API in which
 //! environment, until when; grant, edit expiry, revoke. Filters live in the URL.
 
 use super::authorization_dialogs::{EditExpiryDialog, GrantDialog, RevokeDialog};

@@ -1,4 +1,5 @@
-//! The dialogs of the consumer page, with the seed's titles and labels. Names and
+//! The dialogs of the consumer page, with the titles and labels of the cloud
+//! consoles' Consumer page, so their users recognise them. Names and
 //! descriptions are checked as the user types by the same parsers the server uses.
 
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer};

@@ -1,5 +1,5 @@
-//! The Authorization section of the consumer details panel: the data of the seed's
-//! `ListConsumerAuthorizationRules`, with the rules inherited through groups, searchable by
+//! The Authorization section of the consumer details panel: the data of the REST
+//! operation `ListConsumerAuthorizationRules`, with the rules inherited through groups, searchable by
 //! API name and paginated.
 
 use super::authorization::expiry_text;

@@ -1,4 +1,5 @@
-//! The consumer list of an instance, with its details panel (SPEC §3.4, §3.6).
+//! The consumer list of an instance (search, pagination, actions), with its details panel
+//! (basic information, credentials, authorization rules).
 
 use super::consumer_dialogs::{
     AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,

@@ -1,4 +1,4 @@
-//! The environments of an instance (SPEC §3.11): list with search, create, edit (optimistic
+//! The environments of an instance (where model APIs are deployed and rules apply): list with search, create, edit (optimistic
 //! concurrency) and delete behind the dependency check on deployments and rules. The
 //! default environment comes with the instance and stays.
 

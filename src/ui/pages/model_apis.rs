@@ -1,4 +1,4 @@
-//! Model APIs of an instance (SPEC §3.11): list, register, and delete behind the dependency
+//! Model APIs of an instance (name, base path, AI protocol, category, environments): list, register, and delete behind the dependency
 //! check on authorization rules.
 
 use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
