@@ -2,15 +2,8 @@
 //! trigram index narrows it (three or more characters) or not, kept in step with creates,
 //! renames and deletes, and with LIKE's own metacharacters taken literally.
 
-mod common;
-
-use common::{spawn_app, Rest, TestApp};
-use serde_json::{json, Value};
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
+use crate::common::{ok, spawn_app, TestApp};
+use serde_json::json;
 
 async fn names(app: &TestApp, t: &str, gw: &str, like: &str) -> Vec<String> {
     let q: String = url_escape(like);

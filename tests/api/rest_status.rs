@@ -2,20 +2,8 @@
 //! consumer and group status; group membership. Errors, permissions, audit, and the change
 //! counter the enforcement snapshot follows.
 
-mod common;
-
-use common::{spawn_app, Rest, TestApp};
+use crate::common::{ok, refused, spawn_app, Rest, TestApp};
 use serde_json::{json, Value};
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
-
-fn refused(r: &Rest, status: u16, code: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["code"], code, "{}", r.body);
-}
 
 struct World {
     token: String,

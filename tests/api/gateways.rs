@@ -1,21 +1,9 @@
 //! Gateway instances over REST: edit with optimistic concurrency, and delete only when the
 //! instance holds nothing of its own; the audit stays and enforcement stops answering for it.
 
-mod common;
-
-use common::{proxy_headers_trusted, spawn_app, spawn_app_with, Rest, TestApp};
+use crate::common::{ok, proxy_headers_trusted, refused, spawn_app, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
-
-fn refused(r: &Rest, status: u16, code: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["code"], code, "{}", r.body);
-}
 
 /// Creates a record and returns its ID (a new key's is inside `key`).
 async fn create(app: &TestApp, t: Option<&str>, path: &str, body: Value) -> String {

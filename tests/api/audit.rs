@@ -1,15 +1,8 @@
 //! The audit log over REST: every change is there with its actor, request ID and a summary
 //! without secrets; filters by gateway, resource, actor and time; bad filters are refused.
 
-mod common;
-
-use common::{spawn_app, Rest};
-use serde_json::{json, Value};
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
+use crate::common::{ok, spawn_app};
+use serde_json::json;
 
 #[tokio::test]
 async fn every_change_is_in_the_audit_log_and_can_be_filtered() {

@@ -1,6 +1,5 @@
 //! Spawns the real application on a random port against a fresh database: a temporary
 //! SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 use gateway_console::domain::records::Role;
 use gateway_console::enforce::{Enforcer, Settings};
@@ -267,4 +266,18 @@ impl TestApp {
             request_id,
         }
     }
+}
+
+/// The `data` of a successful answer; fails the test with the envelope otherwise.
+pub fn ok(r: &Rest) -> &Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["code"], "Ok", "{}", r.body);
+    assert_eq!(r.body["message"], "success", "{}", r.body);
+    &r.body["data"]
+}
+
+/// Asserts a refusal with this status and error code.
+pub fn refused(r: &Rest, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["code"], code, "{}", r.body);
 }

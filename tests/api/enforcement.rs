@@ -2,9 +2,7 @@
 //! backend, our server as the check, and every change made through the REST API. Plus the
 //! check's answers to hostile input, called directly.
 
-mod common;
-
-use common::{proxy_headers_trusted, spawn_app, spawn_app_with, TestApp};
+use crate::common::{self, ok, proxy_headers_trusted, spawn_app, spawn_app_with, TestApp};
 use gateway_console::enforce::{RequestUriSource, Settings};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -157,11 +155,6 @@ struct Holder {
     key: String,
 }
 
-fn data(r: &common::Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
-
 fn now_ms() -> i64 {
     gateway_console::store::now_ms()
 }
@@ -178,7 +171,7 @@ impl World {
                 Some(json!({"name": "enforced", "region": "local", "engineVersion": "1", "description": ""})),
             )
             .await;
-        let gateway = data(&gw)["id"].as_str().unwrap().to_owned();
+        let gateway = ok(&gw)["id"].as_str().unwrap().to_owned();
         let envs = app
             .rest(
                 t,
@@ -187,7 +180,7 @@ impl World {
                 None,
             )
             .await;
-        let environment = data(&envs)["items"][0]["id"].as_str().unwrap().to_owned();
+        let environment = ok(&envs)["items"][0]["id"].as_str().unwrap().to_owned();
         let api = app
             .rest(
                 t,
@@ -200,7 +193,7 @@ impl World {
                 })),
             )
             .await;
-        let api = data(&api)["id"].as_str().unwrap().to_owned();
+        let api = ok(&api)["id"].as_str().unwrap().to_owned();
         let group = app
             .rest(
                 t,
@@ -209,7 +202,7 @@ impl World {
                 Some(json!({"instanceId": gateway, "name": "team", "description": ""})),
             )
             .await;
-        let group = data(&group)["id"].as_str().unwrap().to_owned();
+        let group = ok(&group)["id"].as_str().unwrap().to_owned();
         let w = World {
             token,
             gateway,
@@ -233,7 +226,7 @@ impl World {
     }
 
     async fn call(&self, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
-        data(&app.rest(Some(&self.token), method, path, body).await).clone()
+        ok(&app.rest(Some(&self.token), method, path, body).await).clone()
     }
 
     /// A consumer (in the group when `in_group`) with a fresh key bound to it.

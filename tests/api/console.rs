@@ -1,8 +1,6 @@
 //! The console's server functions end to end, over HTTP, against a real database.
 
-mod common;
-
-use common::{client, spawn_app, TestApp, VIEWER_PASSWORD};
+use crate::common::{self, client, spawn_app, TestApp, VIEWER_PASSWORD};
 use serde_json::{json, Value};
 
 async fn new_instance(app: &TestApp, c: &reqwest::Client) -> String {

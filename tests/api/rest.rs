@@ -1,8 +1,6 @@
 //! The REST API under `/v1` end to end, over HTTP, against a real database.
 
-mod common;
-
-use common::{spawn_app, Rest, TestApp};
+use crate::common::{self, ok, spawn_app, Rest, TestApp};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -15,13 +13,6 @@ struct World {
     api: String,
     group: String,
     consumer: String,
-}
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["code"], "Ok");
-    assert_eq!(r.body["message"], "success");
-    &r.body["data"]
 }
 
 fn id(r: &Rest, field: &str) -> String {
@@ -326,7 +317,7 @@ async fn the_seed_sample_and_our_answer_have_the_same_fields_and_json_types() {
         .await;
     ok(&r);
     let sample: Value = serde_json::from_str(include_str!(
-        "fixtures/list_consumer_authorization_rules.sample.json"
+        "../fixtures/list_consumer_authorization_rules.sample.json"
     ))
     .unwrap();
     let (mut theirs, mut ours) = (BTreeMap::new(), BTreeMap::new());

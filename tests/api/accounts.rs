@@ -1,20 +1,8 @@
 //! Console accounts over REST: Admins only; create with checked input; disabling signs out
 //! and stops tokens; password reset; the last enabled Admin is kept; every change audited.
 
-mod common;
-
-use common::{spawn_app, Rest, TestApp};
-use serde_json::{json, Value};
-
-fn ok(r: &Rest) -> &Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    &r.body["data"]
-}
-
-fn refused(r: &Rest, status: u16, code: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["code"], code, "{}", r.body);
-}
+use crate::common::{self, ok, refused, spawn_app, TestApp};
+use serde_json::json;
 
 async fn account_id(app: &TestApp, token: &str, username: &str) -> String {
     let list = app.rest(Some(token), "GET", "/v1/accounts", None).await;

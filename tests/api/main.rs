@@ -1,0 +1,15 @@
+//! The integration tests, one binary (the application is linked once): each module drives the
+//! real server, on a random port, against a fresh database: a temporary SQLite file, or a new
+//! PostgreSQL database when `TEST_DATABASE_URL` is set.
+
+mod common;
+
+mod accounts;
+mod audit;
+mod console;
+mod enforcement;
+mod gateways;
+mod rest;
+mod rest_status;
+mod search;
+mod security;
