@@ -8,9 +8,8 @@ use common::{
     bench_actor, bench_db, instance_with, measure, measure_beside, report, serve, PASSWORD,
 };
 use gateway_console::domain::inputs::NewModelApi;
-use gateway_console::domain::records::Role;
 use gateway_console::domain::PageRequest;
-use gateway_console::service::{apis, auth, environments, tokens};
+use gateway_console::service::{accounts, apis, environments, tokens};
 use gateway_console::store::Db;
 use std::time::Instant;
 
@@ -79,7 +78,7 @@ async fn some_consumer(db: &Db, instance_id: &str) -> String {
 #[tokio::main]
 async fn main() {
     let db = bench_db().await;
-    let _ = auth::create_account(&db, "bench", PASSWORD, Role::Admin).await;
+    let _ = accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin").await;
     let small = instance_with(&db, "bench-1k", 1_000).await;
     let large = instance_with(&db, "bench-1m", 1_000_000).await;
     rules_for_every_consumer(&db, &small).await;

@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::{bench_db, instance_with, measure, report, serve, PASSWORD};
-use gateway_console::domain::records::Role;
-use gateway_console::service::auth;
+use common::{bench_actor, bench_db, instance_with, measure, report, serve, PASSWORD};
+use gateway_console::service::accounts;
 
 #[tokio::main]
 async fn main() {
     let db = bench_db().await;
-    let _ = auth::create_account(&db, "bench", PASSWORD, Role::Admin).await;
+    let _ = accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin").await;
     let small = instance_with(&db, "bench-1k", 1_000).await;
     let large = instance_with(&db, "bench-1m", 1_000_000).await;
 

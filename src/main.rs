@@ -2,7 +2,6 @@
 
 use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
-use gateway_console::domain::records::Role;
 use gateway_console::enforce;
 use gateway_console::server::{leptos_options, router};
 use gateway_console::service::{auth, demo, tokens};
@@ -44,14 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         password,
     }) = &config.command
     {
-        let cli = gateway_console::service::Actor {
-            user: gateway_console::domain::records::CurrentUser {
-                id: "cli".into(),
-                username: "cli (create-account)".into(),
-                role: Role::Admin,
-            },
-            request_id: format!("cli-{}", std::process::id()),
-        };
+        let cli = gateway_console::service::Actor::system("cli (create-account)");
         let account =
             gateway_console::service::accounts::create_account(&db, &cli, username, password, role)
                 .await?;

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each benchmark uses a different part
 
 use gateway_console::domain::inputs::NewInstance;
-use gateway_console::domain::records::{CurrentUser, Role};
 use gateway_console::domain::{IdKind, PageRequest, ResourceId};
 use gateway_console::service::{instances, Actor};
 use gateway_console::store::{now_ms, Db};
@@ -175,14 +174,7 @@ pub fn report(name: &str, s: &Stats) {
 
 /// The Admin the seeding acts as.
 pub fn bench_actor() -> Actor {
-    Actor {
-        user: CurrentUser {
-            id: "bench".into(),
-            username: "bench".into(),
-            role: Role::Admin,
-        },
-        request_id: "bench".into(),
-    }
+    Actor::system("bench")
 }
 
 /// The benchmark database under `target/bench-data`, built once and reused between runs.

@@ -3,6 +3,7 @@
 //! be neither disabled nor made a Viewer. Disabling an account or resetting its password
 //! signs it out everywhere and revokes its API tokens.
 
+use super::change::{Audit, AuditAction};
 use super::Actor;
 use super::{auth, passwords};
 use crate::domain::records::{Account, Role};
@@ -12,7 +13,7 @@ use crate::store::{accounts, now_ms, tokens, Db};
 use sqlx::AnyConnection;
 
 pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
-    actor.require_admin()?;
+    actor.admin()?;
     let mut conn = db.pool.acquire().await?;
     Ok(accounts::list(&mut conn).await?)
 }
@@ -32,24 +33,17 @@ pub async fn create_account(
     password: &str,
     role: &str,
 ) -> AppResult<Account> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let role = parse_role(role)?;
     let new = auth::NewAccount::prepare(username, password).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let user = auth::insert_account(&mut tx, &new, role).await?;
     let summary = format!("username={} role={}", user.username, role.as_str());
-    actor
-        .audit(
-            &mut tx,
-            None,
-            "CreateAccount",
-            IdKind::Account,
-            &user.id,
-            summary,
-        )
+    let recorded = tx
+        .record(Audit::new(AuditAction::CreateAccount, IdKind::Account, &user.id).summary(summary))
         .await?;
     let account = load(&mut tx, &user.id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(account)
 }
 
@@ -80,8 +74,8 @@ pub async fn set_account_enabled(
     id: &str,
     enabled: bool,
 ) -> AppResult<Account> {
-    actor.require_admin()?;
-    let mut tx = db.pool.begin().await?;
+    let admin = actor.admin()?;
+    let mut tx = admin.begin(db).await?;
     let account = load(&mut tx, id).await?;
     let mut revoked = 0;
     if !enabled {
@@ -91,19 +85,19 @@ pub async fn set_account_enabled(
     }
     accounts::set_enabled(&mut tx, &account.id, enabled, now_ms()).await?;
     let action = if enabled {
-        "EnableAccount"
+        AuditAction::EnableAccount
     } else {
-        "DisableAccount"
+        AuditAction::DisableAccount
     };
     let summary = format!(
         "username={} enabled={enabled} tokens_revoked={revoked}",
         account.username
     );
-    actor
-        .audit(&mut tx, None, action, IdKind::Account, &account.id, summary)
+    let recorded = tx
+        .record(Audit::new(action, IdKind::Account, &account.id).summary(summary))
         .await?;
     let account = load(&mut tx, &account.id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     // Tokens act with the account's current role and status.
     db.token_cache.clear();
     Ok(account)
@@ -111,9 +105,9 @@ pub async fn set_account_enabled(
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> AppResult<Account> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let role = parse_role(role)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let account = load(&mut tx, id).await?;
     if role == Role::Viewer {
         keep_an_admin(&mut tx, &account, "Role").await?;
@@ -125,18 +119,14 @@ pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> A
         account.role.as_str(),
         role.as_str()
     );
-    actor
-        .audit(
-            &mut tx,
-            None,
-            "ChangeAccountRole",
-            IdKind::Account,
-            &account.id,
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::ChangeAccountRole, IdKind::Account, &account.id)
+                .summary(summary),
         )
         .await?;
     let account = load(&mut tx, &account.id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     // Tokens act with the account's current role and status.
     db.token_cache.clear();
     Ok(account)
@@ -145,11 +135,11 @@ pub async fn set_account_role(db: &Db, actor: &Actor, id: &str, role: &str) -> A
 /// Sets a new password chosen by an Admin and signs the account out everywhere.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn reset_password(db: &Db, actor: &Actor, id: &str, password: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     super::parse_id(IdKind::Account, id)?;
     passwords::check_password(password)?;
     let hash = passwords::hash(password).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let account = load(&mut tx, id).await?;
     accounts::set_password(&mut tx, &account.id, &hash, now_ms()).await?;
     accounts::delete_sessions(&mut tx, &account.id).await?;
@@ -158,17 +148,17 @@ pub async fn reset_password(db: &Db, actor: &Actor, id: &str, password: &str) ->
         "username={} password reset tokens_revoked={revoked}",
         account.username
     );
-    actor
-        .audit(
-            &mut tx,
-            None,
-            "ResetAccountPassword",
-            IdKind::Account,
-            &account.id,
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::ResetAccountPassword,
+                IdKind::Account,
+                &account.id,
+            )
+            .summary(summary),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     db.token_cache.clear();
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Model APIs: register, edit (with optimistic concurrency), deploy to environments, and
 //! delete behind a dependency check on the authorization rules that grant them.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
 use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
@@ -105,7 +106,7 @@ fn taken(err: sqlx::Error, c: &Checked) -> AppError {
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult<ModelApi> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let c = check(
         &input.name,
@@ -118,7 +119,7 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
     let id = ResourceId::generate(IdKind::Api);
     // Two concurrent creates can draw the same resource number; the loser retries.
     for attempt in 0..3 {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = admin.begin(db).await?;
         let envs = require_environments(&mut tx, &instance.id, &c.environment_ids).await?;
         let now = now_ms();
         let row = ApiRow {
@@ -151,18 +152,15 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
             c.base_path,
             envs.len()
         );
-        actor
-            .audit(
-                &mut tx,
-                Some(&instance.id),
-                "CreateHttpApi",
-                IdKind::Api,
-                &row.id,
-                summary,
+        let recorded = tx
+            .record(
+                Audit::new(AuditAction::CreateHttpApi, IdKind::Api, &row.id)
+                    .instance(&instance.id)
+                    .summary(summary),
             )
             .await?;
         let api = load(&mut tx, &id).await?;
-        tx.commit().await?;
+        tx.commit_recorded(recorded).await?;
         return Ok(api);
     }
     Err(AppError::Internal)
@@ -175,7 +173,7 @@ pub async fn update_api(
     api_id: &str,
     input: ModelApiUpdate,
 ) -> AppResult<ModelApi> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Api, api_id)?;
     let c = check(
         &input.name,
@@ -185,7 +183,7 @@ pub async fn update_api(
         &input.description,
         &input.environment_ids,
     )?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let current = load(&mut tx, &id).await?;
     let envs = require_environments(&mut tx, &current.instance_id, &c.environment_ids).await?;
     // Rules name an environment; undeploying from it would leave them pointing nowhere.
@@ -229,18 +227,15 @@ pub async fn update_api(
         "name {} -> {} basePath {} -> {}",
         current.name, c.name, current.base_path, c.base_path
     );
-    actor
-        .audit(
-            &mut tx,
-            Some(&current.instance_id),
-            "UpdateHttpApi",
-            IdKind::Api,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::UpdateHttpApi, IdKind::Api, id.as_str())
+                .instance(&current.instance_id)
+                .summary(summary),
         )
         .await?;
     let api = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(api)
 }
 
@@ -281,25 +276,22 @@ pub async fn check_api_dependencies(db: &Db, api_id: &str) -> AppResult<Vec<Depe
 /// foreign key from rules is the backstop.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_api(db: &Db, actor: &Actor, api_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Api, api_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let api = load(&mut tx, &id).await?;
     let deps = super::rules::dependencies(&mut tx, &api_rules(&api)).await?;
     if !deps.is_empty() {
         return Err(AppError::Dependencies(deps));
     }
     apis::delete(&mut tx, id.as_str()).await?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&api.instance_id),
-            "DeleteHttpApi",
-            IdKind::Api,
-            id.as_str(),
-            format!("name={}", api.name),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::DeleteHttpApi, IdKind::Api, id.as_str())
+                .instance(&api.instance_id)
+                .summary(format!("name={}", api.name)),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(())
 }

@@ -188,19 +188,6 @@ impl NewAccount {
     }
 }
 
-/// Creates an account (tests, benchmarks and the first start; the console and the CLI go
-/// through the audited `accounts::create_account`).
-pub async fn create_account(
-    db: &Db,
-    username: &str,
-    password: &str,
-    role: Role,
-) -> AppResult<CurrentUser> {
-    let new = NewAccount::prepare(username, password).await?;
-    let mut conn = db.pool.acquire().await?;
-    insert_account(&mut conn, &new, role).await
-}
-
 /// Creates an account on the caller's connection (inside its transaction, to be audited).
 pub async fn insert_account(
     conn: &mut sqlx::AnyConnection,
@@ -253,7 +240,8 @@ pub async fn bootstrap_admin(
             (p.clone(), Some(p))
         }
     };
-    create_account(db, username, &password, Role::Admin).await?;
+    let first_start = super::Actor::system("first start");
+    super::accounts::create_account(db, &first_start, username, &password, "Admin").await?;
     Ok(Some(FirstAdmin {
         username: username.to_owned(),
         generated,

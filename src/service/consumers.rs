@@ -1,6 +1,7 @@
 //! Consumers: create with groups and keys, edit with optimistic concurrency, credentials,
 //! and delete behind a dependency check that is repeated inside the delete transaction.
 
+use super::change::{Audit, AuditAction, Change};
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUpdate};
 use crate::domain::records::{Consumer, Dependency, DependencyKind};
@@ -94,7 +95,7 @@ pub async fn get_consumer(db: &Db, consumer_id: &str) -> AppResult<Consumer> {
 /// Creates a consumer, its group memberships and its key bindings in one transaction.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
@@ -111,7 +112,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         updated_at: now,
         version: 1,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     consumers::insert(&mut tx, &row, &name.unique_key())
         .await
         .map_err(|e| super::name_taken(e, "consumer", &name))?;
@@ -141,14 +142,11 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         group_ids.len(),
         key_ids.len()
     );
-    actor
-        .audit(
-            &mut tx,
-            Some(&instance.id),
-            "CreateConsumer",
-            IdKind::Consumer,
-            &row.id,
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::CreateConsumer, IdKind::Consumer, &row.id)
+                .instance(&instance.id)
+                .summary(summary),
         )
         .await?;
     let consumer = load(
@@ -156,7 +154,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         &ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses"),
     )
     .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(consumer)
 }
 
@@ -168,11 +166,11 @@ pub async fn update_consumer(
     consumer_id: &str,
     input: ConsumerUpdate,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let current = consumers::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
@@ -191,18 +189,15 @@ pub async fn update_consumer(
         return Err(AppError::Version);
     }
     let summary = format!("name {} -> {name}", current.name);
-    actor
-        .audit(
-            &mut tx,
-            Some(&current.instance_id),
-            "UpdateConsumer",
-            IdKind::Consumer,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::UpdateConsumer, IdKind::Consumer, id.as_str())
+                .instance(&current.instance_id)
+                .summary(summary),
         )
         .await?;
     let consumer = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(consumer)
 }
 
@@ -251,9 +246,9 @@ pub async fn check_consumer_dependencies(db: &Db, consumer_id: &str) -> AppResul
 /// transaction, and the foreign keys refuse the delete if a dependency appears concurrently.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     let deps = dependencies(&mut tx, &consumer).await?;
     if !deps.is_empty() {
@@ -270,41 +265,34 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
         }
         return Err(e.into());
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&consumer.instance_id),
-            "DeleteConsumer",
-            IdKind::Consumer,
-            id.as_str(),
-            format!("name={}", consumer.name),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::DeleteConsumer, IdKind::Consumer, id.as_str())
+                .instance(&consumer.instance_id)
+                .summary(format!("name={}", consumer.name)),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(())
 }
 
 /// Audits a change to `consumer`, commits it, and answers with the consumer as it now is.
 async fn finish_change(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
-    actor: &Actor,
+    mut tx: Change<'_>,
     consumer: &Consumer,
-    action: &str,
+    action: AuditAction,
     summary: String,
 ) -> AppResult<Consumer> {
     let id = ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses");
-    actor
-        .audit(
-            &mut tx,
-            Some(&consumer.instance_id),
-            action,
-            IdKind::Consumer,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(action, IdKind::Consumer, id.as_str())
+                .instance(&consumer.instance_id)
+                .summary(summary),
         )
         .await?;
     let changed = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(changed)
 }
 
@@ -316,10 +304,10 @@ pub async fn bind_credential(
     consumer_id: &str,
     key_id: &str,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let kid = parse_ids(IdKind::Key, "KeyId", &[key_id.to_owned()])?.remove(0);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     if !keys::bind(
         &mut tx,
@@ -335,7 +323,13 @@ pub async fn bind_credential(
             format!("The key {kid} does not exist in this instance or is already bound."),
         ));
     }
-    finish_change(tx, actor, &consumer, "BindCredential", format!("key={kid}")).await
+    finish_change(
+        tx,
+        &consumer,
+        AuditAction::BindCredential,
+        format!("key={kid}"),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -345,10 +339,10 @@ pub async fn unbind_credential(
     consumer_id: &str,
     key_id: &str,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let kid = parse_id(IdKind::Key, key_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     if !keys::unbind(&mut tx, kid.as_str(), id.as_str(), now_ms()).await? {
         return Err(AppError::invalid(
@@ -358,9 +352,8 @@ pub async fn unbind_credential(
     }
     finish_change(
         tx,
-        actor,
         &consumer,
-        "UnbindCredential",
+        AuditAction::UnbindCredential,
         format!("key={kid}"),
     )
     .await
@@ -374,27 +367,20 @@ pub async fn set_consumer_enabled(
     consumer_id: &str,
     input: StatusUpdate,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     if !consumers::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await?
     {
         return Err(AppError::Version);
     }
     let action = if input.enabled {
-        "EnableConsumer"
+        AuditAction::EnableConsumer
     } else {
-        "DisableConsumer"
+        AuditAction::DisableConsumer
     };
-    finish_change(
-        tx,
-        actor,
-        &consumer,
-        action,
-        format!("enabled={}", input.enabled),
-    )
-    .await
+    finish_change(tx, &consumer, action, format!("enabled={}", input.enabled)).await
 }
 
 /// Puts the consumer into one more group of its instance.
@@ -405,10 +391,10 @@ pub async fn add_to_group(
     consumer_id: &str,
     input: NewMembership,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let gid = parse_ids(IdKind::ConsumerGroup, "GroupId", &[input.group_id])?.remove(0);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     match groups::get(&mut tx, gid.as_str()).await? {
         Some(g) if g.instance_id == consumer.instance_id => {}
@@ -428,9 +414,8 @@ pub async fn add_to_group(
     consumers::add_membership(&mut tx, gid.as_str(), id.as_str(), now_ms()).await?;
     finish_change(
         tx,
-        actor,
         &consumer,
-        "AddGroupMembership",
+        AuditAction::AddGroupMembership,
         format!("group={gid}"),
     )
     .await
@@ -444,10 +429,10 @@ pub async fn remove_from_group(
     consumer_id: &str,
     group_id: &str,
 ) -> AppResult<Consumer> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let gid = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     if !consumers::remove_membership(&mut tx, gid.as_str(), id.as_str()).await? {
         return Err(AppError::invalid(
@@ -457,9 +442,8 @@ pub async fn remove_from_group(
     }
     finish_change(
         tx,
-        actor,
         &consumer,
-        "RemoveGroupMembership",
+        AuditAction::RemoveGroupMembership,
         format!("group={gid}"),
     )
     .await

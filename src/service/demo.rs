@@ -10,7 +10,6 @@ use super::keys::create_key;
 use super::rules::create_rules;
 use super::Actor;
 use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey, NewModelApi, NewRule};
-use crate::domain::records::{CurrentUser, Role};
 use crate::domain::PageRequest;
 use crate::error::AppResult;
 use crate::store::Db;
@@ -24,14 +23,7 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
     {
         return Ok(false);
     }
-    let actor = Actor {
-        user: CurrentUser {
-            id: "system".into(),
-            username: "demo-seed".into(),
-            role: Role::Admin,
-        },
-        request_id: "startup".into(),
-    };
+    let actor = Actor::system("demo-seed");
     let instance = create_instance(
         db,
         &actor,

@@ -1,5 +1,6 @@
 //! Environments: where model APIs are deployed and rules apply.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_description, parse_id, parse_name, Actor};
 use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::{Dependency, DependencyKind, Environment};
@@ -61,7 +62,7 @@ pub async fn create_environment(
     actor: &Actor,
     input: NewEnvironment,
 ) -> AppResult<Environment> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
     let alias = parse_alias(&input.alias, &name)?;
@@ -78,21 +79,18 @@ pub async fn create_environment(
         updated_at: now,
         version: 1,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     environments::insert(&mut tx, &env, &name.unique_key())
         .await
         .map_err(|e| super::name_taken(e, "environment", &name))?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&env.instance_id),
-            "CreateEnvironment",
-            IdKind::Environment,
-            &env.id,
-            format!("name={name}"),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::CreateEnvironment, IdKind::Environment, &env.id)
+                .instance(&env.instance_id)
+                .summary(format!("name={name}")),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(env)
 }
 
@@ -125,12 +123,12 @@ pub async fn update_environment(
     environment_id: &str,
     input: EnvironmentUpdate,
 ) -> AppResult<Environment> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Environment, environment_id)?;
     let name = parse_name(&input.name)?;
     let alias = parse_alias(&input.alias, &name)?;
     let description = parse_description(&input.description)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let current = environments::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))?;
@@ -149,17 +147,18 @@ pub async fn update_environment(
         return Err(AppError::Version);
     }
     let summary = format!("name {} -> {name}", current.name);
-    actor
-        .audit(
-            &mut tx,
-            Some(&current.instance_id),
-            "UpdateEnvironment",
-            IdKind::Environment,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::UpdateEnvironment,
+                IdKind::Environment,
+                id.as_str(),
+            )
+            .instance(&current.instance_id)
+            .summary(summary),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(changed)
 }
 
@@ -200,9 +199,9 @@ pub async fn check_environment_dependencies(
 /// Deletes an environment nothing is deployed to and no rule names; the default one stays.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Environment, environment_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let env = environments::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))?;
@@ -217,16 +216,17 @@ pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) ->
         return Err(AppError::Dependencies(deps));
     }
     environments::delete(&mut tx, id.as_str()).await?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&env.instance_id),
-            "DeleteEnvironment",
-            IdKind::Environment,
-            id.as_str(),
-            format!("name={}", env.name),
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::DeleteEnvironment,
+                IdKind::Environment,
+                id.as_str(),
+            )
+            .instance(&env.instance_id)
+            .summary(format!("name={}", env.name)),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(())
 }

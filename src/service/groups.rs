@@ -1,5 +1,6 @@
 //! Consumer groups.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_description, parse_id, parse_name, Actor};
 use crate::domain::inputs::{GroupUpdate, NewGroup, StatusUpdate};
 use crate::domain::records::{ConsumerGroup, ConsumerGroupDetails, Dependency, DependencyKind};
@@ -10,7 +11,7 @@ use sqlx::AnyConnection;
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_group(db: &Db, actor: &Actor, input: NewGroup) -> AppResult<ConsumerGroup> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
@@ -26,21 +27,22 @@ pub async fn create_group(db: &Db, actor: &Actor, input: NewGroup) -> AppResult<
         updated_at: now,
         version: 1,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     groups::insert(&mut tx, &group, &name.unique_key())
         .await
         .map_err(|e| super::name_taken(e, "consumer group", &name))?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&group.instance_id),
-            "CreateConsumerGroup",
-            IdKind::ConsumerGroup,
-            &group.id,
-            format!("name={name}"),
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::CreateConsumerGroup,
+                IdKind::ConsumerGroup,
+                &group.id,
+            )
+            .instance(&group.instance_id)
+            .summary(format!("name={name}")),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(group)
 }
 
@@ -73,33 +75,34 @@ pub async fn set_group_enabled(
     group_id: &str,
     input: StatusUpdate,
 ) -> AppResult<ConsumerGroup> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let group = groups::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
     if !groups::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await? {
         return Err(AppError::Version);
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&group.instance_id),
-            if input.enabled {
-                "EnableConsumerGroup"
-            } else {
-                "DisableConsumerGroup"
-            },
-            IdKind::ConsumerGroup,
-            id.as_str(),
-            format!("enabled={}", input.enabled),
+    let recorded = tx
+        .record(
+            Audit::new(
+                if input.enabled {
+                    AuditAction::EnableConsumerGroup
+                } else {
+                    AuditAction::DisableConsumerGroup
+                },
+                IdKind::ConsumerGroup,
+                id.as_str(),
+            )
+            .instance(&group.instance_id)
+            .summary(format!("enabled={}", input.enabled)),
         )
         .await?;
     let group = groups::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(group)
 }
 
@@ -134,11 +137,11 @@ pub async fn update_group(
     group_id: &str,
     input: GroupUpdate,
 ) -> AppResult<ConsumerGroup> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let current = load(&mut tx, &id).await?;
     if current.name != name.as_str() {
         refuse_default(&current, "renamed")?;
@@ -158,18 +161,19 @@ pub async fn update_group(
         return Err(AppError::Version);
     }
     let summary = format!("name {} -> {name}", current.name);
-    actor
-        .audit(
-            &mut tx,
-            Some(&current.instance_id),
-            "UpdateConsumerGroup",
-            IdKind::ConsumerGroup,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::UpdateConsumerGroup,
+                IdKind::ConsumerGroup,
+                id.as_str(),
+            )
+            .instance(&current.instance_id)
+            .summary(summary),
         )
         .await?;
     let group = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(group)
 }
 
@@ -208,25 +212,26 @@ pub async fn check_group_dependencies(db: &Db, group_id: &str) -> AppResult<Vec<
 /// The delete statement re-checks, so a member added meanwhile keeps the group.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_group(db: &Db, actor: &Actor, group_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let group = load(&mut tx, &id).await?;
     refuse_default(&group, "deleted")?;
     if !groups::delete_if_unused(&mut tx, id.as_str()).await? {
         return Err(AppError::Dependencies(dependencies(&mut tx, &group).await?));
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&group.instance_id),
-            "DeleteConsumerGroup",
-            IdKind::ConsumerGroup,
-            id.as_str(),
-            format!("name={}", group.name),
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::DeleteConsumerGroup,
+                IdKind::ConsumerGroup,
+                id.as_str(),
+            )
+            .instance(&group.instance_id)
+            .summary(format!("name={}", group.name)),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(())
 }
 

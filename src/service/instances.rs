@@ -1,5 +1,6 @@
 //! Gateway instances.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_description, parse_name, Actor};
 use crate::domain::inputs::{InstanceUpdate, NewInstance};
 use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance};
@@ -35,7 +36,7 @@ fn parse_token(field: &str, label: &str, raw: &str, max: usize) -> AppResult<Str
 /// Registers an instance together with its default consumer group and environment.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppResult<Instance> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let name = parse_name(&input.name)?;
     let region = parse_token("Region", "region", &input.region, 40)?;
     let engine_version = parse_token("EngineVersion", "engine version", &input.engine_version, 20)?;
@@ -63,23 +64,20 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
         updated_at: now,
         version: 1,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     instances::insert(&mut tx, &instance, &name.unique_key())
         .await
         .map_err(|e| super::name_taken(e, "gateway instance", &name))?;
     groups::insert(&mut tx, &group, &DEFAULT_GROUP_NAME.to_ascii_lowercase()).await?;
     super::environments::insert_default(&mut tx, &instance.id, now).await?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&instance.id),
-            "CreateGateway",
-            IdKind::Gateway,
-            &instance.id,
-            format!("name={name}"),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::CreateGateway, IdKind::Gateway, &instance.id)
+                .instance(&instance.id)
+                .summary(format!("name={name}")),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(instance)
 }
 
@@ -102,12 +100,12 @@ pub async fn update_instance(
     instance_id: &str,
     input: InstanceUpdate,
 ) -> AppResult<Instance> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = super::parse_id(IdKind::Gateway, instance_id)?;
     let name = parse_name(&input.name)?;
     let engine_version = parse_token("EngineVersion", "engine version", &input.engine_version, 20)?;
     let description = parse_description(&input.description)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let current = instances::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
@@ -129,17 +127,14 @@ pub async fn update_instance(
         "name {} -> {name}, engineVersion {} -> {}",
         current.name, current.engine_version, changed.engine_version
     );
-    actor
-        .audit(
-            &mut tx,
-            Some(id.as_str()),
-            "UpdateGateway",
-            IdKind::Gateway,
-            id.as_str(),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::UpdateGateway, IdKind::Gateway, id.as_str())
+                .instance(id.as_str())
+                .summary(summary),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(changed)
 }
 
@@ -191,22 +186,19 @@ pub async fn check_instance_dependencies(db: &Db, instance_id: &str) -> AppResul
 /// `Conflict.Dependencies` lists what it still holds. Its audit entries stay.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_instance(db: &Db, actor: &Actor, instance_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = super::parse_id(IdKind::Gateway, instance_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let instance = instances::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
     // The audit entry comes first: it bumps the instance's revision, which locks the row
     // against concurrent changes until the delete commits.
-    actor
-        .audit(
-            &mut tx,
-            Some(id.as_str()),
-            "DeleteGateway",
-            IdKind::Gateway,
-            id.as_str(),
-            format!("name={}", instance.name),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::DeleteGateway, IdKind::Gateway, id.as_str())
+                .instance(id.as_str())
+                .summary(format!("name={}", instance.name)),
         )
         .await?;
     let deps = dependencies(&mut tx, id.as_str()).await?;
@@ -222,7 +214,7 @@ pub async fn delete_instance(db: &Db, actor: &Actor, instance_id: &str) -> AppRe
         }
         return Err(AppError::Dependencies(deps));
     }
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     tracing::info!(gateway = %id, "gateway deleted");
     Ok(())
 }

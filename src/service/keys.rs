@@ -1,5 +1,6 @@
 //! API keys: generated server-side, revealed once, stored as a hash.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_id, parse_name, Actor};
 use crate::domain::authorization::MAX_EXPIRE_AT;
 use crate::domain::inputs::{KeyRotation, KeyUpdate, NewKey};
@@ -33,7 +34,7 @@ async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ApiKey> {
 /// Generates a key from the OS CSPRNG. The answer is the only place its value ever appears.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<CreatedKey> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
     let plain = match input.value.as_deref() {
@@ -64,28 +65,25 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
         created_at: now,
         updated_at: now,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     keys::insert(&mut tx, &key, &name.unique_key(), &plain.hash())
         .await
         .map_err(|e| super::name_taken(e, "key", &name))?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&key.instance_id),
-            "CreateKey",
-            IdKind::Key,
-            &key.id,
-            format!(
-                "name={name} value={}",
-                if input.value.is_some() {
-                    "custom"
-                } else {
-                    "generated"
-                }
-            ),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::CreateKey, IdKind::Key, &key.id)
+                .instance(&key.instance_id)
+                .summary(format!(
+                    "name={name} value={}",
+                    if input.value.is_some() {
+                        "custom"
+                    } else {
+                        "generated"
+                    }
+                )),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(CreatedKey {
         key,
         value: plain.expose().to_owned(),
@@ -123,11 +121,11 @@ pub async fn update_key(
     key_id: &str,
     input: KeyUpdate,
 ) -> AppResult<ApiKey> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Key, key_id)?;
     let now = now_ms();
     let expiry = input.expires_at.map(|e| parse_expiry(e, now)).transpose()?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
     let mut changes = Vec::new();
     if let Some(enabled) = input.enabled {
@@ -144,18 +142,15 @@ pub async fn update_key(
     if changes.is_empty() {
         return Ok(key);
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&key.instance_id),
-            "UpdateKey",
-            IdKind::Key,
-            id.as_str(),
-            changes.join(" "),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::UpdateKey, IdKind::Key, id.as_str())
+                .instance(&key.instance_id)
+                .summary(changes.join(" ")),
         )
         .await?;
     let key = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(key)
 }
 
@@ -168,7 +163,7 @@ pub async fn rotate_key(
     key_id: &str,
     input: KeyRotation,
 ) -> AppResult<CreatedKey> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Key, key_id)?;
     if !(0..=MAX_GRACE_SECONDS).contains(&input.grace_period_seconds) {
         return Err(AppError::invalid(
@@ -180,7 +175,7 @@ pub async fn rotate_key(
     let previous_until =
         (input.grace_period_seconds > 0).then(|| now + input.grace_period_seconds * 1000);
     let plain = PlainApiKey::generate();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
     keys::rotate(
         &mut tx,
@@ -191,18 +186,15 @@ pub async fn rotate_key(
         now,
     )
     .await?;
-    actor
-        .audit(
-            &mut tx,
-            Some(&key.instance_id),
-            "RotateKey",
-            IdKind::Key,
-            id.as_str(),
-            format!("gracePeriodSeconds={}", input.grace_period_seconds),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::RotateKey, IdKind::Key, id.as_str())
+                .instance(&key.instance_id)
+                .summary(format!("gracePeriodSeconds={}", input.grace_period_seconds)),
         )
         .await?;
     let key = load(&mut tx, &id).await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(CreatedKey {
         key,
         value: plain.expose().to_owned(),
@@ -230,24 +222,21 @@ pub async fn check_key_dependencies(db: &Db, key_id: &str) -> AppResult<Vec<Depe
 /// delete itself is conditional on the key being unbound, so a bind that races it wins.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_key(db: &Db, actor: &Actor, key_id: &str) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::Key, key_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
     if !keys::delete_unbound(&mut tx, id.as_str()).await? {
         let fresh = load(&mut tx, &id).await?;
         return Err(AppError::Dependencies(key_dependencies(&fresh)));
     }
-    actor
-        .audit(
-            &mut tx,
-            Some(&key.instance_id),
-            "DeleteKey",
-            IdKind::Key,
-            id.as_str(),
-            format!("name={}", key.name),
+    let recorded = tx
+        .record(
+            Audit::new(AuditAction::DeleteKey, IdKind::Key, id.as_str())
+                .instance(&key.instance_id)
+                .summary(format!("name={}", key.name)),
         )
         .await?;
-    tx.commit().await?;
+    tx.commit_recorded(recorded).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod apis;
 pub mod audit;
 pub mod auth;
+pub mod change;
 pub mod consumer_rules;
 pub mod consumers;
 pub mod demo;
@@ -19,74 +20,14 @@ pub mod tokens;
 use crate::domain::records::CurrentUser;
 use crate::domain::{Description, IdKind, Name, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
-use crate::store::audit::AuditEntry;
-use crate::store::{now_ms, Db};
-use sqlx::AnyConnection;
+use crate::store::Db;
 
-/// Who is acting, and the request that carries the action (for the audit log).
+/// Who is acting, and the request that carries the action (for the audit log). Its role
+/// check and its writes are in `change`.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: CurrentUser,
     pub request_id: String,
-}
-
-impl Actor {
-    /// Refuses Viewers; every write path calls this first.
-    pub fn require_admin(&self) -> AppResult<()> {
-        if self.user.can_write() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    /// Records a change in the audit log, inside the caller's transaction.
-    pub async fn audit(
-        &self,
-        conn: &mut AnyConnection,
-        instance_id: Option<&str>,
-        action: &str,
-        resource_type: IdKind,
-        resource_id: &str,
-        summary: String,
-    ) -> AppResult<()> {
-        self.audit_for(
-            conn,
-            instance_id,
-            action,
-            resource_type,
-            resource_id,
-            None,
-            summary,
-        )
-        .await
-    }
-
-    /// Like `audit`, naming the principal (consumer or group) the change concerns when it
-    /// is not the resource itself, so enforcement knows what to re-read.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn audit_for(
-        &self,
-        conn: &mut AnyConnection,
-        instance_id: Option<&str>,
-        action: &str,
-        resource_type: IdKind,
-        resource_id: &str,
-        subject_id: Option<&str>,
-        summary: String,
-    ) -> AppResult<()> {
-        let entry = AuditEntry {
-            instance_id,
-            actor: &self.user.username,
-            action,
-            resource_type: resource_type.noun(),
-            resource_id,
-            subject_id,
-            summary,
-            request_id: &self.request_id,
-        };
-        Ok(crate::store::audit::insert(conn, entry, now_ms()).await?)
-    }
 }
 
 /// Parses an ID argument, answering `NotFound` for a malformed one: a malformed ID names

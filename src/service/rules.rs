@@ -2,6 +2,7 @@
 //! change the expiry, revoke; and the per-consumer view of them
 //! (`ListConsumerAuthorizationRules`).
 
+use super::change::{Audit, AuditAction};
 use super::{parse_id, Actor};
 use crate::domain::authorization::{
     expire_status, ExpireMode, ExpireStatus, Expiry, PrincipalType,
@@ -164,7 +165,7 @@ pub async fn create_rules(
     actor: &Actor,
     inputs: Vec<NewRule>,
 ) -> AppResult<Vec<AuthorizationRule>> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     if inputs.is_empty() || inputs.len() > MAX_BATCH {
         return Err(AppError::invalid(
             "Rules",
@@ -173,7 +174,8 @@ pub async fn create_rules(
     }
     let batch = inputs.len() > 1;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
+    let mut recorded = None;
     let mut ids = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let (principal, instance_id, ptype, api_id, env_id, expiry) =
@@ -207,24 +209,23 @@ pub async fn create_rules(
             ptype.as_str(),
             expiry.mode.as_str()
         );
-        actor
-            .audit_for(
-                &mut tx,
-                Some(&instance_id),
-                "CreateConsumerAuthorizationRule",
-                IdKind::AuthorizationRule,
-                id.as_str(),
-                Some(principal.as_str()),
-                summary,
-            )
-            .await?;
+        let audit = Audit::new(
+            AuditAction::CreateConsumerAuthorizationRule,
+            IdKind::AuthorizationRule,
+            id.as_str(),
+        )
+        .instance(&instance_id)
+        .subject(Some(principal.as_str()))
+        .summary(summary);
+        recorded = Some(tx.record(audit).await?);
         ids.push(id);
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in &ids {
-        out.push(load(&mut tx, id, now).await?);
+        out.push(load(&mut *tx, id, now).await?);
     }
-    tx.commit().await?;
+    tx.commit_recorded(recorded.ok_or(AppError::Internal)?)
+        .await?;
     Ok(out)
 }
 
@@ -334,13 +335,13 @@ pub async fn update_rule_expiry(
     rule_id: &str,
     input: RuleExpiryUpdate,
 ) -> AppResult<AuthorizationRule> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     let id = parse_id(IdKind::AuthorizationRule, rule_id)?;
     let now = now_ms();
     let expiry = Expiry::parse(input.expire_mode.trim(), input.expire_timestamp, now)
         .map_err(|e| AppError::invalid(e.field(), e))?;
-    let mut tx = db.pool.begin().await?;
-    let current = load(&mut tx, &id, now).await?;
+    let mut tx = admin.begin(db).await?;
+    let current = load(&mut *tx, &id, now).await?;
     if !rules::update_expiry(
         &mut tx,
         id.as_str(),
@@ -360,26 +361,27 @@ pub async fn update_rule_expiry(
         current.expire_timestamp,
         expiry.expire_at
     );
-    actor
-        .audit_for(
-            &mut tx,
-            Some(&current.instance_id),
-            "UpdateConsumerAuthorizationRule",
-            IdKind::AuthorizationRule,
-            id.as_str(),
-            Some(&current.principal.id),
-            summary,
+    let recorded = tx
+        .record(
+            Audit::new(
+                AuditAction::UpdateConsumerAuthorizationRule,
+                IdKind::AuthorizationRule,
+                id.as_str(),
+            )
+            .instance(&current.instance_id)
+            .subject(Some(&current.principal.id))
+            .summary(summary),
         )
         .await?;
-    let rule = load(&mut tx, &id, now).await?;
-    tx.commit().await?;
+    let rule = load(&mut *tx, &id, now).await?;
+    tx.commit_recorded(recorded).await?;
     Ok(rule)
 }
 
 /// Revokes rules, all or none: an unknown ID refuses the whole batch.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username, n = rule_ids.len()))]
 pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppResult<()> {
-    actor.require_admin()?;
+    let admin = actor.admin()?;
     if rule_ids.is_empty() || rule_ids.len() > MAX_BATCH {
         return Err(AppError::invalid(
             "RuleIds",
@@ -394,9 +396,10 @@ pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppRes
         }
     }
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = admin.begin(db).await?;
+    let mut recorded = None;
     for id in &ids {
-        let rule = load(&mut tx, id, now).await?;
+        let rule = load(&mut *tx, id, now).await?;
         rules::delete(&mut tx, id.as_str()).await?;
         let summary = format!(
             "{}={} api={} environment={}",
@@ -405,18 +408,17 @@ pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppRes
             rule.api.id,
             rule.environment.id
         );
-        actor
-            .audit_for(
-                &mut tx,
-                Some(&rule.instance_id),
-                "DeleteConsumerAuthorizationRule",
-                IdKind::AuthorizationRule,
-                id.as_str(),
-                Some(&rule.principal.id),
-                summary,
-            )
-            .await?;
+        let audit = Audit::new(
+            AuditAction::DeleteConsumerAuthorizationRule,
+            IdKind::AuthorizationRule,
+            id.as_str(),
+        )
+        .instance(&rule.instance_id)
+        .subject(Some(&rule.principal.id))
+        .summary(summary);
+        recorded = Some(tx.record(audit).await?);
     }
-    tx.commit().await?;
+    tx.commit_recorded(recorded.ok_or(AppError::Internal)?)
+        .await?;
     Ok(())
 }

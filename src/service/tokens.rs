@@ -1,6 +1,7 @@
 //! REST bearer tokens: created per account (console or CLI), shown once, stored hashed,
 //! revocable, with the time of last use.
 
+use super::change::{Audit, AuditAction};
 use super::{parse_name, Actor};
 use crate::domain::keys::{hash_key, token_lifetime_days, PlainApiKey, TOKEN_PREFIX};
 use crate::domain::records::{ApiToken, CreatedToken, CurrentUser};
@@ -37,22 +38,14 @@ pub async fn create_token(
         expires_at: Some(now + days * 24 * 60 * 60 * 1000),
         expired: false,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = actor.begin_own(db).await?;
     tokens::insert(&mut tx, &user.id, &token, &name.unique_key(), &plain.hash())
         .await
         .map_err(|e| super::name_taken(e, "token", &name))?;
     let summary = format!("name={name} account={} expires_in_days={days}", user.id);
-    actor
-        .audit(
-            &mut tx,
-            None,
-            "CreateApiToken",
-            IdKind::ApiToken,
-            &token.id,
-            summary,
-        )
-        .await?;
-    tx.commit().await?;
+    let audit =
+        Audit::new(AuditAction::CreateApiToken, IdKind::ApiToken, &token.id).summary(summary);
+    tx.commit(audit).await?;
     tracing::info!(token = %token.id, "API token created");
     Ok(CreatedToken {
         value: plain.expose().to_owned(),
@@ -80,8 +73,8 @@ pub async fn create_token_for(
         })?;
     drop(conn);
     let cli = Actor {
-        user,
         request_id: format!("cli-{}", std::process::id()),
+        user,
     };
     create_token(db, &cli, name, expires_in_days).await
 }
@@ -100,22 +93,14 @@ pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>
 #[tracing::instrument(skip_all, fields(username = %actor.user.username))]
 pub async fn revoke_token(db: &Db, actor: &Actor, token_id: &str) -> AppResult<()> {
     let id = super::parse_id(IdKind::ApiToken, token_id)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = actor.begin_own(db).await?;
     if !tokens::delete(&mut tx, &actor.user.id, id.as_str()).await? {
         return Err(AppError::not_found(IdKind::ApiToken, id.as_str()));
     }
     let summary = format!("account={}", actor.user.id);
-    actor
-        .audit(
-            &mut tx,
-            None,
-            "RevokeApiToken",
-            IdKind::ApiToken,
-            id.as_str(),
-            summary,
-        )
-        .await?;
-    tx.commit().await?;
+    let audit =
+        Audit::new(AuditAction::RevokeApiToken, IdKind::ApiToken, id.as_str()).summary(summary);
+    tx.commit(audit).await?;
     db.token_cache.clear();
     tracing::info!(token = %id, "API token revoked");
     Ok(())

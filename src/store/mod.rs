@@ -153,6 +153,17 @@ impl Db {
     }
 
     /// True when the database answers; backs `/readyz`.
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
+    /// so concurrent writers queue on the busy timeout; a deferred transaction that reads
+    /// first and then writes fails with `SQLITE_BUSY` instead when another writer got in
+    /// between (its snapshot can no longer become a write).
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

@@ -69,28 +69,42 @@ impl Read for AnyConnection {
     }
 }
 
-/// Pooled connections and transactions read through the connection they hold.
+/// Pooled connections and transactions (and anything else that derefs to a connection) read
+/// through the connection they hold.
 macro_rules! read_through_connection {
     ($($ty:ty),*) => {$(
-        impl Read for $ty {
-            async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
-                Read::all(&mut **self, sql, args).await
+        impl $crate::store::read::Read for $ty {
+            async fn all<T: $crate::store::row::Row>(
+                &mut self,
+                sql: &str,
+                args: &[$crate::store::Arg],
+            ) -> Result<Vec<T>, sqlx::Error> {
+                $crate::store::read::Read::all(&mut **self, sql, args).await
             }
 
-            async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
-                Read::first(&mut **self, sql, args).await
+            async fn first<T: $crate::store::row::Row>(
+                &mut self,
+                sql: &str,
+                args: &[$crate::store::Arg],
+            ) -> Result<Option<T>, sqlx::Error> {
+                $crate::store::read::Read::first(&mut **self, sql, args).await
             }
 
-            async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
-                Read::number(&mut **self, sql, args).await
+            async fn number(
+                &mut self,
+                sql: &str,
+                args: &[$crate::store::Arg],
+            ) -> Result<Option<i64>, sqlx::Error> {
+                $crate::store::read::Read::number(&mut **self, sql, args).await
             }
 
             fn is_sqlite(&self) -> bool {
-                Read::is_sqlite(&**self)
+                $crate::store::read::Read::is_sqlite(&**self)
             }
         }
     )*};
 }
+pub(crate) use read_through_connection;
 read_through_connection!(PoolConnection<Any>, Transaction<'_, Any>);
 
 /// A connection for reads only: synchronous on SQLite, pooled sqlx otherwise.

@@ -1,10 +1,9 @@
 //! Spawns the real application on a random port against a fresh database: a temporary
 //! SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
 
-use gateway_console::domain::records::Role;
 use gateway_console::enforce::{Enforcer, Settings};
 use gateway_console::server::{leptos_options, router};
-use gateway_console::service::auth;
+use gateway_console::service::{accounts, Actor};
 use gateway_console::state::AppState;
 use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
@@ -85,12 +84,17 @@ pub async fn spawn_app_web(web: WebSettings) -> TestApp {
 }
 
 async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("error")
+        .with_writer(std::io::stderr)
+        .try_init();
     let (url, dir) = fresh_database_url().await;
     let db = Db::connect(&url).await.expect("connect and migrate");
-    auth::create_account(&db, "admin", ADMIN_PASSWORD, Role::Admin)
+    let setup = Actor::system("test setup");
+    accounts::create_account(&db, &setup, "admin", ADMIN_PASSWORD, "Admin")
         .await
         .unwrap();
-    auth::create_account(&db, "viewer", VIEWER_PASSWORD, Role::Viewer)
+    accounts::create_account(&db, &setup, "viewer", VIEWER_PASSWORD, "Viewer")
         .await
         .unwrap();
     let mut app = serve(db, settings, web).await;
