@@ -140,11 +140,20 @@ impl Expiry {
     }
 }
 
+/// When a rule stops granting: never (`None`) for LongTerm, at its time for ShortTerm (a
+/// ShortTerm rule without a time never grants). The console's status and the enforcement
+/// snapshot both decide by this.
+pub fn ends_at(mode: ExpireMode, expire_at: Option<i64>) -> Option<i64> {
+    match mode {
+        ExpireMode::LongTerm => None,
+        ExpireMode::ShortTerm => Some(expire_at.unwrap_or(i64::MIN)),
+    }
+}
+
 /// The status of a rule with this expiry at `now_ms`.
 pub fn expire_status(mode: ExpireMode, expire_at: Option<i64>, now_ms: i64) -> ExpireStatus {
-    match (mode, expire_at) {
-        (ExpireMode::ShortTerm, Some(t)) if t <= now_ms => ExpireStatus::Expired,
-        (ExpireMode::ShortTerm, None) => ExpireStatus::Expired,
+    match ends_at(mode, expire_at) {
+        Some(t) if t <= now_ms => ExpireStatus::Expired,
         _ => ExpireStatus::InEffect,
     }
 }

@@ -3,6 +3,7 @@
 //! from plain rows (so it can be tested and measured without a database) and then only read.
 //! Expiry is kept as a time and compared with the clock at each decision.
 
+use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
 use crate::store::snapshot::{ConsumerSlice, GroupSlice, KeyRow, Patch, RuleRow, SnapshotRows};
 use std::collections::HashMap;
@@ -282,11 +283,7 @@ impl Snapshot {
         Some(Grant {
             api: *self.api_index.get(r.api_id.as_str())?,
             environment: *self.environment_ids.get(r.environment_id.as_str())?,
-            expires_at: if r.expire_mode == "LongTerm" {
-                NEVER
-            } else {
-                r.expire_at.unwrap_or(i64::MIN)
-            },
+            expires_at: ends_at(ExpireMode::parse(&r.expire_mode)?, r.expire_at).unwrap_or(NEVER),
         })
     }
 
@@ -625,6 +622,31 @@ mod tests {
     fn decide(s: &Snapshot, key: &str, path: &str) -> Result<String, Refusal> {
         s.decide(&h(key), None, Some(path), NOW)
             .map(|a| format!("{}:{}", a.consumer_name, a.api_id))
+    }
+
+    #[test]
+    fn a_rule_grants_exactly_while_the_console_shows_it_in_effect() {
+        use crate::domain::authorization::{expire_status, ExpireStatus};
+        for (mode, at) in [
+            ("LongTerm", None),
+            ("ShortTerm", Some(NOW + 1)),
+            ("ShortTerm", Some(NOW)),
+            ("ShortTerm", Some(NOW - 1)),
+            ("ShortTerm", None),
+            ("Forever", None),
+        ] {
+            let mut r = rows(true);
+            r.rules = vec![RuleRow {
+                expire_mode: mode.into(),
+                expire_at: at,
+                ..rule(Some("cs-alice"), None, "api-chat", None)
+            }];
+            let granted = decide(&Snapshot::build(r), "key-a", "/v1/chat").is_ok();
+            let shown = ExpireMode::parse(mode)
+                .map(|m| expire_status(m, at, NOW) == ExpireStatus::InEffect)
+                .unwrap_or(false);
+            assert_eq!(granted, shown, "{mode} {at:?}");
+        }
     }
 
     #[test]
