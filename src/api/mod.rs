@@ -165,8 +165,30 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             }),
         )
         .route("/v1/{*rest}", any(unknown_operation))
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn(viewers_only_read));
     (routes, doc)
+}
+
+/// The role rule of the whole REST API, in one place: a Viewer's call that would change
+/// something is refused before its body is even read, whatever the operation (the service
+/// layer checks again). The caller's own API tokens are the one thing a Viewer may change.
+async fn viewers_only_read(req: Request, next: axum::middleware::Next) -> Response {
+    let reads = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let path = req.uri().path();
+    let own_tokens = path == "/v1/tokens" || path.starts_with("/v1/tokens/");
+    let viewer = req
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|u| !u.can_write());
+    if viewer && !reads && !own_tokens {
+        let rid = request_id_of(req.extensions());
+        return error_response(&rid, &AppError::Forbidden);
+    }
+    next.run(req).await
 }
 
 async fn method_not_allowed(req: Request) -> Response {

@@ -11,5 +11,6 @@ mod enforcement;
 mod gateways;
 mod rest;
 mod rest_status;
+mod routes;
 mod search;
 mod security;
