@@ -433,8 +433,14 @@ async fn main() {
         .unwrap();
     for enabled in [false, true] {
         let started = Instant::now();
+        let version: i64 = sqlx::query_scalar("SELECT version FROM api_keys WHERE id = $1")
+            .bind(&key_id)
+            .fetch_one(&db2.pool)
+            .await
+            .unwrap();
         let update = KeyUpdate {
             enabled: Some(enabled),
+            version,
             expires_at: None,
         };
         keys::update_key(&db2, &bench_actor(), &key_id, update)

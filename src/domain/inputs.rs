@@ -71,6 +71,8 @@ pub struct NewKey {
 pub struct KeyUpdate {
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<i64>))]
     pub expires_at: Option<Option<i64>>,

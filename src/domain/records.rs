@@ -123,6 +123,8 @@ pub struct ApiKey {
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// For optimistic concurrency: an update names the version it saw.
+    pub version: i64,
 }
 
 /// A key just created: the only answer that ever carries the plain value.

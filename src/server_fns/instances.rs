@@ -143,11 +143,16 @@ pub async fn set_group_enabled(
 }
 
 #[server(endpoint = "set_key_enabled")]
-pub async fn set_key_enabled(key_id: String, enabled: bool) -> Result<ApiKey, AppError> {
+pub async fn set_key_enabled(
+    key_id: String,
+    enabled: bool,
+    version: i64,
+) -> Result<ApiKey, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
     let input = crate::domain::inputs::KeyUpdate {
         enabled: Some(enabled),
+        version,
         expires_at: None,
     };
     respond(crate::service::keys::update_key(&db, &actor, &key_id, input).await)

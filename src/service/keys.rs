@@ -64,6 +64,7 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
         expires_at,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let mut tx = admin.begin(db).await?;
     keys::insert(&mut tx, &key, &name.unique_key(), &plain.hash())
@@ -127,6 +128,9 @@ pub async fn update_key(
     let expiry = input.expires_at.map(|e| parse_expiry(e, now)).transpose()?;
     let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
+    if !keys::claim_version(&mut tx, id.as_str(), input.version, now).await? {
+        return Err(AppError::Version);
+    }
     let mut changes = Vec::new();
     if let Some(enabled) = input.enabled {
         keys::set_enabled(&mut tx, id.as_str(), enabled, now).await?;

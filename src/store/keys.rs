@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
-    k.enabled, k.expires_at, k.created_at, k.updated_at";
+    k.enabled, k.expires_at, k.created_at, k.updated_at, k.version";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -20,6 +20,7 @@ struct Row {
     expires_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl From<Row> for ApiKey {
@@ -37,6 +38,7 @@ impl From<Row> for ApiKey {
             expires_at: r.expires_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         }
     }
 }
@@ -147,6 +149,24 @@ pub async fn unbind(
     .bind(consumer_id)
     .execute(conn)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes the key's `version` for a change, or answers false when the key is at another one
+/// (someone changed it since the caller read it). The change's own updates then follow in the
+/// same transaction.
+pub async fn claim_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE api_keys SET updated_at = $1 WHERE id = $2 AND version = $3")
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

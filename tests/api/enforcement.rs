@@ -225,6 +225,13 @@ impl World {
         }
     }
 
+    /// `PATCH` a key with the version it is at now.
+    async fn patch_key(&self, app: &TestApp, key_path: &str, mut body: Value) -> Value {
+        let key = self.call(app, "GET", key_path, None).await;
+        body["version"] = key["version"].clone();
+        self.call(app, "PATCH", key_path, Some(body)).await
+    }
+
     async fn call(&self, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
         ok(&app.rest(Some(&self.token), method, path, body).await).clone()
     }
@@ -354,11 +361,10 @@ async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change()
 
     // Disable the key, enable it again.
     let key_path = format!("/v1/keys/{}", alice.key_id);
-    w.call(&app, "PATCH", &key_path, Some(json!({"enabled": false})))
+    w.patch_key(&app, &key_path, json!({"enabled": false}))
         .await;
     within_a_second(&gw, "/v1/chat", Some(&alice.key), 401, "disabled key").await;
-    w.call(&app, "PATCH", &key_path, Some(json!({"enabled": true})))
-        .await;
+    w.patch_key(&app, &key_path, json!({"enabled": true})).await;
     within_a_second(&gw, "/v1/chat", Some(&alice.key), 200, "enabled key").await;
 
     // Rotate without grace: the old value stops, the new one works.
@@ -896,11 +902,10 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     )
     .await;
     live_equals_full(&app, &gw, "key rotated with grace").await;
-    w.call(
+    w.patch_key(
         &app,
-        "PATCH",
         &key_path,
-        Some(json!({"enabled": false, "expiresAt": now_ms() + 5_000})),
+        json!({"enabled": false, "expiresAt": now_ms() + 5_000}),
     )
     .await;
     live_equals_full(&app, &gw, "key disabled with an expiry").await;

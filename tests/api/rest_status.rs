@@ -62,7 +62,10 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
     let before = revision(&app, &w.gateway).await;
 
     // Expiry: a past time is refused and changes nothing; a future one is kept; null clears.
-    let past = json!({"expiresAt": 1000});
+    // Every change names the version it saw.
+    let version = |k: &Value| k["version"].as_i64().unwrap();
+    let mut v = version(ok(&app.rest(t, "GET", &key_path, None).await));
+    let past = json!({"expiresAt": 1000, "version": v});
     refused(
         &app.rest(t, "PATCH", &key_path, Some(past)).await,
         400,
@@ -70,22 +73,52 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
     );
     let future = gateway_console::store::now_ms() + 3_600_000;
     let k = app
-        .rest(t, "PATCH", &key_path, Some(json!({"expiresAt": future})))
+        .rest(
+            t,
+            "PATCH",
+            &key_path,
+            Some(json!({"expiresAt": future, "version": v})),
+        )
         .await;
     assert_eq!(ok(&k)["expiresAt"], future);
     assert_eq!(ok(&k)["enabled"], true);
+    let stale = json!({"enabled": false, "version": v});
+    refused(
+        &app.rest(t, "PATCH", &key_path, Some(stale)).await,
+        409,
+        "Conflict.Version",
+    );
+    v = version(ok(&k));
     let k = app
-        .rest(t, "PATCH", &key_path, Some(json!({"enabled": false})))
+        .rest(
+            t,
+            "PATCH",
+            &key_path,
+            Some(json!({"enabled": false, "version": v})),
+        )
         .await;
     assert_eq!(ok(&k)["enabled"], false);
     assert_eq!(ok(&k)["expiresAt"], future, "a field left out is kept");
+    v = version(ok(&k));
     let k = app
-        .rest(t, "PATCH", &key_path, Some(json!({"expiresAt": null})))
+        .rest(
+            t,
+            "PATCH",
+            &key_path,
+            Some(json!({"expiresAt": null, "version": v})),
+        )
         .await;
     assert!(ok(&k)["expiresAt"].is_null());
-    let wrong = json!({"enabled": "yes"});
+    let wrong = json!({"enabled": "yes", "version": version(ok(&k))});
     assert_eq!(
         app.rest(t, "PATCH", &key_path, Some(wrong)).await.status,
+        400
+    );
+    let unversioned = json!({"enabled": true});
+    assert_eq!(
+        app.rest(t, "PATCH", &key_path, Some(unversioned))
+            .await
+            .status,
         400
     );
     let past_new = json!({"instanceId": w.gateway, "name": "old", "expiresAt": 5});
@@ -145,8 +178,13 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
         "NotFound.Key",
     );
     refused(
-        &app.rest(t, "PATCH", &key_path, Some(json!({"enabled": true})))
-            .await,
+        &app.rest(
+            t,
+            "PATCH",
+            &key_path,
+            Some(json!({"enabled": true, "version": 1})),
+        )
+        .await,
         404,
         "NotFound.Key",
     );
@@ -294,7 +332,11 @@ async fn a_viewer_token_cannot_change_status_keys_or_memberships() {
     let v = Some(viewer.as_str());
     let key_path = format!("/v1/keys/{}", w.key);
     for (method, path, body) in [
-        ("PATCH", key_path.clone(), Some(json!({"enabled": false}))),
+        (
+            "PATCH",
+            key_path.clone(),
+            Some(json!({"enabled": false, "version": 1})),
+        ),
         ("POST", format!("{key_path}/rotate"), Some(json!({}))),
         ("DELETE", key_path.clone(), None),
         (

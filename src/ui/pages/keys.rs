@@ -113,11 +113,11 @@ fn key_actions(
     open: RwSignal<Option<KeyDialog>>,
     reload: RwSignal<u32>,
 ) -> impl IntoView {
-    let (id, name, enabled) = (k.id.clone(), k.name.clone(), k.enabled);
+    let (id, name, enabled, version) = (k.id.clone(), k.name.clone(), k.enabled, k.version);
     let toggle = move |_| {
         let (id, name) = (id.clone(), name.clone());
         leptos::task::spawn_local(async move {
-            match set_key_enabled(id, !enabled).await {
+            match set_key_enabled(id, !enabled, version).await {
                 Ok(_) => notify(
                     false,
                     format!(
