@@ -90,16 +90,13 @@ async fn require_environments(
 
 /// A name or base-path clash, told apart by which one another API of the instance has.
 fn taken(err: sqlx::Error, c: &Checked) -> AppError {
-    if crate::store::is_unique_violation(&err) {
-        let msg = err.to_string();
-        if msg.contains("base_path") {
-            return AppError::NameTaken {
-                message: format!(
-                    "Another model API in this instance already uses the base path {}.",
-                    c.base_path
-                ),
-            };
-        }
+    if crate::store::breaks_unique(&err, "base_path") {
+        return AppError::NameTaken {
+            message: format!(
+                "Another model API in this instance already uses the base path {}.",
+                c.base_path
+            ),
+        };
     }
     super::name_taken(err, "model API", &c.name)
 }
@@ -136,13 +133,7 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
             version: 1,
         };
         match apis::insert(&mut tx, &row, &c.name.unique_key()).await {
-            Err(e)
-                if attempt < 2
-                    && crate::store::is_unique_violation(&e)
-                    && e.to_string().contains("resource_no") =>
-            {
-                continue
-            }
+            Err(e) if attempt < 2 && crate::store::breaks_unique(&e, "resource_no") => continue,
             other => other.map_err(|e| taken(e, &c))?,
         }
         apis::set_deployments(&mut tx, &row.id, &envs, now).await?;

@@ -32,6 +32,8 @@ async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ApiKey> {
 }
 
 /// Generates a key from the OS CSPRNG. The answer is the only place its value ever appears.
+const VALUE_IN_USE: &str = "This value is already in use by another key; choose another.";
+
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<CreatedKey> {
     let admin = actor.admin()?;
@@ -44,10 +46,7 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
                 PlainApiKey::custom(v).map_err(|e| AppError::invalid("Value", e.to_string()))?;
             let mut conn = db.pool.acquire().await?;
             if keys::value_in_use(&mut conn, &plain.hash()).await? {
-                return Err(AppError::invalid(
-                    "Value",
-                    "This value is already in use by another key; choose another.",
-                ));
+                return Err(AppError::invalid("Value", VALUE_IN_USE));
             }
             plain
         }
@@ -69,7 +68,14 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
     let mut tx = admin.begin(db).await?;
     keys::insert(&mut tx, &key, &name.unique_key(), &plain.hash())
         .await
-        .map_err(|e| super::name_taken(e, "key", &name))?;
+        .map_err(|e| {
+            if crate::store::breaks_unique(&e, "key_hash") {
+                // Another key took the same custom value since it was checked.
+                AppError::invalid("Value", VALUE_IN_USE)
+            } else {
+                super::name_taken(e, "key", &name)
+            }
+        })?;
     let recorded = tx
         .record(
             Audit::new(AuditAction::CreateKey, IdKind::Key, &key.id)

@@ -89,9 +89,9 @@ pub fn truncate(s: &str) -> String {
     out
 }
 
-/// Maps a unique violation on a name to a `Conflict.Name` error; other errors pass through.
+/// Maps a broken unique rule on a name to a `Conflict.Name` error; other errors pass through.
 pub fn name_taken(err: sqlx::Error, what: &str, name: &Name) -> AppError {
-    if crate::store::is_unique_violation(&err) {
+    if crate::store::breaks_unique(&err, "name_key") {
         AppError::NameTaken {
             message: format!("A {what} named {name} already exists in this instance."),
         }

@@ -194,7 +194,7 @@ pub async fn create_rules(
             now,
         };
         if let Err(e) = rules::insert(&mut tx, &new).await {
-            if crate::store::is_unique_violation(&e) {
+            if crate::store::breaks_unique(&e, "principal_id") {
                 return Err(AppError::NameTaken {
                     message: format!(
                         "The {} {principal} already has a rule for this API in this environment; change its expiry instead.",

@@ -556,3 +556,40 @@ async fn groups_are_renamed_with_their_version_and_deleted_only_when_unused() {
         "ours"
     );
 }
+
+#[tokio::test]
+async fn a_broken_unique_rule_is_told_by_its_column_on_both_engines() {
+    use gateway_console::domain::keys::hash_key;
+    use gateway_console::domain::records::ApiKey;
+    use gateway_console::store::{breaks_unique, keys};
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = Some(w.token.as_str());
+    let value = "unique-rule-0123456789-abcdefXYZ";
+    let body = json!({"instanceId": w.gateway, "name": "first", "value": value});
+    ok(&app.rest(t, "POST", "/v1/keys", Some(body)).await);
+    let row = |name: &str| ApiKey {
+        id: gateway_console::domain::ResourceId::generate(gateway_console::domain::IdKind::Key)
+            .to_string(),
+        instance_id: w.gateway.clone(),
+        name: name.into(),
+        prefix: "x".into(),
+        consumer: None,
+        enabled: true,
+        expires_at: None,
+        created_at: 1,
+        updated_at: 1,
+        version: 1,
+    };
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let same_value = keys::insert(&mut conn, &row("second"), "second", &hash_key(value))
+        .await
+        .unwrap_err();
+    assert!(breaks_unique(&same_value, "key_hash"), "{same_value}");
+    assert!(!breaks_unique(&same_value, "name_key"), "{same_value}");
+    let same_name = keys::insert(&mut conn, &row("first"), "first", &hash_key("another"))
+        .await
+        .unwrap_err();
+    assert!(breaks_unique(&same_name, "name_key"), "{same_name}");
+    assert!(!breaks_unique(&same_name, "key_hash"), "{same_name}");
+}
