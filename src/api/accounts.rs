@@ -61,7 +61,7 @@ struct AccountStatus {
 /// Enable or disable an account; disabling signs it out and stops its tokens. The last
 /// enabled Admin cannot be disabled.
 #[utoipa::path(put, path = "/v1/accounts/{account_id}/status", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…", pattern = r"^acc-[0-9a-v]{20}$")), request_body = AccountStatus,
+    params(("account_id" = String, Path, description = "acc-…")), request_body = AccountStatus,
     responses((status = 200, body = Envelope<Account>), ErrorResponses))]
 async fn set_account_status(
     ctx: Ctx,
@@ -81,7 +81,7 @@ struct AccountRole {
 
 /// Change an account's role. The last enabled Admin cannot become a Viewer.
 #[utoipa::path(put, path = "/v1/accounts/{account_id}/role", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…", pattern = r"^acc-[0-9a-v]{20}$")), request_body = AccountRole,
+    params(("account_id" = String, Path, description = "acc-…")), request_body = AccountRole,
     responses((status = 200, body = Envelope<Account>), ErrorResponses))]
 async fn set_account_role(
     ctx: Ctx,
@@ -99,7 +99,7 @@ struct NewPassword {
 
 /// Set a new password for an account and sign it out everywhere.
 #[utoipa::path(put, path = "/v1/accounts/{account_id}/password", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…", pattern = r"^acc-[0-9a-v]{20}$")), request_body = NewPassword,
+    params(("account_id" = String, Path, description = "acc-…")), request_body = NewPassword,
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn reset_account_password(
     ctx: Ctx,

@@ -21,7 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// One gateway's entries; without it, every gateway's and the account-level ones.
-    #[param(pattern = r"^gw-[0-9a-v]{20}$")]
     gateway_id: Option<String>,
     /// `Gateway`, `Consumer`, `ConsumerGroup`, `Key`, `Api`, `Environment`,
     /// `AuthorizationRule`, `Account` or `ApiToken`.

@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct ConsumersQuery {
     /// The gateway whose consumers to list.
-    #[param(required = true, pattern = r"^gw-[0-9a-v]{20}$")]
+    #[param(required = true)]
     gateway_id: Option<String>,
     /// Case-insensitive substring of the consumer name.
     name_like: Option<String>,
@@ -82,7 +82,7 @@ async fn create_consumer(ctx: Ctx, Body(input): Body<NewConsumer>) -> Response {
 
 /// Get a consumer with its groups and credentials.
 #[utoipa::path(get, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")),
+    params(("consumer_id" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     ctx.reply(consumers::get_consumer(&ctx.db, &consumer_id).await)
@@ -90,7 +90,7 @@ async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
 
 /// Change a consumer's name and description; `version` must be the current one.
 #[utoipa::path(put, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")), request_body = ConsumerUpdate,
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = ConsumerUpdate,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn update_consumer(
     ctx: Ctx,
@@ -102,7 +102,7 @@ async fn update_consumer(
 
 /// Delete a consumer without dependencies; otherwise `Conflict.Dependencies` lists them.
 #[utoipa::path(delete, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")),
+    params(("consumer_id" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     ctx.done(consumers::delete_consumer(&ctx.db, &ctx.actor, &consumer_id).await)
@@ -110,7 +110,7 @@ async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response 
 
 /// What keeps a consumer from being deleted: memberships, credentials, rules.
 #[utoipa::path(get, path = "/v1/consumers/{consumer_id}/dependencies", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")),
+    params(("consumer_id" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_consumer_dependencies(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     let result = consumers::check_consumer_dependencies(&ctx.db, &consumer_id)
@@ -128,7 +128,7 @@ struct BindCredential {
 
 /// Bind an unbound key to the consumer as an API-key credential.
 #[utoipa::path(post, path = "/v1/consumers/{consumer_id}/credentials", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")), request_body = BindCredential,
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = BindCredential,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn bind_credential(
     ctx: Ctx,
@@ -140,7 +140,7 @@ async fn bind_credential(
 
 /// Unbind a key from the consumer.
 #[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/credentials/{key_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$"), ("key_id" = String, Path, description = "key-…", pattern = r"^key-[0-9a-v]{20}$")),
+    params(("consumer_id" = String, Path, description = "cs-…"), ("key_id" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn unbind_credential(
     ctx: Ctx,
@@ -151,7 +151,7 @@ async fn unbind_credential(
 
 /// Enable or disable a consumer (a disabled consumer is refused by enforcement).
 #[utoipa::path(put, path = "/v1/consumers/{consumer_id}/status", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")), request_body = StatusUpdate,
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = StatusUpdate,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn set_consumer_status(
     ctx: Ctx,
@@ -163,7 +163,7 @@ async fn set_consumer_status(
 
 /// Add the consumer to a consumer group of its gateway.
 #[utoipa::path(post, path = "/v1/consumers/{consumer_id}/groups", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$")), request_body = NewMembership,
+    params(("consumer_id" = String, Path, description = "cs-…")), request_body = NewMembership,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn add_consumer_to_group(
     ctx: Ctx,
@@ -175,7 +175,7 @@ async fn add_consumer_to_group(
 
 /// Remove the consumer from one of its consumer groups.
 #[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/groups/{group_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$"), ("group_id" = String, Path, description = "cg-…", pattern = r"^cg-[0-9a-v]{20}$")),
+    params(("consumer_id" = String, Path, description = "cs-…"), ("group_id" = String, Path, description = "cg-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn remove_consumer_from_group(
     ctx: Ctx,
@@ -203,7 +203,7 @@ struct RulesQuery {
 
 /// ListConsumerAuthorizationRules: the consumer's authorization rules, newest first.
 #[utoipa::path(get, path = "/v1/consumers/{consumer_id}/authorization-rules", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…", pattern = r"^cs-[0-9a-v]{20}$"), RulesQuery),
+    params(("consumer_id" = String, Path, description = "cs-…"), RulesQuery),
     responses((status = 200, body = Envelope<Page<ConsumerAuthorizationRule>>), ErrorResponses))]
 async fn list_consumer_authorization_rules(
     ctx: Ctx,

@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The gateway (instance) whose records to list.
-    #[param(required = true, pattern = r"^gw-[0-9a-v]{20}$")]
+    #[param(required = true)]
     pub gateway_id: Option<String>,
     /// Case-insensitive substring of the name.
     pub name_like: Option<String>,
@@ -80,7 +80,7 @@ async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
 
 /// Get a gateway instance.
 #[utoipa::path(get, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…", pattern = r"^gw-[0-9a-v]{20}$")),
+    params(("gateway_id" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     ctx.reply(instances::get_instance(&ctx.db, &gateway_id).await)
@@ -89,7 +89,7 @@ async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
 /// Rename a gateway instance or change its engine version and description; `version` must
 /// be current. The region does not change.
 #[utoipa::path(put, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…", pattern = r"^gw-[0-9a-v]{20}$")), request_body = InstanceUpdate,
+    params(("gateway_id" = String, Path, description = "gw-…")), request_body = InstanceUpdate,
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn update_gateway(
     ctx: Ctx,
@@ -103,7 +103,7 @@ async fn update_gateway(
 /// environment; otherwise `Conflict.Dependencies` lists what it still holds. Its audit
 /// entries are kept.
 #[utoipa::path(delete, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…", pattern = r"^gw-[0-9a-v]{20}$")),
+    params(("gateway_id" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &gateway_id).await)
@@ -112,7 +112,7 @@ async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
 /// What keeps a gateway from being deleted: its consumers, groups, keys, model APIs and
 /// environments (up to 20 of each).
 #[utoipa::path(get, path = "/v1/gateways/{gateway_id}/dependencies", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…", pattern = r"^gw-[0-9a-v]{20}$")),
+    params(("gateway_id" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_gateway_dependencies(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     let result = instances::check_instance_dependencies(&ctx.db, &gateway_id)
@@ -144,7 +144,7 @@ async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Resp
 
 /// Get an environment.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…", pattern = r"^env-[0-9a-v]{20}$")),
+    params(("environment_id" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.reply(environments::get_environment(&ctx.db, &environment_id).await)
@@ -152,7 +152,7 @@ async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Respon
 
 /// Rename an environment or change its alias and description; `version` must be current.
 #[utoipa::path(put, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…", pattern = r"^env-[0-9a-v]{20}$")), request_body = EnvironmentUpdate,
+    params(("environment_id" = String, Path, description = "env-…")), request_body = EnvironmentUpdate,
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn update_environment(
     ctx: Ctx,
@@ -165,7 +165,7 @@ async fn update_environment(
 /// Delete an environment that no model API is deployed to and no rule names (not the
 /// default one); otherwise `Conflict.Dependencies` lists what is in the way.
 #[utoipa::path(delete, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…", pattern = r"^env-[0-9a-v]{20}$")),
+    params(("environment_id" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.done(environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await)
@@ -174,7 +174,7 @@ async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Res
 /// What keeps an environment from being deleted: the model APIs deployed to it and the rules
 /// that name it.
 #[utoipa::path(get, path = "/v1/environments/{environment_id}/dependencies", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…", pattern = r"^env-[0-9a-v]{20}$")),
+    params(("environment_id" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_environment_dependencies(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     let result = environments::check_environment_dependencies(&ctx.db, &environment_id)

@@ -33,7 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct QueryParams {
     /// One of gatewayId, consumerId, consumerGroupId or apiId is required.
-    #[param(pattern = r"^gw-[0-9a-v]{20}$")]
     gateway_id: Option<String>,
     /// Rules granted to this consumer directly.
     consumer_id: Option<String>,
@@ -120,7 +119,7 @@ async fn delete_authorization_rules(ctx: Ctx, Body(input): Body<BatchDelete>) ->
 
 /// Get an authorization rule.
 #[utoipa::path(get, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…", pattern = r"^car-[0-9a-v]{20}$")),
+    params(("rule_id" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
 async fn get_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
     ctx.reply(rules::get_rule(&ctx.db, &rule_id).await)
@@ -128,7 +127,7 @@ async fn get_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Respon
 
 /// Change a rule's expiry; `version` must be the current one.
 #[utoipa::path(put, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…", pattern = r"^car-[0-9a-v]{20}$")), request_body = RuleExpiryUpdate,
+    params(("rule_id" = String, Path, description = "car-…")), request_body = RuleExpiryUpdate,
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
 async fn update_authorization_rule(
     ctx: Ctx,
@@ -140,7 +139,7 @@ async fn update_authorization_rule(
 
 /// Revoke a rule.
 #[utoipa::path(delete, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…", pattern = r"^car-[0-9a-v]{20}$")),
+    params(("rule_id" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
     ctx.done(rules::delete_rules(&ctx.db, &ctx.actor, &[rule_id]).await)

@@ -55,6 +55,11 @@ impl IdKind {
         }
     }
 
+    /// The exact form of an ID of this kind, as a regular expression.
+    pub fn pattern(self) -> String {
+        format!("^{}[0-9a-v]{{{XID_LEN}}}$", self.prefix())
+    }
+
     /// The noun used in messages and error codes (`NotFound.Consumer`).
     pub const fn noun(self) -> &'static str {
         match self {
