@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde::Serialize;
 
 /// The database and the acting account of a REST call.
@@ -155,6 +156,24 @@ pub fn required<'a>(field: &str, raw: &'a Option<String>) -> AppResult<&'a str> 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| AppError::invalid(field, format!("{field} is required.")))
+}
+
+/// The gateway, search text and paging, shared by the lists of a gateway's records.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The gateway (instance) whose records to list.
+    #[param(required = true)]
+    pub gateway_id: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub name_like: Option<String>,
+    /// From 1; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub page_number: Option<String>,
+    /// 1 to 100; default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub page_size: Option<String>,
 }
 
 #[cfg(test)]

@@ -9,16 +9,18 @@ mod audit;
 mod consumers;
 mod docs;
 mod envelope;
+mod environments;
 mod extract;
-mod gateways;
+mod groups;
+mod instances;
+mod keys;
 mod model_apis;
 mod openapi;
-mod resources;
 mod rules;
 mod tokens;
 
 pub use envelope::{error_response, Dependencies, Empty, Envelope, ErrorResponses, Items};
-pub use extract::{flag, page_of, required, Body, Ctx, Params};
+pub use extract::{flag, page_of, required, Body, Ctx, ListQuery, Params};
 
 use crate::domain::records::CurrentUser;
 use crate::error::AppError;
@@ -35,9 +37,11 @@ use utoipa_axum::router::OpenApiRouter;
 /// Every `/v1` route, and the OpenAPI document that describes them.
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-        .merge(gateways::router())
+        .merge(instances::router())
+        .merge(environments::router())
         .merge(consumers::router())
-        .merge(resources::router())
+        .merge(groups::router())
+        .merge(keys::router())
         .merge(model_apis::router())
         .merge(rules::router())
         .merge(tokens::router())

@@ -1,6 +1,6 @@
 //! `/v1/model-apis`.
 
-use super::gateways::ListQuery;
+use super::ListQuery;
 use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;

@@ -2,6 +2,7 @@
 
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer};
 use crate::domain::records::{Consumer, Dependency};
+use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -132,4 +133,45 @@ pub async fn add_to_group(consumer_id: String, group_id: String) -> Result<Consu
     let (db, actor) = actor()?;
     let input = crate::domain::inputs::NewMembership { group_id };
     respond(crate::service::consumers::add_to_group(&db, &actor, &consumer_id, input).await)
+}
+
+/// The consumer details panel's data in one call: the consumer and one page of its rules
+/// (with those inherited through groups).
+#[server(endpoint = "consumer_details")]
+pub async fn consumer_details(
+    consumer_id: String,
+    api_name_like: String,
+    page_number: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<(Consumer, Page<ConsumerAuthorizationRule>), AppError> {
+    use super::context::{actor, once, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(page_number, page_size))?;
+    let key = (
+        "consumer_details",
+        &consumer_id,
+        &api_name_like,
+        page_number,
+        page_size,
+    );
+    let key = serde_json::to_string(&key).unwrap_or_default();
+    let consumer = respond(
+        once(
+            ("get_consumer", &consumer_id),
+            crate::service::consumers::get_consumer(&db, &consumer_id),
+        )
+        .await,
+    )?;
+    let rules = once(
+        key,
+        crate::service::consumer_rules::list_consumer_rules(
+            &db,
+            &consumer_id,
+            &api_name_like,
+            true,
+            page,
+        ),
+    )
+    .await;
+    respond(rules.map(|r| (consumer, r)))
 }

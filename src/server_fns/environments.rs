@@ -63,3 +63,19 @@ pub async fn delete_environment(id: String) -> Result<(), AppError> {
     let (db, actor) = actor()?;
     respond(crate::service::environments::delete_environment(&db, &actor, &id).await)
 }
+
+/// The first hundred environments of an instance (the default first), for choosers.
+#[server(endpoint = "list_environments")]
+pub async fn list_environments(instance_id: String) -> Result<Vec<Environment>, AppError> {
+    use super::context::{actor, once, respond};
+    let (db, _) = actor()?;
+    let page = respond(crate::service::page(Some(1), Some(100)))?;
+    respond(
+        once(
+            ("list_environments", &instance_id),
+            crate::service::environments::list_environments(&db, &instance_id, "", page),
+        )
+        .await
+        .map(|p| p.items),
+    )
+}

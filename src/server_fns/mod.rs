@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod authorization;
 pub mod consumers;
 pub mod environments;
+pub mod groups;
 pub mod instances;
+pub mod keys;
+pub mod model_apis;
+pub mod rules;
 pub mod session;
 pub mod tokens;
 

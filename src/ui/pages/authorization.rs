@@ -4,7 +4,7 @@
 use super::authorization_dialogs::{EditExpiryDialog, GrantDialog, RevokeDialog};
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
 use crate::domain::records::AuthorizationRule;
-use crate::server_fns::authorization::list_rules;
+use crate::server_fns::rules::list_rules;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, Pager};
 use leptos::prelude::*;

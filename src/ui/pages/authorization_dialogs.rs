@@ -5,11 +5,11 @@ use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
 use crate::domain::records::AuthorizationRule;
 use crate::domain::{format_input_time, parse_time_utc};
 use crate::error::AppError;
-use crate::server_fns::authorization::{
-    delete_rule, list_apis, list_environments, CreateRule, UpdateRuleExpiry,
-};
 use crate::server_fns::consumers::list_consumers;
-use crate::server_fns::instances::list_groups;
+use crate::server_fns::environments::list_environments;
+use crate::server_fns::groups::list_groups;
+use crate::server_fns::model_apis::list_apis;
+use crate::server_fns::rules::{delete_rule, CreateRule, UpdateRuleExpiry};
 use crate::ui::components::{notify, Dialog, SearchSelect, SelectOne};
 use leptos::prelude::*;
 

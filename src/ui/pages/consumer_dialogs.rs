@@ -10,7 +10,8 @@ use crate::server_fns::consumers::{
     consumer_dependencies, BindCredential, CreateConsumer, DeleteConsumer, UnbindCredential,
     UpdateConsumer,
 };
-use crate::server_fns::instances::{list_groups, list_keys};
+use crate::server_fns::groups::list_groups;
+use crate::server_fns::keys::list_keys;
 use crate::ui::components::description_error;
 use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SelectMany, TextField};
 use leptos::prelude::*;

@@ -11,9 +11,9 @@ use super::consumer_rules::{
 use crate::domain::records::{Consumer, Credential};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
-use crate::server_fns::authorization::consumer_details;
+use crate::server_fns::consumers::consumer_details;
 use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
-use crate::server_fns::instances::list_groups;
+use crate::server_fns::groups::list_groups;
 use crate::ui::components::notify;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, Pager};

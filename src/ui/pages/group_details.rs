@@ -5,7 +5,7 @@
 use super::authorization::expiry_text;
 use crate::domain::records::{ConsumerGroupDetails as Details, Ref};
 use crate::server_fns::consumers::{add_to_group, remove_from_group};
-use crate::server_fns::instances::group_details;
+use crate::server_fns::groups::group_details;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify};
 use leptos::prelude::*;

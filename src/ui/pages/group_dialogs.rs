@@ -5,7 +5,7 @@ use crate::domain::inputs::GroupUpdate;
 use crate::domain::records::ConsumerGroup;
 use crate::domain::Name;
 use crate::error::AppError;
-use crate::server_fns::instances::{delete_group, group_dependencies, update_group};
+use crate::server_fns::groups::{delete_group, group_dependencies, update_group};
 use crate::ui::components::{description_error, save, DeleteDialog, Dialog, TextField};
 use leptos::prelude::*;
 

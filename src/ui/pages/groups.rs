@@ -6,7 +6,7 @@ use super::group_dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
 use crate::error::AppError;
-use crate::server_fns::instances::{list_groups, set_group_enabled, CreateGroup};
+use crate::server_fns::groups::{list_groups, set_group_enabled, CreateGroup};
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
 
 /// Which dialog is open.

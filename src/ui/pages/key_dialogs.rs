@@ -3,7 +3,7 @@
 //! confirms).
 
 use crate::domain::records::ApiKey;
-use crate::server_fns::instances::{delete_key, key_dependencies, rotate_key};
+use crate::server_fns::keys::{delete_key, key_dependencies, rotate_key};
 use crate::ui::components::{notify, DeleteDialog, Dialog, SecretReveal, TypedConfirmation};
 use leptos::prelude::*;
 

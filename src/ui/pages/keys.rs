@@ -8,7 +8,7 @@ use crate::domain::keys::{masked, PlainApiKey};
 use crate::domain::parse_time_utc;
 use crate::domain::records::ApiKey;
 use crate::error::AppError;
-use crate::server_fns::instances::{list_keys, set_key_enabled, CreateKey};
+use crate::server_fns::keys::{list_keys, set_key_enabled, CreateKey};
 use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};

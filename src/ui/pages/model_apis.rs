@@ -5,8 +5,9 @@ use crate::domain::apis::{BasePath, AI_PROTOCOLS, MODEL_CATEGORIES};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
 use crate::error::AppError;
-use crate::server_fns::authorization::{
-    api_dependencies, delete_api, list_apis, list_environments, CreateApi, UpdateApi,
+use crate::server_fns::environments::list_environments;
+use crate::server_fns::model_apis::{
+    api_dependencies, delete_api, list_apis, CreateApi, UpdateApi,
 };
 use crate::ui::components::LocalTime;
 use crate::ui::components::{
