@@ -9,7 +9,7 @@ use common::{
 };
 use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::PageRequest;
-use gateway_console::service::{accounts, apis, environments, tokens};
+use gateway_console::service::{accounts, environments, model_apis, tokens};
 use gateway_console::store::Db;
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ async fn rules_for_every_consumer(db: &Db, instance_id: &str) {
         .unwrap()
         .items
         .remove(0);
-    let api = apis::create_api(
+    let api = model_apis::create_api(
         db,
         &bench_actor(),
         NewModelApi {

@@ -17,7 +17,7 @@ use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::PageRequest;
 use gateway_console::enforce::snapshot::Snapshot;
-use gateway_console::service::{apis, environments, keys};
+use gateway_console::service::{environments, keys, model_apis};
 use gateway_console::store::snapshot::{
     ConsumerRow, DeploymentRow, EnvironmentRow, KeyRow, RuleRow, SnapshotRows,
 };
@@ -169,7 +169,7 @@ async fn seed(db: &Db, instance_id: &str) {
     }
     tx.commit().await.unwrap();
     for j in 0..APIS {
-        let api = apis::create_api(
+        let api = model_apis::create_api(
             db,
             &bench_actor(),
             NewModelApi {

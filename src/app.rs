@@ -4,7 +4,6 @@ use crate::ui::components::Notices;
 use crate::ui::pages::{
     accounts::AccountsPage,
     audit::{GlobalAuditPage, InstanceAuditPage},
-    authorization::AuthorizationPage,
     consumers::ConsumersPage,
     environments::EnvironmentsPage,
     groups::GroupsPage,
@@ -12,6 +11,7 @@ use crate::ui::pages::{
     keys::KeysPage,
     login::LoginPage,
     model_apis::ModelApisPage,
+    rules::AuthorizationPage,
     tokens::TokensPage,
 };
 use leptos::prelude::*;

@@ -5,7 +5,7 @@ use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorRe
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
 use crate::domain::Page;
-use crate::service::apis;
+use crate::service::model_apis;
 use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
@@ -26,7 +26,7 @@ async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
         let gw = required("GatewayId", &q.gateway_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        apis::list_apis(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
+        model_apis::list_apis(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
     }
     .await;
     ctx.reply(result)
@@ -36,7 +36,7 @@ async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
 #[utoipa::path(post, path = "/v1/model-apis", tag = "Model APIs", request_body = NewModelApi,
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Response {
-    ctx.reply(apis::create_api(&ctx.db, &ctx.actor, input).await)
+    ctx.reply(model_apis::create_api(&ctx.db, &ctx.actor, input).await)
 }
 
 /// Get a model API.
@@ -44,7 +44,7 @@ async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Response 
     params(("api_id" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    ctx.reply(apis::get_api(&ctx.db, &api_id).await)
+    ctx.reply(model_apis::get_api(&ctx.db, &api_id).await)
 }
 
 /// Change a model API; `version` must be the current one. Undeploying from an environment
@@ -57,7 +57,7 @@ async fn update_model_api(
     Path(api_id): Path<String>,
     Body(input): Body<ModelApiUpdate>,
 ) -> Response {
-    ctx.reply(apis::update_api(&ctx.db, &ctx.actor, &api_id, input).await)
+    ctx.reply(model_apis::update_api(&ctx.db, &ctx.actor, &api_id, input).await)
 }
 
 /// Delete a model API no rule refers to.
@@ -65,7 +65,7 @@ async fn update_model_api(
     params(("api_id" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    ctx.done(apis::delete_api(&ctx.db, &ctx.actor, &api_id).await)
+    ctx.done(model_apis::delete_api(&ctx.db, &ctx.actor, &api_id).await)
 }
 
 /// The authorization rules that keep a model API from being deleted.
@@ -73,7 +73,7 @@ async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
     params(("api_id" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_model_api_dependencies(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    let result = apis::check_api_dependencies(&ctx.db, &api_id)
+    let result = model_apis::check_api_dependencies(&ctx.db, &api_id)
         .await
         .map(|dependencies| Dependencies { dependencies });
     ctx.reply(result)

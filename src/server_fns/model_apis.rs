@@ -20,7 +20,7 @@ pub async fn list_apis(
     respond(
         once(
             ("list_apis", &instance_id, &search, page_number, page_size),
-            crate::service::apis::list_apis(&db, &instance_id, &search, page),
+            crate::service::model_apis::list_apis(&db, &instance_id, &search, page),
         )
         .await,
     )
@@ -30,26 +30,26 @@ pub async fn list_apis(
 pub async fn create_api(input: NewModelApi) -> Result<ModelApi, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::apis::create_api(&db, &actor, input).await)
+    respond(crate::service::model_apis::create_api(&db, &actor, input).await)
 }
 
 #[server(endpoint = "update_api", input = Json)]
 pub async fn update_api(id: String, input: ModelApiUpdate) -> Result<ModelApi, AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::apis::update_api(&db, &actor, &id, input).await)
+    respond(crate::service::model_apis::update_api(&db, &actor, &id, input).await)
 }
 
 #[server(endpoint = "api_dependencies")]
 pub async fn api_dependencies(id: String) -> Result<Vec<Dependency>, AppError> {
     use super::context::{actor, respond};
     let (db, _) = actor()?;
-    respond(crate::service::apis::check_api_dependencies(&db, &id).await)
+    respond(crate::service::model_apis::check_api_dependencies(&db, &id).await)
 }
 
 #[server(endpoint = "delete_api")]
 pub async fn delete_api(id: String) -> Result<(), AppError> {
     use super::context::{actor, respond};
     let (db, actor) = actor()?;
-    respond(crate::service::apis::delete_api(&db, &actor, &id).await)
+    respond(crate::service::model_apis::delete_api(&db, &actor, &id).await)
 }

@@ -11,7 +11,7 @@ use crate::domain::rule_view::{
 use crate::domain::{IdKind, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::store::rules::{self, RuleFilter};
-use crate::store::{apis, consumers, environments, instances, now_ms, Db};
+use crate::store::{consumers, environments, instances, model_apis, now_ms, Db};
 use std::collections::HashMap;
 
 fn gateway_info(i: &Instance) -> GatewayInfo {
@@ -72,13 +72,13 @@ pub async fn list_consumer_rules(
     let mut api_ids: Vec<String> = rows.iter().map(|r| r.api_id.clone()).collect();
     api_ids.sort();
     api_ids.dedup();
-    let api_rows: HashMap<String, apis::ApiRow> = apis::get_many(&mut conn, &api_ids)
+    let api_rows: HashMap<String, model_apis::ApiRow> = model_apis::get_many(&mut conn, &api_ids)
         .await?
         .into_iter()
         .map(|a| (a.id.clone(), a))
         .collect();
     let mut deployed: HashMap<String, Vec<String>> = HashMap::new();
-    for (api, env) in apis::deployments_of(&mut conn, &api_ids).await? {
+    for (api, env) in model_apis::deployments_of(&mut conn, &api_ids).await? {
         deployed.entry(api).or_default().push(env.id);
     }
     let mut env_ids: Vec<String> = rows.iter().map(|r| r.environment_id.clone()).collect();

@@ -1,12 +1,12 @@
 //! Demo data for `make run` (`CONSOLE_DEMO=1`): one instance with groups, keys, consumers,
 //! model APIs and authorization rules, created through the same use cases as everything else.
 
-use super::apis::create_api;
 use super::consumers::create_consumer;
 use super::environments::list_environments;
 use super::groups::create_group;
 use super::instances::{create_instance, list_instances};
 use super::keys::create_key;
+use super::model_apis::create_api;
 use super::rules::create_rules;
 use super::Actor;
 use crate::domain::inputs::{NewConsumer, NewGroup, NewInstance, NewKey, NewModelApi, NewRule};

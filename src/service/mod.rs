@@ -2,7 +2,6 @@
 //! once and is called by both the server functions behind the console and the REST API.
 
 pub mod accounts;
-pub mod apis;
 pub mod audit;
 pub mod auth;
 pub mod change;
@@ -13,6 +12,7 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod model_apis;
 pub mod passwords;
 pub mod rules;
 pub mod tokens;

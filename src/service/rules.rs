@@ -13,7 +13,7 @@ use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
 use crate::store::rules::{self, RuleFilter, RuleRow};
-use crate::store::{apis, consumers, environments, groups, now_ms, Db};
+use crate::store::{consumers, environments, groups, model_apis, now_ms, Db};
 use sqlx::AnyConnection;
 
 /// Most rules one batch may create or delete.
@@ -111,7 +111,7 @@ async fn check_new(
     };
     let api_id = ResourceId::parse(IdKind::Api, input.api_id.trim())
         .ok_or_else(|| missing("ApiId", IdKind::Api, &input.api_id))?;
-    let api = apis::get(&mut *conn, api_id.as_str())
+    let api = model_apis::get(&mut *conn, api_id.as_str())
         .await?
         .ok_or_else(|| missing("ApiId", IdKind::Api, &input.api_id))?;
     let principal_id = ResourceId::parse(kind, input.principal_id.trim())
@@ -139,7 +139,7 @@ async fn check_new(
         .await?
         .filter(|e| e.instance_id == api.instance_id)
         .ok_or_else(|| missing("EnvironmentId", IdKind::Environment, &input.environment_id))?;
-    if !apis::is_deployed(&mut *conn, &api.id, &env.id).await? {
+    if !model_apis::is_deployed(&mut *conn, &api.id, &env.id).await? {
         return Err(field_err(
             "EnvironmentId",
             format!(

@@ -17,7 +17,6 @@ macro_rules! bind_all {
 }
 
 pub mod accounts;
-pub mod apis;
 pub mod audit;
 pub mod consumers;
 pub mod environments;
@@ -25,6 +24,7 @@ pub mod groups;
 pub mod instances;
 pub mod keys;
 pub mod lite;
+pub mod model_apis;
 pub mod read;
 pub mod row;
 pub mod rules;

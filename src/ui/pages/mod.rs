@@ -1,20 +1,14 @@
-//! One module per console page.
+//! One module per console page; a resource whose page is more than one file is a folder
+//! (its list, its details panel, its dialogs).
 
 pub mod accounts;
 pub mod audit;
-pub mod authorization;
-pub mod authorization_dialogs;
-pub mod consumer_dialogs;
-pub mod consumer_rules;
 pub mod consumers;
 pub mod environments;
-pub mod group_details;
-pub mod group_dialogs;
 pub mod groups;
-pub mod instance_dialogs;
 pub mod instances;
-pub mod key_dialogs;
 pub mod keys;
 pub mod login;
 pub mod model_apis;
+pub mod rules;
 pub mod tokens;

@@ -1,8 +1,8 @@
 //! Consumer groups of an instance: list, create, edit, enable and disable, delete behind a
 //! dependency check, and a details panel (`?group=cg-…`) with members and rules.
 
-use super::group_details::GroupDetails;
-use super::group_dialogs::{DeleteGroupDialog, EditGroupDialog};
+use super::details::GroupDetails;
+use super::dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
 use crate::error::AppError;

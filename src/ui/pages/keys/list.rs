@@ -2,7 +2,7 @@
 //! rotate and delete. A key's value is shown once, in the dialog that created or rotated it,
 //! and never again.
 
-use super::key_dialogs::{DeleteKeyDialog, RotateKeyDialog};
+use super::dialogs::{DeleteKeyDialog, RotateKeyDialog};
 use crate::domain::inputs::NewKey;
 use crate::domain::keys::{masked, PlainApiKey};
 use crate::domain::parse_time_utc;

@@ -2,12 +2,12 @@
 //! authorization rules that grant the group. Loaded by one server function so it renders
 //! completely on the server.
 
-use super::authorization::expiry_text;
 use crate::domain::records::{ConsumerGroupDetails as Details, Ref};
 use crate::server_fns::consumers::{add_to_group, remove_from_group};
 use crate::server_fns::groups::group_details;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify};
+use crate::ui::pages::rules::expiry_text;
 use leptos::prelude::*;
 
 #[component]

@@ -1,10 +1,10 @@
 //! The consumer list of an instance (search, pagination, actions), with its details panel
 //! (basic information, credentials, authorization rules).
 
-use super::consumer_dialogs::{
+use super::dialogs::{
     AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
 };
-use super::consumer_rules::{
+use super::rules::{
     rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
     SEARCH_KEY as RULES_SEARCH,
 };

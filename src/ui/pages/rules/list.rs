@@ -1,7 +1,7 @@
 //! The Authorization page of an instance: who may call which model API in which
 //! environment, until when; grant, edit expiry, revoke. Filters live in the URL.
 
-use super::authorization_dialogs::{EditExpiryDialog, GrantDialog, RevokeDialog};
+use super::dialogs::{EditExpiryDialog, GrantDialog, RevokeDialog};
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
 use crate::domain::records::AuthorizationRule;
 use crate::server_fns::rules::list_rules;

@@ -1,12 +1,12 @@
 //! The instance list, the frame of an instance (sidebar), and its basic information.
 
+use super::dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use crate::domain::inputs::NewInstance;
 use crate::domain::records::Instance;
 use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
 use crate::ui::components::{description_error, typed_name_error};
-use crate::ui::pages::instance_dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_params_map, use_query_map};

@@ -8,7 +8,7 @@ use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::{Dependency, ModelApi};
 use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
-use crate::store::apis::{self, ApiRow};
+use crate::store::model_apis::{self, ApiRow};
 use crate::store::rules::RuleFilter;
 use crate::store::{environments, now_ms, Db};
 use sqlx::AnyConnection;
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 async fn assemble(conn: &mut AnyConnection, rows: Vec<ApiRow>) -> AppResult<Vec<ModelApi>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut envs: HashMap<String, Vec<_>> = HashMap::new();
-    for (api, env) in apis::deployments_of(conn, &ids).await? {
+    for (api, env) in model_apis::deployments_of(conn, &ids).await? {
         envs.entry(api).or_default().push(env);
     }
     Ok(rows
@@ -31,7 +31,7 @@ async fn assemble(conn: &mut AnyConnection, rows: Vec<ApiRow>) -> AppResult<Vec<
 }
 
 pub(crate) async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ModelApi> {
-    let row = apis::get(&mut *conn, id.as_str())
+    let row = model_apis::get(&mut *conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Api, id.as_str()))?;
     Ok(assemble(conn, vec![row]).await?.remove(0))
@@ -122,7 +122,7 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
         let row = ApiRow {
             id: id.to_string(),
             instance_id: instance.id.clone(),
-            resource_no: apis::next_resource_no(&mut tx).await?,
+            resource_no: model_apis::next_resource_no(&mut tx).await?,
             name: c.name.to_string(),
             base_path: c.base_path.to_string(),
             ai_protocols: c.ai_protocols.join(","),
@@ -132,11 +132,11 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
             updated_at: now,
             version: 1,
         };
-        match apis::insert(&mut tx, &row, &c.name.unique_key()).await {
+        match model_apis::insert(&mut tx, &row, &c.name.unique_key()).await {
             Err(e) if attempt < 2 && crate::store::breaks_unique(&e, "resource_no") => continue,
             other => other.map_err(|e| taken(e, &c))?,
         }
-        apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
+        model_apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
         let summary = format!(
             "name={} basePath={} environments={}",
             c.name,
@@ -207,13 +207,13 @@ pub async fn update_api(
         updated_at: now,
         version: current.version,
     };
-    if !apis::update(&mut tx, &row, input.version, &c.name.unique_key())
+    if !model_apis::update(&mut tx, &row, input.version, &c.name.unique_key())
         .await
         .map_err(|e| taken(e, &c))?
     {
         return Err(AppError::Version);
     }
-    apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
+    model_apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
     let summary = format!(
         "name {} -> {} basePath {} -> {}",
         current.name, c.name, current.base_path, c.base_path
@@ -239,7 +239,7 @@ pub async fn list_apis(
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(name_like)?;
     let mut conn = db.pool.acquire().await?;
-    let (total_size, rows) = apis::list(&mut conn, &instance.id, &pattern, page).await?;
+    let (total_size, rows) = model_apis::list(&mut conn, &instance.id, &pattern, page).await?;
     let items = assemble(&mut conn, rows).await?;
     Ok(page.answer(total_size, items))
 }
@@ -275,7 +275,7 @@ pub async fn delete_api(db: &Db, actor: &Actor, api_id: &str) -> AppResult<()> {
     if !deps.is_empty() {
         return Err(AppError::Dependencies(deps));
     }
-    apis::delete(&mut tx, id.as_str()).await?;
+    model_apis::delete(&mut tx, id.as_str()).await?;
     let recorded = tx
         .record(
             Audit::new(AuditAction::DeleteHttpApi, IdKind::Api, id.as_str())

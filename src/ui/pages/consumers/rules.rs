@@ -2,12 +2,12 @@
 //! operation `ListConsumerAuthorizationRules`, with the rules inherited through groups, searchable by
 //! API name and paginated.
 
-use super::authorization::expiry_text;
 use crate::domain::authorization::{ExpireStatus, PrincipalType};
 use crate::domain::paging::DEFAULT_PAGE_SIZE;
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
 use crate::ui::components::ListQuery;
+use crate::ui::pages::rules::expiry_text;
 use leptos::prelude::*;
 
 /// Rules per page in the panel.

@@ -1,0 +1,6 @@
+//! Gateway instances: the list, an instance's layout and overview, and the dialogs.
+
+mod dialogs;
+mod list;
+
+pub use list::{InstanceLayout, InstanceOverview, InstancesPage};
