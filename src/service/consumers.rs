@@ -405,13 +405,26 @@ pub async fn add_to_group(
             ))
         }
     }
-    if consumer.groups.iter().any(|g| g.id == gid.as_str()) {
-        return Err(AppError::invalid(
+    let already = || {
+        AppError::invalid(
             "GroupId",
             format!("The consumer is already a member of the consumer group {gid}."),
-        ));
+        )
+    };
+    if consumer.groups.iter().any(|g| g.id == gid.as_str()) {
+        return Err(already());
     }
-    consumers::add_membership(&mut tx, gid.as_str(), id.as_str(), now_ms()).await?;
+    // Another request may add the same membership between the check and the insert (on
+    // PostgreSQL both see it absent): the table's key refuses the second, with the same answer.
+    if let Err(e) = consumers::add_membership(&mut tx, gid.as_str(), id.as_str(), now_ms()).await {
+        return Err(
+            if crate::store::breaks_unique(&e, "consumer_group_members") {
+                already()
+            } else {
+                e.into()
+            },
+        );
+    }
     finish_change(
         tx,
         &consumer,

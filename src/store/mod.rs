@@ -217,9 +217,10 @@ pub fn like_pattern(needle: &str) -> String {
 }
 
 /// True when the error is a unique-constraint violation (a name taken concurrently).
-/// Whether `err` broke the unique rule on `column`, told by what the engine names: SQLite
-/// `table.column` in its message, PostgreSQL the constraint `table_…column…_key`. Other
-/// unique rules are other errors (a clashing key hash is not a clashing name).
+/// Whether `err` broke the unique rule on `column` (or the primary key of the table named so),
+/// told by what the engine names: SQLite `table.column` in its message, PostgreSQL the
+/// constraint `table_…column…_key` or `table_pkey`. Other unique rules are other errors (a
+/// clashing key hash is not a clashing name).
 pub fn breaks_unique(err: &sqlx::Error, column: &str) -> bool {
     err.as_database_error().is_some_and(|e| {
         e.is_unique_violation()

@@ -51,13 +51,18 @@ async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
+/// A database name no other test of any run uses: the time, this process, and a count of the
+/// databases this process made (tests run in parallel threads of one process).
 fn xid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    static MADE: AtomicU64 = AtomicU64::new(0);
     let n = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{n:x}{:x}", std::process::id())
+    let k = MADE.fetch_add(1, Ordering::Relaxed);
+    format!("{n:x}{:x}n{k}", std::process::id())
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod audit;
 mod console;
+mod contention;
 mod enforcement;
 mod gateways;
 mod rest;

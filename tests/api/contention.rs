@@ -1,0 +1,186 @@
+//! Writes that race: many updates of one record with the same version, one key bound to two
+//! consumers at once, one membership added many times at once. Exactly one wins, the others
+//! are refused with a clear error, none gets a 500, and what is stored is the winner's.
+
+use crate::common::{ok, spawn_app, Rest, TestApp};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Sends all `calls` at once; returns each answer.
+async fn at_once(app: &TestApp, token: &str, calls: Vec<(&str, String, Value)>) -> Vec<Rest> {
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|(method, path, body)| {
+            let (base, token) = (app.base.clone(), token.to_owned());
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            tokio::spawn(async move {
+                let res = reqwest::Client::new()
+                    .request(method, format!("{base}{path}"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap();
+                Rest {
+                    status,
+                    body,
+                    request_id: String::new(),
+                }
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// How many answers had each (status, code).
+fn tally(answers: &[Rest]) -> BTreeMap<(u16, String), usize> {
+    let mut t = BTreeMap::new();
+    for a in answers {
+        let code = a.body["code"].as_str().unwrap_or("").to_owned();
+        *t.entry((a.status, code)).or_default() += 1;
+    }
+    t
+}
+
+async fn create(app: &TestApp, t: &str, path: &str, body: Value) -> Value {
+    ok(&app.rest(Some(t), "POST", path, Some(body)).await).clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_a_hundred_updates_with_the_same_version_exactly_one_wins() {
+    let app = spawn_app().await;
+    let t = app.token("admin").await;
+    let gw = create(
+        &app,
+        &t,
+        "/v1/gateways",
+        json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""}),
+    )
+    .await;
+    let gw = gw["id"].as_str().unwrap();
+    let c = create(
+        &app,
+        &t,
+        "/v1/consumers",
+        json!({"instanceId": gw, "name": "contested"}),
+    )
+    .await;
+    let (id, version) = (c["id"].as_str().unwrap(), c["version"].clone());
+    let path = format!("/v1/consumers/{id}");
+    let calls = (0..100)
+        .map(|i| {
+            let body =
+                json!({"name": format!("writer-{i}"), "description": "", "version": version});
+            ("PUT", path.clone(), body)
+        })
+        .collect();
+    let answers = at_once(&app, &t, calls).await;
+    let counts = tally(&answers);
+    assert_eq!(counts.get(&(200, "Ok".into())), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get(&(409, "Conflict.Version".into())),
+        Some(&99),
+        "{counts:?}"
+    );
+    let winner = answers.iter().find(|a| a.status == 200).unwrap();
+    let stored = ok(&app.rest(Some(&t), "GET", &path, None).await).clone();
+    assert_eq!(stored["name"], winner.body["data"]["name"]);
+    assert_eq!(stored["version"], winner.body["data"]["version"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_added_once() {
+    let app = spawn_app().await;
+    let t = app.token("admin").await;
+    let gw = create(
+        &app,
+        &t,
+        "/v1/gateways",
+        json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""}),
+    )
+    .await;
+    let gw = gw["id"].as_str().unwrap();
+    let group = create(
+        &app,
+        &t,
+        "/v1/consumer-groups",
+        json!({"instanceId": gw, "name": "team", "description": ""}),
+    )
+    .await;
+    for round in 0..10 {
+        let a = create(
+            &app,
+            &t,
+            "/v1/consumers",
+            json!({"instanceId": gw, "name": format!("a{round}")}),
+        )
+        .await;
+        let b = create(
+            &app,
+            &t,
+            "/v1/consumers",
+            json!({"instanceId": gw, "name": format!("b{round}")}),
+        )
+        .await;
+        let key = create(
+            &app,
+            &t,
+            "/v1/keys",
+            json!({"instanceId": gw, "name": format!("k{round}")}),
+        )
+        .await;
+        let key_id = key["key"]["id"].as_str().unwrap();
+        let bind = |c: &Value| {
+            let path = format!("/v1/consumers/{}/credentials", c["id"].as_str().unwrap());
+            ("POST", path, json!({"keyId": key_id}))
+        };
+        let answers = at_once(&app, &t, vec![bind(&a), bind(&b)]).await;
+        let won: Vec<&Rest> = answers.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(won.len(), 1, "round {round}: {:?}", tally(&answers));
+        assert!(
+            answers.iter().all(|r| r.status < 500),
+            "{:?}",
+            tally(&answers)
+        );
+        let stored = ok(&app
+            .rest(Some(&t), "GET", &format!("/v1/keys/{key_id}"), None)
+            .await)
+        .clone();
+        assert_eq!(
+            stored["consumer"]["id"], won[0].body["data"]["id"],
+            "round {round}"
+        );
+    }
+
+    let c = create(
+        &app,
+        &t,
+        "/v1/consumers",
+        json!({"instanceId": gw, "name": "joiner"}),
+    )
+    .await;
+    let path = format!("/v1/consumers/{}/groups", c["id"].as_str().unwrap());
+    let calls = (0..30)
+        .map(|_| ("POST", path.clone(), json!({"groupId": group["id"]})))
+        .collect();
+    let answers = at_once(&app, &t, calls).await;
+    let counts = tally(&answers);
+    assert_eq!(counts.get(&(200, "Ok".into())), Some(&1), "{counts:?}");
+    assert!(answers.iter().all(|r| r.status < 500), "{counts:?}");
+    let stored = ok(&app
+        .rest(
+            Some(&t),
+            "GET",
+            &format!("/v1/consumers/{}", c["id"].as_str().unwrap()),
+            None,
+        )
+        .await)
+    .clone();
+    assert_eq!(stored["groups"].as_array().unwrap().len(), 1);
+}
