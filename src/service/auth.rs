@@ -205,7 +205,7 @@ pub async fn insert_account(
         now_ms(),
     )
     .await
-    .map_err(|e| crate::service::name_taken(e, "account", name))?;
+    .map_err(|e| crate::service::name_taken_in(e, "account", name, ""))?;
     Ok(CurrentUser {
         id: id.to_string(),
         username: name.to_string(),
@@ -241,7 +241,12 @@ pub async fn bootstrap_admin(
         }
     };
     let first_start = super::Actor::system("first start");
-    super::accounts::create_account(db, &first_start, username, &password, "Admin").await?;
+    match super::accounts::create_account(db, &first_start, username, &password, "Admin").await {
+        Ok(_) => {}
+        // Another replica starting at the same moment made it first: nothing left to do.
+        Err(AppError::NameTaken { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    }
     Ok(Some(FirstAdmin {
         username: username.to_owned(),
         generated,

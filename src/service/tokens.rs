@@ -41,7 +41,7 @@ pub async fn create_token(
     let mut tx = actor.begin_own(db).await?;
     tokens::insert(&mut tx, &user.id, &token, &name.unique_key(), &plain.hash())
         .await
-        .map_err(|e| super::name_taken(e, "token", &name))?;
+        .map_err(|e| super::name_taken_in(e, "token", &name, " among your tokens"))?;
     let summary = format!("name={name} account={} expires_in_days={days}", user.id);
     let audit =
         Audit::new(AuditAction::CreateApiToken, IdKind::ApiToken, &token.id).summary(summary);

@@ -267,3 +267,27 @@ async fn the_last_enabled_admin_can_be_neither_disabled_nor_demoted() {
         "InvalidParameter.Enabled",
     );
 }
+
+#[tokio::test]
+async fn replicas_starting_together_make_the_first_admin_once_and_both_start() {
+    use gateway_console::service::auth::bootstrap_admin;
+    let dir = tempfile::tempdir().unwrap();
+    let db = gateway_console::store::Db::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("first.db").display()
+    ))
+    .await
+    .unwrap();
+    let start = || bootstrap_admin(&db, Some("root"), Some("a-long-password-1"));
+    let (a, b) = tokio::join!(start(), start());
+    let made = [a.unwrap(), b.unwrap()]
+        .into_iter()
+        .filter(Option::is_some)
+        .count();
+    assert!(made >= 1, "nobody made the first Admin");
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1);
+}
