@@ -191,17 +191,7 @@ fn security_headers(h: &mut HeaderMap, https: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::state::client::headers;
 
     #[test]
     fn the_console_origin_is_the_host_unless_a_public_url_is_set() {

@@ -52,18 +52,20 @@ async fn create(app: &TestApp, t: &str, path: &str, body: Value) -> Value {
     ok(&app.rest(Some(t), "POST", path, Some(body)).await).clone()
 }
 
+async fn gateway(app: &TestApp, t: &str) -> String {
+    let body = json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""});
+    create(app, t, "/v1/gateways", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_a_hundred_updates_with_the_same_version_exactly_one_wins() {
     let app = spawn_app().await;
     let t = app.token("admin").await;
-    let gw = create(
-        &app,
-        &t,
-        "/v1/gateways",
-        json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""}),
-    )
-    .await;
-    let gw = gw["id"].as_str().unwrap();
+    let gw = gateway(&app, &t).await;
+    let gw = gw.as_str();
     let c = create(
         &app,
         &t,
@@ -98,14 +100,8 @@ async fn of_a_hundred_updates_with_the_same_version_exactly_one_wins() {
 async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_added_once() {
     let app = spawn_app().await;
     let t = app.token("admin").await;
-    let gw = create(
-        &app,
-        &t,
-        "/v1/gateways",
-        json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""}),
-    )
-    .await;
-    let gw = gw["id"].as_str().unwrap();
+    let gw = gateway(&app, &t).await;
+    let gw = gw.as_str();
     let group = create(
         &app,
         &t,
