@@ -77,7 +77,9 @@ pub async fn sign_in(
     }
     let now = now_ms();
     let address = address_key(address);
-    let pair_subject = format!("u:{}@{address}", username.to_lowercase());
+    // The typed name is kept only as a hash: people type passwords into it.
+    let typed = crate::domain::keys::hash_key(&username.to_lowercase());
+    let pair_subject = format!("u:{}@{address}", &typed[..32]);
     let address_subject = format!("ip:{address}");
     let since = now - FAILURE_WINDOW_MS;
     // Count this attempt first: each insert commits before its count, so of any number of

@@ -894,4 +894,22 @@ async fn no_secret_reaches_the_log() {
         "the first Admin's password is in the log"
     );
     assert!(!output.contains(typed), "a refused username is in the log");
+    // Nor in the database, where failed attempts are counted.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        bin.dir.path().join("console.db").display()
+    ))
+    .await
+    .unwrap();
+    let subjects: Vec<String> = sqlx::query_scalar("SELECT subject FROM login_failures")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert!(!subjects.is_empty());
+    assert!(
+        subjects
+            .iter()
+            .all(|s| !s.to_lowercase().contains("hunter2")),
+        "{subjects:?}"
+    );
 }
