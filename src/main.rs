@@ -4,7 +4,7 @@ use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::enforce;
 use gateway_console::server::{leptos_options, router};
-use gateway_console::service::{auth, demo, tokens};
+use gateway_console::service::{accounts, auth, demo, tokens};
 use gateway_console::state::AppState;
 use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     gateway_console::telemetry::init(&config.log_format);
     let db = Db::connect(&config.database_url).await?;
 
-    if let Some(first) = auth::bootstrap_admin(
+    if let Some(first) = accounts::bootstrap_admin(
         &db,
         config.admin_username.as_deref(),
         config.admin_password.as_deref(),

@@ -4,10 +4,10 @@
 //! signs it out everywhere and revokes its API tokens.
 
 use super::change::{Audit, AuditAction};
+use super::passwords;
 use super::Actor;
-use super::{auth, passwords};
-use crate::domain::records::{Account, Role};
-use crate::domain::IdKind;
+use crate::domain::records::{Account, CurrentUser, Role};
+use crate::domain::{IdKind, Name, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, now_ms, tokens, Db};
 use sqlx::AnyConnection;
@@ -35,9 +35,9 @@ pub async fn create_account(
 ) -> AppResult<Account> {
     let admin = actor.admin()?;
     let role = parse_role(role)?;
-    let new = auth::NewAccount::prepare(username, password).await?;
+    let new = NewAccount::prepare(username, password).await?;
     let mut tx = admin.begin(db).await?;
-    let user = auth::insert_account(&mut tx, &new, role).await?;
+    let user = insert_account(&mut tx, &new, role).await?;
     let summary = format!("username={} role={}", user.username, role.as_str());
     let recorded = tx
         .record(Audit::new(AuditAction::CreateAccount, IdKind::Account, &user.id).summary(summary))
@@ -45,6 +45,89 @@ pub async fn create_account(
     let account = load(&mut tx, &user.id).await?;
     tx.commit_recorded(recorded).await?;
     Ok(account)
+}
+
+/// A new account's checked name and hashed password, made before any transaction opens (the
+/// hash is slow and must not hold a connection).
+pub struct NewAccount {
+    name: Name,
+    password_hash: String,
+}
+
+impl NewAccount {
+    pub async fn prepare(username: &str, password: &str) -> AppResult<NewAccount> {
+        let name = super::parse_name(username)?;
+        passwords::check_password(password)?;
+        Ok(NewAccount {
+            name,
+            password_hash: passwords::hash(password).await?,
+        })
+    }
+}
+
+/// Creates an account on the caller's connection (inside its transaction, to be audited).
+pub async fn insert_account(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewAccount,
+    role: Role,
+) -> AppResult<CurrentUser> {
+    let id = ResourceId::generate(IdKind::Account);
+    let name = &new.name;
+    accounts::insert(
+        conn,
+        id.as_str(),
+        name.as_str(),
+        &new.password_hash,
+        role,
+        now_ms(),
+    )
+    .await
+    .map_err(|e| super::name_taken_in(e, "account", name, ""))?;
+    Ok(CurrentUser {
+        id: id.to_string(),
+        username: name.to_string(),
+        role,
+    })
+}
+
+/// A first Admin created on first start; `generated` is its password when none was given.
+pub struct FirstAdmin {
+    pub username: String,
+    pub generated: Option<String>,
+}
+
+/// On first start: create the first Admin from the given credentials, or with a generated
+/// password that is returned so the caller can hand it over once (never through the log).
+/// Does nothing if any account exists.
+pub async fn bootstrap_admin(
+    db: &Db,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> AppResult<Option<FirstAdmin>> {
+    let mut conn = db.pool.acquire().await?;
+    if accounts::count(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    drop(conn);
+    let username = username.unwrap_or("admin");
+    let (password, generated) = match password {
+        Some(p) => (p.to_owned(), None),
+        None => {
+            let p = crate::domain::keys::PlainApiKey::generate().expose()[4..24].to_owned();
+            (p.clone(), Some(p))
+        }
+    };
+    let first_start = Actor::system("first start");
+    match create_account(db, &first_start, username, &password, "Admin").await {
+        Ok(_) => {}
+        // Another replica starting at the same moment made it first: nothing left to do.
+        Err(AppError::NameTaken { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    Ok(Some(FirstAdmin {
+        username: username.to_owned(),
+        generated,
+    }))
 }
 
 fn parse_role(role: &str) -> AppResult<Role> {

@@ -270,7 +270,7 @@ async fn the_last_enabled_admin_can_be_neither_disabled_nor_demoted() {
 
 #[tokio::test]
 async fn replicas_starting_together_make_the_first_admin_once_and_both_start() {
-    use gateway_console::service::auth::bootstrap_admin;
+    use gateway_console::service::accounts::bootstrap_admin;
     let dir = tempfile::tempdir().unwrap();
     let db = gateway_console::store::Db::connect(&format!(
         "sqlite:{}",

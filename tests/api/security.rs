@@ -353,18 +353,27 @@ async fn unknown_and_disabled_accounts_cost_what_a_real_one_does() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
-    // What one password check costs on this machine at its least busy: a sign-in that checks
-    // one can only take longer (load slows it down, never speeds it up), while one that skips
-    // it answers in the time of a query.
-    use gateway_console::service::passwords;
-    let hash = passwords::hash("some-password-1").await.unwrap();
+    // What one password check costs on this machine at its least busy, computed right here
+    // (not through the server's hashing queue, which other tests share): a sign-in that
+    // checks one can only take longer (load slows it down, never speeds it up; a third of
+    // it leaves room for this measurement itself being slowed), while one that skips it
+    // answers in the time of a query.
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let hash = gateway_console::service::passwords::hash("some-password-1")
+        .await
+        .unwrap();
     let mut one_check = Duration::MAX;
-    for _ in 0..3 {
-        let started = Instant::now();
-        passwords::verify("another-password", Some(&hash))
-            .await
-            .unwrap();
-        one_check = one_check.min(started.elapsed());
+    for _ in 0..5 {
+        let hash = hash.clone();
+        let took = tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash).unwrap();
+            let started = Instant::now();
+            let _ = argon2::Argon2::default().verify_password(b"another-password", &parsed);
+            started.elapsed()
+        })
+        .await
+        .unwrap();
+        one_check = one_check.min(took);
     }
     timed_sign_in(&app, "nobody-at-all", "192.0.2.1").await;
     for (i, user) in ["admin", "nobody-at-all", "viewer"].iter().enumerate() {
@@ -375,7 +384,7 @@ async fn unknown_and_disabled_accounts_cost_what_a_real_one_does() {
         }
         let fastest = times.into_iter().min().unwrap();
         assert!(
-            fastest * 2 >= one_check,
+            fastest * 3 >= one_check,
             "{user}: a refused sign-in took {fastest:?}, one password check {one_check:?}"
         );
     }
