@@ -1,6 +1,7 @@
 //! Configuration: every flag can also be set by an environment variable.
 
 use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -55,6 +56,12 @@ pub struct Config {
     #[arg(long, env = "CONSOLE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::state::client::IpNet>,
 
+    /// Where `GET /metrics` (Prometheus) is served, e.g. `127.0.0.1:9464`: its own address,
+    /// outside the console's sign-in, so keep it on a loopback or private interface. Unset,
+    /// no metrics are kept or served.
+    #[arg(long, env = "CONSOLE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "CONSOLE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -107,6 +114,13 @@ pub enum Command {
         /// Read from CONSOLE_NEW_PASSWORD so it does not appear in the process list.
         #[arg(long, env = "CONSOLE_NEW_PASSWORD", hide_env_values = true)]
         password: String,
+    },
+    /// Copy the SQLite database, consistently, while the server keeps writing (`VACUUM
+    /// INTO`), to a new file. For PostgreSQL use `pg_dump`.
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
     },
     /// Manage REST API bearer tokens.
     Token {

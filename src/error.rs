@@ -38,6 +38,10 @@ pub enum AppError {
     /// A framework-level failure (network, encoding); carries a message safe to show.
     #[error("The request could not be completed: {0}")]
     Transport(String),
+    /// The database cannot be reached (down, restarting, or every connection busy past the
+    /// timeout): nothing was changed, and trying again later may succeed.
+    #[error("The service is temporarily unavailable. Nothing was changed; try again in a moment.")]
+    Unavailable,
     /// Anything unexpected. The cause is logged on the server and never sent to the client.
     #[error("Something went wrong on the server. The request ID identifies it in the log.")]
     Internal,
@@ -81,6 +85,7 @@ impl AppError {
             AppError::ContentType(_) => "InvalidRequest.ContentType".into(),
             AppError::MethodNotAllowed(_) => "UnsupportedOperation".into(),
             AppError::Transport(_) => "InvalidRequest".into(),
+            AppError::Unavailable => "Unavailable".into(),
             AppError::Internal => "InternalError".into(),
         }
     }
@@ -121,6 +126,7 @@ mod http {
                 AppError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -128,8 +134,30 @@ mod http {
 
     impl From<sqlx::Error> for AppError {
         fn from(err: sqlx::Error) -> Self {
+            use crate::telemetry::names::DB_ERRORS;
+            if is_unavailable(&err) {
+                metrics::counter!(DB_ERRORS, "kind" => "unavailable").increment(1);
+                tracing::error!(error = %err, "database unavailable");
+                return AppError::Unavailable;
+            }
+            metrics::counter!(DB_ERRORS, "kind" => "other").increment(1);
             tracing::error!(error = %err, "database error");
             AppError::Internal
+        }
+    }
+
+    /// The database did not answer (connection refused or lost, no connection free in time,
+    /// the server shutting down) as opposed to answering with an error.
+    fn is_unavailable(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: admin shutdown, crash shutdown, cannot connect now (57P01..03).
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("57P")),
+            _ => false,
         }
     }
 

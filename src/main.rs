@@ -10,11 +10,36 @@ use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
 use std::net::SocketAddr;
 
+/// Runs, and on failure prints one line saying what failed and exits with status 1.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateway-console: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
     gateway_console::telemetry::init(&config.log_format);
-    let db = Db::connect(&config.database_url).await?;
+    // Installed first, so that start-up (migrations, the first snapshot load) is measured too.
+    let metrics = config
+        .metrics_addr
+        .map(|addr| (addr, gateway_console::telemetry::install_metrics()));
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "cannot open the database {}: {e}",
+            gateway_console::store::redacted_url(&config.database_url)
+        )
+    })?;
+    if let Some(Command::Backup { to }) = &config.command {
+        let copied = gateway_console::store::backup::to_file(&db, to).await?;
+        println!("backed up {copied} bytes to {}", to.display());
+        return Ok(());
+    }
 
     if let Some(first) = accounts::bootstrap_admin(
         &db,
@@ -95,6 +120,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db,
         web,
     };
+    if let Some((metrics_addr, handle)) = metrics {
+        let metrics = gateway_console::server::metrics::router(
+            handle,
+            state.db.clone(),
+            state.enforcer.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|e| format!("CONSOLE_METRICS_ADDR {metrics_addr}: {e}"))?;
+        tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);

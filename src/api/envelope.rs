@@ -75,6 +75,9 @@ pub enum ErrorResponses {
     /// `Conflict.Name`, `Conflict.Version` or `Conflict.Dependencies` (with the list).
     #[response(status = 409)]
     Conflict(ErrorEnvelope),
+    /// The database cannot be reached; nothing was changed: `Unavailable` (with `Retry-After`).
+    #[response(status = 503)]
+    Unavailable(ErrorEnvelope),
 }
 
 pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -102,6 +105,10 @@ pub fn error_response(request_id: &str, err: &AppError) -> Response {
     })
     .unwrap_or_default();
     let mut res = json_response(err.status(), body);
+    if matches!(err, AppError::Unavailable) {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     if matches!(err, AppError::Unauthorized) {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -19,6 +19,7 @@ use super::snapshot::Refusal;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
 use crate::store::now_ms;
+use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -76,6 +77,8 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     let snapshot = slot.read();
     match snapshot.decide(&key_hash, environment, path.as_deref(), now_ms()) {
         Ok(allowed) => {
+            metrics::counter!(AUTHZ_DECISIONS, "result" => "allowed", "reason" => "rule")
+                .increment(1);
             let mut res = StatusCode::OK.into_response();
             let h = res.headers_mut();
             for (name, value) in [
@@ -96,6 +99,8 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
 
 /// The snapshot could not be confirmed within the allowed staleness: refuse everything.
 fn unavailable() -> Response {
+    metrics::counter!(AUTHZ_DECISIONS, "result" => "unavailable", "reason" => "stale_snapshot")
+        .increment(1);
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [
@@ -110,6 +115,8 @@ fn unavailable() -> Response {
 
 fn refuse(refusal: Refusal) -> Response {
     tracing::debug!(reason = refusal.as_str(), "authz check refused");
+    metrics::counter!(AUTHZ_DECISIONS, "result" => "denied", "reason" => refusal.label())
+        .increment(1);
     let mut res = if refusal.is_authentication() {
         let mut res = (
             StatusCode::UNAUTHORIZED,

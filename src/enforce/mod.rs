@@ -16,11 +16,12 @@ pub mod check;
 pub mod snapshot;
 
 use crate::store::{self, now_ms, Backend, Db};
+use crate::telemetry::names;
 use snapshot::Snapshot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::snapshot::{SnapshotRows, Update};
 use tokio::sync::Notify;
 
@@ -170,6 +171,24 @@ impl Enforcer {
         Some(age)
     }
 
+    /// The loaded snapshots' gateways and revisions, and how long ago they were last
+    /// confirmed current (for the metrics).
+    pub fn loaded(&self) -> (Vec<(String, i64)>, Duration) {
+        let age = now_ms().saturating_sub(self.confirmed_at.load(Ordering::Relaxed));
+        let slots = self
+            .registry
+            .read()
+            .expect("registry lock")
+            .slots
+            .iter()
+            .map(|(id, slot)| (id.clone(), slot.revision()))
+            .collect();
+        (
+            slots,
+            Duration::from_millis(u64::try_from(age).unwrap_or(0)),
+        )
+    }
+
     /// The revision the instance's snapshot is at (None when it is not loaded).
     pub fn revision(&self, instance_id: &str) -> Option<i64> {
         self.slot(instance_id).map(|s| s.revision())
@@ -225,12 +244,9 @@ impl Enforcer {
         if let Some(s) = self.slot(instance_id) {
             return Ok(s);
         }
-        let snapshot = self
-            .full_load(
-                instance_id,
-                store::snapshot::load(&self.db, instance_id).await?,
-            )
-            .await;
+        let started = Instant::now();
+        let rows = store::snapshot::load(&self.db, instance_id).await?;
+        let snapshot = self.full_load(instance_id, rows, started).await;
         let slot = Arc::new(Slot {
             snapshot: RwLock::new(snapshot),
         });
@@ -242,12 +258,14 @@ impl Enforcer {
         Ok(slot)
     }
 
-    async fn full_load(&self, instance_id: &str, rows: SnapshotRows) -> Snapshot {
-        let started = std::time::Instant::now();
+    /// Builds a snapshot from rows read since `started` (the duration recorded is both).
+    async fn full_load(&self, instance_id: &str, rows: SnapshotRows, started: Instant) -> Snapshot {
         self.full_loads.fetch_add(1, Ordering::Relaxed);
         let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(rows))
             .await
             .expect("snapshot build does not panic");
+        metrics::counter!(names::SNAPSHOT_FULL_LOADS).increment(1);
+        metrics::histogram!(names::SNAPSHOT_FULL_LOAD_DURATION).record(started.elapsed());
         tracing::info!(
             instance_id,
             revision = snapshot.revision,
@@ -275,13 +293,15 @@ impl Enforcer {
             return Ok(());
         };
         let have = slot.revision();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         match store::snapshot::update(&self.db, instance_id, have).await? {
             Update::Patch(patch) => {
                 let (revision, consumers, groups) =
                     (patch.revision, patch.consumers.len(), patch.groups.len());
                 slot.snapshot.write().expect("snapshot lock").apply(patch);
                 self.patches.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(names::SNAPSHOT_PATCHES).increment(1);
+                metrics::histogram!(names::SNAPSHOT_PATCH_DURATION).record(started.elapsed());
                 tracing::debug!(
                     instance_id,
                     from = have,
@@ -293,7 +313,7 @@ impl Enforcer {
                 );
             }
             Update::Full(rows) => {
-                let fresh = self.full_load(instance_id, rows).await;
+                let fresh = self.full_load(instance_id, rows, started).await;
                 let old =
                     std::mem::replace(&mut *slot.snapshot.write().expect("snapshot lock"), fresh);
                 tokio::task::spawn_blocking(move || drop(old));

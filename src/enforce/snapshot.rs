@@ -90,6 +90,23 @@ impl Refusal {
             Refusal::NoRule => "no rule in effect",
         }
     }
+
+    /// The reason as a metric label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::NoKey => "no_key",
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::DisabledKey => "disabled_key",
+            Refusal::ExpiredKey => "expired_key",
+            Refusal::DisabledConsumer => "disabled_consumer",
+            Refusal::UnknownGateway => "unknown_gateway",
+            Refusal::UnknownEnvironment => "unknown_environment",
+            Refusal::BadPath => "refused_path",
+            Refusal::CaseMismatch => "case_mismatch",
+            Refusal::NoApi => "no_api",
+            Refusal::NoRule => "no_rule",
+        }
+    }
 }
 
 /// Who may pass, and to which API.

@@ -3,6 +3,7 @@
 //! session; plus the proxy's authorization check, which authenticates the key it checks.
 
 pub mod guard;
+pub mod metrics;
 pub mod session;
 
 use crate::app::{shell, App};
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         // The proxy's check: outside the session and request-ID layers (it authenticates
         // the key it checks, and must stay cheap).
         .merge(crate::enforce::check::router(enforcer))
+        .layer(middleware::from_fn(metrics::track))
 }
 
 /// Liveness: the process answers.

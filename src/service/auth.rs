@@ -12,6 +12,7 @@ use crate::domain::records::CurrentUser;
 
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, now_ms, tokens, Db};
+use crate::telemetry::names::SIGNIN_FAILURES;
 use rand::RngCore;
 use std::net::IpAddr;
 
@@ -73,6 +74,7 @@ pub async fn sign_in(
         || password.is_empty()
         || password.chars().count() > passwords::MAX_PASSWORD_CHARS
     {
+        metrics::counter!(SIGNIN_FAILURES, "reason" => "credentials").increment(1);
         return Err(wrong_credentials());
     }
     let now = now_ms();
@@ -94,6 +96,7 @@ pub async fn sign_in(
                 > MAX_ATTEMPTS_PER_ADDRESS
         {
             tracing::info!(client = %address, "sign-in refused: too many attempts");
+            metrics::counter!(SIGNIN_FAILURES, "reason" => "rate_limited").increment(1);
             return Err(AppError::RateLimited);
         }
         accounts::find_by_username(&mut conn, username).await?
@@ -107,6 +110,7 @@ pub async fn sign_in(
     let Some(user) = user else {
         // The username is not logged: people type passwords into it.
         tracing::info!(client = %address, "sign-in refused");
+        metrics::counter!(SIGNIN_FAILURES, "reason" => "credentials").increment(1);
         return Err(wrong_credentials());
     };
     let mut conn = db.pool.acquire().await?;

@@ -22,7 +22,7 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(server) => {
             sqlx::any::install_default_drivers();
@@ -113,6 +113,8 @@ pub async fn spawn_app_on(other: &TestApp, settings: Settings) -> TestApp {
 }
 
 async fn serve(db: Db, settings: Settings, web: WebSettings) -> TestApp {
+    // Every test server records metrics, as a production one with CONSOLE_METRICS_ADDR does.
+    gateway_console::telemetry::install_metrics();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let enforcer = Enforcer::start(db.clone(), settings).await.unwrap();
@@ -161,6 +163,22 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Serves this server's `GET /metrics` on a port of its own (as `CONSOLE_METRICS_ADDR`
+    /// does) and returns its URL.
+    #[allow(dead_code)] // only the metrics tests scrape
+    pub async fn metrics_url(&self) -> String {
+        let handle = gateway_console::telemetry::install_metrics();
+        let router = gateway_console::server::metrics::router(
+            handle,
+            self.db.clone(),
+            self.enforcer.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}/metrics")
+    }
+
     /// A client signed in as `username`.
     pub async fn signed_in(&self, username: &str, password: &str) -> reqwest::Client {
         let c = browser(&self.base);

@@ -140,19 +140,19 @@ impl Drop for Nginx {
 }
 
 /// A gateway with one model API at `/v1/chat`, a group with a rule on it, and consumers.
-struct World {
+pub(crate) struct World {
     token: String,
-    gateway: String,
+    pub(crate) gateway: String,
     environment: String,
     api: String,
     group: String,
 }
 
 /// A consumer and the value and ID of the key bound to it.
-struct Holder {
+pub(crate) struct Holder {
     consumer: String,
     key_id: String,
-    key: String,
+    pub(crate) key: String,
 }
 
 fn now_ms() -> i64 {
@@ -160,7 +160,7 @@ fn now_ms() -> i64 {
 }
 
 impl World {
-    async fn new(app: &TestApp) -> World {
+    pub(crate) async fn new(app: &TestApp) -> World {
         let token = app.token("admin").await;
         let t = Some(token.as_str());
         let gw = app
@@ -232,12 +232,18 @@ impl World {
         self.call(app, "PATCH", key_path, Some(body)).await
     }
 
-    async fn call(&self, app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         ok(&app.rest(Some(&self.token), method, path, body).await).clone()
     }
 
     /// A consumer (in the group when `in_group`) with a fresh key bound to it.
-    async fn holder(&self, app: &TestApp, name: &str, in_group: bool) -> Holder {
+    pub(crate) async fn holder(&self, app: &TestApp, name: &str, in_group: bool) -> Holder {
         let groups: Vec<&str> = if in_group { vec![&self.group] } else { vec![] };
         let c = self
             .call(
