@@ -1,11 +1,12 @@
 //! The session layer: the one place that decides what is reachable without signing in.
 
 use crate::domain::records::CurrentUser;
+use crate::error::AppError;
 use crate::service::{auth, tokens};
 use crate::state::cookies::{bearer_token, session_token};
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -38,9 +39,8 @@ pub async fn require_session(
     };
     let user: Option<CurrentUser> = match found {
         Ok(user) => user,
-        Err(_) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, "session store unavailable").into_response()
-        }
+        // The database is away (Unavailable) or failed (Internal): said in the caller's form.
+        Err(err) => return refusal(&req, is_rest, &err),
     };
     match user {
         Some(user) => {
@@ -48,23 +48,8 @@ pub async fn require_session(
             next.run(req).await
         }
         None if is_public(&path) => next.run(req).await,
-        None if is_rest => {
-            let rid = req
-                .extensions()
-                .get::<crate::state::RequestId>()
-                .map(|r| r.0.clone())
-                .unwrap_or_default();
-            crate::api::error_response(&rid, &crate::error::AppError::Unauthorized)
-        }
-        None if path.starts_with("/api/") => {
-            let body =
-                serde_json::to_string(&crate::error::AppError::Unauthorized).unwrap_or_default();
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
+        None if is_rest || path.starts_with("/api/") => {
+            refusal(&req, is_rest, &AppError::Unauthorized)
         }
         None => {
             let target = req
@@ -79,6 +64,35 @@ pub async fn require_session(
             .into_response()
         }
     }
+}
+
+/// A refusal in the form the caller reads: the REST envelope for `/v1`, the serialised error
+/// for server functions (`/api`), plain text for pages.
+fn refusal(req: &Request, is_rest: bool, err: &AppError) -> Response {
+    if is_rest {
+        let rid = req
+            .extensions()
+            .get::<crate::state::RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        return crate::api::error_response(&rid, err);
+    }
+    let mut res = if req.uri().path().starts_with("/api/") {
+        let body = serde_json::to_string(err).unwrap_or_default();
+        (
+            err.status(),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    } else {
+        (err.status(), err.to_string()).into_response()
+    };
+    if matches!(err, AppError::Unavailable) {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
 }
 
 #[cfg(test)]

@@ -82,6 +82,9 @@ pub struct Db {
     lite: Option<std::sync::Arc<lite::LitePool>>,
 }
 
+/// The longest a request waits for a database connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Db {
@@ -109,7 +112,10 @@ impl Db {
         };
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10));
+            // While the database is away a request waits this long for a connection, then
+            // answers 503 (`Unavailable`): long enough to ride out a burst of writes queued
+            // on SQLite, short enough that clients and proxies are not left hanging.
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         if backend == Backend::Sqlite {
             pool_options = pool_options.after_connect(|conn, _| {
                 Box::pin(async move {

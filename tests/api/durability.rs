@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gateway-console");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_gateway-console");
 const CLIENTS: usize = 12;
 const KILL_ROUNDS: usize = 10;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -25,15 +25,21 @@ fn free_port() -> u16 {
 }
 
 /// The release-shaped server: its own process on the test's database.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
     async fn start(database_url: &str) -> Server {
+        Server::start_with(database_url, &[]).await
+    }
+
+    /// The server with extra environment variables (settings).
+    pub(crate) async fn start_with(database_url: &str, settings: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
+            .envs(settings.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_OUTPUT_NAME", "gateway-console")
@@ -73,7 +79,7 @@ impl Drop for Server {
 }
 
 /// A REST call: Ok((status, data-or-envelope)) when answered, Err when the connection failed.
-async fn call(
+pub(crate) async fn call(
     c: &reqwest::Client,
     base: &str,
     token: &str,
@@ -89,7 +95,8 @@ async fn call(
     }
     let res = req.send().await?;
     let status = res.status().as_u16();
-    let body: Value = res.json().await?;
+    let text = res.text().await?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Ok((
         status,
         if status == 200 {
@@ -101,7 +108,7 @@ async fn call(
 }
 
 /// A database with an Admin, and a bearer token for it.
-async fn prepared() -> (String, Option<tempfile::TempDir>, Db, String) {
+pub(crate) async fn prepared() -> (String, Option<tempfile::TempDir>, Db, String) {
     let (url, dir) = fresh_database_url().await;
     let db = Db::connect(&url).await.expect("connect and migrate");
     accounts::create_account(
@@ -121,7 +128,7 @@ async fn prepared() -> (String, Option<tempfile::TempDir>, Db, String) {
 }
 
 /// A gateway with one model API; returns the gateway, environment and API IDs.
-async fn world(base: &str, token: &str) -> (String, String, String) {
+pub(crate) async fn world(base: &str, token: &str) -> (String, String, String) {
     let c = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let (s, gw) = call(

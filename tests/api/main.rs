@@ -12,6 +12,7 @@ mod durability;
 mod enforcement;
 mod gateways;
 mod metrics;
+mod outage;
 mod rest;
 mod rest_status;
 mod routes;
