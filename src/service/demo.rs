@@ -14,7 +14,8 @@ use crate::domain::PageRequest;
 use crate::error::AppResult;
 use crate::store::Db;
 
-/// Seeds the demo instance unless any instance exists.
+/// Seeds the demo instance unless any instance exists. Safe to race: of several replicas
+/// starting at once on an empty database exactly one seeds.
 pub async fn seed(db: &Db) -> AppResult<bool> {
     if list_instances(db, "", PageRequest::default())
         .await?
@@ -24,7 +25,7 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
         return Ok(false);
     }
     let actor = Actor::system("demo-seed");
-    let instance = create_instance(
+    let created = create_instance(
         db,
         &actor,
         NewInstance {
@@ -34,7 +35,13 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
             description: "Demo instance created by CONSOLE_DEMO=1".into(),
         },
     )
-    .await?;
+    .await;
+    let instance = match created {
+        Ok(instance) => instance,
+        // Replicas starting together: the one whose instance was created seeds the rest.
+        Err(crate::error::AppError::NameTaken { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    };
     let mut group_ids = Vec::new();
     for (name, description) in [
         ("partners", "External partner applications"),

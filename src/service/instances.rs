@@ -67,7 +67,7 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
     let mut tx = admin.begin(db).await?;
     instances::insert(&mut tx, &instance, &name.unique_key())
         .await
-        .map_err(|e| super::name_taken(e, "gateway instance", &name))?;
+        .map_err(|e| super::name_taken_in(e, "gateway instance", &name, ""))?;
     groups::insert(&mut tx, &group, &DEFAULT_GROUP_NAME.to_ascii_lowercase()).await?;
     super::environments::insert_default(&mut tx, &instance.id, now).await?;
     let recorded = tx
@@ -119,7 +119,7 @@ pub async fn update_instance(
     };
     if !instances::update(&mut tx, &changed, input.version, &name.unique_key())
         .await
-        .map_err(|e| super::name_taken(e, "gateway instance", &name))?
+        .map_err(|e| super::name_taken_in(e, "gateway instance", &name, ""))?
     {
         return Err(AppError::Version);
     }

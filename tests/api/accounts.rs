@@ -291,3 +291,28 @@ async fn replicas_starting_together_make_the_first_admin_once_and_both_start() {
         .unwrap();
     assert_eq!(accounts, 1);
 }
+
+#[tokio::test]
+async fn replicas_starting_together_seed_the_demo_once_and_all_start() {
+    use gateway_console::service::demo;
+    let (url, _dir) = crate::common::fresh_database_url().await;
+    let db = gateway_console::store::Db::connect(&url).await.unwrap();
+    // Four seeds at once: each sees an empty database before any has created its instance.
+    let (a, b, c, d) = tokio::join!(
+        demo::seed(&db),
+        demo::seed(&db),
+        demo::seed(&db),
+        demo::seed(&db)
+    );
+    let seeded = [a, b, c, d]
+        .into_iter()
+        .map(|r| r.expect("a racing seed does not fail the start"))
+        .filter(|made| *made)
+        .count();
+    assert_eq!(seeded, 1);
+    let instances: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instances")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(instances, 1);
+}

@@ -35,37 +35,52 @@ impl Server {
         Server::start_with(database_url, &[]).await
     }
 
-    /// The server with extra environment variables (settings).
+    /// The server with extra environment variables (settings), on a port of its own.
     pub(crate) async fn start_with(database_url: &str, settings: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        let mut server = Server::spawn(database_url, free_port(), settings);
+        server.healthy().await;
+        server
+    }
+
+    /// Starts the process without waiting for it to answer.
+    pub(crate) fn spawn(database_url: &str, port: u16, settings: &[(&str, &str)]) -> Server {
         let child = Command::new(BIN)
+            .env_remove("CONSOLE_ADMIN_USERNAME")
+            .env_remove("CONSOLE_METRICS_ADDR")
+            .env("RUST_LOG", "error")
             .envs(settings.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_OUTPUT_NAME", "gateway-console")
-            .env("RUST_LOG", "error")
-            .env_remove("CONSOLE_ADMIN_USERNAME")
-            .env_remove("CONSOLE_METRICS_ADDR")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the server binary");
-        let base = format!("http://127.0.0.1:{port}");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Waits until `/healthz` answers; fails at once if the process exited.
+    pub(crate) async fn healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the server at {} exited: {status}", self.base);
+            }
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
                 if r.status() == 200 {
-                    break;
+                    return;
                 }
             }
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, base }
     }
 
     /// SIGKILL: no shutdown, no flush, nothing the process can react to.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
     }

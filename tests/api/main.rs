@@ -13,6 +13,7 @@ mod enforcement;
 mod gateways;
 mod metrics;
 mod outage;
+mod replicas;
 mod rest;
 mod rest_status;
 mod routes;
