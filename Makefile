@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list bench-api bench-authz bench-signin run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-api bench-authz bench-signin bench-write run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -60,6 +60,11 @@ bench-authz: tools-test
 # binary, while /authz/check and a REST read are measured: targets p99 ≤ 5 ms and ≤ 50 ms.
 bench-signin: tools
 	cargo bench --no-default-features --features ssr --bench signin
+
+# Creating consumers and rules through REST with wrk at 1, 8 and 32 connections, on SQLite and
+# on a throwaway PostgreSQL: requests/s, p50/p99 and errors.
+bench-write: tools-test
+	bash scripts/with-postgres.sh cargo bench --no-default-features --features ssr --bench write
 
 ## Tests -------------------------------------------------------------------------------
 test: tools-test fmt build clippy unit integration e2e fuzz-api

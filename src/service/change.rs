@@ -8,8 +8,9 @@ use super::Actor;
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::AuditEntry;
+use crate::store::writer::WriteTx;
 use crate::store::{now_ms, Db};
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::AnyConnection;
 use std::ops::{Deref, DerefMut};
 
 macro_rules! actions {
@@ -161,7 +162,7 @@ pub struct Recorded(());
 
 /// A change in progress: one transaction; reads and writes go through it like a connection.
 pub struct Change<'a> {
-    tx: Transaction<'static, Any>,
+    tx: WriteTx,
     actor: &'a Actor,
 }
 

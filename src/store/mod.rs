@@ -32,6 +32,7 @@ pub mod rules;
 pub mod search;
 pub mod snapshot;
 pub mod tokens;
+pub mod writer;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
@@ -80,6 +81,8 @@ pub struct Db {
     pub token_cache: std::sync::Arc<tokens::TokenCache>,
     /// Synchronous read connections to a SQLite file (see `read`).
     lite: Option<std::sync::Arc<lite::LitePool>>,
+    /// SQLite's one writing connection, shared by changes in turn (see `writer`).
+    writer: Option<std::sync::Arc<writer::Writer>>,
 }
 
 /// The longest a request waits for a database connection.
@@ -130,6 +133,12 @@ impl Db {
                 })
             });
         }
+        // A file's writes go through one shared connection (an in-memory database exists
+        // only inside the pool's connections, so it keeps per-connection transactions).
+        let writer =
+            (backend == Backend::Sqlite && lite::LitePool::for_url(&url).is_some()).then(|| {
+                std::sync::Arc::new(writer::Writer::new(options.clone(), pool_options.clone()))
+            });
         let pool = pool_options.connect_with(options).await?;
         if backend == Backend::Sqlite {
             // Write-ahead logging: readers and the writer never wait for each other, and a
@@ -156,6 +165,7 @@ impl Db {
             url: url.into(),
             token_cache: Default::default(),
             lite,
+            writer,
         })
     }
 
@@ -172,14 +182,18 @@ impl Db {
         }
     }
 
-    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
-    /// so concurrent writers queue on the busy timeout; a deferred transaction that reads
-    /// first and then writes fails with `SQLITE_BUSY` instead when another writer got in
-    /// between (its snapshot can no longer become a write).
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+    /// A transaction that will write: on PostgreSQL its own; on SQLite a turn on the one
+    /// writing connection, in arrival order, committed together with the changes queued
+    /// with it (see `writer`).
+    pub async fn begin_write(&self) -> Result<writer::WriteTx, sqlx::Error> {
+        match &self.writer {
+            Some(w) => w.begin().await.map(writer::WriteTx::Shared),
+            None if self.backend == Backend::Sqlite => self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map(writer::WriteTx::Own),
+            None => self.pool.begin().await.map(writer::WriteTx::Own),
         }
     }
 

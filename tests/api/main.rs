@@ -19,3 +19,4 @@ mod rest_status;
 mod routes;
 mod search;
 mod security;
+mod writer;
