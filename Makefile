@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list bench-api bench-authz bench-signin bench-write run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-api bench-authz bench-signin bench-write soak run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -65,6 +65,11 @@ bench-signin: tools
 # on a throwaway PostgreSQL: requests/s, p50/p99 and errors.
 bench-write: tools-test
 	bash scripts/with-postgres.sh cargo bench --no-default-features --features ssr --bench write
+
+# 200 clients for 60 s (SOAK_SECONDS): the check through nginx, REST reads and writes, console
+# pages; errors, p50/p99 per kind, and the server's memory before and after.
+soak: tools-test
+	cargo bench --no-default-features --features ssr --bench soak
 
 ## Tests -------------------------------------------------------------------------------
 test: tools-test fmt build clippy unit integration e2e fuzz-api

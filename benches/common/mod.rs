@@ -6,6 +6,7 @@ use gateway_console::domain::inputs::NewInstance;
 use gateway_console::domain::{IdKind, PageRequest, ResourceId};
 use gateway_console::service::{instances, Actor};
 use gateway_console::store::{now_ms, Db};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "bench-password-1";
@@ -220,4 +221,90 @@ pub async fn serve_with(
         .unwrap()
     });
     format!("http://{addr}")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// nginx with one worker, as the benchmarks run it: `/noauth/…` proxies straight to the backend, everything else
+/// asks our check first.
+pub fn nginx(dir: &std::path::Path, console: &str) -> (Child, u16) {
+    let (port, backend) = (free_port(), free_port());
+    let d = dir.display();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    let user = if root { "user root;" } else { "" };
+    let proxy = "proxy_http_version 1.1; proxy_set_header Connection \"\";";
+    let conf = format!(
+        r#"{user}
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream console {{ server {console}; keepalive 64; }}
+    upstream backend {{ server 127.0.0.1:{backend}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{backend};
+        location / {{ default_type text/plain; return 200 "ok\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /noauth/ {{ {proxy} proxy_pass http://backend/; }}
+        location / {{
+            auth_request /_authz;
+            auth_request_set $consumer_id $upstream_http_x_consumer_id;
+            proxy_set_header X-Consumer-Id $consumer_id;
+            proxy_set_header Authorization "";
+            {proxy}
+            proxy_pass http://backend;
+        }}
+        location = /_authz {{
+            internal;
+            {proxy}
+            proxy_pass http://console/authz/check;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URI $request_uri;
+        }}
+    }}
+}}
+"#
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new("/usr/sbin/nginx")
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("nginx is required (make tools-test installs Debian's nginx)");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
 }

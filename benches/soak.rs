@@ -1,0 +1,404 @@
+//! `make soak`: 200 concurrent clients for 60 s (`SOAK_SECONDS` to change it) against the
+//! release binary on SQLite — the check through nginx `auth_request` (120 clients), REST reads
+//! (40), REST writes (20: create a consumer, then update it) and console pages and server
+//! functions with a session (20) — reporting errors (target 0), p50/p99 per kind, and the
+//! server's resident memory at start, after a 10 s warm-up and at the end (target: growth
+//! after warm-up ≤ 10 %).
+
+mod common;
+
+use common::{free_port, nginx};
+use gateway_console::domain::inputs::{
+    NewConsumer, NewGroup, NewInstance, NewKey, NewModelApi, NewRule,
+};
+use gateway_console::domain::PageRequest;
+use gateway_console::service::{
+    accounts, consumers, environments, groups, instances, keys, model_apis, rules, tokens, Actor,
+};
+use gateway_console::store::Db;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const HOLDERS: usize = 500;
+const PASSWORD: &str = "soak-password-1";
+const WARM_UP: Duration = Duration::from_secs(10);
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What the clients use: a token, the gateway, consumer IDs and key values.
+struct World {
+    token: String,
+    gateway: String,
+    consumers: Vec<String>,
+    keys: Vec<String>,
+}
+
+async fn prepare(db: &Db) -> World {
+    let actor = Actor::system("soak");
+    accounts::create_account(db, &actor, "admin", PASSWORD, "Admin")
+        .await
+        .unwrap();
+    let token = tokens::create_token_for(db, "admin", "soak", None)
+        .await
+        .unwrap()
+        .value;
+    let gateway = instances::create_instance(
+        db,
+        &actor,
+        NewInstance {
+            name: "soak".into(),
+            region: "local".into(),
+            engine_version: "1".into(),
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let environment = environments::list_environments(db, &gateway, "", PageRequest::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let api = model_apis::create_api(
+        db,
+        &actor,
+        NewModelApi {
+            instance_id: gateway.clone(),
+            name: "chat".into(),
+            base_path: "/v1/chat".into(),
+            ai_protocols: vec!["OpenAI/v1".into()],
+            model_category: "Text".into(),
+            description: String::new(),
+            environment_ids: vec![environment.clone()],
+        },
+    )
+    .await
+    .unwrap();
+    let group = groups::create_group(
+        db,
+        &actor,
+        NewGroup {
+            instance_id: gateway.clone(),
+            name: "soakers".into(),
+            description: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    rules::create_rules(
+        db,
+        &actor,
+        vec![NewRule {
+            principal_type: "ConsumerGroup".into(),
+            principal_id: group.id.clone(),
+            api_id: api.id,
+            environment_id: environment,
+            expire_mode: "LongTerm".into(),
+            expire_timestamp: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let (mut consumer_ids, mut key_values) = (vec![], vec![]);
+    for i in 0..HOLDERS {
+        let key = keys::create_key(
+            db,
+            &actor,
+            NewKey {
+                instance_id: gateway.clone(),
+                name: format!("holder-{i}-key"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let consumer = consumers::create_consumer(
+            db,
+            &actor,
+            NewConsumer {
+                instance_id: gateway.clone(),
+                name: format!("holder-{i}"),
+                group_ids: vec![group.id.clone()],
+                key_ids: vec![key.key.id],
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        consumer_ids.push(consumer.id);
+        key_values.push(key.value);
+    }
+    World {
+        token,
+        gateway,
+        consumers: consumer_ids,
+        keys: key_values,
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: BTreeMap<&'static str, Vec<Duration>>,
+    errors: BTreeMap<&'static str, u64>,
+    first_errors: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, kind: &'static str, took: Duration, outcome: Result<(), String>) {
+        self.latencies.entry(kind).or_default().push(took);
+        if let Err(e) = outcome {
+            *self.errors.entry(kind).or_default() += 1;
+            if self.first_errors.len() < 10 {
+                self.first_errors.push(format!("{kind}: {e}"));
+            }
+        }
+    }
+}
+
+fn expect_ok(res: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, String> {
+    match res {
+        Ok(r) if r.status().is_success() => Ok(r),
+        Ok(r) => Err(format!("status {}", r.status())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What every client shares.
+struct Shared {
+    console_base: String,
+    proxy_base: String,
+    world: World,
+    stop: AtomicBool,
+    tally: Mutex<Tally>,
+}
+
+/// One client of `kind` until `stop`, recording into `tally`.
+async fn client(
+    kind: &'static str,
+    i: usize,
+    shared: Arc<Shared>,
+    session: Option<reqwest::Client>,
+) {
+    let (console_base, proxy_base, w) = (&shared.console_base, &shared.proxy_base, &shared.world);
+    let http = session.unwrap_or_default();
+    let mut n = i * 7919;
+    while !shared.stop.load(Ordering::Relaxed) {
+        n += 1;
+        let started = Instant::now();
+        let outcome: Result<(), String> = match kind {
+            "check via nginx" => expect_ok(
+                http.get(format!("{proxy_base}/v1/chat/completions"))
+                    .bearer_auth(&w.keys[n % w.keys.len()])
+                    .send()
+                    .await,
+            )
+            .map(|_| ()),
+            "REST read" => {
+                let path = if n.is_multiple_of(2) {
+                    format!("/v1/consumers?gatewayId={}&pageSize=20", w.gateway)
+                } else {
+                    format!("/v1/consumers/{}", w.consumers[n % w.consumers.len()])
+                };
+                match expect_ok(
+                    http.get(format!("{console_base}{path}"))
+                        .bearer_auth(&w.token)
+                        .send()
+                        .await,
+                ) {
+                    Ok(r) => r.bytes().await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                }
+            }
+            "REST write" => {
+                let created = expect_ok(
+                    http.post(format!("{console_base}/v1/consumers"))
+                        .bearer_auth(&w.token)
+                        .json(&json!({"instanceId": w.gateway, "name": format!("soak-{i}-{n}")}))
+                        .send()
+                        .await,
+                );
+                match created {
+                    Ok(r) => {
+                        let v: Value = r.json().await.unwrap_or_default();
+                        let id = v["data"]["id"].as_str().unwrap_or_default().to_owned();
+                        expect_ok(
+                            http.put(format!("{console_base}/v1/consumers/{id}"))
+                                .bearer_auth(&w.token)
+                                .json(&json!({"name": format!("soak-{i}-{n}"), "description": "updated", "version": v["data"]["version"]}))
+                                .send()
+                                .await,
+                        )
+                        .map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => {
+                let page = expect_ok(http.get(format!("{console_base}/instances")).send().await);
+                match page {
+                    Ok(r) => {
+                        let _ = r.bytes().await;
+                        expect_ok(
+                            http.post(format!("{console_base}/api/list_instances"))
+                                .header("Accept", "application/json")
+                                .header("origin", console_base.as_str())
+                                .form(&[("search", "")])
+                                .send()
+                                .await,
+                        )
+                        .map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        shared
+            .tally
+            .lock()
+            .unwrap()
+            .add(kind, started.elapsed(), outcome);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: u64 = std::env::var("SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}/console.db", dir.path().display());
+    let db = Db::connect(&url).await.unwrap();
+    let started = Instant::now();
+    let w = prepare(&db).await;
+    db.pool.close().await;
+    println!(
+        "prepared {HOLDERS} consumers with keys in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_gateway-console"))
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", &url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONSOLE_AUTHZ_GATEWAY_ID", &w.gateway)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let _server = Server(child);
+    let console_base = format!("http://127.0.0.1:{port}");
+    while reqwest::get(format!("{console_base}/healthz"))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut proxy, proxy_port) = nginx(dir.path(), &format!("127.0.0.1:{port}"));
+    let proxy_base = format!("http://127.0.0.1:{proxy_port}");
+    let rss_start = rss_kib(pid);
+
+    let mut sessions = vec![];
+    for _ in 0..20 {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = c
+            .post(format!("{console_base}/api/sign_in"))
+            .header("Accept", "application/json")
+            .header("origin", &console_base)
+            .form(&[("username", "admin"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success() || res.status().is_redirection());
+        sessions.push(c);
+    }
+
+    let shared = Arc::new(Shared {
+        console_base: console_base.clone(),
+        proxy_base,
+        world: w,
+        stop: AtomicBool::new(false),
+        tally: Mutex::new(Tally::default()),
+    });
+    let mut tasks = vec![];
+    let kinds = [
+        ("check via nginx", 120),
+        ("REST read", 40),
+        ("REST write", 20),
+        ("console", 20),
+    ];
+    for (kind, count) in kinds {
+        for i in 0..count {
+            let session = (kind == "console").then(|| sessions.pop().unwrap());
+            tasks.push(tokio::spawn(client(kind, i, shared.clone(), session)));
+        }
+    }
+    tokio::time::sleep(WARM_UP.min(Duration::from_secs(seconds))).await;
+    let rss_warm = rss_kib(pid);
+    tokio::time::sleep(Duration::from_secs(seconds).saturating_sub(WARM_UP)).await;
+    let rss_end = rss_kib(pid);
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+
+    let mut tally = std::mem::take(&mut *shared.tally.lock().unwrap());
+    println!("soak: 200 clients for {seconds}s");
+    let mut total_errors = 0;
+    for (kind, v) in tally.latencies.iter_mut() {
+        v.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let errors = tally.errors.get(kind).copied().unwrap_or(0);
+        total_errors += errors;
+        println!(
+            "{kind:<18} {:>8} requests {:>7.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {errors}",
+            v.len(),
+            v.len() as f64 / seconds as f64,
+            ms(v[v.len() / 2]),
+            ms(v[v.len() * 99 / 100]),
+        );
+    }
+    let growth = 100.0 * (rss_end as f64 - rss_warm as f64) / rss_warm as f64;
+    println!(
+        "server RSS: {} MiB at start, {} MiB after the {}s warm-up, {} MiB at the end ({growth:+.1}% after warm-up; target ≤ 10%)",
+        rss_start / 1024,
+        rss_warm / 1024,
+        WARM_UP.as_secs(),
+        rss_end / 1024
+    );
+    for e in &tally.first_errors {
+        println!("  {e}");
+    }
+    assert_eq!(total_errors, 0, "errors during the soak");
+}
