@@ -2,7 +2,8 @@
 //! (a full load), or only what the change journal says changed since a revision (a patch).
 //! Each read happens in one transaction, so the rows and the revision belong together.
 
-use super::{audit, Backend, Db};
+use super::read::{Read, Reader};
+use super::{audit, Arg, Backend, Db};
 use crate::domain::IdKind;
 use sqlx::AnyConnection;
 use std::collections::BTreeSet;
@@ -21,52 +22,64 @@ pub struct SnapshotRows {
     pub rules: Vec<RuleRow>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EnvironmentRow {
-    pub id: String,
-    pub name_key: String,
-    pub is_default: i64,
+super::row::row! {
+    #[derive(Debug, Clone)]
+    pub struct EnvironmentRow {
+        pub id: String,
+        pub name_key: String,
+        pub is_default: i64,
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeploymentRow {
-    pub api_id: String,
-    pub base_path: String,
-    pub environment_id: String,
+super::row::row! {
+    #[derive(Debug, Clone)]
+    pub struct DeploymentRow {
+        pub api_id: String,
+        pub base_path: String,
+        pub environment_id: String,
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ConsumerRow {
-    pub id: String,
-    pub name: String,
-    pub enabled: i64,
+super::row::row! {
+    #[derive(Debug, Clone)]
+    pub struct ConsumerRow {
+        pub id: String,
+        pub name: String,
+        pub enabled: i64,
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct GroupRow {
-    pub id: String,
-    pub enabled: i64,
+super::row::row! {
+    #[derive(Debug, Clone)]
+    pub struct GroupRow {
+        pub id: String,
+        pub enabled: i64,
+    }
 }
 
-/// A bound key (unbound keys authenticate nobody and are not loaded).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct KeyRow {
-    pub key_hash: String,
-    pub previous_hash: Option<String>,
-    pub previous_expires_at: Option<i64>,
-    pub consumer_id: String,
-    pub enabled: i64,
-    pub expires_at: Option<i64>,
+super::row::row! {
+    /// A bound key (unbound keys authenticate nobody and are not loaded).
+    #[derive(Debug, Clone)]
+    pub struct KeyRow {
+        pub key_hash: String,
+        pub previous_hash: Option<String>,
+        pub previous_expires_at: Option<i64>,
+        pub consumer_id: String,
+        pub enabled: i64,
+        pub expires_at: Option<i64>,
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RuleRow {
-    pub consumer_id: Option<String>,
-    pub group_id: Option<String>,
-    pub api_id: String,
-    pub environment_id: String,
-    pub expire_mode: String,
-    pub expire_at: Option<i64>,
+super::row::row! {
+    #[derive(Debug, Clone)]
+    pub struct RuleRow {
+        pub consumer_id: Option<String>,
+        pub group_id: Option<String>,
+        pub api_id: String,
+        pub environment_id: String,
+        pub expire_mode: String,
+        pub expire_at: Option<i64>,
+    }
 }
 
 /// A consumer as it is now: its row (none once deleted), bound keys, groups and direct rules.
@@ -130,8 +143,20 @@ async fn revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i64, sq
         .await
 }
 
-/// Everything, for a first load or when a patch will not do.
+super::row::row! {
+    struct MembershipRow {
+        group_id: String,
+        consumer_id: String,
+    }
+}
+
+/// Everything, for a first load or when a patch will not do. On a SQLite file it is read on
+/// a synchronous connection in one read transaction (sqlx hands each of millions of rows
+/// from its worker thread to the caller, which takes several times as long).
 pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+    if let reader @ Reader::Lite(_) = &mut db.reader().await? {
+        return load_rows(reader, instance_id).await;
+    }
     let mut tx = begin(db).await?;
     let rows = load_rows(&mut tx, instance_id).await?;
     tx.commit().await?;
@@ -154,12 +179,12 @@ pub async fn update(db: &Db, instance_id: &str, after: i64) -> Result<Update, sq
             patch(&mut tx, now, &changes).await?
         }
     };
-    let update = match patch {
-        Some(p) => Update::Patch(p),
-        None => Update::Full(load_rows(&mut tx, instance_id).await?),
-    };
     tx.commit().await?;
-    Ok(update)
+    Ok(match patch {
+        Some(p) => Update::Patch(p),
+        // A full load reads everything anew, with the revision it read it at.
+        None => Update::Full(load(db, instance_id).await?),
+    })
 }
 
 async fn patch(
@@ -262,51 +287,60 @@ async fn group_slice(conn: &mut AnyConnection, id: String) -> Result<GroupSlice,
     Ok(GroupSlice { id, row, rules })
 }
 
-async fn load_rows(
-    conn: &mut AnyConnection,
-    instance_id: &str,
-) -> Result<SnapshotRows, sqlx::Error> {
-    let revision = revision(&mut *conn, instance_id).await?;
-    let environments =
-        sqlx::query_as("SELECT id, name_key, is_default FROM environments WHERE instance_id = $1")
-            .bind(instance_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let deployments = sqlx::query_as(
-        "SELECT d.api_id, a.base_path, d.environment_id FROM api_deployments d \
-         JOIN model_apis a ON a.id = d.api_id WHERE a.instance_id = $1",
-    )
-    .bind(instance_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let consumers =
-        sqlx::query_as("SELECT id, name, enabled FROM consumers WHERE instance_id = $1")
-            .bind(instance_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let groups = sqlx::query_as("SELECT id, enabled FROM consumer_groups WHERE instance_id = $1")
-        .bind(instance_id)
-        .fetch_all(&mut *conn)
+async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+    let id = [Arg::from(instance_id)];
+    let revision = conn
+        .number("SELECT revision FROM instances WHERE id = $1", &id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let environments = conn
+        .all("SELECT id, name_key, is_default FROM environments WHERE instance_id = $1", &id)
         .await?;
-    let memberships = sqlx::query_as(
-        "SELECT m.group_id, m.consumer_id FROM consumer_group_members m \
-         JOIN consumer_groups g ON g.id = m.group_id WHERE g.instance_id = $1",
-    )
-    .bind(instance_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let keys = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL"
-    )))
-    .bind(instance_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"
-    )))
-    .bind(instance_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let deployments = conn
+        .all(
+            "SELECT d.api_id, a.base_path, d.environment_id FROM api_deployments d \
+             JOIN model_apis a ON a.id = d.api_id WHERE a.instance_id = $1",
+            &id,
+        )
+        .await?;
+    // The reads below may return millions of rows: a synchronous connection gives up its
+    // async worker thread while it reads them.
+    conn.expect_slow();
+    let consumers = conn
+        .all("SELECT id, name, enabled FROM consumers WHERE instance_id = $1", &id)
+        .await?;
+    conn.expect_slow();
+    let groups = conn
+        .all("SELECT id, enabled FROM consumer_groups WHERE instance_id = $1", &id)
+        .await?;
+    conn.expect_slow();
+    let memberships: Vec<MembershipRow> = conn
+        .all(
+            "SELECT m.group_id, m.consumer_id FROM consumer_group_members m \
+             JOIN consumer_groups g ON g.id = m.group_id WHERE g.instance_id = $1",
+            &id,
+        )
+        .await?;
+    let memberships = memberships
+        .into_iter()
+        .map(|m| (m.group_id, m.consumer_id))
+        .collect();
+    conn.expect_slow();
+    let keys = conn
+        .all(
+            &format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE instance_id = $1 AND consumer_id IS NOT NULL"
+            ),
+            &id,
+        )
+        .await?;
+    conn.expect_slow();
+    let rules = conn
+        .all(
+            &format!("SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"),
+            &id,
+        )
+        .await?;
     Ok(SnapshotRows {
         revision,
         environments,
