@@ -129,6 +129,8 @@ pub struct Enforcer {
     confirmed_at: AtomicI64,
     /// True while the check refuses because `confirmed_at` is too old (for the log).
     stale: AtomicBool,
+    /// True until the configured gateway's snapshot is loaded (`/readyz` waits for it).
+    preloading: AtomicBool,
 }
 
 /// How the snapshots have been kept current so far.
@@ -144,6 +146,11 @@ impl Enforcer {
             full_loads: self.full_loads.load(Ordering::Relaxed),
             patches: self.patches.load(Ordering::Relaxed),
         }
+    }
+
+    /// True until the configured gateway's snapshot is loaded.
+    pub fn is_preloading(&self) -> bool {
+        self.preloading.load(Ordering::Relaxed)
     }
 
     /// True while the PostgreSQL change listener is connected.
@@ -207,12 +214,23 @@ impl Enforcer {
             patches: AtomicU64::new(0),
             confirmed_at: AtomicI64::new(now_ms()),
             stale: AtomicBool::new(false),
+            preloading: AtomicBool::new(false),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.gateway_id.clone() {
-            if enforcer.snapshot(&id).await.is_none() {
-                tracing::warn!(gateway_id = %id, "the configured enforcement gateway does not exist (yet); checks answer 403 until it does");
-            }
+            // Loaded in the background, so the server answers `/healthz` at once; `/readyz`
+            // says 503 and checks wait for it until it is in memory.
+            enforcer.preloading.store(true, Ordering::Relaxed);
+            let preload = enforcer.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                if preload.snapshot(&id).await.is_none() {
+                    tracing::warn!(gateway_id = %id, "the configured enforcement gateway does not exist (yet); checks answer 401 until it does");
+                } else {
+                    tracing::info!(gateway_id = %id, ms = started.elapsed().as_millis() as u64, "enforcement snapshot preloaded");
+                }
+                preload.preloading.store(false, Ordering::Relaxed);
+            });
         }
         enforcer.clone().spawn_watcher();
         Ok(enforcer)

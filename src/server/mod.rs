@@ -76,8 +76,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers and the enforcement snapshots are confirmed current.
+/// Readiness: the configured gateway's snapshot is loaded, the database answers and the
+/// enforcement snapshots are confirmed current.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.enforcer.is_preloading() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "loading the enforcement snapshot of the configured gateway",
+        )
+            .into_response();
+    }
     if let Some(age) = state.enforcer.staleness() {
         let why = format!(
             "enforcement snapshots unconfirmed for {} s (allowed: {} s); /authz/check refuses every request",

@@ -294,7 +294,10 @@ async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     let environments = conn
-        .all("SELECT id, name_key, is_default FROM environments WHERE instance_id = $1", &id)
+        .all(
+            "SELECT id, name_key, is_default FROM environments WHERE instance_id = $1",
+            &id,
+        )
         .await?;
     let deployments = conn
         .all(
@@ -307,11 +310,17 @@ async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
     // async worker thread while it reads them.
     conn.expect_slow();
     let consumers = conn
-        .all("SELECT id, name, enabled FROM consumers WHERE instance_id = $1", &id)
+        .all(
+            "SELECT id, name, enabled FROM consumers WHERE instance_id = $1",
+            &id,
+        )
         .await?;
     conn.expect_slow();
     let groups = conn
-        .all("SELECT id, enabled FROM consumer_groups WHERE instance_id = $1", &id)
+        .all(
+            "SELECT id, enabled FROM consumer_groups WHERE instance_id = $1",
+            &id,
+        )
         .await?;
     conn.expect_slow();
     let memberships: Vec<MembershipRow> = conn

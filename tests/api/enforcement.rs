@@ -1060,3 +1060,69 @@ async fn a_replica_that_cannot_confirm_its_snapshot_stops_granting_and_says_why(
     let why = ready.text().await.unwrap();
     assert!(why.contains("enforcement snapshots unconfirmed"), "{why}");
 }
+
+#[tokio::test]
+async fn a_replica_is_ready_only_once_its_gateway_is_in_memory() {
+    let app = spawn_app().await;
+    let w = World::new(&app).await;
+    let alice = w.holder(&app, "preloaded", true).await;
+    // Enough rows that loading them takes a moment: 20,000 consumers with bound keys.
+    let holder = app.db.pool.begin().await.unwrap();
+    let mut tx = holder;
+    for chunk in 0..40 {
+        let (mut consumers, mut keys) = (vec![], vec![]);
+        for i in chunk * 500..(chunk + 1) * 500 {
+            let (c, k) = (format!("cs-bulk{i:015}"), format!("key-bulk{i:014}"));
+            consumers.push(format!(
+                "('{c}', '{}', 'bulk-{i}', 'bulk-{i}', '', 0, 0, 1)",
+                w.gateway
+            ));
+            keys.push(format!(
+                "('{k}', '{}', 'bulk-{i}', 'bulk-{i}', 'gck_', 'h{i:063}', '{c}', 1, 0, 0, 1)",
+                w.gateway
+            ));
+        }
+        for sql in [
+            format!("INSERT INTO consumers (id, instance_id, name, name_key, description, created_at, updated_at, version) VALUES {}", consumers.join(",")),
+            format!("INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, created_at, updated_at, version) VALUES {}", keys.join(",")),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let replica = common::spawn_app_on(
+        &app,
+        Settings {
+            gateway_id: Some(w.gateway.clone()),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let (mut not_ready, started) = (0, Instant::now());
+    loop {
+        let res = reqwest::get(format!("{}/readyz", replica.base))
+            .await
+            .unwrap();
+        if res.status() == 200 {
+            assert!(
+                replica.enforcer.revision(&w.gateway).is_some(),
+                "ready before the gateway's snapshot was loaded"
+            );
+            break;
+        }
+        assert_eq!(res.status(), 503);
+        assert!(res.text().await.unwrap().contains("loading"));
+        not_ready += 1;
+        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+    }
+    eprintln!("readyz said 503 {not_ready} times while 20,000 keys loaded");
+    let allowed = reqwest::Client::new()
+        .get(format!("{}/authz/check", replica.base))
+        .header("x-original-uri", "/v1/chat/completions")
+        .header("x-api-key", &alice.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+}
