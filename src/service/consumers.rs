@@ -185,9 +185,7 @@ pub async fn update_consumer(
     )
     .await
     .map_err(|e| super::name_taken(e, "consumer", &name))?;
-    if !changed {
-        return Err(AppError::Version);
-    }
+    super::at_version(changed)?;
     let summary = format!("name {} -> {name}", current.name);
     let recorded = tx
         .record(
@@ -371,10 +369,10 @@ pub async fn set_consumer_enabled(
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
-    if !consumers::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await?
-    {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        consumers::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms())
+            .await?,
+    )?;
     let action = if input.enabled {
         AuditAction::EnableConsumer
     } else {

@@ -140,12 +140,11 @@ pub async fn update_environment(
         version: current.version + 1,
         ..current.clone()
     };
-    if !environments::update(&mut tx, &changed, input.version, &name.unique_key())
-        .await
-        .map_err(|e| super::name_taken(e, "environment", &name))?
-    {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        environments::update(&mut tx, &changed, input.version, &name.unique_key())
+            .await
+            .map_err(|e| super::name_taken(e, "environment", &name))?,
+    )?;
     let summary = format!("name {} -> {name}", current.name);
     let recorded = tx
         .record(

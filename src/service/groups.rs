@@ -81,9 +81,9 @@ pub async fn set_group_enabled(
     let group = groups::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))?;
-    if !groups::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await? {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        groups::set_enabled(&mut tx, id.as_str(), input.version, input.enabled, now_ms()).await?,
+    )?;
     let recorded = tx
         .record(
             Audit::new(
@@ -157,9 +157,7 @@ pub async fn update_group(
     )
     .await
     .map_err(|e| super::name_taken(e, "consumer group", &name))?;
-    if !changed {
-        return Err(AppError::Version);
-    }
+    super::at_version(changed)?;
     let summary = format!("name {} -> {name}", current.name);
     let recorded = tx
         .record(

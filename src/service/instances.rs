@@ -117,12 +117,11 @@ pub async fn update_instance(
         version: current.version + 1,
         ..current.clone()
     };
-    if !instances::update(&mut tx, &changed, input.version, &name.unique_key())
-        .await
-        .map_err(|e| super::name_taken_in(e, "gateway instance", &name, ""))?
-    {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        instances::update(&mut tx, &changed, input.version, &name.unique_key())
+            .await
+            .map_err(|e| super::name_taken_in(e, "gateway instance", &name, ""))?,
+    )?;
     let summary = format!(
         "name {} -> {name}, engineVersion {} -> {}",
         current.name, current.engine_version, changed.engine_version

@@ -134,9 +134,7 @@ pub async fn update_key(
     let expiry = input.expires_at.map(|e| parse_expiry(e, now)).transpose()?;
     let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
-    if !keys::claim_version(&mut tx, id.as_str(), input.version, now).await? {
-        return Err(AppError::Version);
-    }
+    super::at_version(keys::claim_version(&mut tx, id.as_str(), input.version, now).await?)?;
     let mut changes = Vec::new();
     if let Some(enabled) = input.enabled {
         keys::set_enabled(&mut tx, id.as_str(), enabled, now).await?;

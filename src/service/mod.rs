@@ -89,6 +89,16 @@ pub fn truncate(s: &str) -> String {
     out
 }
 
+/// The answer to a versioned update (`store::update_versioned`) that found the record at
+/// another version than the caller read: `Conflict.Version`.
+pub fn at_version(updated: bool) -> AppResult<()> {
+    if updated {
+        Ok(())
+    } else {
+        Err(AppError::Version)
+    }
+}
+
 /// Maps a broken unique rule on a name to a `Conflict.Name` error; other errors pass through.
 pub fn name_taken(err: sqlx::Error, what: &str, name: &Name) -> AppError {
     name_taken_in(err, what, name, " in this instance")

@@ -207,12 +207,11 @@ pub async fn update_api(
         updated_at: now,
         version: current.version,
     };
-    if !model_apis::update(&mut tx, &row, input.version, &c.name.unique_key())
-        .await
-        .map_err(|e| taken(e, &c))?
-    {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        model_apis::update(&mut tx, &row, input.version, &c.name.unique_key())
+            .await
+            .map_err(|e| taken(e, &c))?,
+    )?;
     model_apis::set_deployments(&mut tx, &row.id, &envs, now).await?;
     let summary = format!(
         "name {} -> {} basePath {} -> {}",

@@ -342,18 +342,17 @@ pub async fn update_rule_expiry(
         .map_err(|e| AppError::invalid(e.field(), e))?;
     let mut tx = admin.begin(db).await?;
     let current = load(&mut *tx, &id, now).await?;
-    if !rules::update_expiry(
-        &mut tx,
-        id.as_str(),
-        input.version,
-        expiry.mode.as_str(),
-        expiry.expire_at,
-        now,
-    )
-    .await?
-    {
-        return Err(AppError::Version);
-    }
+    super::at_version(
+        rules::update_expiry(
+            &mut tx,
+            id.as_str(),
+            input.version,
+            expiry.mode.as_str(),
+            expiry.expire_at,
+            now,
+        )
+        .await?,
+    )?;
     let summary = format!(
         "expireMode {} -> {} expireTimestamp {:?} -> {:?}",
         current.expire_mode.as_str(),

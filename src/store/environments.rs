@@ -5,6 +5,7 @@ use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
 use crate::store::Arg;
+use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
@@ -127,20 +128,21 @@ pub async fn update(
     expected_version: i64,
     name_key: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE environments SET name = $1, name_key = $2, alias = $3, description = $4, updated_at = $5, version = version + 1 \
-         WHERE id = $6 AND version = $7",
+    let columns = [
+        ("name", Set::Text(&e.name)),
+        ("name_key", Set::Text(name_key)),
+        ("alias", Set::Text(&e.alias)),
+        ("description", Set::Text(&e.description)),
+    ];
+    update_versioned(
+        conn,
+        "environments",
+        &e.id,
+        expected_version,
+        &columns,
+        e.updated_at,
     )
-    .bind(&e.name)
-    .bind(name_key)
-    .bind(&e.alias)
-    .bind(&e.description)
-    .bind(e.updated_at)
-    .bind(&e.id)
-    .bind(expected_version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {

@@ -2,6 +2,7 @@
 
 use crate::domain::records::ConsumerGroup;
 use crate::domain::PageRequest;
+use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "g.id, g.instance_id, g.name, g.description, g.enabled, \
@@ -103,16 +104,8 @@ pub async fn set_enabled(
     enabled: bool,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE consumer_groups SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
-    )
-    .bind(i64::from(enabled))
-    .bind(now)
-    .bind(id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let columns = [("enabled", Set::Int(i64::from(enabled)))];
+    update_versioned(conn, "consumer_groups", id, version, &columns, now).await
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
@@ -125,19 +118,12 @@ pub async fn update(
     description: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE consumer_groups SET name = $1, name_key = $2, description = $3, updated_at = $4, version = version + 1 \
-         WHERE id = $5 AND version = $6",
-    )
-    .bind(name)
-    .bind(name_key)
-    .bind(description)
-    .bind(now)
-    .bind(id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let columns = [
+        ("name", Set::Text(name)),
+        ("name_key", Set::Text(name_key)),
+        ("description", Set::Text(description)),
+    ];
+    update_versioned(conn, "consumer_groups", id, version, &columns, now).await
 }
 
 /// The group's members by name (at most `limit`).

@@ -4,6 +4,7 @@ use crate::domain::records::Instance;
 use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
+use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
@@ -101,20 +102,21 @@ pub async fn update(
     version: i64,
     name_key: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE instances SET name = $1, name_key = $2, engine_version = $3, description = $4, updated_at = $5, version = version + 1 \
-         WHERE id = $6 AND version = $7",
+    let columns = [
+        ("name", Set::Text(&changed.name)),
+        ("name_key", Set::Text(name_key)),
+        ("engine_version", Set::Text(&changed.engine_version)),
+        ("description", Set::Text(&changed.description)),
+    ];
+    update_versioned(
+        conn,
+        "instances",
+        &changed.id,
+        version,
+        &columns,
+        changed.updated_at,
     )
-    .bind(&changed.name)
-    .bind(name_key)
-    .bind(&changed.engine_version)
-    .bind(&changed.description)
-    .bind(changed.updated_at)
-    .bind(&changed.id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 /// What an instance holds beyond what comes with it (its default group and environment), as

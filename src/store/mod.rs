@@ -203,6 +203,53 @@ impl Db {
     }
 }
 
+/// A column's new value in [`update_versioned`].
+pub enum Set<'a> {
+    Text(&'a str),
+    Int(i64),
+    OptInt(Option<i64>),
+}
+
+/// Optimistic concurrency, in one place: sets `columns` and `updated_at` and bumps `version`
+/// of the row `id` of `table`, but only if the row is still at `version`. False when someone
+/// changed it since the caller read it (or it is gone); the service answers
+/// `Conflict.Version` then. Table and column names are the caller's constants, never input.
+pub async fn update_versioned(
+    conn: &mut sqlx::AnyConnection,
+    table: &'static str,
+    id: &str,
+    version: i64,
+    columns: &[(&'static str, Set<'_>)],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut sql = format!("UPDATE {table} SET ");
+    for (i, (column, _)) in columns.iter().enumerate() {
+        sql.push_str(&format!("{column} = ${}, ", i + 1));
+    }
+    let n = columns.len();
+    sql.push_str(&format!(
+        "updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}",
+        n + 1,
+        n + 2,
+        n + 3
+    ));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (_, value) in columns {
+        query = match value {
+            Set::Text(s) => query.bind(s.to_string()),
+            Set::Int(i) => query.bind(*i),
+            Set::OptInt(i) => query.bind(*i),
+        };
+    }
+    let done = query
+        .bind(now)
+        .bind(id.to_owned())
+        .bind(version)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A database URL fit for a message: a SQLite file's path, a PostgreSQL URL without its
 /// password.
 pub fn redacted_url(url: &str) -> String {

@@ -5,6 +5,7 @@ use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
 use crate::store::{placeholders, Arg};
+use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, instance_id, resource_no, name, base_path, ai_protocols, \
@@ -94,23 +95,23 @@ pub async fn update(
     expected_version: i64,
     name_key: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE model_apis SET name = $1, name_key = $2, base_path = $3, ai_protocols = $4, \
-         model_category = $5, description = $6, updated_at = $7, version = version + 1 \
-         WHERE id = $8 AND version = $9",
+    let columns = [
+        ("name", Set::Text(&a.name)),
+        ("name_key", Set::Text(name_key)),
+        ("base_path", Set::Text(&a.base_path)),
+        ("ai_protocols", Set::Text(&a.ai_protocols)),
+        ("model_category", Set::Text(&a.model_category)),
+        ("description", Set::Text(&a.description)),
+    ];
+    update_versioned(
+        conn,
+        "model_apis",
+        &a.id,
+        expected_version,
+        &columns,
+        a.updated_at,
     )
-    .bind(&a.name)
-    .bind(name_key)
-    .bind(&a.base_path)
-    .bind(&a.ai_protocols)
-    .bind(&a.model_category)
-    .bind(&a.description)
-    .bind(a.updated_at)
-    .bind(&a.id)
-    .bind(expected_version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {

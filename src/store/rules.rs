@@ -5,6 +5,7 @@ use super::row::row;
 use super::Arg;
 use crate::domain::authorization::ExpireStatus;
 use crate::domain::PageRequest;
+use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 row! {
@@ -89,18 +90,11 @@ pub async fn update_expiry(
     expire_at: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE authorization_rules SET expire_mode = $1, expire_at = $2, updated_at = $3, version = version + 1 \
-         WHERE id = $4 AND version = $5",
-    )
-    .bind(mode)
-    .bind(expire_at)
-    .bind(now)
-    .bind(id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let columns = [
+        ("expire_mode", Set::Text(mode)),
+        ("expire_at", Set::OptInt(expire_at)),
+    ];
+    update_versioned(conn, "authorization_rules", id, version, &columns, now).await
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {

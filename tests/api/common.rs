@@ -13,7 +13,21 @@ use std::net::SocketAddr;
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const VIEWER_PASSWORD: &str = "viewer-password-1";
 
+/// Tests that load the whole machine (server processes of their own, hundreds of writes, a
+/// database stopped) run alone; the others run together, and some of them measure that a
+/// change reaches enforcement within a second, which a loaded 2-core machine can delay.
+static MACHINE: std::sync::LazyLock<tokio::sync::RwLock<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::RwLock::new(()));
+
+/// Taken by a heavy test for its whole run: no other test's server runs meanwhile.
+#[allow(dead_code)] // only the heavy tests take it
+pub async fn whole_machine() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
 pub struct TestApp {
+    /// Held for the test's run (see `MACHINE`); none for a second replica of the same test.
+    _machine: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     pub base: String,
     pub db: Db,
     /// The server's enforcement snapshots, to compare with a fresh full load.
@@ -89,6 +103,7 @@ pub async fn spawn_app_web(web: WebSettings) -> TestApp {
 }
 
 async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
+    let machine = MACHINE.read().await;
     let _ = tracing_subscriber::fmt()
         .with_env_filter("error")
         .with_writer(std::io::stderr)
@@ -104,6 +119,7 @@ async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
         .unwrap();
     let mut app = serve(db, settings, web).await;
     app._dir = dir;
+    app._machine = Some(machine);
     app
 }
 
@@ -133,6 +149,7 @@ async fn serve(db: Db, settings: Settings, web: WebSettings) -> TestApp {
         .unwrap();
     });
     TestApp {
+        _machine: None,
         base: format!("http://{addr}"),
         db,
         enforcer,

@@ -380,6 +380,7 @@ async fn integrity(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_write_load_loses_no_acknowledged_write_in_ten_rounds() {
+    let _alone = crate::common::whole_machine().await;
     let (url, _dir, db, token) = prepared().await;
     let mut server = Server::start(&url).await;
     let ids = Arc::new(world(&server.base, &token).await);
@@ -427,6 +428,7 @@ async fn a_backup_taken_under_write_load_holds_every_write_acknowledged_before_i
     if std::env::var_os("TEST_DATABASE_URL").is_some() {
         return; // PostgreSQL is backed up with pg_dump (README, Operations)
     }
+    let _alone = crate::common::whole_machine().await;
     let (url, dir, _db, token) = prepared().await;
     let server = Server::start(&url).await;
     let ids = Arc::new(world(&server.base, &token).await);

@@ -143,6 +143,7 @@ async fn a_postgresql_outage_is_503_never_500_and_heals_itself() {
     if std::env::var_os("TEST_DATABASE_URL").is_none() {
         return; // SQLite is in the process: it cannot go away on its own
     }
+    let _alone = crate::common::whole_machine().await;
     let cluster = Cluster::start();
     let url = cluster.url();
     let db = Db::connect(&url).await.expect("connect and migrate");

@@ -184,6 +184,7 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
     if std::env::var_os("TEST_DATABASE_URL").is_none() {
         return; // replicas share a PostgreSQL database
     }
+    let _alone = crate::common::whole_machine().await;
     let (url, _) = fresh_database_url().await;
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let settings = [
