@@ -1,4 +1,4 @@
-//! Structured logs via `tracing` (`RUST_LOG` sets the filter), and the Prometheus metrics
+//! Structured logs via `tracing` on standard error (`RUST_LOG` sets the filter), and the Prometheus metrics
 //! every layer records through the `metrics` facade. Until a recorder is installed (only when
 //! `CONSOLE_METRICS_ADDR` is set) recording costs next to nothing.
 //!
@@ -13,7 +13,11 @@ use tracing_subscriber::EnvFilter;
 pub fn init(format: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Standard error, so that a command's output on standard output (a new token) is only
+    // that output.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {
