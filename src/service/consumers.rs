@@ -149,13 +149,11 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
                 .summary(summary),
         )
         .await?;
-    let consumer = load(
-        &mut tx,
-        &ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses"),
-    )
-    .await?;
     tx.commit_recorded(recorded).await?;
-    Ok(consumer)
+    // Read back after the commit, outside the writer's turn (on SQLite every change waits
+    // for it).
+    let id = ResourceId::parse(IdKind::Consumer, &row.id).expect("generated id parses");
+    load(&mut db.reader().await?, &id).await
 }
 
 /// Changes name and description only; groups and keys are managed elsewhere.
@@ -194,9 +192,8 @@ pub async fn update_consumer(
                 .summary(summary),
         )
         .await?;
-    let consumer = load(&mut tx, &id).await?;
     tx.commit_recorded(recorded).await?;
-    Ok(consumer)
+    load(&mut db.reader().await?, &id).await
 }
 
 /// Everything that must be removed before the consumer can be deleted.

@@ -220,12 +220,14 @@ pub async fn create_rules(
         recorded = Some(tx.record(audit).await?);
         ids.push(id);
     }
-    let mut out = Vec::with_capacity(ids.len());
-    for id in &ids {
-        out.push(load(&mut *tx, id, now).await?);
-    }
     tx.commit_recorded(recorded.ok_or(AppError::Internal)?)
         .await?;
+    // Read back after the commit, outside the writer's turn.
+    let mut reader = db.reader().await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        out.push(load(&mut reader, id, now).await?);
+    }
     Ok(out)
 }
 
