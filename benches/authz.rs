@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{bench_actor, bench_db, instance_with, nginx, serve_with};
+use common::{bench_actor, bench_db, instance_with, nginx, run_wrk, serve_with, Wrk};
 use gateway_console::domain::inputs::KeyUpdate;
 use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::keys::hash_key;
@@ -204,63 +204,14 @@ async fn seed(db: &Db, instance_id: &str) {
     );
 }
 
-struct Wrk {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-fn millis(s: &str) -> f64 {
-    let s = s.trim();
-    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
-        (v, 0.001)
-    } else if let Some(v) = s.strip_suffix("ms") {
-        (v, 1.0)
-    } else if let Some(v) = s.strip_suffix('s') {
-        (v, 1000.0)
-    } else {
-        (s, 1.0)
-    };
-    num.parse::<f64>().unwrap_or(f64::NAN) * factor
-}
-
 /// Runs wrk with a Lua script that picks a random key and API per request.
 fn wrk(dir: &std::path::Path, url: &str, script: &str, label: &str) -> Wrk {
     wrk_with(dir, url, script, label, 32)
 }
 
 fn wrk_with(dir: &std::path::Path, url: &str, script: &str, label: &str, connections: u32) -> Wrk {
-    let path = dir.join(format!("{}.lua", label.replace([' ', '/'], "_")));
-    std::fs::write(&path, script).unwrap();
-    let out = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{connections}"),
-            "-d8s",
-            "--latency",
-            "-s",
-        ])
-        .arg(&path)
-        .arg(url)
-        .output()
-        .expect("wrk is required (make tools-test installs Debian's wrk)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        !text.contains("Non-2xx"),
-        "{label}: some answers were not 2xx:\n{text}"
-    );
-    let field = |prefix: &str| -> String {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let r = Wrk {
-        rps: field("Requests/sec:").parse().unwrap_or(0.0),
-        p50_ms: millis(&field("50%")),
-        p99_ms: millis(&field("99%")),
-    };
+    let r = run_wrk(dir, url, script, connections, 8);
+    assert_eq!(r.errors, 0, "{label}: some answers were not 2xx");
     println!(
         "{label:<52} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
         r.rps, r.p50_ms, r.p99_ms

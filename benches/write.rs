@@ -5,6 +5,9 @@
 //! PostgreSQL when `TEST_DATABASE_URL` names a server (the make target starts a throwaway one).
 //! Target on SQLite at 32 connections: ≥ 7,000 req/s and p99 ≤ 25 ms, with 0 errors.
 
+mod common;
+
+use common::{free_port, run_wrk, Wrk};
 use gateway_console::domain::inputs::{NewConsumer, NewInstance, NewModelApi};
 use gateway_console::domain::PageRequest;
 use gateway_console::service::{
@@ -30,14 +33,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn start(url: &str) -> Server {
@@ -139,71 +134,8 @@ async fn prepare(db: &Db) -> World {
     }
 }
 
-struct Run {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-fn millis(s: &str) -> f64 {
-    let s = s.trim();
-    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
-        (v, 0.001)
-    } else if let Some(v) = s.strip_suffix("ms") {
-        (v, 1.0)
-    } else if let Some(v) = s.strip_suffix('s') {
-        (v, 1000.0)
-    } else {
-        (s, 1.0)
-    };
-    num.parse::<f64>().unwrap_or(f64::NAN) * factor
-}
-
-fn wrk(dir: &std::path::Path, url: &str, script: &str, connections: u32) -> Run {
-    let path = dir.join("script.lua");
-    std::fs::write(&path, script).unwrap();
-    let out = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{connections}"),
-            &format!("-d{SECONDS}s"),
-            "--timeout",
-            "10s",
-            "--latency",
-            "-s",
-        ])
-        .arg(&path)
-        .arg(url)
-        .output()
-        .expect("wrk is required (make tools-test installs Debian's wrk)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let field = |prefix: &str| -> String {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.trim_start().strip_prefix(prefix))
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let socket_errors: u64 = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("Socket errors:"))
-        .map(|l| {
-            l.split(|c: char| !c.is_ascii_digit())
-                .filter_map(|n| n.parse::<u64>().ok())
-                .sum()
-        })
-        .unwrap_or(0);
-    Run {
-        rps: field("Requests/sec:").parse().unwrap_or(0.0),
-        p50_ms: millis(&field("50%")),
-        p99_ms: millis(&field("99%")),
-        errors: field("Non-2xx or 3xx responses:")
-            .parse::<u64>()
-            .unwrap_or(0)
-            + socket_errors,
-    }
+fn wrk(dir: &std::path::Path, url: &str, script: &str, connections: u32) -> Wrk {
+    run_wrk(dir, url, script, connections, SECONDS)
 }
 
 /// Creates consumers named `<run>-<n>`.
@@ -248,7 +180,7 @@ end
     )
 }
 
-async fn bench(label: &str, url: &str) -> Vec<(String, u32, Run)> {
+async fn bench(label: &str, url: &str) -> Vec<(String, u32, Wrk)> {
     let db = Db::connect(url).await.unwrap();
     let started = Instant::now();
     let w = prepare(&db).await;
@@ -287,7 +219,7 @@ async fn bench(label: &str, url: &str) -> Vec<(String, u32, Run)> {
     out
 }
 
-fn report(label: &str, what: &str, connections: u32, r: &Run) {
+fn report(label: &str, what: &str, connections: u32, r: &Wrk) {
     println!(
         "{label:<10} {what:<16} {connections:>2} conn {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
         r.rps, r.p50_ms, r.p99_ms, r.errors

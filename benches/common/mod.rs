@@ -308,3 +308,79 @@ http {{
     }
     (child, port)
 }
+
+/// What one wrk run measured.
+pub struct Wrk {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Answers that were not 2xx/3xx, plus connect, read, write and timeout errors.
+    pub errors: u64,
+}
+
+fn millis(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = s.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    num.parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+/// Runs Debian's wrk (one thread, `connections`, `seconds`) with the Lua `script` against
+/// `url` and reads its report.
+pub fn run_wrk(
+    dir: &std::path::Path,
+    url: &str,
+    script: &str,
+    connections: u32,
+    seconds: u32,
+) -> Wrk {
+    let path = dir.join("wrk-script.lua");
+    std::fs::write(&path, script).unwrap();
+    let out = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+        ])
+        .arg(&path)
+        .arg(url)
+        .output()
+        .expect("wrk is required (make tools-test installs Debian's wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |prefix: &str| -> String {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let socket_errors: u64 = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Socket errors:"))
+        .map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Wrk {
+        rps: field("Requests/sec:").parse().unwrap_or(0.0),
+        p50_ms: millis(&field("50%")),
+        p99_ms: millis(&field("99%")),
+        errors: field("Non-2xx or 3xx responses:")
+            .parse::<u64>()
+            .unwrap_or(0)
+            + socket_errors,
+    }
+}

@@ -126,20 +126,82 @@ pub(crate) async fn call(
 pub(crate) async fn prepared() -> (String, Option<tempfile::TempDir>, Db, String) {
     let (url, dir) = fresh_database_url().await;
     let db = Db::connect(&url).await.expect("connect and migrate");
-    accounts::create_account(
-        &db,
-        &Actor::system("test setup"),
-        "admin",
-        ADMIN_PASSWORD,
-        "Admin",
-    )
-    .await
-    .unwrap();
-    let token = tokens::create_token_for(&db, "admin", "durability", None)
+    let token = admin_with_token(&db).await;
+    (url, dir, db, token)
+}
+
+/// Makes the Admin on `db` and returns a bearer token for it.
+pub(crate) async fn admin_with_token(db: &Db) -> String {
+    let setup = Actor::system("test setup");
+    accounts::create_account(db, &setup, "admin", ADMIN_PASSWORD, "Admin")
+        .await
+        .unwrap();
+    tokens::create_token_for(db, "admin", "tests", None)
         .await
         .unwrap()
-        .value;
-    (url, dir, db, token)
+        .value
+}
+
+/// A consumer named `name` with a key bound to it and a rule granting it the `world`'s API:
+/// (consumer ID, key ID, key value).
+pub(crate) async fn granted_holder(
+    base: &str,
+    token: &str,
+    (gateway, environment, api): &(String, String, String),
+    name: &str,
+) -> (String, String, String) {
+    let c = reqwest::Client::new();
+    let post = || reqwest::Method::POST;
+    let ok = |answer: Result<(u16, Value), reqwest::Error>| {
+        let (status, data) = answer.unwrap();
+        assert_eq!(status, 200, "{data}");
+        data
+    };
+    let consumer = ok(call(
+        &c,
+        base,
+        token,
+        post(),
+        "/v1/consumers",
+        Some(json!({"instanceId": gateway, "name": name})),
+    )
+    .await);
+    let consumer = consumer["id"].as_str().unwrap().to_owned();
+    let key = ok(call(
+        &c,
+        base,
+        token,
+        post(),
+        "/v1/keys",
+        Some(json!({"instanceId": gateway, "name": format!("{name}-key")})),
+    )
+    .await);
+    let (key_id, value) = (
+        key["key"]["id"].as_str().unwrap().to_owned(),
+        key["value"].as_str().unwrap().to_owned(),
+    );
+    ok(call(
+        &c,
+        base,
+        token,
+        post(),
+        &format!("/v1/consumers/{consumer}/credentials"),
+        Some(json!({"keyId": key_id})),
+    )
+    .await);
+    ok(call(
+        &c,
+        base,
+        token,
+        post(),
+        "/v1/authorization-rules",
+        Some(
+            json!({"principalType": "Consumer", "principalId": consumer, "apiId": api,
+            "environmentId": environment, "expireMode": "LongTerm"}),
+        ),
+    )
+    .await);
+    (consumer, key_id, value)
 }
 
 /// A gateway with one model API; returns the gateway, environment and API IDs.

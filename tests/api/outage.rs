@@ -4,8 +4,7 @@
 //! Runs in the PostgreSQL pass of the suite (when `TEST_DATABASE_URL` is set).
 
 use crate::common::ADMIN_PASSWORD;
-use crate::durability::{call, free_port, world, Server};
-use gateway_console::service::{accounts, tokens, Actor};
+use crate::durability::{admin_with_token, call, free_port, granted_holder, world, Server};
 use gateway_console::store::Db;
 use serde_json::json;
 use std::path::PathBuf;
@@ -147,74 +146,13 @@ async fn a_postgresql_outage_is_503_never_500_and_heals_itself() {
     let cluster = Cluster::start();
     let url = cluster.url();
     let db = Db::connect(&url).await.expect("connect and migrate");
-    accounts::create_account(
-        &db,
-        &Actor::system("test setup"),
-        "admin",
-        ADMIN_PASSWORD,
-        "Admin",
-    )
-    .await
-    .unwrap();
-    let token = tokens::create_token_for(&db, "admin", "outage", None)
-        .await
-        .unwrap()
-        .value;
+    let token = admin_with_token(&db).await;
     db.pool.close().await;
     let server = Server::start_with(&url, &[("CONSOLE_AUTHZ_TRUST_PROXY_HEADERS", "1")]).await;
-    let (gateway, environment, api) = world(&server.base, &token).await;
+    let world = world(&server.base, &token).await;
+    let gateway = world.0.clone();
+    let (consumer, _, key) = granted_holder(&server.base, &token, &world, "steady").await;
     let c = reqwest::Client::new();
-    let post = reqwest::Method::POST;
-    let (_, consumer) = call(
-        &c,
-        &server.base,
-        &token,
-        post.clone(),
-        "/v1/consumers",
-        Some(json!({"instanceId": gateway, "name": "steady"})),
-    )
-    .await
-    .unwrap();
-    let consumer = consumer["id"].as_str().unwrap().to_owned();
-    let (_, key) = call(
-        &c,
-        &server.base,
-        &token,
-        post.clone(),
-        "/v1/keys",
-        Some(json!({"instanceId": gateway, "name": "steady-key", "consumerId": consumer})),
-    )
-    .await
-    .unwrap();
-    let (key_id, key) = (
-        key["key"]["id"].as_str().unwrap().to_owned(),
-        key["value"].as_str().unwrap().to_owned(),
-    );
-    let (s, _) = call(
-        &c,
-        &server.base,
-        &token,
-        post.clone(),
-        &format!("/v1/consumers/{consumer}/credentials"),
-        Some(json!({"keyId": key_id})),
-    )
-    .await
-    .unwrap();
-    assert_eq!(s, 200);
-    let (s, _) = call(
-        &c,
-        &server.base,
-        &token,
-        post.clone(),
-        "/v1/authorization-rules",
-        Some(
-            json!({"principalType": "Consumer", "principalId": consumer, "apiId": api,
-            "environmentId": environment, "expireMode": "LongTerm"}),
-        ),
-    )
-    .await
-    .unwrap();
-    assert_eq!(s, 200);
     let check = {
         let (base, gateway, key) = (server.base.clone(), gateway.clone(), key.clone());
         move || {

@@ -6,7 +6,7 @@
 //! Runs in the PostgreSQL pass of the suite (when `TEST_DATABASE_URL` is set).
 
 use crate::common::{browser, fresh_database_url, ADMIN_PASSWORD};
-use crate::durability::{call, free_port, world, Server};
+use crate::durability::{call, free_port, granted_holder, world, Server};
 use gateway_console::service::tokens;
 use gateway_console::store::Db;
 use serde_json::{json, Value};
@@ -252,59 +252,10 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
         .await
         .unwrap()
         .value;
-    let (gateway, environment, api) = world(&lb.base, &token).await;
+    let world = world(&lb.base, &token).await;
+    let gateway = world.0.clone();
+    let (_, key_id, key) = granted_holder(&lb.base, &token, &world, "everywhere").await;
     let c = reqwest::Client::new();
-    let post = reqwest::Method::POST;
-    let (_, consumer) = call(
-        &c,
-        &lb.base,
-        &token,
-        post.clone(),
-        "/v1/consumers",
-        Some(json!({"instanceId": gateway, "name": "everywhere"})),
-    )
-    .await
-    .unwrap();
-    let consumer = consumer["id"].as_str().unwrap().to_owned();
-    let (_, key) = call(
-        &c,
-        &lb.base,
-        &token,
-        post.clone(),
-        "/v1/keys",
-        Some(json!({"instanceId": gateway, "name": "everywhere-key"})),
-    )
-    .await
-    .unwrap();
-    let (key_id, key) = (
-        key["key"]["id"].as_str().unwrap().to_owned(),
-        key["value"].as_str().unwrap().to_owned(),
-    );
-    let (s, _) = call(
-        &c,
-        &lb.base,
-        &token,
-        post.clone(),
-        &format!("/v1/consumers/{consumer}/credentials"),
-        Some(json!({"keyId": key_id})),
-    )
-    .await
-    .unwrap();
-    assert_eq!(s, 200);
-    let (s, _) = call(
-        &c,
-        &lb.base,
-        &token,
-        post.clone(),
-        "/v1/authorization-rules",
-        Some(
-            json!({"principalType": "Consumer", "principalId": consumer, "apiId": api,
-            "environmentId": environment, "expireMode": "LongTerm"}),
-        ),
-    )
-    .await
-    .unwrap();
-    assert_eq!(s, 200);
     let granted = every_replica_answers(&bases, &gateway, &key, 200).await;
     let (_, k) = call(
         &c,
