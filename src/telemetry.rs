@@ -55,10 +55,18 @@ const LOAD_BUCKETS: &[f64] = &[
     0.000_1, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// The process's Prometheus recorder, once installed.
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// True once metrics are kept (`CONSOLE_METRICS_ADDR` is set): layers that would only build
+/// labels for a recorder that drops them skip the work otherwise.
+pub fn metrics_on() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// Installs the process's Prometheus recorder (once; later calls return the same handle)
 /// and keeps its histograms drained.
 pub fn install_metrics() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()

@@ -15,10 +15,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Counts and times the answer. The route is the template the request matched (`/v1/consumers/{consumerId}`),
-/// never the path itself, so a client cannot create label values; static files and unknown
-/// paths share `fallback`.
+/// Counts and times the answer. The route is the template the request matched
+/// (`/v1/consumers/{consumer_id}`), never the path itself, so a client cannot create label
+/// values; static files and unknown paths share `fallback`. Without metrics it does nothing.
 pub async fn track(req: Request, next: Next) -> Response {
+    if !crate::telemetry::metrics_on() {
+        return next.run(req).await;
+    }
     let started = Instant::now();
     let route = req
         .extensions()
