@@ -7,14 +7,9 @@
 
 mod common;
 
-use common::{free_port, nginx};
-use gateway_console::domain::inputs::{
-    NewConsumer, NewGroup, NewInstance, NewKey, NewModelApi, NewRule,
-};
-use gateway_console::domain::PageRequest;
-use gateway_console::service::{
-    accounts, consumers, environments, groups, instances, keys, model_apis, rules, tokens, Actor,
-};
+use common::{admin_and_gateway, bench_actor, free_port, model_api, nginx, PASSWORD};
+use gateway_console::domain::inputs::{NewConsumer, NewGroup, NewKey, NewRule};
+use gateway_console::service::{consumers, groups, keys, rules};
 use gateway_console::store::Db;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -24,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const HOLDERS: usize = 500;
-const PASSWORD: &str = "soak-password-1";
 const WARM_UP: Duration = Duration::from_secs(10);
 
 struct Server(Child);
@@ -45,48 +39,9 @@ struct World {
 }
 
 async fn prepare(db: &Db) -> World {
-    let actor = Actor::system("soak");
-    accounts::create_account(db, &actor, "admin", PASSWORD, "Admin")
-        .await
-        .unwrap();
-    let token = tokens::create_token_for(db, "admin", "soak", None)
-        .await
-        .unwrap()
-        .value;
-    let gateway = instances::create_instance(
-        db,
-        &actor,
-        NewInstance {
-            name: "soak".into(),
-            region: "local".into(),
-            engine_version: "1".into(),
-            description: String::new(),
-        },
-    )
-    .await
-    .unwrap()
-    .id;
-    let environment = environments::list_environments(db, &gateway, "", PageRequest::default())
-        .await
-        .unwrap()
-        .items[0]
-        .id
-        .clone();
-    let api = model_apis::create_api(
-        db,
-        &actor,
-        NewModelApi {
-            instance_id: gateway.clone(),
-            name: "chat".into(),
-            base_path: "/v1/chat".into(),
-            ai_protocols: vec!["OpenAI/v1".into()],
-            model_category: "Text".into(),
-            description: String::new(),
-            environment_ids: vec![environment.clone()],
-        },
-    )
-    .await
-    .unwrap();
+    let actor = bench_actor();
+    let (token, gateway, environment) = admin_and_gateway(db, "soak").await;
+    let api = model_api(db, &gateway, &environment, "chat", "/v1/chat").await;
     let group = groups::create_group(
         db,
         &actor,
@@ -104,7 +59,7 @@ async fn prepare(db: &Db) -> World {
         vec![NewRule {
             principal_type: "ConsumerGroup".into(),
             principal_id: group.id.clone(),
-            api_id: api.id,
+            api_id: api,
             environment_id: environment,
             expire_mode: "LongTerm".into(),
             expire_timestamp: None,

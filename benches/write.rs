@@ -7,12 +7,9 @@
 
 mod common;
 
-use common::{free_port, run_wrk, Wrk};
-use gateway_console::domain::inputs::{NewConsumer, NewInstance, NewModelApi};
-use gateway_console::domain::PageRequest;
-use gateway_console::service::{
-    accounts, consumers, environments, instances, model_apis, tokens, Actor,
-};
+use common::{admin_and_gateway, bench_actor, free_port, model_api, run_wrk, Wrk};
+use gateway_console::domain::inputs::NewConsumer;
+use gateway_console::service::consumers;
 use gateway_console::store::Db;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,51 +61,20 @@ struct World {
 }
 
 async fn prepare(db: &Db) -> World {
-    let actor = Actor::system("bench-write");
-    accounts::create_account(db, &actor, "admin", "bench-password-1", "Admin")
-        .await
-        .unwrap();
-    let token = tokens::create_token_for(db, "admin", "bench", None)
-        .await
-        .unwrap()
-        .value;
-    let gateway = instances::create_instance(
-        db,
-        &actor,
-        NewInstance {
-            name: "bench-write".into(),
-            region: "local".into(),
-            engine_version: "1".into(),
-            description: String::new(),
-        },
-    )
-    .await
-    .unwrap()
-    .id;
-    let environment = environments::list_environments(db, &gateway, "", PageRequest::default())
-        .await
-        .unwrap()
-        .items[0]
-        .id
-        .clone();
+    let actor = bench_actor();
+    let (token, gateway, environment) = admin_and_gateway(db, "bench-write").await;
     let mut apis = vec![];
     for i in 0..APIS {
-        let api = model_apis::create_api(
-            db,
-            &actor,
-            NewModelApi {
-                instance_id: gateway.clone(),
-                name: format!("model-{i}"),
-                base_path: format!("/m{i}"),
-                ai_protocols: vec!["OpenAI/v1".into()],
-                model_category: "Text".into(),
-                description: String::new(),
-                environment_ids: vec![environment.clone()],
-            },
-        )
-        .await
-        .unwrap();
-        apis.push(api.id);
+        apis.push(
+            model_api(
+                db,
+                &gateway,
+                &environment,
+                &format!("model-{i}"),
+                &format!("/m{i}"),
+            )
+            .await,
+        );
     }
     let mut consumers = vec![];
     for i in 0..RULE_CONSUMERS {

@@ -2,9 +2,9 @@
 //! measurement, so every figure is taken the same way.
 #![allow(dead_code)] // each benchmark uses a different part
 
-use gateway_console::domain::inputs::NewInstance;
+use gateway_console::domain::inputs::{NewInstance, NewModelApi};
 use gateway_console::domain::{IdKind, PageRequest, ResourceId};
-use gateway_console::service::{instances, Actor};
+use gateway_console::service::{accounts, environments, instances, model_apis, tokens, Actor};
 use gateway_console::store::{now_ms, Db};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -176,6 +176,59 @@ pub fn report(name: &str, s: &Stats) {
 /// The Admin the seeding acts as.
 pub fn bench_actor() -> Actor {
     Actor::system("bench")
+}
+
+/// An Admin `admin` (password `PASSWORD`) with a bearer token, and a new gateway `name` with
+/// its default environment: (token, gateway ID, environment ID).
+pub async fn admin_and_gateway(db: &Db, name: &str) -> (String, String, String) {
+    let actor = bench_actor();
+    accounts::create_account(db, &actor, "admin", PASSWORD, "Admin")
+        .await
+        .unwrap();
+    let token = tokens::create_token_for(db, "admin", "bench", None)
+        .await
+        .unwrap()
+        .value;
+    let input = NewInstance {
+        name: name.into(),
+        region: "local".into(),
+        engine_version: "1".into(),
+        description: String::new(),
+    };
+    let gateway = instances::create_instance(db, &actor, input)
+        .await
+        .unwrap()
+        .id;
+    let environment = environments::list_environments(db, &gateway, "", PageRequest::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    (token, gateway, environment)
+}
+
+/// A text model API at `base_path` deployed to `environment`; its ID.
+pub async fn model_api(
+    db: &Db,
+    gateway: &str,
+    environment: &str,
+    name: &str,
+    base_path: &str,
+) -> String {
+    let input = NewModelApi {
+        instance_id: gateway.to_owned(),
+        name: name.into(),
+        base_path: base_path.into(),
+        ai_protocols: vec!["OpenAI/v1".into()],
+        model_category: "Text".into(),
+        description: String::new(),
+        environment_ids: vec![environment.to_owned()],
+    };
+    model_apis::create_api(db, &bench_actor(), input)
+        .await
+        .unwrap()
+        .id
 }
 
 /// The benchmark database under `target/bench-data`, built once and reused between runs.
