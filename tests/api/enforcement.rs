@@ -19,6 +19,38 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts Debian's nginx with `conf` (written into `dir`, its prefix) and waits until it
+/// listens on `port`.
+pub(crate) fn run_nginx(dir: &std::path::Path, conf: &str, port: u16) -> Child {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is required for this test (make tools-test installs Debian's nginx)");
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(nginx)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start nginx");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 /// A throw-away nginx: a proxy on `port` that asks our check before forwarding to an
 /// upstream (another server block of the same nginx) that echoes what it received.
 struct Nginx {
@@ -39,10 +71,6 @@ impl Nginx {
     /// nginx as the README configures it; `authz_headers` are the extra lines of the
     /// `/_authz` location (the gateway and environment, when the console trusts them).
     fn start(console: &str, authz_headers: &str) -> Nginx {
-        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("nginx is required for this test (make tools-test installs Debian's nginx)");
         let dir = tempfile::tempdir().unwrap();
         let (port, upstream) = (free_port(), free_port());
         let console = console.trim_start_matches("http://");
@@ -102,28 +130,7 @@ http {{
 }}
 "#
         );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(nginx)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start nginx");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = run_nginx(dir.path(), &conf, port);
         Nginx {
             child,
             port,

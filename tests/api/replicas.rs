@@ -7,10 +7,11 @@
 
 use crate::common::{browser, fresh_database_url, ADMIN_PASSWORD};
 use crate::durability::{call, free_port, granted_holder, world, Server};
+use crate::enforcement::run_nginx;
 use gateway_console::service::tokens;
 use gateway_console::store::Db;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,10 +68,6 @@ fn the_readme_shows_the_load_balancer_this_test_runs() {
 
 impl LoadBalancer {
     fn start(replicas: &[u16]) -> LoadBalancer {
-        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("nginx is required for this test (make tools-test installs Debian's nginx)");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let d = dir.path().display();
@@ -99,27 +96,7 @@ http {{
                 &format!("127.0.0.1:{port}")
             )
         );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(nginx)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start nginx");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nginx did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = run_nginx(dir.path(), &conf, port);
         LoadBalancer {
             child,
             base: format!("http://127.0.0.1:{port}"),
