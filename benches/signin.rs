@@ -89,7 +89,7 @@ async fn world(s: &Server, token: &str) -> (String, String) {
         json!({"name": "bench", "region": "local", "engineVersion": "1", "description": ""}),
     )
     .await;
-    let gw = gw["id"].as_str().unwrap().to_owned();
+    let gw = gw["gatewayId"].as_str().unwrap().to_owned();
     let envs = rest(
         s,
         token,
@@ -98,26 +98,29 @@ async fn world(s: &Server, token: &str) -> (String, String) {
         json!(null),
     )
     .await;
-    let env = envs["items"][0]["id"].as_str().unwrap().to_owned();
-    let api = rest(s, token, "POST", "/v1/model-apis", json!({"instanceId": gw, "name": "chat", "basePath": "/v1/chat", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text", "description": "", "environmentIds": [env]})).await;
+    let env = envs["items"][0]["environmentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let api = rest(s, token, "POST", "/v1/model-apis", json!({"gatewayId": gw, "name": "chat", "basePath": "/v1/chat", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text", "description": "", "environmentIds": [env]})).await;
     let consumer = rest(
         s,
         token,
         "POST",
         "/v1/consumers",
-        json!({"instanceId": gw, "name": "alice", "groupIds": []}),
+        json!({"gatewayId": gw, "name": "alice", "consumerGroupIds": []}),
     )
     .await;
-    let consumer = consumer["id"].as_str().unwrap().to_owned();
+    let consumer = consumer["consumerId"].as_str().unwrap().to_owned();
     let key = rest(
         s,
         token,
         "POST",
         "/v1/keys",
-        json!({"instanceId": gw, "name": "alice-key"}),
+        json!({"gatewayId": gw, "name": "alice-key"}),
     )
     .await;
-    let key_id = key["key"]["id"].as_str().unwrap();
+    let key_id = key["key"]["keyId"].as_str().unwrap();
     rest(
         s,
         token,
@@ -126,7 +129,7 @@ async fn world(s: &Server, token: &str) -> (String, String) {
         json!({"keyId": key_id}),
     )
     .await;
-    rest(s, token, "POST", "/v1/authorization-rules", json!({"principalType": "Consumer", "principalId": consumer, "apiId": api["id"], "environmentId": env, "expireMode": "LongTerm"})).await;
+    rest(s, token, "POST", "/v1/authorization-rules", json!({"principalType": "Consumer", "principalId": consumer, "apiId": api["apiId"], "environmentId": env, "expireMode": "LongTerm"})).await;
     (gw, key["value"].as_str().unwrap().to_owned())
 }
 

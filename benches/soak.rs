@@ -193,14 +193,17 @@ async fn client(
                 let created = expect_ok(
                     http.post(format!("{console_base}/v1/consumers"))
                         .bearer_auth(&w.token)
-                        .json(&json!({"instanceId": w.gateway, "name": format!("soak-{i}-{n}")}))
+                        .json(&json!({"gatewayId": w.gateway, "name": format!("soak-{i}-{n}")}))
                         .send()
                         .await,
                 );
                 match created {
                     Ok(r) => {
                         let v: Value = r.json().await.unwrap_or_default();
-                        let id = v["data"]["id"].as_str().unwrap_or_default().to_owned();
+                        let id = v["data"]["consumerId"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
                         expect_ok(
                             http.put(format!("{console_base}/v1/consumers/{id}"))
                                 .bearer_auth(&w.token)

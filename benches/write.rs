@@ -110,7 +110,7 @@ fn consumer_script(w: &World, run: &str) -> String {
         r#"local n = 0
 request = function()
   n = n + 1
-  local body = string.format('{{"instanceId":"{gw}","name":"{run}-%d"}}', n)
+  local body = string.format('{{"gatewayId":"{gw}","name":"{run}-%d"}}', n)
   return wrk.format("POST", "/v1/consumers", {{ ["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json" }}, body)
 end
 "#,

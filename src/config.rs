@@ -122,6 +122,9 @@ pub enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Print the REST API's OpenAPI document (JSON) on standard output, without opening the
+    /// database: for generating clients.
+    Openapi,
     /// Manage REST API bearer tokens.
     Token {
         #[command(subcommand)]

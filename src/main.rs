@@ -24,6 +24,10 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
+    if let Some(Command::Openapi) = &config.command {
+        println!("{}", gateway_console::api::openapi_json());
+        return Ok(());
+    }
     gateway_console::telemetry::init(&config.log_format);
     // Installed first, so that start-up (migrations, the first snapshot load) is measured too.
     let metrics = config

@@ -125,7 +125,7 @@ test('delete is refused with dependencies, then resolved, rechecked and done', a
   await openDemoConsumers(page);
   // A consumer whose only dependency is a credential, on a key of its own.
   const key = await page.request.post('/api/create_key', { headers: own(page),
-    data: { input: { instanceId: page.url().split('/')[4], name: 'delete-dep-key' } },
+    data: { input: { gatewayId: page.url().split('/')[4], name: 'delete-dep-key' } },
   });
   expect(key.status()).toBe(200);
   await page.getByRole('button', { name: 'New Consumer' }).click();
@@ -165,7 +165,7 @@ test('search and paginate', async ({ page }) => {
   await openDemoConsumers(page);
   for (let i = 0; i < 25; i++) {
     const res = await page.request.post('/api/create_consumer', { headers: own(page),
-      data: { input: { instanceId: page.url().split('/')[4], name: `bulk-${String(i).padStart(2, '0')}` } },
+      data: { input: { gatewayId: page.url().split('/')[4], name: `bulk-${String(i).padStart(2, '0')}` } },
     });
     expect(res.status()).toBe(200);
   }
@@ -191,7 +191,7 @@ test('a viewer sees everything and can change nothing', async ({ page }) => {
   await expect(page.getByRole('button', { name: /^Edit / })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Delete / })).toHaveCount(0);
   const res = await page.request.post('/api/create_consumer', { headers: own(page),
-    data: { input: { instanceId: page.url().split('/')[4], name: 'viewer-made' } },
+    data: { input: { gatewayId: page.url().split('/')[4], name: 'viewer-made' } },
   });
   expect(res.status()).toBe(403);
   expect(await res.json()).toBe('Forbidden');
@@ -203,10 +203,10 @@ test('remove a consumer from a group in the details panel', async ({ page }) => 
   const instanceId = page.url().split('/')[4];
   const groups = await (await page.request.post('/api/list_groups', { headers: own(page), form: { instance_id: instanceId, search: 'internal' } })).json();
   const created = await page.request.post('/api/create_consumer', { headers: own(page),
-    data: { input: { instanceId, name: 'group-leaver', groupIds: [groups.items[0].id] } },
+    data: { input: { gatewayId: instanceId, name: 'group-leaver', consumerGroupIds: [groups.items[0].consumerGroupId] } },
   });
   expect(created.status()).toBe(200);
-  await page.goto(`/instances/${instanceId}/consumers?consumer=${(await created.json()).id}`);
+  await page.goto(`/instances/${instanceId}/consumers?consumer=${(await created.json()).consumerId}`);
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   const panel = page.getByRole('complementary', { name: 'Consumer details' });
   await panel.getByRole('button', { name: 'Remove from internal' }).click();

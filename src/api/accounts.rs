@@ -60,8 +60,8 @@ struct AccountStatus {
 
 /// Enable or disable an account; disabling signs it out and stops its tokens. The last
 /// enabled Admin cannot be disabled.
-#[utoipa::path(put, path = "/v1/accounts/{account_id}/status", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…")), request_body = AccountStatus,
+#[utoipa::path(put, path = "/v1/accounts/{accountId}/status", tag = "Accounts",
+    params(("accountId" = String, Path, description = "acc-…")), request_body = AccountStatus,
     responses((status = 200, body = Envelope<Account>), ErrorResponses))]
 async fn set_account_status(
     ctx: Ctx,
@@ -80,8 +80,8 @@ struct AccountRole {
 }
 
 /// Change an account's role. The last enabled Admin cannot become a Viewer.
-#[utoipa::path(put, path = "/v1/accounts/{account_id}/role", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…")), request_body = AccountRole,
+#[utoipa::path(put, path = "/v1/accounts/{accountId}/role", tag = "Accounts",
+    params(("accountId" = String, Path, description = "acc-…")), request_body = AccountRole,
     responses((status = 200, body = Envelope<Account>), ErrorResponses))]
 async fn set_account_role(
     ctx: Ctx,
@@ -98,8 +98,8 @@ struct NewPassword {
 }
 
 /// Set a new password for an account and sign it out everywhere.
-#[utoipa::path(put, path = "/v1/accounts/{account_id}/password", tag = "Accounts",
-    params(("account_id" = String, Path, description = "acc-…")), request_body = NewPassword,
+#[utoipa::path(put, path = "/v1/accounts/{accountId}/password", tag = "Accounts",
+    params(("accountId" = String, Path, description = "acc-…")), request_body = NewPassword,
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn reset_account_password(
     ctx: Ctx,

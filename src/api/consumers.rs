@@ -39,7 +39,7 @@ struct ConsumersQuery {
     /// Case-insensitive substring of the consumer name.
     name_like: Option<String>,
     /// Only the members of this consumer group (`cg-…`).
-    group_id: Option<String>,
+    consumer_group_id: Option<String>,
     /// Only the holders of a key whose name or visible prefix contains this text.
     key_like: Option<String>,
     /// From 1; default 1.
@@ -50,7 +50,7 @@ struct ConsumersQuery {
     page_size: Option<String>,
 }
 
-/// List the consumers of a gateway, newest first; `nameLike` searches names, `groupId` and
+/// List the consumers of a gateway, newest first; `nameLike` searches names, `consumerGroupId` and
 /// `keyLike` narrow to a group's members or a key's holder.
 #[utoipa::path(get, path = "/v1/consumers", tag = "Consumers", params(ConsumersQuery),
     responses((status = 200, body = Envelope<Page<Consumer>>), ErrorResponses))]
@@ -63,7 +63,7 @@ async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Response
             &ctx.db,
             gw,
             &text(&q.name_like),
-            &text(&q.group_id),
+            &text(&q.consumer_group_id),
             &text(&q.key_like),
             page,
         )
@@ -81,16 +81,16 @@ async fn create_consumer(ctx: Ctx, Body(input): Body<NewConsumer>) -> Response {
 }
 
 /// Get a consumer with its groups and credentials.
-#[utoipa::path(get, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")),
+#[utoipa::path(get, path = "/v1/consumers/{consumerId}", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     ctx.reply(consumers::get_consumer(&ctx.db, &consumer_id).await)
 }
 
 /// Change a consumer's name and description; `version` must be the current one.
-#[utoipa::path(put, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")), request_body = ConsumerUpdate,
+#[utoipa::path(put, path = "/v1/consumers/{consumerId}", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")), request_body = ConsumerUpdate,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn update_consumer(
     ctx: Ctx,
@@ -101,16 +101,16 @@ async fn update_consumer(
 }
 
 /// Delete a consumer without dependencies; otherwise `Conflict.Dependencies` lists them.
-#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")),
+#[utoipa::path(delete, path = "/v1/consumers/{consumerId}", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     ctx.done(consumers::delete_consumer(&ctx.db, &ctx.actor, &consumer_id).await)
 }
 
 /// What keeps a consumer from being deleted: memberships, credentials, rules.
-#[utoipa::path(get, path = "/v1/consumers/{consumer_id}/dependencies", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")),
+#[utoipa::path(get, path = "/v1/consumers/{consumerId}/dependencies", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_consumer_dependencies(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
     let result = consumers::check_consumer_dependencies(&ctx.db, &consumer_id)
@@ -127,8 +127,8 @@ struct BindCredential {
 }
 
 /// Bind an unbound key to the consumer as an API-key credential.
-#[utoipa::path(post, path = "/v1/consumers/{consumer_id}/credentials", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")), request_body = BindCredential,
+#[utoipa::path(post, path = "/v1/consumers/{consumerId}/credentials", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")), request_body = BindCredential,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn bind_credential(
     ctx: Ctx,
@@ -139,8 +139,8 @@ async fn bind_credential(
 }
 
 /// Unbind a key from the consumer.
-#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/credentials/{key_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…"), ("key_id" = String, Path, description = "key-…")),
+#[utoipa::path(delete, path = "/v1/consumers/{consumerId}/credentials/{keyId}", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…"), ("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn unbind_credential(
     ctx: Ctx,
@@ -150,8 +150,8 @@ async fn unbind_credential(
 }
 
 /// Enable or disable a consumer (a disabled consumer is refused by enforcement).
-#[utoipa::path(put, path = "/v1/consumers/{consumer_id}/status", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")), request_body = StatusUpdate,
+#[utoipa::path(put, path = "/v1/consumers/{consumerId}/status", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")), request_body = StatusUpdate,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn set_consumer_status(
     ctx: Ctx,
@@ -162,8 +162,8 @@ async fn set_consumer_status(
 }
 
 /// Add the consumer to a consumer group of its gateway.
-#[utoipa::path(post, path = "/v1/consumers/{consumer_id}/groups", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…")), request_body = NewMembership,
+#[utoipa::path(post, path = "/v1/consumers/{consumerId}/groups", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…")), request_body = NewMembership,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn add_consumer_to_group(
     ctx: Ctx,
@@ -174,8 +174,8 @@ async fn add_consumer_to_group(
 }
 
 /// Remove the consumer from one of its consumer groups.
-#[utoipa::path(delete, path = "/v1/consumers/{consumer_id}/groups/{group_id}", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…"), ("group_id" = String, Path, description = "cg-…")),
+#[utoipa::path(delete, path = "/v1/consumers/{consumerId}/groups/{consumerGroupId}", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…"), ("consumerGroupId" = String, Path, description = "cg-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
 async fn remove_consumer_from_group(
     ctx: Ctx,
@@ -202,8 +202,8 @@ struct RulesQuery {
 }
 
 /// ListConsumerAuthorizationRules: the consumer's authorization rules, newest first.
-#[utoipa::path(get, path = "/v1/consumers/{consumer_id}/authorization-rules", tag = "Consumers",
-    params(("consumer_id" = String, Path, description = "cs-…"), RulesQuery),
+#[utoipa::path(get, path = "/v1/consumers/{consumerId}/authorization-rules", tag = "Consumers",
+    params(("consumerId" = String, Path, description = "cs-…"), RulesQuery),
     responses((status = 200, body = Envelope<Page<ConsumerAuthorizationRule>>), ErrorResponses))]
 async fn list_consumer_authorization_rules(
     ctx: Ctx,

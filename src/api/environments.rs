@@ -46,16 +46,16 @@ async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Resp
 }
 
 /// Get an environment.
-#[utoipa::path(get, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…")),
+#[utoipa::path(get, path = "/v1/environments/{environmentId}", tag = "Gateways",
+    params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.reply(environments::get_environment(&ctx.db, &environment_id).await)
 }
 
 /// Rename an environment or change its alias and description; `version` must be current.
-#[utoipa::path(put, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…")), request_body = EnvironmentUpdate,
+#[utoipa::path(put, path = "/v1/environments/{environmentId}", tag = "Gateways",
+    params(("environmentId" = String, Path, description = "env-…")), request_body = EnvironmentUpdate,
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
 async fn update_environment(
     ctx: Ctx,
@@ -67,8 +67,8 @@ async fn update_environment(
 
 /// Delete an environment that no model API is deployed to and no rule names (not the
 /// default one); otherwise `Conflict.Dependencies` lists what is in the way.
-#[utoipa::path(delete, path = "/v1/environments/{environment_id}", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…")),
+#[utoipa::path(delete, path = "/v1/environments/{environmentId}", tag = "Gateways",
+    params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     ctx.done(environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await)
@@ -76,8 +76,8 @@ async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Res
 
 /// What keeps an environment from being deleted: the model APIs deployed to it and the rules
 /// that name it.
-#[utoipa::path(get, path = "/v1/environments/{environment_id}/dependencies", tag = "Gateways",
-    params(("environment_id" = String, Path, description = "env-…")),
+#[utoipa::path(get, path = "/v1/environments/{environmentId}/dependencies", tag = "Gateways",
+    params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_environment_dependencies(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
     let result = environments::check_environment_dependencies(&ctx.db, &environment_id)

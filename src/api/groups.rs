@@ -46,16 +46,16 @@ async fn create_consumer_group(ctx: Ctx, Body(input): Body<NewGroup>) -> Respons
 }
 
 /// Get a consumer group.
-#[utoipa::path(get, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
-    params(("group_id" = String, Path, description = "cg-…")),
+#[utoipa::path(get, path = "/v1/consumer-groups/{consumerGroupId}", tag = "Groups and keys",
+    params(("consumerGroupId" = String, Path, description = "cg-…")),
     responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
 async fn get_consumer_group(ctx: Ctx, Path(group_id): Path<String>) -> Response {
     ctx.reply(groups::get_group(&ctx.db, &group_id).await)
 }
 
 /// Change a consumer group's name and description; `version` must be the current one.
-#[utoipa::path(put, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
-    params(("group_id" = String, Path, description = "cg-…")), request_body = GroupUpdate,
+#[utoipa::path(put, path = "/v1/consumer-groups/{consumerGroupId}", tag = "Groups and keys",
+    params(("consumerGroupId" = String, Path, description = "cg-…")), request_body = GroupUpdate,
     responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
 async fn update_consumer_group(
     ctx: Ctx,
@@ -67,16 +67,16 @@ async fn update_consumer_group(
 
 /// Delete a consumer group without members or rules; otherwise `Conflict.Dependencies`
 /// lists them. The default group cannot be deleted.
-#[utoipa::path(delete, path = "/v1/consumer-groups/{group_id}", tag = "Groups and keys",
-    params(("group_id" = String, Path, description = "cg-…")),
+#[utoipa::path(delete, path = "/v1/consumer-groups/{consumerGroupId}", tag = "Groups and keys",
+    params(("consumerGroupId" = String, Path, description = "cg-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_consumer_group(ctx: Ctx, Path(group_id): Path<String>) -> Response {
     ctx.done(groups::delete_group(&ctx.db, &ctx.actor, &group_id).await)
 }
 
 /// What keeps a consumer group from being deleted: members and rules.
-#[utoipa::path(get, path = "/v1/consumer-groups/{group_id}/dependencies", tag = "Groups and keys",
-    params(("group_id" = String, Path, description = "cg-…")),
+#[utoipa::path(get, path = "/v1/consumer-groups/{consumerGroupId}/dependencies", tag = "Groups and keys",
+    params(("consumerGroupId" = String, Path, description = "cg-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_consumer_group_dependencies(ctx: Ctx, Path(group_id): Path<String>) -> Response {
     let result = groups::check_group_dependencies(&ctx.db, &group_id)
@@ -86,8 +86,8 @@ async fn check_consumer_group_dependencies(ctx: Ctx, Path(group_id): Path<String
 }
 
 /// Enable or disable a consumer group; a disabled group grants nothing to its members.
-#[utoipa::path(put, path = "/v1/consumer-groups/{group_id}/status", tag = "Groups and keys",
-    params(("group_id" = String, Path, description = "cg-…")), request_body = StatusUpdate,
+#[utoipa::path(put, path = "/v1/consumer-groups/{consumerGroupId}/status", tag = "Groups and keys",
+    params(("consumerGroupId" = String, Path, description = "cg-…")), request_body = StatusUpdate,
     responses((status = 200, body = Envelope<ConsumerGroup>), ErrorResponses))]
 async fn set_consumer_group_status(
     ctx: Ctx,

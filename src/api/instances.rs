@@ -54,8 +54,8 @@ async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
 }
 
 /// Get a gateway instance.
-#[utoipa::path(get, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…")),
+#[utoipa::path(get, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
+    params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     ctx.reply(instances::get_instance(&ctx.db, &gateway_id).await)
@@ -63,8 +63,8 @@ async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
 
 /// Rename a gateway instance or change its engine version and description; `version` must
 /// be current. The region does not change.
-#[utoipa::path(put, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…")), request_body = InstanceUpdate,
+#[utoipa::path(put, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
+    params(("gatewayId" = String, Path, description = "gw-…")), request_body = InstanceUpdate,
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn update_gateway(
     ctx: Ctx,
@@ -77,8 +77,8 @@ async fn update_gateway(
 /// Delete a gateway instance that holds nothing but its default consumer group and
 /// environment; otherwise `Conflict.Dependencies` lists what it still holds. Its audit
 /// entries are kept.
-#[utoipa::path(delete, path = "/v1/gateways/{gateway_id}", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…")),
+#[utoipa::path(delete, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
+    params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &gateway_id).await)
@@ -86,8 +86,8 @@ async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
 
 /// What keeps a gateway from being deleted: its consumers, groups, keys, model APIs and
 /// environments (up to 20 of each).
-#[utoipa::path(get, path = "/v1/gateways/{gateway_id}/dependencies", tag = "Gateways",
-    params(("gateway_id" = String, Path, description = "gw-…")),
+#[utoipa::path(get, path = "/v1/gateways/{gatewayId}/dependencies", tag = "Gateways",
+    params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_gateway_dependencies(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     let result = instances::check_instance_dependencies(&ctx.db, &gateway_id)

@@ -71,16 +71,16 @@ async fn create_key(ctx: Ctx, Body(input): Body<NewKey>) -> Response {
 }
 
 /// Get a key (masked: name and visible prefix only).
-#[utoipa::path(get, path = "/v1/keys/{key_id}", tag = "Groups and keys",
-    params(("key_id" = String, Path, description = "key-…")),
+#[utoipa::path(get, path = "/v1/keys/{keyId}", tag = "Groups and keys",
+    params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<ApiKey>), ErrorResponses))]
 async fn get_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
     ctx.reply(keys::get_key(&ctx.db, &key_id).await)
 }
 
 /// Enable or disable a key, or set (`expiresAt` in ms) or clear (`expiresAt: null`) its expiry.
-#[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "Groups and keys",
-    params(("key_id" = String, Path, description = "key-…")), request_body = KeyUpdate,
+#[utoipa::path(patch, path = "/v1/keys/{keyId}", tag = "Groups and keys",
+    params(("keyId" = String, Path, description = "key-…")), request_body = KeyUpdate,
     responses((status = 200, body = Envelope<ApiKey>), ErrorResponses))]
 async fn update_key(
     ctx: Ctx,
@@ -91,16 +91,16 @@ async fn update_key(
 }
 
 /// Delete a key that is not bound; a bound key answers `Conflict.Dependencies`.
-#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "Groups and keys",
-    params(("key_id" = String, Path, description = "key-…")),
+#[utoipa::path(delete, path = "/v1/keys/{keyId}", tag = "Groups and keys",
+    params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
     ctx.done(keys::delete_key(&ctx.db, &ctx.actor, &key_id).await)
 }
 
 /// What keeps a key from being deleted: the consumer it is bound to.
-#[utoipa::path(get, path = "/v1/keys/{key_id}/dependencies", tag = "Groups and keys",
-    params(("key_id" = String, Path, description = "key-…")),
+#[utoipa::path(get, path = "/v1/keys/{keyId}/dependencies", tag = "Groups and keys",
+    params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_key_dependencies(ctx: Ctx, Path(key_id): Path<String>) -> Response {
     let result = keys::check_key_dependencies(&ctx.db, &key_id)
@@ -111,8 +111,8 @@ async fn check_key_dependencies(ctx: Ctx, Path(key_id): Path<String>) -> Respons
 
 /// Give the key a new value, shown once in the answer; the old value keeps working for
 /// `gracePeriodSeconds`.
-#[utoipa::path(post, path = "/v1/keys/{key_id}/rotate", tag = "Groups and keys",
-    params(("key_id" = String, Path, description = "key-…")), request_body = KeyRotation,
+#[utoipa::path(post, path = "/v1/keys/{keyId}/rotate", tag = "Groups and keys",
+    params(("keyId" = String, Path, description = "key-…")), request_body = KeyRotation,
     responses((status = 200, body = Envelope<CreatedKey>), ErrorResponses))]
 async fn rotate_key(
     ctx: Ctx,

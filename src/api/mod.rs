@@ -85,6 +85,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (routes, doc)
 }
 
+/// The OpenAPI document as `/v1/openapi.json` serves it.
+pub fn openapi_json() -> String {
+    router().1.to_pretty_json().unwrap_or_default()
+}
+
 /// The role rule of the whole REST API, in one place: a Viewer's call that would change
 /// something is refused before its body is even read, whatever the operation (the service
 /// layer checks again). The caller's own API tokens are the one thing a Viewer may change.

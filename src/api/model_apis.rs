@@ -40,8 +40,8 @@ async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Response 
 }
 
 /// Get a model API.
-#[utoipa::path(get, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
-    params(("api_id" = String, Path, description = "api-…")),
+#[utoipa::path(get, path = "/v1/model-apis/{apiId}", tag = "Model APIs",
+    params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
     ctx.reply(model_apis::get_api(&ctx.db, &api_id).await)
@@ -49,8 +49,8 @@ async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
 
 /// Change a model API; `version` must be the current one. Undeploying from an environment
 /// that rules refer to is refused with `Conflict.Dependencies`.
-#[utoipa::path(put, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
-    params(("api_id" = String, Path, description = "api-…")), request_body = ModelApiUpdate,
+#[utoipa::path(put, path = "/v1/model-apis/{apiId}", tag = "Model APIs",
+    params(("apiId" = String, Path, description = "api-…")), request_body = ModelApiUpdate,
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
 async fn update_model_api(
     ctx: Ctx,
@@ -61,16 +61,16 @@ async fn update_model_api(
 }
 
 /// Delete a model API no rule refers to.
-#[utoipa::path(delete, path = "/v1/model-apis/{api_id}", tag = "Model APIs",
-    params(("api_id" = String, Path, description = "api-…")),
+#[utoipa::path(delete, path = "/v1/model-apis/{apiId}", tag = "Model APIs",
+    params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
     ctx.done(model_apis::delete_api(&ctx.db, &ctx.actor, &api_id).await)
 }
 
 /// The authorization rules that keep a model API from being deleted.
-#[utoipa::path(get, path = "/v1/model-apis/{api_id}/dependencies", tag = "Model APIs",
-    params(("api_id" = String, Path, description = "api-…")),
+#[utoipa::path(get, path = "/v1/model-apis/{apiId}/dependencies", tag = "Model APIs",
+    params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
 async fn check_model_api_dependencies(ctx: Ctx, Path(api_id): Path<String>) -> Response {
     let result = model_apis::check_api_dependencies(&ctx.db, &api_id)

@@ -97,19 +97,18 @@ pub fn document_input_rules(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// The kind of ID a parameter carries, by its name: `consumer_id` in a path, `gatewayId` in a
-/// query.
+/// The kind of ID a parameter carries, by its name (`consumerId`), in a path or a query.
 fn id_kind_of(name: &str) -> Option<IdKind> {
     Some(match name {
-        "gateway_id" | "gatewayId" => IdKind::Gateway,
-        "consumer_id" => IdKind::Consumer,
-        "group_id" => IdKind::ConsumerGroup,
-        "key_id" => IdKind::Key,
-        "api_id" => IdKind::Api,
-        "environment_id" => IdKind::Environment,
-        "rule_id" => IdKind::AuthorizationRule,
-        "account_id" => IdKind::Account,
-        "token_id" => IdKind::ApiToken,
+        "gatewayId" => IdKind::Gateway,
+        "consumerId" => IdKind::Consumer,
+        "consumerGroupId" => IdKind::ConsumerGroup,
+        "keyId" => IdKind::Key,
+        "apiId" => IdKind::Api,
+        "environmentId" => IdKind::Environment,
+        "consumerAuthorizationRuleId" => IdKind::AuthorizationRule,
+        "accountId" => IdKind::Account,
+        "tokenId" => IdKind::ApiToken,
         _ => return None,
     })
 }

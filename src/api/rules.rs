@@ -62,6 +62,7 @@ async fn query_authorization_rules(ctx: Ctx, Params(q): Params<QueryParams>) -> 
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         let query = RuleQuery {
             instance_id: q.gateway_id,
+            rule_id: None,
             consumer_id: q.consumer_id,
             group_id: q.consumer_group_id,
             api_id: q.api_id,
@@ -118,16 +119,16 @@ async fn delete_authorization_rules(ctx: Ctx, Body(input): Body<BatchDelete>) ->
 }
 
 /// Get an authorization rule.
-#[utoipa::path(get, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…")),
+#[utoipa::path(get, path = "/v1/authorization-rules/{consumerAuthorizationRuleId}", tag = "Authorization rules",
+    params(("consumerAuthorizationRuleId" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
 async fn get_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
     ctx.reply(rules::get_rule(&ctx.db, &rule_id).await)
 }
 
 /// Change a rule's expiry; `version` must be the current one.
-#[utoipa::path(put, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…")), request_body = RuleExpiryUpdate,
+#[utoipa::path(put, path = "/v1/authorization-rules/{consumerAuthorizationRuleId}", tag = "Authorization rules",
+    params(("consumerAuthorizationRuleId" = String, Path, description = "car-…")), request_body = RuleExpiryUpdate,
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
 async fn update_authorization_rule(
     ctx: Ctx,
@@ -138,8 +139,8 @@ async fn update_authorization_rule(
 }
 
 /// Revoke a rule.
-#[utoipa::path(delete, path = "/v1/authorization-rules/{rule_id}", tag = "Authorization rules",
-    params(("rule_id" = String, Path, description = "car-…")),
+#[utoipa::path(delete, path = "/v1/authorization-rules/{consumerAuthorizationRuleId}", tag = "Authorization rules",
+    params(("consumerAuthorizationRuleId" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn delete_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
     ctx.done(rules::delete_rules(&ctx.db, &ctx.actor, &[rule_id]).await)

@@ -45,8 +45,8 @@ async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
 }
 
 /// Revoke one of the calling account's tokens.
-#[utoipa::path(delete, path = "/v1/tokens/{token_id}", tag = "Tokens",
-    params(("token_id" = String, Path, description = "tok-…")),
+#[utoipa::path(delete, path = "/v1/tokens/{tokenId}", tag = "Tokens",
+    params(("tokenId" = String, Path, description = "tok-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
 async fn revoke_token(ctx: Ctx, Path(token_id): Path<String>) -> Response {
     ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor, &token_id).await)

@@ -32,6 +32,7 @@ pub struct InstanceUpdate {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewGroup {
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub description: String,
@@ -53,6 +54,7 @@ pub struct GroupUpdate {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     /// When the key stops working (milliseconds since the epoch); none means never.
@@ -103,6 +105,7 @@ pub struct StatusUpdate {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewMembership {
+    #[serde(rename = "consumerGroupId")]
     pub group_id: String,
 }
 
@@ -119,9 +122,10 @@ where
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewConsumer {
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, rename = "consumerGroupIds")]
     pub group_ids: Vec<String>,
     #[serde(default)]
     pub key_ids: Vec<String>,
@@ -144,6 +148,7 @@ pub struct ConsumerUpdate {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewEnvironment {
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     #[serde(default)]
@@ -157,6 +162,7 @@ pub struct NewEnvironment {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewModelApi {
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub base_path: String,
@@ -224,6 +230,7 @@ pub struct EnvironmentUpdate {
 #[serde(rename_all = "camelCase")]
 pub struct AuditFilter {
     /// One gateway's entries; none for every gateway's and the account-level ones.
+    #[serde(rename = "gatewayId")]
     pub instance_id: Option<String>,
     /// `Consumer`, `ConsumerGroup`, `Key`, `Api`, `Environment`, `AuthorizationRule`,
     /// `Gateway`, `Account` or `ApiToken`.

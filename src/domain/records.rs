@@ -33,6 +33,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
+    #[serde(rename = "accountId")]
     pub id: String,
     pub username: String,
     pub role: Role,
@@ -48,6 +49,7 @@ impl CurrentUser {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
+    #[serde(rename = "gatewayId")]
     pub id: String,
     pub name: String,
     pub region: String,
@@ -59,25 +61,60 @@ pub struct Instance {
     pub version: i64,
 }
 
-/// A reference to another record, enough to name and link it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Ref {
-    pub id: String,
-    pub name: String,
+/// A reference to another record of a known kind, enough to name and link it. In Rust its ID
+/// is `id`; on the wire it is named by the kind (`consumerId`), as every ID field is.
+macro_rules! reference {
+    ($(#[$doc:meta])* $name:ident, $wire:tt) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+        pub struct $name {
+            #[serde(rename = $wire)]
+            pub id: String,
+            pub name: String,
+        }
+    };
 }
+
+reference!(
+    /// A consumer, by ID and name.
+    ConsumerRef,
+    "consumerId"
+);
+reference!(
+    /// A consumer group, by ID and name.
+    GroupRef,
+    "consumerGroupId"
+);
+reference!(
+    /// A model API, by ID and name.
+    ApiRef,
+    "apiId"
+);
+reference!(
+    /// An environment, by ID and name.
+    EnvironmentRef,
+    "environmentId"
+);
+reference!(
+    /// A rule's principal, a consumer or a consumer group (as its `principalType` says).
+    PrincipalRef,
+    "principalId"
+);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Consumer {
+    #[serde(rename = "consumerId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub description: String,
     /// A disabled consumer is refused by enforcement, whatever its keys and rules.
     pub enabled: bool,
-    pub groups: Vec<Ref>,
+    pub groups: Vec<GroupRef>,
     pub credentials: Vec<Credential>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -99,7 +136,9 @@ pub struct Credential {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerGroup {
+    #[serde(rename = "consumerGroupId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub description: String,
@@ -114,11 +153,13 @@ pub struct ConsumerGroup {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
+    #[serde(rename = "keyId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub prefix: String,
-    pub consumer: Option<Ref>,
+    pub consumer: Option<ConsumerRef>,
     pub enabled: bool,
     pub expires_at: Option<i64>,
     pub created_at: i64,
@@ -172,14 +213,24 @@ impl DependencyKind {
     }
 }
 
-/// One dependency, with the console path where it is removed.
+/// One dependency: what it is and where it lives, so that a client can remove it (the console
+/// builds its links from these fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub kind: DependencyKind,
+    /// The dependent record's ID; `kind` says what it is (a membership's group, a credential's
+    /// key, a rule, a member or bound consumer, a deployed model API, an instance's contents).
+    #[serde(rename = "resourceId")]
     pub id: String,
     pub name: String,
-    pub href: String,
+    /// The gateway it belongs to.
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    /// The consumer it is removed from, for a group membership or a credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_id: Option<String>,
 }
 
 /// An environment of an instance (`env-…`); every instance has a default one.
@@ -187,7 +238,9 @@ pub struct Dependency {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
+    #[serde(rename = "environmentId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub name: String,
     pub alias: String,
@@ -203,7 +256,9 @@ pub struct Environment {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelApi {
+    #[serde(rename = "apiId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     /// The numeric resource ID rules refer to (`resourceId` in the seed).
     pub resource_no: i64,
@@ -212,7 +267,7 @@ pub struct ModelApi {
     pub ai_protocols: Vec<String>,
     pub model_category: String,
     pub description: String,
-    pub environments: Vec<Ref>,
+    pub environments: Vec<EnvironmentRef>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
@@ -223,13 +278,15 @@ pub struct ModelApi {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationRule {
+    #[serde(rename = "consumerAuthorizationRuleId")]
     pub id: String,
+    #[serde(rename = "gatewayId")]
     pub instance_id: String,
     pub principal_type: PrincipalType,
-    pub principal: Ref,
-    pub api: Ref,
+    pub principal: PrincipalRef,
+    pub api: ApiRef,
     pub base_path: String,
-    pub environment: Ref,
+    pub environment: EnvironmentRef,
     pub expire_mode: ExpireMode,
     pub expire_timestamp: Option<i64>,
     pub expire_status: ExpireStatus,
@@ -243,6 +300,7 @@ pub struct AuthorizationRule {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiToken {
+    #[serde(rename = "tokenId")]
     pub id: String,
     pub name: String,
     pub prefix: String,
@@ -270,8 +328,10 @@ pub struct CreatedToken {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
+    #[serde(rename = "auditEventId")]
     pub id: String,
     /// The gateway the change belongs to (none for account-level changes).
+    #[serde(rename = "gatewayId")]
     pub instance_id: Option<String>,
     /// The account, or `account (token name)` for REST calls.
     pub actor: String,
@@ -288,6 +348,7 @@ pub struct AuditEvent {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
+    #[serde(rename = "accountId")]
     pub id: String,
     pub username: String,
     pub role: Role,
@@ -305,8 +366,8 @@ pub const DEFAULT_GROUP_NAME: &str = "Default-consumer-group";
 pub struct ConsumerGroupDetails {
     pub group: ConsumerGroup,
     /// The first 100 members by name.
-    pub members: Vec<Ref>,
+    pub members: Vec<ConsumerRef>,
     /// The first 100 consumers by name that could join.
-    pub candidates: Vec<Ref>,
+    pub candidates: Vec<ConsumerRef>,
     pub rules: Vec<AuthorizationRule>,
 }

@@ -29,9 +29,19 @@ pub async fn list_rules(
         page_size,
     );
     let key = serde_json::to_string(&key).unwrap_or_default();
+    // The search box takes a rule ID too (the console links a rule's dependants that way).
+    let by_id = crate::domain::ResourceId::parse(
+        crate::domain::IdKind::AuthorizationRule,
+        api_name_like.trim(),
+    );
+    let (rule_id, api_name_like) = match by_id {
+        Some(id) => (Some(id.to_string()), None),
+        None => (None, Some(api_name_like)),
+    };
     let query = crate::service::rules::RuleQuery {
         instance_id: Some(instance_id),
-        api_name_like: Some(api_name_like),
+        rule_id,
+        api_name_like,
         principal_name_like: Some(consumer_name_like),
         expire_status: Some(expire_status),
         ..Default::default()

@@ -65,7 +65,7 @@ pub async fn list_consumers(
         group_id: match group_id.trim() {
             "" => None,
             g => Some(
-                parse_ids(IdKind::ConsumerGroup, "GroupId", &[g.to_owned()])?
+                parse_ids(IdKind::ConsumerGroup, "ConsumerGroupId", &[g.to_owned()])?
                     .remove(0)
                     .to_string(),
             ),
@@ -99,7 +99,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
     let instance = super::require_instance(db, &input.instance_id).await?;
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
-    let group_ids = parse_ids(IdKind::ConsumerGroup, "GroupIds", &input.group_ids)?;
+    let group_ids = parse_ids(IdKind::ConsumerGroup, "ConsumerGroupIds", &input.group_ids)?;
     let key_ids = parse_ids(IdKind::Key, "KeyIds", &input.key_ids)?;
     let now = now_ms();
     let row = ConsumerRow {
@@ -123,7 +123,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
             }
             _ => {
                 return Err(AppError::invalid(
-                    "GroupIds",
+                    "ConsumerGroupIds",
                     format!("The consumer group {gid} does not exist in this instance."),
                 ))
             }
@@ -201,7 +201,6 @@ async fn dependencies(
     conn: &mut sqlx::AnyConnection,
     consumer: &Consumer,
 ) -> AppResult<Vec<Dependency>> {
-    let base = format!("/instances/{}", consumer.instance_id);
     let fresh = load(
         conn,
         &ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses"),
@@ -214,14 +213,16 @@ async fn dependencies(
             kind: DependencyKind::GroupMembership,
             id: g.id.clone(),
             name: g.name.clone(),
-            href: format!("{base}/consumers?consumer={}", consumer.id),
+            instance_id: consumer.instance_id.clone(),
+            consumer_id: Some(consumer.id.clone()),
         })
         .collect();
     deps.extend(fresh.credentials.iter().map(|c| Dependency {
         kind: DependencyKind::Credential,
         id: c.key_id.clone(),
         name: c.name.clone(),
-        href: format!("{base}/consumers?consumer={}", consumer.id),
+        instance_id: consumer.instance_id.clone(),
+        consumer_id: Some(consumer.id.clone()),
     }));
     let direct_rules = crate::store::rules::RuleFilter {
         consumer_id: Some(consumer.id.clone()),
@@ -388,21 +389,21 @@ pub async fn add_to_group(
 ) -> AppResult<Consumer> {
     let admin = actor.admin()?;
     let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let gid = parse_ids(IdKind::ConsumerGroup, "GroupId", &[input.group_id])?.remove(0);
+    let gid = parse_ids(IdKind::ConsumerGroup, "ConsumerGroupId", &[input.group_id])?.remove(0);
     let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
     match groups::get(&mut tx, gid.as_str()).await? {
         Some(g) if g.instance_id == consumer.instance_id => {}
         _ => {
             return Err(AppError::invalid(
-                "GroupId",
+                "ConsumerGroupId",
                 format!("The consumer group {gid} does not exist in this instance."),
             ))
         }
     }
     let already = || {
         AppError::invalid(
-            "GroupId",
+            "ConsumerGroupId",
             format!("The consumer is already a member of the consumer group {gid}."),
         )
     };
@@ -444,7 +445,7 @@ pub async fn remove_from_group(
     let consumer = load(&mut tx, &id).await?;
     if !consumers::remove_membership(&mut tx, gid.as_str(), id.as_str()).await? {
         return Err(AppError::invalid(
-            "GroupId",
+            "ConsumerGroupId",
             format!("The consumer is not a member of the consumer group {gid}."),
         ));
     }

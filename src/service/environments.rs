@@ -169,11 +169,8 @@ async fn dependencies(conn: &mut AnyConnection, env: &Environment) -> AppResult<
         .into_iter()
         .map(|(id, name)| Dependency {
             kind: DependencyKind::Deployment,
-            href: format!(
-                "/instances/{}/apis?q={}",
-                env.instance_id,
-                crate::domain::url_encode(&name)
-            ),
+            instance_id: env.instance_id.clone(),
+            consumer_id: None,
             id,
             name,
         })

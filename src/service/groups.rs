@@ -122,7 +122,7 @@ fn refuse_default(group: &ConsumerGroup, what: &str) -> AppResult<()> {
         .eq_ignore_ascii_case(super::instances::DEFAULT_GROUP_NAME)
     {
         return Err(AppError::invalid(
-            "GroupId",
+            "ConsumerGroupId",
             format!("The default consumer group cannot be {what}."),
         ));
     }
@@ -180,13 +180,13 @@ async fn dependencies(
     conn: &mut AnyConnection,
     group: &ConsumerGroup,
 ) -> AppResult<Vec<Dependency>> {
-    let base = format!("/instances/{}", group.instance_id);
     let mut deps: Vec<Dependency> = groups::members(&mut *conn, &group.id, MEMBERS_SHOWN)
         .await?
         .into_iter()
         .map(|m| Dependency {
             kind: DependencyKind::Member,
-            href: format!("{base}/consumers?consumer={}", m.id),
+            instance_id: group.instance_id.clone(),
+            consumer_id: None,
             id: m.id,
             name: m.name,
         })

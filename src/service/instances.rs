@@ -139,37 +139,27 @@ pub async fn update_instance(
 
 /// What keeps an instance from being deleted: its consumers, groups other than the default
 /// one, keys, model APIs and environments other than the default one (up to
-/// `DEPENDENCIES_SHOWN` of each), each linking to where it is removed.
+/// `DEPENDENCIES_SHOWN` of each).
 async fn dependencies(conn: &mut AnyConnection, instance_id: &str) -> AppResult<Vec<Dependency>> {
-    let base = format!("/instances/{instance_id}");
     let default_key = DEFAULT_GROUP_NAME.to_ascii_lowercase();
     let rows = instances::contents(conn, instance_id, &default_key, DEPENDENCIES_SHOWN).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(kind, id, name)| {
-            let q = crate::domain::url_encode(&name);
-            let (kind, href) = match kind.as_str() {
-                "Consumer" => (
-                    DependencyKind::Consumer,
-                    format!("{base}/consumers?consumer={id}"),
-                ),
-                "ConsumerGroup" => (
-                    DependencyKind::ConsumerGroup,
-                    format!("{base}/groups?group={id}"),
-                ),
-                "Key" => (DependencyKind::Key, format!("{base}/keys?q={q}")),
-                "ModelApi" => (DependencyKind::ModelApi, format!("{base}/apis?q={q}")),
-                "Environment" => (
-                    DependencyKind::Environment,
-                    format!("{base}/environments?q={q}"),
-                ),
+            let kind = match kind.as_str() {
+                "Consumer" => DependencyKind::Consumer,
+                "ConsumerGroup" => DependencyKind::ConsumerGroup,
+                "Key" => DependencyKind::Key,
+                "ModelApi" => DependencyKind::ModelApi,
+                "Environment" => DependencyKind::Environment,
                 _ => return None,
             };
             Some(Dependency {
                 kind,
                 id,
                 name,
-                href,
+                instance_id: instance_id.to_owned(),
+                consumer_id: None,
             })
         })
         .collect())

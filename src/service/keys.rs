@@ -217,7 +217,8 @@ fn key_dependencies(key: &ApiKey) -> Vec<Dependency> {
             kind: DependencyKind::BoundConsumer,
             id: c.id.clone(),
             name: c.name.clone(),
-            href: format!("/instances/{}/consumers?consumer={}", key.instance_id, c.id),
+            instance_id: key.instance_id.clone(),
+            consumer_id: None,
         })
         .collect()
 }

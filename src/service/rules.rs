@@ -8,7 +8,9 @@ use crate::domain::authorization::{
     expire_status, ExpireMode, ExpireStatus, Expiry, PrincipalType,
 };
 use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
-use crate::domain::records::{AuthorizationRule, Dependency, DependencyKind, Ref};
+use crate::domain::records::{
+    ApiRef, AuthorizationRule, Dependency, DependencyKind, EnvironmentRef, PrincipalRef,
+};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
@@ -26,16 +28,16 @@ impl RuleRow {
             expire_status: expire_status(mode, self.expire_at, now),
             principal_type: PrincipalType::parse(&self.principal_type)
                 .unwrap_or(PrincipalType::Consumer),
-            principal: Ref {
+            principal: PrincipalRef {
                 id: self.principal_id,
                 name: self.principal_name,
             },
-            api: Ref {
+            api: ApiRef {
                 id: self.api_id,
                 name: self.api_name,
             },
             base_path: self.base_path,
-            environment: Ref {
+            environment: EnvironmentRef {
                 id: self.environment_id,
                 name: self.environment_name,
             },
@@ -50,7 +52,7 @@ impl RuleRow {
     }
 }
 
-/// The rules matching `filter` as dependencies, each linking to where it is revoked.
+/// The rules matching `filter` as dependencies.
 pub(crate) async fn dependencies(
     conn: &mut AnyConnection,
     filter: &RuleFilter,
@@ -64,12 +66,8 @@ pub(crate) async fn dependencies(
                 "{} → {} ({})",
                 r.principal_name, r.api_name, r.environment_name
             ),
-            href: format!(
-                "/instances/{}/authorization?q={}&who={}",
-                r.instance_id,
-                crate::domain::url_encode(&r.api_name),
-                crate::domain::url_encode(&r.principal_name)
-            ),
+            instance_id: r.instance_id,
+            consumer_id: None,
             id: r.id,
         })
         .collect())
@@ -248,6 +246,8 @@ pub async fn get_rule(db: &Db, rule_id: &str) -> AppResult<AuthorizationRule> {
 #[derive(Debug, Default, Clone)]
 pub struct RuleQuery {
     pub instance_id: Option<String>,
+    /// One rule, by ID (the console's search box takes a rule ID too).
+    pub rule_id: Option<String>,
     pub consumer_id: Option<String>,
     pub group_id: Option<String>,
     pub api_id: Option<String>,
@@ -290,6 +290,11 @@ pub async fn query_rules(
         instance_id: optional_id(IdKind::Gateway, "GatewayId", &q.instance_id)?,
         consumer_id: optional_id(IdKind::Consumer, "ConsumerId", &q.consumer_id)?,
         include_groups: false,
+        rule_id: optional_id(
+            IdKind::AuthorizationRule,
+            "ConsumerAuthorizationRuleId",
+            &q.rule_id,
+        )?,
         group_id: optional_id(IdKind::ConsumerGroup, "ConsumerGroupId", &q.group_id)?,
         api_id: optional_id(IdKind::Api, "ApiId", &q.api_id)?,
         environment_id: optional_id(IdKind::Environment, "EnvironmentId", &q.environment_id)?,

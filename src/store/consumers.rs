@@ -1,6 +1,6 @@
 //! Consumers and their group memberships.
 
-use crate::domain::records::{Credential, Ref};
+use crate::domain::records::{Credential, GroupRef};
 use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
@@ -257,7 +257,7 @@ row! {
 /// What the consumers of a page belong to and hold, each ordered by name.
 #[derive(Default)]
 pub struct Relations {
-    pub groups: Vec<(String, Ref)>,
+    pub groups: Vec<(String, GroupRef)>,
     pub credentials: Vec<(String, Credential)>,
 }
 
@@ -284,7 +284,7 @@ pub async fn relations_of(
         if r.kind == "group" {
             out.groups.push((
                 r.consumer_id,
-                Ref {
+                GroupRef {
                     id: r.id,
                     name: r.name,
                 },

@@ -131,7 +131,7 @@ pub async fn members(
     conn: &mut AnyConnection,
     group_id: &str,
     limit: i64,
-) -> Result<Vec<crate::domain::records::Ref>, sqlx::Error> {
+) -> Result<Vec<crate::domain::records::ConsumerRef>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.id, c.name FROM consumer_group_members m JOIN consumers c ON c.id = m.consumer_id \
          WHERE m.group_id = $1 ORDER BY c.name_key LIMIT $2",
@@ -142,7 +142,7 @@ pub async fn members(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name)| crate::domain::records::Ref { id, name })
+        .map(|(id, name)| crate::domain::records::ConsumerRef { id, name })
         .collect())
 }
 
@@ -167,7 +167,7 @@ pub async fn non_members(
     instance_id: &str,
     group_id: &str,
     limit: i64,
-) -> Result<Vec<crate::domain::records::Ref>, sqlx::Error> {
+) -> Result<Vec<crate::domain::records::ConsumerRef>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.id, c.name FROM consumers c WHERE c.instance_id = $1 AND c.id NOT IN \
          (SELECT consumer_id FROM consumer_group_members WHERE group_id = $2) ORDER BY c.name_key LIMIT $3",
@@ -179,6 +179,6 @@ pub async fn non_members(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name)| crate::domain::records::Ref { id, name })
+        .map(|(id, name)| crate::domain::records::ConsumerRef { id, name })
         .collect())
 }

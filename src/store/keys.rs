@@ -1,6 +1,6 @@
 //! API keys. Only the hash and a short visible prefix of a key's value are stored.
 
-use crate::domain::records::{ApiKey, Ref};
+use crate::domain::records::{ApiKey, ConsumerRef};
 use crate::domain::PageRequest;
 use sqlx::AnyConnection;
 
@@ -33,7 +33,7 @@ impl From<Row> for ApiKey {
             consumer: r
                 .consumer_id
                 .zip(r.consumer_name)
-                .map(|(id, name)| Ref { id, name }),
+                .map(|(id, name)| ConsumerRef { id, name }),
             enabled: r.enabled != 0,
             expires_at: r.expires_at,
             created_at: r.created_at,

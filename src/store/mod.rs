@@ -88,7 +88,19 @@ pub struct Db {
 /// The longest a request waits for a database connection.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The schema both engines share.
+static SHARED: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/shared");
+
+/// What one engine does its own way (for now the consumer name search index), in its own
+/// migrations, recorded in their own table so that neither set sees the other's as missing.
+fn engine_migrations(backend: Backend) -> sqlx::migrate::Migrator {
+    let mut migrator = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.dangerous_set_table_name("_sqlx_engine_migrations");
+    migrator
+}
 
 impl Db {
     /// Connects, creating the SQLite file (and its folder) when needed, and migrates. Several
@@ -150,11 +162,13 @@ impl Db {
                 tracing::warn!(error = %e, "could not switch the SQLite database to WAL mode");
             }
         }
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
-        search::prepare(&pool, backend).await?;
+        for migrator in [&SHARED, &engine_migrations(backend)] {
+            migrator
+                .run(&pool)
+                .await
+                .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        }
+        search::check_index(&pool, backend).await?;
         let lite = match backend {
             Backend::Sqlite => lite::LitePool::for_url(&url),
             Backend::Postgres => None,

@@ -1,6 +1,6 @@
 //! Model APIs and the environments they are deployed to.
 
-use crate::domain::records::{ModelApi, Ref};
+use crate::domain::records::{EnvironmentRef, ModelApi};
 use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
@@ -31,7 +31,7 @@ row! {
 }
 
 impl ApiRow {
-    pub fn into_api(self, environments: Vec<Ref>) -> ModelApi {
+    pub fn into_api(self, environments: Vec<EnvironmentRef>) -> ModelApi {
         ModelApi {
             ai_protocols: self
                 .ai_protocols
@@ -206,7 +206,7 @@ row! {
 pub async fn deployments_of(
     conn: &mut impl Read,
     api_ids: &[String],
-) -> Result<Vec<(String, Ref)>, sqlx::Error> {
+) -> Result<Vec<(String, EnvironmentRef)>, sqlx::Error> {
     if api_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -223,7 +223,7 @@ pub async fn deployments_of(
         .map(|d| {
             (
                 d.api_id,
-                Ref {
+                EnvironmentRef {
                     id: d.id,
                     name: d.name,
                 },

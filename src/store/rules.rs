@@ -113,6 +113,7 @@ pub struct RuleFilter {
     pub consumer_id: Option<String>,
     /// With `consumer_id`: also the rules of the consumer's enabled groups.
     pub include_groups: bool,
+    pub rule_id: Option<String>,
     pub group_id: Option<String>,
     pub api_id: Option<String>,
     pub environment_id: Option<String>,
@@ -143,6 +144,9 @@ fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
         } else {
             push("r.consumer_id = ?", Arg::Text(v.clone()), &mut args);
         }
+    }
+    if let Some(v) = &f.rule_id {
+        push("r.id = ?", Arg::Text(v.clone()), &mut args);
     }
     if let Some(v) = &f.group_id {
         push("r.group_id = ?", Arg::Text(v.clone()), &mut args);

@@ -1,61 +1,30 @@
 //! Indexed substring search over consumer names, so `nameLike` stays fast at a million
-//! consumers. The two engines do it differently, so this is set up in code at start-up
-//! rather than in the shared migrations, idempotently:
+//! consumers. The two engines do it differently, each in its own migration
+//! (`migrations/{sqlite,postgres}/0001_consumer_search.sql`):
 //! - SQLite: an FTS5 table with the trigram tokenizer over `consumers.name_key`, kept in step
 //!   by triggers; a search of three or more characters is driven by the rows holding all its
 //!   trigrams.
 //! - PostgreSQL: a `pg_trgm` GIN index, which `LIKE '%…%'` uses as it is. Creating the
-//!   extension needs the right to; without it the search still works, unindexed.
+//!   extension needs the right to; without it the search still works, unindexed, and
+//!   `check_index` says so at every start.
 
 use super::Backend;
 use sqlx::AnyPool;
 
-const SQLITE: &[&str] = &[
-    "CREATE VIRTUAL TABLE consumers_search USING fts5(name_key, content='consumers', content_rowid='rowid', tokenize='trigram')",
-    "CREATE TRIGGER consumers_search_insert AFTER INSERT ON consumers BEGIN \
-     INSERT INTO consumers_search (rowid, name_key) VALUES (new.rowid, new.name_key); END",
-    "CREATE TRIGGER consumers_search_delete AFTER DELETE ON consumers BEGIN \
-     INSERT INTO consumers_search (consumers_search, rowid, name_key) VALUES ('delete', old.rowid, old.name_key); END",
-    "CREATE TRIGGER consumers_search_update AFTER UPDATE OF name_key ON consumers BEGIN \
-     INSERT INTO consumers_search (consumers_search, rowid, name_key) VALUES ('delete', old.rowid, old.name_key); \
-     INSERT INTO consumers_search (rowid, name_key) VALUES (new.rowid, new.name_key); END",
-    "INSERT INTO consumers_search (consumers_search) VALUES ('rebuild')",
-];
-
-/// Creates the search index when it is missing (and fills it from the existing consumers).
-pub async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
-    match backend {
-        Backend::Sqlite => {
-            let present: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'consumers_search'",
-            )
-            .fetch_one(pool)
-            .await?;
-            if present == 0 {
-                let mut tx = pool.begin().await?;
-                for sql in SQLITE {
-                    sqlx::query(*sql).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-            }
-        }
-        Backend::Postgres => {
-            if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-                .execute(pool)
-                .await
-            {
-                tracing::warn!(error = %e, "pg_trgm is not available: consumer name search is not indexed");
-                return Ok(());
-            }
-            // Another replica starting at the same moment may win the race: not fatal.
-            if let Err(e) = sqlx::query(
-                "CREATE INDEX IF NOT EXISTS consumers_name_trigram ON consumers USING gin (name_key gin_trgm_ops)",
-            )
-            .execute(pool)
-            .await
-            {
-                tracing::warn!(error = %e, "could not create the consumer name search index");
-            }
+/// Warns, with the statements that fix it, when PostgreSQL's name search is not indexed
+/// (the migration could not create `pg_trgm`). SQLite's index is always there.
+pub async fn check_index(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        let indexed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'consumers_name_trigram'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if indexed == 0 {
+            tracing::warn!(
+                "consumer name search is not indexed (pg_trgm could not be created); as a superuser run: \
+                 CREATE EXTENSION pg_trgm; CREATE INDEX consumers_name_trigram ON consumers USING gin (name_key gin_trgm_ops);"
+            );
         }
     }
     Ok(())

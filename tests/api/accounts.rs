@@ -11,7 +11,7 @@ async fn account_id(app: &TestApp, token: &str, username: &str) -> String {
         .unwrap()
         .iter()
         .find(|a| a["username"] == username)
-        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .map(|a| a["accountId"].as_str().unwrap().to_owned())
         .unwrap()
 }
 

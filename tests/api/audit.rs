@@ -11,16 +11,16 @@ async fn every_change_is_in_the_audit_log_and_can_be_filtered() {
     let t = Some(token.as_str());
     let gw = json!({"name": "audited", "region": "local", "engineVersion": "1", "description": ""});
     let created = app.rest(t, "POST", "/v1/gateways", Some(gw)).await;
-    let gateway = ok(&created)["id"].as_str().unwrap().to_owned();
-    let key = json!({"instanceId": gateway, "name": "audited-key"});
+    let gateway = ok(&created)["gatewayId"].as_str().unwrap().to_owned();
+    let key = json!({"gatewayId": gateway, "name": "audited-key"});
     let k = app.rest(t, "POST", "/v1/keys", Some(key)).await;
     let (key_id, value) = (
-        ok(&k)["key"]["id"].as_str().unwrap().to_owned(),
+        ok(&k)["key"]["keyId"].as_str().unwrap().to_owned(),
         ok(&k)["value"].as_str().unwrap().to_owned(),
     );
-    let c = json!({"instanceId": gateway, "name": "audited-consumer", "keyIds": [key_id]});
+    let c = json!({"gatewayId": gateway, "name": "audited-consumer", "keyIds": [key_id]});
     let consumer = app.rest(t, "POST", "/v1/consumers", Some(c)).await;
-    let consumer_id = ok(&consumer)["id"].as_str().unwrap().to_owned();
+    let consumer_id = ok(&consumer)["consumerId"].as_str().unwrap().to_owned();
     let rotated = app
         .rest(
             t,
@@ -50,7 +50,7 @@ async fn every_change_is_in_the_audit_log_and_can_be_filtered() {
         assert!(actions.contains(&action), "{actions:?}");
     }
     assert!(items.iter().all(|e| e["actor"] == "admin (tests)"));
-    assert!(items.iter().all(|e| e["instanceId"] == gateway.as_str()));
+    assert!(items.iter().all(|e| e["gatewayId"] == gateway.as_str()));
     assert!(items
         .iter()
         .all(|e| !e["requestId"].as_str().unwrap().is_empty()));
@@ -97,7 +97,7 @@ async fn every_change_is_in_the_audit_log_and_can_be_filtered() {
             Some(json!({"name": "short-lived"})),
         )
         .await;
-    let token_id = ok(&made)["token"]["id"].as_str().unwrap().to_owned();
+    let token_id = ok(&made)["token"]["tokenId"].as_str().unwrap().to_owned();
     let secret = ok(&made)["value"].as_str().unwrap().to_owned();
     ok(&app
         .rest(t, "DELETE", &format!("/v1/tokens/{token_id}"), None)

@@ -8,7 +8,7 @@ async fn new_instance(app: &TestApp, c: &reqwest::Client) -> String {
         .call_json(c, "create_instance", json!({"input": {"name": "gw-one", "region": "eu-central-1", "engineVersion": "2.1.4", "description": ""}}))
         .await;
     assert_eq!(s, 200, "{v}");
-    v["id"].as_str().unwrap().to_owned()
+    v["gatewayId"].as_str().unwrap().to_owned()
 }
 
 async fn new_group(app: &TestApp, c: &reqwest::Client, instance: &str, name: &str) -> String {
@@ -16,11 +16,11 @@ async fn new_group(app: &TestApp, c: &reqwest::Client, instance: &str, name: &st
         .call_json(
             c,
             "create_group",
-            json!({"input": {"instanceId": instance, "name": name, "description": ""}}),
+            json!({"input": {"gatewayId": instance, "name": name, "description": ""}}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    v["id"].as_str().unwrap().to_owned()
+    v["consumerGroupId"].as_str().unwrap().to_owned()
 }
 
 async fn new_key(app: &TestApp, c: &reqwest::Client, instance: &str, name: &str) -> Value {
@@ -28,7 +28,7 @@ async fn new_key(app: &TestApp, c: &reqwest::Client, instance: &str, name: &str)
         .call_json(
             c,
             "create_key",
-            json!({"input": {"instanceId": instance, "name": name}}),
+            json!({"input": {"gatewayId": instance, "name": name}}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -146,12 +146,12 @@ async fn a_consumer_is_created_with_groups_and_keys_and_listed() {
     let g = new_group(&app, &c, &gw, "partners").await;
     let k = new_key(&app, &c, &gw, "billing-key").await;
     assert!(k["value"].as_str().unwrap().starts_with("gck_"));
-    let kid = k["key"]["id"].as_str().unwrap();
+    let kid = k["key"]["keyId"].as_str().unwrap();
     let (s, v) = app
-        .call_json(&c, "create_consumer", json!({"input": {"instanceId": gw, "name": "billing", "groupIds": [g], "keyIds": [kid], "description": "<script>x</script>"}}))
+        .call_json(&c, "create_consumer", json!({"input": {"gatewayId": gw, "name": "billing", "consumerGroupIds": [g], "keyIds": [kid], "description": "<script>x</script>"}}))
         .await;
     assert_eq!(s, 200, "{v}");
-    assert!(v["id"].as_str().unwrap().starts_with("cs-"));
+    assert!(v["consumerId"].as_str().unwrap().starts_with("cs-"));
     let list = consumers(&app, &c, &gw, "BILL").await;
     assert_eq!(list["totalSize"], 1);
     assert_eq!(list["items"][0]["groups"][0]["name"], "partners");
@@ -174,7 +174,7 @@ async fn a_consumer_is_created_with_groups_and_keys_and_listed() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "other", "keyIds": [kid]}}),
+            json!({"input": {"gatewayId": gw, "name": "other", "keyIds": [kid]}}),
         )
         .await;
     assert_eq!(s, 400, "{v}");
@@ -190,7 +190,7 @@ async fn names_are_unique_per_instance_ignoring_case() {
     let app = spawn_app().await;
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
-    let body = |n: &str| json!({"input": {"instanceId": gw, "name": n}});
+    let body = |n: &str| json!({"input": {"gatewayId": gw, "name": n}});
     assert_eq!(
         app.call_json(&c, "create_consumer", body("Billing"))
             .await
@@ -226,7 +226,7 @@ async fn invalid_input_is_refused_with_a_specific_error_and_changes_nothing() {
             .call_json(
                 &c,
                 "create_consumer",
-                json!({"input": {"instanceId": gw, "name": name}}),
+                json!({"input": {"gatewayId": gw, "name": name}}),
             )
             .await;
         assert_eq!(s, 400, "{name:?}: {v}");
@@ -236,7 +236,7 @@ async fn invalid_input_is_refused_with_a_specific_error_and_changes_nothing() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "ok", "description": long}}),
+            json!({"input": {"gatewayId": gw, "name": "ok", "description": long}}),
         )
         .await;
     assert_eq!(
@@ -247,7 +247,7 @@ async fn invalid_input_is_refused_with_a_specific_error_and_changes_nothing() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "ok", "groupIds": ["cg-nope"]}}),
+            json!({"input": {"gatewayId": gw, "name": "ok", "consumerGroupIds": ["cg-nope"]}}),
         )
         .await;
     assert_eq!(s, 400);
@@ -295,10 +295,10 @@ async fn a_stale_edit_is_refused_as_a_version_conflict() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "first"}}),
+            json!({"input": {"gatewayId": gw, "name": "first"}}),
         )
         .await;
-    let id = created["id"].as_str().unwrap();
+    let id = created["consumerId"].as_str().unwrap();
     let edit = |name: &str, version: i64| json!({"id": id, "input": {"name": name, "description": "d", "version": version}});
     let (s, v) = app
         .call_json(&c, "update_consumer", edit("second", 1))
@@ -316,15 +316,15 @@ async fn delete_is_refused_while_dependencies_remain() {
     let c = app.admin().await;
     let gw = new_instance(&app, &c).await;
     let k = new_key(&app, &c, &gw, "k1").await;
-    let kid = k["key"]["id"].as_str().unwrap();
+    let kid = k["key"]["keyId"].as_str().unwrap();
     let (_, created) = app
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "app", "keyIds": [kid]}}),
+            json!({"input": {"gatewayId": gw, "name": "app", "keyIds": [kid]}}),
         )
         .await;
-    let id = created["id"].as_str().unwrap();
+    let id = created["consumerId"].as_str().unwrap();
     let (s, deps) = app
         .call_form(&c, "consumer_dependencies", &[("id", id)])
         .await;
@@ -360,7 +360,7 @@ async fn delete_is_refused_while_dependencies_remain() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "other"}}),
+            json!({"input": {"gatewayId": gw, "name": "other"}}),
         )
         .await;
     let (s, v) = app
@@ -368,7 +368,7 @@ async fn delete_is_refused_while_dependencies_remain() {
             &c,
             "bind_credential",
             &[
-                ("consumer_id", other["id"].as_str().unwrap()),
+                ("consumer_id", other["consumerId"].as_str().unwrap()),
                 ("key_id", kid),
             ],
         )
@@ -388,7 +388,7 @@ async fn a_viewer_sees_everything_and_changes_nothing() {
         .call_json(
             &viewer,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "sneaky"}}),
+            json!({"input": {"gatewayId": gw, "name": "sneaky"}}),
         )
         .await;
     assert_eq!((s, v), (403, json!("Forbidden")));
@@ -396,7 +396,7 @@ async fn a_viewer_sees_everything_and_changes_nothing() {
         .call_json(
             &viewer,
             "create_key",
-            json!({"input": {"instanceId": gw, "name": "k"}}),
+            json!({"input": {"gatewayId": gw, "name": "k"}}),
         )
         .await;
     assert_eq!(s, 403);
@@ -411,7 +411,7 @@ async fn every_change_is_audited_in_its_own_transaction() {
     app.call_json(
         &c,
         "create_consumer",
-        json!({"input": {"instanceId": gw, "name": "audited"}}),
+        json!({"input": {"gatewayId": gw, "name": "audited"}}),
     )
     .await;
     let mut actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events")
@@ -440,7 +440,7 @@ async fn pages_paginate_with_a_total() {
         app.call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": format!("c{i:02}")}}),
+            json!({"input": {"gatewayId": gw, "name": format!("c{i:02}")}}),
         )
         .await;
     }
@@ -481,10 +481,10 @@ async fn a_group_membership_blocks_delete_until_it_is_removed() {
         .call_json(
             &c,
             "create_consumer",
-            json!({"input": {"instanceId": gw, "name": "member", "groupIds": [g]}}),
+            json!({"input": {"gatewayId": gw, "name": "member", "consumerGroupIds": [g]}}),
         )
         .await;
-    let id = created["id"].as_str().unwrap();
+    let id = created["consumerId"].as_str().unwrap();
     let (s, v) = app.call_form(&c, "delete_consumer", &[("id", id)]).await;
     assert_eq!(s, 409, "{v}");
     assert_eq!(v["Dependencies"][0]["kind"], "GroupMembership");

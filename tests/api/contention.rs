@@ -54,7 +54,7 @@ async fn create(app: &TestApp, t: &str, path: &str, body: Value) -> Value {
 
 async fn gateway(app: &TestApp, t: &str) -> String {
     let body = json!({"name": "race", "region": "local", "engineVersion": "1", "description": ""});
-    create(app, t, "/v1/gateways", body).await["id"]
+    create(app, t, "/v1/gateways", body).await["gatewayId"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -70,10 +70,10 @@ async fn of_a_hundred_updates_with_the_same_version_exactly_one_wins() {
         &app,
         &t,
         "/v1/consumers",
-        json!({"instanceId": gw, "name": "contested"}),
+        json!({"gatewayId": gw, "name": "contested"}),
     )
     .await;
-    let (id, version) = (c["id"].as_str().unwrap(), c["version"].clone());
+    let (id, version) = (c["consumerId"].as_str().unwrap(), c["version"].clone());
     let path = format!("/v1/consumers/{id}");
     let calls = (0..100)
         .map(|i| {
@@ -106,7 +106,7 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
         &app,
         &t,
         "/v1/consumer-groups",
-        json!({"instanceId": gw, "name": "team", "description": ""}),
+        json!({"gatewayId": gw, "name": "team", "description": ""}),
     )
     .await;
     for round in 0..10 {
@@ -114,26 +114,29 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
             &app,
             &t,
             "/v1/consumers",
-            json!({"instanceId": gw, "name": format!("a{round}")}),
+            json!({"gatewayId": gw, "name": format!("a{round}")}),
         )
         .await;
         let b = create(
             &app,
             &t,
             "/v1/consumers",
-            json!({"instanceId": gw, "name": format!("b{round}")}),
+            json!({"gatewayId": gw, "name": format!("b{round}")}),
         )
         .await;
         let key = create(
             &app,
             &t,
             "/v1/keys",
-            json!({"instanceId": gw, "name": format!("k{round}")}),
+            json!({"gatewayId": gw, "name": format!("k{round}")}),
         )
         .await;
-        let key_id = key["key"]["id"].as_str().unwrap();
+        let key_id = key["key"]["keyId"].as_str().unwrap();
         let bind = |c: &Value| {
-            let path = format!("/v1/consumers/{}/credentials", c["id"].as_str().unwrap());
+            let path = format!(
+                "/v1/consumers/{}/credentials",
+                c["consumerId"].as_str().unwrap()
+            );
             ("POST", path, json!({"keyId": key_id}))
         };
         let answers = at_once(&app, &t, vec![bind(&a), bind(&b)]).await;
@@ -149,7 +152,7 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
             .await)
         .clone();
         assert_eq!(
-            stored["consumer"]["id"], won[0].body["data"]["id"],
+            stored["consumer"]["consumerId"], won[0].body["data"]["consumerId"],
             "round {round}"
         );
     }
@@ -158,12 +161,18 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
         &app,
         &t,
         "/v1/consumers",
-        json!({"instanceId": gw, "name": "joiner"}),
+        json!({"gatewayId": gw, "name": "joiner"}),
     )
     .await;
-    let path = format!("/v1/consumers/{}/groups", c["id"].as_str().unwrap());
+    let path = format!("/v1/consumers/{}/groups", c["consumerId"].as_str().unwrap());
     let calls = (0..30)
-        .map(|_| ("POST", path.clone(), json!({"groupId": group["id"]})))
+        .map(|_| {
+            (
+                "POST",
+                path.clone(),
+                json!({"consumerGroupId": group["consumerGroupId"]}),
+            )
+        })
         .collect();
     let answers = at_once(&app, &t, calls).await;
     let counts = tally(&answers);
@@ -173,7 +182,7 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
         .rest(
             Some(&t),
             "GET",
-            &format!("/v1/consumers/{}", c["id"].as_str().unwrap()),
+            &format!("/v1/consumers/{}", c["consumerId"].as_str().unwrap()),
             None,
         )
         .await)

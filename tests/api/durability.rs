@@ -163,21 +163,21 @@ pub(crate) async fn granted_holder(
         token,
         post(),
         "/v1/consumers",
-        Some(json!({"instanceId": gateway, "name": name})),
+        Some(json!({"gatewayId": gateway, "name": name})),
     )
     .await);
-    let consumer = consumer["id"].as_str().unwrap().to_owned();
+    let consumer = consumer["consumerId"].as_str().unwrap().to_owned();
     let key = ok(call(
         &c,
         base,
         token,
         post(),
         "/v1/keys",
-        Some(json!({"instanceId": gateway, "name": format!("{name}-key")})),
+        Some(json!({"gatewayId": gateway, "name": format!("{name}-key")})),
     )
     .await);
     let (key_id, value) = (
-        key["key"]["id"].as_str().unwrap().to_owned(),
+        key["key"]["keyId"].as_str().unwrap().to_owned(),
         key["value"].as_str().unwrap().to_owned(),
     );
     ok(call(
@@ -221,7 +221,7 @@ pub(crate) async fn world(base: &str, token: &str) -> (String, String, String) {
     .await
     .unwrap();
     assert_eq!(s, 200, "{gw}");
-    let gateway = gw["id"].as_str().unwrap().to_owned();
+    let gateway = gw["gatewayId"].as_str().unwrap().to_owned();
     let (_, envs) = call(
         &c,
         base,
@@ -232,7 +232,10 @@ pub(crate) async fn world(base: &str, token: &str) -> (String, String, String) {
     )
     .await
     .unwrap();
-    let environment = envs["items"][0]["id"].as_str().unwrap().to_owned();
+    let environment = envs["items"][0]["environmentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (s, api) = call(
         &c,
         base,
@@ -240,7 +243,7 @@ pub(crate) async fn world(base: &str, token: &str) -> (String, String, String) {
         post,
         "/v1/model-apis",
         Some(json!({
-            "instanceId": gateway, "name": "chat", "basePath": "/v1/chat",
+            "gatewayId": gateway, "name": "chat", "basePath": "/v1/chat",
             "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
             "description": "", "environmentIds": [environment]
         })),
@@ -248,7 +251,11 @@ pub(crate) async fn world(base: &str, token: &str) -> (String, String, String) {
     .await
     .unwrap();
     assert_eq!(s, 200, "{api}");
-    (gateway, environment, api["id"].as_str().unwrap().to_owned())
+    (
+        gateway,
+        environment,
+        api["apiId"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// What the clients were told was done, and the updates sent but not (yet) answered.
@@ -294,11 +301,11 @@ async fn client(
                 &token,
                 post.clone(),
                 "/v1/consumers",
-                Some(json!({"instanceId": gateway, "name": consumer_name}))
+                Some(json!({"gatewayId": gateway, "name": consumer_name}))
             )
             .await
         );
-        let consumer_id = consumer["id"].as_str().unwrap().to_owned();
+        let consumer_id = consumer["consumerId"].as_str().unwrap().to_owned();
         acks.lock()
             .unwrap()
             .consumers
@@ -311,11 +318,11 @@ async fn client(
                 &token,
                 post.clone(),
                 "/v1/keys",
-                Some(json!({"instanceId": gateway, "name": format!("{consumer_name}-key")}))
+                Some(json!({"gatewayId": gateway, "name": format!("{consumer_name}-key")}))
             )
             .await
         );
-        let key_id = key["key"]["id"].as_str().unwrap().to_owned();
+        let key_id = key["key"]["keyId"].as_str().unwrap().to_owned();
         acks.lock().unwrap().keys.push(key_id.clone());
 
         answered!(
@@ -338,10 +345,12 @@ async fn client(
             answered!(call(&c, &base, &token, post.clone(), "/v1/authorization-rules",
             Some(json!({"principalType": "Consumer", "principalId": consumer_id, "apiId": api,
                 "environmentId": environment, "expireMode": "LongTerm"}))).await);
-        acks.lock()
-            .unwrap()
-            .rules
-            .push(rule["id"].as_str().unwrap().to_owned());
+        acks.lock().unwrap().rules.push(
+            rule["consumerAuthorizationRuleId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
 
         let description = format!("updated {n}");
         acks.lock()

@@ -178,7 +178,7 @@ impl World {
                 Some(json!({"name": "enforced", "region": "local", "engineVersion": "1", "description": ""})),
             )
             .await;
-        let gateway = ok(&gw)["id"].as_str().unwrap().to_owned();
+        let gateway = ok(&gw)["gatewayId"].as_str().unwrap().to_owned();
         let envs = app
             .rest(
                 t,
@@ -187,29 +187,32 @@ impl World {
                 None,
             )
             .await;
-        let environment = ok(&envs)["items"][0]["id"].as_str().unwrap().to_owned();
+        let environment = ok(&envs)["items"][0]["environmentId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let api = app
             .rest(
                 t,
                 "POST",
                 "/v1/model-apis",
                 Some(json!({
-                    "instanceId": gateway, "name": "chat", "basePath": "/v1/chat",
+                    "gatewayId": gateway, "name": "chat", "basePath": "/v1/chat",
                     "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
                     "description": "", "environmentIds": [environment]
                 })),
             )
             .await;
-        let api = ok(&api)["id"].as_str().unwrap().to_owned();
+        let api = ok(&api)["apiId"].as_str().unwrap().to_owned();
         let group = app
             .rest(
                 t,
                 "POST",
                 "/v1/consumer-groups",
-                Some(json!({"instanceId": gateway, "name": "team", "description": ""})),
+                Some(json!({"gatewayId": gateway, "name": "team", "description": ""})),
             )
             .await;
-        let group = ok(&group)["id"].as_str().unwrap().to_owned();
+        let group = ok(&group)["consumerGroupId"].as_str().unwrap().to_owned();
         let w = World {
             token,
             gateway,
@@ -257,19 +260,19 @@ impl World {
                 app,
                 "POST",
                 "/v1/consumers",
-                Some(json!({"instanceId": self.gateway, "name": name, "groupIds": groups})),
+                Some(json!({"gatewayId": self.gateway, "name": name, "consumerGroupIds": groups})),
             )
             .await;
-        let consumer = c["id"].as_str().unwrap().to_owned();
+        let consumer = c["consumerId"].as_str().unwrap().to_owned();
         let k = self
             .call(
                 app,
                 "POST",
                 "/v1/keys",
-                Some(json!({"instanceId": self.gateway, "name": format!("{name}-key")})),
+                Some(json!({"gatewayId": self.gateway, "name": format!("{name}-key")})),
             )
             .await;
-        let key_id = k["key"]["id"].as_str().unwrap().to_owned();
+        let key_id = k["key"]["keyId"].as_str().unwrap().to_owned();
         self.call(
             app,
             "POST",
@@ -495,23 +498,23 @@ async fn admin_in_dev_only(app: &TestApp, w: &World) -> (Holder, String) {
             app,
             "POST",
             "/v1/environments",
-            Some(json!({"instanceId": w.gateway, "name": "dev"})),
+            Some(json!({"gatewayId": w.gateway, "name": "dev"})),
         )
         .await;
-    let dev = dev["id"].as_str().unwrap().to_owned();
+    let dev = dev["environmentId"].as_str().unwrap().to_owned();
     let admin = w
         .call(
             app,
             "POST",
             "/v1/model-apis",
             Some(json!({
-                "instanceId": w.gateway, "name": "admin", "basePath": "/v1/admin",
+                "gatewayId": w.gateway, "name": "admin", "basePath": "/v1/admin",
                 "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
                 "description": "", "environmentIds": [w.environment, dev]
             })),
         )
         .await;
-    let admin = admin["id"].as_str().unwrap().to_owned();
+    let admin = admin["apiId"].as_str().unwrap().to_owned();
     let mallory = w.holder(app, "mallory", true).await;
     let rule = json!({"principalType": "Consumer", "principalId": mallory.consumer, "apiId": admin,
         "environmentId": dev, "expireMode": "LongTerm"});
@@ -887,7 +890,10 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     let created = w
         .call(&app, "POST", "/v1/authorization-rules", Some(rule))
         .await;
-    let rule_id = created["id"].as_str().unwrap().to_owned();
+    let rule_id = created["consumerAuthorizationRuleId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     live_equals_full(&app, &gw, "short-term rule for frank").await;
     let r = w
         .call(
@@ -939,7 +945,7 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     )
     .await;
     live_equals_full(&app, &gw, "group disabled").await;
-    let join = json!({"groupId": w.group});
+    let join = json!({"consumerGroupId": w.group});
     w.call(
         &app,
         "POST",
@@ -1009,7 +1015,7 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
 
     // A model API change is structural: a full load.
     let api = json!({
-        "instanceId": w.gateway, "name": "embeddings", "basePath": "/v1/embeddings",
+        "gatewayId": w.gateway, "name": "embeddings", "basePath": "/v1/embeddings",
         "aiProtocols": ["OpenAI/v1"], "modelCategory": "Embedding",
         "description": "", "environmentIds": [w.environment]
     });

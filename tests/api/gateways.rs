@@ -7,9 +7,18 @@ use std::time::{Duration, Instant};
 
 /// Creates a record and returns its ID (a new key's is inside `key`).
 async fn create(app: &TestApp, t: Option<&str>, path: &str, body: Value) -> String {
+    let field = match path {
+        "/v1/gateways" => "gatewayId",
+        "/v1/consumers" => "consumerId",
+        "/v1/consumer-groups" => "consumerGroupId",
+        "/v1/keys" => "keyId",
+        "/v1/environments" => "environmentId",
+        "/v1/model-apis" => "apiId",
+        other => panic!("no ID field known for {other}"),
+    };
     let r = app.rest(t, "POST", path, Some(body)).await;
     let data = ok(&r);
-    data.get("key").unwrap_or(data)["id"]
+    data.get("key").unwrap_or(data)[field]
         .as_str()
         .unwrap()
         .to_owned()
@@ -99,31 +108,31 @@ async fn a_gateway_is_deleted_only_when_it_holds_nothing_and_its_audit_stays() {
         &app,
         t,
         "/v1/consumers",
-        json!({"instanceId": gw, "name": "billing", "description": ""}),
+        json!({"gatewayId": gw, "name": "billing", "description": ""}),
     )
     .await;
     let group = create(
         &app,
         t,
         "/v1/consumer-groups",
-        json!({"instanceId": gw, "name": "team", "description": ""}),
+        json!({"gatewayId": gw, "name": "team", "description": ""}),
     )
     .await;
     let key = create(
         &app,
         t,
         "/v1/keys",
-        json!({"instanceId": gw, "name": "k1", "description": ""}),
+        json!({"gatewayId": gw, "name": "k1", "description": ""}),
     )
     .await;
     let env = create(
         &app,
         t,
         "/v1/environments",
-        json!({"instanceId": gw, "name": "staging"}),
+        json!({"gatewayId": gw, "name": "staging"}),
     )
     .await;
-    let api = json!({"instanceId": gw, "name": "chat", "basePath": "/v1/chat", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text", "environmentIds": [], "description": ""});
+    let api = json!({"gatewayId": gw, "name": "chat", "basePath": "/v1/chat", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text", "environmentIds": [], "description": ""});
     let api = create(&app, t, "/v1/model-apis", api).await;
 
     // The check loads the gateway's snapshot while it exists, and forgets it once deleted;
@@ -170,7 +179,7 @@ async fn a_gateway_is_deleted_only_when_it_holds_nothing_and_its_audit_stays() {
         .map(|d| {
             (
                 d["kind"].as_str().unwrap().to_owned(),
-                d["id"].as_str().unwrap().to_owned(),
+                d["resourceId"].as_str().unwrap().to_owned(),
             )
         })
         .collect();

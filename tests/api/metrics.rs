@@ -88,7 +88,10 @@ async fn the_counters_move_with_requests_checks_sign_ins_and_snapshot_updates() 
             None,
         )
         .await;
-    let consumer = consumers["items"][0]["id"].as_str().unwrap().to_owned();
+    let consumer = consumers["items"][0]["consumerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     w.call(&app, "GET", &format!("/v1/consumers/{consumer}"), None)
         .await;
     let revision = app
@@ -100,7 +103,7 @@ async fn the_counters_move_with_requests_checks_sign_ins_and_snapshot_updates() 
         &app,
         "POST",
         "/v1/consumers",
-        Some(json!({"instanceId": w.gateway, "name": "metrics-bob", "groupIds": []})),
+        Some(json!({"gatewayId": w.gateway, "name": "metrics-bob", "consumerGroupIds": []})),
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -138,7 +141,7 @@ async fn the_counters_move_with_requests_checks_sign_ins_and_snapshot_updates() 
     );
     let requests = "gateway_console_http_requests_total";
     let by_template = [
-        ("route", "/v1/consumers/{consumer_id}"),
+        ("route", "/v1/consumers/{consumerId}"),
         ("method", "GET"),
         ("status", "200"),
     ];

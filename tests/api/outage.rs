@@ -240,7 +240,7 @@ async fn a_postgresql_outage_is_503_never_500_and_heals_itself() {
                             &token,
                             reqwest::Method::POST,
                             "/v1/consumers",
-                            Some(json!({"instanceId": gateway, "name": format!("load-{i}-{n}")})),
+                            Some(json!({"gatewayId": gateway, "name": format!("load-{i}-{n}")})),
                         )
                         .await
                     };

@@ -292,7 +292,7 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
                             &token,
                             reqwest::Method::POST,
                             "/v1/consumers",
-                            Some(json!({"instanceId": gateway, "name": format!("lb-{i}-{n}")})),
+                            Some(json!({"gatewayId": gateway, "name": format!("lb-{i}-{n}")})),
                         )
                         .await
                     } else {
@@ -307,8 +307,8 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
                         .await
                     }
                     .expect("nginx answers");
-                    let id =
-                        (write && status == 200).then(|| data["id"].as_str().unwrap().to_owned());
+                    let id = (write && status == 200)
+                        .then(|| data["consumerId"].as_str().unwrap().to_owned());
                     answers.lock().unwrap().push((write, status, id));
                 }
             })
@@ -373,5 +373,5 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
         s, 200,
         "the restarted replica serves what was written while it was away: {back}"
     );
-    assert_eq!(back["id"], Value::String((*last).clone()));
+    assert_eq!(back["consumerId"], Value::String((*last).clone()));
 }

@@ -33,7 +33,7 @@ async fn world(app: &TestApp) -> World {
     let t = Some(token.as_str());
     let gateway = id(
         &app.rest(t, "POST", "/v1/gateways", Some(json!({"name": "apitest-gw", "region": "cn-hangzhou", "engineVersion": "2.0.7", "description": ""}))).await,
-        "id",
+        "gatewayId",
     );
     let envs = app
         .rest(
@@ -45,40 +45,40 @@ async fn world(app: &TestApp) -> World {
         .await;
     let env = &ok(&envs)["items"][0];
     assert_eq!(env["isDefault"], true);
-    let environment = env["id"].as_str().unwrap().to_owned();
+    let environment = env["environmentId"].as_str().unwrap().to_owned();
     let api = id(
         &app.rest(
             t,
             "POST",
             "/v1/model-apis",
             Some(json!({
-                "instanceId": gateway, "name": "qwen3-chat", "basePath": "/v1/qwen3",
+                "gatewayId": gateway, "name": "qwen3-chat", "basePath": "/v1/qwen3",
                 "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text",
                 "description": "for test only", "environmentIds": [environment]
             })),
         )
         .await,
-        "id",
+        "apiId",
     );
     let group = id(
         &app.rest(
             t,
             "POST",
             "/v1/consumer-groups",
-            Some(json!({"instanceId": gateway, "name": "team-a", "description": ""})),
+            Some(json!({"gatewayId": gateway, "name": "team-a", "description": ""})),
         )
         .await,
-        "id",
+        "consumerGroupId",
     );
     let consumer = id(
         &app.rest(
             t,
             "POST",
             "/v1/consumers",
-            Some(json!({"instanceId": gateway, "name": "alice", "groupIds": [group]})),
+            Some(json!({"gatewayId": gateway, "name": "alice", "consumerGroupIds": [group]})),
         )
         .await,
-        "id",
+        "consumerId",
     );
     World {
         token,
@@ -146,7 +146,7 @@ async fn a_consumer_sees_its_rules_in_the_seed_shape_with_inherited_ones_on_requ
     let expires = future(3_600_000);
     let direct = id(
         &grant(&app, &w, "Consumer", &w.consumer, Some(expires)).await,
-        "id",
+        "consumerAuthorizationRuleId",
     );
     ok(&grant(&app, &w, "ConsumerGroup", &w.group, None).await);
 
@@ -350,21 +350,21 @@ async fn errors_carry_specific_codes_and_change_nothing() {
         (
             "POST",
             "/v1/consumers".into(),
-            Some(json!({"instanceId": gw, "name": "1abc"})),
+            Some(json!({"gatewayId": gw, "name": "1abc"})),
             400,
             "InvalidParameter.Name",
         ),
         (
             "POST",
             "/v1/consumers".into(),
-            Some(json!({"instanceId": gw, "name": "ALICE"})),
+            Some(json!({"gatewayId": gw, "name": "ALICE"})),
             409,
             "Conflict.Name",
         ),
         (
             "POST",
             "/v1/consumers".into(),
-            Some(json!({"instanceId": gw, "name": "x".repeat(10_000)})),
+            Some(json!({"gatewayId": gw, "name": "x".repeat(10_000)})),
             400,
             "InvalidParameter.Name",
         ),
@@ -400,7 +400,7 @@ async fn errors_carry_specific_codes_and_change_nothing() {
             "POST",
             "/v1/model-apis".into(),
             Some(
-                json!({"instanceId": gw, "name": "b", "basePath": "/a/../b", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text"}),
+                json!({"gatewayId": gw, "name": "b", "basePath": "/a/../b", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text"}),
             ),
             400,
             "InvalidParameter.BasePath",
@@ -409,7 +409,7 @@ async fn errors_carry_specific_codes_and_change_nothing() {
             "POST",
             "/v1/model-apis".into(),
             Some(
-                json!({"instanceId": gw, "name": "b", "basePath": "/v1/qwen3", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text"}),
+                json!({"gatewayId": gw, "name": "b", "basePath": "/v1/qwen3", "aiProtocols": ["OpenAI/v1"], "modelCategory": "Text"}),
             ),
             409,
             "Conflict.Name",
@@ -418,7 +418,7 @@ async fn errors_carry_specific_codes_and_change_nothing() {
             "POST",
             "/v1/model-apis".into(),
             Some(
-                json!({"instanceId": gw, "name": "b", "basePath": "/b", "aiProtocols": [], "modelCategory": "Text"}),
+                json!({"gatewayId": gw, "name": "b", "basePath": "/b", "aiProtocols": [], "modelCategory": "Text"}),
             ),
             400,
             "InvalidParameter.AiProtocols",
@@ -522,7 +522,10 @@ async fn a_consumer_with_a_rule_cannot_be_deleted_until_the_rule_is_revoked() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let t = Some(w.token.as_str());
-    let rule = id(&grant(&app, &w, "Consumer", &w.consumer, None).await, "id");
+    let rule = id(
+        &grant(&app, &w, "Consumer", &w.consumer, None).await,
+        "consumerAuthorizationRuleId",
+    );
     let r = grant(&app, &w, "Consumer", &w.consumer, None).await;
     assert_eq!(
         (r.status, r.body["code"].as_str().unwrap()),
@@ -542,7 +545,7 @@ async fn a_consumer_with_a_rule_cannot_be_deleted_until_the_rule_is_revoked() {
     let deps = r.body["data"]["dependencies"].as_array().unwrap();
     assert_eq!(deps.len(), 1);
     assert_eq!(deps[0]["kind"], "AuthorizationRule");
-    assert_eq!(deps[0]["id"], rule.as_str());
+    assert_eq!(deps[0]["resourceId"], rule.as_str());
     let r = app
         .rest(
             t,
@@ -585,7 +588,7 @@ async fn a_rule_expiry_is_changed_with_its_version_and_expiry_is_computed_from_t
     let w = world(&app).await;
     let t = Some(w.token.as_str());
     let created = grant(&app, &w, "Consumer", &w.consumer, None).await;
-    let rule = id(&created, "id");
+    let rule = id(&created, "consumerAuthorizationRuleId");
     assert_eq!(ok(&created)["expireStatus"], "InEffect");
     let at = future(60_000);
     let r = app
@@ -691,7 +694,12 @@ async fn a_batch_of_rules_is_created_and_deleted_all_or_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .map(|i| {
+            i["consumerAuthorizationRuleId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 2);
     let r = app
@@ -750,7 +758,7 @@ async fn viewer_tokens_read_but_cannot_change_anything() {
         (
             "POST",
             "/v1/consumers".to_string(),
-            json!({"instanceId": w.gateway, "name": "bob"}),
+            json!({"gatewayId": w.gateway, "name": "bob"}),
         ),
         ("DELETE", format!("/v1/consumers/{}", w.consumer), json!({})),
         (
@@ -787,14 +795,14 @@ async fn tokens_are_listed_with_their_last_use_and_stop_working_when_revoked() {
         )
         .await;
     let value = ok(&r)["value"].as_str().unwrap().to_owned();
-    let token_id = ok(&r)["token"]["id"].as_str().unwrap().to_owned();
+    let token_id = ok(&r)["token"]["tokenId"].as_str().unwrap().to_owned();
     assert!(value.starts_with("gct_"));
     ok(&app.rest(Some(&value), "GET", "/v1/gateways", None).await);
     let r = app.rest(Some(&admin), "GET", "/v1/tokens", None).await;
     let listed = ok(&r)["items"].as_array().unwrap().clone();
     let ci = listed
         .iter()
-        .find(|t| t["id"] == token_id.as_str())
+        .find(|t| t["tokenId"] == token_id.as_str())
         .unwrap();
     assert!(ci["lastUsedAt"].is_i64());
     assert!(
@@ -863,7 +871,7 @@ async fn hostile_input_never_causes_a_server_error() {
         json!([]),
         json!("x"),
         json!({"name": "\u{0}"}),
-        json!({"instanceId": w.gateway, "name": "a".repeat(100_000)}),
+        json!({"gatewayId": w.gateway, "name": "a".repeat(100_000)}),
         json!({"rules": [{}]}),
         json!({"ruleIds": [1, 2]}),
     ];
@@ -955,51 +963,60 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let expected = [
         ("/v1/gateways", &["get", "post"][..]),
-        ("/v1/gateways/{gateway_id}", &["get", "put", "delete"]),
-        ("/v1/gateways/{gateway_id}/dependencies", &["get"]),
+        ("/v1/gateways/{gatewayId}", &["get", "put", "delete"]),
+        ("/v1/gateways/{gatewayId}/dependencies", &["get"]),
         ("/v1/environments", &["get", "post"]),
         (
-            "/v1/environments/{environment_id}",
+            "/v1/environments/{environmentId}",
             &["get", "put", "delete"],
         ),
-        ("/v1/environments/{environment_id}/dependencies", &["get"]),
+        ("/v1/environments/{environmentId}/dependencies", &["get"]),
         ("/v1/consumers", &["get", "post"]),
-        ("/v1/consumers/{consumer_id}", &["get", "put", "delete"]),
-        ("/v1/consumers/{consumer_id}/dependencies", &["get"]),
-        ("/v1/consumers/{consumer_id}/credentials", &["post"]),
+        ("/v1/consumers/{consumerId}", &["get", "put", "delete"]),
+        ("/v1/consumers/{consumerId}/dependencies", &["get"]),
+        ("/v1/consumers/{consumerId}/credentials", &["post"]),
         (
-            "/v1/consumers/{consumer_id}/credentials/{key_id}",
+            "/v1/consumers/{consumerId}/credentials/{keyId}",
             &["delete"],
         ),
-        ("/v1/consumers/{consumer_id}/authorization-rules", &["get"]),
-        ("/v1/consumers/{consumer_id}/status", &["put"]),
-        ("/v1/consumers/{consumer_id}/groups", &["post"]),
-        ("/v1/consumers/{consumer_id}/groups/{group_id}", &["delete"]),
+        ("/v1/consumers/{consumerId}/authorization-rules", &["get"]),
+        ("/v1/consumers/{consumerId}/status", &["put"]),
+        ("/v1/consumers/{consumerId}/groups", &["post"]),
+        (
+            "/v1/consumers/{consumerId}/groups/{consumerGroupId}",
+            &["delete"],
+        ),
         ("/v1/consumer-groups", &["get", "post"]),
-        ("/v1/consumer-groups/{group_id}", &["get", "put", "delete"]),
-        ("/v1/consumer-groups/{group_id}/dependencies", &["get"]),
-        ("/v1/consumer-groups/{group_id}/status", &["put"]),
+        (
+            "/v1/consumer-groups/{consumerGroupId}",
+            &["get", "put", "delete"],
+        ),
+        (
+            "/v1/consumer-groups/{consumerGroupId}/dependencies",
+            &["get"],
+        ),
+        ("/v1/consumer-groups/{consumerGroupId}/status", &["put"]),
         ("/v1/keys", &["get", "post"]),
-        ("/v1/keys/{key_id}", &["get", "patch", "delete"]),
-        ("/v1/keys/{key_id}/dependencies", &["get"]),
-        ("/v1/keys/{key_id}/rotate", &["post"]),
+        ("/v1/keys/{keyId}", &["get", "patch", "delete"]),
+        ("/v1/keys/{keyId}/dependencies", &["get"]),
+        ("/v1/keys/{keyId}/rotate", &["post"]),
         ("/v1/model-apis", &["get", "post"]),
-        ("/v1/model-apis/{api_id}", &["get", "put", "delete"]),
-        ("/v1/model-apis/{api_id}/dependencies", &["get"]),
+        ("/v1/model-apis/{apiId}", &["get", "put", "delete"]),
+        ("/v1/model-apis/{apiId}/dependencies", &["get"]),
         ("/v1/authorization-rules", &["get", "post"]),
         ("/v1/authorization-rules/batch", &["post"]),
         ("/v1/authorization-rules/batch-delete", &["post"]),
         (
-            "/v1/authorization-rules/{rule_id}",
+            "/v1/authorization-rules/{consumerAuthorizationRuleId}",
             &["get", "put", "delete"],
         ),
         ("/v1/tokens", &["get", "post"]),
-        ("/v1/tokens/{token_id}", &["delete"]),
+        ("/v1/tokens/{tokenId}", &["delete"]),
         ("/v1/audit-events", &["get"]),
         ("/v1/accounts", &["get", "post"]),
-        ("/v1/accounts/{account_id}/status", &["put"]),
-        ("/v1/accounts/{account_id}/role", &["put"]),
-        ("/v1/accounts/{account_id}/password", &["put"]),
+        ("/v1/accounts/{accountId}/status", &["put"]),
+        ("/v1/accounts/{accountId}/role", &["put"]),
+        ("/v1/accounts/{accountId}/password", &["put"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(
@@ -1026,6 +1043,36 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
                         "{m} {path} {name}: {pattern:?}"
                     );
                 }
+            }
+        }
+    }
+    // Every ID is named by its kind, as the seed names `consumerId`: no bare `id`, and the
+    // gateway is `gatewayId` everywhere.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (schema, body) in schemas {
+        for field in body["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|p| p.0)
+        {
+            assert!(
+                !["id", "instanceId", "groupId", "groupIds"].contains(&field.as_str()),
+                "{schema}.{field} names no kind"
+            );
+        }
+    }
+    for (path, item) in paths {
+        for segment in path.split('/').filter(|s| s.starts_with('{')) {
+            assert!(segment.ends_with("Id}") && segment != "{id}", "{path}");
+        }
+        for op in item.as_object().unwrap().values() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                assert!(
+                    !["id", "instanceId", "groupId"].contains(&name),
+                    "{path} {name}"
+                );
             }
         }
     }
@@ -1074,7 +1121,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         }
     }
     assert!(schemas["Consumer"]["properties"]["name"]["pattern"].is_null());
-    let seed = &paths["/v1/consumers/{consumer_id}/authorization-rules"]["get"];
+    let seed = &paths["/v1/consumers/{consumerId}/authorization-rules"]["get"];
     let names: Vec<&str> = seed["parameters"]
         .as_array()
         .unwrap()
@@ -1082,7 +1129,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     for n in [
-        "consumer_id",
+        "consumerId",
         "apiNameLike",
         "pageNumber",
         "pageSize",
@@ -1115,10 +1162,10 @@ async fn an_environment_is_renamed_with_its_version_and_deleted_only_when_nothin
             t,
             "POST",
             "/v1/environments",
-            Some(json!({"instanceId": w.gateway, "name": "staging"})),
+            Some(json!({"gatewayId": w.gateway, "name": "staging"})),
         )
         .await;
-    let staging = id(&r, "id");
+    let staging = id(&r, "environmentId");
     assert_eq!(ok(&r)["alias"], "staging");
     let path = format!("/v1/environments/{staging}");
     let r = app
@@ -1177,7 +1224,7 @@ async fn an_environment_is_renamed_with_its_version_and_deleted_only_when_nothin
             ),
         )
         .await;
-    let rule = id(&rule, "id");
+    let rule = id(&rule, "consumerAuthorizationRuleId");
     let r = app.rest(t, "DELETE", &path, None).await;
     assert_eq!(r.body["code"], "Conflict.Dependencies");
     let kinds: Vec<&str> = r.body["data"]["dependencies"]
@@ -1251,7 +1298,7 @@ async fn totals_are_the_same_on_every_page_whether_counted_or_seen() {
         } else {
             format!("carol-{i}")
         };
-        let c = json!({"instanceId": w.gateway, "name": name});
+        let c = json!({"gatewayId": w.gateway, "name": name});
         ok(&app.rest(Some(t), "POST", "/v1/consumers", Some(c)).await);
     }
     let list = |q: &str| format!("/v1/consumers?gatewayId={}&{q}", w.gateway);
@@ -1270,7 +1317,7 @@ async fn totals_are_the_same_on_every_page_whether_counted_or_seen() {
     }
     // Deep pages find their rows by ID first: the pages join up with the shallow ones.
     for i in 0..100 {
-        let c = json!({"instanceId": w.gateway, "name": format!("dave-{i:03}")});
+        let c = json!({"gatewayId": w.gateway, "name": format!("dave-{i:03}")});
         ok(&app.rest(Some(t), "POST", "/v1/consumers", Some(c)).await);
     }
     let ids = |data: &Value| -> Vec<String> {
@@ -1278,7 +1325,7 @@ async fn totals_are_the_same_on_every_page_whether_counted_or_seen() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .map(|c| c["consumerId"].as_str().unwrap().to_owned())
             .collect()
     };
     let mut by_100 = Vec::new();

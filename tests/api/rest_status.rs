@@ -19,28 +19,28 @@ async fn world(app: &TestApp) -> World {
     let t = Some(token.as_str());
     let gw =
         json!({"name": "status-gw", "region": "local", "engineVersion": "1", "description": ""});
-    let gateway = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw)).await)["id"]
+    let gateway = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw)).await)["gatewayId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let g = json!({"instanceId": gateway, "name": "team", "description": ""});
-    let group = ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g)).await)["id"]
+    let g = json!({"gatewayId": gateway, "name": "team", "description": ""});
+    let group = ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g)).await)["consumerGroupId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let c = json!({"instanceId": gateway, "name": "alice"});
-    let consumer = ok(&app.rest(t, "POST", "/v1/consumers", Some(c)).await)["id"]
+    let c = json!({"gatewayId": gateway, "name": "alice"});
+    let consumer = ok(&app.rest(t, "POST", "/v1/consumers", Some(c)).await)["consumerId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let k = json!({"instanceId": gateway, "name": "alice-key"});
+    let k = json!({"gatewayId": gateway, "name": "alice-key"});
     let created = ok(&app.rest(t, "POST", "/v1/keys", Some(k)).await).clone();
     World {
         token,
         gateway,
         group,
         consumer,
-        key: created["key"]["id"].as_str().unwrap().to_owned(),
+        key: created["key"]["keyId"].as_str().unwrap().to_owned(),
         key_value: created["value"].as_str().unwrap().to_owned(),
     }
 }
@@ -121,7 +121,7 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
             .status,
         400
     );
-    let past_new = json!({"instanceId": w.gateway, "name": "old", "expiresAt": 5});
+    let past_new = json!({"gatewayId": w.gateway, "name": "old", "expiresAt": 5});
     refused(
         &app.rest(t, "POST", "/v1/keys", Some(past_new)).await,
         400,
@@ -149,7 +149,7 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
         )
         .await;
     let rotated = ok(&r);
-    assert_eq!(rotated["key"]["id"], w.key.as_str());
+    assert_eq!(rotated["key"]["keyId"], w.key.as_str());
     let new_value = rotated["value"].as_str().unwrap().to_owned();
     assert_ne!(new_value, w.key_value);
     assert!(new_value.starts_with("gck_"));
@@ -164,7 +164,10 @@ async fn keys_can_be_disabled_given_an_expiry_rotated_and_deleted_once_unbound()
     let deps = app
         .rest(t, "GET", &format!("{key_path}/dependencies"), None)
         .await;
-    assert_eq!(ok(&deps)["dependencies"][0]["id"], w.consumer.as_str());
+    assert_eq!(
+        ok(&deps)["dependencies"][0]["resourceId"],
+        w.consumer.as_str()
+    );
     let r = app.rest(t, "DELETE", &key_path, None).await;
     refused(&r, 409, "Conflict.Dependencies");
     assert_eq!(r.body["data"]["dependencies"][0]["kind"], "BoundConsumer");
@@ -281,37 +284,48 @@ async fn group_membership_is_added_and_removed_within_the_instance() {
     let groups = format!("/v1/consumers/{}/groups", w.consumer);
 
     let c = app
-        .rest(t, "POST", &groups, Some(json!({"groupId": w.group})))
+        .rest(
+            t,
+            "POST",
+            &groups,
+            Some(json!({"consumerGroupId": w.group})),
+        )
         .await;
-    assert_eq!(ok(&c)["groups"][0]["id"], w.group.as_str());
+    assert_eq!(ok(&c)["groups"][0]["consumerGroupId"], w.group.as_str());
     let again = app
-        .rest(t, "POST", &groups, Some(json!({"groupId": w.group})))
+        .rest(
+            t,
+            "POST",
+            &groups,
+            Some(json!({"consumerGroupId": w.group})),
+        )
         .await;
-    refused(&again, 400, "InvalidParameter.GroupId");
-    let unknown = json!({"groupId": "cg-d4g5h6j7k8l9m0n1p2q3"});
+    refused(&again, 400, "InvalidParameter.ConsumerGroupId");
+    let unknown = json!({"consumerGroupId": "cg-d4g5h6j7k8l9m0n1p2q3"});
     refused(
         &app.rest(t, "POST", &groups, Some(unknown)).await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
-    let malformed = json!({"groupId": "nope"});
+    let malformed = json!({"consumerGroupId": "nope"});
     refused(
         &app.rest(t, "POST", &groups, Some(malformed)).await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
 
     // A group of another gateway cannot be joined.
     let gw2 =
         json!({"name": "other-gw", "region": "local", "engineVersion": "1", "description": ""});
-    let gw2 = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw2)).await)["id"].clone();
-    let g2 = json!({"instanceId": gw2, "name": "elsewhere", "description": ""});
-    let g2 = ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g2)).await)["id"].clone();
+    let gw2 = ok(&app.rest(t, "POST", "/v1/gateways", Some(gw2)).await)["gatewayId"].clone();
+    let g2 = json!({"gatewayId": gw2, "name": "elsewhere", "description": ""});
+    let g2 =
+        ok(&app.rest(t, "POST", "/v1/consumer-groups", Some(g2)).await)["consumerGroupId"].clone();
     refused(
-        &app.rest(t, "POST", &groups, Some(json!({"groupId": g2})))
+        &app.rest(t, "POST", &groups, Some(json!({"consumerGroupId": g2})))
             .await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
 
     let leave = format!("{groups}/{}", w.group);
@@ -320,7 +334,7 @@ async fn group_membership_is_added_and_removed_within_the_instance() {
     refused(
         &app.rest(t, "DELETE", &leave, None).await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
 }
 
@@ -352,7 +366,7 @@ async fn a_viewer_token_cannot_change_status_keys_or_memberships() {
         (
             "POST",
             format!("/v1/consumers/{}/groups", w.consumer),
-            Some(json!({"groupId": w.group})),
+            Some(json!({"consumerGroupId": w.group})),
         ),
     ] {
         refused(&app.rest(v, method, &path, body).await, 403, "Forbidden");
@@ -373,18 +387,18 @@ async fn a_key_can_have_a_custom_value_that_is_checked_and_unique() {
         "nön-ascii-value-0123456789-abcdefghij",
         "aaaa-bbbb-cccc-dddd-1111-2222-3333",
     ] {
-        let body = json!({"instanceId": w.gateway, "name": "custom", "value": value});
+        let body = json!({"gatewayId": w.gateway, "name": "custom", "value": value});
         let r = app.rest(t, "POST", "/v1/keys", Some(body)).await;
         refused(&r, 400, "InvalidParameter.Value");
     }
-    let body = json!({"instanceId": w.gateway, "name": "custom", "value": "my-own-key-value-0123456789-abcdefXYZ"});
+    let body = json!({"gatewayId": w.gateway, "name": "custom", "value": "my-own-key-value-0123456789-abcdefXYZ"});
     let created = app.rest(t, "POST", "/v1/keys", Some(body)).await;
     assert_eq!(
         ok(&created)["value"],
         "my-own-key-value-0123456789-abcdefXYZ"
     );
     assert_eq!(ok(&created)["key"]["prefix"], "my-own-k");
-    let again = json!({"instanceId": w.gateway, "name": "custom-2", "value": "my-own-key-value-0123456789-abcdefXYZ"});
+    let again = json!({"gatewayId": w.gateway, "name": "custom-2", "value": "my-own-key-value-0123456789-abcdefXYZ"});
     refused(
         &app.rest(t, "POST", "/v1/keys", Some(again)).await,
         400,
@@ -413,8 +427,8 @@ async fn consumers_are_found_by_group_and_by_the_key_they_hold() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let t = Some(w.token.as_str());
-    let bob = json!({"instanceId": w.gateway, "name": "bob", "groupIds": [w.group]});
-    let bob = ok(&app.rest(t, "POST", "/v1/consumers", Some(bob)).await)["id"].clone();
+    let bob = json!({"gatewayId": w.gateway, "name": "bob", "consumerGroupIds": [w.group]});
+    let bob = ok(&app.rest(t, "POST", "/v1/consumers", Some(bob)).await)["consumerId"].clone();
     let bind = json!({"keyId": w.key});
     let cred = format!("/v1/consumers/{}/credentials", w.consumer);
     ok(&app.rest(t, "POST", &cred, Some(bind)).await);
@@ -429,7 +443,12 @@ async fn consumers_are_found_by_group_and_by_the_key_they_hold() {
     };
     let base = format!("/v1/consumers?gatewayId={}", w.gateway);
     let in_group = app
-        .rest(t, "GET", &format!("{base}&groupId={}", w.group), None)
+        .rest(
+            t,
+            "GET",
+            &format!("{base}&consumerGroupId={}", w.group),
+            None,
+        )
         .await;
     assert_eq!(names(&in_group), ["bob"]);
     assert_eq!(ok(&in_group)["totalSize"], 1);
@@ -446,19 +465,19 @@ async fn consumers_are_found_by_group_and_by_the_key_they_hold() {
         .rest(
             t,
             "GET",
-            &format!("{base}&groupId={}&keyLike=alice", w.group),
+            &format!("{base}&consumerGroupId={}&keyLike=alice", w.group),
             None,
         )
         .await;
     assert_eq!(ok(&both)["totalSize"], 0);
     let all = app.rest(t, "GET", &base, None).await;
     assert_eq!(ok(&all)["totalSize"], 2);
-    assert_eq!(bob, ok(&all)["items"][0]["id"]);
+    assert_eq!(bob, ok(&all)["items"][0]["consumerId"]);
     refused(
-        &app.rest(t, "GET", &format!("{base}&groupId=nope"), None)
+        &app.rest(t, "GET", &format!("{base}&consumerGroupId=nope"), None)
             .await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
     let long = "k".repeat(101);
     refused(
@@ -499,7 +518,7 @@ async fn groups_are_renamed_with_their_version_and_deleted_only_when_unused() {
     assert_eq!(ok(&renamed)["version"], 2);
 
     // A member keeps it.
-    let join = json!({"groupId": w.group});
+    let join = json!({"consumerGroupId": w.group});
     ok(&app
         .rest(
             t,
@@ -512,7 +531,10 @@ async fn groups_are_renamed_with_their_version_and_deleted_only_when_unused() {
         .rest(t, "GET", &format!("{path}/dependencies"), None)
         .await;
     assert_eq!(ok(&deps)["dependencies"][0]["kind"], "Member");
-    assert_eq!(ok(&deps)["dependencies"][0]["id"], w.consumer.as_str());
+    assert_eq!(
+        ok(&deps)["dependencies"][0]["resourceId"],
+        w.consumer.as_str()
+    );
     let r = app.rest(t, "DELETE", &path, None).await;
     refused(&r, 409, "Conflict.Dependencies");
     let leave = format!("/v1/consumers/{}/groups/{}", w.consumer, w.group);
@@ -537,17 +559,20 @@ async fn groups_are_renamed_with_their_version_and_deleted_only_when_unused() {
         )
         .await;
     let default = ok(&list)["items"][0].clone();
-    let dpath = format!("/v1/consumer-groups/{}", default["id"].as_str().unwrap());
+    let dpath = format!(
+        "/v1/consumer-groups/{}",
+        default["consumerGroupId"].as_str().unwrap()
+    );
     refused(
         &app.rest(t, "DELETE", &dpath, None).await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
     let rename = json!({"name": "other", "description": "", "version": default["version"]});
     refused(
         &app.rest(t, "PUT", &dpath, Some(rename)).await,
         400,
-        "InvalidParameter.GroupId",
+        "InvalidParameter.ConsumerGroupId",
     );
     let describe =
         json!({"name": default["name"], "description": "ours", "version": default["version"]});
@@ -566,7 +591,7 @@ async fn a_broken_unique_rule_is_told_by_its_column_on_both_engines() {
     let w = world(&app).await;
     let t = Some(w.token.as_str());
     let value = "unique-rule-0123456789-abcdefXYZ";
-    let body = json!({"instanceId": w.gateway, "name": "first", "value": value});
+    let body = json!({"gatewayId": w.gateway, "name": "first", "value": value});
     ok(&app.rest(t, "POST", "/v1/keys", Some(body)).await);
     let row = |name: &str| ApiKey {
         id: gateway_console::domain::ResourceId::generate(gateway_console::domain::IdKind::Key)

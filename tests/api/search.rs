@@ -43,7 +43,7 @@ async fn name_search_is_a_case_insensitive_substring_kept_in_step_with_changes()
     let gw =
         json!({"name": "search-gw", "region": "local", "engineVersion": "1", "description": ""});
     let r = app.rest(Some(&t), "POST", "/v1/gateways", Some(gw)).await;
-    let gw = ok(&r)["id"].as_str().unwrap().to_owned();
+    let gw = ok(&r)["gatewayId"].as_str().unwrap().to_owned();
     let mut ids = std::collections::HashMap::new();
     for name in [
         "Billing-Service",
@@ -53,9 +53,9 @@ async fn name_search_is_a_case_insensitive_substring_kept_in_step_with_changes()
         "a1",
         "xa1y",
     ] {
-        let c = json!({"instanceId": gw, "name": name, "description": ""});
+        let c = json!({"gatewayId": gw, "name": name, "description": ""});
         let r = app.rest(Some(&t), "POST", "/v1/consumers", Some(c)).await;
-        ids.insert(name, ok(&r)["id"].as_str().unwrap().to_owned());
+        ids.insert(name, ok(&r)["consumerId"].as_str().unwrap().to_owned());
     }
     assert_eq!(
         names(&app, &t, &gw, "BILLING").await,
@@ -80,4 +80,42 @@ async fn name_search_is_a_case_insensitive_substring_kept_in_step_with_changes()
     let path = format!("/v1/consumers/{}", ids["chat-bot"]);
     ok(&app.rest(Some(&t), "DELETE", &path, None).await);
     assert_eq!(names(&app, &t, &gw, "chat").await, ["Chatter"]);
+}
+
+/// The search index is each engine's own migration. A database made before that migration
+/// existed already had the index (it was created at start-up then): the migration must take
+/// it as it is, and the search keep working over old and new consumers alike.
+#[tokio::test]
+async fn the_engine_migration_takes_an_index_made_before_it_as_it_is() {
+    let app = spawn_app().await;
+    let t = app.token("admin").await;
+    let gw =
+        json!({"name": "upgrade-gw", "region": "local", "engineVersion": "1", "description": ""});
+    let r = app.rest(Some(&t), "POST", "/v1/gateways", Some(gw)).await;
+    let gw = ok(&r)["gatewayId"].as_str().unwrap().to_owned();
+    let c = json!({"gatewayId": gw, "name": "before-upgrade", "description": ""});
+    ok(&app.rest(Some(&t), "POST", "/v1/consumers", Some(c)).await);
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_engine_migrations")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 1, "the engine's own migrations are recorded apart");
+
+    // As an older database looks: the index is there, its migration is not recorded.
+    sqlx::query("DROP TABLE _sqlx_engine_migrations")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let reopened = gateway_console::store::Db::connect(app.db.url())
+        .await
+        .expect("the migration runs over the existing index");
+    reopened.pool.close().await;
+
+    let c = json!({"gatewayId": gw, "name": "after-upgrade", "description": ""});
+    ok(&app.rest(Some(&t), "POST", "/v1/consumers", Some(c)).await);
+    assert_eq!(
+        names(&app, &t, &gw, "upgrade").await,
+        ["after-upgrade", "before-upgrade"]
+    );
+    assert_eq!(names(&app, &t, &gw, "fter-up").await, ["after-upgrade"]);
 }

@@ -107,7 +107,7 @@ async fn cross_site_requests_change_nothing() {
     // A text/plain JSON body (a form can send one cross-site without asking) is refused
     // even from the console's own origin.
     let own = [("origin", app.base.as_str())];
-    let consumer = r#"{"input":{"instanceId":"gw-d4g5h6j7k8l9m0n1p2q3","name":"x","groupIds":[],"keyIds":[],"description":""}}"#;
+    let consumer = r#"{"input":{"gatewayId":"gw-d4g5h6j7k8l9m0n1p2q3","name":"x","consumerGroupIds":[],"keyIds":[],"description":""}}"#;
     assert_eq!(
         post(&app, &c, "create_consumer", "text/plain", consumer, &own).await,
         415
@@ -498,7 +498,7 @@ async fn account_id(app: &TestApp, t: Option<&str>, username: &str) -> String {
         .unwrap()
         .iter()
         .find(|a| a["username"] == username)
-        .unwrap()["id"]
+        .unwrap()["accountId"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -569,7 +569,7 @@ async fn listed_token(app: &TestApp, t: Option<&str>, id: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["id"] == id)
+        .find(|i| i["tokenId"] == id)
         .unwrap()
         .clone()
 }
@@ -598,7 +598,7 @@ async fn tokens_expire_when_their_creator_chose() {
     let short = json!({"name": "short", "expiresInDays": 7});
     let short = app.rest(t, "POST", "/v1/tokens", Some(short)).await;
     let value = short.body["data"]["value"].as_str().unwrap().to_owned();
-    let id = short.body["data"]["token"]["id"]
+    let id = short.body["data"]["token"]["tokenId"]
         .as_str()
         .unwrap()
         .to_owned();

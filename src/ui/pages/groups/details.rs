@@ -2,7 +2,7 @@
 //! authorization rules that grant the group. Loaded by one server function so it renders
 //! completely on the server.
 
-use crate::domain::records::{ConsumerGroupDetails as Details, Ref};
+use crate::domain::records::{ConsumerGroupDetails as Details, ConsumerRef};
 use crate::server_fns::consumers::{add_to_group, remove_from_group};
 use crate::server_fns::groups::group_details;
 use crate::ui::components::LocalTime;
@@ -124,7 +124,11 @@ fn body(d: Details, writer: bool, reload: RwSignal<u32>) -> impl IntoView {
 }
 
 /// A select of the instance's consumers that are not members yet, and an Add button.
-fn add_member(group_id: String, candidates: Vec<Ref>, reload: RwSignal<u32>) -> impl IntoView {
+fn add_member(
+    group_id: String,
+    candidates: Vec<ConsumerRef>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
     let chosen = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
