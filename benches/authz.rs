@@ -261,7 +261,7 @@ async fn main() {
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
     let settings = gateway_console::enforce::Settings {
-        gateway_id: Some(instance.clone()),
+        instance_id: Some(instance.clone()),
         ..Default::default()
     };
     let base = serve_with(db, settings, axum::routing::get(|| async { "ok" })).await;

@@ -68,8 +68,12 @@ pub struct Config {
 
     /// The gateway (instance ID, `gw-…`) whose rules this replica enforces at
     /// `/authz/check`.
-    #[arg(long, env = "CONSOLE_AUTHZ_GATEWAY_ID")]
-    pub authz_gateway_id: Option<String>,
+    #[arg(
+        long = "authz-gateway-id",
+        value_name = "GATEWAY_ID",
+        env = "CONSOLE_AUTHZ_GATEWAY_ID"
+    )]
+    pub authz_instance_id: Option<String>,
 
     /// The environment (ID or name) enforced at `/authz/check`; unset means the gateway's
     /// default environment.

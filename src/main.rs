@@ -103,13 +103,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = config.site_addr.parse()?;
     let leptos = leptos_options(addr);
     let settings = enforce::Settings {
-        gateway_id: config.authz_gateway_id.clone(),
+        instance_id: config.authz_instance_id.clone(),
         environment: config.authz_environment.clone(),
         trust_proxy_headers: config.authz_trust_proxy_headers,
         request_uri: config.authz_request_uri,
         max_staleness: std::time::Duration::from_secs(config.authz_max_staleness),
     };
-    if settings.gateway_id.is_none() && !settings.trust_proxy_headers {
+    if settings.instance_id.is_none() && !settings.trust_proxy_headers {
         tracing::warn!("no enforcement gateway is configured: /authz/check refuses every key (set CONSOLE_AUTHZ_GATEWAY_ID, or CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1 behind a proxy that sets X-Gateway-Id)");
     }
     let web = WebSettings {

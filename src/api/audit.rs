@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// One gateway's entries; without it, every gateway's and the account-level ones.
-    gateway_id: Option<String>,
+    #[serde(rename = "gatewayId")]
+    instance_id: Option<String>,
     /// `Gateway`, `Consumer`, `ConsumerGroup`, `Key`, `Api`, `Environment`,
     /// `AuthorizationRule`, `Account` or `ApiToken`.
     resource_type: Option<String>,
@@ -63,7 +64,7 @@ async fn list_audit_events(ctx: Ctx, Params(q): Params<AuditQuery>) -> Response 
     let result = async {
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         let filter = AuditFilter {
-            instance_id: q.gateway_id,
+            instance_id: q.instance_id,
             resource_type: q.resource_type,
             resource_id: q.resource_id,
             actor: q.actor,

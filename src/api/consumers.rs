@@ -8,7 +8,7 @@ use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUp
 use crate::domain::records::Consumer;
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
-use crate::service::{consumer_rules, consumers};
+use crate::service::consumers::{self, rules as consumer_rules};
 use crate::state::AppState;
 use axum::extract::Path;
 use axum::response::Response;
@@ -35,7 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct ConsumersQuery {
     /// The gateway whose consumers to list.
     #[param(required = true)]
-    gateway_id: Option<String>,
+    #[serde(rename = "gatewayId")]
+    instance_id: Option<String>,
     /// Case-insensitive substring of the consumer name.
     name_like: Option<String>,
     /// Only the members of this consumer group (`cg-…`).
@@ -56,7 +57,7 @@ struct ConsumersQuery {
     responses((status = 200, body = Envelope<Page<Consumer>>), ErrorResponses))]
 async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Response {
     let result = async {
-        let gw = required("GatewayId", &q.gateway_id)?;
+        let gw = required("GatewayId", &q.instance_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         consumers::list_consumers(

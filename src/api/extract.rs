@@ -165,7 +165,8 @@ pub fn required<'a>(field: &str, raw: &'a Option<String>) -> AppResult<&'a str> 
 pub struct ListQuery {
     /// The gateway (instance) whose records to list.
     #[param(required = true)]
-    pub gateway_id: Option<String>,
+    #[serde(rename = "gatewayId")]
+    pub instance_id: Option<String>,
     /// Case-insensitive substring of the name.
     pub name_like: Option<String>,
     /// From 1; default 1.

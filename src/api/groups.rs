@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Envelope<Page<ConsumerGroup>>), ErrorResponses))]
 async fn list_consumer_groups(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
-        let gw = required("GatewayId", &q.gateway_id)?;
+        let gw = required("GatewayId", &q.instance_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         groups::list_groups(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
     }

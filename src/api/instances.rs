@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub struct GatewaysQuery {
+pub struct InstancesQuery {
     /// Case-insensitive substring of the gateway's name or ID.
     pub name_like: Option<String>,
     /// From 1; default 1.
@@ -35,9 +35,9 @@ pub struct GatewaysQuery {
 }
 
 /// List gateway instances, newest first.
-#[utoipa::path(get, path = "/v1/gateways", tag = "Gateways", params(GatewaysQuery),
+#[utoipa::path(get, path = "/v1/gateways", tag = "Gateways", params(InstancesQuery),
     responses((status = 200, body = Envelope<Page<Instance>>), ErrorResponses))]
-async fn list_gateways(ctx: Ctx, Params(q): Params<GatewaysQuery>) -> Response {
+async fn list_gateways(ctx: Ctx, Params(q): Params<InstancesQuery>) -> Response {
     let result = async {
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         instances::list_instances(&ctx.db, q.name_like.as_deref().unwrap_or(""), page).await
@@ -57,8 +57,8 @@ async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
 #[utoipa::path(get, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
-async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
-    ctx.reply(instances::get_instance(&ctx.db, &gateway_id).await)
+async fn get_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
+    ctx.reply(instances::get_instance(&ctx.db, &instance_id).await)
 }
 
 /// Rename a gateway instance or change its engine version and description; `version` must
@@ -68,10 +68,10 @@ async fn get_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
 async fn update_gateway(
     ctx: Ctx,
-    Path(gateway_id): Path<String>,
+    Path(instance_id): Path<String>,
     Body(input): Body<InstanceUpdate>,
 ) -> Response {
-    ctx.reply(instances::update_instance(&ctx.db, &ctx.actor, &gateway_id, input).await)
+    ctx.reply(instances::update_instance(&ctx.db, &ctx.actor, &instance_id, input).await)
 }
 
 /// Delete a gateway instance that holds nothing but its default consumer group and
@@ -80,8 +80,8 @@ async fn update_gateway(
 #[utoipa::path(delete, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
-    ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &gateway_id).await)
+async fn delete_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
+    ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &instance_id).await)
 }
 
 /// What keeps a gateway from being deleted: its consumers, groups, keys, model APIs and
@@ -89,8 +89,8 @@ async fn delete_gateway(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
 #[utoipa::path(get, path = "/v1/gateways/{gatewayId}/dependencies", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_gateway_dependencies(ctx: Ctx, Path(gateway_id): Path<String>) -> Response {
-    let result = instances::check_instance_dependencies(&ctx.db, &gateway_id)
+async fn check_gateway_dependencies(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
+    let result = instances::check_instance_dependencies(&ctx.db, &instance_id)
         .await
         .map(|dependencies| Dependencies { dependencies });
     ctx.reply(result)

@@ -28,7 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct KeysQuery {
     /// The gateway whose keys to list.
     #[param(required = true)]
-    gateway_id: Option<String>,
+    #[serde(rename = "gatewayId")]
+    instance_id: Option<String>,
     /// Case-insensitive substring of the key name.
     name_like: Option<String>,
     /// `true` lists only keys not bound to a consumer.
@@ -47,7 +48,7 @@ struct KeysQuery {
     responses((status = 200, body = Envelope<Page<ApiKey>>), ErrorResponses))]
 async fn list_keys(ctx: Ctx, Params(q): Params<KeysQuery>) -> Response {
     let result = async {
-        let gw = required("GatewayId", &q.gateway_id)?;
+        let gw = required("GatewayId", &q.instance_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         let unbound = flag("UnboundOnly", q.unbound_only.as_deref())?;
         keys::list_keys(

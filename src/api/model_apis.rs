@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Envelope<Page<ModelApi>>), ErrorResponses))]
 async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
     let result = async {
-        let gw = required("GatewayId", &q.gateway_id)?;
+        let gw = required("GatewayId", &q.instance_id)?;
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         model_apis::list_apis(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
     }

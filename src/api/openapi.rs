@@ -100,7 +100,7 @@ pub fn document_input_rules(doc: &mut utoipa::openapi::OpenApi) {
 /// The kind of ID a parameter carries, by its name (`consumerId`), in a path or a query.
 fn id_kind_of(name: &str) -> Option<IdKind> {
     Some(match name {
-        "gatewayId" => IdKind::Gateway,
+        "gatewayId" => IdKind::Instance,
         "consumerId" => IdKind::Consumer,
         "consumerGroupId" => IdKind::ConsumerGroup,
         "keyId" => IdKind::Key,

@@ -33,7 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct QueryParams {
     /// One of gatewayId, consumerId, consumerGroupId or apiId is required.
-    gateway_id: Option<String>,
+    #[serde(rename = "gatewayId")]
+    instance_id: Option<String>,
     /// Rules granted to this consumer directly.
     consumer_id: Option<String>,
     /// Rules granted to this consumer group.
@@ -61,7 +62,7 @@ async fn query_authorization_rules(ctx: Ctx, Params(q): Params<QueryParams>) -> 
     let result = async {
         let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
         let query = RuleQuery {
-            instance_id: q.gateway_id,
+            instance_id: q.instance_id,
             rule_id: None,
             consumer_id: q.consumer_id,
             group_id: q.consumer_group_id,

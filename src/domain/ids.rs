@@ -7,7 +7,10 @@ use std::fmt;
 /// The kinds of resource that carry a prefixed ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum IdKind {
-    Gateway,
+    /// A gateway instance; on the wire (error codes, audit entries) it keeps the cloud APIs'
+    /// word, "Gateway".
+    #[serde(rename = "Gateway")]
+    Instance,
     Consumer,
     ConsumerGroup,
     Key,
@@ -20,7 +23,7 @@ pub enum IdKind {
 
 impl IdKind {
     pub const ALL: [IdKind; 9] = [
-        IdKind::Gateway,
+        IdKind::Instance,
         IdKind::Consumer,
         IdKind::ConsumerGroup,
         IdKind::Key,
@@ -43,7 +46,7 @@ impl IdKind {
 
     pub const fn prefix(self) -> &'static str {
         match self {
-            IdKind::Gateway => "gw-",
+            IdKind::Instance => "gw-",
             IdKind::Consumer => "cs-",
             IdKind::ConsumerGroup => "cg-",
             IdKind::Key => "key-",
@@ -63,7 +66,7 @@ impl IdKind {
     /// The noun used in messages and error codes (`NotFound.Consumer`).
     pub const fn noun(self) -> &'static str {
         match self {
-            IdKind::Gateway => "Gateway",
+            IdKind::Instance => "Gateway",
             IdKind::Consumer => "Consumer",
             IdKind::ConsumerGroup => "ConsumerGroup",
             IdKind::Key => "Key",
@@ -155,7 +158,7 @@ mod tests {
     proptest! {
         #[test]
         fn parsing_arbitrary_text_never_panics(s in any::<String>()) {
-            let _ = ResourceId::parse(IdKind::Gateway, &s);
+            let _ = ResourceId::parse(IdKind::Instance, &s);
         }
     }
 }

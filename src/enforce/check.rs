@@ -58,15 +58,15 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
             .then(|| single(&headers, name).and_then(|v| v.to_str().ok()))
             .flatten()
     };
-    let gateway = settings
-        .gateway_id
+    let instance = settings
+        .instance_id
         .as_deref()
         .or_else(|| from_proxy("x-gateway-id"));
-    let Some(slot) = (match gateway {
+    let Some(slot) = (match instance {
         Some(id) => enforcer.snapshot(id).await,
         None => None,
     }) else {
-        return refuse(Refusal::UnknownGateway);
+        return refuse(Refusal::UnknownInstance);
     };
     let environment = settings
         .environment

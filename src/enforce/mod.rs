@@ -38,7 +38,7 @@ pub const LISTENING_POLL_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The gateway (instance ID) this replica enforces for.
-    pub gateway_id: Option<String>,
+    pub instance_id: Option<String>,
     /// The environment (ID or name); none means the gateway's default one.
     pub environment: Option<String>,
     /// Read `X-Gateway-Id` / `X-Gateway-Environment` where the two above are unset. Only
@@ -54,7 +54,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            gateway_id: None,
+            instance_id: None,
             environment: None,
             trust_proxy_headers: false,
             request_uri: RequestUriSource::Header,
@@ -217,7 +217,7 @@ impl Enforcer {
             preloading: AtomicBool::new(false),
         });
         enforcer.refresh().await?;
-        if let Some(id) = enforcer.settings.gateway_id.clone() {
+        if let Some(id) = enforcer.settings.instance_id.clone() {
             // Loaded in the background, so the server answers `/healthz` at once; `/readyz`
             // says 503 and checks wait for it until it is in memory.
             enforcer.preloading.store(true, Ordering::Relaxed);

@@ -53,7 +53,7 @@ pub enum Refusal {
     DisabledKey,
     ExpiredKey,
     DisabledConsumer,
-    UnknownGateway,
+    UnknownInstance,
     UnknownEnvironment,
     BadPath,
     /// The path matches a base path only when case is ignored.
@@ -71,7 +71,7 @@ impl Refusal {
                 | Refusal::DisabledKey
                 | Refusal::ExpiredKey
                 | Refusal::DisabledConsumer
-                | Refusal::UnknownGateway
+                | Refusal::UnknownInstance
         )
     }
 
@@ -82,7 +82,7 @@ impl Refusal {
             Refusal::DisabledKey => "disabled key",
             Refusal::ExpiredKey => "expired key",
             Refusal::DisabledConsumer => "disabled consumer",
-            Refusal::UnknownGateway => "unknown gateway",
+            Refusal::UnknownInstance => "unknown gateway",
             Refusal::UnknownEnvironment => "unknown environment",
             Refusal::BadPath => "refused path",
             Refusal::CaseMismatch => "the path matches a base path only when case is ignored",
@@ -99,7 +99,7 @@ impl Refusal {
             Refusal::DisabledKey => "disabled_key",
             Refusal::ExpiredKey => "expired_key",
             Refusal::DisabledConsumer => "disabled_consumer",
-            Refusal::UnknownGateway => "unknown_gateway",
+            Refusal::UnknownInstance => "unknown_gateway",
             Refusal::UnknownEnvironment => "unknown_environment",
             Refusal::BadPath => "refused_path",
             Refusal::CaseMismatch => "case_mismatch",

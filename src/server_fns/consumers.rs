@@ -164,7 +164,7 @@ pub async fn consumer_details(
     )?;
     let rules = once(
         key,
-        crate::service::consumer_rules::list_consumer_rules(
+        crate::service::consumers::rules::list_consumer_rules(
             &db,
             &consumer_id,
             &api_name_like,

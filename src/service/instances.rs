@@ -43,7 +43,7 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
     let description = parse_description(&input.description)?;
     let now = now_ms();
     let instance = Instance {
-        id: ResourceId::generate(IdKind::Gateway).to_string(),
+        id: ResourceId::generate(IdKind::Instance).to_string(),
         name: name.to_string(),
         region,
         engine_version,
@@ -72,7 +72,7 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
     super::environments::insert_default(&mut tx, &instance.id, now).await?;
     let recorded = tx
         .record(
-            Audit::new(AuditAction::CreateGateway, IdKind::Gateway, &instance.id)
+            Audit::new(AuditAction::CreateGateway, IdKind::Instance, &instance.id)
                 .instance(&instance.id)
                 .summary(format!("name={name}")),
         )
@@ -101,14 +101,14 @@ pub async fn update_instance(
     input: InstanceUpdate,
 ) -> AppResult<Instance> {
     let admin = actor.admin()?;
-    let id = super::parse_id(IdKind::Gateway, instance_id)?;
+    let id = super::parse_id(IdKind::Instance, instance_id)?;
     let name = parse_name(&input.name)?;
     let engine_version = parse_token("EngineVersion", "engine version", &input.engine_version, 20)?;
     let description = parse_description(&input.description)?;
     let mut tx = admin.begin(db).await?;
     let current = instances::get(&mut tx, id.as_str())
         .await?
-        .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
+        .ok_or_else(|| AppError::not_found(IdKind::Instance, id.as_str()))?;
     let changed = Instance {
         name: name.to_string(),
         engine_version,
@@ -128,7 +128,7 @@ pub async fn update_instance(
     );
     let recorded = tx
         .record(
-            Audit::new(AuditAction::UpdateGateway, IdKind::Gateway, id.as_str())
+            Audit::new(AuditAction::UpdateGateway, IdKind::Instance, id.as_str())
                 .instance(id.as_str())
                 .summary(summary),
         )
@@ -176,16 +176,16 @@ pub async fn check_instance_dependencies(db: &Db, instance_id: &str) -> AppResul
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn delete_instance(db: &Db, actor: &Actor, instance_id: &str) -> AppResult<()> {
     let admin = actor.admin()?;
-    let id = super::parse_id(IdKind::Gateway, instance_id)?;
+    let id = super::parse_id(IdKind::Instance, instance_id)?;
     let mut tx = admin.begin(db).await?;
     let instance = instances::get(&mut tx, id.as_str())
         .await?
-        .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))?;
+        .ok_or_else(|| AppError::not_found(IdKind::Instance, id.as_str()))?;
     // The audit entry comes first: it bumps the instance's revision, which locks the row
     // against concurrent changes until the delete commits.
     let recorded = tx
         .record(
-            Audit::new(AuditAction::DeleteGateway, IdKind::Gateway, id.as_str())
+            Audit::new(AuditAction::DeleteGateway, IdKind::Instance, id.as_str())
                 .instance(id.as_str())
                 .summary(format!("name={}", instance.name)),
         )

@@ -5,7 +5,6 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod change;
-pub mod consumer_rules;
 pub mod consumers;
 pub mod demo;
 pub mod environments;
@@ -123,9 +122,9 @@ pub fn name_taken_in(err: sqlx::Error, what: &str, name: &Name, where_: &str) ->
 
 /// Loads an instance or answers `NotFound.Gateway`.
 pub async fn require_instance(db: &Db, id: &str) -> AppResult<crate::domain::records::Instance> {
-    let id = parse_id(IdKind::Gateway, id)?;
+    let id = parse_id(IdKind::Instance, id)?;
     let mut conn = db.pool.acquire().await?;
     crate::store::instances::get(&mut conn, id.as_str())
         .await?
-        .ok_or_else(|| AppError::not_found(IdKind::Gateway, id.as_str()))
+        .ok_or_else(|| AppError::not_found(IdKind::Instance, id.as_str()))
 }

@@ -287,7 +287,7 @@ pub async fn query_rules(
     page: PageRequest,
 ) -> AppResult<Page<AuthorizationRule>> {
     let filter = RuleFilter {
-        instance_id: optional_id(IdKind::Gateway, "GatewayId", &q.instance_id)?,
+        instance_id: optional_id(IdKind::Instance, "GatewayId", &q.instance_id)?,
         consumer_id: optional_id(IdKind::Consumer, "ConsumerId", &q.consumer_id)?,
         include_groups: false,
         rule_id: optional_id(

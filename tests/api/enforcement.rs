@@ -591,7 +591,7 @@ async fn a_replica_configured_for_its_gateway_ignores_the_headers_of_a_plain_pro
     let app = common::spawn_app_on(
         &bootstrap,
         Settings {
-            gateway_id: Some(w.gateway.clone()),
+            instance_id: Some(w.gateway.clone()),
             ..Settings::default()
         },
     )
@@ -1107,7 +1107,7 @@ async fn a_replica_is_ready_only_once_its_gateway_is_in_memory() {
     let replica = common::spawn_app_on(
         &app,
         Settings {
-            gateway_id: Some(w.gateway.clone()),
+            instance_id: Some(w.gateway.clone()),
             ..Settings::default()
         },
     )

@@ -1,9 +1,18 @@
-//! Consumers: create with groups and keys, edit with optimistic concurrency, credentials,
-//! and delete behind a dependency check that is repeated inside the delete transaction.
+//! Consumers: create with groups and keys, edit with optimistic concurrency, enable or
+//! disable, and delete behind a dependency check that is repeated inside the delete
+//! transaction. Their credentials, group memberships and the seed-shaped list of their rules
+//! are the sibling files.
+
+mod credentials;
+mod membership;
+pub mod rules;
+
+pub use credentials::{bind_credential, unbind_credential};
+pub use membership::{add_to_group, remove_from_group};
 
 use super::change::{Audit, AuditAction, Change};
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
-use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUpdate};
+use crate::domain::inputs::{ConsumerUpdate, NewConsumer, StatusUpdate};
 use crate::domain::records::{Consumer, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
@@ -59,7 +68,7 @@ pub async fn list_consumers(
     key_like: &str,
     page: PageRequest,
 ) -> AppResult<Page<Consumer>> {
-    let instance_id = parse_id(IdKind::Gateway, instance_id)?;
+    let instance_id = parse_id(IdKind::Instance, instance_id)?;
     super::search_pattern(name_like)?;
     let filter = consumers::ConsumerFilter {
         group_id: match group_id.trim() {
@@ -81,7 +90,7 @@ pub async fn list_consumers(
     let (total_size, rows) =
         consumers::list(&mut conn, instance_id.as_str(), name_like, &filter, page)
             .await?
-            .ok_or_else(|| AppError::not_found(IdKind::Gateway, instance_id.as_str()))?;
+            .ok_or_else(|| AppError::not_found(IdKind::Instance, instance_id.as_str()))?;
     let items = assemble(&mut conn, rows).await?;
     Ok(page.answer(total_size, items))
 }
@@ -292,69 +301,6 @@ async fn finish_change(
     Ok(changed)
 }
 
-/// Binds an unbound key of the consumer's instance to the consumer.
-#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn bind_credential(
-    db: &Db,
-    actor: &Actor,
-    consumer_id: &str,
-    key_id: &str,
-) -> AppResult<Consumer> {
-    let admin = actor.admin()?;
-    let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let kid = parse_ids(IdKind::Key, "KeyId", &[key_id.to_owned()])?.remove(0);
-    let mut tx = admin.begin(db).await?;
-    let consumer = load(&mut tx, &id).await?;
-    if !keys::bind(
-        &mut tx,
-        kid.as_str(),
-        &consumer.instance_id,
-        id.as_str(),
-        now_ms(),
-    )
-    .await?
-    {
-        return Err(AppError::invalid(
-            "KeyId",
-            format!("The key {kid} does not exist in this instance or is already bound."),
-        ));
-    }
-    finish_change(
-        tx,
-        &consumer,
-        AuditAction::BindCredential,
-        format!("key={kid}"),
-    )
-    .await
-}
-
-#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn unbind_credential(
-    db: &Db,
-    actor: &Actor,
-    consumer_id: &str,
-    key_id: &str,
-) -> AppResult<Consumer> {
-    let admin = actor.admin()?;
-    let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let kid = parse_id(IdKind::Key, key_id)?;
-    let mut tx = admin.begin(db).await?;
-    let consumer = load(&mut tx, &id).await?;
-    if !keys::unbind(&mut tx, kid.as_str(), id.as_str(), now_ms()).await? {
-        return Err(AppError::invalid(
-            "KeyId",
-            format!("The key {kid} is not bound to this consumer."),
-        ));
-    }
-    finish_change(
-        tx,
-        &consumer,
-        AuditAction::UnbindCredential,
-        format!("key={kid}"),
-    )
-    .await
-}
-
 /// Enables or disables a consumer: a disabled consumer is refused by enforcement.
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
 pub async fn set_consumer_enabled(
@@ -377,83 +323,4 @@ pub async fn set_consumer_enabled(
         AuditAction::DisableConsumer
     };
     finish_change(tx, &consumer, action, format!("enabled={}", input.enabled)).await
-}
-
-/// Puts the consumer into one more group of its instance.
-#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn add_to_group(
-    db: &Db,
-    actor: &Actor,
-    consumer_id: &str,
-    input: NewMembership,
-) -> AppResult<Consumer> {
-    let admin = actor.admin()?;
-    let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let gid = parse_ids(IdKind::ConsumerGroup, "ConsumerGroupId", &[input.group_id])?.remove(0);
-    let mut tx = admin.begin(db).await?;
-    let consumer = load(&mut tx, &id).await?;
-    match groups::get(&mut tx, gid.as_str()).await? {
-        Some(g) if g.instance_id == consumer.instance_id => {}
-        _ => {
-            return Err(AppError::invalid(
-                "ConsumerGroupId",
-                format!("The consumer group {gid} does not exist in this instance."),
-            ))
-        }
-    }
-    let already = || {
-        AppError::invalid(
-            "ConsumerGroupId",
-            format!("The consumer is already a member of the consumer group {gid}."),
-        )
-    };
-    if consumer.groups.iter().any(|g| g.id == gid.as_str()) {
-        return Err(already());
-    }
-    // Another request may add the same membership between the check and the insert (on
-    // PostgreSQL both see it absent): the table's key refuses the second, with the same answer.
-    if let Err(e) = consumers::add_membership(&mut tx, gid.as_str(), id.as_str(), now_ms()).await {
-        return Err(
-            if crate::store::breaks_unique(&e, "consumer_group_members") {
-                already()
-            } else {
-                e.into()
-            },
-        );
-    }
-    finish_change(
-        tx,
-        &consumer,
-        AuditAction::AddGroupMembership,
-        format!("group={gid}"),
-    )
-    .await
-}
-
-/// Takes the consumer out of one of its groups (it keeps its other groups and its keys).
-#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
-pub async fn remove_from_group(
-    db: &Db,
-    actor: &Actor,
-    consumer_id: &str,
-    group_id: &str,
-) -> AppResult<Consumer> {
-    let admin = actor.admin()?;
-    let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let gid = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut tx = admin.begin(db).await?;
-    let consumer = load(&mut tx, &id).await?;
-    if !consumers::remove_membership(&mut tx, gid.as_str(), id.as_str()).await? {
-        return Err(AppError::invalid(
-            "ConsumerGroupId",
-            format!("The consumer is not a member of the consumer group {gid}."),
-        ));
-    }
-    finish_change(
-        tx,
-        &consumer,
-        AuditAction::RemoveGroupMembership,
-        format!("group={gid}"),
-    )
-    .await
 }

@@ -1,7 +1,6 @@
 //! `ListConsumerAuthorizationRules` (the API gateway operation it is modelled on): a
 //! consumer's rules in that operation's item shape (`domain::rule_view`), optionally with the rules it inherits from its enabled groups.
 
-use super::parse_id;
 use crate::domain::authorization::PrincipalType;
 use crate::domain::records::{Environment, Instance};
 use crate::domain::rule_view::{
@@ -10,6 +9,7 @@ use crate::domain::rule_view::{
 };
 use crate::domain::{IdKind, Page, PageRequest};
 use crate::error::{AppError, AppResult};
+use crate::service::parse_id;
 use crate::store::rules::{self, RuleFilter};
 use crate::store::{consumers, environments, instances, model_apis, now_ms, Db};
 use std::collections::HashMap;
@@ -46,7 +46,7 @@ pub async fn list_consumer_rules(
     page: PageRequest,
 ) -> AppResult<Page<ConsumerAuthorizationRule>> {
     let id = parse_id(IdKind::Consumer, consumer_id)?;
-    let pattern = super::search_pattern(api_name_like).map_err(|_| {
+    let pattern = crate::service::search_pattern(api_name_like).map_err(|_| {
         AppError::invalid(
             "ApiNameLike",
             "Search text can contain up to 100 characters.",
