@@ -2,6 +2,7 @@
 //! give every request an ID and refuse everything but sign-in and health checks without a
 //! session; plus the proxy's authorization check, which authenticates the key it checks.
 
+pub mod assets;
 pub mod guard;
 pub mod metrics;
 pub mod session;
@@ -35,6 +36,14 @@ pub fn leptos_options(site_addr: std::net::SocketAddr) -> LeptosOptions {
     if std::env::var_os("LEPTOS_ENV").is_none() {
         options.env = leptos::config::Env::PROD;
     }
+    // `make build` names the browser's files by their content hash and lists the hashes in
+    // hash.txt beside the binary; its presence, not how the binary was started, decides.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(options.hash_file.as_ref())))
+            .is_some_and(|file| file.is_file());
+    }
     options.site_addr = site_addr;
     options
 }
@@ -44,7 +53,9 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let options = state.leptos_options.clone();
     let enforcer = state.enforcer.clone();
+    let pkg = format!("/{}", state.leptos_options.site_pkg_dir);
     Router::new()
+        .nest_service(&pkg, assets::service(&state.leptos_options))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::api::router().0)
@@ -64,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn(request_id))
+        .layer(assets::compression())
         .with_state(state)
         // The proxy's check: outside the session and request-ID layers (it authenticates
         // the key it checks, and must stay cheap).

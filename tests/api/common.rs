@@ -117,7 +117,7 @@ async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
     accounts::create_account(&db, &setup, "viewer", VIEWER_PASSWORD, "Viewer")
         .await
         .unwrap();
-    let mut app = serve(db, settings, web).await;
+    let mut app = serve(db, settings, web, None).await;
     app._dir = dir;
     app._machine = Some(machine);
     app
@@ -125,17 +125,41 @@ async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
 
 /// A second replica on `other`'s database, with its own settings.
 pub async fn spawn_app_on(other: &TestApp, settings: Settings) -> TestApp {
-    serve(other.db.clone(), settings, WebSettings::default()).await
+    serve(other.db.clone(), settings, WebSettings::default(), None).await
 }
 
-async fn serve(db: Db, settings: Settings, web: WebSettings) -> TestApp {
+/// A second server on `other`'s database whose browser files come from `site` (laid out as
+/// `make build` lays out `target/site`), their names carrying a content hash or not.
+#[allow(dead_code)] // only the asset tests serve their own files
+pub async fn spawn_site_on(other: &TestApp, site: &std::path::Path, hashed: bool) -> TestApp {
+    let site = (site.to_string_lossy().into_owned(), hashed);
+    serve(
+        other.db.clone(),
+        Settings::default(),
+        WebSettings::default(),
+        Some(site),
+    )
+    .await
+}
+
+async fn serve(
+    db: Db,
+    settings: Settings,
+    web: WebSettings,
+    site: Option<(String, bool)>,
+) -> TestApp {
     // Every test server records metrics, as a production one with CONSOLE_METRICS_ADDR does.
     gateway_console::telemetry::install_metrics();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let enforcer = Enforcer::start(db.clone(), settings).await.unwrap();
+    let mut options = leptos_options(addr);
+    if let Some((root, hashed)) = site {
+        options.site_root = root.into();
+        options.hash_files = hashed;
+    }
     let state = AppState {
-        leptos_options: leptos_options(addr),
+        leptos_options: options,
         enforcer: enforcer.clone(),
         db: db.clone(),
         web,

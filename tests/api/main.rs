@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod assets;
 mod audit;
 mod console;
 mod contention;
