@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list bench-api bench-authz bench-signin bench-write soak run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-api bench-authz bench-signin bench-write bench-frontend soak run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -44,6 +44,11 @@ run: build
 # cargo bench relinks target/release/gateway-console: give it the output name cargo-leptos
 # gives, so the binary keeps serving the built site afterwards.
 bench-%: export LEPTOS_OUTPUT_NAME := gateway-console
+# The release build erases components (Cargo.toml's always-erase-components): the benchmarks
+# build with the same flag, so they reuse its artifacts and the binary they relink still
+# hydrates the site.
+bench-%: export RUSTFLAGS := $(SSR_FLAGS)
+soak: export RUSTFLAGS := $(SSR_FLAGS)
 # Cold and warm loads of three console pages in Debian's Chromium under three emulated links
 # (unthrottled; 9 Mbit/s, 60 ms; 1.6 Mbit/s, 150 ms), against the release binary with the demo
 # data: transferred bytes, time to HTML, time to hydrated; and the bundle's raw/gzip/brotli sizes.
