@@ -1,11 +1,10 @@
 //! `/v1/accounts`: console accounts (Admins only).
 
-use super::{Body, Ctx, Empty, Envelope, ErrorResponses, Items};
+use super::{Answer, Body, Ctx, Data, Empty, Envelope, ErrorResponses, Items};
 use crate::domain::records::Account;
 use crate::service::accounts;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,11 +20,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Every console account, by username (Admins only).
 #[utoipa::path(get, path = "/v1/accounts", tag = "Accounts",
     responses((status = 200, body = Envelope<Items<Account>>), ErrorResponses))]
-async fn list_accounts(ctx: Ctx) -> Response {
-    let result = accounts::list_accounts(&ctx.db, &ctx.actor)
-        .await
-        .map(|items| Items { items });
-    ctx.reply(result)
+async fn list_accounts(ctx: Ctx) -> Answer<Items<Account>> {
+    Ok(Data(
+        accounts::list_accounts(&ctx.db, &ctx.actor)
+            .await
+            .map(|items| Items { items })?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -41,16 +41,17 @@ struct NewAccount {
 /// Create an account.
 #[utoipa::path(post, path = "/v1/accounts", tag = "Accounts", request_body = NewAccount,
     responses((status = 200, body = Envelope<Account>), ErrorResponses))]
-async fn create_account(ctx: Ctx, Body(input): Body<NewAccount>) -> Response {
-    let result = accounts::create_account(
-        &ctx.db,
-        &ctx.actor,
-        &input.username,
-        &input.password,
-        &input.role,
-    )
-    .await;
-    ctx.reply(result)
+async fn create_account(ctx: Ctx, Body(input): Body<NewAccount>) -> Answer<Account> {
+    Ok(Data(
+        accounts::create_account(
+            &ctx.db,
+            &ctx.actor,
+            &input.username,
+            &input.password,
+            &input.role,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -67,10 +68,10 @@ async fn set_account_status(
     ctx: Ctx,
     Path(account_id): Path<String>,
     Body(input): Body<AccountStatus>,
-) -> Response {
-    let result =
-        accounts::set_account_enabled(&ctx.db, &ctx.actor, &account_id, input.enabled).await;
-    ctx.reply(result)
+) -> Answer<Account> {
+    Ok(Data(
+        accounts::set_account_enabled(&ctx.db, &ctx.actor, &account_id, input.enabled).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -87,8 +88,10 @@ async fn set_account_role(
     ctx: Ctx,
     Path(account_id): Path<String>,
     Body(input): Body<AccountRole>,
-) -> Response {
-    ctx.reply(accounts::set_account_role(&ctx.db, &ctx.actor, &account_id, &input.role).await)
+) -> Answer<Account> {
+    Ok(Data(
+        accounts::set_account_role(&ctx.db, &ctx.actor, &account_id, &input.role).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -105,6 +108,7 @@ async fn reset_account_password(
     ctx: Ctx,
     Path(account_id): Path<String>,
     Body(input): Body<NewPassword>,
-) -> Response {
-    ctx.done(accounts::reset_password(&ctx.db, &ctx.actor, &account_id, &input.password).await)
+) -> Answer<Empty> {
+    accounts::reset_password(&ctx.db, &ctx.actor, &account_id, &input.password).await?;
+    Ok(Data(Empty {}))
 }

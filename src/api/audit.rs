@@ -1,13 +1,12 @@
 //! `/v1/audit-events`: the audit log, newest first.
 
-use super::{page_of, Ctx, Envelope, ErrorResponses, Params};
+use super::{page_of, Answer, Ctx, Data, Envelope, ErrorResponses, Params};
 use crate::domain::inputs::AuditFilter;
 use crate::domain::records::AuditEvent;
 use crate::domain::Page;
 use crate::error::{AppError, AppResult};
 use crate::service::audit;
 use crate::state::AppState;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,19 +59,15 @@ fn time(field: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
 /// made it, what it changed (never a secret), when, and the request ID.
 #[utoipa::path(get, path = "/v1/audit-events", tag = "Audit", params(AuditQuery),
     responses((status = 200, body = Envelope<Page<AuditEvent>>), ErrorResponses))]
-async fn list_audit_events(ctx: Ctx, Params(q): Params<AuditQuery>) -> Response {
-    let result = async {
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        let filter = AuditFilter {
-            instance_id: q.instance_id,
-            resource_type: q.resource_type,
-            resource_id: q.resource_id,
-            actor: q.actor,
-            from: time("From", q.from.as_deref())?,
-            to: time("To", q.to.as_deref())?,
-        };
-        audit::list_audit_events(&ctx.db, filter, page).await
-    }
-    .await;
-    ctx.reply(result)
+async fn list_audit_events(ctx: Ctx, Params(q): Params<AuditQuery>) -> Answer<Page<AuditEvent>> {
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    let filter = AuditFilter {
+        instance_id: q.instance_id,
+        resource_type: q.resource_type,
+        resource_id: q.resource_id,
+        actor: q.actor,
+        from: time("From", q.from.as_deref())?,
+        to: time("To", q.to.as_deref())?,
+    };
+    Ok(Data(audit::list_audit_events(&ctx.db, filter, page).await?))
 }

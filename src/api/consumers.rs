@@ -2,7 +2,8 @@
 //! `ListConsumerAuthorizationRules`, `GET /v1/consumers/{consumerId}/authorization-rules`.
 
 use super::{
-    flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
+    flag, page_of, required, Answer, Body, Ctx, Data, Dependencies, Empty, Envelope,
+    ErrorResponses, Params,
 };
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer, NewMembership, StatusUpdate};
 use crate::domain::records::Consumer;
@@ -11,7 +12,6 @@ use crate::domain::Page;
 use crate::service::consumers::{self, rules as consumer_rules};
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -55,11 +55,11 @@ struct ConsumersQuery {
 /// `keyLike` narrow to a group's members or a key's holder.
 #[utoipa::path(get, path = "/v1/consumers", tag = "Consumers", params(ConsumersQuery),
     responses((status = 200, body = Envelope<Page<Consumer>>), ErrorResponses))]
-async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Response {
-    let result = async {
-        let gw = required("GatewayId", &q.instance_id)?;
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Answer<Page<Consumer>> {
+    let gw = required("GatewayId", &q.instance_id)?;
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    Ok(Data(
         consumers::list_consumers(
             &ctx.db,
             gw,
@@ -68,25 +68,25 @@ async fn list_consumers(ctx: Ctx, Params(q): Params<ConsumersQuery>) -> Response
             &text(&q.key_like),
             page,
         )
-        .await
-    }
-    .await;
-    ctx.reply(result)
+        .await?,
+    ))
 }
 
 /// Create a consumer, optionally in groups and with unbound keys as credentials.
 #[utoipa::path(post, path = "/v1/consumers", tag = "Consumers", request_body = NewConsumer,
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
-async fn create_consumer(ctx: Ctx, Body(input): Body<NewConsumer>) -> Response {
-    ctx.reply(consumers::create_consumer(&ctx.db, &ctx.actor, input).await)
+async fn create_consumer(ctx: Ctx, Body(input): Body<NewConsumer>) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::create_consumer(&ctx.db, &ctx.actor, input).await?,
+    ))
 }
 
 /// Get a consumer with its groups and credentials.
 #[utoipa::path(get, path = "/v1/consumers/{consumerId}", tag = "Consumers",
     params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Consumer>), ErrorResponses))]
-async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
-    ctx.reply(consumers::get_consumer(&ctx.db, &consumer_id).await)
+async fn get_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Answer<Consumer> {
+    Ok(Data(consumers::get_consumer(&ctx.db, &consumer_id).await?))
 }
 
 /// Change a consumer's name and description; `version` must be the current one.
@@ -97,27 +97,34 @@ async fn update_consumer(
     ctx: Ctx,
     Path(consumer_id): Path<String>,
     Body(input): Body<ConsumerUpdate>,
-) -> Response {
-    ctx.reply(consumers::update_consumer(&ctx.db, &ctx.actor, &consumer_id, input).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::update_consumer(&ctx.db, &ctx.actor, &consumer_id, input).await?,
+    ))
 }
 
 /// Delete a consumer without dependencies; otherwise `Conflict.Dependencies` lists them.
 #[utoipa::path(delete, path = "/v1/consumers/{consumerId}", tag = "Consumers",
     params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
-    ctx.done(consumers::delete_consumer(&ctx.db, &ctx.actor, &consumer_id).await)
+async fn delete_consumer(ctx: Ctx, Path(consumer_id): Path<String>) -> Answer<Empty> {
+    consumers::delete_consumer(&ctx.db, &ctx.actor, &consumer_id).await?;
+    Ok(Data(Empty {}))
 }
 
 /// What keeps a consumer from being deleted: memberships, credentials, rules.
 #[utoipa::path(get, path = "/v1/consumers/{consumerId}/dependencies", tag = "Consumers",
     params(("consumerId" = String, Path, description = "cs-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_consumer_dependencies(ctx: Ctx, Path(consumer_id): Path<String>) -> Response {
-    let result = consumers::check_consumer_dependencies(&ctx.db, &consumer_id)
-        .await
-        .map(|dependencies| Dependencies { dependencies });
-    ctx.reply(result)
+async fn check_consumer_dependencies(
+    ctx: Ctx,
+    Path(consumer_id): Path<String>,
+) -> Answer<Dependencies> {
+    Ok(Data(
+        consumers::check_consumer_dependencies(&ctx.db, &consumer_id)
+            .await
+            .map(|dependencies| Dependencies { dependencies })?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -135,8 +142,10 @@ async fn bind_credential(
     ctx: Ctx,
     Path(consumer_id): Path<String>,
     Body(input): Body<BindCredential>,
-) -> Response {
-    ctx.reply(consumers::bind_credential(&ctx.db, &ctx.actor, &consumer_id, &input.key_id).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::bind_credential(&ctx.db, &ctx.actor, &consumer_id, &input.key_id).await?,
+    ))
 }
 
 /// Unbind a key from the consumer.
@@ -146,8 +155,10 @@ async fn bind_credential(
 async fn unbind_credential(
     ctx: Ctx,
     Path((consumer_id, key_id)): Path<(String, String)>,
-) -> Response {
-    ctx.reply(consumers::unbind_credential(&ctx.db, &ctx.actor, &consumer_id, &key_id).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::unbind_credential(&ctx.db, &ctx.actor, &consumer_id, &key_id).await?,
+    ))
 }
 
 /// Enable or disable a consumer (a disabled consumer is refused by enforcement).
@@ -158,8 +169,10 @@ async fn set_consumer_status(
     ctx: Ctx,
     Path(consumer_id): Path<String>,
     Body(input): Body<StatusUpdate>,
-) -> Response {
-    ctx.reply(consumers::set_consumer_enabled(&ctx.db, &ctx.actor, &consumer_id, input).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::set_consumer_enabled(&ctx.db, &ctx.actor, &consumer_id, input).await?,
+    ))
 }
 
 /// Add the consumer to a consumer group of its gateway.
@@ -170,8 +183,10 @@ async fn add_consumer_to_group(
     ctx: Ctx,
     Path(consumer_id): Path<String>,
     Body(input): Body<NewMembership>,
-) -> Response {
-    ctx.reply(consumers::add_to_group(&ctx.db, &ctx.actor, &consumer_id, input).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::add_to_group(&ctx.db, &ctx.actor, &consumer_id, input).await?,
+    ))
 }
 
 /// Remove the consumer from one of its consumer groups.
@@ -181,8 +196,10 @@ async fn add_consumer_to_group(
 async fn remove_consumer_from_group(
     ctx: Ctx,
     Path((consumer_id, group_id)): Path<(String, String)>,
-) -> Response {
-    ctx.reply(consumers::remove_from_group(&ctx.db, &ctx.actor, &consumer_id, &group_id).await)
+) -> Answer<Consumer> {
+    Ok(Data(
+        consumers::remove_from_group(&ctx.db, &ctx.actor, &consumer_id, &group_id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -210,10 +227,10 @@ async fn list_consumer_authorization_rules(
     ctx: Ctx,
     Path(consumer_id): Path<String>,
     Params(q): Params<RulesQuery>,
-) -> Response {
-    let result = async {
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        let inherited = flag("IncludeInherited", q.include_inherited.as_deref())?;
+) -> Answer<Page<ConsumerAuthorizationRule>> {
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    let inherited = flag("IncludeInherited", q.include_inherited.as_deref())?;
+    Ok(Data(
         consumer_rules::list_consumer_rules(
             &ctx.db,
             &consumer_id,
@@ -221,8 +238,6 @@ async fn list_consumer_authorization_rules(
             inherited,
             page,
         )
-        .await
-    }
-    .await;
-    ctx.reply(result)
+        .await?,
+    ))
 }

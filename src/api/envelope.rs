@@ -1,5 +1,6 @@
 //! The envelope every REST answer is: `{"requestId", "code", "message", "data"}`, with the
-//! HTTP status of its error code, built in this one place.
+//! HTTP status of its error code, built in this one place. Handlers return `Answer<T>`: their
+//! data (`Data`) or an `AppError`, each of which answers in the envelope with the request's ID.
 
 use crate::error::AppError;
 use crate::state::RequestId;
@@ -18,6 +19,38 @@ pub struct Envelope<T> {
     pub code: String,
     pub message: String,
     pub data: T,
+}
+
+/// What every REST handler returns: its data, or the error (so `?` works all the way down).
+pub type Answer<T> = Result<Data<T>, AppError>;
+
+/// A handler's data, answered as `{"requestId", "code": "Ok", "message": "success", "data"}`.
+pub struct Data<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Data<T> {
+    fn into_response(self) -> Response {
+        let request_id = RequestId::current();
+        let body = serde_json::to_vec(&Envelope {
+            request_id: request_id.clone(),
+            code: "Ok".to_owned(),
+            message: "success".to_owned(),
+            data: self.0,
+        });
+        match body {
+            Ok(body) => json_response(StatusCode::OK, body),
+            Err(e) => {
+                tracing::error!(error = %e, "response encoding failed");
+                error_response(&request_id, &AppError::Internal)
+            }
+        }
+    }
+}
+
+/// Any error a handler or an extractor meets answers in the error envelope.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        error_response(&RequestId::current(), &self)
+    }
 }
 
 /// What an error answer carries: the dependency list of a `Conflict.Dependencies`.
@@ -116,10 +149,4 @@ pub fn error_response(request_id: &str, err: &AppError) -> Response {
         );
     }
     res
-}
-
-pub fn request_id_of(ext: &axum::http::Extensions) -> String {
-    ext.get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
 }

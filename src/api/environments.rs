@@ -1,7 +1,8 @@
 //! `/v1/environments`: the environments of a gateway.
 
 use super::{
-    page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, ListQuery, Params,
+    page_of, required, Answer, Body, Ctx, Data, Dependencies, Empty, Envelope, ErrorResponses,
+    ListQuery, Params,
 };
 use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::Environment;
@@ -9,7 +10,6 @@ use crate::domain::Page;
 use crate::service::environments;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,30 +27,32 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List the environments of a gateway, the default one first.
 #[utoipa::path(get, path = "/v1/environments", tag = "Gateways", params(ListQuery),
     responses((status = 200, body = Envelope<Page<Environment>>), ErrorResponses))]
-async fn list_environments(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
-    let result = async {
-        let gw = required("GatewayId", &q.instance_id)?;
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+async fn list_environments(ctx: Ctx, Params(q): Params<ListQuery>) -> Answer<Page<Environment>> {
+    let gw = required("GatewayId", &q.instance_id)?;
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    Ok(Data(
         environments::list_environments(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page)
-            .await
-    }
-    .await;
-    ctx.reply(result)
+            .await?,
+    ))
 }
 
 /// Create an environment in a gateway.
 #[utoipa::path(post, path = "/v1/environments", tag = "Gateways", request_body = NewEnvironment,
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
-async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Response {
-    ctx.reply(environments::create_environment(&ctx.db, &ctx.actor, input).await)
+async fn create_environment(ctx: Ctx, Body(input): Body<NewEnvironment>) -> Answer<Environment> {
+    Ok(Data(
+        environments::create_environment(&ctx.db, &ctx.actor, input).await?,
+    ))
 }
 
 /// Get an environment.
 #[utoipa::path(get, path = "/v1/environments/{environmentId}", tag = "Gateways",
     params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Environment>), ErrorResponses))]
-async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
-    ctx.reply(environments::get_environment(&ctx.db, &environment_id).await)
+async fn get_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Answer<Environment> {
+    Ok(Data(
+        environments::get_environment(&ctx.db, &environment_id).await?,
+    ))
 }
 
 /// Rename an environment or change its alias and description; `version` must be current.
@@ -61,8 +63,10 @@ async fn update_environment(
     ctx: Ctx,
     Path(environment_id): Path<String>,
     Body(input): Body<EnvironmentUpdate>,
-) -> Response {
-    ctx.reply(environments::update_environment(&ctx.db, &ctx.actor, &environment_id, input).await)
+) -> Answer<Environment> {
+    Ok(Data(
+        environments::update_environment(&ctx.db, &ctx.actor, &environment_id, input).await?,
+    ))
 }
 
 /// Delete an environment that no model API is deployed to and no rule names (not the
@@ -70,8 +74,9 @@ async fn update_environment(
 #[utoipa::path(delete, path = "/v1/environments/{environmentId}", tag = "Gateways",
     params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
-    ctx.done(environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await)
+async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Answer<Empty> {
+    environments::delete_environment(&ctx.db, &ctx.actor, &environment_id).await?;
+    Ok(Data(Empty {}))
 }
 
 /// What keeps an environment from being deleted: the model APIs deployed to it and the rules
@@ -79,9 +84,13 @@ async fn delete_environment(ctx: Ctx, Path(environment_id): Path<String>) -> Res
 #[utoipa::path(get, path = "/v1/environments/{environmentId}/dependencies", tag = "Gateways",
     params(("environmentId" = String, Path, description = "env-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_environment_dependencies(ctx: Ctx, Path(environment_id): Path<String>) -> Response {
-    let result = environments::check_environment_dependencies(&ctx.db, &environment_id)
-        .await
-        .map(|dependencies| Dependencies { dependencies });
-    ctx.reply(result)
+async fn check_environment_dependencies(
+    ctx: Ctx,
+    Path(environment_id): Path<String>,
+) -> Answer<Dependencies> {
+    Ok(Data(
+        environments::check_environment_dependencies(&ctx.db, &environment_id)
+            .await
+            .map(|dependencies| Dependencies { dependencies })?,
+    ))
 }

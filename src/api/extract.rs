@@ -2,21 +2,17 @@
 //! query parameters and a JSON body whose refusals are answered in the envelope, and the
 //! parsing of paging and flag parameters.
 
-use super::envelope::{error_response, json_response, request_id_of, Empty, Envelope};
 use crate::domain::records::CurrentUser;
 use crate::domain::PageRequest;
 use crate::error::{AppError, AppResult};
 use crate::service::Actor;
-use crate::state::AppState;
+use crate::state::{AppState, RequestId};
 use crate::store::Db;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::response::Response;
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde::Serialize;
 
 /// The database and the acting account of a REST call.
 pub struct Ctx {
@@ -24,52 +20,25 @@ pub struct Ctx {
     pub actor: Actor,
 }
 
-impl Ctx {
-    /// Wraps a service result in the envelope.
-    pub fn reply<T: Serialize>(&self, result: AppResult<T>) -> Response {
-        match result {
-            Ok(data) => {
-                let body = serde_json::to_vec(&Envelope {
-                    request_id: self.actor.request_id.clone(),
-                    code: "Ok".to_owned(),
-                    message: "success".to_owned(),
-                    data,
-                });
-                match body {
-                    Ok(b) => json_response(StatusCode::OK, b),
-                    Err(e) => {
-                        tracing::error!(error = %e, "response encoding failed");
-                        error_response(&self.actor.request_id, &AppError::Internal)
-                    }
-                }
-            }
-            Err(e) => error_response(&self.actor.request_id, &e),
-        }
-    }
-
-    /// The envelope for a deletion: no data to return.
-    pub fn done(&self, result: AppResult<()>) -> Response {
-        self.reply(result.map(|()| Empty {}))
-    }
-}
-
 impl<S> FromRequestParts<S> for Ctx
 where
     S: Send + Sync,
     AppState: FromRef<S>,
 {
-    type Rejection = Response;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let request_id = request_id_of(&parts.extensions);
         let user = parts
             .extensions
             .get::<CurrentUser>()
             .cloned()
-            .ok_or_else(|| error_response(&request_id, &AppError::Unauthorized))?;
+            .ok_or(AppError::Unauthorized)?;
         Ok(Ctx {
             db: AppState::from_ref(state).db,
-            actor: Actor { user, request_id },
+            actor: Actor {
+                user,
+                request_id: RequestId::current(),
+            },
         })
     }
 }
@@ -82,15 +51,12 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = Response;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(Params(v)),
-            Err(rej) => Err(error_response(
-                &request_id_of(&parts.extensions),
-                &AppError::invalid("Query", rej.body_text()),
-            )),
+            Err(rej) => Err(AppError::invalid("Query", rej.body_text())),
         }
     }
 }
@@ -103,16 +69,12 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = Response;
+    type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let rid = request_id_of(req.extensions());
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(rej) => Err(error_response(
-                &rid,
-                &AppError::invalid("Body", rej.body_text()),
-            )),
+            Err(rej) => Err(AppError::invalid("Body", rej.body_text())),
         }
     }
 }

@@ -1,13 +1,14 @@
 //! `/v1/gateways`: the gateway instances (the REST API keeps the word of the cloud APIs).
 
-use super::{page_of, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params};
+use super::{
+    page_of, Answer, Body, Ctx, Data, Dependencies, Empty, Envelope, ErrorResponses, Params,
+};
 use crate::domain::inputs::{InstanceUpdate, NewInstance};
 use crate::domain::records::Instance;
 use crate::domain::Page;
 use crate::service::instances;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,28 +38,28 @@ pub struct InstancesQuery {
 /// List gateway instances, newest first.
 #[utoipa::path(get, path = "/v1/gateways", tag = "Gateways", params(InstancesQuery),
     responses((status = 200, body = Envelope<Page<Instance>>), ErrorResponses))]
-async fn list_gateways(ctx: Ctx, Params(q): Params<InstancesQuery>) -> Response {
-    let result = async {
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        instances::list_instances(&ctx.db, q.name_like.as_deref().unwrap_or(""), page).await
-    }
-    .await;
-    ctx.reply(result)
+async fn list_gateways(ctx: Ctx, Params(q): Params<InstancesQuery>) -> Answer<Page<Instance>> {
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    Ok(Data(
+        instances::list_instances(&ctx.db, q.name_like.as_deref().unwrap_or(""), page).await?,
+    ))
 }
 
 /// Register a gateway instance; its default consumer group and environment come with it.
 #[utoipa::path(post, path = "/v1/gateways", tag = "Gateways", request_body = NewInstance,
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
-async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Response {
-    ctx.reply(instances::create_instance(&ctx.db, &ctx.actor, input).await)
+async fn create_gateway(ctx: Ctx, Body(input): Body<NewInstance>) -> Answer<Instance> {
+    Ok(Data(
+        instances::create_instance(&ctx.db, &ctx.actor, input).await?,
+    ))
 }
 
 /// Get a gateway instance.
 #[utoipa::path(get, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Instance>), ErrorResponses))]
-async fn get_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
-    ctx.reply(instances::get_instance(&ctx.db, &instance_id).await)
+async fn get_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Answer<Instance> {
+    Ok(Data(instances::get_instance(&ctx.db, &instance_id).await?))
 }
 
 /// Rename a gateway instance or change its engine version and description; `version` must
@@ -70,8 +71,10 @@ async fn update_gateway(
     ctx: Ctx,
     Path(instance_id): Path<String>,
     Body(input): Body<InstanceUpdate>,
-) -> Response {
-    ctx.reply(instances::update_instance(&ctx.db, &ctx.actor, &instance_id, input).await)
+) -> Answer<Instance> {
+    Ok(Data(
+        instances::update_instance(&ctx.db, &ctx.actor, &instance_id, input).await?,
+    ))
 }
 
 /// Delete a gateway instance that holds nothing but its default consumer group and
@@ -80,8 +83,9 @@ async fn update_gateway(
 #[utoipa::path(delete, path = "/v1/gateways/{gatewayId}", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
-    ctx.done(instances::delete_instance(&ctx.db, &ctx.actor, &instance_id).await)
+async fn delete_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Answer<Empty> {
+    instances::delete_instance(&ctx.db, &ctx.actor, &instance_id).await?;
+    Ok(Data(Empty {}))
 }
 
 /// What keeps a gateway from being deleted: its consumers, groups, keys, model APIs and
@@ -89,9 +93,13 @@ async fn delete_gateway(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
 #[utoipa::path(get, path = "/v1/gateways/{gatewayId}/dependencies", tag = "Gateways",
     params(("gatewayId" = String, Path, description = "gw-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_gateway_dependencies(ctx: Ctx, Path(instance_id): Path<String>) -> Response {
-    let result = instances::check_instance_dependencies(&ctx.db, &instance_id)
-        .await
-        .map(|dependencies| Dependencies { dependencies });
-    ctx.reply(result)
+async fn check_gateway_dependencies(
+    ctx: Ctx,
+    Path(instance_id): Path<String>,
+) -> Answer<Dependencies> {
+    Ok(Data(
+        instances::check_instance_dependencies(&ctx.db, &instance_id)
+            .await
+            .map(|dependencies| Dependencies { dependencies })?,
+    ))
 }

@@ -1,7 +1,8 @@
 //! `/v1/keys`: API keys, their status and expiry, rotation and deletion.
 
 use super::{
-    flag, page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params,
+    flag, page_of, required, Answer, Body, Ctx, Data, Dependencies, Empty, Envelope,
+    ErrorResponses, Params,
 };
 use crate::domain::inputs::{KeyRotation, KeyUpdate, NewKey};
 use crate::domain::records::{ApiKey, CreatedKey};
@@ -9,7 +10,6 @@ use crate::domain::Page;
 use crate::service::keys;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,11 +46,11 @@ struct KeysQuery {
 /// List the keys of a gateway (masked: name and visible prefix only).
 #[utoipa::path(get, path = "/v1/keys", tag = "Groups and keys", params(KeysQuery),
     responses((status = 200, body = Envelope<Page<ApiKey>>), ErrorResponses))]
-async fn list_keys(ctx: Ctx, Params(q): Params<KeysQuery>) -> Response {
-    let result = async {
-        let gw = required("GatewayId", &q.instance_id)?;
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        let unbound = flag("UnboundOnly", q.unbound_only.as_deref())?;
+async fn list_keys(ctx: Ctx, Params(q): Params<KeysQuery>) -> Answer<Page<ApiKey>> {
+    let gw = required("GatewayId", &q.instance_id)?;
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    let unbound = flag("UnboundOnly", q.unbound_only.as_deref())?;
+    Ok(Data(
         keys::list_keys(
             &ctx.db,
             gw,
@@ -58,25 +58,23 @@ async fn list_keys(ctx: Ctx, Params(q): Params<KeysQuery>) -> Response {
             unbound,
             page,
         )
-        .await
-    }
-    .await;
-    ctx.reply(result)
+        .await?,
+    ))
 }
 
 /// Generate a key. The answer is the only one that ever carries its value.
 #[utoipa::path(post, path = "/v1/keys", tag = "Groups and keys", request_body = NewKey,
     responses((status = 200, body = Envelope<CreatedKey>), ErrorResponses))]
-async fn create_key(ctx: Ctx, Body(input): Body<NewKey>) -> Response {
-    ctx.reply(keys::create_key(&ctx.db, &ctx.actor, input).await)
+async fn create_key(ctx: Ctx, Body(input): Body<NewKey>) -> Answer<CreatedKey> {
+    Ok(Data(keys::create_key(&ctx.db, &ctx.actor, input).await?))
 }
 
 /// Get a key (masked: name and visible prefix only).
 #[utoipa::path(get, path = "/v1/keys/{keyId}", tag = "Groups and keys",
     params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<ApiKey>), ErrorResponses))]
-async fn get_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
-    ctx.reply(keys::get_key(&ctx.db, &key_id).await)
+async fn get_key(ctx: Ctx, Path(key_id): Path<String>) -> Answer<ApiKey> {
+    Ok(Data(keys::get_key(&ctx.db, &key_id).await?))
 }
 
 /// Enable or disable a key, or set (`expiresAt` in ms) or clear (`expiresAt: null`) its expiry.
@@ -87,27 +85,31 @@ async fn update_key(
     ctx: Ctx,
     Path(key_id): Path<String>,
     Body(input): Body<KeyUpdate>,
-) -> Response {
-    ctx.reply(keys::update_key(&ctx.db, &ctx.actor, &key_id, input).await)
+) -> Answer<ApiKey> {
+    Ok(Data(
+        keys::update_key(&ctx.db, &ctx.actor, &key_id, input).await?,
+    ))
 }
 
 /// Delete a key that is not bound; a bound key answers `Conflict.Dependencies`.
 #[utoipa::path(delete, path = "/v1/keys/{keyId}", tag = "Groups and keys",
     params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_key(ctx: Ctx, Path(key_id): Path<String>) -> Response {
-    ctx.done(keys::delete_key(&ctx.db, &ctx.actor, &key_id).await)
+async fn delete_key(ctx: Ctx, Path(key_id): Path<String>) -> Answer<Empty> {
+    keys::delete_key(&ctx.db, &ctx.actor, &key_id).await?;
+    Ok(Data(Empty {}))
 }
 
 /// What keeps a key from being deleted: the consumer it is bound to.
 #[utoipa::path(get, path = "/v1/keys/{keyId}/dependencies", tag = "Groups and keys",
     params(("keyId" = String, Path, description = "key-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_key_dependencies(ctx: Ctx, Path(key_id): Path<String>) -> Response {
-    let result = keys::check_key_dependencies(&ctx.db, &key_id)
-        .await
-        .map(|dependencies| Dependencies { dependencies });
-    ctx.reply(result)
+async fn check_key_dependencies(ctx: Ctx, Path(key_id): Path<String>) -> Answer<Dependencies> {
+    Ok(Data(
+        keys::check_key_dependencies(&ctx.db, &key_id)
+            .await
+            .map(|dependencies| Dependencies { dependencies })?,
+    ))
 }
 
 /// Give the key a new value, shown once in the answer; the old value keeps working for
@@ -119,6 +121,8 @@ async fn rotate_key(
     ctx: Ctx,
     Path(key_id): Path<String>,
     Body(input): Body<KeyRotation>,
-) -> Response {
-    ctx.reply(keys::rotate_key(&ctx.db, &ctx.actor, &key_id, input).await)
+) -> Answer<CreatedKey> {
+    Ok(Data(
+        keys::rotate_key(&ctx.db, &ctx.actor, &key_id, input).await?,
+    ))
 }

@@ -19,7 +19,9 @@ mod openapi;
 mod rules;
 mod tokens;
 
-pub use envelope::{error_response, Dependencies, Empty, Envelope, ErrorResponses, Items};
+pub use envelope::{
+    error_response, Answer, Data, Dependencies, Empty, Envelope, ErrorResponses, Items,
+};
 pub use extract::{flag, page_of, required, Body, Ctx, ListQuery, Params};
 
 use crate::domain::records::CurrentUser;
@@ -27,10 +29,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::Request;
 use axum::http::header;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use envelope::request_id_of;
 use openapi::{document_input_rules, ApiDoc};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -105,20 +106,16 @@ async fn viewers_only_read(req: Request, next: axum::middleware::Next) -> Respon
         .get::<CurrentUser>()
         .is_some_and(|u| !u.can_write());
     if viewer && !reads && !own_tokens {
-        let rid = request_id_of(req.extensions());
-        return error_response(&rid, &AppError::Forbidden);
+        return AppError::Forbidden.into_response();
     }
     next.run(req).await
 }
 
-async fn method_not_allowed(req: Request) -> Response {
-    let rid = request_id_of(req.extensions());
-    error_response(&rid, &AppError::MethodNotAllowed(req.method().to_string()))
+async fn method_not_allowed(req: Request) -> AppError {
+    AppError::MethodNotAllowed(req.method().to_string())
 }
 
 /// The answer to a `/v1` path that names no operation.
-async fn unknown_operation(req: Request) -> Response {
-    let rid = request_id_of(req.extensions());
-    let err = AppError::not_found_operation(req.uri().path());
-    error_response(&rid, &err)
+async fn unknown_operation(req: Request) -> AppError {
+    AppError::not_found_operation(req.uri().path())
 }

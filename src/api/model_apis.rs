@@ -1,14 +1,16 @@
 //! `/v1/model-apis`.
 
 use super::ListQuery;
-use super::{page_of, required, Body, Ctx, Dependencies, Empty, Envelope, ErrorResponses, Params};
+use super::{
+    page_of, required, Answer, Body, Ctx, Data, Dependencies, Empty, Envelope, ErrorResponses,
+    Params,
+};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::ModelApi;
 use crate::domain::Page;
 use crate::service::model_apis;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,29 +24,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List the model APIs of a gateway, newest first.
 #[utoipa::path(get, path = "/v1/model-apis", tag = "Model APIs", params(ListQuery),
     responses((status = 200, body = Envelope<Page<ModelApi>>), ErrorResponses))]
-async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Response {
-    let result = async {
-        let gw = required("GatewayId", &q.instance_id)?;
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        model_apis::list_apis(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await
-    }
-    .await;
-    ctx.reply(result)
+async fn list_model_apis(ctx: Ctx, Params(q): Params<ListQuery>) -> Answer<Page<ModelApi>> {
+    let gw = required("GatewayId", &q.instance_id)?;
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    Ok(Data(
+        model_apis::list_apis(&ctx.db, gw, q.name_like.as_deref().unwrap_or(""), page).await?,
+    ))
 }
 
 /// Register a model API and deploy it to environments.
 #[utoipa::path(post, path = "/v1/model-apis", tag = "Model APIs", request_body = NewModelApi,
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
-async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Response {
-    ctx.reply(model_apis::create_api(&ctx.db, &ctx.actor, input).await)
+async fn create_model_api(ctx: Ctx, Body(input): Body<NewModelApi>) -> Answer<ModelApi> {
+    Ok(Data(
+        model_apis::create_api(&ctx.db, &ctx.actor, input).await?,
+    ))
 }
 
 /// Get a model API.
 #[utoipa::path(get, path = "/v1/model-apis/{apiId}", tag = "Model APIs",
     params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<ModelApi>), ErrorResponses))]
-async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    ctx.reply(model_apis::get_api(&ctx.db, &api_id).await)
+async fn get_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Answer<ModelApi> {
+    Ok(Data(model_apis::get_api(&ctx.db, &api_id).await?))
 }
 
 /// Change a model API; `version` must be the current one. Undeploying from an environment
@@ -56,25 +58,32 @@ async fn update_model_api(
     ctx: Ctx,
     Path(api_id): Path<String>,
     Body(input): Body<ModelApiUpdate>,
-) -> Response {
-    ctx.reply(model_apis::update_api(&ctx.db, &ctx.actor, &api_id, input).await)
+) -> Answer<ModelApi> {
+    Ok(Data(
+        model_apis::update_api(&ctx.db, &ctx.actor, &api_id, input).await?,
+    ))
 }
 
 /// Delete a model API no rule refers to.
 #[utoipa::path(delete, path = "/v1/model-apis/{apiId}", tag = "Model APIs",
     params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    ctx.done(model_apis::delete_api(&ctx.db, &ctx.actor, &api_id).await)
+async fn delete_model_api(ctx: Ctx, Path(api_id): Path<String>) -> Answer<Empty> {
+    model_apis::delete_api(&ctx.db, &ctx.actor, &api_id).await?;
+    Ok(Data(Empty {}))
 }
 
 /// The authorization rules that keep a model API from being deleted.
 #[utoipa::path(get, path = "/v1/model-apis/{apiId}/dependencies", tag = "Model APIs",
     params(("apiId" = String, Path, description = "api-…")),
     responses((status = 200, body = Envelope<Dependencies>), ErrorResponses))]
-async fn check_model_api_dependencies(ctx: Ctx, Path(api_id): Path<String>) -> Response {
-    let result = model_apis::check_api_dependencies(&ctx.db, &api_id)
-        .await
-        .map(|dependencies| Dependencies { dependencies });
-    ctx.reply(result)
+async fn check_model_api_dependencies(
+    ctx: Ctx,
+    Path(api_id): Path<String>,
+) -> Answer<Dependencies> {
+    Ok(Data(
+        model_apis::check_api_dependencies(&ctx.db, &api_id)
+            .await
+            .map(|dependencies| Dependencies { dependencies })?,
+    ))
 }

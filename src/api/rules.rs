@@ -1,14 +1,13 @@
 //! `/v1/authorization-rules`: grant (one or a batch), query, change expiry, revoke (one or a
 //! batch).
 
-use super::{page_of, Body, Ctx, Empty, Envelope, ErrorResponses, Items, Params};
+use super::{page_of, Answer, Body, Ctx, Data, Empty, Envelope, ErrorResponses, Items, Params};
 use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
 use crate::domain::records::AuthorizationRule;
 use crate::domain::Page;
 use crate::service::rules::{self, RuleQuery};
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -58,34 +57,37 @@ struct QueryParams {
 /// Query authorization rules, newest first.
 #[utoipa::path(get, path = "/v1/authorization-rules", tag = "Authorization rules", params(QueryParams),
     responses((status = 200, body = Envelope<Page<AuthorizationRule>>), ErrorResponses))]
-async fn query_authorization_rules(ctx: Ctx, Params(q): Params<QueryParams>) -> Response {
-    let result = async {
-        let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
-        let query = RuleQuery {
-            instance_id: q.instance_id,
-            rule_id: None,
-            consumer_id: q.consumer_id,
-            group_id: q.consumer_group_id,
-            api_id: q.api_id,
-            environment_id: q.environment_id,
-            api_name_like: q.api_name_like,
-            principal_name_like: q.consumer_name_like,
-            expire_status: q.expire_status,
-        };
-        rules::query_rules(&ctx.db, query, page).await
-    }
-    .await;
-    ctx.reply(result)
+async fn query_authorization_rules(
+    ctx: Ctx,
+    Params(q): Params<QueryParams>,
+) -> Answer<Page<AuthorizationRule>> {
+    let page = page_of(q.page_number.as_deref(), q.page_size.as_deref())?;
+    let query = RuleQuery {
+        instance_id: q.instance_id,
+        rule_id: None,
+        consumer_id: q.consumer_id,
+        group_id: q.consumer_group_id,
+        api_id: q.api_id,
+        environment_id: q.environment_id,
+        api_name_like: q.api_name_like,
+        principal_name_like: q.consumer_name_like,
+        expire_status: q.expire_status,
+    };
+    Ok(Data(rules::query_rules(&ctx.db, query, page).await?))
 }
 
 /// Grant a consumer or consumer group a model API in an environment.
 #[utoipa::path(post, path = "/v1/authorization-rules", tag = "Authorization rules", request_body = NewRule,
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
-async fn create_authorization_rule(ctx: Ctx, Body(input): Body<NewRule>) -> Response {
-    let result = rules::create_rules(&ctx.db, &ctx.actor, vec![input])
-        .await
-        .map(|mut created| created.remove(0));
-    ctx.reply(result)
+async fn create_authorization_rule(
+    ctx: Ctx,
+    Body(input): Body<NewRule>,
+) -> Answer<AuthorizationRule> {
+    Ok(Data(
+        rules::create_rules(&ctx.db, &ctx.actor, vec![input])
+            .await
+            .map(|mut created| created.remove(0))?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -98,33 +100,42 @@ struct Batch {
 /// Grant several rules at once, all or nothing; errors name the rule (`Rules.<i>.<Field>`).
 #[utoipa::path(post, path = "/v1/authorization-rules/batch", tag = "Authorization rules", request_body = Batch,
     responses((status = 200, body = Envelope<Items<AuthorizationRule>>), ErrorResponses))]
-async fn create_authorization_rules(ctx: Ctx, Body(input): Body<Batch>) -> Response {
-    let result = rules::create_rules(&ctx.db, &ctx.actor, input.rules)
-        .await
-        .map(|items| Items { items });
-    ctx.reply(result)
+async fn create_authorization_rules(
+    ctx: Ctx,
+    Body(input): Body<Batch>,
+) -> Answer<Items<AuthorizationRule>> {
+    Ok(Data(
+        rules::create_rules(&ctx.db, &ctx.actor, input.rules)
+            .await
+            .map(|items| Items { items })?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BatchDelete {
     /// 1 to 100 rule IDs, revoked all together or not at all.
+    #[serde(rename = "consumerAuthorizationRuleIds")]
     rule_ids: Vec<String>,
 }
 
 /// Revoke several rules at once, all or nothing.
 #[utoipa::path(post, path = "/v1/authorization-rules/batch-delete", tag = "Authorization rules", request_body = BatchDelete,
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_authorization_rules(ctx: Ctx, Body(input): Body<BatchDelete>) -> Response {
-    ctx.done(rules::delete_rules(&ctx.db, &ctx.actor, &input.rule_ids).await)
+async fn delete_authorization_rules(ctx: Ctx, Body(input): Body<BatchDelete>) -> Answer<Empty> {
+    rules::delete_rules(&ctx.db, &ctx.actor, &input.rule_ids).await?;
+    Ok(Data(Empty {}))
 }
 
 /// Get an authorization rule.
 #[utoipa::path(get, path = "/v1/authorization-rules/{consumerAuthorizationRuleId}", tag = "Authorization rules",
     params(("consumerAuthorizationRuleId" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<AuthorizationRule>), ErrorResponses))]
-async fn get_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
-    ctx.reply(rules::get_rule(&ctx.db, &rule_id).await)
+async fn get_authorization_rule(
+    ctx: Ctx,
+    Path(rule_id): Path<String>,
+) -> Answer<AuthorizationRule> {
+    Ok(Data(rules::get_rule(&ctx.db, &rule_id).await?))
 }
 
 /// Change a rule's expiry; `version` must be the current one.
@@ -135,14 +146,17 @@ async fn update_authorization_rule(
     ctx: Ctx,
     Path(rule_id): Path<String>,
     Body(input): Body<RuleExpiryUpdate>,
-) -> Response {
-    ctx.reply(rules::update_rule_expiry(&ctx.db, &ctx.actor, &rule_id, input).await)
+) -> Answer<AuthorizationRule> {
+    Ok(Data(
+        rules::update_rule_expiry(&ctx.db, &ctx.actor, &rule_id, input).await?,
+    ))
 }
 
 /// Revoke a rule.
 #[utoipa::path(delete, path = "/v1/authorization-rules/{consumerAuthorizationRuleId}", tag = "Authorization rules",
     params(("consumerAuthorizationRuleId" = String, Path, description = "car-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn delete_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Response {
-    ctx.done(rules::delete_rules(&ctx.db, &ctx.actor, &[rule_id]).await)
+async fn delete_authorization_rule(ctx: Ctx, Path(rule_id): Path<String>) -> Answer<Empty> {
+    rules::delete_rules(&ctx.db, &ctx.actor, &[rule_id]).await?;
+    Ok(Data(Empty {}))
 }

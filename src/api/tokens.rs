@@ -1,11 +1,10 @@
 //! `/v1/tokens`: the calling account's own bearer tokens.
 
-use super::{Body, Ctx, Empty, Envelope, ErrorResponses, Items};
+use super::{Answer, Body, Ctx, Data, Empty, Envelope, ErrorResponses, Items};
 use crate::domain::records::{ApiToken, CreatedToken};
 use crate::service::tokens;
 use crate::state::AppState;
 use axum::extract::Path;
-use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,11 +18,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The calling account's tokens, newest first (never their values).
 #[utoipa::path(get, path = "/v1/tokens", tag = "Tokens",
     responses((status = 200, body = Envelope<Items<ApiToken>>), ErrorResponses))]
-async fn list_tokens(ctx: Ctx) -> Response {
-    let result = tokens::list_tokens(&ctx.db, &ctx.actor.user)
-        .await
-        .map(|items| Items { items });
-    ctx.reply(result)
+async fn list_tokens(ctx: Ctx) -> Answer<Items<ApiToken>> {
+    Ok(Data(
+        tokens::list_tokens(&ctx.db, &ctx.actor.user)
+            .await
+            .map(|items| Items { items })?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -39,15 +39,18 @@ struct NewToken {
 /// Create a token for the calling account; the value is in this answer only.
 #[utoipa::path(post, path = "/v1/tokens", tag = "Tokens", request_body = NewToken,
     responses((status = 200, body = Envelope<CreatedToken>), ErrorResponses))]
-async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Response {
+async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Answer<CreatedToken> {
     let days = input.expires_in_days;
-    ctx.reply(tokens::create_token(&ctx.db, &ctx.actor, &input.name, days).await)
+    Ok(Data(
+        tokens::create_token(&ctx.db, &ctx.actor, &input.name, days).await?,
+    ))
 }
 
 /// Revoke one of the calling account's tokens.
 #[utoipa::path(delete, path = "/v1/tokens/{tokenId}", tag = "Tokens",
     params(("tokenId" = String, Path, description = "tok-…")),
     responses((status = 200, body = Envelope<Empty>), ErrorResponses))]
-async fn revoke_token(ctx: Ctx, Path(token_id): Path<String>) -> Response {
-    ctx.done(tokens::revoke_token(&ctx.db, &ctx.actor, &token_id).await)
+async fn revoke_token(ctx: Ctx, Path(token_id): Path<String>) -> Answer<Empty> {
+    tokens::revoke_token(&ctx.db, &ctx.actor, &token_id).await?;
+    Ok(Data(Empty {}))
 }

@@ -129,7 +129,7 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     async move {
-        let mut res = next.run(req).await;
+        let mut res = RequestId(id.clone()).scope(next.run(req)).await;
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert("x-request-id", v);
         }

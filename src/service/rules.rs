@@ -390,7 +390,7 @@ pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppRes
     let admin = actor.admin()?;
     if rule_ids.is_empty() || rule_ids.len() > MAX_BATCH {
         return Err(AppError::invalid(
-            "RuleIds",
+            "ConsumerAuthorizationRuleIds",
             format!("Send from 1 to {MAX_BATCH} rule IDs."),
         ));
     }

@@ -25,6 +25,23 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+tokio::task_local! {
+    /// The request ID of the request whose task this is (set by the request-ID layer).
+    static CURRENT: RequestId;
+}
+
+impl RequestId {
+    /// Runs `served` (the rest of the request's handling) with this as its request ID.
+    pub async fn scope<F: std::future::Future>(self, served: F) -> F::Output {
+        CURRENT.scope(self, served).await
+    }
+
+    /// The ID of the request being served, for what answers it (empty outside a request).
+    pub fn current() -> String {
+        CURRENT.try_with(|id| id.0.clone()).unwrap_or_default()
+    }
+}
+
 /// The web-facing settings of a replica.
 #[derive(Debug, Clone, Default)]
 pub struct WebSettings {

@@ -707,7 +707,7 @@ async fn a_batch_of_rules_is_created_and_deleted_all_or_nothing() {
             t,
             "POST",
             "/v1/authorization-rules/batch-delete",
-            Some(json!({"ruleIds": [ids[0], "car-00000000000000000000"]})),
+            Some(json!({"consumerAuthorizationRuleIds": [ids[0], "car-00000000000000000000"]})),
         )
         .await;
     assert_eq!(r.body["code"], "NotFound.AuthorizationRule");
@@ -725,7 +725,7 @@ async fn a_batch_of_rules_is_created_and_deleted_all_or_nothing() {
             t,
             "POST",
             "/v1/authorization-rules/batch-delete",
-            Some(json!({"ruleIds": ids})),
+            Some(json!({"consumerAuthorizationRuleIds": ids})),
         )
         .await);
     let r = app
@@ -873,7 +873,7 @@ async fn hostile_input_never_causes_a_server_error() {
         json!({"name": "\u{0}"}),
         json!({"gatewayId": w.gateway, "name": "a".repeat(100_000)}),
         json!({"rules": [{}]}),
-        json!({"ruleIds": [1, 2]}),
+        json!({"consumerAuthorizationRuleIds": [1, 2]}),
     ];
     let templates = [
         ("GET", "/v1/gateways/{id}"),
@@ -1057,7 +1057,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
             .map(|p| p.0)
         {
             assert!(
-                !["id", "instanceId", "groupId", "groupIds"].contains(&field.as_str()),
+                !["id", "instanceId", "groupId", "groupIds", "ruleIds"].contains(&field.as_str()),
                 "{schema}.{field} names no kind"
             );
         }
