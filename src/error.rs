@@ -140,9 +140,27 @@ mod http {
                 tracing::error!(error = %err, "database unavailable");
                 return AppError::Unavailable;
             }
+            if lost_a_race(&err) {
+                tracing::warn!(error = %err, "a concurrent change won; answered Conflict.Version");
+                return AppError::Version;
+            }
             metrics::counter!(DB_ERRORS, "kind" => "other").increment(1);
             tracing::error!(error = %err, "database error");
             AppError::Internal
+        }
+    }
+
+    /// The engine refused a change because of another one that committed first: a record it
+    /// refers to was deleted meanwhile (a foreign key), or PostgreSQL aborted it to break a
+    /// deadlock or a serialization conflict. Nothing was written; the caller may reload and
+    /// try again, as after a stale version.
+    fn lost_a_race(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Database(e) => {
+                e.is_foreign_key_violation()
+                    || e.code().is_some_and(|c| c == "40P01" || c == "40001")
+            }
+            _ => false,
         }
     }
 

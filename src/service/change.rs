@@ -5,6 +5,7 @@
 //! does not compile, and every audit entry names one [`AuditAction`].
 
 use super::Actor;
+use crate::domain::records::Dependency;
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::AuditEntry;
@@ -157,6 +158,28 @@ impl Actor {
     }
 }
 
+/// A record that others may depend on (memberships, credentials, rules, deployments, an
+/// instance's contents): deleted only through [`Change::delete_checked`], which decides
+/// the order and the answer the same way for every kind.
+pub trait Deletable: Sync {
+    /// Whether the audit entry is recorded before the delete rather than after it (see
+    /// `Change::delete_checked`).
+    const RECORD_FIRST: bool = false;
+
+    /// What must go before it can be deleted, each with where it lives.
+    fn dependencies(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> impl std::future::Future<Output = AppResult<Vec<Dependency>>> + Send;
+
+    /// Deletes it; whether it was there to delete. A statement that is conditional on the
+    /// record being unused answers false when it is used.
+    fn delete(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> impl std::future::Future<Output = Result<bool, sqlx::Error>> + Send;
+}
+
 /// Proof that a change recorded at least one audit entry; only `Change::record` makes one.
 pub struct Recorded(());
 
@@ -200,6 +223,57 @@ impl<'a> Change<'a> {
     /// Commits a change whose entries are already recorded (a batch).
     pub async fn commit_recorded(self, _entries: Recorded) -> AppResult<()> {
         Ok(self.tx.commit().await?)
+    }
+
+    /// The one way a record that others may depend on is deleted. Its `dependencies` are
+    /// listed in the transaction: any, and the delete is refused with them
+    /// (`Conflict.Dependencies`), nothing written; none, and `delete` runs. Should the engine
+    /// still refuse it (a foreign key: something was added that this transaction could not
+    /// see) or `delete` find nothing to remove (a conditional delete that found the record in
+    /// use), the change is rolled back and the dependencies listed afresh, so the caller is
+    /// told what blocks it now. The audit entry, which bumps the instance's revision, is
+    /// recorded after the delete: every change takes its record's row before the instance's,
+    /// so two changes never wait for each other (PostgreSQL would abort one as a deadlock).
+    /// An instance itself is the exception (`RECORD_FIRST`): its revision is its own row.
+    pub async fn delete_checked<R: Deletable>(
+        mut self,
+        db: &Db,
+        audit: Audit<'_>,
+        record: &R,
+    ) -> AppResult<()> {
+        let (kind, id) = (audit.resource_type, audit.resource_id.to_owned());
+        let mut audit = Some(audit);
+        let mut recorded = None;
+        if R::RECORD_FIRST {
+            recorded = Some(self.record(audit.take().expect("not yet recorded")).await?);
+        }
+        let blocking = record.dependencies(&mut self).await?;
+        if !blocking.is_empty() {
+            return Err(AppError::Dependencies(blocking));
+        }
+        match record.delete(&mut self).await {
+            Ok(true) => {
+                let recorded = match (recorded, audit) {
+                    (Some(done), _) => done,
+                    (None, Some(audit)) => self.record(audit).await?,
+                    (None, None) => unreachable!("an entry is either recorded or pending"),
+                };
+                return self.commit_recorded(recorded).await;
+            }
+            Ok(false) => {}
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        drop(self);
+        let mut conn = db.pool.acquire().await?;
+        let now = record.dependencies(&mut conn).await?;
+        Err(if now.is_empty() {
+            AppError::not_found(kind, &id)
+        } else {
+            AppError::Dependencies(now)
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Environments: where model APIs are deployed and rules apply.
 
-use super::change::{Audit, AuditAction};
+use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_description, parse_id, parse_name, Actor};
 use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::{Dependency, DependencyKind, Environment};
@@ -207,22 +207,22 @@ pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) ->
             "The default environment of an instance cannot be deleted.",
         ));
     }
-    let deps = dependencies(&mut tx, &env).await?;
-    if !deps.is_empty() {
-        return Err(AppError::Dependencies(deps));
+    let audit = Audit::new(
+        AuditAction::DeleteEnvironment,
+        IdKind::Environment,
+        id.as_str(),
+    )
+    .instance(&env.instance_id)
+    .summary(format!("name={}", env.name));
+    tx.delete_checked(db, audit, &env).await
+}
+
+impl Deletable for Environment {
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        dependencies(conn, self).await
     }
-    environments::delete(&mut tx, id.as_str()).await?;
-    let recorded = tx
-        .record(
-            Audit::new(
-                AuditAction::DeleteEnvironment,
-                IdKind::Environment,
-                id.as_str(),
-            )
-            .instance(&env.instance_id)
-            .summary(format!("name={}", env.name)),
-        )
-        .await?;
-    tx.commit_recorded(recorded).await?;
-    Ok(())
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        environments::delete(conn, &self.id).await
+    }
 }

@@ -1,6 +1,6 @@
 //! Consumer groups.
 
-use super::change::{Audit, AuditAction};
+use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_description, parse_id, parse_name, Actor};
 use crate::domain::inputs::{GroupUpdate, NewGroup, StatusUpdate};
 use crate::domain::records::{ConsumerGroup, ConsumerGroupDetails, Dependency, DependencyKind};
@@ -215,22 +215,14 @@ pub async fn delete_group(db: &Db, actor: &Actor, group_id: &str) -> AppResult<(
     let mut tx = admin.begin(db).await?;
     let group = load(&mut tx, &id).await?;
     refuse_default(&group, "deleted")?;
-    if !groups::delete_if_unused(&mut tx, id.as_str()).await? {
-        return Err(AppError::Dependencies(dependencies(&mut tx, &group).await?));
-    }
-    let recorded = tx
-        .record(
-            Audit::new(
-                AuditAction::DeleteConsumerGroup,
-                IdKind::ConsumerGroup,
-                id.as_str(),
-            )
-            .instance(&group.instance_id)
-            .summary(format!("name={}", group.name)),
-        )
-        .await?;
-    tx.commit_recorded(recorded).await?;
-    Ok(())
+    let audit = Audit::new(
+        AuditAction::DeleteConsumerGroup,
+        IdKind::ConsumerGroup,
+        id.as_str(),
+    )
+    .instance(&group.instance_id)
+    .summary(format!("name={}", group.name));
+    tx.delete_checked(db, audit, &group).await
 }
 
 /// A group with its members, the consumers that could join, and the rules that grant it.
@@ -258,4 +250,14 @@ pub async fn group_details(db: &Db, group_id: &str) -> AppResult<ConsumerGroupDe
         candidates,
         rules,
     })
+}
+
+impl Deletable for ConsumerGroup {
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        dependencies(conn, self).await
+    }
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        groups::delete_if_unused(conn, &self.id).await
+    }
 }

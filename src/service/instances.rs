@@ -1,6 +1,6 @@
 //! Gateway instances.
 
-use super::change::{Audit, AuditAction};
+use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_description, parse_name, Actor};
 use crate::domain::inputs::{InstanceUpdate, NewInstance};
 use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance};
@@ -181,29 +181,24 @@ pub async fn delete_instance(db: &Db, actor: &Actor, instance_id: &str) -> AppRe
     let instance = instances::get(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Instance, id.as_str()))?;
-    // The audit entry comes first: it bumps the instance's revision, which locks the row
-    // against concurrent changes until the delete commits.
-    let recorded = tx
-        .record(
-            Audit::new(AuditAction::DeleteGateway, IdKind::Instance, id.as_str())
-                .instance(id.as_str())
-                .summary(format!("name={}", instance.name)),
-        )
-        .await?;
-    let deps = dependencies(&mut tx, id.as_str()).await?;
-    if !deps.is_empty() {
-        return Err(AppError::Dependencies(deps));
-    }
-    if let Err(e) = instances::delete(&mut tx, id.as_str()).await {
-        // Something was added between the check and the delete (a foreign key refused it).
-        drop(tx);
-        let deps = check_instance_dependencies(db, id.as_str()).await?;
-        if deps.is_empty() {
-            return Err(e.into());
-        }
-        return Err(AppError::Dependencies(deps));
-    }
-    tx.commit_recorded(recorded).await?;
+    let audit = Audit::new(AuditAction::DeleteGateway, IdKind::Instance, id.as_str())
+        .instance(id.as_str())
+        .summary(format!("name={}", instance.name));
+    tx.delete_checked(db, audit, &instance).await?;
     tracing::info!(gateway = %id, "gateway deleted");
     Ok(())
+}
+
+impl Deletable for Instance {
+    /// Its entry bumps its own revision row, which keeps every other change of the instance
+    /// out until the delete commits.
+    const RECORD_FIRST: bool = true;
+
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        dependencies(conn, &self.id).await
+    }
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        instances::delete(conn, &self.id).await
+    }
 }

@@ -1,6 +1,6 @@
 //! API keys: generated server-side, revealed once, stored as a hash.
 
-use super::change::{Audit, AuditAction};
+use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_id, parse_name, Actor};
 use crate::domain::authorization::MAX_EXPIRE_AT;
 use crate::domain::inputs::{KeyRotation, KeyUpdate, NewKey};
@@ -235,17 +235,20 @@ pub async fn delete_key(db: &Db, actor: &Actor, key_id: &str) -> AppResult<()> {
     let id = parse_id(IdKind::Key, key_id)?;
     let mut tx = admin.begin(db).await?;
     let key = load(&mut tx, &id).await?;
-    if !keys::delete_unbound(&mut tx, id.as_str()).await? {
-        let fresh = load(&mut tx, &id).await?;
-        return Err(AppError::Dependencies(key_dependencies(&fresh)));
+    let audit = Audit::new(AuditAction::DeleteKey, IdKind::Key, id.as_str())
+        .instance(&key.instance_id)
+        .summary(format!("name={}", key.name));
+    tx.delete_checked(db, audit, &key).await
+}
+
+impl Deletable for ApiKey {
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        // Read again: a bind may have committed since the key was loaded.
+        let id = parse_id(IdKind::Key, &self.id)?;
+        Ok(key_dependencies(&load(conn, &id).await?))
     }
-    let recorded = tx
-        .record(
-            Audit::new(AuditAction::DeleteKey, IdKind::Key, id.as_str())
-                .instance(&key.instance_id)
-                .summary(format!("name={}", key.name)),
-        )
-        .await?;
-    tx.commit_recorded(recorded).await?;
-    Ok(())
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        keys::delete_unbound(conn, &self.id).await
+    }
 }

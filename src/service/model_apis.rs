@@ -1,7 +1,7 @@
 //! Model APIs: register, edit (with optimistic concurrency), deploy to environments, and
 //! delete behind a dependency check on the authorization rules that grant them.
 
-use super::change::{Audit, AuditAction};
+use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
 use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
 use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
@@ -270,18 +270,18 @@ pub async fn delete_api(db: &Db, actor: &Actor, api_id: &str) -> AppResult<()> {
     let id = parse_id(IdKind::Api, api_id)?;
     let mut tx = admin.begin(db).await?;
     let api = load(&mut tx, &id).await?;
-    let deps = super::rules::dependencies(&mut tx, &api_rules(&api)).await?;
-    if !deps.is_empty() {
-        return Err(AppError::Dependencies(deps));
+    let audit = Audit::new(AuditAction::DeleteHttpApi, IdKind::Api, id.as_str())
+        .instance(&api.instance_id)
+        .summary(format!("name={}", api.name));
+    tx.delete_checked(db, audit, &api).await
+}
+
+impl Deletable for ModelApi {
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        super::rules::dependencies(conn, &api_rules(self)).await
     }
-    model_apis::delete(&mut tx, id.as_str()).await?;
-    let recorded = tx
-        .record(
-            Audit::new(AuditAction::DeleteHttpApi, IdKind::Api, id.as_str())
-                .instance(&api.instance_id)
-                .summary(format!("name={}", api.name)),
-        )
-        .await?;
-    tx.commit_recorded(recorded).await?;
-    Ok(())
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        model_apis::delete(conn, &self.id).await
+    }
 }

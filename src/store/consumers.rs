@@ -193,12 +193,12 @@ pub async fn set_enabled(
     update_versioned(conn, "consumers", id, version, &columns, now).await
 }
 
-/// Deletes the consumer and counts it out of its instance.
+/// Deletes the consumer and counts it out of its instance; whether it was there.
 pub async fn delete(
     conn: &mut AnyConnection,
     id: &str,
     instance_id: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM consumers WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -209,7 +209,7 @@ pub async fn delete(
             .execute(conn)
             .await?;
     }
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn add_membership(

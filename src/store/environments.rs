@@ -145,12 +145,13 @@ pub async fn update(
     .await
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+/// Whether it was there.
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
     sqlx::query("DELETE FROM environments WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
-        .map(drop)
+        .map(|done| done.rows_affected() == 1)
 }
 
 /// The model APIs deployed to the environment, as `(id, name)`.

@@ -149,17 +149,19 @@ pub async fn contents(
 }
 
 /// Deletes an instance that holds nothing but its default group and environment (the caller
-/// has checked `contents`), with those two.
-pub async fn delete(conn: &mut AnyConnection, instance_id: &str) -> Result<(), sqlx::Error> {
+/// has checked `contents`), with those two; whether it was there.
+pub async fn delete(conn: &mut AnyConnection, instance_id: &str) -> Result<bool, sqlx::Error> {
+    let mut deleted = 0;
     for sql in [
         "DELETE FROM consumer_groups WHERE instance_id = $1",
         "DELETE FROM environments WHERE instance_id = $1",
         "DELETE FROM instances WHERE id = $1",
     ] {
-        sqlx::query(sql)
+        deleted = sqlx::query(sql)
             .bind(instance_id)
             .execute(&mut *conn)
-            .await?;
+            .await?
+            .rows_affected();
     }
-    Ok(())
+    Ok(deleted == 1)
 }

@@ -189,3 +189,125 @@ async fn a_key_bound_to_two_consumers_at_once_goes_to_one_and_a_membership_is_ad
     .clone();
     assert_eq!(stored["groups"].as_array().unwrap().len(), 1);
 }
+
+/// A delete racing what would depend on the record: a key deleted while it is bound, a group
+/// deleted while consumers join it. Either the delete wins (and the others find nothing) or
+/// the dependant does (and the delete is refused with it listed); never both, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_racing_a_new_dependant_either_wins_or_is_refused_with_it() {
+    let app = spawn_app().await;
+    let t = app.token("admin").await;
+    let gw = gateway(&app, &t).await;
+    let gw = gw.as_str();
+    for round in 0..10 {
+        let consumer = create(
+            &app,
+            &t,
+            "/v1/consumers",
+            json!({"gatewayId": gw, "name": format!("holder{round}")}),
+        )
+        .await;
+        let consumer = consumer["consumerId"].as_str().unwrap();
+        let key = create(
+            &app,
+            &t,
+            "/v1/keys",
+            json!({"gatewayId": gw, "name": format!("raced{round}")}),
+        )
+        .await;
+        let key = key["key"]["keyId"].as_str().unwrap();
+        let group = create(
+            &app,
+            &t,
+            "/v1/consumer-groups",
+            json!({"gatewayId": gw, "name": format!("raced{round}"), "description": ""}),
+        )
+        .await;
+        let group = group["consumerGroupId"].as_str().unwrap();
+        let answers = at_once(
+            &app,
+            &t,
+            vec![
+                ("DELETE", format!("/v1/keys/{key}"), Value::Null),
+                (
+                    "POST",
+                    format!("/v1/consumers/{consumer}/credentials"),
+                    json!({"keyId": key}),
+                ),
+                (
+                    "DELETE",
+                    format!("/v1/consumer-groups/{group}"),
+                    Value::Null,
+                ),
+                (
+                    "POST",
+                    format!("/v1/consumers/{consumer}/groups"),
+                    json!({"consumerGroupId": group}),
+                ),
+            ],
+        )
+        .await;
+        assert!(
+            answers.iter().all(|r| r.status < 500),
+            "round {round}: {:?}",
+            tally(&answers)
+        );
+        for (delete, add, kind) in [
+            (&answers[0], &answers[1], "BoundConsumer"),
+            (&answers[2], &answers[3], "Member"),
+        ] {
+            let deleted = delete.status == 200;
+            let added = add.status == 200;
+            assert!(
+                deleted != added,
+                "round {round}: exactly one wins: {:?}",
+                tally(&answers)
+            );
+            if added {
+                assert_eq!(
+                    delete.body["code"], "Conflict.Dependencies",
+                    "round {round}"
+                );
+                assert_eq!(delete.body["data"]["dependencies"][0]["kind"], kind);
+                assert_eq!(
+                    delete.body["data"]["dependencies"][0]["resourceId"],
+                    consumer
+                );
+            }
+        }
+        // What is stored agrees with the answers.
+        let key_now = app
+            .rest(Some(&t), "GET", &format!("/v1/keys/{key}"), None)
+            .await;
+        assert_eq!(
+            key_now.status == 200,
+            answers[1].status == 200,
+            "round {round}"
+        );
+        let group_now = app
+            .rest(
+                Some(&t),
+                "GET",
+                &format!("/v1/consumer-groups/{group}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            group_now.status == 200,
+            answers[3].status == 200,
+            "round {round}"
+        );
+        let held = ok(&app
+            .rest(Some(&t), "GET", &format!("/v1/consumers/{consumer}"), None)
+            .await)
+        .clone();
+        assert_eq!(
+            held["credentials"].as_array().unwrap().len(),
+            usize::from(answers[1].status == 200)
+        );
+        assert_eq!(
+            held["groups"].as_array().unwrap().len(),
+            usize::from(answers[3].status == 200)
+        );
+    }
+}

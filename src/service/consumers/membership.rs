@@ -23,14 +23,15 @@ pub async fn add_to_group(
     let gid = parse_ids(IdKind::ConsumerGroup, "ConsumerGroupId", &[input.group_id])?.remove(0);
     let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
+    let missing = || {
+        AppError::invalid(
+            "ConsumerGroupId",
+            format!("The consumer group {gid} does not exist in this instance."),
+        )
+    };
     match groups::get(&mut tx, gid.as_str()).await? {
         Some(g) if g.instance_id == consumer.instance_id => {}
-        _ => {
-            return Err(AppError::invalid(
-                "ConsumerGroupId",
-                format!("The consumer group {gid} does not exist in this instance."),
-            ))
-        }
+        _ => return Err(missing()),
     }
     let already = || {
         AppError::invalid(
@@ -47,6 +48,12 @@ pub async fn add_to_group(
         return Err(
             if crate::store::breaks_unique(&e, "consumer_group_members") {
                 already()
+            } else if e
+                .as_database_error()
+                .is_some_and(|d| d.is_foreign_key_violation())
+            {
+                // Deleted since it was read, by a change that committed first.
+                missing()
             } else {
                 e.into()
             },

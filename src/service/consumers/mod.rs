@@ -10,7 +10,7 @@ pub mod rules;
 pub use credentials::{bind_credential, unbind_credential};
 pub use membership::{add_to_group, remove_from_group};
 
-use super::change::{Audit, AuditAction, Change};
+use super::change::{Audit, AuditAction, Change, Deletable};
 use super::{parse_description, parse_id, parse_ids, parse_name, Actor};
 use crate::domain::inputs::{ConsumerUpdate, NewConsumer, StatusUpdate};
 use crate::domain::records::{Consumer, Dependency, DependencyKind};
@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::consumers::{self, ConsumerRow};
 use crate::store::read::Read;
 use crate::store::{groups, keys, now_ms, Db};
+use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// Attaches groups and credentials to consumer rows, preserving their order.
@@ -255,30 +256,10 @@ pub async fn delete_consumer(db: &Db, actor: &Actor, consumer_id: &str) -> AppRe
     let id = parse_id(IdKind::Consumer, consumer_id)?;
     let mut tx = admin.begin(db).await?;
     let consumer = load(&mut tx, &id).await?;
-    let deps = dependencies(&mut tx, &consumer).await?;
-    if !deps.is_empty() {
-        return Err(AppError::Dependencies(deps));
-    }
-    if let Err(e) = consumers::delete(&mut tx, id.as_str(), &consumer.instance_id).await {
-        if e.as_database_error()
-            .is_some_and(|d| d.is_foreign_key_violation())
-        {
-            drop(tx);
-            return Err(AppError::Dependencies(
-                check_consumer_dependencies(db, id.as_str()).await?,
-            ));
-        }
-        return Err(e.into());
-    }
-    let recorded = tx
-        .record(
-            Audit::new(AuditAction::DeleteConsumer, IdKind::Consumer, id.as_str())
-                .instance(&consumer.instance_id)
-                .summary(format!("name={}", consumer.name)),
-        )
-        .await?;
-    tx.commit_recorded(recorded).await?;
-    Ok(())
+    let audit = Audit::new(AuditAction::DeleteConsumer, IdKind::Consumer, id.as_str())
+        .instance(&consumer.instance_id)
+        .summary(format!("name={}", consumer.name));
+    tx.delete_checked(db, audit, &consumer).await
 }
 
 /// Audits a change to `consumer`, commits it, and answers with the consumer as it now is.
@@ -323,4 +304,14 @@ pub async fn set_consumer_enabled(
         AuditAction::DisableConsumer
     };
     finish_change(tx, &consumer, action, format!("enabled={}", input.enabled)).await
+}
+
+impl Deletable for Consumer {
+    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+        dependencies(conn, self).await
+    }
+
+    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+        consumers::delete(conn, &self.id, &self.instance_id).await
+    }
 }
