@@ -242,21 +242,24 @@ impl<'a> Change<'a> {
         record: &R,
     ) -> AppResult<()> {
         let (kind, id) = (audit.resource_type, audit.resource_id.to_owned());
-        let mut audit = Some(audit);
-        let mut recorded = None;
-        if R::RECORD_FIRST {
-            recorded = Some(self.record(audit.take().expect("not yet recorded")).await?);
-        }
+        // The entry is recorded either now or once deleted, never both.
+        let (first, pending) = if R::RECORD_FIRST {
+            (Some(self.record(audit).await?), None)
+        } else {
+            (None, Some(audit))
+        };
         let blocking = record.dependencies(&mut self).await?;
         if !blocking.is_empty() {
             return Err(AppError::Dependencies(blocking));
         }
         match record.delete(&mut self).await {
             Ok(true) => {
-                let recorded = match (recorded, audit) {
-                    (Some(done), _) => done,
-                    (None, Some(audit)) => self.record(audit).await?,
-                    (None, None) => unreachable!("an entry is either recorded or pending"),
+                let recorded = match first {
+                    Some(recorded) => recorded,
+                    None => {
+                        self.record(pending.expect("pending unless recorded first"))
+                            .await?
+                    }
                 };
                 return self.commit_recorded(recorded).await;
             }

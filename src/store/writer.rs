@@ -38,6 +38,10 @@ struct State {
     flush_scheduled: bool,
     /// Changes released into the open transaction, waiting for its `COMMIT`.
     pending: Vec<oneshot::Sender<Result<(), String>>>,
+    /// A turn was being prepared when its request was cancelled: a statement may have run
+    /// without the state saying so (a `BEGIN` with `in_tx` still false), so the connection's
+    /// state is unknown and the next turn starts over on a fresh one.
+    unsure: bool,
 }
 
 impl Writer {
@@ -105,6 +109,13 @@ impl Writer {
 /// Rolls back what an abandoned change left, connects if needed, begins the shared
 /// transaction if none is open, and opens a savepoint for the next change.
 async fn prepare(pool: &AnyPool, state: &mut State) -> Result<(), sqlx::Error> {
+    if state.unsure {
+        tracing::warn!("a change was cancelled while its turn was prepared: starting over on a fresh connection");
+        lose_transaction(state, "an earlier change was cancelled mid-statement").await;
+    }
+    // Cleared once every statement below has run and the state says what they did; a
+    // cancelled request leaves it set (the statement may still run on SQLite's thread).
+    state.unsure = true;
     if state.undo {
         undo(state).await?;
     }
@@ -117,6 +128,7 @@ async fn prepare(pool: &AnyPool, state: &mut State) -> Result<(), sqlx::Error> {
         state.in_tx = true;
     }
     sqlx::query("SAVEPOINT change").execute(&mut **conn).await?;
+    state.unsure = false;
     Ok(())
 }
 
@@ -142,6 +154,7 @@ async fn lose_transaction(state: &mut State, why: &str) {
     }
     state.in_tx = false;
     state.undo = false;
+    state.unsure = false;
     for waiter in state.pending.drain(..) {
         let _ = waiter.send(Err(why.to_owned()));
     }

@@ -101,3 +101,29 @@ async fn a_change_that_is_dropped_alone_releases_the_write_lock() {
     assert!(matches!(direct, Ok(Ok(_))), "{direct:?}");
     assert_eq!(stored(&db).await, ["direct"]);
 }
+
+/// A request may go away while its turn is being opened (between the writer's `BEGIN` and
+/// its bookkeeping): the next change must still get a clean turn, and what was committed
+/// around it must stay. Before the writer tracked this, the next change could meet a
+/// transaction the writer did not know of and fail with "cannot start a transaction within a
+/// transaction" (a 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_cancelled_while_its_turn_opens_leaves_the_writer_usable() {
+    let (url, _dir) = fresh_database_url().await;
+    let db = Arc::new(Db::connect(&url).await.unwrap());
+    let mut want = Vec::new();
+    for round in 0..300u64 {
+        // Cancelled after a few microseconds: somewhere inside opening the turn, or before.
+        let _ = tokio::time::timeout(Duration::from_micros(round % 60), db.begin_write()).await;
+        let subject = format!("r{round:03}");
+        let mut tx = db
+            .begin_write()
+            .await
+            .expect("a clean turn after a cancelled one");
+        insert(&mut tx, &subject).await;
+        tx.commit().await.expect("committed");
+        want.push(subject);
+    }
+    want.sort();
+    assert_eq!(stored(&db).await, want);
+}
