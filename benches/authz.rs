@@ -68,7 +68,7 @@ fn memory_per_key() {
         environments: vec![EnvironmentRow {
             id: env.clone(),
             name_key: "default".into(),
-            is_default: 1,
+            is_default: true,
         }],
         deployments: (0..APIS)
             .map(|j| DeploymentRow {
@@ -81,7 +81,7 @@ fn memory_per_key() {
             .map(|i| ConsumerRow {
                 id: format!("cs-{i:020}"),
                 name: format!("consumer-{i:07}"),
-                enabled: 1,
+                enabled: true,
             })
             .collect(),
         groups: vec![],
@@ -92,7 +92,7 @@ fn memory_per_key() {
                 previous_hash: None,
                 previous_expires_at: None,
                 consumer_id: format!("cs-{i:020}"),
-                enabled: 1,
+                enabled: true,
                 expires_at: None,
             })
             .collect(),

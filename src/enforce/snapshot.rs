@@ -160,7 +160,7 @@ fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
 /// period its previous value.
 fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], KeyEntry)> + '_ {
     let expires_at = k.expires_at.unwrap_or(NEVER);
-    let enabled = k.enabled != 0;
+    let enabled = k.enabled;
     let current = hash_bytes(&k.key_hash).map(|h| {
         let e = KeyEntry {
             consumer,
@@ -194,7 +194,7 @@ impl Snapshot {
             s.environment_ids.insert(e.id.as_str().into(), i);
             s.environments.insert(e.id.as_str().into(), i);
             s.environments.insert(e.name_key.as_str().into(), i);
-            if e.is_default != 0 {
+            if e.is_default {
                 s.default_environment = Some(i);
             }
         }
@@ -257,7 +257,7 @@ impl Snapshot {
             .zip(group_grants)
             .map(|(g, grants)| GroupEntry {
                 id: g.id.into_boxed_str(),
-                enabled: g.enabled != 0,
+                enabled: g.enabled,
                 grants: grants.into_boxed_slice(),
             })
             .collect();
@@ -285,7 +285,7 @@ impl Snapshot {
             .map(|(c, ((groups, grants), hashes))| ConsumerEntry {
                 id: c.id.into_boxed_str(),
                 name: c.name.into_boxed_str(),
-                enabled: c.enabled != 0,
+                enabled: c.enabled,
                 groups: groups.into_boxed_slice(),
                 grants: grants.into_boxed_slice(),
                 hashes: hashes.into_boxed_slice(),
@@ -319,7 +319,7 @@ impl Snapshot {
     fn upsert_group(&mut self, g: GroupSlice) {
         let entry = GroupEntry {
             id: g.id.as_str().into(),
-            enabled: g.row.as_ref().is_some_and(|r| r.enabled != 0),
+            enabled: g.row.as_ref().is_some_and(|r| r.enabled),
             grants: match g.row {
                 Some(_) => g.rules.iter().filter_map(|r| self.grant(r)).collect(),
                 None => Box::default(),
@@ -383,7 +383,7 @@ impl Snapshot {
         self.consumers[idx as usize] = ConsumerEntry {
             id: row.id.into_boxed_str(),
             name: row.name.into_boxed_str(),
-            enabled: row.enabled != 0,
+            enabled: row.enabled,
             groups,
             grants,
             hashes: hashes.into_boxed_slice(),
@@ -557,7 +557,7 @@ mod tests {
             previous_hash: None,
             previous_expires_at: None,
             consumer_id: c.into(),
-            enabled: i64::from(enabled),
+            enabled,
             expires_at: expires,
         }
     }
@@ -572,12 +572,12 @@ mod tests {
                 EnvironmentRow {
                     id: "env-1".into(),
                     name_key: "default".into(),
-                    is_default: 1,
+                    is_default: true,
                 },
                 EnvironmentRow {
                     id: "env-2".into(),
                     name_key: "staging".into(),
-                    is_default: 0,
+                    is_default: false,
                 },
             ],
             deployments: vec![
@@ -601,22 +601,22 @@ mod tests {
                 ConsumerRow {
                     id: "cs-alice".into(),
                     name: "alice".into(),
-                    enabled: 1,
+                    enabled: true,
                 },
                 ConsumerRow {
                     id: "cs-bob".into(),
                     name: "bob".into(),
-                    enabled: 1,
+                    enabled: true,
                 },
                 ConsumerRow {
                     id: "cs-carol".into(),
                     name: "carol".into(),
-                    enabled: 0,
+                    enabled: false,
                 },
             ],
             groups: vec![GroupRow {
                 id: "cg-g".into(),
-                enabled: i64::from(group_enabled),
+                enabled: group_enabled,
             }],
             memberships: vec![("cg-g".into(), "cs-bob".into())],
             keys: vec![
@@ -853,7 +853,7 @@ mod tests {
         now.revision = 12;
         // alice disabled and her rotated key gone; bob out of the group; carol deleted with
         // her key and rule; dan new, in a new group with its own rule; the group disabled.
-        now.consumers[0].enabled = 0;
+        now.consumers[0].enabled = false;
         now.keys.retain(|k| k.key_hash != hash_key("key-f-new"));
         now.memberships.clear();
         now.consumers.retain(|c| c.id != "cs-carol");
@@ -863,18 +863,18 @@ mod tests {
         now.consumers.push(ConsumerRow {
             id: "cs-dan".into(),
             name: "dan".into(),
-            enabled: 1,
+            enabled: true,
         });
         now.keys
             .push(key("key-dan", "cs-dan", true, Some(NOW + 99)));
         now.groups.push(GroupRow {
             id: "cg-new".into(),
-            enabled: 1,
+            enabled: true,
         });
         now.memberships.push(("cg-new".into(), "cs-dan".into()));
         now.rules
             .push(rule(None, Some("cg-new"), "api-chat", Some(NOW + 50)));
-        now.groups[0].enabled = 0;
+        now.groups[0].enabled = false;
         let consumers = ["cs-alice", "cs-bob", "cs-carol", "cs-dan"];
         patched.apply(slices(&now, &consumers, &["cg-g", "cg-new"]));
         let full = Snapshot::build(now);

@@ -9,16 +9,17 @@ use super::Actor;
 use crate::domain::records::{Account, CurrentUser, Role};
 use crate::domain::{IdKind, Name, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::{accounts, now_ms, tokens, Db};
 use sqlx::AnyConnection;
 
 pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
     actor.admin()?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     Ok(accounts::list(&mut conn).await?)
 }
 
-async fn load(conn: &mut AnyConnection, id: &str) -> AppResult<Account> {
+async fn load(conn: &mut impl Read, id: &str) -> AppResult<Account> {
     let id = super::parse_id(IdKind::Account, id)?;
     accounts::get(conn, id.as_str())
         .await?

@@ -62,7 +62,7 @@ pub async fn list_audit_events(
             ));
         }
     }
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total, items) = audit::list(&mut conn, &f, actor, page).await?;
     Ok(page.answer(total, items))
 }

@@ -105,8 +105,8 @@ pub async fn sign_in(
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
     let matches = passwords::verify(password, hash).await?;
     let user = account
-        .filter(|a| matches && a.enabled == 1)
-        .and_then(|a| a.current_user());
+        .filter(|a| matches && a.enabled)
+        .map(|a| a.current_user());
     let Some(user) = user else {
         // The username is not logged: people type passwords into it.
         tracing::info!(client = %address, "sign-in refused");
@@ -130,14 +130,14 @@ pub async fn session_user(db: &Db, token: &str) -> AppResult<Option<CurrentUser>
     }
     let hash = crate::domain::keys::hash_key(token);
     let now = now_ms();
-    let mut conn = db.pool.acquire().await?;
-    let Some((user, last_seen)) =
-        accounts::session_user(&mut conn, &hash, now, now - SESSION_IDLE_MS).await?
-    else {
+    let mut reader = db.reader().await?;
+    let found = accounts::session_user(&mut reader, &hash, now, now - SESSION_IDLE_MS).await?;
+    drop(reader);
+    let Some((user, last_seen)) = found else {
         return Ok(None);
     };
     if now - last_seen > SESSION_TOUCH_MS {
-        accounts::touch_session(&mut conn, &hash, now).await?;
+        accounts::touch_session(&mut *db.pool.acquire().await?, &hash, now).await?;
     }
     Ok(Some(user))
 }

@@ -9,6 +9,7 @@ use crate::domain::records::Dependency;
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::AuditEntry;
+use crate::store::read::Read;
 use crate::store::writer::WriteTx;
 use crate::store::{now_ms, Db};
 use sqlx::AnyConnection;
@@ -169,7 +170,7 @@ pub trait Deletable: Sync {
     /// What must go before it can be deleted, each with where it lives.
     fn dependencies(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut impl Read,
     ) -> impl std::future::Future<Output = AppResult<Vec<Dependency>>> + Send;
 
     /// Deletes it; whether it was there to delete. A statement that is conditional on the
@@ -270,8 +271,7 @@ impl<'a> Change<'a> {
             Err(e) => return Err(e.into()),
         }
         drop(self);
-        let mut conn = db.pool.acquire().await?;
-        let now = record.dependencies(&mut conn).await?;
+        let now = record.dependencies(&mut db.reader().await?).await?;
         Err(if now.is_empty() {
             AppError::not_found(kind, &id)
         } else {

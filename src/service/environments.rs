@@ -6,6 +6,7 @@ use crate::domain::inputs::{EnvironmentUpdate, NewEnvironment};
 use crate::domain::records::{Dependency, DependencyKind, Environment};
 use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
 use crate::store::{environments, now_ms, Db};
 use sqlx::AnyConnection;
@@ -102,14 +103,14 @@ pub async fn list_environments(
 ) -> AppResult<Page<Environment>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(search)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, items) = environments::list(&mut conn, &instance.id, &pattern, page).await?;
     Ok(page.answer(total_size, items))
 }
 
 pub async fn get_environment(db: &Db, environment_id: &str) -> AppResult<Environment> {
     let id = parse_id(IdKind::Environment, environment_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     environments::get(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Environment, id.as_str()))
@@ -163,16 +164,16 @@ pub async fn update_environment(
 
 /// What keeps an environment from being deleted: the APIs deployed to it and the rules
 /// that name it.
-async fn dependencies(conn: &mut AnyConnection, env: &Environment) -> AppResult<Vec<Dependency>> {
+async fn dependencies(conn: &mut impl Read, env: &Environment) -> AppResult<Vec<Dependency>> {
     let mut deps: Vec<Dependency> = environments::deployed_apis(&mut *conn, &env.id)
         .await?
         .into_iter()
-        .map(|(id, name)| Dependency {
+        .map(|api| Dependency {
             kind: DependencyKind::Deployment,
             instance_id: env.instance_id.clone(),
             consumer_id: None,
-            id,
-            name,
+            id: api.id,
+            name: api.name,
         })
         .collect();
     let rules = RuleFilter {
@@ -188,7 +189,7 @@ pub async fn check_environment_dependencies(
     environment_id: &str,
 ) -> AppResult<Vec<Dependency>> {
     let env = get_environment(db, environment_id).await?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     dependencies(&mut conn, &env).await
 }
 
@@ -218,7 +219,7 @@ pub async fn delete_environment(db: &Db, actor: &Actor, environment_id: &str) ->
 }
 
 impl Deletable for Environment {
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         dependencies(conn, self).await
     }
 

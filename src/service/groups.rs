@@ -6,6 +6,7 @@ use crate::domain::inputs::{GroupUpdate, NewGroup, StatusUpdate};
 use crate::domain::records::{ConsumerGroup, ConsumerGroupDetails, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::{groups, now_ms, Db};
 use sqlx::AnyConnection;
 
@@ -54,14 +55,14 @@ pub async fn list_groups(
 ) -> AppResult<Page<ConsumerGroup>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(search)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, items) = groups::list(&mut conn, &instance.id, &pattern, page).await?;
     Ok(page.answer(total_size, items))
 }
 
 pub async fn get_group(db: &Db, group_id: &str) -> AppResult<ConsumerGroup> {
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     groups::get(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))
@@ -109,7 +110,7 @@ pub async fn set_group_enabled(
 /// The most members a dependency list or the details panel shows.
 const MEMBERS_SHOWN: i64 = 100;
 
-async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ConsumerGroup> {
+async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<ConsumerGroup> {
     groups::get(conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::ConsumerGroup, id.as_str()))
@@ -176,10 +177,7 @@ pub async fn update_group(
 }
 
 /// Members and the rules that grant the group: what must go before it can be deleted.
-async fn dependencies(
-    conn: &mut AnyConnection,
-    group: &ConsumerGroup,
-) -> AppResult<Vec<Dependency>> {
+async fn dependencies(conn: &mut impl Read, group: &ConsumerGroup) -> AppResult<Vec<Dependency>> {
     let mut deps: Vec<Dependency> = groups::members(&mut *conn, &group.id, MEMBERS_SHOWN)
         .await?
         .into_iter()
@@ -201,7 +199,7 @@ async fn dependencies(
 
 pub async fn check_group_dependencies(db: &Db, group_id: &str) -> AppResult<Vec<Dependency>> {
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let group = load(&mut conn, &id).await?;
     dependencies(&mut conn, &group).await
 }
@@ -228,7 +226,7 @@ pub async fn delete_group(db: &Db, actor: &Actor, group_id: &str) -> AppResult<(
 /// A group with its members, the consumers that could join, and the rules that grant it.
 pub async fn group_details(db: &Db, group_id: &str) -> AppResult<ConsumerGroupDetails> {
     let id = parse_id(IdKind::ConsumerGroup, group_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let group = load(&mut conn, &id).await?;
     let members = groups::members(&mut conn, id.as_str(), MEMBERS_SHOWN).await?;
     let candidates =
@@ -253,7 +251,7 @@ pub async fn group_details(db: &Db, group_id: &str) -> AppResult<ConsumerGroupDe
 }
 
 impl Deletable for ConsumerGroup {
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         dependencies(conn, self).await
     }
 

@@ -6,6 +6,7 @@ use crate::domain::inputs::{InstanceUpdate, NewInstance};
 use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::{groups, instances, now_ms, Db};
 use sqlx::AnyConnection;
 
@@ -83,7 +84,7 @@ pub async fn create_instance(db: &Db, actor: &Actor, input: NewInstance) -> AppR
 
 pub async fn list_instances(db: &Db, search: &str, page: PageRequest) -> AppResult<Page<Instance>> {
     let pattern = super::search_pattern(search)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, items) = instances::list(&mut conn, &pattern, page).await?;
     Ok(page.answer(total_size, items))
 }
@@ -140,13 +141,14 @@ pub async fn update_instance(
 /// What keeps an instance from being deleted: its consumers, groups other than the default
 /// one, keys, model APIs and environments other than the default one (up to
 /// `DEPENDENCIES_SHOWN` of each).
-async fn dependencies(conn: &mut AnyConnection, instance_id: &str) -> AppResult<Vec<Dependency>> {
+async fn dependencies(conn: &mut impl Read, instance_id: &str) -> AppResult<Vec<Dependency>> {
     let default_key = DEFAULT_GROUP_NAME.to_ascii_lowercase();
     let rows = instances::contents(conn, instance_id, &default_key, DEPENDENCIES_SHOWN).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(kind, id, name)| {
-            let kind = match kind.as_str() {
+        .filter_map(|held| {
+            let (id, name) = (held.id, held.name);
+            let kind = match held.kind.as_str() {
                 "Consumer" => DependencyKind::Consumer,
                 "ConsumerGroup" => DependencyKind::ConsumerGroup,
                 "Key" => DependencyKind::Key,
@@ -167,7 +169,7 @@ async fn dependencies(conn: &mut AnyConnection, instance_id: &str) -> AppResult<
 
 pub async fn check_instance_dependencies(db: &Db, instance_id: &str) -> AppResult<Vec<Dependency>> {
     let instance = super::require_instance(db, instance_id).await?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     dependencies(&mut conn, &instance.id).await
 }
 
@@ -194,7 +196,7 @@ impl Deletable for Instance {
     /// out until the delete commits.
     const RECORD_FIRST: bool = true;
 
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         dependencies(conn, &self.id).await
     }
 

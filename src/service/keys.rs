@@ -8,6 +8,7 @@ use crate::domain::keys::PlainApiKey;
 use crate::domain::records::{ApiKey, CreatedKey, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
+use crate::store::read::Read;
 use crate::store::{keys, now_ms, Db};
 use sqlx::AnyConnection;
 
@@ -25,7 +26,7 @@ fn parse_expiry(expires_at: Option<i64>, now: i64) -> AppResult<Option<i64>> {
     }
 }
 
-async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ApiKey> {
+async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<ApiKey> {
     keys::get(conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Key, id.as_str()))
@@ -44,7 +45,7 @@ pub async fn create_key(db: &Db, actor: &Actor, input: NewKey) -> AppResult<Crea
         Some(v) => {
             let plain =
                 PlainApiKey::custom(v).map_err(|e| AppError::invalid("Value", e.to_string()))?;
-            let mut conn = db.pool.acquire().await?;
+            let mut conn = db.reader().await?;
             if keys::value_in_use(&mut conn, &plain.hash()).await? {
                 return Err(AppError::invalid("Value", VALUE_IN_USE));
             }
@@ -107,7 +108,7 @@ pub async fn list_keys(
 ) -> AppResult<Page<ApiKey>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(search)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let (total_size, items) =
         keys::list(&mut conn, &instance.id, &pattern, unbound_only, page).await?;
     Ok(page.answer(total_size, items))
@@ -115,7 +116,7 @@ pub async fn list_keys(
 
 pub async fn get_key(db: &Db, key_id: &str) -> AppResult<ApiKey> {
     let id = parse_id(IdKind::Key, key_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     load(&mut conn, &id).await
 }
 
@@ -242,7 +243,7 @@ pub async fn delete_key(db: &Db, actor: &Actor, key_id: &str) -> AppResult<()> {
 }
 
 impl Deletable for ApiKey {
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         // Read again: a bind may have committed since the key was loaded.
         let id = parse_id(IdKind::Key, &self.id)?;
         Ok(key_dependencies(&load(conn, &id).await?))

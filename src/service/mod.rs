@@ -123,7 +123,7 @@ pub fn name_taken_in(err: sqlx::Error, what: &str, name: &Name, where_: &str) ->
 /// Loads an instance or answers `NotFound.Gateway`.
 pub async fn require_instance(db: &Db, id: &str) -> AppResult<crate::domain::records::Instance> {
     let id = parse_id(IdKind::Instance, id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     crate::store::instances::get(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Instance, id.as_str()))

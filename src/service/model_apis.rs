@@ -8,33 +8,17 @@ use crate::domain::inputs::{ModelApiUpdate, NewModelApi};
 use crate::domain::records::{Dependency, ModelApi};
 use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
-use crate::store::model_apis::{self, ApiRow};
+use crate::store::model_apis;
+use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
 use crate::store::{environments, now_ms, Db};
 use sqlx::AnyConnection;
-use std::collections::HashMap;
 
-/// Attaches the environments each API is deployed to, preserving order.
-async fn assemble(conn: &mut AnyConnection, rows: Vec<ApiRow>) -> AppResult<Vec<ModelApi>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut envs: HashMap<String, Vec<_>> = HashMap::new();
-    for (api, env) in model_apis::deployments_of(conn, &ids).await? {
-        envs.entry(api).or_default().push(env);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let e = envs.remove(&r.id).unwrap_or_default();
-            r.into_api(e)
-        })
-        .collect())
-}
-
-pub(crate) async fn load(conn: &mut AnyConnection, id: &ResourceId) -> AppResult<ModelApi> {
-    let row = model_apis::get(&mut *conn, id.as_str())
+/// The API with the environments it is deployed to, or `NotFound.Api`.
+pub(crate) async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<ModelApi> {
+    model_apis::get(conn, id.as_str())
         .await?
-        .ok_or_else(|| AppError::not_found(IdKind::Api, id.as_str()))?;
-    Ok(assemble(conn, vec![row]).await?.remove(0))
+        .ok_or_else(|| AppError::not_found(IdKind::Api, id.as_str()))
 }
 
 /// The checked fields shared by create and update.
@@ -69,7 +53,7 @@ fn check(
 
 /// Every environment must exist in the API's instance.
 async fn require_environments(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     ids: &[ResourceId],
 ) -> AppResult<Vec<String>> {
@@ -119,15 +103,16 @@ pub async fn create_api(db: &Db, actor: &Actor, input: NewModelApi) -> AppResult
         let mut tx = admin.begin(db).await?;
         let envs = require_environments(&mut tx, &instance.id, &c.environment_ids).await?;
         let now = now_ms();
-        let row = ApiRow {
+        let row = ModelApi {
             id: id.to_string(),
             instance_id: instance.id.clone(),
             resource_no: model_apis::next_resource_no(&mut tx).await?,
             name: c.name.to_string(),
             base_path: c.base_path.to_string(),
-            ai_protocols: c.ai_protocols.join(","),
+            ai_protocols: c.ai_protocols.clone(),
             model_category: c.model_category.clone(),
             description: c.description.clone(),
+            environments: Vec::new(),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -194,18 +179,14 @@ pub async fn update_api(
         }
     }
     let now = now_ms();
-    let row = ApiRow {
-        id: current.id.clone(),
-        instance_id: current.instance_id.clone(),
-        resource_no: current.resource_no,
+    let row = ModelApi {
         name: c.name.to_string(),
         base_path: c.base_path.to_string(),
-        ai_protocols: c.ai_protocols.join(","),
+        ai_protocols: c.ai_protocols.clone(),
         model_category: c.model_category.clone(),
         description: c.description.clone(),
-        created_at: current.created_at,
         updated_at: now,
-        version: current.version,
+        ..current.clone()
     };
     super::at_version(
         model_apis::update(&mut tx, &row, input.version, &c.name.unique_key())
@@ -237,15 +218,14 @@ pub async fn list_apis(
 ) -> AppResult<Page<ModelApi>> {
     let instance = super::require_instance(db, instance_id).await?;
     let pattern = super::search_pattern(name_like)?;
-    let mut conn = db.pool.acquire().await?;
-    let (total_size, rows) = model_apis::list(&mut conn, &instance.id, &pattern, page).await?;
-    let items = assemble(&mut conn, rows).await?;
+    let mut conn = db.reader().await?;
+    let (total_size, items) = model_apis::list(&mut conn, &instance.id, &pattern, page).await?;
     Ok(page.answer(total_size, items))
 }
 
 pub async fn get_api(db: &Db, api_id: &str) -> AppResult<ModelApi> {
     let id = parse_id(IdKind::Api, api_id)?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     load(&mut conn, &id).await
 }
 
@@ -258,7 +238,7 @@ fn api_rules(api: &ModelApi) -> RuleFilter {
 
 pub async fn check_api_dependencies(db: &Db, api_id: &str) -> AppResult<Vec<Dependency>> {
     let api = get_api(db, api_id).await?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     super::rules::dependencies(&mut conn, &api_rules(&api)).await
 }
 
@@ -277,7 +257,7 @@ pub async fn delete_api(db: &Db, actor: &Actor, api_id: &str) -> AppResult<()> {
 }
 
 impl Deletable for ModelApi {
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         super::rules::dependencies(conn, &api_rules(self)).await
     }
 

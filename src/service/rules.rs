@@ -4,67 +4,31 @@
 
 use super::change::{Audit, AuditAction};
 use super::{parse_id, Actor};
-use crate::domain::authorization::{
-    expire_status, ExpireMode, ExpireStatus, Expiry, PrincipalType,
-};
+use crate::domain::authorization::{ExpireStatus, Expiry, PrincipalType};
 use crate::domain::inputs::{NewRule, RuleExpiryUpdate};
-use crate::domain::records::{
-    ApiRef, AuthorizationRule, Dependency, DependencyKind, EnvironmentRef, PrincipalRef,
-};
+use crate::domain::records::{AuthorizationRule, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
-use crate::store::rules::{self, RuleFilter, RuleRow};
+use crate::store::rules::{self, RuleFilter};
 use crate::store::{consumers, environments, groups, model_apis, now_ms, Db};
-use sqlx::AnyConnection;
 
 /// Most rules one batch may create or delete.
 pub const MAX_BATCH: usize = 100;
 
-impl RuleRow {
-    pub fn into_rule(self, now: i64) -> AuthorizationRule {
-        let mode = ExpireMode::parse(&self.expire_mode).unwrap_or(ExpireMode::ShortTerm);
-        AuthorizationRule {
-            expire_status: expire_status(mode, self.expire_at, now),
-            principal_type: PrincipalType::parse(&self.principal_type)
-                .unwrap_or(PrincipalType::Consumer),
-            principal: PrincipalRef {
-                id: self.principal_id,
-                name: self.principal_name,
-            },
-            api: ApiRef {
-                id: self.api_id,
-                name: self.api_name,
-            },
-            base_path: self.base_path,
-            environment: EnvironmentRef {
-                id: self.environment_id,
-                name: self.environment_name,
-            },
-            expire_mode: mode,
-            expire_timestamp: self.expire_at,
-            id: self.id,
-            instance_id: self.instance_id,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        }
-    }
-}
-
 /// The rules matching `filter` as dependencies.
 pub(crate) async fn dependencies(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     filter: &RuleFilter,
 ) -> AppResult<Vec<Dependency>> {
-    Ok(rules::all(conn, filter)
+    Ok(rules::all(conn, filter, now_ms())
         .await?
         .into_iter()
         .map(|r| Dependency {
             kind: DependencyKind::AuthorizationRule,
             name: format!(
                 "{} → {} ({})",
-                r.principal_name, r.api_name, r.environment_name
+                r.principal.name, r.api.name, r.environment.name
             ),
             instance_id: r.instance_id,
             consumer_id: None,
@@ -73,13 +37,24 @@ pub(crate) async fn dependencies(
         .collect())
 }
 
+/// A grant checked against the database, ready to insert.
+struct CheckedRule {
+    principal_type: PrincipalType,
+    principal_id: ResourceId,
+    /// The instance of the API, the principal and the environment alike.
+    instance_id: String,
+    api_id: String,
+    environment_id: String,
+    expiry: Expiry,
+}
+
 /// Checks one grant against the database; `index` names it in errors of a batch.
 async fn check_new(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     input: &NewRule,
     index: Option<usize>,
     now: i64,
-) -> AppResult<(ResourceId, String, PrincipalType, String, String, Expiry)> {
+) -> AppResult<CheckedRule> {
     let at = |field: &str| match index {
         Some(i) => format!("Rules.{i}.{field}"),
         None => field.to_owned(),
@@ -115,7 +90,7 @@ async fn check_new(
     let principal_id = ResourceId::parse(kind, input.principal_id.trim())
         .ok_or_else(|| missing("PrincipalId", kind, &input.principal_id))?;
     let principal_instance = match principal_type {
-        PrincipalType::Consumer => consumers::get(&mut *conn, principal_id.as_str())
+        PrincipalType::Consumer => consumers::get_row(&mut *conn, principal_id.as_str())
             .await?
             .map(|c| c.instance_id),
         PrincipalType::ConsumerGroup => groups::get(&mut *conn, principal_id.as_str())
@@ -137,7 +112,7 @@ async fn check_new(
         .await?
         .filter(|e| e.instance_id == api.instance_id)
         .ok_or_else(|| missing("EnvironmentId", IdKind::Environment, &input.environment_id))?;
-    if !model_apis::is_deployed(&mut *conn, &api.id, &env.id).await? {
+    if !api.environments.iter().any(|e| e.id == env.id) {
         return Err(field_err(
             "EnvironmentId",
             format!(
@@ -146,14 +121,14 @@ async fn check_new(
             ),
         ));
     }
-    Ok((
-        principal_id,
-        api.instance_id,
+    Ok(CheckedRule {
         principal_type,
-        api.id,
-        env.id,
+        principal_id,
+        instance_id: api.instance_id,
+        api_id: api.id,
+        environment_id: env.id,
         expiry,
-    ))
+    })
 }
 
 /// Creates the rules all together or none of them.
@@ -176,19 +151,19 @@ pub async fn create_rules(
     let mut recorded = None;
     let mut ids = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        let (principal, instance_id, ptype, api_id, env_id, expiry) =
-            check_new(&mut tx, input, batch.then_some(i), now).await?;
+        let checked = check_new(&mut tx, input, batch.then_some(i), now).await?;
+        let (ptype, principal) = (checked.principal_type, &checked.principal_id);
         let id = ResourceId::generate(IdKind::AuthorizationRule);
         let new = rules::NewRule {
             id: id.as_str(),
-            instance_id: &instance_id,
+            instance_id: &checked.instance_id,
             principal_type: ptype.as_str(),
             consumer_id: (ptype == PrincipalType::Consumer).then_some(principal.as_str()),
             group_id: (ptype == PrincipalType::ConsumerGroup).then_some(principal.as_str()),
-            api_id: &api_id,
-            environment_id: &env_id,
-            expire_mode: expiry.mode.as_str(),
-            expire_at: expiry.expire_at,
+            api_id: &checked.api_id,
+            environment_id: &checked.environment_id,
+            expire_mode: checked.expiry.mode.as_str(),
+            expire_at: checked.expiry.expire_at,
             now,
         };
         if let Err(e) = rules::insert(&mut tx, &new).await {
@@ -203,16 +178,18 @@ pub async fn create_rules(
             return Err(e.into());
         }
         let summary = format!(
-            "{}={principal} api={api_id} environment={env_id} expireMode={}",
+            "{}={principal} api={} environment={} expireMode={}",
             ptype.as_str(),
-            expiry.mode.as_str()
+            checked.api_id,
+            checked.environment_id,
+            checked.expiry.mode.as_str()
         );
         let audit = Audit::new(
             AuditAction::CreateConsumerAuthorizationRule,
             IdKind::AuthorizationRule,
             id.as_str(),
         )
-        .instance(&instance_id)
+        .instance(&checked.instance_id)
         .subject(Some(principal.as_str()))
         .summary(summary);
         recorded = Some(tx.record(audit).await?);
@@ -230,9 +207,8 @@ pub async fn create_rules(
 }
 
 async fn load(conn: &mut impl Read, id: &ResourceId, now: i64) -> AppResult<AuthorizationRule> {
-    rules::get(conn, id.as_str())
+    rules::get(conn, id.as_str(), now)
         .await?
-        .map(|r| r.into_rule(now))
         .ok_or_else(|| AppError::not_found(IdKind::AuthorizationRule, id.as_str()))
 }
 
@@ -327,11 +303,8 @@ pub async fn query_rules(
     }
     let now = now_ms();
     let mut conn = db.reader().await?;
-    let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
-    Ok(page.answer(
-        total_size,
-        rows.into_iter().map(|r| r.into_rule(now)).collect(),
-    ))
+    let (total_size, items) = rules::query(&mut conn, &filter, page, now).await?;
+    Ok(page.answer(total_size, items))
 }
 
 /// Changes a rule's expiry (LongTerm, or ShortTerm with a future time).

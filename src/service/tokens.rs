@@ -60,11 +60,11 @@ pub async fn create_token_for(
     name: &str,
     expires_in_days: Option<i64>,
 ) -> AppResult<CreatedToken> {
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     let user = accounts::find_by_username(&mut conn, username)
         .await?
-        .filter(|a| a.enabled != 0)
-        .and_then(|a| a.current_user())
+        .filter(|a| a.enabled)
+        .map(|a| a.current_user())
         .ok_or_else(|| {
             AppError::invalid(
                 "Username",
@@ -80,13 +80,8 @@ pub async fn create_token_for(
 }
 
 pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>> {
-    let mut conn = db.pool.acquire().await?;
-    let now = now_ms();
-    let mut list = tokens::list(&mut conn, &user.id).await?;
-    for t in &mut list {
-        t.expired = t.expires_at.is_some_and(|at| at <= now);
-    }
-    Ok(list)
+    let mut conn = db.reader().await?;
+    Ok(tokens::list(&mut conn, &user.id, now_ms()).await?)
 }
 
 /// Revokes one of the acting account's own tokens.
@@ -118,15 +113,15 @@ pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUse
     let holder = match db.token_cache.get(&hash) {
         Ok(holder) => holder,
         Err(generation) => {
-            let mut conn = db.pool.acquire().await?;
-            let Some(mut holder) = tokens::holder(&mut conn, &hash, now).await? else {
+            let found = tokens::holder(&mut db.reader().await?, &hash, now).await?;
+            let Some(mut holder) = found else {
                 return Ok(None);
             };
             if holder
                 .last_used_at
                 .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
             {
-                tokens::touch(&mut conn, &holder.token_id, now).await?;
+                tokens::touch(&mut *db.pool.acquire().await?, &holder.token_id, now).await?;
                 holder.last_used_at = Some(now);
             }
             db.token_cache.put(generation, hash, holder.clone());

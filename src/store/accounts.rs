@@ -1,31 +1,44 @@
 //! Console accounts, their sessions, and failed sign-ins.
 
-use crate::domain::records::{CurrentUser, Role};
+use crate::domain::records::{Account, CurrentUser, Role};
+use crate::store::read::Read;
+use crate::store::row::row;
 use sqlx::AnyConnection;
 
-#[derive(sqlx::FromRow)]
-pub struct AccountRow {
-    pub id: String,
-    pub username: String,
-    pub password_hash: String,
-    pub role: String,
-    pub enabled: i64,
-}
-
-impl AccountRow {
-    pub fn current_user(&self) -> Option<CurrentUser> {
-        Some(CurrentUser {
-            id: self.id.clone(),
-            username: self.username.clone(),
-            role: Role::parse(&self.role)?,
-        })
+row! {
+    /// An account with what signing in needs.
+    pub struct AccountRow {
+        pub id: String,
+        pub username: String,
+        pub password_hash: String,
+        pub role: Role,
+        pub enabled: bool,
     }
 }
 
-pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-        .fetch_one(conn)
-        .await
+impl AccountRow {
+    pub fn current_user(&self) -> CurrentUser {
+        CurrentUser {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            role: self.role,
+        }
+    }
+}
+
+row!(impl CurrentUser { id, username, role });
+row!(impl Account {
+    id,
+    username,
+    role,
+    enabled,
+    created_at,
+    updated_at,
+});
+
+pub async fn count(conn: &mut impl Read) -> Result<i64, sqlx::Error> {
+    let n = conn.number("SELECT COUNT(*) FROM accounts", &[]).await?;
+    Ok(n.unwrap_or(0))
 }
 
 pub async fn insert(
@@ -52,14 +65,13 @@ pub async fn insert(
 }
 
 pub async fn find_by_username(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     username: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
-    sqlx::query_as(
+    conn.first(
         "SELECT id, username, password_hash, role, enabled FROM accounts WHERE username_key = $1",
+        &[username.to_lowercase().as_str().into()],
     )
-    .bind(username.to_lowercase())
-    .fetch_optional(conn)
     .await
 }
 
@@ -80,38 +92,37 @@ pub async fn insert_session(
         .map(drop)
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: String,
-    username: String,
-    role: String,
-    last_seen_at: i64,
+row! {
+    struct SessionRow {
+        id: String,
+        username: String,
+        role: Role,
+        last_seen_at: i64,
+    }
 }
 
 /// The enabled account behind a session that has neither expired nor been idle since
 /// `idle_since`, with the session's last use.
 pub async fn session_user(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     token_hash: &str,
     now: i64,
     idle_since: i64,
 ) -> Result<Option<(CurrentUser, i64)>, sqlx::Error> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT a.id, a.username, a.role, s.last_seen_at FROM sessions s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND a.enabled = 1",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .bind(idle_since)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.and_then(|r| {
+    let row: Option<SessionRow> = conn
+        .first(
+            "SELECT a.id, a.username, a.role, s.last_seen_at FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND a.enabled = 1",
+            &[token_hash.into(), now.into(), idle_since.into()],
+        )
+        .await?;
+    Ok(row.map(|r| {
         let user = CurrentUser {
             id: r.id,
             username: r.username,
-            role: Role::parse(&r.role)?,
+            role: r.role,
         };
-        Some((user, r.last_seen_at))
+        (user, r.last_seen_at)
     }))
 }
 
@@ -173,15 +184,13 @@ pub async fn record_failure(
 }
 
 pub async fn failures_since(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     subject: &str,
     since: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2")
-        .bind(subject)
-        .bind(since)
-        .fetch_one(conn)
-        .await
+    let sql = "SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at > $2";
+    let n = conn.number(sql, &[subject.into(), since.into()]).await?;
+    Ok(n.unwrap_or(0))
 }
 
 pub async fn clear_failures(conn: &mut AnyConnection, subject: &str) -> Result<(), sqlx::Error> {
@@ -206,53 +215,17 @@ pub async fn clear_failure_at(
         .map(drop)
 }
 
-#[derive(sqlx::FromRow)]
-struct ListedRow {
-    id: String,
-    username: String,
-    role: String,
-    enabled: i64,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<ListedRow> for crate::domain::records::Account {
-    fn from(r: ListedRow) -> Self {
-        crate::domain::records::Account {
-            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
-            id: r.id,
-            username: r.username,
-            enabled: r.enabled != 0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 const LISTED: &str = "SELECT id, username, role, enabled, created_at, updated_at FROM accounts";
 
 /// Every account, by username (consoles have a handful).
-pub async fn list(
-    conn: &mut AnyConnection,
-) -> Result<Vec<crate::domain::records::Account>, sqlx::Error> {
-    let rows: Vec<ListedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{LISTED} ORDER BY username_key"
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+pub async fn list(conn: &mut impl Read) -> Result<Vec<Account>, sqlx::Error> {
+    conn.all(&format!("{LISTED} ORDER BY username_key"), &[])
+        .await
 }
 
-pub async fn get(
-    conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Option<crate::domain::records::Account>, sqlx::Error> {
-    let row: Option<ListedRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{LISTED} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(Into::into))
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    conn.first(&format!("{LISTED} WHERE id = $1"), &[id.into()])
+        .await
 }
 
 /// On PostgreSQL, locks the enabled Admins' rows so two concurrent changes cannot both take
@@ -267,13 +240,9 @@ pub async fn lock_admins(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
 }
 
 /// Enabled Admins other than `id`.
-pub async fn other_enabled_admins(conn: &mut AnyConnection, id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM accounts WHERE role = 'Admin' AND enabled = 1 AND id <> $1",
-    )
-    .bind(id)
-    .fetch_one(conn)
-    .await
+pub async fn other_enabled_admins(conn: &mut impl Read, id: &str) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM accounts WHERE role = 'Admin' AND enabled = 1 AND id <> $1";
+    Ok(conn.number(sql, &[id.into()]).await?.unwrap_or(0))
 }
 
 pub async fn set_enabled(

@@ -4,6 +4,9 @@
 //! locks the instance row until commit, so an instance's revisions commit in order and the
 //! enforcement snapshot can replay the entries after the revision it has.
 
+use crate::domain::records::AuditEvent;
+use crate::store::read::Read;
+use crate::store::row::row;
 use sqlx::AnyConnection;
 
 /// One audit entry; `summary` never carries a secret.
@@ -72,53 +75,51 @@ async fn bump_revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i6
     Ok(revision)
 }
 
-/// A journal entry: which revision, and what it changed.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Change {
-    pub revision: i64,
-    pub resource_type: String,
-    pub resource_id: String,
-    pub subject_id: Option<String>,
+row! {
+    /// A journal entry: which revision, and what it changed.
+    #[derive(Debug, Clone)]
+    pub struct Change {
+        pub revision: i64,
+        pub resource_type: String,
+        pub resource_id: String,
+        pub subject_id: Option<String>,
+    }
 }
 
 /// The instance's journal entries after `after`, up to and including `upto`, in order.
 pub async fn changes(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     after: i64,
     upto: i64,
 ) -> Result<Vec<Change>, sqlx::Error> {
-    sqlx::query_as(
+    conn.all(
         "SELECT revision, resource_type, resource_id, subject_id FROM audit_events \
          WHERE instance_id = $1 AND revision > $2 AND revision <= $3 ORDER BY revision",
+        &[instance_id.into(), after.into(), upto.into()],
     )
-    .bind(instance_id)
-    .bind(after)
-    .bind(upto)
-    .fetch_all(conn)
     .await
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    id: String,
-    instance_id: Option<String>,
-    actor: String,
-    action: String,
-    resource_type: String,
-    resource_id: String,
-    summary: String,
-    request_id: String,
-    created_at: i64,
-}
+row!(impl AuditEvent {
+    id,
+    instance_id,
+    actor,
+    action,
+    resource_type,
+    resource_id,
+    summary,
+    request_id,
+    created_at,
+});
 
 /// Entries newest first. `actor_pattern` is a LIKE pattern on the lowercased actor.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     f: &crate::domain::inputs::AuditFilter,
     actor_pattern: Option<String>,
     page: crate::domain::PageRequest,
-) -> Result<(i64, Vec<crate::domain::records::AuditEvent>), sqlx::Error> {
+) -> Result<(i64, Vec<AuditEvent>), sqlx::Error> {
     use super::Arg;
     let mut parts: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
@@ -147,38 +148,7 @@ pub async fn list(
     } else {
         parts.join(" AND ")
     };
-    let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {filter}");
-    let total: i64 = bind_all!(
-        sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str())),
-        &args
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let n = args.len();
-    let sql = format!(
-        "SELECT id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at \
-         FROM audit_events WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let rows: Vec<EventRow> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), &args)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|r| crate::domain::records::AuditEvent {
-            id: r.id,
-            instance_id: r.instance_id,
-            actor: r.actor,
-            action: r.action,
-            resource_type: r.resource_type,
-            resource_id: r.resource_id,
-            summary: r.summary,
-            request_id: r.request_id,
-            created_at: r.created_at,
-        })
-        .collect();
-    Ok((total, items))
+    let from = format!("FROM audit_events WHERE {filter}");
+    let columns = "id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at";
+    super::read::page(conn, columns, &from, "created_at DESC, id DESC", args, page).await
 }

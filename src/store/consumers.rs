@@ -1,12 +1,13 @@
 //! Consumers and their group memberships.
 
-use crate::domain::records::{Credential, GroupRef};
+use crate::domain::records::{Consumer, Credential, GroupRef};
 use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
 use crate::store::{placeholders, Arg};
 use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 
 const COLUMNS: &str =
     "id, instance_id, name, description, enabled, created_at, updated_at, version";
@@ -19,7 +20,7 @@ row! {
         pub instance_id: String,
         pub name: String,
         pub description: String,
-        pub enabled: i64,
+        pub enabled: bool,
         pub created_at: i64,
         pub updated_at: i64,
         pub version: i64,
@@ -40,7 +41,7 @@ pub async fn insert(
     .bind(&c.name)
     .bind(name_key)
     .bind(&c.description)
-    .bind(c.enabled)
+    .bind(i64::from(c.enabled))
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.version)
@@ -53,9 +54,50 @@ pub async fn insert(
         .map(drop)
 }
 
-pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
+/// The consumer's own fields, without its groups and credentials (one query fewer).
+pub async fn get_row(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consumers WHERE id = $1");
     conn.first(&sql, &[id.into()]).await
+}
+
+/// The consumer with its groups and credentials.
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Consumer>, sqlx::Error> {
+    let Some(row) = get_row(conn, id).await? else {
+        return Ok(None);
+    };
+    Ok(with_relations(conn, vec![row]).await?.pop())
+}
+
+/// Attaches groups and credentials to consumer rows, preserving their order.
+async fn with_relations(
+    conn: &mut impl Read,
+    rows: Vec<ConsumerRow>,
+) -> Result<Vec<Consumer>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let relations = relations_of(conn, &ids).await?;
+    let mut groups_by: HashMap<String, Vec<_>> = HashMap::new();
+    for (cid, g) in relations.groups {
+        groups_by.entry(cid).or_default().push(g);
+    }
+    let mut creds_by: HashMap<String, Vec<_>> = HashMap::new();
+    for (cid, c) in relations.credentials {
+        creds_by.entry(cid).or_default().push(c);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Consumer {
+            groups: groups_by.remove(&r.id).unwrap_or_default(),
+            credentials: creds_by.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            instance_id: r.instance_id,
+            name: r.name,
+            description: r.description,
+            enabled: r.enabled,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+        .collect())
 }
 
 /// From this many rows skipped, a page read counts as slow (see `Read::expect_slow`).
@@ -80,26 +122,12 @@ pub async fn list(
     name: &str,
     filter: &ConsumerFilter,
     page: PageRequest,
-) -> Result<Option<(i64, Vec<ConsumerRow>)>, sqlx::Error> {
+) -> Result<Option<(i64, Vec<Consumer>)>, sqlx::Error> {
     let mut conditions = String::from("instance_id = $1");
     let mut args = vec![Arg::Text(instance_id.to_owned())];
     let needle = name.trim().to_ascii_lowercase();
     if !needle.is_empty() {
-        args.push(Arg::Text(super::like_pattern(&needle)));
-        conditions.push_str(&format!(" AND name_key LIKE ${} ESCAPE '\\'", args.len()));
-        // SQLite narrows by the trigram index first; PostgreSQL's trigram index serves the
-        // LIKE itself.
-        let sqlite = conn.is_sqlite();
-        if let Some(query) = super::search::narrowing_query(&needle).filter(|_| sqlite) {
-            // Drive the query from the index's matches: the unary `+` keeps SQLite from
-            // walking the instance's whole (instance, created) index instead.
-            conditions.replace_range(.."instance_id".len(), "+instance_id");
-            args.push(Arg::Text(query));
-            conditions.push_str(&format!(
-                " AND rowid IN (SELECT rowid FROM consumers_search WHERE consumers_search MATCH ${})",
-                args.len()
-            ));
-        }
+        super::search::narrow_to_name(conn.backend(), &needle, &mut conditions, &mut args);
     }
     if let Some(g) = &filter.group_id {
         args.push(Arg::Text(g.clone()));
@@ -143,7 +171,7 @@ pub async fn list(
     let rows: Vec<ConsumerRow> = conn.all(&sql, &page_args).await?;
     // A page that is not full tells the total; its rows tell that the instance exists.
     if let Some(total) = page.total_if_last(rows.len()).filter(|_| !rows.is_empty()) {
-        return Ok(Some((total, rows)));
+        return Ok(Some((total, with_relations(conn, rows).await?)));
     }
     // Otherwise one query answers whether the instance exists and how many consumers match:
     // without any narrowing the instance's counter is the total, else the matches are counted.
@@ -157,10 +185,10 @@ pub async fn list(
     if narrowed {
         conn.expect_slow();
     }
-    Ok(conn
-        .number(&count_sql, &page_args)
-        .await?
-        .map(|total| (total, rows)))
+    let Some(total) = conn.number(&count_sql, &page_args).await? else {
+        return Ok(None);
+    };
+    Ok(Some((total, with_relations(conn, rows).await?)))
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
@@ -250,20 +278,20 @@ row! {
         id: String,
         name: String,
         prefix: String,
-        enabled: i64,
+        enabled: bool,
     }
 }
 
 /// What the consumers of a page belong to and hold, each ordered by name.
 #[derive(Default)]
-pub struct Relations {
+struct Relations {
     pub groups: Vec<(String, GroupRef)>,
     pub credentials: Vec<(String, Credential)>,
 }
 
 /// The groups of each of `consumer_ids` and the keys bound to them, as
 /// `(consumer_id, group)` and `(consumer_id, credential)`.
-pub async fn relations_of(
+async fn relations_of(
     conn: &mut impl Read,
     consumer_ids: &[String],
 ) -> Result<Relations, sqlx::Error> {
@@ -296,7 +324,7 @@ pub async fn relations_of(
                     key_id: r.id,
                     name: r.name,
                     prefix: r.prefix,
-                    enabled: r.enabled != 0,
+                    enabled: r.enabled,
                 },
             ));
         }

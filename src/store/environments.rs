@@ -1,8 +1,8 @@
 //! Environments of an instance.
 
-use crate::domain::records::Environment;
+use crate::domain::records::{ApiRef, Environment};
 use crate::domain::PageRequest;
-use crate::store::read::Read;
+use crate::store::read::{self, Read};
 use crate::store::row::row;
 use crate::store::Arg;
 use crate::store::{update_versioned, Set};
@@ -11,35 +11,17 @@ use sqlx::AnyConnection;
 const COLUMNS: &str =
     "id, instance_id, name, alias, description, is_default, created_at, updated_at, version";
 
-row! {
-    struct Row {
-        id: String,
-        instance_id: String,
-        name: String,
-        alias: String,
-        description: String,
-        is_default: i64,
-        created_at: i64,
-        updated_at: i64,
-        version: i64,
-    }
-}
-
-impl From<Row> for Environment {
-    fn from(r: Row) -> Self {
-        Environment {
-            id: r.id,
-            instance_id: r.instance_id,
-            name: r.name,
-            alias: r.alias,
-            description: r.description,
-            is_default: r.is_default != 0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            version: r.version,
-        }
-    }
-}
+row!(impl Environment {
+    id,
+    instance_id,
+    name,
+    alias,
+    description,
+    is_default,
+    created_at,
+    updated_at,
+    version,
+});
 
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -65,13 +47,9 @@ pub async fn insert(
     .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Environment>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Environment>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM environments WHERE id = $1");
-    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(Environment::from))
+    conn.first(&sql, &[id.into()]).await
 }
 
 /// The environments among `ids` that exist.
@@ -87,38 +65,19 @@ pub async fn get_many(
         super::placeholders(1, ids.len())
     );
     let args: Vec<Arg> = ids.iter().map(Arg::from).collect();
-    Ok(conn
-        .all::<Row>(&sql, &args)
-        .await?
-        .into_iter()
-        .map(Environment::from)
-        .collect())
+    conn.all(&sql, &args).await
 }
 
 /// Environments of an instance, the default first, then by name.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     pattern: &str,
     page: PageRequest,
 ) -> Result<(i64, Vec<Environment>), sqlx::Error> {
-    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM environments WHERE {filter}"
-    )))
-    .bind(instance_id)
-    .bind(pattern)
-    .fetch_one(&mut *conn)
-    .await?;
-    let sql = format!("SELECT {COLUMNS} FROM environments WHERE {filter} ORDER BY is_default DESC, name_key LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(instance_id)
-        .bind(pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
-    Ok((total, rows.into_iter().map(Environment::from).collect()))
+    let from = "FROM environments WHERE instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
+    let args = vec![instance_id.into(), pattern.into()];
+    read::page(conn, COLUMNS, from, "is_default DESC, name_key", args, page).await
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
@@ -154,16 +113,12 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Er
         .map(|done| done.rows_affected() == 1)
 }
 
-/// The model APIs deployed to the environment, as `(id, name)`.
-pub async fn deployed_apis(
-    conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
+/// The model APIs deployed to the environment.
+pub async fn deployed_apis(conn: &mut impl Read, id: &str) -> Result<Vec<ApiRef>, sqlx::Error> {
+    conn.all(
         "SELECT a.id, a.name FROM api_deployments d JOIN model_apis a ON a.id = d.api_id \
          WHERE d.environment_id = $1 ORDER BY a.name_key LIMIT 100",
+        &[id.into()],
     )
-    .bind(id)
-    .fetch_all(conn)
     .await
 }

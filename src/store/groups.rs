@@ -1,7 +1,9 @@
 //! Consumer groups.
 
-use crate::domain::records::ConsumerGroup;
+use crate::domain::records::{ConsumerGroup, ConsumerRef};
 use crate::domain::PageRequest;
+use crate::store::read::{self, Read};
+use crate::store::row::row;
 use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
@@ -9,34 +11,17 @@ const COLUMNS: &str = "g.id, g.instance_id, g.name, g.description, g.enabled, \
     (SELECT COUNT(*) FROM consumer_group_members m WHERE m.group_id = g.id) AS member_count, \
     g.created_at, g.updated_at, g.version";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    instance_id: String,
-    name: String,
-    description: String,
-    enabled: i64,
-    member_count: i64,
-    created_at: i64,
-    updated_at: i64,
-    version: i64,
-}
-
-impl From<Row> for ConsumerGroup {
-    fn from(r: Row) -> Self {
-        ConsumerGroup {
-            id: r.id,
-            instance_id: r.instance_id,
-            name: r.name,
-            description: r.description,
-            enabled: r.enabled != 0,
-            member_count: r.member_count,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            version: r.version,
-        }
-    }
-}
+row!(impl ConsumerGroup {
+    id,
+    instance_id,
+    name,
+    description,
+    enabled,
+    member_count,
+    created_at,
+    updated_at,
+    version,
+});
 
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -61,39 +46,21 @@ pub async fn insert(
     .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ConsumerGroup>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerGroup>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE g.id = $1");
-    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(ConsumerGroup::from))
+    conn.first(&sql, &[id.into()]).await
 }
 
 /// Groups of an instance by name; `pattern` is a LIKE pattern on the lowercased name.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     pattern: &str,
     page: PageRequest,
 ) -> Result<(i64, Vec<ConsumerGroup>), sqlx::Error> {
-    let filter = "g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM consumer_groups g WHERE {filter}"
-    )))
-    .bind(instance_id)
-    .bind(pattern)
-    .fetch_one(&mut *conn)
-    .await?;
-    let sql = format!("SELECT {COLUMNS} FROM consumer_groups g WHERE {filter} ORDER BY g.name_key LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(instance_id)
-        .bind(pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
-    Ok((total, rows.into_iter().map(ConsumerGroup::from).collect()))
+    let from = "FROM consumer_groups g WHERE g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
+    let args = vec![instance_id.into(), pattern.into()];
+    read::page(conn, COLUMNS, from, "g.name_key", args, page).await
 }
 
 /// Enables or disables the group when `version` is current; returns whether it changed.
@@ -128,22 +95,16 @@ pub async fn update(
 
 /// The group's members by name (at most `limit`).
 pub async fn members(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     group_id: &str,
     limit: i64,
-) -> Result<Vec<crate::domain::records::ConsumerRef>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+) -> Result<Vec<ConsumerRef>, sqlx::Error> {
+    conn.all(
         "SELECT c.id, c.name FROM consumer_group_members m JOIN consumers c ON c.id = m.consumer_id \
          WHERE m.group_id = $1 ORDER BY c.name_key LIMIT $2",
+        &[group_id.into(), limit.into()],
     )
-    .bind(group_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| crate::domain::records::ConsumerRef { id, name })
-        .collect())
+    .await
 }
 
 /// Deletes the group when nothing refers to it any more (checked by the statement itself,
@@ -163,22 +124,15 @@ pub async fn delete_if_unused(conn: &mut AnyConnection, id: &str) -> Result<bool
 /// Consumers of the instance that are not in the group, by name (at most `limit`): the
 /// candidates to add.
 pub async fn non_members(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     group_id: &str,
     limit: i64,
-) -> Result<Vec<crate::domain::records::ConsumerRef>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+) -> Result<Vec<ConsumerRef>, sqlx::Error> {
+    conn.all(
         "SELECT c.id, c.name FROM consumers c WHERE c.instance_id = $1 AND c.id NOT IN \
          (SELECT consumer_id FROM consumer_group_members WHERE group_id = $2) ORDER BY c.name_key LIMIT $3",
+        &[instance_id.into(), group_id.into(), limit.into()],
     )
-    .bind(instance_id)
-    .bind(group_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| crate::domain::records::ConsumerRef { id, name })
-        .collect())
+    .await
 }

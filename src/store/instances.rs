@@ -2,7 +2,7 @@
 
 use crate::domain::records::Instance;
 use crate::domain::PageRequest;
-use crate::store::read::Read;
+use crate::store::read::{self, Read};
 use crate::store::row::row;
 use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
@@ -10,33 +10,24 @@ use sqlx::AnyConnection;
 const COLUMNS: &str =
     "id, name, region, engine_version, status, description, created_at, updated_at, version";
 
-row! {
-    struct Row {
-        id: String,
-        name: String,
-        region: String,
-        engine_version: String,
-        status: String,
-        description: String,
-        created_at: i64,
-        updated_at: i64,
-        version: i64,
-    }
-}
+row!(impl Instance {
+    id,
+    name,
+    region,
+    engine_version,
+    status,
+    description,
+    created_at,
+    updated_at,
+    version,
+});
 
-impl From<Row> for Instance {
-    fn from(r: Row) -> Self {
-        Instance {
-            id: r.id,
-            name: r.name,
-            region: r.region,
-            engine_version: r.engine_version,
-            status: r.status,
-            description: r.description,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            version: r.version,
-        }
+row! {
+    /// Something an instance holds: its kind (a `DependencyKind` name), ID and name.
+    pub struct Held {
+        pub kind: String,
+        pub id: String,
+        pub name: String,
     }
 }
 
@@ -66,33 +57,25 @@ pub async fn insert(
 
 pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Instance>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM instances WHERE id = $1");
-    Ok(conn
-        .first::<Row>(&sql, &[id.into()])
-        .await?
-        .map(Instance::from))
+    conn.first(&sql, &[id.into()]).await
 }
 
 /// Newest first; `pattern` is a LIKE pattern matched against the lowercased name and the ID.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     pattern: &str,
     page: PageRequest,
 ) -> Result<(i64, Vec<Instance>), sqlx::Error> {
-    let filter = "(name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM instances WHERE {filter}"
-    )))
-    .bind(pattern)
-    .fetch_one(&mut *conn)
-    .await?;
-    let sql = format!("SELECT {COLUMNS} FROM instances WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3");
-    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
-    Ok((total, rows.into_iter().map(Instance::from).collect()))
+    let from = "FROM instances WHERE (name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
+    read::page(
+        conn,
+        COLUMNS,
+        from,
+        "created_at DESC, id DESC",
+        vec![pattern.into()],
+        page,
+    )
+    .await
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
@@ -120,13 +103,13 @@ pub async fn update(
 }
 
 /// What an instance holds beyond what comes with it (its default group and environment), as
-/// `(kind, id, name)`: up to `limit` of each kind, by name.
+/// [`Held`]: up to `limit` of each kind, by name.
 pub async fn contents(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     default_group_key: &str,
     limit: i64,
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+) -> Result<Vec<Held>, sqlx::Error> {
     let part = |kind: &str, table: &str, extra: &str| {
         format!(
             "SELECT * FROM (SELECT '{kind}' AS kind, id, name FROM {table} WHERE instance_id = $1{extra} ORDER BY name_key LIMIT $2) AS {table}"
@@ -140,12 +123,8 @@ pub async fn contents(
         part("Environment", "environments", " AND is_default = 0"),
     ]
     .join(" UNION ALL ");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(instance_id)
-        .bind(limit)
-        .bind(default_group_key)
-        .fetch_all(conn)
-        .await
+    let args = [instance_id.into(), limit.into(), default_group_key.into()];
+    conn.all(&sql, &args).await
 }
 
 /// Deletes an instance that holds nothing but its default group and environment (the caller

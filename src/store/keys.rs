@@ -2,25 +2,28 @@
 
 use crate::domain::records::{ApiKey, ConsumerRef};
 use crate::domain::PageRequest;
+use crate::store::read::{self, Read};
+use crate::store::row::row;
 use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
     k.enabled, k.expires_at, k.created_at, k.updated_at, k.version";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    instance_id: String,
-    name: String,
-    prefix: String,
-    consumer_id: Option<String>,
-    consumer_name: Option<String>,
-    enabled: i64,
-    expires_at: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-    version: i64,
+row! {
+    struct Row {
+        id: String,
+        instance_id: String,
+        name: String,
+        prefix: String,
+        consumer_id: Option<String>,
+        consumer_name: Option<String>,
+        enabled: bool,
+        expires_at: Option<i64>,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
 }
 
 impl From<Row> for ApiKey {
@@ -34,7 +37,7 @@ impl From<Row> for ApiKey {
                 .consumer_id
                 .zip(r.consumer_name)
                 .map(|(id, name)| ConsumerRef { id, name }),
-            enabled: r.enabled != 0,
+            enabled: r.enabled,
             expires_at: r.expires_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -69,11 +72,10 @@ pub async fn insert(
     .map(drop)
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE k.id = $1");
-    Ok(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(conn)
+    Ok(conn
+        .first::<Row>(&sql, &[id.into()])
         .await?
         .map(ApiKey::from))
 }
@@ -81,34 +83,20 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiKey>, s
 /// Keys of an instance by name; `pattern` matches the lowercased name or the prefix.
 /// `unbound_only` narrows to keys that can still be bound.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     pattern: &str,
     unbound_only: bool,
     page: PageRequest,
 ) -> Result<(i64, Vec<ApiKey>), sqlx::Error> {
-    let filter = format!(
-        "k.instance_id = $1 AND (k.name_key LIKE $2 ESCAPE '\\' OR lower(k.prefix) LIKE $2 ESCAPE '\\'){}",
+    let from =
+        format!(
+        "FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE k.instance_id = $1 \
+         AND (k.name_key LIKE $2 ESCAPE '\\' OR lower(k.prefix) LIKE $2 ESCAPE '\\'){}",
         if unbound_only { " AND k.consumer_id IS NULL" } else { "" }
     );
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM api_keys k WHERE {filter}"
-    )))
-    .bind(instance_id)
-    .bind(pattern)
-    .fetch_one(&mut *conn)
-    .await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM api_keys k LEFT JOIN consumers c ON c.id = k.consumer_id WHERE {filter} \
-         ORDER BY k.name_key LIMIT $3 OFFSET $4"
-    );
-    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(instance_id)
-        .bind(pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
+    let args = vec![instance_id.into(), pattern.into()];
+    let (total, rows) = read::page::<Row>(conn, COLUMNS, &from, "k.name_key", args, page).await?;
     Ok((total, rows.into_iter().map(ApiKey::from).collect()))
 }
 
@@ -241,12 +229,12 @@ pub async fn delete_unbound(conn: &mut AnyConnection, key_id: &str) -> Result<bo
 }
 
 /// True when a key's current or previous value has this hash.
-pub async fn value_in_use(conn: &mut AnyConnection, key_hash: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR previous_hash = $1",
-    )
-    .bind(key_hash)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
+pub async fn value_in_use(conn: &mut impl Read, key_hash: &str) -> Result<bool, sqlx::Error> {
+    let n = conn
+        .number(
+            "SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR previous_hash = $1",
+            &[key_hash.into()],
+        )
+        .await?;
+    Ok(n.unwrap_or(0) > 0)
 }

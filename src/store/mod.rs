@@ -188,8 +188,12 @@ impl Db {
         &self.url
     }
 
-    /// A connection for reads: synchronous on a SQLite file, pooled otherwise.
+    /// A connection for reads: synchronous on a SQLite file, pooled otherwise. Once the pool
+    /// is closed (shutting down), neither kind is handed out.
     pub async fn reader(&self) -> Result<read::Reader, sqlx::Error> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed);
+        }
         match &self.lite {
             Some(lite) => lite.lease().map(read::Reader::Lite),
             None => self.pool.acquire().await.map(read::Reader::Pool),

@@ -2,36 +2,36 @@
 
 use crate::domain::records::{EnvironmentRef, ModelApi};
 use crate::domain::PageRequest;
-use crate::store::read::Read;
+use crate::store::read::{self, Read};
 use crate::store::row::row;
 use crate::store::{placeholders, Arg};
 use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 
 const COLUMNS: &str = "id, instance_id, resource_no, name, base_path, ai_protocols, \
     model_category, description, created_at, updated_at, version";
 
 row! {
-    /// A model API row; `ai_protocols` is stored comma-separated (protocol names have no
-    /// commas).
-    #[derive(Debug, Clone)]
-    pub struct ApiRow {
-        pub id: String,
-        pub instance_id: String,
-        pub resource_no: i64,
-        pub name: String,
-        pub base_path: String,
-        pub ai_protocols: String,
-        pub model_category: String,
-        pub description: String,
-        pub created_at: i64,
-        pub updated_at: i64,
-        pub version: i64,
+    /// A model API without its deployments; `ai_protocols` is stored comma-separated
+    /// (protocol names have no commas).
+    struct Row {
+        id: String,
+        instance_id: String,
+        resource_no: i64,
+        name: String,
+        base_path: String,
+        ai_protocols: String,
+        model_category: String,
+        description: String,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
     }
 }
 
-impl ApiRow {
-    pub fn into_api(self, environments: Vec<EnvironmentRef>) -> ModelApi {
+impl Row {
+    fn into_api(self, environments: Vec<EnvironmentRef>) -> ModelApi {
         ModelApi {
             ai_protocols: self
                 .ai_protocols
@@ -54,6 +54,25 @@ impl ApiRow {
     }
 }
 
+/// The APIs of `rows`, each with the environments it is deployed to.
+async fn with_deployments(
+    conn: &mut impl Read,
+    rows: Vec<Row>,
+) -> Result<Vec<ModelApi>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut envs: HashMap<String, Vec<EnvironmentRef>> = HashMap::new();
+    for (api, env) in deployments_of(conn, &ids).await? {
+        envs.entry(api).or_default().push(env);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let e = envs.remove(&r.id).unwrap_or_default();
+            r.into_api(e)
+        })
+        .collect())
+}
+
 /// The next numeric resource ID. Two concurrent creates may pick the same one; the unique
 /// index refuses the second, and the service retries.
 pub async fn next_resource_no(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
@@ -62,9 +81,10 @@ pub async fn next_resource_no(conn: &mut AnyConnection) -> Result<i64, sqlx::Err
         .await
 }
 
+/// Inserts the API (not its deployments: `set_deployments`).
 pub async fn insert(
     conn: &mut AnyConnection,
-    a: &ApiRow,
+    a: &ModelApi,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -77,7 +97,7 @@ pub async fn insert(
     .bind(&a.name)
     .bind(name_key)
     .bind(&a.base_path)
-    .bind(&a.ai_protocols)
+    .bind(a.ai_protocols.join(","))
     .bind(&a.model_category)
     .bind(&a.description)
     .bind(a.created_at)
@@ -88,18 +108,20 @@ pub async fn insert(
     .map(drop)
 }
 
-/// Bumps the version only when `version` is current; returns whether the row changed.
+/// Bumps the version only when `version` is current; returns whether the row changed. The
+/// deployments are `set_deployments`' business.
 pub async fn update(
     conn: &mut AnyConnection,
-    a: &ApiRow,
+    a: &ModelApi,
     expected_version: i64,
     name_key: &str,
 ) -> Result<bool, sqlx::Error> {
+    let protocols = a.ai_protocols.join(",");
     let columns = [
         ("name", Set::Text(&a.name)),
         ("name_key", Set::Text(name_key)),
         ("base_path", Set::Text(&a.base_path)),
-        ("ai_protocols", Set::Text(&a.ai_protocols)),
+        ("ai_protocols", Set::Text(&protocols)),
         ("model_category", Set::Text(&a.model_category)),
         ("description", Set::Text(&a.description)),
     ];
@@ -146,16 +168,16 @@ pub async fn set_deployments(
     Ok(())
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApiRow>, sqlx::Error> {
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<ModelApi>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE id = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    let Some(row) = conn.first::<Row>(&sql, &[id.into()]).await? else {
+        return Ok(None);
+    };
+    Ok(with_deployments(conn, vec![row]).await?.pop())
 }
 
 /// APIs by ID, in no particular order.
-pub async fn get_many(conn: &mut impl Read, ids: &[String]) -> Result<Vec<ApiRow>, sqlx::Error> {
+pub async fn get_many(conn: &mut impl Read, ids: &[String]) -> Result<Vec<ModelApi>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -164,33 +186,22 @@ pub async fn get_many(conn: &mut impl Read, ids: &[String]) -> Result<Vec<ApiRow
         placeholders(1, ids.len())
     );
     let args: Vec<Arg> = ids.iter().map(Arg::from).collect();
-    conn.all(&sql, &args).await
+    let rows = conn.all(&sql, &args).await?;
+    with_deployments(conn, rows).await
 }
 
 /// Newest first within an instance; `pattern` is a LIKE pattern on the lowercased name.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     instance_id: &str,
     pattern: &str,
     page: PageRequest,
-) -> Result<(i64, Vec<ApiRow>), sqlx::Error> {
-    let filter = "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM model_apis WHERE {filter}"
-    )))
-    .bind(instance_id)
-    .bind(pattern)
-    .fetch_one(&mut *conn)
-    .await?;
-    let sql = format!("SELECT {COLUMNS} FROM model_apis WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4");
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(instance_id)
-        .bind(pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(conn)
-        .await?;
-    Ok((total, rows))
+) -> Result<(i64, Vec<ModelApi>), sqlx::Error> {
+    let from = "FROM model_apis WHERE instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
+    let args = vec![instance_id.into(), pattern.into()];
+    let order = "created_at DESC, id DESC";
+    let (total, rows) = read::page(conn, COLUMNS, from, order, args, page).await?;
+    Ok((total, with_deployments(conn, rows).await?))
 }
 
 row! {
@@ -203,7 +214,7 @@ row! {
 }
 
 /// `(api_id, environment)` for every deployment of the given APIs.
-pub async fn deployments_of(
+async fn deployments_of(
     conn: &mut impl Read,
     api_ids: &[String],
 ) -> Result<Vec<(String, EnvironmentRef)>, sqlx::Error> {
@@ -234,16 +245,13 @@ pub async fn deployments_of(
 
 /// Whether the API is deployed to the environment.
 pub async fn is_deployed(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     api_id: &str,
     environment_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_deployments WHERE api_id = $1 AND environment_id = $2",
-    )
-    .bind(api_id)
-    .bind(environment_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
+    let sql = "SELECT COUNT(*) FROM api_deployments WHERE api_id = $1 AND environment_id = $2";
+    let n = conn
+        .number(sql, &[api_id.into(), environment_id.into()])
+        .await?;
+    Ok(n.unwrap_or(0) > 0)
 }

@@ -8,7 +8,7 @@
 
 use super::lite::Lease;
 use super::row::Row;
-use super::Arg;
+use super::{Arg, Backend};
 use sqlx::any::Any;
 use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, Transaction};
@@ -38,7 +38,8 @@ pub trait Read: Send {
         args: &[Arg],
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
 
-    fn is_sqlite(&self) -> bool;
+    /// The engine the queries run on, for the few that each engine answers its own way.
+    fn backend(&self) -> Backend;
 
     /// Says that the next query may run long (a search over many rows), so a synchronous
     /// connection should give up its async worker thread while it runs.
@@ -64,8 +65,12 @@ impl Read for AnyConnection {
             .await
     }
 
-    fn is_sqlite(&self) -> bool {
-        self.backend_name().eq_ignore_ascii_case("sqlite")
+    fn backend(&self) -> Backend {
+        if self.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
     }
 }
 
@@ -98,8 +103,8 @@ macro_rules! read_through_connection {
                 $crate::store::read::Read::number(&mut **self, sql, args).await
             }
 
-            fn is_sqlite(&self) -> bool {
-                $crate::store::read::Read::is_sqlite(&**self)
+            fn backend(&self) -> $crate::store::Backend {
+                $crate::store::read::Read::backend(&**self)
             }
         }
     )*};
@@ -135,10 +140,10 @@ impl Read for Reader {
         }
     }
 
-    fn is_sqlite(&self) -> bool {
+    fn backend(&self) -> Backend {
         match self {
-            Reader::Pool(c) => Read::is_sqlite(c),
-            Reader::Lite(_) => true,
+            Reader::Pool(c) => Read::backend(c),
+            Reader::Lite(_) => Backend::Sqlite,
         }
     }
 
@@ -147,4 +152,30 @@ impl Read for Reader {
             c.expect_slow();
         }
     }
+}
+
+/// One page of a list and the size of the whole list: `SELECT COUNT(*) {from}`, then
+/// `SELECT {columns} {from} ORDER BY {order}` for the page. `from` is the FROM and WHERE clause
+/// both share, with placeholders `$1…$n` for `args`; the page's bounds follow them.
+pub async fn page<T: Row>(
+    conn: &mut impl Read,
+    columns: &str,
+    from: &str,
+    order: &str,
+    args: Vec<Arg>,
+    page: crate::domain::PageRequest,
+) -> Result<(i64, Vec<T>), sqlx::Error> {
+    let total = conn
+        .number(&format!("SELECT COUNT(*) {from}"), &args)
+        .await?
+        .unwrap_or(0);
+    let n = args.len();
+    let sql = format!(
+        "SELECT {columns} {from} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut args = args;
+    args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    Ok((total, conn.all(&sql, &args).await?))
 }

@@ -1,6 +1,9 @@
-//! Row types both engines decode: one declaration derives sqlx's `FromRow` and a rusqlite
-//! decoder, so a store read is written once whichever connection runs it.
+//! Row types both engines decode. One declaration gives a sqlx `FromRow` and a rusqlite
+//! decoder, so a store read is written once whichever connection runs it (see `read`), and
+//! the store hands out domain records, not rows.
 
+use crate::domain::authorization::{ExpireMode, PrincipalType};
+use crate::domain::records::Role;
 use sqlx::any::AnyRow;
 
 /// A row type both engines can produce: declare it with [`row!`].
@@ -8,21 +11,200 @@ pub trait Row: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + Sized {
     fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
+/// A value read from a column by name, on either engine.
+pub trait Column: Sized {
+    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error>;
+    fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self>;
+}
+
+macro_rules! column_as_is {
+    ($($ty:ty),*) => {$(
+        impl Column for $ty {
+            fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+                sqlx::Row::try_get(row, name)
+            }
+            fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+                row.get(name)
+            }
+        }
+    )*};
+}
+column_as_is!(String, i64, Option<String>, Option<i64>);
+
+/// Booleans are stored as integers, 0 or 1 (the one type both engines index alike); any
+/// other value is a decoding error, not a guess.
+impl Column for bool {
+    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+        let n: i64 = sqlx::Row::try_get(row, name)?;
+        flag(n).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: name.to_owned(),
+            source: not_a_flag(n),
+        })
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        let n: i64 = row.get(name)?;
+        flag(n).ok_or_else(|| {
+            let index = row.as_ref().column_index(name).unwrap_or_default();
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                rusqlite::types::Type::Integer,
+                not_a_flag(n),
+            )
+        })
+    }
+}
+
+/// Enums stored by name: an unknown name is a decoding error, not a default.
+macro_rules! column_by_name {
+    ($($ty:ty),*) => {$(
+        impl Column for $ty {
+            fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+                let stored = String::from_any(row, name)?;
+                <$ty>::parse(&stored).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: name.to_owned(),
+                    source: unknown(stringify!($ty), &stored),
+                })
+            }
+
+            fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+                let stored = String::from_lite(row, name)?;
+                <$ty>::parse(&stored).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        row.as_ref().column_index(name).unwrap_or_default(),
+                        rusqlite::types::Type::Text,
+                        unknown(stringify!($ty), &stored),
+                    )
+                })
+            }
+        }
+    )*};
+}
+column_by_name!(Role, ExpireMode, PrincipalType);
+
+fn unknown(kind: &str, stored: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    format!("{stored:?} is not a {kind}").into()
+}
+
+fn flag(n: i64) -> Option<bool> {
+    match n {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
+fn not_a_flag(n: i64) -> Box<dyn std::error::Error + Send + Sync> {
+    format!("{n} is not a stored boolean (0 or 1)").into()
+}
+
 /// Declares a row struct decodable from both a sqlx `AnyRow` and a `rusqlite::Row`, each
-/// field read from the column of its name.
+/// field read from the column of its name (a `bool` from an integer 0 or 1). The second form,
+/// `row!(impl Record { field, … })`, makes an existing record (a domain type) a row.
 macro_rules! row {
     ($(#[$m:meta])* $vis:vis struct $name:ident {
         $($(#[$fm:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
     }) => {
         $(#[$m])*
-        #[derive(sqlx::FromRow)]
         $vis struct $name { $($(#[$fm])* $fvis $field: $ty),* }
+        $crate::store::row::row!(impl $name { $($field),* });
+    };
+    (impl $name:path { $($field:ident),* $(,)? }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $name {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: $crate::store::row::Column::from_any(row, stringify!($field))?),*
+                })
+            }
+        }
 
         impl $crate::store::row::Row for $name {
             fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok(Self { $($field: row.get(stringify!($field))?),* })
+                Ok(Self {
+                    $($field: $crate::store::row::Column::from_lite(row, stringify!($field))?),*
+                })
             }
         }
     };
 }
 pub(crate) use row;
+
+// The references records carry, read from `id` and `name` columns.
+row!(impl crate::domain::records::ConsumerRef { id, name });
+row!(impl crate::domain::records::GroupRef { id, name });
+row!(impl crate::domain::records::ApiRef { id, name });
+row!(impl crate::domain::records::EnvironmentRef { id, name });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::read::Read;
+
+    row! {
+        #[derive(Debug, PartialEq)]
+        struct Toggle {
+            name: String,
+            lit: bool,
+        }
+    }
+
+    async fn sqlx_read(sql: &str) -> Result<Vec<Toggle>, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        conn.all::<Toggle>(sql, &[]).await
+    }
+
+    fn lite_read(sql: &str) -> rusqlite::Result<Vec<Toggle>> {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(Toggle::from_lite(row)?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn booleans_are_read_from_zero_and_one_on_both_paths() {
+        let sql = "SELECT 'a' AS name, 1 AS lit UNION ALL SELECT 'b', 0";
+        let want = vec![
+            Toggle {
+                name: "a".into(),
+                lit: true,
+            },
+            Toggle {
+                name: "b".into(),
+                lit: false,
+            },
+        ];
+        assert_eq!(sqlx_read(sql).await.unwrap(), want);
+        assert_eq!(lite_read(sql).unwrap(), want);
+    }
+
+    #[test]
+    fn an_unknown_stored_name_is_an_error() {
+        row! {
+            #[derive(Debug)]
+            struct Holder {
+                role: Role,
+            }
+        }
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let read = |sql: &str| conn.query_row(sql, [], Holder::from_lite).map(|h| h.role);
+        assert_eq!(read("SELECT 'Viewer' AS role").unwrap(), Role::Viewer);
+        let err = read("SELECT 'Root' AS role").unwrap_err().to_string();
+        assert!(err.contains("\"Root\" is not a Role"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn any_other_stored_boolean_is_an_error_on_both_paths() {
+        let sql = "SELECT 'a' AS name, 2 AS lit";
+        let err = sqlx_read(sql).await.unwrap_err().to_string();
+        assert!(err.contains("2 is not a stored boolean"), "{err}");
+        let err = lite_read(sql).unwrap_err().to_string();
+        assert!(err.contains("2 is not a stored boolean"), "{err}");
+    }
+}

@@ -3,30 +3,60 @@
 use super::read::Read;
 use super::row::row;
 use super::Arg;
-use crate::domain::authorization::ExpireStatus;
+use crate::domain::authorization::{expire_status, ExpireMode, ExpireStatus, PrincipalType};
+use crate::domain::records::{ApiRef, AuthorizationRule, EnvironmentRef, PrincipalRef};
 use crate::domain::PageRequest;
 use crate::store::{update_versioned, Set};
 use sqlx::AnyConnection;
 
 row! {
     /// A rule with the names of its principal, API and environment.
-    #[derive(Debug, Clone)]
-    pub struct RuleRow {
-        pub id: String,
-        pub instance_id: String,
-        pub principal_type: String,
-        pub principal_id: String,
-        pub principal_name: String,
-        pub api_id: String,
-        pub api_name: String,
-        pub base_path: String,
-        pub environment_id: String,
-        pub environment_name: String,
-        pub expire_mode: String,
-        pub expire_at: Option<i64>,
-        pub created_at: i64,
-        pub updated_at: i64,
-        pub version: i64,
+    struct RuleRow {
+        id: String,
+        instance_id: String,
+        principal_type: PrincipalType,
+        principal_id: String,
+        principal_name: String,
+        api_id: String,
+        api_name: String,
+        base_path: String,
+        environment_id: String,
+        environment_name: String,
+        expire_mode: ExpireMode,
+        expire_at: Option<i64>,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
+}
+
+impl RuleRow {
+    /// The rule, its status as of `now`.
+    fn into_rule(self, now: i64) -> AuthorizationRule {
+        AuthorizationRule {
+            expire_status: expire_status(self.expire_mode, self.expire_at, now),
+            principal_type: self.principal_type,
+            principal: PrincipalRef {
+                id: self.principal_id,
+                name: self.principal_name,
+            },
+            api: ApiRef {
+                id: self.api_id,
+                name: self.api_name,
+            },
+            base_path: self.base_path,
+            environment: EnvironmentRef {
+                id: self.environment_id,
+                name: self.environment_name,
+            },
+            expire_mode: self.expire_mode,
+            expire_timestamp: self.expire_at,
+            id: self.id,
+            instance_id: self.instance_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
     }
 }
 
@@ -76,9 +106,15 @@ pub async fn insert(conn: &mut AnyConnection, r: &NewRule<'_>) -> Result<(), sql
     .map(drop)
 }
 
-pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<RuleRow>, sqlx::Error> {
+/// The rule, its status as of `now`.
+pub async fn get(
+    conn: &mut impl Read,
+    id: &str,
+    now: i64,
+) -> Result<Option<AuthorizationRule>, sqlx::Error> {
     let sql = format!("{SELECT} {FROM} WHERE r.id = $1");
-    conn.first(&sql, &[id.into()]).await
+    let row: Option<RuleRow> = conn.first(&sql, &[id.into()]).await?;
+    Ok(row.map(|r| r.into_rule(now)))
 }
 
 /// Changes the expiry when `version` is current; returns whether the row changed.
@@ -192,13 +228,13 @@ fn where_clause(f: &RuleFilter, now: i64) -> (String, Vec<Arg>) {
     (sql, args)
 }
 
-/// Newest first.
+/// Newest first, each rule's status as of `now`.
 pub async fn query(
     conn: &mut impl Read,
     filter: &RuleFilter,
     page: PageRequest,
     now: i64,
-) -> Result<(i64, Vec<RuleRow>), sqlx::Error> {
+) -> Result<(i64, Vec<AuthorizationRule>), sqlx::Error> {
     let (clause, args) = where_clause(filter, now);
     // One consumer's or group's rules are found by index; anything wider may read many.
     let narrow = filter.consumer_id.is_some() || filter.group_id.is_some();
@@ -213,9 +249,10 @@ pub async fn query(
     if !narrow {
         conn.expect_slow();
     }
-    let rows = conn.all(&sql, &page_args).await?;
-    if let Some(total) = page.total_if_last(rows.len()) {
-        return Ok((total, rows));
+    let rows: Vec<RuleRow> = conn.all(&sql, &page_args).await?;
+    let rules: Vec<AuthorizationRule> = rows.into_iter().map(|r| r.into_rule(now)).collect();
+    if let Some(total) = page.total_if_last(rules.len()) {
+        return Ok((total, rules));
     }
     page_args.truncate(n);
     let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
@@ -226,15 +263,20 @@ pub async fn query(
         .number(&count_sql, &page_args)
         .await?
         .unwrap_or_default();
-    Ok((total, rows))
+    Ok((total, rules))
 }
 
 /// Every rule matching the filter, for dependency lists (bounded: a dependency list longer
 /// than this is shown truncated).
-pub async fn all(conn: &mut impl Read, filter: &RuleFilter) -> Result<Vec<RuleRow>, sqlx::Error> {
-    let (clause, args) = where_clause(filter, 0);
+pub async fn all(
+    conn: &mut impl Read,
+    filter: &RuleFilter,
+    now: i64,
+) -> Result<Vec<AuthorizationRule>, sqlx::Error> {
+    let (clause, args) = where_clause(filter, now);
     let sql = format!("{SELECT} {FROM} {clause} ORDER BY r.created_at, r.id LIMIT 100");
-    conn.all(&sql, &args).await
+    let rows: Vec<RuleRow> = conn.all(&sql, &args).await?;
+    Ok(rows.into_iter().map(|r| r.into_rule(now)).collect())
 }
 
 #[cfg(test)]

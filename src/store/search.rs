@@ -8,8 +8,34 @@
 //!   extension needs the right to; without it the search still works, unindexed, and
 //!   `check_index` says so at every start.
 
-use super::Backend;
+use super::{like_pattern, Arg, Backend};
 use sqlx::AnyPool;
+
+/// Narrows `conditions`, a WHERE clause over `consumers` that begins `instance_id = $1`, to
+/// names containing `needle` (already trimmed and lowercased), each engine by its own index:
+/// SQLite by the FTS5 trigram table first, PostgreSQL by the trigram index the LIKE uses.
+pub fn narrow_to_name(
+    backend: Backend,
+    needle: &str,
+    conditions: &mut String,
+    args: &mut Vec<Arg>,
+) {
+    args.push(Arg::Text(like_pattern(needle)));
+    conditions.push_str(&format!(" AND name_key LIKE ${} ESCAPE '\\'", args.len()));
+    if backend != Backend::Sqlite {
+        return;
+    }
+    if let Some(query) = narrowing_query(needle) {
+        // Drive the query from the index's matches: the unary `+` keeps SQLite from walking
+        // the instance's whole (instance, created) index instead.
+        conditions.replace_range(.."instance_id".len(), "+instance_id");
+        args.push(Arg::Text(query));
+        conditions.push_str(&format!(
+            " AND rowid IN (SELECT rowid FROM consumers_search WHERE consumers_search MATCH ${})",
+            args.len()
+        ));
+    }
+}
 
 /// Warns, with the statements that fix it, when PostgreSQL's name search is not indexed
 /// (the migration could not create `pg_trgm`). SQLite's index is always there.
@@ -56,7 +82,25 @@ pub fn narrowing_query(needle: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::trigrams;
+    use super::*;
+
+    #[test]
+    fn only_sqlite_narrows_by_its_trigram_table() {
+        let narrowed = |backend| {
+            let (mut conditions, mut args) = ("instance_id = $1".to_owned(), vec![Arg::from("gw")]);
+            narrow_to_name(backend, "team", &mut conditions, &mut args);
+            (conditions, args.len())
+        };
+        let (sql, n) = narrowed(Backend::Sqlite);
+        assert!(
+            sql.starts_with("+instance_id = $1 AND name_key LIKE $2"),
+            "{sql}"
+        );
+        assert!(sql.contains("MATCH $3") && n == 3, "{sql}");
+        let (sql, n) = narrowed(Backend::Postgres);
+        assert_eq!(sql, "instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'");
+        assert_eq!(n, 2);
+    }
 
     #[test]
     fn a_search_of_fewer_than_three_characters_has_no_trigrams() {

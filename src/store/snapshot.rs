@@ -5,7 +5,6 @@
 use super::read::{Read, Reader};
 use super::{audit, Arg, Backend, Db};
 use crate::domain::IdKind;
-use sqlx::AnyConnection;
 use std::collections::BTreeSet;
 
 /// The rows a snapshot is built from, as the store reads them.
@@ -27,7 +26,7 @@ super::row::row! {
     pub struct EnvironmentRow {
         pub id: String,
         pub name_key: String,
-        pub is_default: i64,
+        pub is_default: bool,
     }
 }
 
@@ -45,7 +44,7 @@ super::row::row! {
     pub struct ConsumerRow {
         pub id: String,
         pub name: String,
-        pub enabled: i64,
+        pub enabled: bool,
     }
 }
 
@@ -53,7 +52,7 @@ super::row::row! {
     #[derive(Debug, Clone)]
     pub struct GroupRow {
         pub id: String,
-        pub enabled: i64,
+        pub enabled: bool,
     }
 }
 
@@ -65,7 +64,7 @@ super::row::row! {
         pub previous_hash: Option<String>,
         pub previous_expires_at: Option<i64>,
         pub consumer_id: String,
-        pub enabled: i64,
+        pub enabled: bool,
         pub expires_at: Option<i64>,
     }
 }
@@ -112,11 +111,21 @@ pub struct Patch {
 /// More changes than this since the snapshot's revision: load in full instead of patching.
 pub const MAX_PATCH: i64 = 2_000;
 
+super::row::row! {
+    struct RevisionRow {
+        id: String,
+        revision: i64,
+    }
+}
+
 /// The change counter of every instance.
 pub async fn revisions(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, revision FROM instances")
-        .fetch_all(&db.pool)
-        .await
+    let rows: Vec<RevisionRow> = db
+        .reader()
+        .await?
+        .all("SELECT id, revision FROM instances", &[])
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.revision)).collect())
 }
 
 /// How to bring a snapshot up to date.
@@ -136,11 +145,13 @@ async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::E
     Ok(tx)
 }
 
-async fn revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT revision FROM instances WHERE id = $1")
-        .bind(instance_id)
-        .fetch_one(conn)
-        .await
+async fn revision(conn: &mut impl Read, instance_id: &str) -> Result<i64, sqlx::Error> {
+    conn.number(
+        "SELECT revision FROM instances WHERE id = $1",
+        &[instance_id.into()],
+    )
+    .await?
+    .ok_or(sqlx::Error::RowNotFound)
 }
 
 super::row::row! {
@@ -167,19 +178,16 @@ pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Erro
 /// names; a full load when the journal names anything else (APIs, environments, the
 /// gateway), has a gap, or is too long.
 pub async fn update(db: &Db, instance_id: &str, after: i64) -> Result<Update, sqlx::Error> {
-    let mut tx = begin(db).await?;
-    let now = revision(&mut tx, instance_id).await?;
-    let patch = if now - after > MAX_PATCH || now < after {
-        None
-    } else {
-        let changes = audit::changes(&mut tx, instance_id, after, now).await?;
-        if changes.len() as i64 != now - after {
-            None
-        } else {
-            patch(&mut tx, now, &changes).await?
+    let patch = match db.reader().await? {
+        mut reader @ Reader::Lite(_) => patch_since(&mut reader, instance_id, after).await?,
+        Reader::Pool(conn) => {
+            drop(conn);
+            let mut tx = begin(db).await?;
+            let patch = patch_since(&mut tx, instance_id, after).await?;
+            tx.commit().await?;
+            patch
         }
     };
-    tx.commit().await?;
     Ok(match patch {
         Some(p) => Update::Patch(p),
         // A full load reads everything anew, with the revision it read it at.
@@ -187,8 +195,38 @@ pub async fn update(db: &Db, instance_id: &str, after: i64) -> Result<Update, sq
     })
 }
 
+/// The patch from `after` to the current revision, read in one transaction; `None` when a
+/// full load is needed instead.
+async fn patch_since(
+    conn: &mut impl Read,
+    instance_id: &str,
+    after: i64,
+) -> Result<Option<Patch>, sqlx::Error> {
+    let now = revision(conn, instance_id).await?;
+    if now - after > MAX_PATCH || now < after {
+        return Ok(None);
+    }
+    let changes = audit::changes(conn, instance_id, after, now).await?;
+    if changes.len() as i64 != now - after {
+        return Ok(None);
+    }
+    patch(conn, now, &changes).await
+}
+
+super::row::row! {
+    struct KeyOwnerRow {
+        consumer_id: Option<String>,
+    }
+}
+
+super::row::row! {
+    struct MemberOfRow {
+        group_id: String,
+    }
+}
+
 async fn patch(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     revision: i64,
     changes: &[audit::Change],
 ) -> Result<Option<Patch>, sqlx::Error> {
@@ -210,12 +248,13 @@ async fn patch(
             // A key decides only through the consumer it is bound to (binding, unbinding and
             // deleting are the consumer's changes, or need an unbound key).
             Some(IdKind::Key) => {
-                let bound: Option<Option<String>> =
-                    sqlx::query_scalar("SELECT consumer_id FROM api_keys WHERE id = $1")
-                        .bind(subject)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if let Some(Some(consumer)) = bound {
+                let owner: Option<KeyOwnerRow> = conn
+                    .first(
+                        "SELECT consumer_id FROM api_keys WHERE id = $1",
+                        &[subject.into()],
+                    )
+                    .await?;
+                if let Some(consumer) = owner.and_then(|o| o.consumer_id) {
                     consumers.insert(consumer);
                 }
             }
@@ -239,51 +278,44 @@ const KEY_COLUMNS: &str =
     "key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at";
 const RULE_COLUMNS: &str = "consumer_id, group_id, api_id, environment_id, expire_mode, expire_at";
 
-async fn consumer_slice(
-    conn: &mut AnyConnection,
-    id: String,
-) -> Result<ConsumerSlice, sqlx::Error> {
-    let row = sqlx::query_as("SELECT id, name, enabled FROM consumers WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
+async fn consumer_slice(conn: &mut impl Read, id: String) -> Result<ConsumerSlice, sqlx::Error> {
+    let arg = [Arg::from(&id)];
+    let row = conn
+        .first(
+            "SELECT id, name, enabled FROM consumers WHERE id = $1",
+            &arg,
+        )
         .await?;
-    let keys = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE consumer_id = $1"
-    )))
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let groups =
-        sqlx::query_scalar("SELECT group_id FROM consumer_group_members WHERE consumer_id = $1")
-            .bind(&id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE consumer_id = $1"
-    )))
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let keys_sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE consumer_id = $1");
+    let keys = conn.all(&keys_sql, &arg).await?;
+    let groups: Vec<MemberOfRow> = conn
+        .all(
+            "SELECT group_id FROM consumer_group_members WHERE consumer_id = $1",
+            &arg,
+        )
+        .await?;
+    let rules_sql =
+        format!("SELECT {RULE_COLUMNS} FROM authorization_rules WHERE consumer_id = $1");
+    let rules = conn.all(&rules_sql, &arg).await?;
     Ok(ConsumerSlice {
         id,
         row,
         keys,
-        groups,
+        groups: groups.into_iter().map(|g| g.group_id).collect(),
         rules,
     })
 }
 
-async fn group_slice(conn: &mut AnyConnection, id: String) -> Result<GroupSlice, sqlx::Error> {
-    let row = sqlx::query_as("SELECT id, enabled FROM consumer_groups WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
+async fn group_slice(conn: &mut impl Read, id: String) -> Result<GroupSlice, sqlx::Error> {
+    let arg = [Arg::from(&id)];
+    let row = conn
+        .first(
+            "SELECT id, enabled FROM consumer_groups WHERE id = $1",
+            &arg,
+        )
         .await?;
-    let rules = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RULE_COLUMNS} FROM authorization_rules WHERE group_id = $1"
-    )))
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rules_sql = format!("SELECT {RULE_COLUMNS} FROM authorization_rules WHERE group_id = $1");
+    let rules = conn.all(&rules_sql, &arg).await?;
     Ok(GroupSlice { id, row, rules })
 }
 

@@ -1,6 +1,8 @@
 //! REST bearer tokens. Only the SHA-256 of a token is stored.
 
 use crate::domain::records::{ApiToken, CurrentUser, Role};
+use crate::store::read::Read;
+use crate::store::row::row;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,15 +32,16 @@ pub async fn insert(
     .map(drop)
 }
 
-#[derive(sqlx::FromRow)]
-struct HolderRow {
-    token_id: String,
-    token_name: String,
-    last_used_at: Option<i64>,
-    expires_at: Option<i64>,
-    id: String,
-    username: String,
-    role: String,
+row! {
+    struct HolderRow {
+        token_id: String,
+        token_name: String,
+        last_used_at: Option<i64>,
+        expires_at: Option<i64>,
+        id: String,
+        username: String,
+        role: Role,
+    }
 }
 
 /// A token's ID, name, last use and expiry, and the enabled account it belongs to.
@@ -53,31 +56,28 @@ pub struct TokenHolder {
 
 /// The holder of a live token (unexpired, enabled account).
 pub async fn holder(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     token_hash: &str,
     now: i64,
 ) -> Result<Option<TokenHolder>, sqlx::Error> {
-    let row: Option<HolderRow> = sqlx::query_as(
-        "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, t.expires_at, a.id, a.username, a.role \
-         FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
-         WHERE t.token_hash = $1 AND a.enabled = 1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.and_then(|r| {
-        Some(TokenHolder {
-            user: CurrentUser {
-                id: r.id,
-                username: r.username,
-                role: Role::parse(&r.role)?,
-            },
-            token_id: r.token_id,
-            token_name: r.token_name,
-            last_used_at: r.last_used_at,
-            expires_at: r.expires_at,
-        })
+    let row: Option<HolderRow> = conn
+        .first(
+            "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, t.expires_at, a.id, a.username, a.role \
+             FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
+             WHERE t.token_hash = $1 AND a.enabled = 1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
+            &[token_hash.into(), now.into()],
+        )
+        .await?;
+    Ok(row.map(|r| TokenHolder {
+        user: CurrentUser {
+            id: r.id,
+            username: r.username,
+            role: r.role,
+        },
+        token_id: r.token_id,
+        token_name: r.token_name,
+        last_used_at: r.last_used_at,
+        expires_at: r.expires_at,
     }))
 }
 
@@ -90,38 +90,29 @@ pub async fn touch(conn: &mut AnyConnection, token_id: &str, now: i64) -> Result
         .map(drop)
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: String,
-    name: String,
-    prefix: String,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    expires_at: Option<i64>,
-}
+row!(impl ApiToken {
+    id,
+    name,
+    prefix,
+    created_at,
+    last_used_at,
+    expires_at,
+    expired,
+});
 
+/// The account's tokens, newest first; `expired` as of `now`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut impl Read,
     account_id: &str,
+    now: i64,
 ) -> Result<Vec<ApiToken>, sqlx::Error> {
-    let rows: Vec<TokenRow> = sqlx::query_as(
-        "SELECT id, name, prefix, created_at, last_used_at, expires_at FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
+    conn.all(
+        "SELECT id, name, prefix, created_at, last_used_at, expires_at, \
+         CAST(CASE WHEN expires_at IS NOT NULL AND expires_at <= $2 THEN 1 ELSE 0 END AS BIGINT) AS expired \
+         FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
+        &[account_id.into(), now.into()],
     )
-    .bind(account_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ApiToken {
-            id: r.id,
-            name: r.name,
-            prefix: r.prefix,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            expires_at: r.expires_at,
-            expired: false,
-        })
-        .collect())
+    .await
 }
 
 /// Revokes one of the account's tokens; returns whether it existed.

@@ -349,3 +349,40 @@ pub fn refused(r: &Rest, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.body["code"], code, "{}", r.body);
 }
+
+/// An answer made fit for a snapshot (`insta`), exactly: every value equal to one of `known`
+/// (the IDs and times the test made) becomes `[its name]`, and the times the server chose
+/// (`createdAt`, `updateTimestamp`, …) and the request ID become `[time]` and
+/// `[requestId]`. An ID the test did not expect stays as it is and fails the snapshot.
+pub fn stable(value: &Value, known: &[(Value, &str)]) -> Value {
+    const SERVER_CHOSEN: [(&str, &str); 7] = [
+        ("createdAt", "[time]"),
+        ("updatedAt", "[time]"),
+        ("createTimestamp", "[time]"),
+        ("updateTimestamp", "[time]"),
+        ("lastUsedAt", "[time]"),
+        ("requestId", "[requestId]"),
+        ("resourceId", "[resourceNo]"),
+    ];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let chosen = SERVER_CHOSEN.iter().find(|(name, _)| name == k);
+                    let v = match chosen {
+                        Some((_, mark)) if !v.is_null() && !v.is_string() || k == "requestId" => {
+                            Value::from(*mark)
+                        }
+                        _ => stable(v, known),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| stable(v, known)).collect()),
+        other => match known.iter().find(|(v, _)| v == other) {
+            Some((_, name)) => Value::from(format!("[{name}]")),
+            None => other.clone(),
+        },
+    }
+}

@@ -20,42 +20,11 @@ use crate::store::consumers::{self, ConsumerRow};
 use crate::store::read::Read;
 use crate::store::{groups, keys, now_ms, Db};
 use sqlx::AnyConnection;
-use std::collections::HashMap;
-
-/// Attaches groups and credentials to consumer rows, preserving their order.
-async fn assemble(conn: &mut impl Read, rows: Vec<ConsumerRow>) -> AppResult<Vec<Consumer>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let relations = consumers::relations_of(&mut *conn, &ids).await?;
-    let mut groups_by: HashMap<String, Vec<_>> = HashMap::new();
-    for (cid, g) in relations.groups {
-        groups_by.entry(cid).or_default().push(g);
-    }
-    let mut creds_by: HashMap<String, Vec<_>> = HashMap::new();
-    for (cid, c) in relations.credentials {
-        creds_by.entry(cid).or_default().push(c);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| Consumer {
-            groups: groups_by.remove(&r.id).unwrap_or_default(),
-            credentials: creds_by.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            instance_id: r.instance_id,
-            name: r.name,
-            description: r.description,
-            enabled: r.enabled != 0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            version: r.version,
-        })
-        .collect())
-}
 
 async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<Consumer> {
-    let row = consumers::get(&mut *conn, id.as_str())
+    consumers::get(conn, id.as_str())
         .await?
-        .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
-    Ok(assemble(conn, vec![row]).await?.remove(0))
+        .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))
 }
 
 /// Consumers of an instance, newest first: by name, and optionally only the members of a
@@ -88,11 +57,10 @@ pub async fn list_consumers(
         },
     };
     let mut conn = db.reader().await?;
-    let (total_size, rows) =
+    let (total_size, items) =
         consumers::list(&mut conn, instance_id.as_str(), name_like, &filter, page)
             .await?
             .ok_or_else(|| AppError::not_found(IdKind::Instance, instance_id.as_str()))?;
-    let items = assemble(&mut conn, rows).await?;
     Ok(page.answer(total_size, items))
 }
 
@@ -117,7 +85,7 @@ pub async fn create_consumer(db: &Db, actor: &Actor, input: NewConsumer) -> AppR
         instance_id: instance.id.clone(),
         name: name.to_string(),
         description: description.as_str().to_owned(),
-        enabled: 1,
+        enabled: true,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -179,7 +147,7 @@ pub async fn update_consumer(
     let name = parse_name(&input.name)?;
     let description = parse_description(&input.description)?;
     let mut tx = admin.begin(db).await?;
-    let current = consumers::get(&mut tx, id.as_str())
+    let current = consumers::get_row(&mut tx, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
     let changed = consumers::update(
@@ -207,10 +175,7 @@ pub async fn update_consumer(
 }
 
 /// Everything that must be removed before the consumer can be deleted.
-async fn dependencies(
-    conn: &mut sqlx::AnyConnection,
-    consumer: &Consumer,
-) -> AppResult<Vec<Dependency>> {
+async fn dependencies(conn: &mut impl Read, consumer: &Consumer) -> AppResult<Vec<Dependency>> {
     let fresh = load(
         conn,
         &ResourceId::parse(IdKind::Consumer, &consumer.id).expect("stored id parses"),
@@ -244,7 +209,7 @@ async fn dependencies(
 
 pub async fn check_consumer_dependencies(db: &Db, consumer_id: &str) -> AppResult<Vec<Dependency>> {
     let consumer = get_consumer(db, consumer_id).await?;
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.reader().await?;
     dependencies(&mut conn, &consumer).await
 }
 
@@ -307,7 +272,7 @@ pub async fn set_consumer_enabled(
 }
 
 impl Deletable for Consumer {
-    async fn dependencies(&self, conn: &mut AnyConnection) -> AppResult<Vec<Dependency>> {
+    async fn dependencies(&self, conn: &mut impl Read) -> AppResult<Vec<Dependency>> {
         dependencies(conn, self).await
     }
 

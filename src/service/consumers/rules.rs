@@ -2,7 +2,7 @@
 //! consumer's rules in that operation's item shape (`domain::rule_view`), optionally with the rules it inherits from its enabled groups.
 
 use crate::domain::authorization::PrincipalType;
-use crate::domain::records::{Environment, Instance};
+use crate::domain::records::{Environment, Instance, ModelApi};
 use crate::domain::rule_view::{
     ApiEnvironment, ConsumerAuthorizationRule, EnvironmentInfo, GatewayInfo, GatewayRef,
     HttpApiApiInfo, RuleSource, API_TYPE, RESOURCE_TYPE,
@@ -53,7 +53,7 @@ pub async fn list_consumer_rules(
         )
     })?;
     let mut conn = db.reader().await?;
-    let consumer = consumers::get(&mut conn, id.as_str())
+    let consumer = consumers::get_row(&mut conn, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, id.as_str()))?;
     let instance = instances::get(&mut conn, &consumer.instance_id)
@@ -69,20 +69,19 @@ pub async fn list_consumer_rules(
     let now = now_ms();
     let (total_size, rows) = rules::query(&mut conn, &filter, page, now).await?;
 
-    let mut api_ids: Vec<String> = rows.iter().map(|r| r.api_id.clone()).collect();
+    let mut api_ids: Vec<String> = rows.iter().map(|r| r.api.id.clone()).collect();
     api_ids.sort();
     api_ids.dedup();
-    let api_rows: HashMap<String, model_apis::ApiRow> = model_apis::get_many(&mut conn, &api_ids)
+    let apis: HashMap<String, ModelApi> = model_apis::get_many(&mut conn, &api_ids)
         .await?
         .into_iter()
         .map(|a| (a.id.clone(), a))
         .collect();
-    let mut deployed: HashMap<String, Vec<String>> = HashMap::new();
-    for (api, env) in model_apis::deployments_of(&mut conn, &api_ids).await? {
-        deployed.entry(api).or_default().push(env.id);
-    }
-    let mut env_ids: Vec<String> = rows.iter().map(|r| r.environment_id.clone()).collect();
-    env_ids.extend(deployed.values().flatten().cloned());
+    let mut env_ids: Vec<String> = rows.iter().map(|r| r.environment.id.clone()).collect();
+    env_ids.extend(
+        apis.values()
+            .flat_map(|a| a.environments.iter().map(|e| e.id.clone())),
+    );
     env_ids.sort();
     env_ids.dedup();
     let envs: HashMap<String, Environment> = environments::get_many(&mut conn, &env_ids)
@@ -93,13 +92,12 @@ pub async fn list_consumer_rules(
 
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
-        let api = api_rows.get(&r.api_id).ok_or(AppError::Internal)?.clone();
-        let env = envs.get(&r.environment_id).ok_or(AppError::Internal)?;
-        let api_environments = deployed
-            .get(&api.id)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| envs.get(e))
+        let api = apis.get(&r.api.id).ok_or(AppError::Internal)?;
+        let env = envs.get(&r.environment.id).ok_or(AppError::Internal)?;
+        let api_environments = api
+            .environments
+            .iter()
+            .filter_map(|e| envs.get(&e.id))
             .map(|e| ApiEnvironment {
                 environment_id: e.id.clone(),
                 name: e.name.clone(),
@@ -111,20 +109,20 @@ pub async fn list_consumer_rules(
                 deploy_status: "Deployed".into(),
             })
             .collect();
-        let source = include_inherited.then(|| match PrincipalType::parse(&r.principal_type) {
-            Some(PrincipalType::ConsumerGroup) => RuleSource {
+        let source = include_inherited.then(|| match r.principal_type {
+            PrincipalType::ConsumerGroup => RuleSource {
                 kind: PrincipalType::ConsumerGroup,
-                consumer_group_id: Some(r.principal_id.clone()),
-                consumer_group_name: Some(r.principal_name.clone()),
+                consumer_group_id: Some(r.principal.id.clone()),
+                consumer_group_name: Some(r.principal.name.clone()),
             },
-            _ => RuleSource {
+            PrincipalType::Consumer => RuleSource {
                 kind: PrincipalType::Consumer,
                 consumer_group_id: None,
                 consumer_group_name: None,
             },
         });
-        let rule = r.into_rule(now);
-        let model = api.clone().into_api(Vec::new());
+        let rule = r;
+        let model = api.clone();
         items.push(ConsumerAuthorizationRule {
             consumer_authorization_rule_id: rule.id,
             consumer_id: consumer.id.clone(),
