@@ -55,14 +55,25 @@ pub fn save<T: 'static>(
     done: impl FnOnce(&T) -> String + 'static,
     on_done: Callback<()>,
 ) {
+    send(pending, server, change, move |value| {
+        notify(false, done(&value));
+        on_done.run(());
+    });
+}
+
+/// Sends a dialog's change as `save` does, but hands the answer to `on_ok` (a dialog that
+/// goes on to show what came back, such as a secret shown once).
+pub fn send<T: 'static>(
+    pending: RwSignal<bool>,
+    server: RwSignal<Option<AppError>>,
+    change: impl Future<Output = Result<T, AppError>> + 'static,
+    on_ok: impl FnOnce(T) + 'static,
+) {
     server.set(None);
     pending.set(true);
     leptos::task::spawn_local(async move {
         match change.await {
-            Ok(value) => {
-                notify(false, done(&value));
-                on_done.run(());
-            }
+            Ok(value) => on_ok(value),
             Err(e) => server.set(Some(e)),
         }
         pending.set(false);

@@ -4,10 +4,10 @@
 use crate::domain::records::{Account, Role};
 use crate::error::AppError;
 use crate::server_fns::accounts::{
-    list_accounts, reset_account_password, set_account_enabled, set_account_role, CreateAccount,
+    create_account, list_accounts, reset_account_password, set_account_enabled, set_account_role,
 };
 use crate::ui::components::LocalTime;
-use crate::ui::components::{notify, Console, Dialog, TextField};
+use crate::ui::components::{notify, save, Console, FormDialog, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -134,34 +134,24 @@ fn NewAccountDialog(
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("Viewer".to_owned());
     let server = RwSignal::new(None::<AppError>);
-    let action = ServerAction::<CreateAccount>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(a)) => {
-            notify(false, format!("Account {} created.", a.username));
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
     let name_error = Signal::derive(move || server.get().and_then(|e| e.field_message("Name")));
-    let other = move || {
-        server
-            .get()
-            .filter(|e| e.field_message("Name").is_none())
-            .map(|e| e.to_string())
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        server.set(None);
-        action.dispatch(CreateAccount {
-            username: username.get(),
-            password: password.get(),
-            role: role.get(),
-        });
+    let submit = move |_| {
+        let change = create_account(
+            username.get_untracked(),
+            password.get_untracked(),
+            role.get_untracked(),
+        );
+        save(
+            pending,
+            server,
+            change,
+            |a| format!("Account {} created.", a.username),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="New account" on_close=on_close>
-            <form on:submit=submit novalidate>
+        <FormDialog title="New account" on_close=on_close on_submit=submit pending=pending server=server fields=&["Name"]>
                 <TextField id="account-username" label="Username" value=username error=name_error required=true />
                 <div class="field">
                     <label for="account-password">"Password (at least 10 characters)"</label>
@@ -174,13 +164,7 @@ fn NewAccountDialog(
                         <option value="Admin">"Admin"</option>
                     </select>
                 </div>
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 
@@ -191,38 +175,21 @@ fn ResetPasswordDialog(
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let id = account.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (id, p) = (id.clone(), password.get_untracked());
-        leptos::task::spawn_local(async move {
-            match reset_account_password(id, p).await {
-                Ok(()) => {
-                    notify(
-                        false,
-                        "Password reset; the account was signed out everywhere.".to_owned(),
-                    );
-                    on_done.run(());
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
+    let submit = move |_| {
+        let change = reset_account_password(id.clone(), password.get_untracked());
+        let done = |_: &()| "Password reset; the account was signed out everywhere.".to_owned();
+        save(pending, server, change, done, on_done);
     };
     view! {
-        <Dialog title="Reset password" on_close=on_close>
-            <form on:submit=submit>
+        <FormDialog title="Reset password" on_close=on_close on_submit=submit pending=pending server=server>
                 <p>{format!("Set a new password for {}. They will be signed out everywhere.", account.username)}</p>
                 <div class="field">
                     <label for="reset-password">"New password (at least 10 characters)"</label>
                     <input id="reset-password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
                 </div>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary">"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }

@@ -5,7 +5,7 @@ use crate::domain::records::AuditEvent;
 use crate::domain::IdKind;
 use crate::server_fns::audit::list_audit_events;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{Console, ListQuery, Pager};
+use crate::ui::components::{Console, ListQuery, ListTable};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -77,25 +77,9 @@ fn AuditLog(instance_id: Memo<Option<String>>) -> impl IntoView {
             <input id="audit-to" type="datetime-local" step="1" name="to" value=move || list_query.get().filter("to") />
             <button type="submit">"Filter"</button>
         </form>
-        <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match events.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No audit entries match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table aria-label="Audit entries">
-                            <thead><tr>
-                                <th scope="col">"Time"</th><th scope="col">"Actor"</th><th scope="col">"Action"</th>
-                                <th scope="col">"Resource"</th><th scope="col">"Change"</th><th scope="col">"Request ID"</th>
-                            </tr></thead>
-                            <tbody>{page.items.into_iter().map(event_row).collect_view()}</tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="event" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListTable what="audit entries" label="Audit entries" page=events query=list_query selected_key="event"
+            columns=vec!["Time", "Actor", "Action", "Resource", "Change", "Request ID"]
+            row=|e: AuditEvent, _: &ListQuery| event_row(e) />
     }
 }
 

@@ -10,8 +10,8 @@ use crate::server_fns::environments::{
     update_environment,
 };
 use crate::ui::components::{
-    can_write, description_error, save, typed_name_error, DeleteDialog, Dialog, ListQuery,
-    LocalTime, Pager, TextField,
+    can_write, description_error, save, typed_name_error, DeleteDialog, FormDialog, ListQuery,
+    ListTable, LocalTime, TextField, Toolbar,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -35,35 +35,12 @@ pub fn EnvironmentsPage() -> impl IntoView {
     view! {
         <h1>"Environments"</h1>
         <p class="hint">"Model APIs are deployed to environments, and authorization rules grant an API in one of them."</p>
-        <div class="toolbar">
-            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New environment"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="environment-search" class="visually-hidden">"Search environments by name"</label>
-                <input id="environment-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading environments…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match envs.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No environments match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table aria-label="Environments">
-                            <thead><tr>
-                                <th scope="col">"ID/Name"</th><th scope="col">"Alias"</th><th scope="col">"Description"</th>
-                                <th scope="col">"Creation Time"</th><th scope="col">"Actions"</th>
-                            </tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|e| environment_row(e, writer, editing, deleting)).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="environment" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Toolbar new_label="New environment" on_new=move |_| creating.set(true)
+            search_id="environment-search" search_label="Search environments by name" search_placeholder="Search by name"
+            search=Signal::derive(move || list_query.get().q) />
+        <ListTable what="environments" label="Environments" page=envs query=list_query selected_key="environment"
+            columns=vec!["ID/Name", "Alias", "Description", "Creation Time", "Actions"]
+            row=move |e: Environment, _: &ListQuery| environment_row(e, writer, editing, deleting) />
         <Show when=move || creating.get()>
             <EnvironmentDialog instance_id=instance_id.get_untracked() existing=None on_close=move || creating.set(false) on_done=move || { creating.set(false); done() } />
         </Show>
@@ -126,15 +103,8 @@ fn EnvironmentDialog(
     let name_error = typed_name_error(name, server, "Name");
     let alias_error = Signal::derive(move || server_field("Alias"));
     let description_error = description_error(description);
-    let other = move || {
-        server
-            .get()
-            .filter(|e| e.field_message("Name").is_none() && e.field_message("Alias").is_none())
-            .map(|e| e.to_string())
-    };
     let current = existing.as_ref().map(|e| (e.id.clone(), e.version));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |_| {
         let (name, alias, description) = (
             name.get_untracked(),
             alias.get_untracked(),
@@ -180,18 +150,11 @@ fn EnvironmentDialog(
         "New environment"
     };
     view! {
-        <Dialog title=title on_close=on_close>
-            <form on:submit=submit novalidate>
-                <TextField id="environment-name" label="Environment name" value=name error=name_error required=true />
-                <TextField id="environment-alias" label="Alias (optional; the name when empty)" value=alias error=alias_error />
-                <TextField id="environment-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title=title on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "Alias"]>
+            <TextField id="environment-name" label="Environment name" value=name error=name_error required=true />
+            <TextField id="environment-alias" label="Alias (optional; the name when empty)" value=alias error=alias_error />
+            <TextField id="environment-description" label="Description" value=description error=description_error multiline=true />
+        </FormDialog>
     }
 }
 

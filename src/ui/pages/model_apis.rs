@@ -7,11 +7,12 @@ use crate::domain::records::ModelApi;
 use crate::error::AppError;
 use crate::server_fns::environments::list_environments;
 use crate::server_fns::model_apis::{
-    api_dependencies, delete_api, list_apis, CreateApi, UpdateApi,
+    api_dependencies, create_api, delete_api, list_apis, update_api,
 };
 use crate::ui::components::LocalTime;
 use crate::ui::components::{
-    can_write, notify, DeleteDialog, Dialog, ListQuery, Pager, SelectMany, SelectOne, TextField,
+    can_write, save, DeleteDialog, FormDialog, ListQuery, ListTable, SelectMany, SelectOne,
+    TextField, Toolbar,
 };
 use crate::ui::components::{description_error, typed_name_error};
 use leptos::prelude::*;
@@ -34,53 +35,30 @@ pub fn ModelApisPage() -> impl IntoView {
     let writer = can_write();
     view! {
         <h1>"Model APIs"</h1>
-        <div class="toolbar">
-            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New model API"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="api-search" class="visually-hidden">"Search model APIs by name"</label>
-                <input id="api-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading model APIs…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match apis.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No model APIs match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table>
-                            <thead><tr>
-                                <th scope="col">"ID/Name"</th><th scope="col">"Base path"</th><th scope="col">"AI protocol"</th>
-                                <th scope="col">"Model category"</th><th scope="col">"Environments"</th><th scope="col">"Creation Time"</th><th scope="col">"Actions"</th>
-                            </tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|a| {
-                                    let label = format!("Delete {}", a.name);
-                                    let edit_label = format!("Edit {}", a.name);
-                                    let (target, edit) = (a.clone(), a.clone());
-                                    view! {
-                                        <tr id=a.id.clone()>
-                                            <td><span class="id">{a.id.clone()}</span><br /><span>{a.name.clone()}</span></td>
-                                            <td class="mono">{a.base_path.clone()}</td>
-                                            <td>{a.ai_protocols.join(", ")}</td>
-                                            <td>{a.model_category.clone()}</td>
-                                            <td>{a.environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", ")}</td>
-                                            <td><LocalTime ms=a.created_at /></td>
-                                            <td class="actions">{writer.then(|| view! {
-                                                <button type="button" class="link" aria-label=edit_label on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
-                                                <button type="button" class="link danger" aria-label=label on:click=move |_| deleting.set(Some(target.clone()))>"Delete"</button>
-                                            })}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="api" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+        <Toolbar new_label="New model API" on_new=move |_| creating.set(true)
+            search_id="api-search" search_label="Search model APIs by name" search_placeholder="Search by name"
+            search=Signal::derive(move || list_query.get().q) />
+        <ListTable what="model APIs" page=apis query=list_query selected_key="api"
+            columns=vec!["ID/Name", "Base path", "AI protocol", "Model category", "Environments", "Creation Time", "Actions"]
+            row=move |a: ModelApi, _: &ListQuery| {
+                let label = format!("Delete {}", a.name);
+                let edit_label = format!("Edit {}", a.name);
+                let (target, edit) = (a.clone(), a.clone());
+                view! {
+                    <tr id=a.id.clone()>
+                        <td><span class="id">{a.id.clone()}</span><br /><span>{a.name.clone()}</span></td>
+                        <td class="mono">{a.base_path.clone()}</td>
+                        <td>{a.ai_protocols.join(", ")}</td>
+                        <td>{a.model_category.clone()}</td>
+                        <td>{a.environments.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", ")}</td>
+                        <td><LocalTime ms=a.created_at /></td>
+                        <td class="actions">{writer.then(|| view! {
+                            <button type="button" class="link" aria-label=edit_label on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
+                            <button type="button" class="link danger" aria-label=label on:click=move |_| deleting.set(Some(target.clone()))>"Delete"</button>
+                        })}</td>
+                    </tr>
                 }
-            })}
-        </Transition>
+            } />
         <Show when=move || creating.get()>
             <ApiDialog instance_id=instance_id.get_untracked() existing=None on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
@@ -120,21 +98,9 @@ fn ApiDialog(
             .unwrap_or_default(),
     );
     let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let iid = instance_id.clone();
     let envs = Resource::new(|| (), move |_| list_environments(iid.clone()));
-    let create = ServerAction::<CreateApi>::new();
-    let update = ServerAction::<UpdateApi>::new();
-    for (action_value, verb) in [(create.value(), "registered"), (update.value(), "saved")] {
-        Effect::new(move |_| match action_value.get() {
-            Some(Ok(a)) => {
-                notify(false, format!("Model API {} {verb} ({}).", a.name, a.id));
-                on_done.run(());
-            }
-            Some(Err(e)) => server.set(Some(e)),
-            None => {}
-        });
-    }
-    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
     let server_field = move |f: &'static str| server.get().and_then(|e| e.field_message(f));
     let name_error = typed_name_error(name, server, "Name");
     let path_error = Signal::derive(move || {
@@ -145,45 +111,56 @@ fn ApiDialog(
             .or_else(|| server_field("BasePath"))
     });
     let description_error = description_error(description);
-    let other = move || {
-        server
-            .get()
-            .filter(|e| e.field_message("Name").is_none() && e.field_message("BasePath").is_none())
-            .map(|e| e.to_string())
-    };
     let current = existing.as_ref().map(|a| (a.id.clone(), a.version));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        server.set(None);
-        match &current {
-            None => {
-                create.dispatch(CreateApi {
-                    input: NewModelApi {
-                        instance_id: instance_id.clone(),
-                        name: name.get(),
-                        base_path: base_path.get(),
-                        ai_protocols: vec![protocol.get()],
-                        model_category: category.get(),
-                        description: description.get(),
-                        environment_ids: environments.get(),
-                    },
-                });
+    let submit = move |_| {
+        let (name, base_path, ai_protocols) = (
+            name.get_untracked(),
+            base_path.get_untracked(),
+            vec![protocol.get_untracked()],
+        );
+        let (model_category, description) = (category.get_untracked(), description.get_untracked());
+        let environment_ids = environments.get_untracked();
+        let verb = if current.is_some() {
+            "saved"
+        } else {
+            "registered"
+        };
+        let (current, instance_id) = (current.clone(), instance_id.clone());
+        let change = async move {
+            match current {
+                None => {
+                    let input = NewModelApi {
+                        instance_id,
+                        name,
+                        base_path,
+                        ai_protocols,
+                        model_category,
+                        description,
+                        environment_ids,
+                    };
+                    create_api(input).await
+                }
+                Some((id, version)) => {
+                    let input = ModelApiUpdate {
+                        name,
+                        base_path,
+                        ai_protocols,
+                        model_category,
+                        description,
+                        environment_ids,
+                        version,
+                    };
+                    update_api(id, input).await
+                }
             }
-            Some((id, version)) => {
-                update.dispatch(UpdateApi {
-                    id: id.clone(),
-                    input: ModelApiUpdate {
-                        name: name.get(),
-                        base_path: base_path.get(),
-                        ai_protocols: vec![protocol.get()],
-                        model_category: category.get(),
-                        description: description.get(),
-                        environment_ids: environments.get(),
-                        version: *version,
-                    },
-                });
-            }
-        }
+        };
+        save(
+            pending,
+            server,
+            change,
+            move |a| format!("Model API {} {verb} ({}).", a.name, a.id),
+            on_done,
+        );
     };
     let title = if existing.is_some() {
         "Edit model API"
@@ -199,8 +176,7 @@ fn ApiDialog(
         .map(|c| (c.to_string(), c.to_string()))
         .collect();
     view! {
-        <Dialog title=title on_close=on_close>
-            <form on:submit=submit novalidate>
+        <FormDialog title=title on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "BasePath"]>
                 <TextField id="api-name" label="API name" value=name error=name_error required=true />
                 <TextField id="api-base-path" label="Base path" value=base_path error=path_error required=true />
                 <SelectOne id="api-protocol" label="AI protocol" options=protocols value=protocol />
@@ -216,13 +192,7 @@ fn ApiDialog(
                     })}
                 </Suspense>
                 <TextField id="api-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 

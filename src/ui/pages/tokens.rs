@@ -2,10 +2,12 @@
 
 use crate::domain::records::ApiToken;
 use crate::error::AppError;
-use crate::server_fns::tokens::{list_tokens, revoke_token, CreateToken};
+use crate::server_fns::tokens::{create_token, list_tokens, revoke_token};
 use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{notify, Console, Dialog, SecretReveal, SelectOne, TextField};
+use crate::ui::components::{
+    save, send, Console, Dialog, Form, FormDialog, SecretReveal, SelectOne, TextField,
+};
 use leptos::prelude::*;
 
 #[component]
@@ -89,35 +91,27 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         .map(|d| (d.to_string(), format!("{d} days")))
         .collect();
     let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let revealed = RwSignal::new(None::<String>);
-    let action = ServerAction::<CreateToken>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(created)) => revealed.set(Some(created.value)),
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
     let name_error = typed_name_error(name, server, "Name");
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        server.set(None);
-        action.dispatch(CreateToken {
-            name: name.get(),
-            expires_in_days: days.get().parse().ok(),
+    let submit = Callback::new(move |_: ()| {
+        let change = create_token(name.get_untracked(), days.get_untracked().parse().ok());
+        send(pending, server, change, move |created| {
+            revealed.set(Some(created.value))
         });
-    };
+    });
     view! {
         <Dialog title="New token" on_close=on_close>
             {move || match revealed.get() {
-                None => view! {
-                    <form on:submit=submit novalidate>
+                None => {
+                    let lifetimes = lifetimes.clone();
+                    view! {
+                    <Form on_close=on_close on_submit=submit pending=pending server=server fields=&["Name"]>
                         <TextField id="token-name" label="Token name" value=name error=name_error required=true />
-                        <SelectOne id="token-lifetime" label="Expires in" options=lifetimes.clone() value=days />
-                        <div class="actions">
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                        </div>
-                    </form>
-                }.into_any(),
+                        <SelectOne id="token-lifetime" label="Expires in" options=lifetimes value=days />
+                    </Form>
+                }.into_any()
+                }
                 Some(value) => view! {
                     <SecretReveal id="new-token-value" label="API token" value=value on_done=on_close />
                 }.into_any(),
@@ -132,31 +126,22 @@ fn RevokeTokenDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let id = token.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let id = id.clone();
-        leptos::task::spawn_local(async move {
-            match revoke_token(id).await {
-                Ok(()) => {
-                    notify(false, "Token revoked.".to_owned());
-                    on_done.run(());
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
+    let submit = move |_| {
+        let change = revoke_token(id.clone());
+        save(
+            pending,
+            server,
+            change,
+            |_| "Token revoked.".to_owned(),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Revoke token" on_close=on_close>
-            <form on:submit=submit>
-                <p>{format!("Scripts using the token {} will be refused from now on.", token.name)}</p>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary danger">"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="Revoke token" on_close=on_close on_submit=submit pending=pending server=server danger=true>
+            <p>{format!("Scripts using the token {} will be refused from now on.", token.name)}</p>
+        </FormDialog>
     }
 }

@@ -7,13 +7,13 @@ use crate::domain::records::{Consumer, Credential};
 use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::consumers::{
-    consumer_dependencies, BindCredential, CreateConsumer, DeleteConsumer, UnbindCredential,
-    UpdateConsumer,
+    bind_credential, consumer_dependencies, create_consumer, delete_consumer, unbind_credential,
+    update_consumer,
 };
 use crate::server_fns::groups::list_groups;
 use crate::server_fns::keys::list_keys;
 use crate::ui::components::description_error;
-use crate::ui::components::{is_clean, notify, DependencyCheck, Dialog, SelectMany, TextField};
+use crate::ui::components::{save, DeleteDialog, FormDialog, SelectMany, TextField};
 use leptos::prelude::*;
 
 /// Error of the name field: the local rule once something is typed, else the server's word.
@@ -32,30 +32,8 @@ fn name_error(
     })
 }
 
-/// Errors not tied to a field, shown above the buttons.
-fn general_error(server: RwSignal<Option<AppError>>) -> impl Fn() -> Option<String> {
-    move || {
-        server
-            .get()
-            .filter(|e| {
-                e.field_message("Name").is_none() && e.field_message("Description").is_none()
-            })
-            .map(|e| e.to_string())
-    }
-}
-
-#[component]
-fn Buttons(
-    #[prop(into)] ok_disabled: Signal<bool>,
-    #[prop(into)] on_close: Callback<()>,
-) -> impl IntoView {
-    view! {
-        <div class="actions">
-            <button type="submit" class="primary" disabled=move || ok_disabled.get()>"OK"</button>
-            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-        </div>
-    }
-}
+/// The fields that show their own server errors.
+const FIELDS: &[&str] = &["Name", "Description"];
 
 #[component]
 pub fn NewConsumerDialog(
@@ -81,40 +59,33 @@ pub fn NewConsumerDialog(
             }
         },
     );
-    let action = ServerAction::<CreateConsumer>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(c)) => {
-            notify(
-                false,
-                format!("Consumer {} created with ID {}.", c.name, c.id),
-            );
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
     // The Keys page opens its New Key dialog and, when it closes, comes back here.
     let keys_href = format!("/instances/{instance_id}/keys?new=1&back=consumer");
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |_| {
         touched.set(true);
         server.set(None);
-        if Name::parse(&name.get()).is_err() || Description::parse(&description.get()).is_err() {
+        let (name, description) = (name.get_untracked(), description.get_untracked());
+        if Name::parse(&name).is_err() || Description::parse(&description).is_err() {
             return;
         }
-        action.dispatch(CreateConsumer {
-            input: NewConsumer {
-                instance_id: instance_id.clone(),
-                name: name.get(),
-                group_ids: groups.get(),
-                key_ids: keys.get(),
-                description: description.get(),
-            },
-        });
+        let input = NewConsumer {
+            instance_id: instance_id.clone(),
+            name,
+            group_ids: groups.get_untracked(),
+            key_ids: keys.get_untracked(),
+            description,
+        };
+        save(
+            pending,
+            server,
+            create_consumer(input),
+            |c| format!("Consumer {} created with ID {}.", c.name, c.id),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="New Consumer" on_close=on_close>
-            <form on:submit=submit novalidate>
+        <FormDialog title="New Consumer" on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS>
                 <TextField id="consumer-name" label="Consumer name" value=name error=name_error(name, touched, server) required=true on_edit=move || server.set(None) />
                 <p class="hint">"Up to 60 characters: letters (English or Chinese), digits, \"-\" and \"_\". Cannot start with a digit or separator, or end with a separator."</p>
                 <Suspense fallback=|| view! { <p class="loading">"Loading groups and keys…"</p> }>
@@ -130,10 +101,7 @@ pub fn NewConsumerDialog(
                 </Suspense>
                 <p class="hint">"No suitable key? " <a href=keys_href>"New Key"</a></p>
                 <TextField id="consumer-description" label="Description" value=description error=description_error(description) multiline=true />
-                <p role="alert" class="field-error">{general_error(server)}</p>
-                <Buttons ok_disabled=Signal::derive(move || action.pending().get()) on_close=on_close />
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 
@@ -147,41 +115,33 @@ pub fn EditConsumerDialog(
     let description = RwSignal::new(consumer.description.clone());
     let touched = RwSignal::new(true);
     let server = RwSignal::new(None::<AppError>);
-    let action = ServerAction::<UpdateConsumer>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(c)) => {
-            notify(false, format!("Consumer {} saved.", c.name));
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
     let (id, version) = (consumer.id.clone(), consumer.version);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |_| {
         server.set(None);
-        if Name::parse(&name.get()).is_err() || Description::parse(&description.get()).is_err() {
+        let (name, description) = (name.get_untracked(), description.get_untracked());
+        if Name::parse(&name).is_err() || Description::parse(&description).is_err() {
             return;
         }
-        action.dispatch(UpdateConsumer {
-            id: id.clone(),
-            input: ConsumerUpdate {
-                name: name.get(),
-                description: description.get(),
-                version,
-            },
-        });
+        let input = ConsumerUpdate {
+            name,
+            description,
+            version,
+        };
+        save(
+            pending,
+            server,
+            update_consumer(id.clone(), input),
+            |c| format!("Consumer {} saved.", c.name),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Edit Consumer" on_close=on_close>
-            <form on:submit=submit novalidate>
+        <FormDialog title="Edit Consumer" on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS>
                 <p class="note">"Groups and keys cannot be changed here: see the consumer groups in Basic Information of the consumer details, and manage keys under Credential Management."</p>
                 <TextField id="edit-consumer-name" label="Consumer name" value=name error=name_error(name, touched, server) required=true />
                 <TextField id="edit-consumer-description" label="Description" value=description error=description_error(description) multiline=true />
-                <p role="alert" class="field-error">{general_error(server)}</p>
-                <Buttons ok_disabled=Signal::derive(move || action.pending().get()) on_close=on_close />
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 
@@ -191,39 +151,14 @@ pub fn DeleteConsumerDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let recheck = RwSignal::new(0u32);
-    let id = consumer.id.clone();
-    let deps = Resource::new(
-        move || recheck.get(),
-        move |_| consumer_dependencies(id.clone()),
-    );
-    let action = ServerAction::<DeleteConsumer>::new();
-    let refused = RwSignal::new(None::<String>);
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(())) => {
-            notify(false, "Consumer deleted.");
-            on_done.run(());
-        }
-        Some(Err(AppError::Dependencies(_))) => recheck.update(|r| *r += 1),
-        Some(Err(e)) => refused.set(Some(e.to_string())),
-        None => {}
-    });
-    let clean = move || is_clean(deps);
-    let name = consumer.name.clone();
-    let cid = consumer.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        action.dispatch(DeleteConsumer { id: cid.clone() });
-    };
+    let (check_id, delete_id) = (consumer.id.clone(), consumer.id.clone());
     view! {
-        <Dialog title="Delete Consumer" on_close=on_close>
-            <form on:submit=submit>
-                <p>"Delete the consumer " <strong>{name}</strong> "? The system checks whether it is still bound to other resources."</p>
-                <DependencyCheck deps=deps recheck=recheck />
-                <p role="alert" class="field-error">{move || refused.get()}</p>
-                <Buttons ok_disabled=Signal::derive(move || !clean() || action.pending().get()) on_close=on_close />
-            </form>
-        </Dialog>
+        <DeleteDialog title="Delete Consumer" done="Consumer deleted."
+            check=move || consumer_dependencies(check_id.clone())
+            delete=move || delete_consumer(delete_id.clone())
+            on_close=on_close on_done=on_done>
+            <p>"Delete the consumer " <strong>{consumer.name.clone()}</strong> "? The system checks whether it is still bound to other resources."</p>
+        </DeleteDialog>
     }
 }
 
@@ -239,29 +174,22 @@ pub fn AddCredentialDialog(
         move |_| list_keys(iid.clone(), String::new(), true, Some(1), Some(100)),
     );
     let chosen = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let action = ServerAction::<BindCredential>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => {
-            notify(false, "Credential added.");
-            on_done.run(());
-        }
-        Some(Err(e)) => error.set(Some(e.to_string())),
-        None => {}
-    });
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let cid = consumer.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !chosen.get().is_empty() {
-            action.dispatch(BindCredential {
-                consumer_id: cid.clone(),
-                key_id: chosen.get(),
-            });
-        }
+    let submit = move |_| {
+        let change = bind_credential(cid.clone(), chosen.get_untracked());
+        save(
+            pending,
+            server,
+            change,
+            |_| "Credential added.".into(),
+            on_done,
+        );
     };
+    let ready = Signal::derive(move || !chosen.get().is_empty());
     view! {
-        <Dialog title="Add Credential" on_close=on_close>
-            <form on:submit=submit>
+        <FormDialog title="Add Credential" on_close=on_close on_submit=submit pending=pending server=server ready=ready>
                 <div class="field">
                     <label for="credential-method">"Authentication method"</label>
                     <select id="credential-method"><option value="ApiKey">"API Key"</option></select>
@@ -283,10 +211,7 @@ pub fn AddCredentialDialog(
                         })}
                     </Suspense>
                 </div>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <Buttons ok_disabled=Signal::derive(move || chosen.get().is_empty() || action.pending().get()) on_close=on_close />
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 
@@ -298,40 +223,29 @@ pub fn UnbindDialog(
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let action = ServerAction::<UnbindCredential>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => {
-            notify(false, "Credential unbound.");
-            on_done.run(());
-        }
-        Some(Err(e)) => error.set(Some(e.to_string())),
-        None => {}
-    });
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let key_name = credential.name.clone();
     let expected = key_name.clone();
     let matches = Signal::derive(move || typed.get() == expected);
     let (cid, kid) = (consumer.id.clone(), credential.key_id.clone());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if matches.get_untracked() {
-            action.dispatch(UnbindCredential {
-                consumer_id: cid.clone(),
-                key_id: kid.clone(),
-            });
-        }
+    let submit = move |_| {
+        let change = unbind_credential(cid.clone(), kid.clone());
+        save(
+            pending,
+            server,
+            change,
+            |_| "Credential unbound.".into(),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Unbind" on_close=on_close>
-            <form on:submit=submit>
+        <FormDialog title="Unbind" on_close=on_close on_submit=submit pending=pending server=server ready=matches>
                 <p>"Unbind the key " <strong>{key_name.clone()}</strong> " from " <strong>{consumer.name.clone()}</strong> "? Requests with this key will no longer identify this consumer."</p>
                 <div class="field">
                     <label for="unbind-confirm">{format!("Enter the key name \"{key_name}\" to confirm")}</label>
                     <input id="unbind-confirm" type="text" autocomplete="off" prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
                 </div>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <Buttons ok_disabled=Signal::derive(move || !matches.get() || action.pending().get()) on_close=on_close />
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }

@@ -16,7 +16,7 @@ use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consum
 use crate::server_fns::groups::list_groups;
 use crate::ui::components::notify;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{can_write, ListQuery, Pager};
+use crate::ui::components::{can_write, ListQuery, ListTable, Toolbar};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -90,60 +90,30 @@ pub fn ConsumersPage() -> impl IntoView {
     view! {
         <h1>"Consumer"</h1>
         <p class="hint">"A consumer is a final API caller. Consumers must join at least one consumer group to obtain access to model APIs through it."</p>
-        <div class="toolbar">
-            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| open.set(Open::New)>"New Consumer"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="consumer-search" class="visually-hidden">"Search consumers by name"</label>
-                <input id="consumer-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
-                <label for="consumer-group-filter" class="visually-hidden">"Only members of"</label>
-                <select id="consumer-group-filter" name=GROUP_FILTER>
-                    <option value="">"All consumer groups"</option>
-                    <Suspense fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let chosen = list_query.get().filter(GROUP_FILTER);
-                            groups.await.map(|page| page.items.into_iter().map(|g| {
-                                let selected = g.id == chosen;
-                                view! { <option value=g.id selected=selected>{g.name}</option> }
-                            }).collect_view()).ok()
-                        })}
-                    </Suspense>
-                </select>
-                <label for="consumer-key-filter" class="visually-hidden">"Holding a key named or starting with"</label>
-                <input id="consumer-key-filter" type="search" name=KEY_FILTER placeholder="Key name or prefix" value=move || list_query.get().filter(KEY_FILTER) />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
+        <Toolbar new_label="New Consumer" on_new=move |_| open.set(Open::New)
+            search_id="consumer-search" search_label="Search consumers by name" search_placeholder="Search by name"
+            search=Signal::derive(move || list_query.get().q)>
+            <label for="consumer-group-filter" class="visually-hidden">"Only members of"</label>
+            <select id="consumer-group-filter" name=GROUP_FILTER>
+                <option value="">"All consumer groups"</option>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let chosen = list_query.get().filter(GROUP_FILTER);
+                        groups.await.map(|page| page.items.into_iter().map(|g| {
+                            let selected = g.id == chosen;
+                            view! { <option value=g.id selected=selected>{g.name}</option> }
+                        }).collect_view()).ok()
+                    })}
+                </Suspense>
+            </select>
+            <label for="consumer-key-filter" class="visually-hidden">"Holding a key named or starting with"</label>
+            <input id="consumer-key-filter" type="search" name=KEY_FILTER placeholder="Key name or prefix" value=move || list_query.get().filter(KEY_FILTER) />
+        </Toolbar>
         <div class="split">
             <section class="list" aria-label="Consumer list">
-                <Transition fallback=|| view! { <p class="loading">"Loading consumers…"</p> }>
-                    {move || Suspend::new(async move {
-                        let q = list_query.get();
-                        match consumers.await {
-                            Ok(page) if page.items.is_empty() => view! {
-                                <p class="empty">{if q.q.is_empty() { "No consumers yet.".to_owned() } else { format!("No consumers match \"{}\".", q.q) }}</p>
-                            }.into_any(),
-                            Ok(page) => view! {
-                                <table>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"ID/Name"</th>
-                                            <th scope="col">"Consumer Group"</th>
-                                            <th scope="col">"Credentials"</th>
-                                            <th scope="col">"Creation Time"</th>
-                                            <th scope="col">"Description"</th>
-                                            <th scope="col">"Actions"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.items.into_iter().map(|c| consumer_row(c, &q, writer, open)).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager total=page.total_size query=q.clone() selected_key=SELECTED />
-                            }.into_any(),
-                            Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                <ListTable what="consumers" page=consumers query=list_query selected_key=SELECTED
+                    columns=vec!["ID/Name", "Consumer Group", "Credentials", "Creation Time", "Description", "Actions"]
+                    row=move |c: Consumer, q: &ListQuery| consumer_row(c, q, writer, open) />
             </section>
             {move || list_query.get().selected.map(|id| {
                 let here = list_query.get();

@@ -6,7 +6,7 @@ use crate::domain::records::ConsumerGroup;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::groups::{delete_group, group_dependencies, update_group};
-use crate::ui::components::{description_error, save, DeleteDialog, Dialog, TextField};
+use crate::ui::components::{description_error, save, DeleteDialog, FormDialog, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -26,18 +26,10 @@ pub fn EditGroupDialog(
             .or_else(|| server.get().and_then(|e| e.field_message("Name")))
     });
     let description_error = description_error(description);
-    let other = move || {
-        server
-            .get()
-            .filter(|e| e.field_message("Name").is_none())
-            .map(|e| e.to_string())
-    };
+    let invalid =
+        Signal::derive(move || name_error.get().is_some() || description_error.get().is_some());
     let (id, version) = (group.id.clone(), group.version);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if name_error.get_untracked().is_some() || description_error.get_untracked().is_some() {
-            return;
-        }
+    let submit = move |_| {
         let input = GroupUpdate {
             name: name.get_untracked(),
             description: description.get_untracked(),
@@ -52,17 +44,10 @@ pub fn EditGroupDialog(
         );
     };
     view! {
-        <Dialog title="Edit Consumer Group" on_close=on_close>
-            <form on:submit=submit novalidate>
-                <TextField id="edit-group-name" label="Consumer group name" value=name error=name_error required=true />
-                <TextField id="edit-group-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="Edit Consumer Group" on_close=on_close on_submit=submit pending=pending server=server fields=&["Name"] invalid=invalid>
+            <TextField id="edit-group-name" label="Consumer group name" value=name error=name_error required=true />
+            <TextField id="edit-group-description" label="Description" value=description error=description_error multiline=true />
+        </FormDialog>
     }
 }
 

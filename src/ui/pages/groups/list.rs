@@ -6,8 +6,10 @@ use super::dialogs::{DeleteGroupDialog, EditGroupDialog};
 use crate::domain::inputs::NewGroup;
 use crate::domain::records::ConsumerGroup;
 use crate::error::AppError;
-use crate::server_fns::groups::{list_groups, set_group_enabled, CreateGroup};
-use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, TextField};
+use crate::server_fns::groups::{create_group, list_groups, set_group_enabled};
+use crate::ui::components::{
+    can_write, columns, notify, save, FormDialog, ListQuery, ListTable, TextField, Toolbar,
+};
 
 /// Which dialog is open.
 #[derive(Clone)]
@@ -48,48 +50,28 @@ pub fn GroupsPage() -> impl IntoView {
     let close = Callback::new(move |_: ()| open.set(Open::None));
     view! {
         <h1>"Consumer group"</h1>
-        <div class="toolbar">
-            {writer.then(|| view! { <button type="button" class="primary" on:click=move |_| open.set(Open::New)>"New consumer group"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="group-search" class="visually-hidden">"Search consumer groups by name"</label>
-                <input id="group-search" type="search" name="q" placeholder="Search by name" value=move || list_query.get().q />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
+        <Toolbar new_label="New consumer group" on_new=move |_| open.set(Open::New)
+            search_id="group-search" search_label="Search consumer groups by name" search_placeholder="Search by name"
+            search=Signal::derive(move || list_query.get().q) />
         <div class="split">
         <section class="list" aria-label="Consumer group list">
-        <Transition fallback=|| view! { <p class="loading">"Loading consumer groups…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match groups.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No consumer groups match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table>
-                            <thead><tr><th scope="col">"ID/Name"</th><th scope="col">"Members"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Description"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|g| {
-                                    let actions = writer.then(|| group_actions(&g, reload, open));
-                                    let href = q.with_selected(Some(g.id.clone())).href("group");
-                                    let link_label = format!("{} details", g.name);
-                                    view! {
-                                        <tr id=g.id.clone()>
-                                            <td><a href=href aria-label=link_label><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></a></td>
-                                            <td>{g.member_count}</td>
-                                            <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
-                                            <td><LocalTime ms=g.created_at /></td>
-                                            <td class="description">{g.description}</td>
-                                            {actions}
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="group" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+            <ListTable what="consumer groups" page=groups query=list_query selected_key="group"
+                columns=columns(&["ID/Name", "Members", "Status", "Creation Time", "Description"], writer)
+                row=move |g: ConsumerGroup, q: &ListQuery| {
+                    let actions = writer.then(|| group_actions(&g, reload, open));
+                    let href = q.with_selected(Some(g.id.clone())).href("group");
+                    let link_label = format!("{} details", g.name);
+                    view! {
+                        <tr id=g.id.clone()>
+                            <td><a href=href aria-label=link_label><span class="id">{g.id.clone()}</span><br /><span>{g.name}</span></a></td>
+                            <td>{g.member_count}</td>
+                            <td>{if g.enabled { "Enabled" } else { "Disabled" }}</td>
+                            <td><LocalTime ms=g.created_at /></td>
+                            <td class="description">{g.description}</td>
+                            {actions}
+                        </tr>
+                    }
+                } />
         </section>
         {move || list_query.get().selected.map(|id| {
             let close_href = list_query.get().with_selected(None).href("group");
@@ -153,45 +135,27 @@ fn NewGroupDialog(
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let server = RwSignal::new(None::<AppError>);
-    let action = ServerAction::<CreateGroup>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(g)) => {
-            notify(false, format!("Consumer group {} created.", g.name));
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
     let name_error = typed_name_error(name, server, "Name");
     let description_error = description_error(description);
-    let other = move || {
-        server
-            .get()
-            .filter(|e| e.field_message("Name").is_none())
-            .map(|e| e.to_string())
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        server.set(None);
-        action.dispatch(CreateGroup {
-            input: NewGroup {
-                instance_id: instance_id.clone(),
-                name: name.get(),
-                description: description.get(),
-            },
-        });
+    let submit = move |_| {
+        let input = NewGroup {
+            instance_id: instance_id.clone(),
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+        };
+        save(
+            pending,
+            server,
+            create_group(input),
+            |g| format!("Consumer group {} created.", g.name),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="New consumer group" on_close=on_close>
-            <form on:submit=submit novalidate>
-                <TextField id="group-name" label="Consumer group name" value=name error=name_error required=true />
-                <TextField id="group-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="New consumer group" on_close=on_close on_submit=submit pending=pending server=server fields=&["Name"]>
+            <TextField id="group-name" label="Consumer group name" value=name error=name_error required=true />
+            <TextField id="group-description" label="Description" value=description error=description_error multiline=true />
+        </FormDialog>
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::Name;
 use crate::error::AppError;
 use crate::server_fns::instances::{delete_instance, instance_dependencies, update_instance};
 use crate::ui::components::{
-    description_error, save, DeleteDialog, Dialog, TextField, TypedConfirmation,
+    description_error, save, DeleteDialog, FormDialog, TextField, TypedConfirmation,
 };
 use leptos::prelude::*;
 
@@ -32,20 +32,10 @@ pub fn EditInstanceDialog(
     });
     let engine_error = Signal::derive(move || server_field("EngineVersion"));
     let description_error = description_error(description);
-    let other = move || {
-        server
-            .get()
-            .filter(|e| {
-                e.field_message("Name").is_none() && e.field_message("EngineVersion").is_none()
-            })
-            .map(|e| e.to_string())
-    };
+    let invalid =
+        Signal::derive(move || name_error.get().is_some() || description_error.get().is_some());
     let (id, version) = (instance.id.clone(), instance.version);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if name_error.get_untracked().is_some() || description_error.get_untracked().is_some() {
-            return;
-        }
+    let submit = move |_| {
         let input = InstanceUpdate {
             name: name.get_untracked(),
             engine_version: engine.get_untracked(),
@@ -61,19 +51,12 @@ pub fn EditInstanceDialog(
         );
     };
     view! {
-        <Dialog title="Edit instance" on_close=on_close>
-            <form on:submit=submit novalidate>
-                <p class="hint">{format!("The region ({}) does not change.", instance.region)}</p>
-                <TextField id="edit-instance-name" label="Instance name" value=name error=name_error required=true />
-                <TextField id="edit-instance-engine" label="Engine version" value=engine error=engine_error required=true />
-                <TextField id="edit-instance-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="Edit instance" on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "EngineVersion"] invalid=invalid>
+            <p class="hint">{format!("The region ({}) does not change.", instance.region)}</p>
+            <TextField id="edit-instance-name" label="Instance name" value=name error=name_error required=true />
+            <TextField id="edit-instance-engine" label="Engine version" value=engine error=engine_error required=true />
+            <TextField id="edit-instance-description" label="Description" value=description error=description_error multiline=true />
+        </FormDialog>
     }
 }
 

@@ -3,9 +3,11 @@
 use super::dialogs::{DeleteInstanceDialog, EditInstanceDialog};
 use crate::domain::inputs::NewInstance;
 use crate::domain::records::Instance;
-use crate::server_fns::instances::{get_instance, list_instances, CreateInstance};
+use crate::server_fns::instances::{create_instance, get_instance, list_instances};
 use crate::ui::components::LocalTime;
-use crate::ui::components::{can_write, notify, Console, Dialog, ListQuery, Pager, TextField};
+use crate::ui::components::{
+    can_write, save, Console, FormDialog, ListQuery, ListTable, TextField, Toolbar,
+};
 use crate::ui::components::{description_error, typed_name_error};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -34,41 +36,21 @@ fn InstanceList() -> impl IntoView {
     let creating = RwSignal::new(false);
     view! {
         <h1>"Instance list"</h1>
-        <div class="toolbar">
-            {can_write().then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New instance"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="instance-search" class="visually-hidden">"Search instances by name or ID"</label>
-                <input id="instance-search" type="search" name="q" placeholder="Search by name or ID" value=move || list_query.get().q />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading instances…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match instances.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No instances match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table>
-                            <thead><tr><th scope="col">"ID"</th><th scope="col">"Name"</th><th scope="col">"Status"</th><th scope="col">"Region"</th><th scope="col">"Engine version"</th><th scope="col">"Created"</th></tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|i| view! {
-                                    <tr>
-                                        <td><a href=format!("/instances/{}", i.id)>{i.id.clone()}</a></td>
-                                        <td>{i.name}</td>
-                                        <td>{i.status}</td>
-                                        <td>{i.region}</td>
-                                        <td>{i.engine_version}</td>
-                                        <td><LocalTime ms=i.created_at /></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="instance" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Toolbar new_label="New instance" on_new=move |_| creating.set(true)
+            search_id="instance-search" search_label="Search instances by name or ID" search_placeholder="Search by name or ID"
+            search=Signal::derive(move || list_query.get().q) />
+        <ListTable what="instances" page=instances query=list_query selected_key="instance"
+            columns=vec!["ID", "Name", "Status", "Region", "Engine version", "Created"]
+            row=|i: Instance, _: &ListQuery| view! {
+                <tr>
+                    <td><a href=format!("/instances/{}", i.id)>{i.id.clone()}</a></td>
+                    <td>{i.name}</td>
+                    <td>{i.status}</td>
+                    <td>{i.region}</td>
+                    <td>{i.engine_version}</td>
+                    <td><LocalTime ms=i.created_at /></td>
+                </tr>
+            } />
         <Show when=move || creating.get()>
             <NewInstanceDialog on_close=move || creating.set(false) on_done=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
@@ -84,59 +66,35 @@ fn NewInstanceDialog(
     let region = RwSignal::new(String::new());
     let engine = RwSignal::new(String::from("2.1.4"));
     let description = RwSignal::new(String::new());
-    let server_error = RwSignal::new(None::<crate::error::AppError>);
-    let action = ServerAction::<CreateInstance>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(i)) => {
-            notify(false, format!("Instance {} created.", i.id));
-            on_done.run(());
-        }
-        Some(Err(e)) => server_error.set(Some(e)),
-        None => {}
-    });
+    let server = RwSignal::new(None::<crate::error::AppError>);
+    let pending = RwSignal::new(false);
     let field = move |f: &'static str| {
-        Signal::derive(move || server_error.get().and_then(|e| e.field_message(f)))
+        Signal::derive(move || server.get().and_then(|e| e.field_message(f)))
     };
-    let name_error = typed_name_error(name, server_error, "Name");
+    let name_error = typed_name_error(name, server, "Name");
     let description_error = description_error(description);
-    let other_error = move || {
-        server_error
-            .get()
-            .filter(|e| {
-                !matches!(
-                    e,
-                    crate::error::AppError::Invalid { .. }
-                        | crate::error::AppError::NameTaken { .. }
-                )
-            })
-            .map(|e| e.to_string())
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        server_error.set(None);
-        action.dispatch(CreateInstance {
-            input: NewInstance {
-                name: name.get(),
-                region: region.get(),
-                engine_version: engine.get(),
-                description: description.get(),
-            },
-        });
+    let submit = move |_| {
+        let input = NewInstance {
+            name: name.get_untracked(),
+            region: region.get_untracked(),
+            engine_version: engine.get_untracked(),
+            description: description.get_untracked(),
+        };
+        save(
+            pending,
+            server,
+            create_instance(input),
+            |i| format!("Instance {} created.", i.id),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="New instance" on_close=on_close>
-            <form on:submit=submit novalidate>
-                <TextField id="instance-name" label="Instance name" value=name error=name_error required=true />
-                <TextField id="instance-region" label="Region" value=region error=field("Region") required=true />
-                <TextField id="instance-engine" label="Engine version" value=engine error=field("EngineVersion") required=true />
-                <TextField id="instance-description" label="Description" value=description error=description_error multiline=true />
-                <p role="alert" class="field-error">{other_error}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="New instance" on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "Region", "EngineVersion"]>
+            <TextField id="instance-name" label="Instance name" value=name error=name_error required=true />
+            <TextField id="instance-region" label="Region" value=region error=field("Region") required=true />
+            <TextField id="instance-engine" label="Engine version" value=engine error=field("EngineVersion") required=true />
+            <TextField id="instance-description" label="Description" value=description error=description_error multiline=true />
+        </FormDialog>
     }
 }
 

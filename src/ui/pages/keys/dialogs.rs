@@ -3,8 +3,11 @@
 //! confirms).
 
 use crate::domain::records::ApiKey;
+use crate::error::AppError;
 use crate::server_fns::keys::{delete_key, key_dependencies, rotate_key};
-use crate::ui::components::{notify, DeleteDialog, Dialog, SecretReveal, TypedConfirmation};
+use crate::ui::components::{
+    notify, send, DeleteDialog, Dialog, Form, SecretReveal, TypedConfirmation,
+};
 use leptos::prelude::*;
 
 /// The grace periods offered for the old value, in seconds.
@@ -22,31 +25,25 @@ pub fn RotateKeyDialog(
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
     let grace = RwSignal::new(0i64);
-    let error = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
     let pending = RwSignal::new(false);
     let revealed = RwSignal::new(None::<String>);
     let kid = key.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (id, seconds) = (kid.clone(), grace.get_untracked());
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match rotate_key(id, seconds).await {
-                Ok(created) => {
-                    notify(false, format!("Key {} rotated.", created.key.name));
-                    revealed.set(Some(created.value));
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            pending.set(false);
+    let submit = Callback::new(move |_: ()| {
+        let change = rotate_key(kid.clone(), grace.get_untracked());
+        send(pending, server, change, move |created| {
+            notify(false, format!("Key {} rotated.", created.key.name));
+            revealed.set(Some(created.value));
         });
-    };
+    });
     let name = key.name.clone();
     view! {
         <Dialog title="Rotate Key" on_close=on_close>
             {move || match revealed.get() {
-                None => view! {
-                    <form on:submit=submit.clone()>
+                None => {
+                    let name = name.clone();
+                    view! {
+                    <Form on_close=on_close on_submit=submit pending=pending server=server>
                         <p>"Give the key " <strong>{name.clone()}</strong> " a new value. Its ID, consumer and rules stay the same."</p>
                         <div class="field">
                             <label for="rotate-grace">"The old value keeps working for"</label>
@@ -54,13 +51,9 @@ pub fn RotateKeyDialog(
                                 {GRACE_PERIODS.iter().map(|(s, label)| view! { <option value=s.to_string()>{*label}</option> }).collect_view()}
                             </select>
                         </div>
-                        <p role="alert" class="field-error">{move || error.get()}</p>
-                        <div class="actions">
-                            <button type="submit" class="primary" disabled=move || pending.get()>"OK"</button>
-                            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                        </div>
-                    </form>
-                }.into_any(),
+                    </Form>
+                }.into_any()
+                }
                 Some(value) => view! {
                     <SecretReveal id="rotated-key-value" label="New API key" value=value on_done=on_done />
                 }.into_any(),

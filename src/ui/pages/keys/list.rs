@@ -8,10 +8,13 @@ use crate::domain::keys::{masked, PlainApiKey};
 use crate::domain::parse_time_utc;
 use crate::domain::records::ApiKey;
 use crate::error::AppError;
-use crate::server_fns::keys::{list_keys, set_key_enabled, CreateKey};
+use crate::server_fns::keys::{create_key, list_keys, set_key_enabled};
 use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{can_write, notify, Dialog, ListQuery, Pager, SecretReveal, TextField};
+use crate::ui::components::{
+    can_write, columns, notify, send, Dialog, Form, ListQuery, ListTable, SecretReveal, TextField,
+    Toolbar,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -37,47 +40,27 @@ pub fn KeysPage() -> impl IntoView {
     );
     view! {
         <h1>"Keys"</h1>
-        <div class="toolbar">
-            {can_write().then(|| view! { <button type="button" class="primary" on:click=move |_| creating.set(true)>"New Key"</button> })}
-            <form method="get" role="search" class="search">
-                <label for="key-search" class="visually-hidden">"Search keys by name or prefix"</label>
-                <input id="key-search" type="search" name="q" placeholder="Search by name or prefix" value=move || list_query.get().q />
-                <button type="submit">"Search"</button>
-            </form>
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                let iid = instance_id.get();
-                match keys.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No keys match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table>
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Bound consumer"</th><th scope="col">"Status"</th><th scope="col">"Expiry"</th><th scope="col">"Creation Time"</th>{writer.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|k| {
-                                    let consumer = k.consumer.clone().map(|c| view! { <a href=format!("/instances/{iid}/consumers?consumer={}", c.id)>{c.name}</a> });
-                                    let actions = writer.then(|| key_actions(k.clone(), open, reload));
-                                    view! {
-                                        <tr>
-                                            <td>{k.name}</td>
-                                            <td class="mono">{masked(&k.prefix)}</td>
-                                            <td>{consumer}</td>
-                                            <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
-                                            <td>{k.expires_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
-                                            <td><LocalTime ms=k.created_at /></td>
-                                            {actions}
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="key" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+        <Toolbar new_label="New Key" on_new=move |_| creating.set(true)
+            search_id="key-search" search_label="Search keys by name or prefix" search_placeholder="Search by name or prefix"
+            search=Signal::derive(move || list_query.get().q) />
+        <ListTable what="keys" page=keys query=list_query selected_key="key"
+            columns=columns(&["Name", "Key", "Bound consumer", "Status", "Expiry", "Creation Time"], writer)
+            row=move |k: ApiKey, _: &ListQuery| {
+                let iid = instance_id.get_untracked();
+                let consumer = k.consumer.clone().map(|c| view! { <a href=format!("/instances/{iid}/consumers?consumer={}", c.id)>{c.name}</a> });
+                let actions = writer.then(|| key_actions(k.clone(), open, reload));
+                view! {
+                    <tr>
+                        <td>{k.name}</td>
+                        <td class="mono">{masked(&k.prefix)}</td>
+                        <td>{consumer}</td>
+                        <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
+                        <td>{k.expires_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
+                        <td><LocalTime ms=k.created_at /></td>
+                        {actions}
+                    </tr>
                 }
-            })}
-        </Transition>
+            } />
         <Show when=move || creating.get()>
             <NewKeyDialog instance_id=instance_id.get_untracked() on_close=move || {
                 creating.set(false);
@@ -157,27 +140,9 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
     let custom = RwSignal::new(false);
     let value = RwSignal::new(String::new());
     let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
     let revealed = RwSignal::new(None::<String>);
-    let action = ServerAction::<CreateKey>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(created)) => {
-            notify(false, format!("Key {} created.", created.key.name));
-            revealed.set(Some(created.value));
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
     let name_error = typed_name_error(name, server, "Name");
-    let other = move || {
-        server
-            .get()
-            .filter(|e| {
-                ["Name", "ExpiresAt", "Value"]
-                    .iter()
-                    .all(|f| e.field_message(f).is_none())
-            })
-            .map(|e| e.to_string())
-    };
     let value_error = move || {
         let v = value.get();
         (!v.is_empty())
@@ -190,10 +155,9 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
             .get()
             .or_else(|| server.get().and_then(|e| e.field_message("ExpiresAt")))
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |_: ()| {
         server.set(None);
-        let text = expiry.get();
+        let text = expiry.get_untracked();
         let expires_at = if text.trim().is_empty() {
             None
         } else if let Some(t) = parse_time_utc(&text) {
@@ -205,20 +169,22 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
             return;
         };
         expiry_local.set(None);
-        action.dispatch(CreateKey {
-            input: NewKey {
-                instance_id: instance_id.clone(),
-                name: name.get(),
-                expires_at,
-                value: custom.get().then(|| value.get()),
-            },
+        let input = NewKey {
+            instance_id: instance_id.clone(),
+            name: name.get_untracked(),
+            expires_at,
+            value: custom.get_untracked().then(|| value.get_untracked()),
+        };
+        send(pending, server, create_key(input), move |created| {
+            notify(false, format!("Key {} created.", created.key.name));
+            revealed.set(Some(created.value));
         });
-    };
+    });
     view! {
         <Dialog title="New Key" on_close=on_close>
             {move || match revealed.get() {
                 None => view! {
-                    <form on:submit=submit.clone() novalidate>
+                    <Form on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "ExpiresAt", "Value"]>
                         <TextField id="key-name" label="Key name" value=name error=name_error required=true />
                         <div class="field">
                             <label for="key-expiry">"Expiry time (UTC, optional)"</label>
@@ -239,12 +205,7 @@ fn NewKeyDialog(instance_id: String, #[prop(into)] on_close: Callback<()>) -> im
                                 <p class="field-error" id="key-custom-value-error">{move || value_error()}</p>
                             </div>
                         </Show>
-                        <p role="alert" class="field-error">{other}</p>
-                        <div class="actions">
-                            <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                        </div>
-                    </form>
+                    </Form>
                 }.into_any(),
                 Some(value) => view! {
                     <SecretReveal id="new-key-value" label="API key" value=value on_done=on_close />

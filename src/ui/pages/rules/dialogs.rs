@@ -9,8 +9,8 @@ use crate::server_fns::consumers::list_consumers;
 use crate::server_fns::environments::list_environments;
 use crate::server_fns::groups::list_groups;
 use crate::server_fns::model_apis::list_apis;
-use crate::server_fns::rules::{delete_rule, CreateRule, UpdateRuleExpiry};
-use crate::ui::components::{notify, Dialog, SearchSelect, SelectOne};
+use crate::server_fns::rules::{create_rule, delete_rule, update_rule_expiry};
+use crate::ui::components::{save, FormDialog, SearchSelect, SelectOne};
 use leptos::prelude::*;
 
 /// The expiry mode and, for ShortTerm, the expiry time (UTC) as typed.
@@ -63,14 +63,8 @@ fn time_error(
     })
 }
 
-fn other_error(server: RwSignal<Option<AppError>>) -> impl Fn() -> Option<String> {
-    move || {
-        server
-            .get()
-            .filter(|e| e.field_message("ExpireTimestamp").is_none())
-            .map(|e| e.to_string())
-    }
-}
+/// The field that shows its own server error.
+const FIELDS: &[&str] = &["ExpireTimestamp"];
 
 fn principal_types() -> Vec<(String, String)> {
     vec![
@@ -129,43 +123,37 @@ pub fn GrantDialog(
             ))
         }
     };
-    let action = ServerAction::<CreateRule>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(r)) => {
-            notify(
-                false,
-                format!(
-                    "{} may now call {} in {}.",
-                    r.principal.name, r.api.name, r.environment.name
-                ),
-            );
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let pending = RwSignal::new(false);
+    let submit = move |_| {
         server.set(None);
         local.set(None);
-        let at = match expiry_ms(&mode.get(), &time.get()) {
+        let at = match expiry_ms(&mode.get_untracked(), &time.get_untracked()) {
             Ok(at) => at,
             Err(msg) => return local.set(Some(msg)),
         };
-        action.dispatch(CreateRule {
-            input: NewRule {
-                principal_type: principal_type.get(),
-                principal_id: principal.get(),
-                api_id: api.get(),
-                environment_id: environment.get(),
-                expire_mode: mode.get(),
-                expire_timestamp: at,
+        let input = NewRule {
+            principal_type: principal_type.get_untracked(),
+            principal_id: principal.get_untracked(),
+            api_id: api.get_untracked(),
+            environment_id: environment.get_untracked(),
+            expire_mode: mode.get_untracked(),
+            expire_timestamp: at,
+        };
+        save(
+            pending,
+            server,
+            create_rule(input),
+            |r| {
+                format!(
+                    "{} may now call {} in {}.",
+                    r.principal.name, r.api.name, r.environment.name
+                )
             },
-        });
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Grant authorization" on_close=on_close>
-            <form on:submit=submit novalidate>
+        <FormDialog title="Grant authorization" on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS>
                 <SelectOne id="rule-principal-type" label="Authorize" options=principal_types() value=principal_type />
                 {move || if principal_type.get() == "Consumer" {
                     view! { <SearchSelect id="rule-consumer" label="Consumer" noun="consumers" fetch=find_consumers.clone() value=principal /> }.into_any()
@@ -188,13 +176,7 @@ pub fn GrantDialog(
                     })}
                 </Suspense>
                 <ExpiryFields mode=mode time=time error=time_error(server, local) />
-                <p role="alert" class="field-error">{other_error(server)}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        </FormDialog>
     }
 }
 
@@ -212,45 +194,33 @@ pub fn EditExpiryDialog(
     );
     let local = RwSignal::new(None::<String>);
     let server = RwSignal::new(None::<AppError>);
-    let action = ServerAction::<UpdateRuleExpiry>::new();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => {
-            notify(false, "Expiry saved.".to_owned());
-            on_done.run(());
-        }
-        Some(Err(e)) => server.set(Some(e)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
     let (id, version) = (rule.id.clone(), rule.version);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |_| {
         server.set(None);
         local.set(None);
-        let at = match expiry_ms(&mode.get(), &time.get()) {
+        let at = match expiry_ms(&mode.get_untracked(), &time.get_untracked()) {
             Ok(at) => at,
             Err(msg) => return local.set(Some(msg)),
         };
-        action.dispatch(UpdateRuleExpiry {
-            id: id.clone(),
-            input: RuleExpiryUpdate {
-                expire_mode: mode.get(),
-                expire_timestamp: at,
-                version,
-            },
-        });
+        let input = RuleExpiryUpdate {
+            expire_mode: mode.get_untracked(),
+            expire_timestamp: at,
+            version,
+        };
+        save(
+            pending,
+            server,
+            update_rule_expiry(id.clone(), input),
+            |_| "Expiry saved.".to_owned(),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Edit expiry" on_close=on_close>
-            <form on:submit=submit novalidate>
-                <p>{format!("{} → {} in {}", rule.principal.name, rule.api.name, rule.environment.name)}</p>
-                <ExpiryFields mode=mode time=time error=time_error(server, local) />
-                <p role="alert" class="field-error">{other_error(server)}</p>
-                <div class="actions">
-                    <button type="submit" class="primary" disabled=move || action.pending().get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="Edit expiry" on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS>
+            <p>{format!("{} → {} in {}", rule.principal.name, rule.api.name, rule.environment.name)}</p>
+            <ExpiryFields mode=mode time=time error=time_error(server, local) />
+        </FormDialog>
     }
 }
 
@@ -260,34 +230,22 @@ pub fn RevokeDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
+    let server = RwSignal::new(None::<AppError>);
     let pending = RwSignal::new(false);
     let id = rule.id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let id = id.clone();
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match delete_rule(id).await {
-                Ok(()) => {
-                    notify(false, "Authorization revoked.".to_owned());
-                    on_done.run(());
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            pending.set(false);
-        });
+    let submit = move |_| {
+        let change = delete_rule(id.clone());
+        save(
+            pending,
+            server,
+            change,
+            |_| "Authorization revoked.".to_owned(),
+            on_done,
+        );
     };
     view! {
-        <Dialog title="Revoke authorization" on_close=on_close>
-            <form on:submit=submit>
-                <p>{format!("{} will no longer be able to call {} in {}.", rule.principal.name, rule.api.name, rule.environment.name)}</p>
-                <p role="alert" class="field-error">{move || error.get()}</p>
-                <div class="actions">
-                    <button type="submit" class="primary danger" disabled=move || pending.get()>"OK"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title="Revoke authorization" on_close=on_close on_submit=submit pending=pending server=server danger=true>
+            <p>{format!("{} will no longer be able to call {} in {}.", rule.principal.name, rule.api.name, rule.environment.name)}</p>
+        </FormDialog>
     }
 }

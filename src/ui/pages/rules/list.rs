@@ -6,7 +6,7 @@ use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
 use crate::domain::records::AuthorizationRule;
 use crate::server_fns::rules::list_rules;
 use crate::ui::components::LocalTime;
-use crate::ui::components::{can_write, ListQuery, Pager};
+use crate::ui::components::{can_write, ListQuery, ListTable};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -63,27 +63,9 @@ pub fn AuthorizationPage() -> impl IntoView {
                 <button type="submit">"Search"</button>
             </form>
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading authorization rules…"</p> }>
-            {move || Suspend::new(async move {
-                let q = list_query.get();
-                match rules.await {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No authorization rules match."</p> }.into_any(),
-                    Ok(page) => view! {
-                        <table aria-label="Authorization rules">
-                            <thead><tr>
-                                <th scope="col">"Consumer / group"</th><th scope="col">"Model API"</th><th scope="col">"Environment"</th>
-                                <th scope="col">"Expiry"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Actions"</th>
-                            </tr></thead>
-                            <tbody>
-                                {page.items.into_iter().map(|r| rule_row(r, writer, open)).collect_view()}
-                            </tbody>
-                        </table>
-                        <Pager total=page.total_size query=q selected_key="rule" />
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListTable what="authorization rules" label="Authorization rules" page=rules query=list_query selected_key="rule"
+            columns=vec!["Consumer / group", "Model API", "Environment", "Expiry", "Status", "Creation Time", "Actions"]
+            row=move |r: AuthorizationRule, _: &ListQuery| rule_row(r, writer, open) />
         {move || match open.get() {
             Open::None => ().into_any(),
             Open::Grant => view! { <GrantDialog instance_id=instance_id.get() on_close=close on_done=changed /> }.into_any(),
