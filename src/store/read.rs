@@ -156,7 +156,9 @@ impl Read for Reader {
 
 /// One page of a list and the size of the whole list: `SELECT COUNT(*) {from}`, then
 /// `SELECT {columns} {from} ORDER BY {order}` for the page. `from` is the FROM and WHERE clause
-/// both share, with placeholders `$1…$n` for `args`; the page's bounds follow them.
+/// both share, with placeholders `$1…$n` for `args`; the page's bounds follow them. Both
+/// reads count as slow: the count walks every matching row (a gateway may hold a million
+/// keys), and a console list is not worth a blocked worker thread.
 pub async fn page<T: Row>(
     conn: &mut impl Read,
     columns: &str,
@@ -165,6 +167,7 @@ pub async fn page<T: Row>(
     args: Vec<Arg>,
     page: crate::domain::PageRequest,
 ) -> Result<(i64, Vec<T>), sqlx::Error> {
+    conn.expect_slow();
     let total = conn
         .number(&format!("SELECT COUNT(*) {from}"), &args)
         .await?
@@ -177,5 +180,6 @@ pub async fn page<T: Row>(
     );
     let mut args = args;
     args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
+    conn.expect_slow();
     Ok((total, conn.all(&sql, &args).await?))
 }
