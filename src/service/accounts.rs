@@ -10,8 +10,8 @@ use crate::domain::records::{Account, CurrentUser, Role};
 use crate::domain::{IdKind, Name, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
+use crate::store::Conn;
 use crate::store::{accounts, now_ms, tokens, Db};
-use sqlx::AnyConnection;
 
 pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
     actor.admin()?;
@@ -68,7 +68,7 @@ impl NewAccount {
 
 /// Creates an account on the caller's connection (inside its transaction, to be audited).
 pub async fn insert_account(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::Conn,
     new: &NewAccount,
     role: Role,
 ) -> AppResult<CurrentUser> {
@@ -137,7 +137,7 @@ fn parse_role(role: &str) -> AppResult<Role> {
 }
 
 /// Refuses to leave the console without an enabled Admin.
-async fn keep_an_admin(conn: &mut AnyConnection, account: &Account, what: &str) -> AppResult<()> {
+async fn keep_an_admin(conn: &mut Conn, account: &Account, what: &str) -> AppResult<()> {
     accounts::lock_admins(conn).await?;
     if account.role == Role::Admin
         && account.enabled

@@ -11,8 +11,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::audit::AuditEntry;
 use crate::store::read::Read;
 use crate::store::writer::WriteTx;
+use crate::store::Conn;
 use crate::store::{now_ms, Db};
-use sqlx::AnyConnection;
 use std::ops::{Deref, DerefMut};
 
 macro_rules! actions {
@@ -177,8 +177,8 @@ pub trait Deletable: Sync {
     /// record being unused answers false when it is used.
     fn delete(
         &self,
-        conn: &mut AnyConnection,
-    ) -> impl std::future::Future<Output = Result<bool, sqlx::Error>> + Send;
+        conn: &mut Conn,
+    ) -> impl std::future::Future<Output = Result<bool, crate::store::Error>> + Send;
 }
 
 /// Proof that a change recorded at least one audit entry; only `Change::record` makes one.
@@ -265,9 +265,7 @@ impl<'a> Change<'a> {
                 return self.commit_recorded(recorded).await;
             }
             Ok(false) => {}
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_foreign_key_violation()) => {}
+            Err(e) if crate::store::breaks_foreign_key(&e) => {}
             Err(e) => return Err(e.into()),
         }
         drop(self);
@@ -281,14 +279,14 @@ impl<'a> Change<'a> {
 }
 
 impl Deref for Change<'_> {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         &self.tx
     }
 }
 
 impl DerefMut for Change<'_> {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut Conn {
         &mut self.tx
     }
 }

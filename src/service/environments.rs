@@ -8,8 +8,8 @@ use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
+use crate::store::Conn;
 use crate::store::{environments, now_ms, Db};
-use sqlx::AnyConnection;
 
 /// The name of the environment every instance starts with.
 pub const DEFAULT_ENVIRONMENT_NAME: &str = "default";
@@ -38,7 +38,7 @@ fn parse_alias(raw: &str, name: &Name) -> AppResult<String> {
 
 /// Inserts the default environment of a new instance, inside the caller's transaction.
 pub async fn insert_default(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     instance_id: &str,
     now: i64,
 ) -> AppResult<Environment> {
@@ -223,7 +223,7 @@ impl Deletable for Environment {
         dependencies(conn, self).await
     }
 
-    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
         environments::delete(conn, &self.id).await
     }
 }

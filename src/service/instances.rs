@@ -7,8 +7,8 @@ use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
+use crate::store::Conn;
 use crate::store::{groups, instances, now_ms, Db};
-use sqlx::AnyConnection;
 
 /// How many records of each kind a gateway's dependency list shows.
 const DEPENDENCIES_SHOWN: i64 = 20;
@@ -200,7 +200,7 @@ impl Deletable for Instance {
         dependencies(conn, &self.id).await
     }
 
-    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
         instances::delete(conn, &self.id).await
     }
 }

@@ -9,8 +9,8 @@ use crate::domain::records::{ApiKey, CreatedKey, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
+use crate::store::Conn;
 use crate::store::{keys, now_ms, Db};
-use sqlx::AnyConnection;
 
 /// The longest grace period a rotation may give the old value: 30 days.
 pub const MAX_GRACE_SECONDS: i64 = 30 * 24 * 3600;
@@ -249,7 +249,7 @@ impl Deletable for ApiKey {
         Ok(key_dependencies(&load(conn, &id).await?))
     }
 
-    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
         keys::delete_unbound(conn, &self.id).await
     }
 }

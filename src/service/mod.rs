@@ -99,13 +99,13 @@ pub fn at_version(updated: bool) -> AppResult<()> {
 }
 
 /// Maps a broken unique rule on a name to a `Conflict.Name` error; other errors pass through.
-pub fn name_taken(err: sqlx::Error, what: &str, name: &Name) -> AppError {
+pub fn name_taken(err: crate::store::Error, what: &str, name: &Name) -> AppError {
     name_taken_in(err, what, name, " in this instance")
 }
 
 /// `name_taken` for names unique elsewhere than in an instance (`where_` says where, with its
 /// leading space, or is empty).
-pub fn name_taken_in(err: sqlx::Error, what: &str, name: &Name, where_: &str) -> AppError {
+pub fn name_taken_in(err: crate::store::Error, what: &str, name: &Name, where_: &str) -> AppError {
     if crate::store::breaks_unique(&err, "name_key") {
         let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
             "An"

@@ -11,8 +11,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::model_apis;
 use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
+use crate::store::Conn;
 use crate::store::{environments, now_ms, Db};
-use sqlx::AnyConnection;
 
 /// The API with the environments it is deployed to, or `NotFound.Api`.
 pub(crate) async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<ModelApi> {
@@ -73,7 +73,7 @@ async fn require_environments(
 }
 
 /// A name or base-path clash, told apart by which one another API of the instance has.
-fn taken(err: sqlx::Error, c: &Checked) -> AppError {
+fn taken(err: crate::store::Error, c: &Checked) -> AppError {
     if crate::store::breaks_unique(&err, "base_path") {
         return AppError::NameTaken {
             message: format!(
@@ -261,7 +261,7 @@ impl Deletable for ModelApi {
         super::rules::dependencies(conn, &api_rules(self)).await
     }
 
-    async fn delete(&self, conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
         model_apis::delete(conn, &self.id).await
     }
 }

@@ -39,6 +39,20 @@ use sqlx::AnyPool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// A connection (or the connection under a transaction) that store functions run on. The
+/// service layer passes it along by this name and never names the driver.
+pub type Conn = sqlx::AnyConnection;
+
+/// What a store call fails with.
+pub type Error = sqlx::Error;
+
+/// Whether the engine refused a write for a foreign key: a row it refers to is gone, or (on a
+/// delete) something still refers to the row.
+pub fn breaks_foreign_key(err: &Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
+}
+
 /// An argument of a query whose WHERE clause is built from the filters present.
 pub enum Arg {
     Text(String),
