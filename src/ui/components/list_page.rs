@@ -44,11 +44,33 @@ pub fn Toolbar(
     }
 }
 
-/// One page of records as a table: "Loading …" until the page arrives, a sentence when it
-/// is empty, the error as an alert, else the table and the pager. `row` draws one record as
-/// a `<tr>` (its cells in the order of `columns`), given the list's state for its links.
+/// What a list page shows: a page of a longer list (with a pager), or a whole short list.
+pub trait Listed: Clone + Send + Sync + 'static {
+    type Item;
+    /// The records, and the size of the whole list when this is one page of it.
+    fn into_parts(self) -> (Vec<Self::Item>, Option<i64>);
+}
+
+impl<T: Clone + Send + Sync + 'static> Listed for Page<T> {
+    type Item = T;
+    fn into_parts(self) -> (Vec<T>, Option<i64>) {
+        (self.items, Some(self.total_size))
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Listed for Vec<T> {
+    type Item = T;
+    fn into_parts(self) -> (Vec<T>, Option<i64>) {
+        (self, None)
+    }
+}
+
+/// Records as a table: "Loading …" until they arrive, a sentence when there are none, the
+/// error as an alert, else the table and, for a page of a longer list, the pager. `row` draws
+/// one record as a `<tr>` (its cells in the order of `columns`), given the list's state for
+/// its links.
 #[component]
-pub fn ListTable<T, F, V>(
+pub fn ListTable<L, F, V>(
     /// What the records are, in the plural, as sentences say it ("consumer groups").
     what: &'static str,
     /// The column headings.
@@ -56,15 +78,18 @@ pub fn ListTable<T, F, V>(
     /// The table's accessible name, when a page shows more than one table.
     #[prop(optional)]
     label: Option<&'static str>,
-    page: Resource<Result<Page<T>, AppError>>,
-    query: Memo<ListQuery>,
+    page: Resource<Result<L, AppError>>,
+    /// The list's state in the URL; a short list shown whole has none.
+    #[prop(optional)]
+    query: Option<Memo<ListQuery>>,
     /// The URL key of the record whose details are open (kept by the pager's links).
+    #[prop(optional)]
     selected_key: &'static str,
     row: F,
 ) -> impl IntoView
 where
-    T: Clone + Send + Sync + 'static,
-    F: Fn(T, &ListQuery) -> V + Clone + Send + Sync + 'static,
+    L: Listed,
+    F: Fn(L::Item, &ListQuery) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
     let loading = format!("Loading {what}…");
@@ -73,16 +98,19 @@ where
             {move || {
                 let (row, columns) = (row.clone(), columns.clone());
                 Suspend::new(async move {
-                    let q = query.get();
-                    match page.await {
-                        Ok(p) if p.items.is_empty() => view! { <p class="empty">{empty_message(what, &q)}</p> }.into_any(),
-                        Ok(p) => view! {
-                            <table aria-label=label>
-                                <thead><tr>{columns.into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>
-                                <tbody>{p.items.into_iter().map(|item| row(item, &q)).collect_view()}</tbody>
-                            </table>
-                            <Pager total=p.total_size query=q.clone() selected_key=selected_key />
-                        }.into_any(),
+                    let q = query.map(|q| q.get()).unwrap_or_default();
+                    match page.await.map(Listed::into_parts) {
+                        Ok((items, _)) if items.is_empty() => view! { <p class="empty">{empty_message(what, &q)}</p> }.into_any(),
+                        Ok((items, total)) => {
+                            let pager = total.map(|total| view! { <Pager total=total query=q.clone() selected_key=selected_key /> });
+                            view! {
+                                <table aria-label=label>
+                                    <thead><tr>{columns.into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>
+                                    <tbody>{items.into_iter().map(|item| row(item, &q)).collect_view()}</tbody>
+                                </table>
+                                {pager}
+                            }.into_any()
+                        }
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })

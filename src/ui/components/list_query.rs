@@ -16,6 +16,19 @@ pub struct ListQuery {
     pub filters: Vec<(String, String)>,
 }
 
+/// The first page, nothing searched or opened.
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            q: String::new(),
+            page: 1,
+            size: DEFAULT_PAGE_SIZE,
+            selected: None,
+            filters: Vec::new(),
+        }
+    }
+}
+
 impl ListQuery {
     /// Reads the query string; nonsense numbers fall back to the defaults.
     pub fn from_params(map: &ParamsMap, selected_key: &str) -> ListQuery {

@@ -7,7 +7,7 @@ use crate::server_fns::accounts::{
     create_account, list_accounts, reset_account_password, set_account_enabled, set_account_role,
 };
 use crate::ui::components::LocalTime;
-use crate::ui::components::{notify, save, Console, FormDialog, TextField};
+use crate::ui::components::{notify, save, Console, FormDialog, ListQuery, ListTable, TextField};
 use leptos::prelude::*;
 
 #[component]
@@ -44,19 +44,9 @@ fn Accounts() -> impl IntoView {
         <div class="toolbar">
             <button type="button" class="primary" on:click=move |_| open.set(Open::New)>"New account"</button>
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading accounts…"</p> }>
-            {move || Suspend::new(async move {
-                match accounts.await {
-                    Ok(list) => view! {
-                        <table aria-label="Accounts">
-                            <thead><tr><th scope="col">"Username"</th><th scope="col">"Role"</th><th scope="col">"Status"</th><th scope="col">"Creation Time"</th><th scope="col">"Actions"</th></tr></thead>
-                            <tbody>{list.into_iter().map(|a| account_row(a, open, reload)).collect_view()}</tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListTable what="accounts" label="Accounts" page=accounts
+            columns=vec!["Username", "Role", "Status", "Creation Time", "Actions"]
+            row=move |a: Account, _: &ListQuery| account_row(a, open, reload) />
         {move || match open.get() {
             Open::None => ().into_any(),
             Open::New => view! { <NewAccountDialog on_close=move || open.set(Open::None) on_done=done /> }.into_any(),

@@ -6,7 +6,8 @@ use crate::server_fns::tokens::{create_token, list_tokens, revoke_token};
 use crate::ui::components::typed_name_error;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{
-    save, send, Console, Dialog, Form, FormDialog, SecretReveal, SelectOne, TextField,
+    save, send, Console, Dialog, Form, FormDialog, ListQuery, ListTable, SecretReveal, SelectOne,
+    TextField,
 };
 use leptos::prelude::*;
 
@@ -33,35 +34,22 @@ fn Tokens() -> impl IntoView {
         <div class="toolbar">
             <button type="button" class="primary" on:click=move |_| creating.set(true)>"New token"</button>
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-            {move || Suspend::new(async move {
-                match tokens.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table aria-label="API tokens">
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Creation Time"</th><th scope="col">"Expires"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|t| {
-                                    let label = format!("Revoke {}", t.name);
-                                    let target = t.clone();
-                                    view! {
-                                        <tr>
-                                            <td>{t.name.clone()}</td>
-                                            <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
-                                            <td><LocalTime ms=t.created_at /></td>
-                                            <td>{t.expires_at.map(|at| view! { <TokenExpiry at=at expired=t.expired /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
-                                            <td>{t.last_used_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
-                                            <td class="actions"><button type="button" class="link danger" aria-label=label on:click=move |_| revoking.set(Some(target.clone()))>"Revoke"</button></td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+        <ListTable what="tokens" label="API tokens" page=tokens
+            columns=vec!["Name", "Token", "Creation Time", "Expires", "Last used", "Actions"]
+            row=move |t: ApiToken, _: &ListQuery| {
+                let label = format!("Revoke {}", t.name);
+                let target = t.clone();
+                view! {
+                    <tr>
+                        <td>{t.name.clone()}</td>
+                        <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
+                        <td><LocalTime ms=t.created_at /></td>
+                        <td>{t.expires_at.map(|at| view! { <TokenExpiry at=at expired=t.expired /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
+                        <td>{t.last_used_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
+                        <td class="actions"><button type="button" class="link danger" aria-label=label on:click=move |_| revoking.set(Some(target.clone()))>"Revoke"</button></td>
+                    </tr>
                 }
-            })}
-        </Transition>
+            } />
         <Show when=move || creating.get()>
             <NewTokenDialog on_close=move || { creating.set(false); reload.update(|r| *r += 1) } />
         </Show>
