@@ -1,4 +1,5 @@
 import { CDPSession, expect, Page, test } from '@playwright/test';
+import { createHash } from 'node:crypto';
 import { signIn } from './helpers';
 
 /** Every response of a page load, with the bytes that crossed the network for it. */
@@ -64,4 +65,21 @@ test('the browser files come precompressed, are cached for a year, and a second 
   const bytes = fetched.reduce((sum, r) => sum + r.bytes, 0);
   expect(bytes, fetched.map((r) => `${r.url} ${r.bytes}`).join('\n')).toBeLessThanOrEqual(20_000);
   expect(fetched.filter((r) => r.url.includes('/pkg/'))).toEqual([]);
+});
+
+test('the WASM and the stylesheet are named by their content, so a new build is never served stale', async ({ page }) => {
+  await signIn(page);
+  const html = await (await page.request.get('/instances')).text();
+  const named = [...html.matchAll(/\/pkg\/gateway-console\.([A-Za-z0-9_-]{22})\.(wasm|css|js)/g)];
+  const kinds = new Set(named.map((m) => m[2]));
+  expect([...kinds].sort(), html.slice(0, 2000)).toEqual(['css', 'js', 'wasm']);
+  // The name carries the MD5 of the file's bytes (base64url), as cargo-leptos' hash-files
+  // makes it: different bytes, a different name. (The JS glue is named by its content before
+  // the build writes the hashed names into it, so only the WASM and CSS are checked byte for
+  // byte; the glue's name changes whenever the WASM's imports do.)
+  for (const [url, hash, kind] of named.map((m) => [m[0], m[1], m[2]])) {
+    if (kind === 'js') continue;
+    const body = await (await page.request.get(url)).body();
+    expect(createHash('md5').update(body).digest('base64url'), url).toBe(hash);
+  }
 });
