@@ -150,5 +150,14 @@ pub async fn list(
     };
     let from = format!("FROM audit_events WHERE {filter}");
     let columns = "id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at";
-    super::read::page(conn, columns, &from, "created_at DESC, id DESC", args, page).await
+    super::read::page(
+        conn,
+        columns,
+        &from,
+        "created_at DESC, id DESC",
+        args,
+        page,
+        true,
+    )
+    .await
 }

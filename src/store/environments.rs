@@ -77,7 +77,16 @@ pub async fn list(
 ) -> Result<(i64, Vec<Environment>), sqlx::Error> {
     let from = "FROM environments WHERE instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
     let args = vec![instance_id.into(), pattern.into()];
-    read::page(conn, COLUMNS, from, "is_default DESC, name_key", args, page).await
+    read::page(
+        conn,
+        COLUMNS,
+        from,
+        "is_default DESC, name_key",
+        args,
+        page,
+        true,
+    )
+    .await
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.

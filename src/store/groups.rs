@@ -60,7 +60,7 @@ pub async fn list(
 ) -> Result<(i64, Vec<ConsumerGroup>), sqlx::Error> {
     let from = "FROM consumer_groups g WHERE g.instance_id = $1 AND g.name_key LIKE $2 ESCAPE '\\'";
     let args = vec![instance_id.into(), pattern.into()];
-    read::page(conn, COLUMNS, from, "g.name_key", args, page).await
+    read::page(conn, COLUMNS, from, "g.name_key", args, page, true).await
 }
 
 /// Enables or disables the group when `version` is current; returns whether it changed.

@@ -67,15 +67,8 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(i64, Vec<Instance>), sqlx::Error> {
     let from = "FROM instances WHERE (name_key LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\')";
-    read::page(
-        conn,
-        COLUMNS,
-        from,
-        "created_at DESC, id DESC",
-        vec![pattern.into()],
-        page,
-    )
-    .await
+    let order = "created_at DESC, id DESC";
+    read::page(conn, COLUMNS, from, order, vec![pattern.into()], page, true).await
 }
 
 /// Bumps the version only when `version` is current; returns whether the row changed.

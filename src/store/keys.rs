@@ -96,7 +96,8 @@ pub async fn list(
         if unbound_only { " AND k.consumer_id IS NULL" } else { "" }
     );
     let args = vec![instance_id.into(), pattern.into()];
-    let (total, rows) = read::page::<Row>(conn, COLUMNS, &from, "k.name_key", args, page).await?;
+    let (total, rows) =
+        read::page::<Row>(conn, COLUMNS, &from, "k.name_key", args, page, true).await?;
     Ok((total, rows.into_iter().map(ApiKey::from).collect()))
 }
 

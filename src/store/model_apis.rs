@@ -200,7 +200,7 @@ pub async fn list(
     let from = "FROM model_apis WHERE instance_id = $1 AND name_key LIKE $2 ESCAPE '\\'";
     let args = vec![instance_id.into(), pattern.into()];
     let order = "created_at DESC, id DESC";
-    let (total, rows) = read::page(conn, COLUMNS, from, order, args, page).await?;
+    let (total, rows) = read::page(conn, COLUMNS, from, order, args, page, true).await?;
     Ok((total, with_deployments(conn, rows).await?))
 }
 

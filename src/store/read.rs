@@ -154,11 +154,11 @@ impl Read for Reader {
     }
 }
 
-/// One page of a list and the size of the whole list: `SELECT COUNT(*) {from}`, then
-/// `SELECT {columns} {from} ORDER BY {order}` for the page. `from` is the FROM and WHERE clause
-/// both share, with placeholders `$1…$n` for `args`; the page's bounds follow them. Both
-/// reads count as slow: the count walks every matching row (a gateway may hold a million
-/// keys), and a console list is not worth a blocked worker thread.
+/// One page of a list and the size of the whole list: `SELECT {columns} {from} ORDER BY
+/// {order}` for the page, then, only when the page is full (else it tells the total),
+/// `SELECT COUNT(*) {from}`. `from` is the FROM and WHERE clause both share, with placeholders
+/// `$1…$n` for `args`; the page's bounds follow them. `slow` marks both reads as slow (see
+/// `Read::expect_slow`): a count walks every match, and a gateway may hold a million keys.
 pub async fn page<T: Row>(
     conn: &mut impl Read,
     columns: &str,
@@ -166,12 +166,8 @@ pub async fn page<T: Row>(
     order: &str,
     args: Vec<Arg>,
     page: crate::domain::PageRequest,
+    slow: bool,
 ) -> Result<(i64, Vec<T>), sqlx::Error> {
-    conn.expect_slow();
-    let total = conn
-        .number(&format!("SELECT COUNT(*) {from}"), &args)
-        .await?
-        .unwrap_or(0);
     let n = args.len();
     let sql = format!(
         "SELECT {columns} {from} ORDER BY {order} LIMIT ${} OFFSET ${}",
@@ -180,6 +176,20 @@ pub async fn page<T: Row>(
     );
     let mut args = args;
     args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
-    conn.expect_slow();
-    Ok((total, conn.all(&sql, &args).await?))
+    if slow {
+        conn.expect_slow();
+    }
+    let rows: Vec<T> = conn.all(&sql, &args).await?;
+    if let Some(total) = page.total_if_last(rows.len()) {
+        return Ok((total, rows));
+    }
+    args.truncate(n);
+    if slow {
+        conn.expect_slow();
+    }
+    let total = conn
+        .number(&format!("SELECT COUNT(*) {from}"), &args)
+        .await?
+        .unwrap_or(0);
+    Ok((total, rows))
 }

@@ -60,7 +60,7 @@ impl RuleRow {
     }
 }
 
-const SELECT: &str = "SELECT r.id, r.instance_id, r.principal_type, r.principal_id, \
+const COLUMNS: &str = "r.id, r.instance_id, r.principal_type, r.principal_id, \
     COALESCE(c.name, g.name) AS principal_name, r.api_id, a.name AS api_name, a.base_path, \
     r.environment_id, e.name AS environment_name, r.expire_mode, r.expire_at, r.created_at, \
     r.updated_at, r.version";
@@ -112,7 +112,7 @@ pub async fn get(
     id: &str,
     now: i64,
 ) -> Result<Option<AuthorizationRule>, sqlx::Error> {
-    let sql = format!("{SELECT} {FROM} WHERE r.id = $1");
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1");
     let row: Option<RuleRow> = conn.first(&sql, &[id.into()]).await?;
     Ok(row.map(|r| r.into_rule(now)))
 }
@@ -238,32 +238,11 @@ pub async fn query(
     let (clause, args) = where_clause(filter, now);
     // One consumer's or group's rules are found by index; anything wider may read many.
     let narrow = filter.consumer_id.is_some() || filter.group_id.is_some();
-    let n = args.len();
-    let sql = format!(
-        "{SELECT} {FROM} {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let mut page_args = args;
-    page_args.extend([Arg::Int(page.limit()), Arg::Int(page.offset())]);
-    if !narrow {
-        conn.expect_slow();
-    }
-    let rows: Vec<RuleRow> = conn.all(&sql, &page_args).await?;
-    let rules: Vec<AuthorizationRule> = rows.into_iter().map(|r| r.into_rule(now)).collect();
-    if let Some(total) = page.total_if_last(rules.len()) {
-        return Ok((total, rules));
-    }
-    page_args.truncate(n);
-    let count_sql = format!("SELECT COUNT(*) {FROM} {clause}");
-    if !narrow {
-        conn.expect_slow();
-    }
-    let total = conn
-        .number(&count_sql, &page_args)
-        .await?
-        .unwrap_or_default();
-    Ok((total, rules))
+    let from = format!("{FROM} {clause}");
+    let order = "r.created_at DESC, r.id DESC";
+    let (total, rows) =
+        super::read::page::<RuleRow>(conn, COLUMNS, &from, order, args, page, !narrow).await?;
+    Ok((total, rows.into_iter().map(|r| r.into_rule(now)).collect()))
 }
 
 /// Every rule matching the filter, for dependency lists (bounded: a dependency list longer
@@ -274,7 +253,7 @@ pub async fn all(
     now: i64,
 ) -> Result<Vec<AuthorizationRule>, sqlx::Error> {
     let (clause, args) = where_clause(filter, now);
-    let sql = format!("{SELECT} {FROM} {clause} ORDER BY r.created_at, r.id LIMIT 100");
+    let sql = format!("SELECT {COLUMNS} {FROM} {clause} ORDER BY r.created_at, r.id LIMIT 100");
     let rows: Vec<RuleRow> = conn.all(&sql, &args).await?;
     Ok(rows.into_iter().map(|r| r.into_rule(now)).collect())
 }
