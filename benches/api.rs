@@ -13,6 +13,9 @@ use gateway_console::service::{accounts, environments, model_apis, tokens};
 use gateway_console::store::Db;
 use std::time::Instant;
 
+#[global_allocator]
+static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllocator;
+
 /// One LongTerm rule per consumer of the instance on one model API, added once.
 async fn rules_for_every_consumer(db: &Db, instance_id: &str) {
     let existing: i64 =

@@ -22,30 +22,32 @@ use gateway_console::store::snapshot::{
     ConsumerRow, DeploymentRow, EnvironmentRow, KeyRow, RuleRow, SnapshotRows,
 };
 use gateway_console::store::{now_ms, Db};
-use std::alloc::{GlobalAlloc, Layout, System};
+use gateway_console::ServerAllocator;
+use std::alloc::{GlobalAlloc, Layout};
 use std::process::Command;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts the bytes currently allocated, to measure the snapshot.
+/// Counts the bytes currently allocated, to measure the snapshot; the server's own allocator
+/// does the allocating.
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
+        ServerAllocator.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
+        ServerAllocator.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE.fetch_add(
             new_size as isize - layout.size() as isize,
             Ordering::Relaxed,
         );
-        System.realloc(ptr, layout, new_size)
+        ServerAllocator.realloc(ptr, layout, new_size)
     }
 }
 

@@ -7,6 +7,9 @@ mod common;
 use common::{bench_actor, bench_db, instance_with, measure, report, serve, PASSWORD};
 use gateway_console::service::accounts;
 
+#[global_allocator]
+static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllocator;
+
 #[tokio::main]
 async fn main() {
     let db = bench_db().await;

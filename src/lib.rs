@@ -23,6 +23,12 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
 
+/// The allocator the server runs with (declared `#[global_allocator]` by `main.rs` and by the
+/// benchmarks that serve in process): mimalloc, since under load glibc's malloc makes threads
+/// wait on its arena locks.
+#[cfg(feature = "ssr")]
+pub use mimalloc::MiMalloc as ServerAllocator;
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -10,6 +10,9 @@ use gateway_console::state::WebSettings;
 use gateway_console::store::Db;
 use std::net::SocketAddr;
 
+#[global_allocator]
+static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllocator;
+
 /// Runs, and on failure prints one line saying what failed and exits with status 1.
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
