@@ -10,7 +10,7 @@ use crate::domain::records::{Account, CurrentUser, Role};
 use crate::domain::{IdKind, Name, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{accounts, now_ms, tokens, Db};
 
 pub async fn list_accounts(db: &Db, actor: &Actor) -> AppResult<Vec<Account>> {
@@ -68,7 +68,7 @@ impl NewAccount {
 
 /// Creates an account on the caller's connection (inside its transaction, to be audited).
 pub async fn insert_account(
-    conn: &mut crate::store::Conn,
+    conn: &mut impl Write,
     new: &NewAccount,
     role: Role,
 ) -> AppResult<CurrentUser> {
@@ -105,11 +105,9 @@ pub async fn bootstrap_admin(
     username: Option<&str>,
     password: Option<&str>,
 ) -> AppResult<Option<FirstAdmin>> {
-    let mut conn = db.pool.acquire().await?;
-    if accounts::count(&mut conn).await? > 0 {
+    if accounts::count(&mut db.reader().await?).await? > 0 {
         return Ok(None);
     }
-    drop(conn);
     let username = username.unwrap_or("admin");
     let (password, generated) = match password {
         Some(p) => (p.to_owned(), None),
@@ -137,7 +135,7 @@ fn parse_role(role: &str) -> AppResult<Role> {
 }
 
 /// Refuses to leave the console without an enabled Admin.
-async fn keep_an_admin(conn: &mut Conn, account: &Account, what: &str) -> AppResult<()> {
+async fn keep_an_admin(conn: &mut impl Write, account: &Account, what: &str) -> AppResult<()> {
     accounts::lock_admins(conn).await?;
     if account.role == Role::Admin
         && account.enabled

@@ -87,9 +87,11 @@ pub async fn sign_in(
     // Count this attempt first: each insert commits before its count, so of any number of
     // parallel attempts at most the limit see a count within it.
     let account = {
-        let mut conn = db.pool.acquire().await?;
-        accounts::record_failure(&mut conn, &pair_subject, now).await?;
-        accounts::record_failure(&mut conn, &address_subject, now).await?;
+        let mut tx = db.begin_write().await?;
+        accounts::record_failure(&mut tx, &pair_subject, now).await?;
+        accounts::record_failure(&mut tx, &address_subject, now).await?;
+        tx.commit().await?;
+        let mut conn = db.reader().await?;
         if accounts::failures_since(&mut conn, &pair_subject, since).await?
             > MAX_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS
             || accounts::failures_since(&mut conn, &address_subject, since).await?
@@ -113,11 +115,12 @@ pub async fn sign_in(
         metrics::counter!(SIGNIN_FAILURES, "reason" => "credentials").increment(1);
         return Err(wrong_credentials());
     };
-    let mut conn = db.pool.acquire().await?;
-    accounts::clear_failures(&mut conn, &pair_subject).await?;
-    accounts::clear_failure_at(&mut conn, &address_subject, now).await?;
+    let mut tx = db.begin_write().await?;
+    accounts::clear_failures(&mut tx, &pair_subject).await?;
+    accounts::clear_failure_at(&mut tx, &address_subject, now).await?;
     let (token, hash) = new_session_token();
-    accounts::insert_session(&mut conn, &hash, &user.id, now, now + SESSION_ABSOLUTE_MS).await?;
+    accounts::insert_session(&mut tx, &hash, &user.id, now, now + SESSION_ABSOLUTE_MS).await?;
+    tx.commit().await?;
     tracing::info!(username = %user.username, "signed in");
     Ok((token, user))
 }
@@ -137,28 +140,28 @@ pub async fn session_user(db: &Db, token: &str) -> AppResult<Option<CurrentUser>
         return Ok(None);
     };
     if now - last_seen > SESSION_TOUCH_MS {
-        accounts::touch_session(&mut *db.pool.acquire().await?, &hash, now).await?;
+        let mut tx = db.begin_write().await?;
+        accounts::touch_session(&mut tx, &hash, now).await?;
+        tx.commit().await?;
     }
     Ok(Some(user))
 }
 
 pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
-    let mut conn = db.pool.acquire().await?;
-    Ok(accounts::delete_session(&mut conn, &crate::domain::keys::hash_key(token)).await?)
+    let mut tx = db.begin_write().await?;
+    accounts::delete_session(&mut tx, &crate::domain::keys::hash_key(token)).await?;
+    Ok(tx.commit().await?)
 }
 
 /// Deletes expired and idle sessions, tokens expired for a week, and sign-in failures older
 /// than the rate-limit window; returns how many rows went.
 pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
-    let mut conn = db.pool.acquire().await?;
-    let gone = accounts::purge(
-        &mut conn,
-        now,
-        now - SESSION_IDLE_MS,
-        now - FAILURE_WINDOW_MS,
-    )
-    .await?;
-    Ok(gone + tokens::purge_expired(&mut conn, now - EXPIRED_TOKENS_KEPT_MS).await?)
+    let mut tx = db.begin_write().await?;
+    let gone = accounts::purge(&mut tx, now, now - SESSION_IDLE_MS, now - FAILURE_WINDOW_MS)
+        .await?
+        + tokens::purge_expired(&mut tx, now - EXPIRED_TOKENS_KEPT_MS).await?;
+    tx.commit().await?;
+    Ok(gone)
 }
 
 /// Purges every `PURGE_INTERVAL` for as long as the process runs (each replica does; the

@@ -10,10 +10,10 @@ use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::AuditEntry;
 use crate::store::read::Read;
+use crate::store::write::Write;
 use crate::store::writer::WriteTx;
-use crate::store::Conn;
+use crate::store::Arg;
 use crate::store::{now_ms, Db};
-use std::ops::{Deref, DerefMut};
 
 macro_rules! actions {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
@@ -177,7 +177,7 @@ pub trait Deletable: Sync {
     /// record being unused answers false when it is used.
     fn delete(
         &self,
-        conn: &mut Conn,
+        conn: &mut impl Write,
     ) -> impl std::future::Future<Output = Result<bool, crate::store::Error>> + Send;
 }
 
@@ -278,20 +278,41 @@ impl<'a> Change<'a> {
     }
 }
 
-impl Deref for Change<'_> {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.tx
+impl Read for Change<'_> {
+    async fn all<T: crate::store::row::Row>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<T>, crate::store::Error> {
+        self.tx.all(sql, args).await
+    }
+
+    async fn first<T: crate::store::row::Row>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<T>, crate::store::Error> {
+        self.tx.first(sql, args).await
+    }
+
+    async fn number(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<i64>, crate::store::Error> {
+        self.tx.number(sql, args).await
+    }
+
+    fn backend(&self) -> crate::store::Backend {
+        self.tx.backend()
     }
 }
 
-impl DerefMut for Change<'_> {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.tx
+impl Write for Change<'_> {
+    async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, crate::store::Error> {
+        self.tx.execute(sql, args).await
     }
 }
-
-crate::store::read::read_through_connection!(Change<'_>);
 
 #[cfg(test)]
 mod tests {

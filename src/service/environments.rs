@@ -8,7 +8,7 @@ use crate::domain::{IdKind, Name, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{environments, now_ms, Db};
 
 /// The name of the environment every instance starts with.
@@ -38,7 +38,7 @@ fn parse_alias(raw: &str, name: &Name) -> AppResult<String> {
 
 /// Inserts the default environment of a new instance, inside the caller's transaction.
 pub async fn insert_default(
-    conn: &mut Conn,
+    conn: &mut impl Write,
     instance_id: &str,
     now: i64,
 ) -> AppResult<Environment> {
@@ -223,7 +223,7 @@ impl Deletable for Environment {
         dependencies(conn, self).await
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         environments::delete(conn, &self.id).await
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::records::{ConsumerGroup, ConsumerGroupDetails, Dependency, De
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{groups, now_ms, Db};
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -255,7 +255,7 @@ impl Deletable for ConsumerGroup {
         dependencies(conn, self).await
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         groups::delete_if_unused(conn, &self.id).await
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{groups, instances, now_ms, Db};
 
 /// How many records of each kind a gateway's dependency list shows.
@@ -200,7 +200,7 @@ impl Deletable for Instance {
         dependencies(conn, &self.id).await
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         instances::delete(conn, &self.id).await
     }
 }

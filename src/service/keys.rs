@@ -9,7 +9,7 @@ use crate::domain::records::{ApiKey, CreatedKey, Dependency, DependencyKind};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{keys, now_ms, Db};
 
 /// The longest grace period a rotation may give the old value: 30 days.
@@ -249,7 +249,7 @@ impl Deletable for ApiKey {
         Ok(key_dependencies(&load(conn, &id).await?))
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         keys::delete_unbound(conn, &self.id).await
     }
 }

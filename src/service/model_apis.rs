@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::model_apis;
 use crate::store::read::Read;
 use crate::store::rules::RuleFilter;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{environments, now_ms, Db};
 
 /// The API with the environments it is deployed to, or `NotFound.Api`.
@@ -261,7 +261,7 @@ impl Deletable for ModelApi {
         super::rules::dependencies(conn, &api_rules(self)).await
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         model_apis::delete(conn, &self.id).await
     }
 }

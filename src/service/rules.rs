@@ -321,7 +321,7 @@ pub async fn update_rule_expiry(
     let expiry = Expiry::parse(input.expire_mode.trim(), input.expire_timestamp, now)
         .map_err(|e| AppError::invalid(e.field(), e))?;
     let mut tx = admin.begin(db).await?;
-    let current = load(&mut *tx, &id, now).await?;
+    let current = load(&mut tx, &id, now).await?;
     super::at_version(
         rules::update_expiry(
             &mut tx,
@@ -352,7 +352,7 @@ pub async fn update_rule_expiry(
             .summary(summary),
         )
         .await?;
-    let rule = load(&mut *tx, &id, now).await?;
+    let rule = load(&mut tx, &id, now).await?;
     tx.commit_recorded(recorded).await?;
     Ok(rule)
 }
@@ -378,7 +378,7 @@ pub async fn delete_rules(db: &Db, actor: &Actor, rule_ids: &[String]) -> AppRes
     let mut tx = admin.begin(db).await?;
     let mut recorded = None;
     for id in &ids {
-        let rule = load(&mut *tx, id, now).await?;
+        let rule = load(&mut tx, id, now).await?;
         rules::delete(&mut tx, id.as_str()).await?;
         let summary = format!(
             "{}={} api={} environment={}",

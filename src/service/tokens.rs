@@ -121,7 +121,9 @@ pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUse
                 .last_used_at
                 .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
             {
-                tokens::touch(&mut *db.pool.acquire().await?, &holder.token_id, now).await?;
+                let mut tx = db.begin_write().await?;
+                tokens::touch(&mut tx, &holder.token_id, now).await?;
+                tx.commit().await?;
                 holder.last_used_at = Some(now);
             }
             db.token_cache.put(generation, hash, holder.clone());

@@ -3,7 +3,7 @@
 use crate::domain::records::{Account, CurrentUser, Role};
 use crate::store::read::Read;
 use crate::store::row::row;
-use sqlx::AnyConnection;
+use crate::store::{args, Backend, Write};
 
 row! {
     /// An account with what signing in needs.
@@ -42,24 +42,18 @@ pub async fn count(conn: &mut impl Read) -> Result<i64, sqlx::Error> {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     username: &str,
     password_hash: &str,
     role: Role,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO accounts (id, username, username_key, password_hash, role, enabled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        args![id, username, username.to_lowercase(), password_hash, role.as_str(), now],
     )
-    .bind(id)
-    .bind(username)
-    .bind(username.to_lowercase())
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(now)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -76,19 +70,17 @@ pub async fn find_by_username(
 }
 
 pub async fn insert_session(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     token_hash: &str,
     account_id: &str,
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
-        .bind(token_hash)
-        .bind(account_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(conn)
-        .await
+    conn.execute(
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)",
+        args![token_hash, account_id, now, expires_at],
+    )
+    .await
         .map(drop)
 }
 
@@ -128,59 +120,61 @@ pub async fn session_user(
 
 /// Records that a session was used (its idle timeout starts again).
 pub async fn touch_session(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     token_hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-        .bind(now)
-        .bind(token_hash)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+        args![now, token_hash],
+    )
+    .await
+    .map(drop)
 }
 
 /// Removes what can no longer be used: sessions past their absolute or idle timeout, and
 /// sign-in failures older than the rate-limit window. Returns how many rows went.
 pub async fn purge(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     now: i64,
     idle_since: i64,
     failures_before: i64,
 ) -> Result<u64, sqlx::Error> {
-    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-        .bind(now)
-        .bind(idle_since)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    let failures = sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-        .bind(failures_before)
-        .execute(conn)
-        .await?
-        .rows_affected();
+    let sessions = conn
+        .execute(
+            "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
+            args![now, idle_since],
+        )
+        .await?;
+    let failures = conn
+        .execute(
+            "DELETE FROM login_failures WHERE at <= $1",
+            args![failures_before],
+        )
+        .await?;
     Ok(sessions + failures)
 }
 
-pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await
-        .map(drop)
+pub async fn delete_session(conn: &mut impl Write, token_hash: &str) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        args![token_hash],
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn record_failure(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     subject: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
-        .bind(subject)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "INSERT INTO login_failures (subject, at) VALUES ($1, $2)",
+        args![subject, now],
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn failures_since(
@@ -193,26 +187,27 @@ pub async fn failures_since(
     Ok(n.unwrap_or(0))
 }
 
-pub async fn clear_failures(conn: &mut AnyConnection, subject: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = $1")
-        .bind(subject)
-        .execute(conn)
-        .await
-        .map(drop)
+pub async fn clear_failures(conn: &mut impl Write, subject: &str) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "DELETE FROM login_failures WHERE subject = $1",
+        args![subject],
+    )
+    .await
+    .map(drop)
 }
 
 /// Takes back the attempt recorded at `at` (it succeeded).
 pub async fn clear_failure_at(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     subject: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = $1 AND at = $2")
-        .bind(subject)
-        .bind(at)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "DELETE FROM login_failures WHERE subject = $1 AND at = $2",
+        args![subject, at],
+    )
+    .await
+    .map(drop)
 }
 
 const LISTED: &str = "SELECT id, username, role, enabled, created_at, updated_at FROM accounts";
@@ -230,11 +225,10 @@ pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Account>, sqlx
 
 /// On PostgreSQL, locks the enabled Admins' rows so two concurrent changes cannot both take
 /// away "the other" last Admin. (SQLite has one writer at a time anyway.)
-pub async fn lock_admins(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    if conn.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT id FROM accounts WHERE role = 'Admin' AND enabled = 1 FOR UPDATE")
-            .fetch_all(conn)
-            .await?;
+pub async fn lock_admins(conn: &mut impl Write) -> Result<(), sqlx::Error> {
+    if conn.backend() == Backend::Postgres {
+        let sql = "SELECT id FROM accounts WHERE role = 'Admin' AND enabled = 1 FOR UPDATE";
+        conn.execute(sql, &[]).await?;
     }
     Ok(())
 }
@@ -246,58 +240,53 @@ pub async fn other_enabled_admins(conn: &mut impl Read, id: &str) -> Result<i64,
 }
 
 pub async fn set_enabled(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     enabled: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET enabled = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(enabled))
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "UPDATE accounts SET enabled = $1, updated_at = $2 WHERE id = $3",
+        args![i64::from(enabled), now, id],
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn set_role(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     role: Role,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET role = $1, updated_at = $2 WHERE id = $3")
-        .bind(role.as_str())
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "UPDATE accounts SET role = $1, updated_at = $2 WHERE id = $3",
+        args![role.as_str(), now, id],
+    )
+    .await
+    .map(drop)
 }
 
 pub async fn set_password(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     password_hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3",
+        args![password_hash, now, id],
+    )
+    .await
+    .map(drop)
 }
 
 /// Signs the account out everywhere.
-pub async fn delete_sessions(
-    conn: &mut AnyConnection,
-    account_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-        .bind(account_id)
-        .execute(conn)
-        .await
-        .map(drop)
+pub async fn delete_sessions(conn: &mut impl Write, account_id: &str) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "DELETE FROM sessions WHERE account_id = $1",
+        args![account_id],
+    )
+    .await
+    .map(drop)
 }

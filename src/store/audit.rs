@@ -7,7 +7,7 @@
 use crate::domain::records::AuditEvent;
 use crate::store::read::Read;
 use crate::store::row::row;
-use sqlx::AnyConnection;
+use crate::store::{args, Backend, Write};
 
 /// One audit entry; `summary` never carries a secret.
 pub struct AuditEntry<'a> {
@@ -23,31 +23,29 @@ pub struct AuditEntry<'a> {
     pub request_id: &'a str,
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    e: AuditEntry<'_>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut impl Write, e: AuditEntry<'_>, now: i64) -> Result<(), sqlx::Error> {
     let revision = match e.instance_id {
         Some(instance_id) => Some(bump_revision(conn, instance_id).await?),
         None => None,
     };
-    sqlx::query(
+    conn.execute(
         "INSERT INTO audit_events (id, instance_id, actor, action, resource_type, resource_id, summary, request_id, created_at, revision, subject_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        args![
+            format!("ev-{}",
+            xid::new()),
+            e.instance_id,
+            e.actor,
+            e.action,
+            e.resource_type,
+            e.resource_id,
+            e.summary,
+            e.request_id,
+            now,
+            revision,
+            e.subject_id,
+        ],
     )
-    .bind(format!("ev-{}", xid::new()))
-    .bind(e.instance_id)
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.resource_type)
-    .bind(e.resource_id)
-    .bind(e.summary)
-    .bind(e.request_id)
-    .bind(now)
-    .bind(revision)
-    .bind(e.subject_id)
-    .execute(&mut *conn)
     .await
     .map(drop)
 }
@@ -57,20 +55,19 @@ pub const CHANGES_CHANNEL: &str = "gateway_console_changes";
 
 /// Counts a change of the instance, inside the change's transaction; returns the new
 /// revision.
-async fn bump_revision(conn: &mut AnyConnection, instance_id: &str) -> Result<i64, sqlx::Error> {
-    let revision: i64 = sqlx::query_scalar(
-        "UPDATE instances SET revision = revision + 1 WHERE id = $1 RETURNING revision",
-    )
-    .bind(instance_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if conn.backend_name() == "PostgreSQL" {
+async fn bump_revision(conn: &mut impl Write, instance_id: &str) -> Result<i64, sqlx::Error> {
+    let bump = "UPDATE instances SET revision = revision + 1 WHERE id = $1 RETURNING revision";
+    let revision = conn
+        .number(bump, args![instance_id])
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    if conn.backend() == Backend::Postgres {
         // pg_notify returns `void`, which the Any driver cannot decode: count it instead.
-        sqlx::query("WITH n AS (SELECT pg_notify($1, $2)) SELECT COUNT(*) FROM n")
-            .bind(CHANGES_CHANNEL)
-            .bind(instance_id)
-            .execute(conn)
-            .await?;
+        conn.execute(
+            "WITH n AS (SELECT pg_notify($1, $2)) SELECT COUNT(*) FROM n",
+            args![CHANGES_CHANNEL, instance_id],
+        )
+        .await?;
     }
     Ok(revision)
 }

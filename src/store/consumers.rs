@@ -4,9 +4,9 @@ use crate::domain::records::{Consumer, Credential, GroupRef};
 use crate::domain::PageRequest;
 use crate::store::read::Read;
 use crate::store::row::row;
+use crate::store::{args, Write};
 use crate::store::{placeholders, Arg};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 const COLUMNS: &str =
@@ -28,30 +28,32 @@ row! {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     c: &ConsumerRow,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO consumers (id, instance_id, name, name_key, description, enabled, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![
+            &c.id,
+            &c.instance_id,
+            &c.name,
+            name_key,
+            &c.description,
+            i64::from(c.enabled),
+            c.created_at,
+            c.updated_at,
+            c.version,
+        ],
     )
-    .bind(&c.id)
-    .bind(&c.instance_id)
-    .bind(&c.name)
-    .bind(name_key)
-    .bind(&c.description)
-    .bind(i64::from(c.enabled))
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(c.version)
-    .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE instances SET consumer_count = consumer_count + 1 WHERE id = $1")
-        .bind(&c.instance_id)
-        .execute(conn)
-        .await
-        .map(drop)
+    conn.execute(
+        "UPDATE instances SET consumer_count = consumer_count + 1 WHERE id = $1",
+        args![&c.instance_id],
+    )
+    .await
+    .map(drop)
 }
 
 /// The consumer's own fields, without its groups and credentials (one query fewer).
@@ -193,7 +195,7 @@ pub async fn list(
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     name: &str,
@@ -211,7 +213,7 @@ pub async fn update(
 
 /// Enables or disables the consumer when `version` is current; returns whether it changed.
 pub async fn set_enabled(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     enabled: bool,
@@ -223,51 +225,50 @@ pub async fn set_enabled(
 
 /// Deletes the consumer and counts it out of its instance; whether it was there.
 pub async fn delete(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     instance_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM consumers WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
+    let done = conn
+        .execute("DELETE FROM consumers WHERE id = $1", args![id])
         .await?;
-    if done.rows_affected() > 0 {
-        sqlx::query("UPDATE instances SET consumer_count = consumer_count - 1 WHERE id = $1")
-            .bind(instance_id)
-            .execute(conn)
-            .await?;
+    if done > 0 {
+        conn.execute(
+            "UPDATE instances SET consumer_count = consumer_count - 1 WHERE id = $1",
+            args![instance_id],
+        )
+        .await?;
     }
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
 pub async fn add_membership(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     group_id: &str,
     consumer_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO consumer_group_members (group_id, consumer_id, created_at) VALUES ($1, $2, $3)")
-        .bind(group_id)
-        .bind(consumer_id)
-        .bind(now)
-        .execute(conn)
-        .await
+    conn.execute(
+        "INSERT INTO consumer_group_members (group_id, consumer_id, created_at) VALUES ($1, $2, $3)",
+        args![group_id, consumer_id, now],
+    )
+    .await
         .map(drop)
 }
 
 /// Removes a membership; false when the consumer was not in the group.
 pub async fn remove_membership(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     group_id: &str,
     consumer_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM consumer_group_members WHERE group_id = $1 AND consumer_id = $2")
-            .bind(group_id)
-            .bind(consumer_id)
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "DELETE FROM consumer_group_members WHERE group_id = $1 AND consumer_id = $2",
+            args![group_id, consumer_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 row! {

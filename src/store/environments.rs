@@ -5,8 +5,8 @@ use crate::domain::PageRequest;
 use crate::store::read::{self, Read};
 use crate::store::row::row;
 use crate::store::Arg;
+use crate::store::{args, Write};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, instance_id, name, alias, description, is_default, created_at, updated_at, version";
@@ -24,25 +24,26 @@ row!(impl Environment {
 });
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     e: &Environment,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO environments (id, instance_id, name, name_key, alias, description, is_default, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![
+            &e.id,
+            &e.instance_id,
+            &e.name,
+            name_key,
+            &e.alias,
+            &e.description,
+            i64::from(e.is_default),
+            e.created_at,
+            e.updated_at,
+            e.version,
+        ],
     )
-    .bind(&e.id)
-    .bind(&e.instance_id)
-    .bind(&e.name)
-    .bind(name_key)
-    .bind(&e.alias)
-    .bind(&e.description)
-    .bind(i64::from(e.is_default))
-    .bind(e.created_at)
-    .bind(e.updated_at)
-    .bind(e.version)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -91,7 +92,7 @@ pub async fn list(
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     e: &Environment,
     expected_version: i64,
     name_key: &str,
@@ -114,12 +115,10 @@ pub async fn update(
 }
 
 /// Whether it was there.
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM environments WHERE id = $1")
-        .bind(id)
-        .execute(conn)
+pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    conn.execute("DELETE FROM environments WHERE id = $1", args![id])
         .await
-        .map(|done| done.rows_affected() == 1)
+        .map(|done| done == 1)
 }
 
 /// The model APIs deployed to the environment.

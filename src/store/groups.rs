@@ -4,8 +4,8 @@ use crate::domain::records::{ConsumerGroup, ConsumerRef};
 use crate::domain::PageRequest;
 use crate::store::read::{self, Read};
 use crate::store::row::row;
+use crate::store::{args, Write};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 
 const COLUMNS: &str = "g.id, g.instance_id, g.name, g.description, g.enabled, \
     (SELECT COUNT(*) FROM consumer_group_members m WHERE m.group_id = g.id) AS member_count, \
@@ -24,24 +24,25 @@ row!(impl ConsumerGroup {
 });
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     g: &ConsumerGroup,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO consumer_groups (id, instance_id, name, name_key, description, enabled, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![
+            &g.id,
+            &g.instance_id,
+            &g.name,
+            name_key,
+            &g.description,
+            i64::from(g.enabled),
+            g.created_at,
+            g.updated_at,
+            g.version,
+        ],
     )
-    .bind(&g.id)
-    .bind(&g.instance_id)
-    .bind(&g.name)
-    .bind(name_key)
-    .bind(&g.description)
-    .bind(i64::from(g.enabled))
-    .bind(g.created_at)
-    .bind(g.updated_at)
-    .bind(g.version)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -65,7 +66,7 @@ pub async fn list(
 
 /// Enables or disables the group when `version` is current; returns whether it changed.
 pub async fn set_enabled(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     enabled: bool,
@@ -77,7 +78,7 @@ pub async fn set_enabled(
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     name: &str,
@@ -109,16 +110,16 @@ pub async fn members(
 
 /// Deletes the group when nothing refers to it any more (checked by the statement itself,
 /// so a member or rule added meanwhile keeps it); returns whether it was deleted.
-pub async fn delete_if_unused(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM consumer_groups WHERE id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM consumer_group_members WHERE group_id = $1) \
-         AND NOT EXISTS (SELECT 1 FROM authorization_rules WHERE group_id = $1)",
-    )
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn delete_if_unused(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "DELETE FROM consumer_groups WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM consumer_group_members WHERE group_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM authorization_rules WHERE group_id = $1)",
+            args![id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Consumers of the instance that are not in the group, by name (at most `limit`): the

@@ -4,8 +4,8 @@ use crate::domain::records::Instance;
 use crate::domain::PageRequest;
 use crate::store::read::{self, Read};
 use crate::store::row::row;
+use crate::store::{args, Write};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, name, region, engine_version, status, description, created_at, updated_at, version";
@@ -32,25 +32,26 @@ row! {
 }
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     i: &Instance,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO instances (id, name, name_key, region, engine_version, status, description, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![
+            &i.id,
+            &i.name,
+            name_key,
+            &i.region,
+            &i.engine_version,
+            &i.status,
+            &i.description,
+            i.created_at,
+            i.updated_at,
+            i.version,
+        ],
     )
-    .bind(&i.id)
-    .bind(&i.name)
-    .bind(name_key)
-    .bind(&i.region)
-    .bind(&i.engine_version)
-    .bind(&i.status)
-    .bind(&i.description)
-    .bind(i.created_at)
-    .bind(i.updated_at)
-    .bind(i.version)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -73,7 +74,7 @@ pub async fn list(
 
 /// Bumps the version only when `version` is current; returns whether the row changed.
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     changed: &Instance,
     version: i64,
     name_key: &str,
@@ -122,18 +123,14 @@ pub async fn contents(
 
 /// Deletes an instance that holds nothing but its default group and environment (the caller
 /// has checked `contents`), with those two; whether it was there.
-pub async fn delete(conn: &mut AnyConnection, instance_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut impl Write, instance_id: &str) -> Result<bool, sqlx::Error> {
     let mut deleted = 0;
     for sql in [
         "DELETE FROM consumer_groups WHERE instance_id = $1",
         "DELETE FROM environments WHERE instance_id = $1",
         "DELETE FROM instances WHERE id = $1",
     ] {
-        deleted = sqlx::query(sql)
-            .bind(instance_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        deleted = conn.execute(sql, args![instance_id]).await?;
     }
     Ok(deleted == 1)
 }

@@ -4,11 +4,11 @@ use crate::domain::records::{ApiKey, ConsumerRef};
 use crate::domain::PageRequest;
 use crate::store::read::{self, Read};
 use crate::store::row::row;
-use sqlx::AnyConnection;
+use crate::store::{args, Write};
 
 const COLUMNS: &str =
     "k.id, k.instance_id, k.name, k.prefix, k.consumer_id, c.name AS consumer_name, \
-    k.enabled, k.expires_at, k.created_at, k.updated_at, k.version";
+     k.enabled, k.expires_at, k.created_at, k.updated_at, k.version";
 
 row! {
     struct Row {
@@ -48,26 +48,27 @@ impl From<Row> for ApiKey {
 
 /// Inserts a new, unbound key with the hash of its value.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     k: &ApiKey,
     name_key: &str,
     key_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, 1)",
+        args![
+            &k.id,
+            &k.instance_id,
+            &k.name,
+            name_key,
+            &k.prefix,
+            key_hash,
+            i64::from(k.enabled),
+            k.expires_at,
+            k.created_at,
+            k.updated_at,
+        ],
     )
-    .bind(&k.id)
-    .bind(&k.instance_id)
-    .bind(&k.name)
-    .bind(name_key)
-    .bind(&k.prefix)
-    .bind(key_hash)
-    .bind(i64::from(k.enabled))
-    .bind(k.expires_at)
-    .bind(k.created_at)
-    .bind(k.updated_at)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -104,129 +105,118 @@ pub async fn list(
 /// Binds an unbound key of the instance to a consumer. False when the key is already bound
 /// (the condition, not a read before the write, is what keeps a key to one consumer).
 pub async fn bind(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     key_id: &str,
     instance_id: &str,
     consumer_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET consumer_id = $1, updated_at = $2, version = version + 1 \
-         WHERE id = $3 AND instance_id = $4 AND consumer_id IS NULL",
-    )
-    .bind(consumer_id)
-    .bind(now)
-    .bind(key_id)
-    .bind(instance_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET consumer_id = $1, updated_at = $2, version = version + 1 \
+             WHERE id = $3 AND instance_id = $4 AND consumer_id IS NULL",
+            args![consumer_id, now, key_id, instance_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Unbinds a key from the given consumer; false when it was not bound to it.
 pub async fn unbind(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     key_id: &str,
     consumer_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET consumer_id = NULL, updated_at = $1, version = version + 1 WHERE id = $2 AND consumer_id = $3",
-    )
-    .bind(now)
-    .bind(key_id)
-    .bind(consumer_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET consumer_id = NULL, updated_at = $1, version = version + 1 WHERE id = $2 AND consumer_id = $3",
+            args![now, key_id, consumer_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Takes the key's `version` for a change, or answers false when the key is at another one
 /// (someone changed it since the caller read it). The change's own updates then follow in the
 /// same transaction.
 pub async fn claim_version(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE api_keys SET updated_at = $1 WHERE id = $2 AND version = $3")
-        .bind(now)
-        .bind(id)
-        .bind(version)
-        .execute(conn)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET updated_at = $1 WHERE id = $2 AND version = $3",
+            args![now, id, version],
+        )
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Enables or disables a key; false when it does not exist.
 pub async fn set_enabled(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     key_id: &str,
     enabled: bool,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-    )
-    .bind(i64::from(enabled))
-    .bind(now)
-    .bind(key_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            args![i64::from(enabled), now, key_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Sets or clears a key's expiry; false when it does not exist.
 pub async fn set_expiry(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     key_id: &str,
     expires_at: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET expires_at = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-    )
-    .bind(expires_at)
-    .bind(now)
-    .bind(key_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET expires_at = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            args![expires_at, now, key_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Gives a key a new value. With a grace period the old value keeps working until
 /// `previous_expires_at`; without one it stops at once (any older previous value too).
 pub async fn rotate(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     key_id: &str,
     new_hash: &str,
     new_prefix: &str,
     previous_expires_at: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET previous_hash = CASE WHEN $1 IS NULL THEN NULL ELSE key_hash END, \
-         previous_expires_at = $1, key_hash = $2, prefix = $3, updated_at = $4, version = version + 1 \
-         WHERE id = $5",
-    )
-    .bind(previous_expires_at)
-    .bind(new_hash)
-    .bind(new_prefix)
-    .bind(now)
-    .bind(key_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = conn
+        .execute(
+            "UPDATE api_keys SET previous_hash = CASE WHEN $1 IS NULL THEN NULL ELSE key_hash END, \
+             previous_expires_at = $1, key_hash = $2, prefix = $3, updated_at = $4, version = version + 1 \
+             WHERE id = $5",
+            args![previous_expires_at, new_hash, new_prefix, now, key_id],
+        )
+        .await?;
+    Ok(done == 1)
 }
 
 /// Deletes an unbound key; false when it is bound (or gone), which the caller reports.
-pub async fn delete_unbound(conn: &mut AnyConnection, key_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND consumer_id IS NULL")
-        .bind(key_id)
-        .execute(conn)
+pub async fn delete_unbound(conn: &mut impl Write, key_id: &str) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "DELETE FROM api_keys WHERE id = $1 AND consumer_id IS NULL",
+            args![key_id],
+        )
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// True when a key's current or previous value has this hash.

@@ -39,6 +39,11 @@ impl LitePool {
         })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// An idle connection, or a new one.
     pub fn lease(self: &Arc<Self>) -> Result<Lease, sqlx::Error> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
@@ -64,6 +69,25 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "query_only", true)?;
     // Without the planner stability guarantee SQLite recompiles a cached statement every
     // time a new value is bound to the pattern of a `LIKE` (to consider its index).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// The one writing connection (see [`super::writer`]): foreign keys enforced and every
+/// commit synced to disk, as the sqlx pool's connections do.
+pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // FULL: see `Db::connect`.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // A change's savepoint keeps the pages it changes in a sub-journal, to roll back to: in
+    // memory, not in a temporary file written for every change.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -108,24 +132,18 @@ impl Lease {
     }
 
     pub fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
-        self.run(sql, args, |rows| {
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(T::from_lite(row)?);
-            }
-            Ok(out)
-        })
+        self.run(sql, args, every_row)
     }
 
     pub fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
-        self.run(sql, args, |rows| rows.next()?.map(T::from_lite).transpose())
+        self.run(sql, args, first_row)
     }
 
     pub fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
-        self.run(sql, args, |rows| rows.next()?.map(|r| r.get(0)).transpose())
+        self.run(sql, args, first_number)
     }
 
-    /// Prepares (or reuses) the statement, binds `$n` to `args[n - 1]` and reads its rows.
+    /// Runs the query in this lease's read transaction (begun by its first query).
     fn run<R>(
         &mut self,
         sql: &str,
@@ -140,33 +158,145 @@ impl Lease {
                 .map_err(lite_error)?;
             self.reading = true;
         }
-        let query = || -> rusqlite::Result<R> {
-            let mut stmt = conn.prepare_cached(sql)?;
-            for (i, arg) in args.iter().enumerate() {
-                let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
-                    continue;
-                };
-                match arg {
-                    Arg::Text(s) => stmt.raw_bind_parameter(index, s)?,
-                    Arg::Int(n) => stmt.raw_bind_parameter(index, n)?,
-                }
-            }
-            let mut rows = stmt.raw_query();
-            read(&mut rows)
-        };
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if slow && multi_thread {
-            tokio::task::block_in_place(query)
+        let query = || query(conn, sql, args, read);
+        if slow {
+            off_the_worker(query)
         } else {
             query()
         }
-        .map_err(lite_error)
     }
 }
 
-fn lite_error(e: rusqlite::Error) -> sqlx::Error {
-    sqlx::Error::AnyDriverError(Box::new(e))
+/// Prepares (or reuses) the statement, binds `$n` to `args[n - 1]` and reads its rows.
+pub(super) fn query<R>(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg],
+    read: impl FnOnce(&mut rusqlite::Rows<'_>) -> rusqlite::Result<R>,
+) -> Result<R, sqlx::Error> {
+    let mut stmt = conn.prepare_cached(sql).map_err(lite_error)?;
+    bind(&mut stmt, args).map_err(lite_error)?;
+    let mut rows = stmt.raw_query();
+    read(&mut rows).map_err(lite_error)
+}
+
+/// Every row, decoded.
+pub(super) fn every_row<T: Row>(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<T>> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(T::from_lite(row)?);
+    }
+    Ok(out)
+}
+
+/// The first row, decoded, if there is one.
+pub(super) fn first_row<T: Row>(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<T>> {
+    rows.next()?.map(T::from_lite).transpose()
+}
+
+/// The first column of the first row, if there is a row.
+pub(super) fn first_number(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<i64>> {
+    rows.next()?.map(|r| r.get(0)).transpose()
+}
+
+/// Runs a statement that returns no rows; how many rows it changed.
+pub(super) fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+    let mut stmt = conn.prepare_cached(sql).map_err(lite_error)?;
+    bind(&mut stmt, args).map_err(lite_error)?;
+    stmt.raw_execute().map(|n| n as u64).map_err(lite_error)
+}
+
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> rusqlite::Result<()> {
+    for (i, arg) in args.iter().enumerate() {
+        let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
+            continue;
+        };
+        match arg {
+            Arg::Text(s) => stmt.raw_bind_parameter(index, s)?,
+            Arg::Int(n) => stmt.raw_bind_parameter(index, n)?,
+            Arg::MaybeText(s) => stmt.raw_bind_parameter(index, s)?,
+            Arg::MaybeInt(n) => stmt.raw_bind_parameter(index, n)?,
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f`, which may wait (a long read, a sync to disk), giving up the async worker
+/// thread meanwhile when the runtime has others to hand its tasks to.
+pub(super) fn off_the_worker<R>(f: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// A rusqlite error as sqlx reports the same one: a refusal by the engine (a constraint, a
+/// lock) is a `Database` error with SQLite's extended code, so callers tell a unique or foreign
+/// key violation apart whichever connection ran the statement.
+pub(super) fn lite_error(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            sqlx::Error::Database(Box::new(LiteDbError {
+                message: message.unwrap_or_else(|| failure.to_string()),
+                code: failure.extended_code,
+            }))
+        }
+        other => sqlx::Error::AnyDriverError(Box::new(other)),
+    }
+}
+
+/// SQLite's refusal, as [`sqlx::error::DatabaseError`].
+#[derive(Debug)]
+struct LiteDbError {
+    message: String,
+    code: std::ffi::c_int,
+}
+
+impl std::fmt::Display for LiteDbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LiteDbError {}
+
+impl sqlx::error::DatabaseError for LiteDbError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +422,36 @@ mod tests {
         // The next lease (the same connection, back from the pool) sees the write.
         let mut lease = pool.lease().unwrap();
         assert_eq!(lease.number(count, &[]).unwrap(), Some(4));
+    }
+
+    /// The service tells a taken name or a vanished parent from other errors by what sqlx
+    /// reports, whichever connection ran the statement.
+    #[test]
+    fn the_writer_reports_constraint_violations_as_sqlx_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE p (id TEXT PRIMARY KEY);
+                 CREATE TABLE c (name TEXT UNIQUE, p TEXT REFERENCES p (id));
+                 INSERT INTO p VALUES ('p1');",
+            )
+            .unwrap();
+        let conn = open_writer(&path).unwrap();
+        let insert = "INSERT INTO c (name, p) VALUES ($1, $2)";
+        let args = |name: &str, p: &str| [Arg::from(name), Arg::from(p)];
+        assert_eq!(execute(&conn, insert, &args("a", "p1")).unwrap(), 1);
+
+        let taken = execute(&conn, insert, &args("a", "p1")).unwrap_err();
+        assert!(super::super::breaks_unique(&taken, "name"), "{taken}");
+        assert!(!super::super::breaks_foreign_key(&taken));
+
+        let orphan = execute(&conn, insert, &args("b", "gone")).unwrap_err();
+        assert!(super::super::breaks_foreign_key(&orphan), "{orphan}");
+
+        let optional = [Arg::from("c"), Arg::from(None::<String>)];
+        assert_eq!(execute(&conn, insert, &optional).unwrap(), 1);
     }
 
     #[test]

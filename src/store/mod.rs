@@ -10,6 +10,8 @@ macro_rules! bind_all {
             q = match a {
                 $crate::store::Arg::Text(s) => q.bind(s.clone()),
                 $crate::store::Arg::Int(i) => q.bind(*i),
+                $crate::store::Arg::MaybeText(s) => q.bind(s.clone()),
+                $crate::store::Arg::MaybeInt(i) => q.bind(*i),
             };
         }
         q
@@ -32,6 +34,7 @@ pub mod rules;
 pub mod search;
 pub mod snapshot;
 pub mod tokens;
+pub mod write;
 pub mod writer;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -39,9 +42,8 @@ use sqlx::AnyPool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A connection (or the connection under a transaction) that store functions run on. The
-/// service layer passes it along by this name and never names the driver.
-pub type Conn = sqlx::AnyConnection;
+pub use read::Read;
+pub use write::Write;
 
 /// What a store call fails with.
 pub type Error = sqlx::Error;
@@ -53,10 +55,65 @@ pub fn breaks_foreign_key(err: &Error) -> bool {
         .is_some_and(|e| e.is_foreign_key_violation())
 }
 
-/// An argument of a query whose WHERE clause is built from the filters present.
+/// The arguments of a query, `$1, $2, …` in order: `args![id, name, enabled]`. Each is
+/// converted with `Arg::from` (text, integers, booleans as 0/1, and their `Option`s).
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        &[$($crate::store::Arg::from($a)),*]
+    };
+}
+pub(crate) use args;
+
+/// An argument of a query. NULLs are typed (`MaybeText(None)` is a NULL text): PostgreSQL
+/// refuses a NULL of the wrong type for a column.
+#[derive(Debug, Clone)]
 pub enum Arg {
     Text(String),
     Int(i64),
+    MaybeText(Option<String>),
+    MaybeInt(Option<i64>),
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<&&str> for Arg {
+    fn from(s: &&str) -> Self {
+        Arg::Text((*s).to_owned())
+    }
+}
+
+impl From<bool> for Arg {
+    fn from(b: bool) -> Self {
+        Arg::Int(i64::from(b))
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(s: Option<&str>) -> Self {
+        Arg::MaybeText(s.map(str::to_owned))
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(s: Option<String>) -> Self {
+        Arg::MaybeText(s)
+    }
+}
+
+impl From<&Option<String>> for Arg {
+    fn from(s: &Option<String>) -> Self {
+        Arg::MaybeText(s.clone())
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(n: Option<i64>) -> Self {
+        Arg::MaybeInt(n)
+    }
 }
 
 impl From<&str> for Arg {
@@ -161,10 +218,11 @@ impl Db {
         }
         // A file's writes go through one shared connection (an in-memory database exists
         // only inside the pool's connections, so it keeps per-connection transactions).
-        let writer =
-            (backend == Backend::Sqlite && lite::LitePool::for_url(&url).is_some()).then(|| {
-                std::sync::Arc::new(writer::Writer::new(options.clone(), pool_options.clone()))
-            });
+        let writer = match backend {
+            Backend::Sqlite => lite::LitePool::for_url(&url)
+                .map(|file| std::sync::Arc::new(writer::Writer::new(file.path().to_owned()))),
+            Backend::Postgres => None,
+        };
         let pool = pool_options.connect_with(options).await?;
         if backend == Backend::Sqlite {
             // Write-ahead logging: readers and the writer never wait for each other, and a
@@ -247,7 +305,7 @@ pub enum Set<'a> {
 /// changed it since the caller read it (or it is gone); the service answers
 /// `Conflict.Version` then. Table and column names are the caller's constants, never input.
 pub async fn update_versioned(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut impl Write,
     table: &'static str,
     id: &str,
     version: i64,
@@ -265,21 +323,16 @@ pub async fn update_versioned(
         n + 2,
         n + 3
     ));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (_, value) in columns {
-        query = match value {
-            Set::Text(s) => query.bind(s.to_string()),
-            Set::Int(i) => query.bind(*i),
-            Set::OptInt(i) => query.bind(*i),
-        };
-    }
-    let done = query
-        .bind(now)
-        .bind(id.to_owned())
-        .bind(version)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let mut args: Vec<Arg> = columns
+        .iter()
+        .map(|(_, value)| match value {
+            Set::Text(s) => Arg::from(*s),
+            Set::Int(i) => Arg::Int(*i),
+            Set::OptInt(i) => Arg::MaybeInt(*i),
+        })
+        .collect();
+    args.extend([Arg::Int(now), Arg::from(id), Arg::Int(version)]);
+    Ok(conn.execute(&sql, &args).await? == 1)
 }
 
 /// A database URL fit for a message: a SQLite file's path, a PostgreSQL URL without its

@@ -4,9 +4,9 @@ use crate::domain::records::{EnvironmentRef, ModelApi};
 use crate::domain::PageRequest;
 use crate::store::read::{self, Read};
 use crate::store::row::row;
+use crate::store::{args, Write};
 use crate::store::{placeholders, Arg};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 const COLUMNS: &str = "id, instance_id, resource_no, name, base_path, ai_protocols, \
@@ -75,35 +75,40 @@ async fn with_deployments(
 
 /// The next numeric resource ID. Two concurrent creates may pick the same one; the unique
 /// index refuses the second, and the service retries.
-pub async fn next_resource_no(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(resource_no), 0) + 1 FROM model_apis")
-        .fetch_one(conn)
-        .await
+pub async fn next_resource_no(conn: &mut impl Write) -> Result<i64, sqlx::Error> {
+    let next = conn
+        .number(
+            "SELECT COALESCE(MAX(resource_no), 0) + 1 FROM model_apis",
+            &[],
+        )
+        .await?;
+    Ok(next.unwrap_or(1))
 }
 
 /// Inserts the API (not its deployments: `set_deployments`).
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     a: &ModelApi,
     name_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO model_apis (id, instance_id, resource_no, name, name_key, base_path, ai_protocols, model_category, description, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        args![
+            &a.id,
+            &a.instance_id,
+            a.resource_no,
+            &a.name,
+            name_key,
+            &a.base_path,
+            a.ai_protocols.join(","),
+            &a.model_category,
+            &a.description,
+            a.created_at,
+            a.updated_at,
+            a.version,
+        ],
     )
-    .bind(&a.id)
-    .bind(&a.instance_id)
-    .bind(a.resource_no)
-    .bind(&a.name)
-    .bind(name_key)
-    .bind(&a.base_path)
-    .bind(a.ai_protocols.join(","))
-    .bind(&a.model_category)
-    .bind(&a.description)
-    .bind(a.created_at)
-    .bind(a.updated_at)
-    .bind(a.version)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -111,7 +116,7 @@ pub async fn insert(
 /// Bumps the version only when `version` is current; returns whether the row changed. The
 /// deployments are `set_deployments`' business.
 pub async fn update(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     a: &ModelApi,
     expected_version: i64,
     name_key: &str,
@@ -136,33 +141,30 @@ pub async fn update(
     .await
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM model_apis WHERE id = $1")
-        .bind(id)
-        .execute(conn)
+pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute("DELETE FROM model_apis WHERE id = $1", args![id])
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Replaces the environments an API is deployed to.
 pub async fn set_deployments(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     api_id: &str,
     environment_ids: &[String],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM api_deployments WHERE api_id = $1")
-        .bind(api_id)
-        .execute(&mut *conn)
-        .await?;
+    conn.execute(
+        "DELETE FROM api_deployments WHERE api_id = $1",
+        args![api_id],
+    )
+    .await?;
     for env in environment_ids {
-        sqlx::query(
+        conn.execute(
             "INSERT INTO api_deployments (api_id, environment_id, created_at) VALUES ($1, $2, $3)",
+            args![api_id, env, now],
         )
-        .bind(api_id)
-        .bind(env)
-        .bind(now)
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -109,7 +109,6 @@ macro_rules! read_through_connection {
         }
     )*};
 }
-pub(crate) use read_through_connection;
 read_through_connection!(PoolConnection<Any>, Transaction<'_, Any>);
 
 /// A connection for reads only: synchronous on SQLite, pooled sqlx otherwise.

@@ -6,8 +6,8 @@ use super::Arg;
 use crate::domain::authorization::{expire_status, ExpireMode, ExpireStatus, PrincipalType};
 use crate::domain::records::{ApiRef, AuthorizationRule, EnvironmentRef, PrincipalRef};
 use crate::domain::PageRequest;
+use crate::store::{args, Write};
 use crate::store::{update_versioned, Set};
-use sqlx::AnyConnection;
 
 row! {
     /// A rule with the names of its principal, API and environment.
@@ -85,23 +85,24 @@ pub struct NewRule<'a> {
     pub now: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, r: &NewRule<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn insert(conn: &mut impl Write, r: &NewRule<'_>) -> Result<(), sqlx::Error> {
+    conn.execute(
         "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)",
+        args![
+            r.id,
+            r.instance_id,
+            r.principal_type,
+            r.consumer_id.or(r.group_id).unwrap_or_default(),
+            r.consumer_id,
+            r.group_id,
+            r.api_id,
+            r.environment_id,
+            r.expire_mode,
+            r.expire_at,
+            r.now,
+        ],
     )
-    .bind(r.id)
-    .bind(r.instance_id)
-    .bind(r.principal_type)
-    .bind(r.consumer_id.or(r.group_id).unwrap_or_default())
-    .bind(r.consumer_id)
-    .bind(r.group_id)
-    .bind(r.api_id)
-    .bind(r.environment_id)
-    .bind(r.expire_mode)
-    .bind(r.expire_at)
-    .bind(r.now)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -119,7 +120,7 @@ pub async fn get(
 
 /// Changes the expiry when `version` is current; returns whether the row changed.
 pub async fn update_expiry(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     id: &str,
     version: i64,
     mode: &str,
@@ -133,12 +134,11 @@ pub async fn update_expiry(
     update_versioned(conn, "authorization_rules", id, version, &columns, now).await
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM authorization_rules WHERE id = $1")
-        .bind(id)
-        .execute(conn)
+pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute("DELETE FROM authorization_rules WHERE id = $1", args![id])
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Which rules a query wants. Patterns are LIKE patterns on lowercased names.

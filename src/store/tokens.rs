@@ -3,31 +3,32 @@
 use crate::domain::records::{ApiToken, CurrentUser, Role};
 use crate::store::read::Read;
 use crate::store::row::row;
-use sqlx::AnyConnection;
+use crate::store::{args, Write};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     account_id: &str,
     t: &ApiToken,
     name_key: &str,
     token_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO api_tokens (id, account_id, name, name_key, prefix, token_hash, created_at, last_used_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        args![
+            &t.id,
+            account_id,
+            &t.name,
+            name_key,
+            &t.prefix,
+            token_hash,
+            t.created_at,
+            t.expires_at,
+        ],
     )
-    .bind(&t.id)
-    .bind(account_id)
-    .bind(&t.name)
-    .bind(name_key)
-    .bind(&t.prefix)
-    .bind(token_hash)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .execute(conn)
     .await
     .map(drop)
 }
@@ -81,13 +82,13 @@ pub async fn holder(
     }))
 }
 
-pub async fn touch(conn: &mut AnyConnection, token_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(token_id)
-        .execute(conn)
-        .await
-        .map(drop)
+pub async fn touch(conn: &mut impl Write, token_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+        args![now, token_id],
+    )
+    .await
+    .map(drop)
 }
 
 row!(impl ApiToken {
@@ -117,38 +118,37 @@ pub async fn list(
 
 /// Revokes one of the account's tokens; returns whether it existed.
 pub async fn delete(
-    conn: &mut AnyConnection,
+    conn: &mut impl Write,
     account_id: &str,
     id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account_id = $2")
-        .bind(id)
-        .bind(account_id)
-        .execute(conn)
+    let done = conn
+        .execute(
+            "DELETE FROM api_tokens WHERE id = $1 AND account_id = $2",
+            args![id, account_id],
+        )
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Revokes every token of an account (its password was reset, or it was disabled); returns
 /// how many there were.
-pub async fn delete_all(conn: &mut AnyConnection, account_id: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM api_tokens WHERE account_id = $1")
-        .bind(account_id)
-        .execute(conn)
-        .await?
-        .rows_affected())
+pub async fn delete_all(conn: &mut impl Write, account_id: &str) -> Result<u64, sqlx::Error> {
+    conn.execute(
+        "DELETE FROM api_tokens WHERE account_id = $1",
+        args![account_id],
+    )
+    .await
 }
 
 /// Removes tokens that expired before `before` (expired ones stay listed for a while, so
 /// their owner sees why a script stopped working).
-pub async fn purge_expired(conn: &mut AnyConnection, before: i64) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1")
-            .bind(before)
-            .execute(conn)
-            .await?
-            .rows_affected(),
+pub async fn purge_expired(conn: &mut impl Write, before: i64) -> Result<u64, sqlx::Error> {
+    conn.execute(
+        "DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
+        args![before],
     )
+    .await
 }
 
 /// Tokens found live in the last `TTL`, by hash, so a script's burst of calls costs one lookup

@@ -13,23 +13,34 @@
 //! A change that fails or is abandoned rolls back to its savepoint, so it leaves nothing and
 //! does not disturb the others of its group; if the whole transaction is lost (an I/O error)
 //! every change of the group is told so and none is acknowledged.
+//!
+//! The connection is a synchronous rusqlite one, and a change's statements run in the
+//! calling thread while it holds its turn: a statement takes microseconds, less than handing
+//! it to sqlx's worker thread and back, and a turn is as long as its statements (about eight
+//! for a create). Only the waits run off the async workers: `BEGIN IMMEDIATE` (which may wait
+//! for a write outside the writer, such as a sign-in's) and `COMMIT` (a sync to disk). A
+//! request cancelled while waiting for its turn never has a statement in flight.
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
-use std::ops::{Deref, DerefMut};
+use super::lite::{self, every_row, first_number, first_row, lite_error, off_the_worker};
+use super::read::Read;
+use super::row::Row;
+use super::write::Write;
+use super::{Arg, Backend};
+use rusqlite::Connection;
+use sqlx::Any;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-/// The writing side of a SQLite database (a pool of its own with one connection).
+/// The writing side of a SQLite file: its one writing connection, taken in turn.
 pub struct Writer {
-    pool: AnyPool,
+    path: PathBuf,
     state: Arc<Mutex<State>>,
 }
 
 #[derive(Default)]
 struct State {
-    conn: Option<PoolConnection<Any>>,
+    conn: Option<Connection>,
     /// A transaction is open on `conn`.
     in_tx: bool,
     /// The last change ended without committing: its savepoint is to be rolled back.
@@ -38,17 +49,13 @@ struct State {
     flush_scheduled: bool,
     /// Changes released into the open transaction, waiting for its `COMMIT`.
     pending: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A turn was being prepared when its request was cancelled: a statement may have run
-    /// without the state saying so (a `BEGIN` with `in_tx` still false), so the connection's
-    /// state is unknown and the next turn starts over on a fresh one.
-    unsure: bool,
 }
 
 impl Writer {
-    /// A writer over a pool like `reads`' (same options), limited to one connection.
-    pub fn new(options: sqlx::any::AnyConnectOptions, pool_options: AnyPoolOptions) -> Writer {
+    /// A writer for the SQLite file at `path` (connected at the first change).
+    pub fn new(path: PathBuf) -> Writer {
         Writer {
-            pool: pool_options.max_connections(1).connect_lazy_with(options),
+            path,
             state: Arc::new(Mutex::new(State::default())),
         }
     }
@@ -56,8 +63,8 @@ impl Writer {
     /// Waits for this change's turn and opens its savepoint.
     pub async fn begin(self: &Arc<Self>) -> Result<SharedTx, sqlx::Error> {
         let mut guard = self.state.clone().lock_owned().await;
-        if let Err(e) = prepare(&self.pool, &mut guard).await {
-            lose_transaction(&mut guard, &e.to_string()).await;
+        if let Err(e) = prepare(&self.path, &mut guard) {
+            lose_transaction(&mut guard, &e.to_string());
             return Err(e);
         }
         Ok(SharedTx {
@@ -80,81 +87,77 @@ impl Writer {
         runtime.spawn(async move {
             let mut guard = writer.state.clone().lock_owned().await;
             guard.flush_scheduled = false;
-            if guard.undo {
-                if let Err(e) = undo(&mut guard).await {
-                    lose_transaction(&mut guard, &e.to_string()).await;
-                    return;
-                }
-            }
-            if !guard.in_tx {
-                return;
-            }
-            let result = match guard.conn.as_mut() {
-                Some(conn) => sqlx::query("COMMIT").execute(&mut **conn).await.map(|_| ()),
-                None => Ok(()),
-            };
-            match result {
-                Ok(()) => {
-                    guard.in_tx = false;
-                    for waiter in guard.pending.drain(..) {
-                        let _ = waiter.send(Ok(()));
-                    }
-                }
-                Err(e) => lose_transaction(&mut guard, &e.to_string()).await,
-            }
+            // The sync to disk waits off the async workers; the turn is held meanwhile.
+            let _ = tokio::task::spawn_blocking(move || flush(&mut guard)).await;
         });
+    }
+}
+
+/// Rolls back what an abandoned change left, then commits the open transaction and tells
+/// the changes in it.
+fn flush(state: &mut State) {
+    if state.undo {
+        if let Err(e) = undo(state) {
+            lose_transaction(state, &e.to_string());
+            return;
+        }
+    }
+    if !state.in_tx {
+        return;
+    }
+    let result = match state.conn.as_ref() {
+        Some(conn) => lite::execute(conn, "COMMIT", &[]).map(drop),
+        None => Ok(()),
+    };
+    match result {
+        Ok(()) => {
+            state.in_tx = false;
+            for waiter in state.pending.drain(..) {
+                let _ = waiter.send(Ok(()));
+            }
+        }
+        Err(e) => lose_transaction(state, &e.to_string()),
     }
 }
 
 /// Rolls back what an abandoned change left, connects if needed, begins the shared
 /// transaction if none is open, and opens a savepoint for the next change.
-async fn prepare(pool: &AnyPool, state: &mut State) -> Result<(), sqlx::Error> {
-    if state.unsure {
-        tracing::warn!("a change was cancelled while its turn was prepared: starting over on a fresh connection");
-        lose_transaction(state, "an earlier change was cancelled mid-statement").await;
-    }
-    // Cleared once every statement below has run and the state says what they did; a
-    // cancelled request leaves it set (the statement may still run on SQLite's thread).
-    state.unsure = true;
+fn prepare(path: &std::path::Path, state: &mut State) -> Result<(), sqlx::Error> {
     if state.undo {
-        undo(state).await?;
+        undo(state)?;
     }
     if state.conn.is_none() {
-        state.conn = Some(pool.acquire().await?);
+        state.conn = Some(lite::open_writer(path).map_err(lite_error)?);
     }
-    let conn = state.conn.as_mut().expect("connected above");
+    let conn = state.conn.as_ref().expect("connected above");
     if !state.in_tx {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut **conn).await?;
+        // Waits in SQLite's busy handler while a write outside the writer holds the lock.
+        off_the_worker(|| lite::execute(conn, "BEGIN IMMEDIATE", &[]))?;
         state.in_tx = true;
     }
-    sqlx::query("SAVEPOINT change").execute(&mut **conn).await?;
-    state.unsure = false;
+    lite::execute(conn, "SAVEPOINT change", &[])?;
     Ok(())
 }
 
-async fn undo(state: &mut State) -> Result<(), sqlx::Error> {
+fn undo(state: &mut State) -> Result<(), sqlx::Error> {
     let conn = state
         .conn
-        .as_mut()
+        .as_ref()
         .expect("a savepoint needs its connection");
-    sqlx::query("ROLLBACK TO change")
-        .execute(&mut **conn)
-        .await?;
-    sqlx::query("RELEASE change").execute(&mut **conn).await?;
+    lite::execute(conn, "ROLLBACK TO change", &[])?;
+    lite::execute(conn, "RELEASE change", &[])?;
     state.undo = false;
     Ok(())
 }
 
 /// The shared transaction is gone (or in an unknown state): roll back whatever is left, drop
 /// the connection, and tell every change released into it that it was not committed.
-async fn lose_transaction(state: &mut State, why: &str) {
-    if let Some(mut conn) = state.conn.take() {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        drop(conn.detach());
+fn lose_transaction(state: &mut State, why: &str) {
+    if let Some(conn) = state.conn.take() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
     state.in_tx = false;
     state.undo = false;
-    state.unsure = false;
     for waiter in state.pending.drain(..) {
         let _ = waiter.send(Err(why.to_owned()));
     }
@@ -167,15 +170,22 @@ pub struct SharedTx {
 }
 
 impl SharedTx {
+    fn conn(&self) -> Result<&Connection, sqlx::Error> {
+        self.guard
+            .as_ref()
+            .and_then(|g| g.conn.as_ref())
+            .ok_or(sqlx::Error::PoolClosed)
+    }
+
     /// Releases the savepoint into the shared transaction, lets the next change in, and
     /// returns once the transaction holding this change has committed.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let mut guard = self.guard.take().expect("a change commits once");
-        let conn = guard
-            .conn
-            .as_mut()
-            .expect("an open change has its connection");
-        if let Err(e) = sqlx::query("RELEASE change").execute(&mut **conn).await {
+        let released = match guard.conn.as_ref() {
+            Some(conn) => lite::execute(conn, "RELEASE change", &[]).map(drop),
+            None => Err(sqlx::Error::PoolClosed),
+        };
+        if let Err(e) = released {
             guard.undo = true;
             self.writer.schedule_flush(&mut guard);
             return Err(e);
@@ -211,27 +221,32 @@ impl Drop for SharedTx {
     }
 }
 
-impl Deref for SharedTx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        self.guard
-            .as_ref()
-            .and_then(|g| g.conn.as_deref())
-            .expect("an open change has its connection")
+impl Read for SharedTx {
+    async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
+        lite::query(self.conn()?, sql, args, every_row)
+    }
+
+    async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+        lite::query(self.conn()?, sql, args, first_row)
+    }
+
+    async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        lite::query(self.conn()?, sql, args, first_number)
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
     }
 }
 
-impl DerefMut for SharedTx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        self.guard
-            .as_mut()
-            .and_then(|g| g.conn.as_deref_mut())
-            .expect("an open change has its connection")
+impl Write for SharedTx {
+    async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+        lite::execute(self.conn()?, sql, args)
     }
 }
 
 /// A change's transaction: its own on PostgreSQL (writers to different rows run in
-/// parallel), a turn on the shared writer on SQLite.
+/// parallel), a turn on the shared writer on a SQLite file.
 pub enum WriteTx {
     Own(sqlx::Transaction<'static, Any>),
     Shared(SharedTx),
@@ -247,21 +262,41 @@ impl WriteTx {
     }
 }
 
-impl Deref for WriteTx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+impl Read for WriteTx {
+    async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            WriteTx::Own(tx) => tx,
-            WriteTx::Shared(tx) => tx,
+            WriteTx::Own(tx) => Read::all(tx, sql, args).await,
+            WriteTx::Shared(tx) => Read::all(tx, sql, args).await,
+        }
+    }
+
+    async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            WriteTx::Own(tx) => Read::first(tx, sql, args).await,
+            WriteTx::Shared(tx) => Read::first(tx, sql, args).await,
+        }
+    }
+
+    async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
+        match self {
+            WriteTx::Own(tx) => Read::number(tx, sql, args).await,
+            WriteTx::Shared(tx) => Read::number(tx, sql, args).await,
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            WriteTx::Own(tx) => Read::backend(tx),
+            WriteTx::Shared(tx) => Read::backend(tx),
         }
     }
 }
 
-impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+impl Write for WriteTx {
+    async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
         match self {
-            WriteTx::Own(tx) => &mut *tx,
-            WriteTx::Shared(tx) => &mut *tx,
+            WriteTx::Own(tx) => Write::execute(tx, sql, args).await,
+            WriteTx::Shared(tx) => Write::execute(tx, sql, args).await,
         }
     }
 }

@@ -4,16 +4,13 @@
 //! is cancelled mid-way leaves nothing and does not disturb the changes around it.
 
 use crate::common::fresh_database_url;
-use gateway_console::store::Db;
+use gateway_console::store::{Db, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn insert(tx: &mut gateway_console::store::writer::WriteTx, subject: &str) {
-    sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, 1)")
-        .bind(subject.to_owned())
-        .execute(&mut **tx)
-        .await
-        .unwrap();
+    let sql = "INSERT INTO login_failures (subject, at) VALUES ($1, 1)";
+    tx.execute(sql, &[subject.into()]).await.unwrap();
 }
 
 async fn stored(db: &Db) -> Vec<String> {
@@ -46,8 +43,8 @@ async fn committed_changes_stay_and_failed_dropped_or_cancelled_ones_leave_nothi
                     2 => {
                         let mut tx = db.begin_write().await.unwrap();
                         insert(&mut tx, &subject).await;
-                        let broken = sqlx::query("INSERT INTO no_such_table VALUES (1)")
-                            .execute(&mut *tx)
+                        let broken = tx
+                            .execute("INSERT INTO no_such_table VALUES (1)", &[])
                             .await;
                         assert!(broken.is_err());
                         None

@@ -18,7 +18,7 @@ use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::consumers::{self, ConsumerRow};
 use crate::store::read::Read;
-use crate::store::Conn;
+use crate::store::Write;
 use crate::store::{groups, keys, now_ms, Db};
 
 async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<Consumer> {
@@ -276,7 +276,7 @@ impl Deletable for Consumer {
         dependencies(conn, self).await
     }
 
-    async fn delete(&self, conn: &mut Conn) -> Result<bool, crate::store::Error> {
+    async fn delete(&self, conn: &mut impl Write) -> Result<bool, crate::store::Error> {
         consumers::delete(conn, &self.id, &self.instance_id).await
     }
 }
