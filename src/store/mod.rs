@@ -1,6 +1,7 @@
-//! Storage: one sqlx `AnyPool` over SQLite (the embedded default) or PostgreSQL, chosen by
-//! URL. The schema and every query are written once in the dialect both accept. Hot reads
-//! go through `read::Read`, which on a SQLite file skips sqlx's worker thread (`lite`).
+//! Storage: SQLite (the embedded default) or PostgreSQL, chosen by URL. The schema and every
+//! query are written once in the dialect both accept. Reads go through `read::Read` and writes
+//! through `write::Write`; on a SQLite file both skip sqlx's worker thread (`lite`, `writer`),
+//! and the sqlx `AnyPool` serves PostgreSQL, migrations and the few engine-specific calls.
 
 /// Binds a list of `Arg`s, in order, to a query built with a dynamic WHERE clause.
 macro_rules! bind_all {
