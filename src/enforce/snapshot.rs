@@ -7,18 +7,51 @@ use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
 use crate::store::snapshot::{ConsumerSlice, GroupSlice, KeyRow, Patch, RuleRow, SnapshotRows};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Maps keyed by IDs and paths: foldhash (seeded per process) instead of SipHash, several
+/// times faster on short keys, which a full load of a million keys hashes millions of times.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The key map is keyed by SHA-256 values, already uniformly spread: their first eight bytes
+/// are the hash. (They are the hashes of stored keys; a client cannot choose them.)
+type KeyMap = HashMap<[u8; 32], KeyEntry, BuildHasherDefault<FirstBytes>>;
+
+#[derive(Default)]
+struct FirstBytes(u64);
+
+impl Hasher for FirstBytes {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes: the bytes are the longer write.
+        if bytes.len() >= 8 {
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&bytes[..8]);
+            self.0 = u64::from_le_bytes(first);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {}
+}
+
+/// Above this many rows, the rows a full load is done with are freed on a thread of their
+/// own (millions of small strings take a while to free, and the check is waiting).
+const FREE_APART: usize = 50_000;
 
 /// "Never expires".
 const NEVER: i64 = i64::MAX;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct KeyEntry {
     consumer: u32,
     enabled: bool,
     expires_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Grant {
     api: u32,
     environment: u32,
@@ -120,19 +153,19 @@ pub struct Allowed<'a> {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub revision: i64,
-    keys: HashMap<[u8; 32], KeyEntry>,
+    keys: KeyMap,
     consumers: Vec<ConsumerEntry>,
-    consumer_index: HashMap<Box<str>, u32>,
+    consumer_index: Map<Box<str>, u32>,
     groups: Vec<GroupEntry>,
-    group_index: HashMap<Box<str>, u32>,
+    group_index: Map<Box<str>, u32>,
     apis: Vec<Box<str>>,
-    api_index: HashMap<Box<str>, u32>,
-    environment_ids: HashMap<Box<str>, u32>,
+    api_index: Map<Box<str>, u32>,
+    environment_ids: Map<Box<str>, u32>,
     /// By environment ID and by lowercased name.
-    environments: HashMap<Box<str>, u32>,
+    environments: Map<Box<str>, u32>,
     default_environment: Option<u32>,
     /// Per environment: ASCII-lowercased base path -> route.
-    routes: Vec<HashMap<Box<str>, Route>>,
+    routes: Vec<Map<Box<str>, Route>>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -149,38 +182,77 @@ enum Route {
     CaseTwins,
 }
 
-/// The 32 bytes of a hex SHA-256; None for anything else.
-fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_hash, &mut out).ok()?;
-    Some(out)
-}
-
 /// The entries a bound key puts in the key map: its value, and during a rotation's grace
 /// period its previous value.
 fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], KeyEntry)> + '_ {
     let expires_at = k.expires_at.unwrap_or(NEVER);
     let enabled = k.enabled;
-    let current = hash_bytes(&k.key_hash).map(|h| {
+    let current = k.key_hash.map(|h| {
         let e = KeyEntry {
             consumer,
             enabled,
             expires_at,
         };
-        (h, e)
+        (h.0, e)
     });
     let previous = match (&k.previous_hash, k.previous_expires_at) {
-        (Some(prev), Some(until)) => hash_bytes(prev).map(|h| {
-            let e = KeyEntry {
+        (Some(prev), Some(until)) => Some((
+            prev.0,
+            KeyEntry {
                 consumer,
                 enabled,
                 expires_at: expires_at.min(until),
-            };
-            (h, e)
-        }),
+            },
+        )),
         _ => None,
     };
     current.into_iter().chain(previous)
+}
+
+/// The key map of the bound keys, and each consumer's hashes in it.
+fn key_map(
+    keys: &[KeyRow],
+    consumer_index: &Map<Box<str>, u32>,
+    consumers: usize,
+) -> (KeyMap, Vec<Box<[[u8; 32]]>>) {
+    let mut map = KeyMap::default();
+    map.reserve(keys.len());
+    let mut owned = Vec::with_capacity(keys.len());
+    for k in keys {
+        let Some(consumer) = consumer_index.get(k.consumer_id.as_str()).copied() else {
+            continue;
+        };
+        for (h, e) in key_entries(k, consumer) {
+            map.insert(h, e);
+            owned.push((consumer, h));
+        }
+    }
+    (map, per_owner(consumers, owned.into_iter()))
+}
+
+/// Groups `(owner, item)` pairs into one exactly sized list per owner `0..owners`, in the
+/// order given (a counting sort: no list grows, and an owner with none allocates nothing).
+fn per_owner<T: Copy + Default>(
+    owners: usize,
+    pairs: impl Iterator<Item = (u32, T)>,
+) -> Vec<Box<[T]>> {
+    let pairs: Vec<(u32, T)> = pairs.collect();
+    let mut starts = vec![0usize; owners + 1];
+    for (o, _) in &pairs {
+        starts[*o as usize + 1] += 1;
+    }
+    for i in 0..owners {
+        starts[i + 1] += starts[i];
+    }
+    let mut flat = vec![T::default(); pairs.len()];
+    let mut next = starts.clone();
+    for (o, item) in pairs {
+        flat[next[o as usize]] = item;
+        next[o as usize] += 1;
+    }
+    (0..owners)
+        .map(|o| Box::from(&flat[starts[o]..starts[o + 1]]))
+        .collect()
 }
 
 impl Snapshot {
@@ -198,7 +270,7 @@ impl Snapshot {
                 s.default_environment = Some(i);
             }
         }
-        s.routes = vec![HashMap::new(); rows.environments.len()];
+        s.routes = vec![Map::default(); rows.environments.len()];
         for d in &rows.deployments {
             let api = match s.api_index.get(d.api_id.as_str()) {
                 Some(i) => *i,
@@ -228,29 +300,37 @@ impl Snapshot {
         for (i, g) in rows.groups.iter().enumerate() {
             s.group_index.insert(g.id.as_str().into(), i as u32);
         }
-        let mut consumer_groups: Vec<Vec<u32>> = vec![Vec::new(); rows.consumers.len()];
-        for (g, c) in &rows.memberships {
-            if let (Some(g), Some(c)) = (
-                s.group_index.get(g.as_str()),
-                s.consumer_index.get(c.as_str()),
-            ) {
-                consumer_groups[*c as usize].push(*g);
-            }
-        }
-        let mut consumer_grants: Vec<Vec<Grant>> = vec![Vec::new(); rows.consumers.len()];
-        let mut group_grants: Vec<Vec<Grant>> = vec![Vec::new(); rows.groups.len()];
-        for r in &rows.rules {
-            let Some(grant) = s.grant(r) else { continue };
-            if let Some(c) = r
-                .consumer_id
-                .as_deref()
-                .and_then(|c| s.consumer_index.get(c))
-            {
-                consumer_grants[*c as usize].push(grant);
-            } else if let Some(g) = r.group_id.as_deref().and_then(|g| s.group_index.get(g)) {
-                group_grants[*g as usize].push(grant);
-            }
-        }
+        let n = rows.consumers.len();
+        // The key map is built on a second thread while the grants are sorted out here.
+        let (keys, (consumer_groups, consumer_grants, group_grants)) = std::thread::scope(|t| {
+            let keys = t.spawn(|| key_map(&rows.keys, &s.consumer_index, n));
+            let memberships = per_owner(
+                n,
+                rows.memberships.iter().filter_map(|(g, c)| {
+                    let g = *s.group_index.get(g.as_str())?;
+                    Some((*s.consumer_index.get(c.as_str())?, g))
+                }),
+            );
+            let mut group_rules = Vec::new();
+            let consumer_rules = per_owner(
+                n,
+                rows.rules.iter().filter_map(|r| {
+                    let grant = s.grant(r)?;
+                    if let Some(c) = r.consumer_id.as_deref() {
+                        return Some((*s.consumer_index.get(c)?, grant));
+                    }
+                    if let Some(g) = r.group_id.as_deref().and_then(|g| s.group_index.get(g)) {
+                        group_rules.push((*g, grant));
+                    }
+                    None
+                }),
+            );
+            let group_rules = per_owner(rows.groups.len(), group_rules.into_iter());
+            let keys = keys.join().expect("building the key map does not panic");
+            (keys, (memberships, consumer_rules, group_rules))
+        });
+        let (key_map, consumer_hashes) = keys;
+        s.keys = key_map;
         s.groups = rows
             .groups
             .into_iter()
@@ -258,21 +338,9 @@ impl Snapshot {
             .map(|(g, grants)| GroupEntry {
                 id: g.id.into_boxed_str(),
                 enabled: g.enabled,
-                grants: grants.into_boxed_slice(),
+                grants,
             })
             .collect();
-
-        let mut consumer_hashes: Vec<Vec<[u8; 32]>> = vec![Vec::new(); rows.consumers.len()];
-        s.keys.reserve(rows.keys.len());
-        for k in &rows.keys {
-            let Some(consumer) = s.consumer_index.get(k.consumer_id.as_str()).copied() else {
-                continue;
-            };
-            for (h, e) in key_entries(k, consumer) {
-                s.keys.insert(h, e);
-                consumer_hashes[consumer as usize].push(h);
-            }
-        }
         s.consumers = rows
             .consumers
             .into_iter()
@@ -286,11 +354,15 @@ impl Snapshot {
                 id: c.id.into_boxed_str(),
                 name: c.name.into_boxed_str(),
                 enabled: c.enabled,
-                groups: groups.into_boxed_slice(),
-                grants: grants.into_boxed_slice(),
-                hashes: hashes.into_boxed_slice(),
+                groups,
+                grants,
+                hashes,
             })
             .collect();
+        let done_with = (rows.keys, rows.rules, rows.memberships);
+        if done_with.0.len() + done_with.1.len() + done_with.2.len() > FREE_APART {
+            std::thread::spawn(move || drop(done_with));
+        }
         s
     }
 
@@ -515,12 +587,12 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::domain::keys::hash_key;
-    use crate::store::snapshot::{ConsumerRow, DeploymentRow, EnvironmentRow, GroupRow};
+    use crate::store::snapshot::{ConsumerRow, DeploymentRow, EnvironmentRow, GroupRow, KeyHash};
 
     const NOW: i64 = 1_000_000;
 
     fn h(key: &str) -> [u8; 32] {
-        hash_bytes(&hash_key(key)).unwrap()
+        hashed(key).0
     }
 
     fn rule(
@@ -551,9 +623,13 @@ mod tests {
         Snapshot::build(rows(group_enabled))
     }
 
+    fn hashed(key: &str) -> KeyHash {
+        KeyHash::from_hex(&hash_key(key)).unwrap()
+    }
+
     fn key(v: &str, c: &str, enabled: bool, expires: Option<i64>) -> KeyRow {
         KeyRow {
-            key_hash: hash_key(v),
+            key_hash: Some(hashed(v)),
             previous_hash: None,
             previous_expires_at: None,
             consumer_id: c.into(),
@@ -564,7 +640,7 @@ mod tests {
 
     fn rows(group_enabled: bool) -> SnapshotRows {
         let mut rotated = key("key-f-new", "cs-alice", true, None);
-        rotated.previous_hash = Some(hash_key("key-f-old"));
+        rotated.previous_hash = Some(hashed("key-f-old"));
         rotated.previous_expires_at = Some(NOW + 10);
         SnapshotRows {
             revision: 7,
@@ -854,7 +930,7 @@ mod tests {
         // alice disabled and her rotated key gone; bob out of the group; carol deleted with
         // her key and rule; dan new, in a new group with its own rule; the group disabled.
         now.consumers[0].enabled = false;
-        now.keys.retain(|k| k.key_hash != hash_key("key-f-new"));
+        now.keys.retain(|k| k.key_hash != Some(hashed("key-f-new")));
         now.memberships.clear();
         now.consumers.retain(|c| c.id != "cs-carol");
         now.keys.retain(|k| k.consumer_id != "cs-carol");

@@ -180,11 +180,15 @@ pub(super) fn query<R>(
     read(&mut rows).map_err(lite_error)
 }
 
-/// Every row, decoded.
+/// Every row, decoded (its columns looked up once).
 pub(super) fn every_row<T: Row>(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Vec<T>> {
+    let Some(stmt) = rows.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let at = super::row::positions::<T>(stmt)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(T::from_lite(row)?);
+        out.push(T::from_lite_at(row, &at)?);
     }
     Ok(out)
 }

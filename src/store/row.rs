@@ -8,13 +8,29 @@ use sqlx::any::AnyRow;
 
 /// A row type both engines can produce: declare it with [`row!`].
 pub trait Row: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + Sized {
-    fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    /// The columns its fields are read from, in the order of the fields.
+    const FIELDS: &'static [&'static str];
+
+    /// Reads the fields from the columns at `at` (the positions of `FIELDS` in the query's
+    /// columns, looked up once per query: a lookup by name per row would compare names for
+    /// every field of millions of rows).
+    fn from_lite_at(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self>;
+
+    /// Reads one row, looking its columns up by name.
+    fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Self::from_lite_at(row, &positions::<Self>(row.as_ref())?)
+    }
 }
 
-/// A value read from a column by name, on either engine.
+/// Where the query of `stmt` returns each of `T`'s fields.
+pub fn positions<T: Row>(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+    T::FIELDS.iter().map(|f| stmt.column_index(f)).collect()
+}
+
+/// A value read from a column, by name from sqlx and by position from rusqlite.
 pub trait Column: Sized {
     fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error>;
-    fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self>;
+    fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self>;
 }
 
 macro_rules! column_as_is {
@@ -23,8 +39,8 @@ macro_rules! column_as_is {
             fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
                 sqlx::Row::try_get(row, name)
             }
-            fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
-                row.get(name)
+            fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                row.get(at)
             }
         }
     )*};
@@ -42,12 +58,11 @@ impl Column for bool {
         })
     }
 
-    fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
-        let n: i64 = row.get(name)?;
+    fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let n: i64 = row.get(at)?;
         flag(n).ok_or_else(|| {
-            let index = row.as_ref().column_index(name).unwrap_or_default();
             rusqlite::Error::FromSqlConversionFailure(
-                index,
+                at,
                 rusqlite::types::Type::Integer,
                 not_a_flag(n),
             )
@@ -67,11 +82,11 @@ macro_rules! column_by_name {
                 })
             }
 
-            fn from_lite(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
-                let stored = String::from_lite(row, name)?;
+            fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+                let stored = String::from_lite(row, at)?;
                 <$ty>::parse(&stored).ok_or_else(|| {
                     rusqlite::Error::FromSqlConversionFailure(
-                        row.as_ref().column_index(name).unwrap_or_default(),
+                        at,
                         rusqlite::types::Type::Text,
                         unknown(stringify!($ty), &stored),
                     )
@@ -119,9 +134,16 @@ macro_rules! row {
         }
 
         impl $crate::store::row::Row for $name {
-            fn from_lite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn from_lite_at(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self> {
+                // Fields are initialised in the order written, which is the order of FIELDS.
+                let mut at = at.iter().copied();
                 Ok(Self {
-                    $($field: $crate::store::row::Column::from_lite(row, stringify!($field))?),*
+                    $($field: $crate::store::row::Column::from_lite(
+                        row,
+                        at.next().unwrap_or(usize::MAX),
+                    )?),*
                 })
             }
         }

@@ -56,12 +56,40 @@ super::row::row! {
     }
 }
 
+/// A key's stored hash (hex SHA-256), decoded as it is read: a million keys are a million
+/// fewer strings to allocate and free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(pub [u8; 32]);
+
+impl KeyHash {
+    pub fn from_hex(hex_hash: &str) -> Option<KeyHash> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_hash, &mut out).ok()?;
+        Some(KeyHash(out))
+    }
+}
+
+/// A stored value that is not 64 hex digits (none is ever written) reads as `None`: such a
+/// key authenticates nothing and is left out, and the rest of the gateway still loads.
+impl super::row::Column for Option<KeyHash> {
+    fn from_any(row: &sqlx::any::AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+        let stored = Option::<String>::from_any(row, name)?;
+        Ok(stored.as_deref().and_then(KeyHash::from_hex))
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let stored = row.get_ref(at)?.as_str_or_null()?;
+        Ok(stored.and_then(KeyHash::from_hex))
+    }
+}
+
 super::row::row! {
     /// A bound key (unbound keys authenticate nobody and are not loaded).
     #[derive(Debug, Clone)]
     pub struct KeyRow {
-        pub key_hash: String,
-        pub previous_hash: Option<String>,
+        /// None when the stored value is not a hash (see `KeyHash`).
+        pub key_hash: Option<KeyHash>,
+        pub previous_hash: Option<KeyHash>,
         pub previous_expires_at: Option<i64>,
         pub consumer_id: String,
         pub enabled: bool,
@@ -162,11 +190,15 @@ super::row::row! {
 }
 
 /// Everything, for a first load or when a patch will not do. On a SQLite file it is read on
-/// a synchronous connection in one read transaction (sqlx hands each of millions of rows
-/// from its worker thread to the caller, which takes several times as long).
+/// synchronous connections (sqlx hands each of millions of rows from its worker thread to the
+/// caller, which takes several times as long), the rules on a second thread (see
+/// [`load_lite`]).
 pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
-    if let reader @ Reader::Lite(_) = &mut db.reader().await? {
-        return load_rows(reader, instance_id).await;
+    if let Some(lite) = &db.lite {
+        if db.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        return super::lite::off_the_worker(|| load_lite(lite, instance_id));
     }
     let mut tx = begin(db).await?;
     let rows = load_rows(&mut tx, instance_id).await?;
@@ -319,12 +351,73 @@ async fn group_slice(conn: &mut impl Read, id: String) -> Result<GroupSlice, sql
     Ok(GroupSlice { id, row, rules })
 }
 
+/// Attempts at reading a SQLite file on two connections at one revision before reading it
+/// on one.
+const PARALLEL_ATTEMPTS: usize = 3;
+
+/// A full load from a SQLite file on two connections at once: the rules on a second thread,
+/// everything else here. Each connection reads in its own read transaction, so each sees one
+/// committed state; every change of the instance bumps its revision, so when both read the
+/// same revision they saw the same instance. Should a change commit between their first reads
+/// (the revisions differ), the load starts again; after a few such races it reads everything
+/// on one connection.
+fn load_lite(
+    lite: &std::sync::Arc<super::lite::LitePool>,
+    instance_id: &str,
+) -> Result<SnapshotRows, sqlx::Error> {
+    for _ in 0..PARALLEL_ATTEMPTS {
+        let mut here = Reader::Lite(lite.lease()?);
+        let mut there = Reader::Lite(lite.lease()?);
+        let (rows, rules) = std::thread::scope(|t| {
+            let rules = t.spawn(move || {
+                let revision = at_once(revision(&mut there, instance_id))??;
+                let rules = at_once(load_rules(&mut there, instance_id))??;
+                Ok::<_, sqlx::Error>((revision, rules))
+            });
+            let rows = at_once(load_rest(&mut here, instance_id));
+            (rows, rules.join())
+        });
+        let mut rows = rows??;
+        let (revision, rules) = rules.map_err(|_| sqlx::Error::WorkerCrashed)??;
+        if revision == rows.revision {
+            rows.rules = rules;
+            return Ok(rows);
+        }
+    }
+    at_once(load_rows(&mut Reader::Lite(lite.lease()?), instance_id))?
+}
+
+/// The result of a read on a synchronous connection, which is ready when first polled (it
+/// never waits); `WorkerCrashed` should one ever not be.
+fn at_once<F: std::future::Future>(read: F) -> Result<F::Output, sqlx::Error> {
+    let mut read = std::pin::pin!(read);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match read.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => Ok(out),
+        std::task::Poll::Pending => Err(sqlx::Error::WorkerCrashed),
+    }
+}
+
 async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+    let mut rows = load_rest(conn, instance_id).await?;
+    rows.rules = load_rules(conn, instance_id).await?;
+    Ok(rows)
+}
+
+/// The rules of the instance (millions, possibly).
+async fn load_rules(conn: &mut impl Read, instance_id: &str) -> Result<Vec<RuleRow>, sqlx::Error> {
+    conn.expect_slow();
+    conn.all(
+        &format!("SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"),
+        &[Arg::from(instance_id)],
+    )
+    .await
+}
+
+/// Everything but the rules, with the revision read first.
+async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
     let id = [Arg::from(instance_id)];
-    let revision = conn
-        .number("SELECT revision FROM instances WHERE id = $1", &id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let revision = revision(conn, instance_id).await?;
     let environments = conn
         .all(
             "SELECT id, name_key, is_default FROM environments WHERE instance_id = $1",
@@ -375,13 +468,6 @@ async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
             &id,
         )
         .await?;
-    conn.expect_slow();
-    let rules = conn
-        .all(
-            &format!("SELECT {RULE_COLUMNS} FROM authorization_rules WHERE instance_id = $1"),
-            &id,
-        )
-        .await?;
     Ok(SnapshotRows {
         revision,
         environments,
@@ -390,6 +476,29 @@ async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         groups,
         memberships,
         keys,
-        rules,
+        rules: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::row::Column;
+
+    /// A stored hash is decoded as it is read; anything else leaves the key out instead of
+    /// failing the whole load.
+    #[test]
+    fn stored_hashes_decode_and_anything_else_is_left_out() {
+        let hash = crate::domain::keys::hash_key("gck_example");
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let read = |sql: &str| -> Option<KeyHash> {
+            conn.query_row(sql, [], |row| Option::<KeyHash>::from_lite(row, 0))
+                .unwrap()
+        };
+        let decoded = read(&format!("SELECT '{hash}'")).unwrap();
+        assert_eq!(hex::encode(decoded.0), hash);
+        assert_eq!(read("SELECT 'h000'"), None);
+        assert_eq!(read(&format!("SELECT '{}'", &hash[..62])), None);
+        assert_eq!(read("SELECT NULL"), None);
+    }
 }
