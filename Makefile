@@ -49,6 +49,7 @@ bench-%: export LEPTOS_OUTPUT_NAME := gateway-console
 # hydrates the site.
 bench-%: export RUSTFLAGS := $(SSR_FLAGS)
 soak: export RUSTFLAGS := $(SSR_FLAGS)
+soak: export LEPTOS_OUTPUT_NAME := gateway-console
 # Cold and warm loads of three console pages in Debian's Chromium under three emulated links
 # (unthrottled; 9 Mbit/s, 60 ms; 1.6 Mbit/s, 150 ms), against the release binary with the demo
 # data: transferred bytes, time to HTML, time to hydrated; and the bundle's raw/gzip/brotli sizes.
@@ -63,7 +64,8 @@ bench-list: tools
 bench-api: tools
 	cargo bench --no-default-features --features ssr --bench api
 
-# The enforcement check: snapshot memory at 1M keys; wrk through nginx auth_request vs no
+# The enforcement check: snapshot memory at 1M keys; a full load of 1M keys and 1M rules from
+# SQLite, read and build timed apart; wrk through nginx auth_request vs no
 # auth, and the check vs a trivial handler, with 100k keys and 1M rules.
 bench-authz: tools-test
 	cargo bench --no-default-features --features ssr --bench authz

@@ -322,7 +322,13 @@ async fn main() {
     }
     tokio::time::sleep(WARM_UP.min(Duration::from_secs(seconds))).await;
     let rss_warm = rss_kib(pid);
-    tokio::time::sleep(Duration::from_secs(seconds).saturating_sub(WARM_UP)).await;
+    // The memory every 10 s after the warm-up, to tell a plateau (caches filling) from a leak.
+    let mut series = vec![rss_warm];
+    let end = Instant::now() + Duration::from_secs(seconds).saturating_sub(WARM_UP);
+    while Instant::now() < end {
+        tokio::time::sleep((end - Instant::now()).min(Duration::from_secs(10))).await;
+        series.push(rss_kib(pid));
+    }
     let rss_end = rss_kib(pid);
     shared.stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -354,6 +360,11 @@ async fn main() {
         rss_warm / 1024,
         WARM_UP.as_secs(),
         rss_end / 1024
+    );
+    let mib: Vec<String> = series.iter().map(|k| (k / 1024).to_string()).collect();
+    println!(
+        "server RSS every 10 s after the warm-up (MiB): {}",
+        mib.join(", ")
     );
     for e in &tally.first_errors {
         println!("  {e}");

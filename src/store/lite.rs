@@ -67,6 +67,11 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", true)?;
+    // 512 KiB of page cache each (SQLite's default is 2 MiB): up to MAX_IDLE connections are
+    // kept, the file's pages are in the operating system's cache anyway, and with the default
+    // the server's memory kept growing for minutes under load as each cache filled (`make
+    // soak`: +21 % over 80 s with 2 MiB, -3 % with 512 KiB, and faster).
+    conn.pragma_update(None, "cache_size", -512)?;
     // Without the planner stability guarantee SQLite recompiles a cached statement every
     // time a new value is bound to the pattern of a `LIKE` (to consider its index).
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;

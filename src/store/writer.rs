@@ -17,11 +17,13 @@
 //! The connection is a synchronous rusqlite one, and a change's statements run in the
 //! calling thread while it holds its turn: a statement takes microseconds, less than handing
 //! it to sqlx's worker thread and back, and a turn is as long as its statements (about eight
-//! for a create). Only the waits run off the async workers: `BEGIN IMMEDIATE` (which may wait
-//! for a write outside the writer, such as a sign-in's) and `COMMIT` (a sync to disk). A
-//! request cancelled while waiting for its turn never has a statement in flight.
+//! for a create). Every SQLite write of the process comes through here (changes, and sign-in,
+//! session and token bookkeeping), so `BEGIN IMMEDIATE` finds the lock free (unless the
+//! command line, another process, is writing that moment: then it waits for that one short
+//! write); only `COMMIT` (a sync to disk) runs off the async workers. A request cancelled
+//! while waiting for its turn never has a statement in flight.
 
-use super::lite::{self, every_row, first_number, first_row, lite_error, off_the_worker};
+use super::lite::{self, every_row, first_number, first_row, lite_error};
 use super::read::Read;
 use super::row::Row;
 use super::write::Write;
@@ -131,8 +133,8 @@ fn prepare(path: &std::path::Path, state: &mut State) -> Result<(), sqlx::Error>
     }
     let conn = state.conn.as_ref().expect("connected above");
     if !state.in_tx {
-        // Waits in SQLite's busy handler while a write outside the writer holds the lock.
-        off_the_worker(|| lite::execute(conn, "BEGIN IMMEDIATE", &[]))?;
+        // Every write of the process comes through here, so the lock is free: nothing waits.
+        lite::execute(conn, "BEGIN IMMEDIATE", &[])?;
         state.in_tx = true;
     }
     lite::execute(conn, "SAVEPOINT change", &[])?;
