@@ -104,8 +104,8 @@ fn memory_per_key() {
             .map(|i| RuleRow {
                 consumer_id: Some(format!("cs-{i:020}")),
                 group_id: None,
-                api_id: format!("api-{:020}", i % APIS),
-                environment_id: env.clone(),
+                api_id: format!("api-{:020}", i % APIS).into(),
+                environment_id: env.as_str().into(),
                 expire_mode: "LongTerm".into(),
                 expire_at: None,
             })

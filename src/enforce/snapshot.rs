@@ -370,8 +370,8 @@ impl Snapshot {
     /// for an API deployed nowhere can never match a route).
     fn grant(&self, r: &RuleRow) -> Option<Grant> {
         Some(Grant {
-            api: *self.api_index.get(r.api_id.as_str())?,
-            environment: *self.environment_ids.get(r.environment_id.as_str())?,
+            api: *self.api_index.get(&*r.api_id)?,
+            environment: *self.environment_ids.get(&*r.environment_id)?,
             expires_at: ends_at(ExpireMode::parse(&r.expire_mode)?, r.expire_at).unwrap_or(NEVER),
         })
     }

@@ -47,6 +47,44 @@ macro_rules! column_as_is {
 }
 column_as_is!(String, i64, Option<String>, Option<i64>);
 
+/// Text that repeats across the rows of a query (the API, environment and expiry mode of a
+/// million rules): each distinct value is allocated once per thread and shared, instead of
+/// a million copies to allocate and free.
+impl Column for std::sync::Arc<str> {
+    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+        String::from_any(row, name).map(Into::into)
+    }
+
+    fn from_lite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let text = row.get_ref(at)?.as_str()?;
+        Ok(RECENT.with(|recent| shared(&mut recent.borrow_mut(), text)))
+    }
+}
+
+/// How many distinct values each thread keeps for sharing.
+const RECENT_VALUES: usize = 16;
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Vec<std::sync::Arc<str>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `text`, shared with an equal value read recently, or allocated and remembered in place of
+/// the oldest.
+fn shared(recent: &mut Vec<std::sync::Arc<str>>, text: &str) -> std::sync::Arc<str> {
+    if let Some(i) = recent.iter().position(|r| &**r == text) {
+        let hit = recent.remove(i);
+        recent.push(hit.clone());
+        return hit;
+    }
+    let new: std::sync::Arc<str> = text.into();
+    if recent.len() == RECENT_VALUES {
+        recent.remove(0);
+    }
+    recent.push(new.clone());
+    new
+}
+
 /// Booleans are stored as integers, 0 or 1 (the one type both engines index alike); any
 /// other value is a decoding error, not a guess.
 impl Column for bool {
@@ -187,6 +225,23 @@ mod tests {
             out.push(Toggle::from_lite(row)?);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn repeated_text_is_shared_and_the_remembered_values_are_bounded() {
+        let mut recent = Vec::new();
+        let a = shared(&mut recent, "api-1");
+        let again = shared(&mut recent, "api-1");
+        assert!(std::sync::Arc::ptr_eq(&a, &again));
+        for i in 0..100 {
+            assert_eq!(
+                &*shared(&mut recent, &format!("api-{i}")),
+                format!("api-{i}")
+            );
+        }
+        assert_eq!(recent.len(), RECENT_VALUES);
+        // Forgotten values are read anew, still equal.
+        assert_eq!(&*shared(&mut recent, "api-1"), "api-1");
     }
 
     #[tokio::test]

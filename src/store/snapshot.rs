@@ -102,9 +102,10 @@ super::row::row! {
     pub struct RuleRow {
         pub consumer_id: Option<String>,
         pub group_id: Option<String>,
-        pub api_id: String,
-        pub environment_id: String,
-        pub expire_mode: String,
+        // Shared: a gateway's million rules name a handful of APIs and environments.
+        pub api_id: std::sync::Arc<str>,
+        pub environment_id: std::sync::Arc<str>,
+        pub expire_mode: std::sync::Arc<str>,
         pub expire_at: Option<i64>,
     }
 }
