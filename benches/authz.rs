@@ -135,6 +135,46 @@ fn memory_per_key() {
     drop(snapshot);
 }
 
+/// Gives every consumer of the instance (named `consumer-{i}`) a bound key whose value is
+/// `value(i)`, in one transaction.
+async fn bind_a_key_each(
+    db: &Db,
+    instance_id: &str,
+    prefix: &str,
+    value: impl Fn(usize) -> String,
+) {
+    let consumers: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let now = now_ms();
+    let mut tx = db.pool.begin().await.unwrap();
+    for chunk in consumers.chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(id, name)| {
+                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
+                format!(
+                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', '{prefix}', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
+                    &id[3..],
+                    hash_key(&value(i))
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
+            rows.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
 /// The 10 APIs, one key per consumer and 10 rules per consumer, added once.
 async fn seed(db: &Db, instance_id: &str) {
     let rules: i64 =
@@ -152,36 +192,7 @@ async fn seed(db: &Db, instance_id: &str) {
         .unwrap()
         .items
         .remove(0);
-    let consumers: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
-            .bind(instance_id)
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    let now = now_ms();
-    let mut tx = db.pool.begin().await.unwrap();
-    for chunk in consumers.chunks(500) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(id, name)| {
-                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
-                format!(
-                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', 'gck_benc', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
-                    &id[3..],
-                    hash_key(&key_value(i))
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
-            rows.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    bind_a_key_each(db, instance_id, "gck_benc", key_value).await;
     for j in 0..APIS {
         let api = model_apis::create_api(
             db,
@@ -222,12 +233,19 @@ async fn seed(db: &Db, instance_id: &str) {
 async fn seed_million(db: &Db) -> String {
     const N: usize = 1_000_000;
     let instance_id = instance_with(db, "bench-authz-1m", N).await;
-    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE instance_id = $1")
-        .bind(&instance_id)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    if keys > 0 {
+    let count = |table: &str| {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE instance_id = $1");
+        let (db, id) = (db.clone(), instance_id.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap()
+        }
+    };
+    // Rules go in last: a gateway with rules is complete.
+    if count("authorization_rules").await > 0 {
         return instance_id;
     }
     let started = Instant::now();
@@ -251,34 +269,11 @@ async fn seed_million(db: &Db) -> String {
     )
     .await
     .unwrap();
-    let consumers: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
-            .bind(&instance_id)
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    let now = now_ms();
-    let mut tx = db.pool.begin().await.unwrap();
-    for chunk in consumers.chunks(500) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(id, name)| {
-                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
-                format!(
-                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', 'gck_mill', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
-                    &id[3..],
-                    hash_key(&format!("gck_million_{i:07}"))
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
-            rows.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+    if count("api_keys").await == 0 {
+        bind_a_key_each(db, &instance_id, "gck_mill", |i| {
+            format!("gck_million_{i:07}")
+        })
+        .await;
     }
     sqlx::query(
         "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
@@ -288,10 +283,9 @@ async fn seed_million(db: &Db) -> String {
     .bind(&api.id)
     .bind(&env.id)
     .bind(&instance_id)
-    .execute(&mut *tx)
+    .execute(&db.pool)
     .await
     .unwrap();
-    tx.commit().await.unwrap();
     println!(
         "seeded {N} keys and {N} rules into bench-authz-1m in {:.1}s",
         started.elapsed().as_secs_f64()

@@ -61,19 +61,25 @@ impl LitePool {
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = connect(path)?;
     conn.pragma_update(None, "query_only", true)?;
     // 512 KiB of page cache each (SQLite's default is 2 MiB): up to MAX_IDLE connections are
     // kept, the file's pages are in the operating system's cache anyway, and with the default
     // the server's memory kept growing for minutes under load as each cache filled (`make
     // soak`: +21 % over 80 s with 2 MiB, -3 % with 512 KiB, and faster).
     conn.pragma_update(None, "cache_size", -512)?;
-    // Without the planner stability guarantee SQLite recompiles a cached statement every
-    // time a new value is bound to the pattern of a `LIKE` (to consider its index).
+    Ok(conn)
+}
+
+/// What every connection of ours has: a busy timeout, the planner stability guarantee
+/// (without it SQLite recompiles a cached statement every time a new value is bound to the
+/// pattern of a `LIKE`, to consider its index) and a statement cache.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -82,19 +88,13 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// The one writing connection (see [`super::writer`]): foreign keys enforced and every
 /// commit synced to disk, as the sqlx pool's connections do.
 pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = connect(path)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // FULL: see `Db::connect`.
     conn.pragma_update(None, "synchronous", "FULL")?;
     // A change's savepoint keeps the pages it changes in a sub-journal, to roll back to: in
     // memory, not in a temporary file written for every change.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
