@@ -13,13 +13,12 @@
 
 mod common;
 
-use common::{bench_actor, bench_db, instance_with, nginx, run_wrk, serve_with, Wrk};
+use common::{bench_actor, bench_db, instance_with, model_api, nginx, run_wrk, serve_with, Wrk};
 use gateway_console::domain::inputs::KeyUpdate;
-use gateway_console::domain::inputs::NewModelApi;
 use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::PageRequest;
 use gateway_console::enforce::snapshot::Snapshot;
-use gateway_console::service::{environments, keys, model_apis};
+use gateway_console::service::{environments, keys};
 use gateway_console::store::snapshot::{
     ConsumerRow, DeploymentRow, EnvironmentRow, KeyHash, KeyRow, RuleRow, SnapshotRows,
 };
@@ -194,28 +193,21 @@ async fn seed(db: &Db, instance_id: &str) {
         .remove(0);
     bind_a_key_each(db, instance_id, "gck_benc", key_value).await;
     for j in 0..APIS {
-        let api = model_apis::create_api(
+        let api = model_api(
             db,
-            &bench_actor(),
-            NewModelApi {
-                instance_id: instance_id.into(),
-                name: format!("model-{j}"),
-                base_path: format!("/m{j}"),
-                ai_protocols: vec!["OpenAI/v1".into()],
-                model_category: "Text".into(),
-                description: String::new(),
-                environment_ids: vec![env.id.clone()],
-            },
+            instance_id,
+            &env.id,
+            &format!("model-{j}"),
+            &format!("/m{j}"),
         )
-        .await
-        .unwrap();
+        .await;
         sqlx::query(
             "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
              SELECT 'car-' || substr(c.id, 4) || $1, c.instance_id, 'Consumer', c.id, c.id, NULL, $2, $3, 'LongTerm', NULL, c.created_at, c.created_at, 1 \
              FROM consumers c WHERE c.instance_id = $4",
         )
         .bind(j.to_string())
-        .bind(&api.id)
+        .bind(&api)
         .bind(&env.id)
         .bind(instance_id)
         .execute(&db.pool)
@@ -254,21 +246,7 @@ async fn seed_million(db: &Db) -> String {
         .unwrap()
         .items
         .remove(0);
-    let api = model_apis::create_api(
-        db,
-        &bench_actor(),
-        NewModelApi {
-            instance_id: instance_id.clone(),
-            name: "model-0".into(),
-            base_path: "/m0".into(),
-            ai_protocols: vec!["OpenAI/v1".into()],
-            model_category: "Text".into(),
-            description: String::new(),
-            environment_ids: vec![env.id.clone()],
-        },
-    )
-    .await
-    .unwrap();
+    let api = model_api(db, &instance_id, &env.id, "model-0", "/m0").await;
     if count("api_keys").await == 0 {
         bind_a_key_each(db, &instance_id, "gck_mill", |i| {
             format!("gck_million_{i:07}")
@@ -280,7 +258,7 @@ async fn seed_million(db: &Db) -> String {
          SELECT 'car-' || substr(c.id, 4), c.instance_id, 'Consumer', c.id, c.id, NULL, $1, $2, 'LongTerm', NULL, c.created_at, c.created_at, 1 \
          FROM consumers c WHERE c.instance_id = $3",
     )
-    .bind(&api.id)
+    .bind(&api)
     .bind(&env.id)
     .bind(&instance_id)
     .execute(&db.pool)
