@@ -30,9 +30,12 @@ tools-test: tools
 	@[ -x .venv/bin/schemathesis ] || (python3 -m venv .venv && .venv/bin/pip install -q schemathesis)
 
 ## Build and run -----------------------------------------------------------------------
-# --precompress writes .br and .gz beside every asset, served by Accept-Encoding.
+# --precompress writes .br and .gz beside every asset, served by Accept-Encoding. --split puts
+# each lazy page's code in WASM chunks of its own; split-names.mjs then makes every WASM
+# file's name the hash of the bytes it is served with.
 build: tools
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
+	node scripts/split-names.mjs
 
 run: build
 	@mkdir -p data

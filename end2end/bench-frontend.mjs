@@ -86,6 +86,11 @@ async function measure(browser, state, path, link) {
     hydrated: window.__hydratedAt,
   }));
   const cold = [...loads.values()].reduce((s, l) => s + l.bytes, 0);
+  // The page's code: the WASM and JavaScript it fetched (the main bundle and the chunks of
+  // its lazy routes), as transferred and as their files' raw size.
+  const code = [...loads.values()].filter((l) => /\/pkg\/[^?]+\.(wasm|js)$/.test(l.url));
+  const codeSent = code.reduce((s, l) => s + l.bytes, 0);
+  const codeRaw = code.reduce((s, l) => s + rawSize(l.url), 0);
 
   loads.clear();
   await page.goto(path);
@@ -96,9 +101,10 @@ async function measure(browser, state, path, link) {
     .filter((l) => !l.cached && l.url !== page_url)
     .reduce((s, l) => s + l.bytes, 0);
   await context.close();
-  return { cold, html: timing.html, hydrated: timing.hydrated, warm };
+  return { cold, codeSent, codeRaw, files: code.length, html: timing.html, hydrated: timing.hydrated, warm };
 }
 
+const rawSize = (url) => statSync(join(ROOT, 'target/site', new URL(url).pathname)).size;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kb = (n) => `${(n / 1000).toFixed(0)} KB`;
 const ms = (n) => `${n.toFixed(0)} ms`;
@@ -154,6 +160,7 @@ try {
         link: link.name,
         page: name,
         transferred: kb(median(runs.map((r) => r.cold))),
+        'WASM + JS (files)': `${kb(median(runs.map((r) => r.codeRaw)))} raw, ${kb(median(runs.map((r) => r.codeSent)))} sent (${median(runs.map((r) => r.files))})`,
         'HTML at': ms(median(runs.map((r) => r.html))),
         'hydrated at': ms(median(runs.map((r) => r.hydrated))),
         'warm visit (besides HTML)': kb(median(runs.map((r) => r.warm))),

@@ -1,6 +1,6 @@
 import { CDPSession, expect, Page, test } from '@playwright/test';
 import { createHash } from 'node:crypto';
-import { signIn } from './helpers';
+import { openDemoConsumers, signIn } from './helpers';
 
 /** Every response of a page load, with the bytes that crossed the network for it. */
 type Loaded = { url: string; bytes: number; encoding: string; cache: string; fromCache: boolean };
@@ -37,6 +37,9 @@ async function recordLoad(page: Page, cdp: CDPSession, go: () => Promise<unknown
   return [...byId.values()];
 }
 
+/** The WASM split loader: its name is fixed, so the browser revalidates it on each visit. */
+const LOADER = /\/pkg\/__wasm_split\._{22}\.js$/;
+
 test('the browser files come precompressed, are cached for a year, and a second visit fetches none of them', async ({ page }) => {
   await signIn(page);
   const cdp = await page.context().newCDPSession(page);
@@ -44,14 +47,14 @@ test('the browser files come precompressed, are cached for a year, and a second 
   await cdp.send('Network.clearBrowserCache');
 
   const cold = await recordLoad(page, cdp, () => page.goto('/instances'));
-  const wasm = cold.find((r) => /\/pkg\/.*\.wasm$/.test(r.url));
+  const wasm = cold.find((r) => /\/pkg\/gateway-console\.[^/]+\.wasm$/.test(r.url));
   expect(wasm, cold.map((r) => r.url).join('\n')).toBeTruthy();
   // Named by their content hash, sent as brotli, kept for a year.
-  expect(wasm!.url).toMatch(/\/pkg\/gateway-console\.[A-Za-z0-9_-]+\.wasm$/);
+  expect(wasm!.url).toMatch(/\/pkg\/gateway-console\.[A-Za-z0-9_-]{22}\.wasm$/);
   expect(wasm!.encoding).toBe('br');
   expect(wasm!.cache).toBe('public, max-age=31536000, immutable');
   for (const file of cold.filter((r) => r.url.includes('/pkg/'))) {
-    expect(file.cache, file.url).toContain('immutable');
+    expect(file.cache, file.url).toBe(LOADER.test(file.url) ? 'no-cache' : 'public, max-age=31536000, immutable');
     expect(['br', 'gzip'], file.url).toContain(file.encoding);
   }
   // The page itself is compressed too.
@@ -59,27 +62,68 @@ test('the browser files come precompressed, are cached for a year, and a second 
   expect(['br', 'gzip']).toContain(html.encoding);
 
   // A warm visit: everything but the page and its data comes from the cache (a memory-cache
-  // hit crosses no network: 0 bytes).
+  // hit crosses no network: 0 bytes); the split loader is only revalidated (a 304).
   const warm = await recordLoad(page, cdp, () => page.goto('/instances'));
   const fetched = warm.filter((r) => !r.fromCache && r.bytes > 0 && !r.url.endsWith('/instances'));
   const bytes = fetched.reduce((sum, r) => sum + r.bytes, 0);
   expect(bytes, fetched.map((r) => `${r.url} ${r.bytes}`).join('\n')).toBeLessThanOrEqual(20_000);
-  expect(fetched.filter((r) => r.url.includes('/pkg/'))).toEqual([]);
+  const code = fetched.filter((r) => r.url.includes('/pkg/') && !LOADER.test(r.url));
+  expect(code.map((r) => r.url)).toEqual([]);
 });
 
-test('the WASM and the stylesheet are named by their content, so a new build is never served stale', async ({ page }) => {
+test('every WASM file and the stylesheet are named by their content, so a new build is never served stale', async ({ page }) => {
   await signIn(page);
-  const html = await (await page.request.get('/instances')).text();
-  const named = [...html.matchAll(/\/pkg\/gateway-console\.([A-Za-z0-9_-]{22})\.(wasm|css|js)/g)];
-  const kinds = new Set(named.map((m) => m[2]));
-  expect([...kinds].sort(), html.slice(0, 2000)).toEqual(['css', 'js', 'wasm']);
-  // The name carries the MD5 of the file's bytes (base64url), as cargo-leptos' hash-files
-  // makes it: different bytes, a different name. (The JS glue is named by its content before
-  // the build writes the hashed names into it, so only the WASM and CSS are checked byte for
-  // byte; the glue's name changes whenever the WASM's imports do.)
-  for (const [url, hash, kind] of named.map((m) => [m[0], m[1], m[2]])) {
+  const gw = (await (await page.request.get('/v1/gateways')).json()).data.items[0].gatewayId;
+  // A lazy page names its chunks in the head; the instance list names the main bundle.
+  const pages = await Promise.all(['/instances', `/instances/${gw}/consumers`].map(async (path) => (await page.request.get(path)).text()));
+  const named = new Map<string, [string, string]>();
+  for (const html of pages) {
+    for (const m of html.matchAll(/\/pkg\/[A-Za-z0-9_-]+\.([A-Za-z0-9_-]{22})\.(wasm|css|js)/g)) named.set(m[0], [m[1], m[2]]);
+  }
+  const kinds = new Set([...named.values()].map(([, kind]) => kind));
+  expect([...kinds].sort(), pages[0].slice(0, 2000)).toEqual(['css', 'js', 'wasm']);
+  const chunks = [...named.keys()].filter((url) => !url.includes('/gateway-console.') && url.endsWith('.wasm'));
+  expect(chunks.length, pages[1].slice(0, 3000)).toBeGreaterThan(0);
+  // The name carries the MD5 of the file's bytes as served (base64url): different bytes, a
+  // different name. (The JS glue is named by its content before the build writes the hashed
+  // names into it, so only the WASM and CSS are checked byte for byte; the glue's name
+  // changes whenever the WASM's imports do.)
+  for (const [url, [hash, kind]] of named) {
     if (kind === 'js') continue;
     const body = await (await page.request.get(url)).body();
     expect(createHash('md5').update(body).digest('base64url'), url).toBe(hash);
   }
+});
+
+test('each console page loads its own code: the instance list none of the others, a consumer list its chunks when opened', async ({ page }) => {
+  const code: string[] = [];
+  page.on('response', (r) => {
+    if (/\/pkg\/.*\.wasm$/.test(r.url())) code.push(new URL(r.url()).pathname);
+  });
+  await signIn(page);
+  await page.goto('/instances');
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.waitForLoadState('networkidle');
+  expect(code.filter((f) => f.includes('/split_')), code.join('\n')).toEqual([]);
+
+  // Opened by a link (client-side navigation), the consumer list fetches its chunks and works.
+  await openDemoConsumers(page);
+  expect(code.filter((f) => f.includes('/split___consumers_view_')), code.join('\n')).toHaveLength(1);
+  await page.getByRole('button', { name: 'New Consumer' }).click();
+  await expect(page.getByRole('dialog', { name: 'New Consumer' })).toBeVisible();
+
+  // Loaded cold, a lazy page names its chunks in its head, to be fetched beside the main bundle.
+  const html = await (await page.request.get(page.url())).text();
+  const head = html.slice(0, html.indexOf('</head>'));
+  const links = [...head.matchAll(/<link [^>]*>/g)].map((m) => m[0]);
+  const preloads = links.filter((l) => l.includes('rel="preload"') && /href="\/pkg\/(split_|chunk_)[^"]+\.wasm"/.test(l));
+  expect(preloads.filter((l) => l.includes('/pkg/split___consumers_view_')).length, head).toBeGreaterThanOrEqual(1);
+  expect(links.filter((l) => l.includes('rel="modulepreload"') && /href="\/pkg\/__wasm_split\._{22}\.js"/.test(l)).length).toBeGreaterThanOrEqual(1);
+  // Ours are named once each, though the server walks the page more than once (Leptos may add
+  // its own, with the nonce as their crossorigin value), and the instance list names none.
+  const ours = preloads.filter((l) => l.includes('crossorigin="anonymous"'));
+  expect(ours.length).toBeGreaterThan(0);
+  expect(new Set(ours).size).toBe(ours.length);
+  const list = await (await page.request.get('/instances')).text();
+  expect(list.slice(0, list.indexOf('</head>'))).not.toContain('/pkg/split_');
 });

@@ -112,6 +112,8 @@ test('a viewer sees rules and model APIs but cannot grant, edit or revoke', asyn
   await expect(page.getByRole('button', { name: 'Grant authorization' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: /^Revoke / })).toHaveCount(0);
   await page.getByRole('navigation', { name: 'Instance' }).getByRole('link', { name: 'Model APIs', exact: true }).click();
+  // The page's code is fetched when it is first opened: the rules stay until it is shown.
+  await expect(page.getByRole('heading', { name: 'Model APIs', exact: true })).toBeVisible();
   await expect(page.getByRole('row', { name: /qwen3-chat/ })).toBeVisible();
   await expect(page.getByRole('button', { name: 'New model API' })).toHaveCount(0);
 });

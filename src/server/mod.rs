@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(context_state.clone());
                 provide_context(crate::server_fns::context::RenderReads::default());
+                provide_context(crate::app::Preloaded::default());
             },
             move || shell(options.clone()),
         )

@@ -6,18 +6,34 @@
 use crate::common::{client, spawn_app, spawn_site_on};
 use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, VARY};
 
-/// A site laid out as `make build` lays out `target/site`: a hashed WASM with its `.br` and
-/// `.gz` beside it (their bytes tell which one was sent).
+/// A site laid out as `make build` lays out `target/site`: a WASM named by its content hash
+/// (22 base64url characters) with its `.br` and `.gz` beside it (their bytes tell which one
+/// was sent), and the WASM split loader, whose name is fixed.
 fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("app.0123abcd.wasm"), vec![b'w'; 4096]).unwrap();
-    std::fs::write(pkg.join("app.0123abcd.wasm.br"), b"brotli bytes").unwrap();
-    std::fs::write(pkg.join("app.0123abcd.wasm.gz"), b"gzip bytes").unwrap();
+    std::fs::write(
+        pkg.join("app.AbCdEfGhIjKlMnOpQrSt_w.wasm"),
+        vec![b'w'; 4096],
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("app.AbCdEfGhIjKlMnOpQrSt_w.wasm.br"),
+        b"brotli bytes",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("app.AbCdEfGhIjKlMnOpQrSt_w.wasm.gz"),
+        b"gzip bytes",
+    )
+    .unwrap();
     std::fs::write(pkg.join("plain.css"), b"body { margin: 0 }").unwrap();
+    std::fs::write(pkg.join(LOADER), b"export const load = 1;").unwrap();
     dir
 }
+
+const LOADER: &str = "__wasm_split.______________________.js";
 
 async fn get(url: &str, accept: Option<&str>) -> reqwest::Response {
     let mut req = client().get(url);
@@ -39,7 +55,7 @@ async fn hashed_files_are_sent_precompressed_and_cached_for_a_year() {
     let app = spawn_app().await;
     let dir = site();
     let served = spawn_site_on(&app, dir.path(), true).await;
-    let wasm = format!("{}/pkg/app.0123abcd.wasm", served.base);
+    let wasm = format!("{}/pkg/app.AbCdEfGhIjKlMnOpQrSt_w.wasm", served.base);
 
     // No session needed: the sign-in page loads them.
     let br = get(&wasm, Some("gzip, deflate, br")).await;
@@ -81,6 +97,12 @@ async fn hashed_files_are_sent_precompressed_and_cached_for_a_year() {
     // Nothing outside the folder is reachable through it.
     let outside = get(&format!("{}/pkg/../Cargo.toml", served.base), None).await;
     assert_ne!(outside.status(), 200);
+
+    // The split loader's name is fixed while its content names the chunks of this build:
+    // revalidated on every visit, never kept for a year.
+    let loader = get(&format!("{}/pkg/{LOADER}", served.base), None).await;
+    assert_eq!(loader.status(), 200);
+    assert_eq!(header(&loader, CACHE_CONTROL), "no-cache");
 }
 
 #[tokio::test]
