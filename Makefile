@@ -31,8 +31,8 @@ tools-test: tools
 
 ## Build and run -----------------------------------------------------------------------
 # --precompress writes .br and .gz beside every asset, served by Accept-Encoding. --split puts
-# each lazy page's code in WASM chunks of its own; split-names.mjs then makes every WASM
-# file's name the hash of the bytes it is served with.
+# each lazy page's code in WASM chunks of its own; split-names.mjs then joins the small chunks
+# that pages share into one file and makes every WASM file's name the hash of its bytes.
 build: tools
 	cargo leptos build --release --precompress --split
 	node scripts/split-names.mjs

@@ -95,7 +95,7 @@ test('every WASM file and the stylesheet are named by their content, so a new bu
   }
 });
 
-test('each console page loads its own code: the instance list none of the others, a consumer list its chunks when opened', async ({ page }) => {
+test('each console page loads its own code: the instance list none of the others, a consumer list its module and the shared code when opened, the next page only its module', async ({ page }) => {
   const code: string[] = [];
   page.on('response', (r) => {
     if (/\/pkg\/.*\.wasm$/.test(r.url())) code.push(new URL(r.url()).pathname);
@@ -109,15 +109,32 @@ test('each console page loads its own code: the instance list none of the others
   // Opened by a link (client-side navigation), the consumer list fetches its chunks and works.
   await openDemoConsumers(page);
   expect(code.filter((f) => f.includes('/split___consumers_view_')), code.join('\n')).toHaveLength(1);
+  // The code lazy pages share comes as one file, not one per combination of pages sharing it.
+  const shared = (files: string[]) => files.filter((f) => /\/pkg\/chunks?[._]/.test(f));
+  expect(shared(code), code.join('\n')).toHaveLength(1);
+  expect(shared(code)[0]).toMatch(/^\/pkg\/chunks\.[A-Za-z0-9_-]{22}\.wasm$/);
+  const consumers = page.url();
   await page.getByRole('button', { name: 'New Consumer' }).click();
-  await expect(page.getByRole('dialog', { name: 'New Consumer' })).toBeVisible();
+  const create = page.getByRole('dialog', { name: 'New Consumer' });
+  await expect(create).toBeVisible();
+  await create.getByRole('button', { name: 'Cancel' }).click();
+  await expect(create).toBeHidden();
+
+  // The next lazy page fetches only its own module; the shared file is already there.
+  await page.getByRole('link', { name: 'Consumer group', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Consumer group', exact: true })).toBeVisible();
+  expect(code.filter((f) => f.includes('/split___groups_view_')), code.join('\n')).toHaveLength(1);
+  expect(shared(code), code.join('\n')).toHaveLength(1);
+  await page.getByRole('button', { name: 'New consumer group' }).click();
+  await expect(page.getByRole('dialog', { name: 'New consumer group' })).toBeVisible();
 
   // Loaded cold, a lazy page names its chunks in its head, to be fetched beside the main bundle.
-  const html = await (await page.request.get(page.url())).text();
+  const html = await (await page.request.get(consumers)).text();
   const head = html.slice(0, html.indexOf('</head>'));
   const links = [...head.matchAll(/<link [^>]*>/g)].map((m) => m[0]);
-  const preloads = links.filter((l) => l.includes('rel="preload"') && /href="\/pkg\/(split_|chunk_)[^"]+\.wasm"/.test(l));
+  const preloads = links.filter((l) => l.includes('rel="preload"') && /href="\/pkg\/(split_|chunks?[._])[^"]+\.wasm"/.test(l));
   expect(preloads.filter((l) => l.includes('/pkg/split___consumers_view_')).length, head).toBeGreaterThanOrEqual(1);
+  expect(preloads.filter((l) => /\/pkg\/chunks\./.test(l)).length, head).toBeGreaterThanOrEqual(1);
   expect(links.filter((l) => l.includes('rel="modulepreload"') && /href="\/pkg\/__wasm_split\._{22}\.js"/.test(l)).length).toBeGreaterThanOrEqual(1);
   // Ours are named once each, though the server walks the page more than once (Leptos may add
   // its own, with the nonce as their crossorigin value), and the instance list names none.
