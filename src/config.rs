@@ -129,6 +129,19 @@ pub enum Command {
     /// Print the REST API's OpenAPI document (JSON) on standard output, without opening the
     /// database: for generating clients.
     Openapi,
+    /// Write a gateway's configuration as YAML (see `/v1/schemas/gateway-config.json`), to a
+    /// file or to standard output. Keys are listed without their values.
+    Export {
+        /// The gateway, `gw-…`.
+        #[arg(long)]
+        gateway: String,
+        /// The file to write (replaced if it exists); standard output when absent.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// List each key's hash too (SHA-256 of its value): keep such a file secret.
+        #[arg(long)]
+        include_key_hashes: bool,
+    },
     /// Manage REST API bearer tokens.
     Token {
         #[command(subcommand)]

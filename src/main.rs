@@ -4,6 +4,7 @@ use clap::Parser;
 use gateway_console::config::{Command, Config, TokenCommand};
 use gateway_console::enforce;
 use gateway_console::server::{leptos_options, router};
+use gateway_console::service::config as config_file;
 use gateway_console::service::{accounts, auth, demo, tokens};
 use gateway_console::state::AppState;
 use gateway_console::state::WebSettings;
@@ -42,6 +43,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             gateway_console::store::redacted_url(&config.database_url)
         )
     })?;
+    if let Some(Command::Export {
+        gateway,
+        output,
+        include_key_hashes,
+    }) = &config.command
+    {
+        let cli = gateway_console::service::Actor::system("cli (export)");
+        let exported = config_file::export_gateway(&db, &cli, gateway, *include_key_hashes).await?;
+        let yaml = config_file::to_yaml(&exported)?;
+        match output {
+            Some(file) => {
+                std::fs::write(file, &yaml).map_err(|e| format!("{}: {e}", file.display()))?;
+                eprintln!("exported gateway {gateway} to {}", file.display());
+            }
+            None => print!("{yaml}"),
+        }
+        return Ok(());
+    }
     if let Some(Command::Backup { to }) = &config.command {
         let copied = gateway_console::store::backup::to_file(&db, to).await?;
         println!("backed up {copied} bytes to {}", to.display());

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod config;
 mod consumers;
 mod docs;
 mod envelope;
@@ -48,6 +49,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tokens::router())
         .merge(audit::router())
         .merge(accounts::router())
+        .merge(config::router())
         .split_for_parts();
     let mut doc = doc;
     document_input_rules(&mut doc);

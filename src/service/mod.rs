@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod change;
+pub mod config;
 pub mod consumers;
 pub mod demo;
 pub mod environments;

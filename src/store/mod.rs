@@ -22,6 +22,7 @@ macro_rules! bind_all {
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod config;
 pub mod consumers;
 pub mod environments;
 pub mod groups;

@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod assets;
 mod audit;
+mod config;
 mod console;
 mod contention;
 mod durability;

@@ -997,6 +997,8 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/gateways", &["get", "post"][..]),
         ("/v1/gateways/{gatewayId}", &["get", "put", "delete"]),
         ("/v1/gateways/{gatewayId}/dependencies", &["get"]),
+        ("/v1/gateways/{gatewayId}/export", &["get"]),
+        ("/v1/schemas/gateway-config.json", &["get"]),
         ("/v1/environments", &["get", "post"]),
         (
             "/v1/environments/{environmentId}",

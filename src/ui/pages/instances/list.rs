@@ -146,14 +146,17 @@ pub fn InstanceOverview() -> impl IntoView {
                 match instance.await {
                     Ok(i) => {
                         let (edit, delete) = (i.clone(), i.clone());
+                        // Served by the REST API as a YAML file (configuration as code).
+                        let export = format!("/v1/gateways/{}/export", i.id);
                         view! {
                             <h1>"Basic information"</h1>
-                            {writer.then(|| view! {
-                                <div class="toolbar">
+                            <div class="toolbar">
+                                {writer.then(|| view! {
                                     <button type="button" on:click=move |_| editing.set(Some(edit.clone()))>"Edit instance"</button>
                                     <button type="button" class="danger" on:click=move |_| deleting.set(Some(delete.clone()))>"Delete instance"</button>
-                                </div>
-                            })}
+                                })}
+                                <a class="button" href=export download="" rel="external">"Download configuration"</a>
+                            </div>
                             <dl class="facts">
                                 <dt>"ID"</dt><dd>{i.id}</dd>
                                 <dt>"Name"</dt><dd>{i.name}</dd>
