@@ -13,7 +13,10 @@
 
 mod common;
 
-use common::{bench_actor, bench_db, instance_with, model_api, nginx, run_wrk, serve_with, Wrk};
+use common::{
+    bench_actor, bench_db, bind_a_key_each, gateway_100k_key as key_value, instance_with,
+    model_api, nginx, run_wrk, serve_with, Wrk,
+};
 use gateway_console::domain::inputs::KeyUpdate;
 use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::PageRequest;
@@ -22,7 +25,7 @@ use gateway_console::service::{environments, keys};
 use gateway_console::store::snapshot::{
     ConsumerRow, DeploymentRow, EnvironmentRow, KeyHash, KeyRow, RuleRow, SnapshotRows,
 };
-use gateway_console::store::{now_ms, Db};
+use gateway_console::store::Db;
 use gateway_console::ServerAllocator;
 use std::alloc::{GlobalAlloc, Layout};
 use std::process::Command;
@@ -55,13 +58,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-const KEYS: usize = 100_000;
-const APIS: usize = 10;
+const KEYS: usize = common::GATEWAY_100K_KEYS;
+const APIS: usize = common::GATEWAY_100K_APIS;
 const MEMORY_KEYS: usize = 1_000_000;
-
-fn key_value(i: usize) -> String {
-    format!("gck_bench_{i:07}")
-}
 
 fn memory_per_key() {
     let before = LIVE.load(Ordering::Relaxed);
@@ -132,93 +131,6 @@ fn memory_per_key() {
         build.as_secs_f64()
     );
     drop(snapshot);
-}
-
-/// Gives every consumer of the instance (named `consumer-{i}`) a bound key whose value is
-/// `value(i)`, in one transaction.
-async fn bind_a_key_each(
-    db: &Db,
-    instance_id: &str,
-    prefix: &str,
-    value: impl Fn(usize) -> String,
-) {
-    let consumers: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
-            .bind(instance_id)
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    let now = now_ms();
-    let mut tx = db.pool.begin().await.unwrap();
-    for chunk in consumers.chunks(500) {
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(id, name)| {
-                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
-                format!(
-                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', '{prefix}', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
-                    &id[3..],
-                    hash_key(&value(i))
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
-            rows.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-}
-
-/// The 10 APIs, one key per consumer and 10 rules per consumer, added once.
-async fn seed(db: &Db, instance_id: &str) {
-    let rules: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM authorization_rules WHERE instance_id = $1")
-            .bind(instance_id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    if rules > 0 {
-        return;
-    }
-    let started = Instant::now();
-    let env = environments::list_environments(db, instance_id, "", PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
-    bind_a_key_each(db, instance_id, "gck_benc", key_value).await;
-    for j in 0..APIS {
-        let api = model_api(
-            db,
-            instance_id,
-            &env.id,
-            &format!("model-{j}"),
-            &format!("/m{j}"),
-        )
-        .await;
-        sqlx::query(
-            "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
-             SELECT 'car-' || substr(c.id, 4) || $1, c.instance_id, 'Consumer', c.id, c.id, NULL, $2, $3, 'LongTerm', NULL, c.created_at, c.created_at, 1 \
-             FROM consumers c WHERE c.instance_id = $4",
-        )
-        .bind(j.to_string())
-        .bind(&api)
-        .bind(&env.id)
-        .bind(instance_id)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    }
-    println!(
-        "seeded {KEYS} keys and {} rules in {:.1}s",
-        KEYS * APIS,
-        started.elapsed().as_secs_f64()
-    );
 }
 
 /// A gateway of 1,000,000 consumers, each with one bound key and one rule, added once.
@@ -341,8 +253,7 @@ async fn main() {
     if std::env::var_os("BENCH_AUTHZ_LOAD_ONLY").is_some() {
         return;
     }
-    let instance = instance_with(&db, "bench-authz", KEYS).await;
-    seed(&db, &instance).await;
+    let instance = common::gateway_100k(&db).await;
     // What a full reload of this gateway costs (the watcher does this after a change).
     let started = Instant::now();
     let rows = gateway_console::store::snapshot::load(&db, &instance)

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each benchmark uses a different part
 
 use gateway_console::domain::inputs::{NewInstance, NewModelApi};
+use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::{IdKind, PageRequest, ResourceId};
 use gateway_console::service::{accounts, environments, instances, model_apis, tokens, Actor};
 use gateway_console::store::{now_ms, Db};
@@ -229,6 +230,109 @@ pub async fn model_api(
         .await
         .unwrap()
         .id
+}
+
+/// Gives every consumer of the instance (named `consumer-{i}`) a bound key whose value is
+/// `value(i)`, in one transaction.
+pub async fn bind_a_key_each(
+    db: &Db,
+    instance_id: &str,
+    prefix: &str,
+    value: impl Fn(usize) -> String,
+) {
+    let consumers: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM consumers WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let now = now_ms();
+    let mut tx = db.pool.begin().await.unwrap();
+    for chunk in consumers.chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(id, name)| {
+                let i: usize = name.trim_start_matches("consumer-").parse().unwrap();
+                format!(
+                    "('key-{}', '{instance_id}', 'k-{i:07}', 'k-{i:07}', '{prefix}', '{}', '{id}', 1, NULL, {now}, {now}, 1)",
+                    &id[3..],
+                    hash_key(&value(i))
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO api_keys (id, instance_id, name, name_key, prefix, key_hash, consumer_id, enabled, expires_at, created_at, updated_at, version) VALUES {}",
+            rows.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// The gateway `bench-authz` that `make bench-authz` and `make bench-config` measure:
+/// 100,000 consumers (`consumer-{i}`), each with one bound key (`gateway_100k_key(i)`) and
+/// 10 rules (10 model APIs), 1,000,000 rules in all; built once in the benchmark database.
+pub const GATEWAY_100K_KEYS: usize = 100_000;
+pub const GATEWAY_100K_APIS: usize = 10;
+
+pub fn gateway_100k_key(i: usize) -> String {
+    format!("gck_bench_{i:07}")
+}
+
+pub async fn gateway_100k(db: &Db) -> String {
+    let instance = instance_with(db, "bench-authz", GATEWAY_100K_KEYS).await;
+    seed_100k(db, &instance).await;
+    instance
+}
+
+/// The 10 APIs, one key per consumer and 10 rules per consumer, added once.
+async fn seed_100k(db: &Db, instance_id: &str) {
+    let rules: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM authorization_rules WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    if rules > 0 {
+        return;
+    }
+    let started = Instant::now();
+    let env = environments::list_environments(db, instance_id, "", PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    bind_a_key_each(db, instance_id, "gck_benc", gateway_100k_key).await;
+    for j in 0..GATEWAY_100K_APIS {
+        let api = model_api(
+            db,
+            instance_id,
+            &env.id,
+            &format!("model-{j}"),
+            &format!("/m{j}"),
+        )
+        .await;
+        sqlx::query(
+            "INSERT INTO authorization_rules (id, instance_id, principal_type, principal_id, consumer_id, group_id, api_id, environment_id, expire_mode, expire_at, created_at, updated_at, version) \
+             SELECT 'car-' || substr(c.id, 4) || $1, c.instance_id, 'Consumer', c.id, c.id, NULL, $2, $3, 'LongTerm', NULL, c.created_at, c.created_at, 1 \
+             FROM consumers c WHERE c.instance_id = $4",
+        )
+        .bind(j.to_string())
+        .bind(&api)
+        .bind(&env.id)
+        .bind(instance_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    println!(
+        "seeded {GATEWAY_100K_KEYS} keys and {} rules in {:.1}s",
+        GATEWAY_100K_KEYS * GATEWAY_100K_APIS,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// The benchmark database under `target/bench-data`, built once and reused between runs.
