@@ -1,6 +1,7 @@
 //! Pure types and rules, compiled into both the server and the WASM bundle so the browser
 //! shows exactly the error the server enforces.
 
+pub mod access;
 pub mod apis;
 pub mod authorization;
 pub mod ids;

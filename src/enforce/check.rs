@@ -40,17 +40,23 @@ pub fn router(enforcer: Arc<Enforcer>) -> Router {
         .with_state(enforcer)
 }
 
+/// The hash a presented key is looked up by; none for a value no key can have (empty, too
+/// long, or not printable ASCII), which is refused as an unknown key without hashing.
+pub fn key_hash(key: &[u8]) -> Option<[u8; 32]> {
+    let printable = key.iter().all(|b| (0x21..=0x7e).contains(b));
+    (!key.is_empty() && key.len() <= KEY_MAX && printable).then(|| Sha256::digest(key).into())
+}
+
 async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderMap) -> Response {
     let Some(key) = presented_key(&headers) else {
         return refuse(Refusal::NoKey);
     };
-    if key.is_empty() || key.len() > KEY_MAX || !key.iter().all(|b| (0x21..=0x7e).contains(b)) {
+    let Some(key_hash) = key_hash(key) else {
         return refuse(Refusal::UnknownKey);
-    }
+    };
     if enforcer.staleness().is_some() {
         return unavailable();
     }
-    let key_hash: [u8; 32] = Sha256::digest(key).into();
     let settings = &enforcer.settings;
     let from_proxy = |name: &str| {
         settings

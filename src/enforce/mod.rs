@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod snapshot;
+pub mod trace;
 
 use crate::store::{self, now_ms, Backend, Db};
 use crate::telemetry::names;

@@ -3,6 +3,7 @@
 //! from plain rows (so it can be tested and measured without a database) and then only read.
 //! Expiry is kept as a time and compared with the clock at each decision.
 
+use super::trace::{Trace, Verdict};
 use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
 use crate::store::snapshot::{ConsumerSlice, GroupSlice, KeyRow, Patch, RuleRow, SnapshotRows};
@@ -45,24 +46,24 @@ const FREE_APART: usize = 50_000;
 const NEVER: i64 = i64::MAX;
 
 #[derive(Debug, Clone, Copy, Default)]
-struct KeyEntry {
-    consumer: u32,
-    enabled: bool,
-    expires_at: i64,
+pub struct KeyEntry {
+    pub(super) consumer: u32,
+    pub(super) enabled: bool,
+    pub(super) expires_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Grant {
-    api: u32,
-    environment: u32,
-    expires_at: i64,
+pub struct Grant {
+    pub(super) api: u32,
+    pub(super) environment: u32,
+    pub(super) expires_at: i64,
 }
 
 #[derive(Debug)]
-struct ConsumerEntry {
-    id: Box<str>,
-    name: Box<str>,
-    enabled: bool,
+pub struct ConsumerEntry {
+    pub(super) id: Box<str>,
+    pub(super) name: Box<str>,
+    pub(super) enabled: bool,
     groups: Box<[u32]>,
     grants: Box<[Grant]>,
     /// The hashes in `keys` that point here, to remove them when the consumer changes.
@@ -70,9 +71,9 @@ struct ConsumerEntry {
 }
 
 #[derive(Debug)]
-struct GroupEntry {
-    id: Box<str>,
-    enabled: bool,
+pub struct GroupEntry {
+    pub(super) id: Box<str>,
+    pub(super) enabled: bool,
     grants: Box<[Grant]>,
 }
 
@@ -538,14 +539,58 @@ impl Snapshot {
         path: Option<&str>,
         now: i64,
     ) -> Result<Allowed<'_>, Refusal> {
-        let key = self.keys.get(key_hash).ok_or(Refusal::UnknownKey)?;
+        self.decide_traced(key_hash, environment, path, now, &mut ())
+    }
+
+    /// [`decide`](Self::decide), telling `trace` what it looks at: the check passes `()`,
+    /// which records nothing, the access explainer a [`Recording`](super::trace::Recording).
+    /// One function decides for both, so the explanation is the check's own decision.
+    pub fn decide_traced<T: Trace>(
+        &self,
+        key_hash: &[u8; 32],
+        environment: Option<&str>,
+        path: Option<&str>,
+        now: i64,
+        trace: &mut T,
+    ) -> Result<Allowed<'_>, Refusal> {
+        let key = self.keys.get(key_hash);
+        trace.key(key.copied());
+        let key = key.ok_or(Refusal::UnknownKey)?;
         if !key.enabled {
             return Err(Refusal::DisabledKey);
         }
         if key.expires_at <= now {
             return Err(Refusal::ExpiredKey);
         }
-        let consumer = &self.consumers[key.consumer as usize];
+        self.decide_for(key.consumer, environment, path, now, trace)
+    }
+
+    /// The decision for a consumer (its ID) as if it presented a valid key of its own: what
+    /// the explainer answers for a consumer picked by name. `None` when the snapshot has no
+    /// such consumer.
+    pub fn decide_for_consumer<T: Trace>(
+        &self,
+        consumer_id: &str,
+        environment: Option<&str>,
+        path: Option<&str>,
+        now: i64,
+        trace: &mut T,
+    ) -> Option<Result<Allowed<'_>, Refusal>> {
+        let consumer = *self.consumer_index.get(consumer_id)?;
+        Some(self.decide_for(consumer, environment, path, now, trace))
+    }
+
+    /// The decision once the key has named a consumer.
+    fn decide_for<T: Trace>(
+        &self,
+        consumer_at: u32,
+        environment: Option<&str>,
+        path: Option<&str>,
+        now: i64,
+        trace: &mut T,
+    ) -> Result<Allowed<'_>, Refusal> {
+        let consumer = &self.consumers[consumer_at as usize];
+        trace.consumer(consumer);
         if !consumer.enabled {
             return Err(Refusal::DisabledConsumer);
         }
@@ -558,20 +603,57 @@ impl Snapshot {
         }
         .copied()
         .ok_or(Refusal::UnknownEnvironment)?;
+        trace.environment(self, env);
         let path = path.ok_or(Refusal::BadPath)?;
         let routes = &self.routes[env as usize];
         let lower = path.to_ascii_lowercase();
         let api = match prefixes(&lower).find_map(|p| Some((p.len(), routes.get(p)?))) {
             None => return Err(Refusal::NoApi),
-            Some((n, Route::One { base_path, api })) if path.get(..n) == Some(&**base_path) => *api,
+            Some((n, Route::One { base_path, api })) if path.get(..n) == Some(&**base_path) => {
+                trace.route(self, base_path, *api);
+                *api
+            }
             Some(_) => return Err(Refusal::CaseMismatch),
         };
-        let covers = |g: &Grant| g.api == api && g.environment == env && g.expires_at > now;
-        let granted = consumer.grants.iter().any(covers)
-            || consumer.groups.iter().any(|g| {
-                let group = &self.groups[*g as usize];
-                group.enabled && group.grants.iter().any(covers)
-            });
+        let verdict = |g: &Grant| {
+            if g.api != api {
+                Verdict::OtherApi
+            } else if g.environment != env {
+                Verdict::OtherEnvironment
+            } else if g.expires_at <= now {
+                Verdict::Expired
+            } else {
+                Verdict::Applies
+            }
+        };
+        // Only until one grant applies, unless the trace wants to see every one.
+        let mut granted = false;
+        for g in consumer.grants.iter() {
+            let v = verdict(g);
+            trace.grant(self, None, *g, v);
+            granted |= v == Verdict::Applies;
+            if granted && !T::ALL_GRANTS {
+                break;
+            }
+        }
+        for &at in consumer.groups.iter() {
+            if granted && !T::ALL_GRANTS {
+                break;
+            }
+            let group = &self.groups[at as usize];
+            for g in group.grants.iter() {
+                let v = if group.enabled {
+                    verdict(g)
+                } else {
+                    Verdict::GroupDisabled
+                };
+                trace.grant(self, Some(group), *g, v);
+                granted |= v == Verdict::Applies;
+                if granted && !T::ALL_GRANTS {
+                    break;
+                }
+            }
+        }
         if !granted {
             return Err(Refusal::NoRule);
         }
@@ -580,6 +662,20 @@ impl Snapshot {
             consumer_name: &consumer.name,
             api_id: &self.apis[api as usize],
         })
+    }
+
+    /// The ID of the model API at `at`.
+    pub(super) fn api_id(&self, at: u32) -> &str {
+        &self.apis[at as usize]
+    }
+
+    /// The ID of the environment at `at` (a walk over the few environments: for explaining,
+    /// not for deciding).
+    pub(super) fn environment_id(&self, at: u32) -> &str {
+        self.environment_ids
+            .iter()
+            .find_map(|(id, i)| (*i == at).then_some(&**id))
+            .unwrap_or_default()
     }
 }
 

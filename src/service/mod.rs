@@ -1,6 +1,7 @@
 //! The use cases. Every rule (validation, dependency check, permission, audit) lives here
 //! once and is called by both the server functions behind the console and the REST API.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
