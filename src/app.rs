@@ -2,6 +2,7 @@
 
 use crate::ui::components::Notices;
 use crate::ui::pages::{
+    access::AccessCheckPage,
     accounts::AccountsPage,
     audit::{GlobalAuditPage, InstanceAuditPage},
     consumers::ConsumersPage,
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("environments") ssr=SsrMode::Async view={Lazy::<Environments>::new()} />
                     <Route path=path!("authorization") ssr=SsrMode::Async view={Lazy::<Authorization>::new()} />
                     <Route path=path!("audit") ssr=SsrMode::Async view={Lazy::<InstanceAudit>::new()} />
+                    <Route path=path!("access") ssr=SsrMode::Async view={Lazy::<AccessCheck>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -216,6 +218,7 @@ lazy_pages! {
     Tokens => TokensPage;
     GlobalAudit => GlobalAuditPage;
     Accounts => AccountsPage;
+    AccessCheck => AccessCheckPage;
 }
 
 #[cfg(feature = "ssr")]

@@ -85,6 +85,12 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await checkDialog(page, 'Edit expiry of billing-service → qwen3-chat', 'Edit expiry');
   await checkDialog(page, 'Revoke billing-service → qwen3-chat', 'Revoke authorization');
   await open('Audit log', 'Audit log');
+  await open('Access check', 'Access check');
+  await page.getByLabel('Consumer name').fill('billing-service');
+  await page.getByLabel('Request path').fill('/v1/chat');
+  await page.getByRole('button', { name: 'Check access' }).click();
+  await expect(page.getByRole('region', { name: 'Decision' })).toBeVisible();
+  await expectAccessible(page, 'access check with a decision');
 
   const top = async (link: string) => {
     await page.getByRole('banner').getByRole('link', { name: link }).click();

@@ -55,3 +55,19 @@ test('without JavaScript: a wrong password sends the form back with the reason',
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Instance list' })).toBeVisible();
 });
+
+test('without JavaScript: the access check explains a consumer\'s request', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('e2e-admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await page.getByRole('link', { name: 'Access check', exact: true }).click();
+  await expect(page.getByLabel('Or an API key')).toHaveCount(0);
+  await page.getByLabel('Consumer name').fill('billing-service');
+  await page.getByLabel('Request path').fill('/v1/chat/completions');
+  await page.getByRole('button', { name: 'Check access' }).click();
+  await expect(page).toHaveURL(/consumer=billing-service/);
+  await expect(page.getByRole('heading', { name: 'Decision: allowed (200)' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /the consumer qwen3-chat default never applies/ })).toBeVisible();
+});

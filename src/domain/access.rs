@@ -16,6 +16,9 @@ pub struct AccessQuestion {
     /// Instead of a key: the consumer, `cs-…`.
     #[serde(default)]
     pub consumer_id: Option<String>,
+    /// Instead of a key or an ID: the consumer's name.
+    #[serde(default)]
+    pub consumer_name: Option<String>,
     /// The request's path (and query), as the proxy passes it: `/v1/chat/completions`.
     pub path: String,
     #[serde(default)]

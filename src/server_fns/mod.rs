@@ -1,6 +1,7 @@
 //! Server functions behind the console. Each is a thin call into `service/`; the session
 //! layer has already refused anonymous callers, and the service refuses Viewers' writes.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod consumers;

@@ -30,20 +30,43 @@ pub async fn explain(
     question: AccessQuestion,
 ) -> AppResult<AccessAnswer> {
     let gateway = require_instance(db, gateway_id).await?;
-    let asked = match (question.key.as_deref(), question.consumer_id.as_deref()) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(AppError::invalid(
-                "Key",
-                "Give a key or a consumer, not both or neither.",
-            ))
-        }
-        (Some(key), None) => {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (key, consumer_id, consumer_name) = (
+        question.key.clone().filter(|k| !k.is_empty()),
+        given(&question.consumer_id),
+        given(&question.consumer_name),
+    );
+    let asked = match (key, consumer_id, consumer_name) {
+        (Some(key), None, None) => {
             if !actor.user.can_write() {
                 return Err(AppError::Forbidden);
             }
             Asked::Key(key_hash(key.trim().as_bytes()))
         }
-        (None, Some(c)) => Asked::Consumer(parse_id(IdKind::Consumer, c)?.as_str().to_owned()),
+        (None, Some(c), None) => {
+            Asked::Consumer(parse_id(IdKind::Consumer, &c)?.as_str().to_owned())
+        }
+        (None, None, Some(name)) => {
+            let mut conn = db.reader().await?;
+            let id = crate::store::consumers::id_by_name(&mut conn, &gateway.id, &name).await?;
+            Asked::Consumer(id.ok_or_else(|| {
+                AppError::invalid(
+                    "ConsumerName",
+                    format!("This gateway has no consumer named {name}."),
+                )
+            })?)
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "Key",
+                "Give one of a key, a consumer ID or a consumer name.",
+            ))
+        }
     };
     if question.path.len() > 8192 {
         return Err(AppError::invalid(

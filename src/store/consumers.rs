@@ -63,6 +63,31 @@ pub async fn get_row(conn: &mut impl Read, id: &str) -> Result<Option<ConsumerRo
 }
 
 /// The consumer with its groups and credentials.
+/// The ID of the consumer of `instance_id` with this name (compared as names are: by their
+/// unique key); none when there is none, or when the name is not a valid name.
+pub async fn id_by_name(
+    conn: &mut impl Read,
+    instance_id: &str,
+    name: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let Ok(name) = crate::domain::Name::parse(name) else {
+        return Ok(None);
+    };
+    let row: Option<IdRow> = conn
+        .first(
+            "SELECT id FROM consumers WHERE instance_id = $1 AND name_key = $2",
+            &[instance_id.into(), name.unique_key().into()],
+        )
+        .await?;
+    Ok(row.map(|r| r.id))
+}
+
+super::row::row! {
+    struct IdRow {
+        id: String,
+    }
+}
+
 pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Consumer>, sqlx::Error> {
     let Some(row) = get_row(conn, id).await? else {
         return Ok(None);

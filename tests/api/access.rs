@@ -277,6 +277,24 @@ async fn an_explanation_is_the_checks_decision_with_every_rule_considered() {
     assert_eq!(e["rules"][1]["verdict"], "group-disabled");
     assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 403);
 
+    // A consumer picked by name: the same as by ID; an unknown name is a clear error.
+    let by_name = explain(
+        &app,
+        &admin,
+        &gw.id,
+        json!({"consumerName": "ALICE", "path": "/v1/chat", "environment": "staging"}),
+    )
+    .await;
+    assert_eq!(ok(&by_name)["consumer"]["consumerId"], json!(gw.alice));
+    let nobody = explain(
+        &app,
+        &admin,
+        &gw.id,
+        json!({"consumerName": "nobody", "path": "/v1/chat"}),
+    )
+    .await;
+    refused(&nobody, 400, "InvalidParameter.ConsumerName");
+
     // A consumer picked instead of a key: the same decision, with no key step.
     let by_consumer = explain(
         &app,

@@ -1,6 +1,7 @@
 //! One module per console page; a resource whose page is more than one file is a folder
 //! (its list, its details panel, its dialogs).
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod consumers;

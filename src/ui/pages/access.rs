@@ -1,0 +1,183 @@
+//! The access check of an instance: the decision the proxy's check would give a request now,
+//! with how it was reached. Asking about a consumer is a plain GET form (the question is in
+//! the URL, so it works without JavaScript and can be shared); asking about a typed key is
+//! for Admins and only offered once the page runs, so the key never lands in a URL.
+
+use crate::domain::access::{AccessAnswer, RuleFinding};
+use crate::server_fns::access::{explain_access, ExplainAccess};
+use crate::ui::components::{can_write, LocalTime};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn AccessCheckPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let gateway = move || params.read().get("id").unwrap_or_default();
+    let asked = move || {
+        let q = query.read();
+        (q.get("consumer"), q.get("path"), q.get("environment"))
+    };
+    let by_consumer = Resource::new(
+        move || (gateway(), asked()),
+        |(gw, (consumer, path, environment))| async move {
+            match (consumer.filter(|c| !c.trim().is_empty()), path) {
+                (Some(c), Some(p)) => Some(explain_access(gw, None, Some(c), p, environment).await),
+                _ => None,
+            }
+        },
+    );
+    let by_key = ServerAction::<ExplainAccess>::new();
+    // The key field exists only in the running page (never in a form that could GET it).
+    let running = RwSignal::new(false);
+    Effect::new(move |_| running.set(true));
+    let key = RwSignal::new(String::new());
+    let field = move |name: &str| query.read_untracked().get(name).unwrap_or_default();
+    let (path, environment) = (
+        RwSignal::new(field("path")),
+        RwSignal::new(field("environment")),
+    );
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        if key.get_untracked().is_empty() {
+            return; // a consumer: the GET form puts the question in the URL
+        }
+        ev.prevent_default();
+        by_key.dispatch(ExplainAccess {
+            gateway_id: gateway(),
+            key: Some(key.get_untracked()),
+            consumer_name: None,
+            path: path.get_untracked(),
+            environment: Some(environment.get_untracked()).filter(|e| !e.is_empty()),
+        });
+    };
+    view! {
+        <h1>"Access check"</h1>
+        <p class="hint">"The decision the proxy's check would give a request now, and how it was reached."</p>
+        <form method="get" class="access-form" on:submit=on_submit>
+            <div class="field">
+                <label for="access-consumer">"Consumer name"</label>
+                <input id="access-consumer" name="consumer" value=field("consumer") autocomplete="off" />
+            </div>
+            {move || (running.get() && can_write()).then(|| view! {
+                <div class="field">
+                    <label for="access-key">"Or an API key"</label>
+                    <input id="access-key" type="password" autocomplete="off"
+                        prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />
+                </div>
+            })}
+            <div class="field">
+                <label for="access-path">"Request path"</label>
+                <input id="access-path" name="path" required value=path.get_untracked() placeholder="/v1/chat/completions"
+                    on:input=move |ev| path.set(event_target_value(&ev)) />
+            </div>
+            <div class="field">
+                <label for="access-environment">"Environment"</label>
+                <input id="access-environment" name="environment" value=environment.get_untracked() placeholder="the default one"
+                    on:input=move |ev| environment.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit" class="primary">"Check access"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Checking…"</p> }>
+            {move || {
+                let keyed = by_key.value().get();
+                let answer = match keyed {
+                    Some(a) if !key.get().is_empty() => Some(a),
+                    _ => by_consumer.get().flatten(),
+                };
+                answer.map(|a| match a {
+                    Ok(a) => view! { <Decision answer=a /> }.into_any(),
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The decision, then each step of it.
+#[component]
+fn Decision(answer: AccessAnswer) -> impl IntoView {
+    let verdict = if answer.allowed { "allowed" } else { "refused" };
+    let key = answer
+        .key
+        .map(|k| match (k.found, k.enabled, k.expires_at) {
+            (false, ..) => view! { "no key bound to a consumer has this value" }.into_any(),
+            (true, Some(false), _) => view! { "found, disabled" }.into_any(),
+            (true, _, Some(at)) => {
+                view! { "found, enabled, expires " <LocalTime ms=at /> }.into_any()
+            }
+            (true, _, None) => view! { "found, enabled, does not expire" }.into_any(),
+        });
+    let consumer = answer.consumer.map(|c| {
+        format!(
+            "{} ({}), {}",
+            c.name,
+            c.consumer_id,
+            if c.enabled { "enabled" } else { "disabled" }
+        )
+    });
+    let environment = answer
+        .environment
+        .map(|e| format!("{} ({})", e.name, e.environment_id));
+    let api = answer.api.map(|a| {
+        format!(
+            "{} ({}), matched by base path {}",
+            a.name, a.api_id, a.base_path
+        )
+    });
+    let rules = answer.rules;
+    view! {
+        <section class="decision" aria-label="Decision">
+            <h2>"Decision: " {verdict} " (" {answer.status} ")"</h2>
+            <p role="status">{answer.message}</p>
+            <dl class="facts">
+                {key.map(|k| view! { <dt>"API key"</dt><dd>{k}</dd> })}
+                <dt>"Consumer"</dt><dd>{consumer.unwrap_or_else(|| "not reached".into())}</dd>
+                <dt>"Environment"</dt><dd>{environment.unwrap_or_else(|| "not reached".into())}</dd>
+                <dt>"Model API"</dt><dd>{api.unwrap_or_else(|| "not reached".into())}</dd>
+                <dt>"Rate limits and quotas"</dt><dd>"none configured (not available in this version)"</dd>
+                <dt>"Configuration revision"</dt><dd>{answer.revision}</dd>
+            </dl>
+            <h3>"Rules considered"</h3>
+            {if rules.is_empty() {
+                view! { <p>"No rule was considered."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <caption class="visually-hidden">"Rules considered"</caption>
+                        <thead><tr><th scope="col">"Rule of"</th><th scope="col">"Model API"</th><th scope="col">"Environment"</th><th scope="col">"Expires"</th><th scope="col">"Verdict"</th></tr></thead>
+                        <tbody>{rules.into_iter().map(rule_row).collect_view()}</tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn rule_row(r: RuleFinding) -> impl IntoView {
+    let of = match r.consumer_group {
+        Some(g) if g.enabled => format!("group {}", g.name),
+        Some(g) => format!("group {} (disabled)", g.name),
+        None => "the consumer".to_owned(),
+    };
+    let verdict = match r.verdict.as_str() {
+        "applies" => "applies",
+        "other-api" => "another model API",
+        "other-environment" => "another environment",
+        "expired" => "expired",
+        "group-disabled" => "its group is disabled",
+        other => other,
+    }
+    .to_owned();
+    view! {
+        <tr>
+            <td>{of}</td>
+            <td>{r.api_name}</td>
+            <td>{r.environment_name}</td>
+            <td>{match r.expires_at {
+                Some(at) => view! { <LocalTime ms=at /> }.into_any(),
+                None => view! { "never" }.into_any(),
+            }}</td>
+            <td>{verdict}</td>
+        </tr>
+    }
+}
