@@ -3,7 +3,7 @@
 //! from plain rows (so it can be tested and measured without a database) and then only read.
 //! Expiry is kept as a time and compared with the clock at each decision.
 
-use super::trace::{Trace, Verdict};
+use super::trace::{GrantSeen, Names, Trace, Verdict};
 use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
 use crate::store::snapshot::{ConsumerSlice, GroupSlice, KeyRow, Patch, RuleRow, SnapshotRows};
@@ -46,24 +46,24 @@ const FREE_APART: usize = 50_000;
 const NEVER: i64 = i64::MAX;
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct KeyEntry {
-    pub(super) consumer: u32,
-    pub(super) enabled: bool,
-    pub(super) expires_at: i64,
+struct KeyEntry {
+    consumer: u32,
+    enabled: bool,
+    expires_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Grant {
-    pub(super) api: u32,
-    pub(super) environment: u32,
-    pub(super) expires_at: i64,
+struct Grant {
+    api: u32,
+    environment: u32,
+    expires_at: i64,
 }
 
 #[derive(Debug)]
-pub struct ConsumerEntry {
-    pub(super) id: Box<str>,
-    pub(super) name: Box<str>,
-    pub(super) enabled: bool,
+struct ConsumerEntry {
+    id: Box<str>,
+    name: Box<str>,
+    enabled: bool,
     groups: Box<[u32]>,
     grants: Box<[Grant]>,
     /// The hashes in `keys` that point here, to remove them when the consumer changes.
@@ -71,9 +71,9 @@ pub struct ConsumerEntry {
 }
 
 #[derive(Debug)]
-pub struct GroupEntry {
-    pub(super) id: Box<str>,
-    pub(super) enabled: bool,
+struct GroupEntry {
+    id: Box<str>,
+    enabled: bool,
     grants: Box<[Grant]>,
 }
 
@@ -554,7 +554,7 @@ impl Snapshot {
         trace: &mut T,
     ) -> Result<Allowed<'_>, Refusal> {
         let key = self.keys.get(key_hash);
-        trace.key(key.copied());
+        trace.key(key.map(|k| (k.enabled, k.expires_at)));
         let key = key.ok_or(Refusal::UnknownKey)?;
         if !key.enabled {
             return Err(Refusal::DisabledKey);
@@ -590,7 +590,7 @@ impl Snapshot {
         trace: &mut T,
     ) -> Result<Allowed<'_>, Refusal> {
         let consumer = &self.consumers[consumer_at as usize];
-        trace.consumer(consumer);
+        trace.consumer(&consumer.id, &consumer.name, consumer.enabled);
         if !consumer.enabled {
             return Err(Refusal::DisabledConsumer);
         }
@@ -630,7 +630,7 @@ impl Snapshot {
         let mut granted = false;
         for g in consumer.grants.iter() {
             let v = verdict(g);
-            trace.grant(self, None, *g, v);
+            trace.grant(self, None, g.seen(), v);
             granted |= v == Verdict::Applies;
             if granted && !T::ALL_GRANTS {
                 break;
@@ -647,7 +647,7 @@ impl Snapshot {
                 } else {
                     Verdict::GroupDisabled
                 };
-                trace.grant(self, Some(group), *g, v);
+                trace.grant(self, Some((&group.id, group.enabled)), g.seen(), v);
                 granted |= v == Verdict::Applies;
                 if granted && !T::ALL_GRANTS {
                     break;
@@ -663,19 +663,29 @@ impl Snapshot {
             api_id: &self.apis[api as usize],
         })
     }
+}
 
-    /// The ID of the model API at `at`.
-    pub(super) fn api_id(&self, at: u32) -> &str {
+impl Names for Snapshot {
+    fn api_id(&self, at: u32) -> &str {
         &self.apis[at as usize]
     }
 
-    /// The ID of the environment at `at` (a walk over the few environments: for explaining,
-    /// not for deciding).
-    pub(super) fn environment_id(&self, at: u32) -> &str {
+    /// A walk over the few environments: for explaining, not for deciding.
+    fn environment_id(&self, at: u32) -> &str {
         self.environment_ids
             .iter()
             .find_map(|(id, i)| (*i == at).then_some(&**id))
             .unwrap_or_default()
+    }
+}
+
+impl Grant {
+    fn seen(self) -> GrantSeen {
+        GrantSeen {
+            api: self.api,
+            environment: self.environment,
+            expires_at: self.expires_at,
+        }
     }
 }
 

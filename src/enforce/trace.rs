@@ -1,8 +1,8 @@
-//! What a decision looked at. The check decides through [`Snapshot::decide_traced`] with the
+//! What a decision looked at. The check decides through `Snapshot::decide_traced` with the
 //! empty trace `()`, which records nothing and costs nothing; the access explainer passes a
-//! [`Recording`], which keeps every step and every grant considered, named by ID.
-
-use super::snapshot::{ConsumerEntry, Grant, GroupEntry, KeyEntry, Snapshot};
+//! [`Recording`], which keeps every step and every grant considered, named by ID. Positions
+//! (of an API, an environment) are named through [`Names`] only when a trace asks, so the
+//! check never looks a name up.
 
 /// Why a grant applies to a request or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,22 +30,38 @@ impl Verdict {
     }
 }
 
+/// Names the positions a snapshot keeps its model APIs and environments at.
+pub trait Names {
+    fn api_id(&self, at: u32) -> &str;
+    fn environment_id(&self, at: u32) -> &str;
+}
+
+/// A grant as a decision sees it: positions, and the expiry (`i64::MAX` for never).
+#[derive(Debug, Clone, Copy)]
+pub struct GrantSeen {
+    pub api: u32,
+    pub environment: u32,
+    pub expires_at: i64,
+}
+
 /// Told each step of a decision, in order. Every method does nothing unless implemented.
 pub trait Trace {
     /// Look at every grant, not only until one applies (the decision is the same).
     const ALL_GRANTS: bool = false;
-    /// The key looked up: `None` when no bound key has this value.
-    fn key(&mut self, _found: Option<KeyEntry>) {}
-    fn consumer(&mut self, _consumer: &ConsumerEntry) {}
-    fn environment(&mut self, _snapshot: &Snapshot, _at: u32) {}
+    /// The key looked up: `None` when no bound key has this value, else (enabled, expiry).
+    fn key(&mut self, _found: Option<(bool, i64)>) {}
+    /// The consumer the key names: ID, name, enabled.
+    fn consumer(&mut self, _id: &str, _name: &str, _enabled: bool) {}
+    fn environment(&mut self, _names: &dyn Names, _at: u32) {}
     /// The model API the path reaches, by the base path it matched.
-    fn route(&mut self, _snapshot: &Snapshot, _base_path: &str, _api: u32) {}
-    /// A grant of the consumer (`group` none) or of one of its groups, and its verdict.
+    fn route(&mut self, _names: &dyn Names, _base_path: &str, _api: u32) {}
+    /// A grant of the consumer (`group` none) or of one of its groups (ID, enabled), and
+    /// its verdict.
     fn grant(
         &mut self,
-        _snapshot: &Snapshot,
-        _group: Option<&GroupEntry>,
-        _grant: Grant,
+        _names: &dyn Names,
+        _group: Option<(&str, bool)>,
+        _grant: GrantSeen,
         _verdict: Verdict,
     ) {
     }
@@ -98,169 +114,41 @@ fn expiry(at: i64) -> Option<i64> {
 impl Trace for Recording {
     const ALL_GRANTS: bool = true;
 
-    fn key(&mut self, found: Option<KeyEntry>) {
+    fn key(&mut self, found: Option<(bool, i64)>) {
         self.key = Some(match found {
             None => KeyStep::Unknown,
-            Some(k) => KeyStep::Found {
-                enabled: k.enabled,
-                expires_at: expiry(k.expires_at),
+            Some((enabled, expires_at)) => KeyStep::Found {
+                enabled,
+                expires_at: expiry(expires_at),
             },
         });
     }
 
-    fn consumer(&mut self, c: &ConsumerEntry) {
-        self.consumer = Some((c.id.to_string(), c.name.to_string(), c.enabled));
+    fn consumer(&mut self, id: &str, name: &str, enabled: bool) {
+        self.consumer = Some((id.to_owned(), name.to_owned(), enabled));
     }
 
-    fn environment(&mut self, snapshot: &Snapshot, at: u32) {
-        self.environment_id = Some(snapshot.environment_id(at).to_owned());
+    fn environment(&mut self, names: &dyn Names, at: u32) {
+        self.environment_id = Some(names.environment_id(at).to_owned());
     }
 
-    fn route(&mut self, snapshot: &Snapshot, base_path: &str, api: u32) {
-        self.route = Some((base_path.to_owned(), snapshot.api_id(api).to_owned()));
+    fn route(&mut self, names: &dyn Names, base_path: &str, api: u32) {
+        self.route = Some((base_path.to_owned(), names.api_id(api).to_owned()));
     }
 
     fn grant(
         &mut self,
-        snapshot: &Snapshot,
-        group: Option<&GroupEntry>,
-        g: Grant,
+        names: &dyn Names,
+        group: Option<(&str, bool)>,
+        g: GrantSeen,
         verdict: Verdict,
     ) {
         self.grants.push(GrantStep {
-            group: group.map(|g| (g.id.to_string(), g.enabled)),
-            api_id: snapshot.api_id(g.api).to_owned(),
-            environment_id: snapshot.environment_id(g.environment).to_owned(),
+            group: group.map(|(id, enabled)| (id.to_owned(), enabled)),
+            api_id: names.api_id(g.api).to_owned(),
+            environment_id: names.environment_id(g.environment).to_owned(),
             expires_at: expiry(g.expires_at),
             verdict,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::keys::hash_key;
-    use crate::enforce::snapshot::Refusal;
-    use crate::store::snapshot::{
-        ConsumerRow, DeploymentRow, EnvironmentRow, GroupRow, KeyHash, KeyRow, RuleRow,
-        SnapshotRows,
-    };
-    use proptest::prelude::*;
-
-    const NOW: i64 = 1_000_000;
-    const APIS: [&str; 3] = ["api-a", "api-b", "api-c"];
-    const ENVS: [&str; 2] = ["env-1", "env-2"];
-    const PATHS: [&str; 5] = ["/v1/chat", "/V1/chat", "/v1", "/", "/v1/chat/x"];
-
-    fn hashed(v: &str) -> KeyHash {
-        KeyHash::from_hex(&hash_key(v)).unwrap()
-    }
-
-    /// An expiry around NOW (or none), so rules and keys are both in effect and expired.
-    fn expiry() -> impl Strategy<Value = Option<i64>> {
-        prop_oneof![Just(None), (NOW - 2..NOW + 2).prop_map(Some)]
-    }
-
-    prop_compose! {
-        /// A small gateway where every kind of case occurs: up to 4 consumers with a key
-        /// each, 2 groups, rules of either on 3 APIs in 2 environments, base paths that
-        /// nest and differ only in case.
-        fn rows()(
-            consumers in prop::collection::vec(any::<bool>(), 1..4),
-            groups in prop::collection::vec(any::<bool>(), 0..3),
-            members in prop::collection::vec((0usize..4, 0usize..3), 0..6),
-            keys in prop::collection::vec((0usize..4, any::<bool>(), expiry()), 1..5),
-            deployments in prop::collection::vec((0usize..3, 0usize..2, 0usize..4), 0..6),
-            rules in prop::collection::vec((any::<bool>(), 0usize..4, 0usize..3, 0usize..2, expiry()), 0..10),
-            default_env in 0usize..2,
-        ) -> SnapshotRows {
-            let cs = |i: usize| format!("cs-{}", i % consumers.len());
-            let gs = |i: usize| format!("cg-{}", i % groups.len().max(1));
-            SnapshotRows {
-                revision: 1,
-                environments: ENVS.iter().enumerate().map(|(i, e)| EnvironmentRow {
-                    id: (*e).into(), name_key: format!("e{i}"), is_default: i == default_env,
-                }).collect(),
-                deployments: deployments.iter().map(|(a, e, p)| DeploymentRow {
-                    api_id: APIS[*a].into(),
-                    base_path: ["/v1", "/v1/chat", "/V1/chat", "/"][*p].into(),
-                    environment_id: ENVS[*e].into(),
-                }).collect(),
-                consumers: consumers.iter().enumerate().map(|(i, enabled)| ConsumerRow {
-                    id: cs(i), name: format!("c{i}"), enabled: *enabled,
-                }).collect(),
-                groups: groups.iter().enumerate().map(|(i, enabled)| GroupRow {
-                    id: gs(i), enabled: *enabled,
-                }).collect(),
-                memberships: if groups.is_empty() { vec![] } else {
-                    let mut m: Vec<(String, String)> = members.iter().map(|(c, g)| (gs(*g), cs(*c))).collect();
-                    m.sort();
-                    m.dedup();
-                    m
-                },
-                keys: keys.iter().enumerate().map(|(i, (c, enabled, exp))| KeyRow {
-                    key_hash: Some(hashed(&format!("key-{i}"))),
-                    previous_hash: None,
-                    previous_expires_at: None,
-                    consumer_id: cs(*c),
-                    enabled: *enabled,
-                    expires_at: *exp,
-                }).collect(),
-                rules: rules.iter().filter(|(of_group, ..)| !*of_group || !groups.is_empty())
-                    .map(|(of_group, p, a, e, exp)| RuleRow {
-                        consumer_id: (!*of_group).then(|| cs(*p)),
-                        group_id: of_group.then(|| gs(*p)),
-                        api_id: APIS[*a].into(),
-                        environment_id: ENVS[*e].into(),
-                        expire_mode: if exp.is_some() { "ShortTerm" } else { "LongTerm" }.into(),
-                        expire_at: *exp,
-                    }).collect(),
-            }
-        }
-    }
-
-    proptest! {
-        /// The explainer's decision is the check's, for every snapshot and request; and what
-        /// it recorded agrees with that decision.
-        #[test]
-        fn the_explained_decision_is_always_the_checks(
-            rows in rows(),
-            key in 0usize..6,
-            env in prop::option::of(0usize..4),
-            path in prop::option::of(0usize..PATHS.len()),
-        ) {
-            let s = Snapshot::build(rows);
-            let hash = hashed(&format!("key-{key}")).0;
-            let env = env.map(|e| ["env-1", "E2", "e1", "env-9"][e]);
-            let path = path.map(|p| PATHS[p]);
-            let checked = s.decide(&hash, env, path, NOW).map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
-            let mut recording = Recording::default();
-            let explained = s.decide_traced(&hash, env, path, NOW, &mut recording)
-                .map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
-            prop_assert_eq!(&explained, &checked);
-
-            let applies = recording.grants.iter().any(|g| g.verdict == Verdict::Applies);
-            match &checked {
-                Ok((consumer, api)) => {
-                    prop_assert!(applies);
-                    prop_assert_eq!(&recording.consumer.as_ref().unwrap().0, consumer);
-                    prop_assert_eq!(&recording.route.as_ref().unwrap().1, api);
-                }
-                Err(Refusal::UnknownKey) => prop_assert_eq!(&recording.key, &Some(KeyStep::Unknown)),
-                Err(Refusal::NoRule) => prop_assert!(!applies && recording.route.is_some()),
-                Err(_) => prop_assert!(!applies),
-            }
-
-            // From the consumer the key names, the same decision once the key is judged.
-            if let (Some(KeyStep::Found { .. }), Some((consumer, ..))) = (&recording.key, &recording.consumer) {
-                let from_consumer = s.decide_for_consumer(consumer, env, path, NOW, &mut Recording::default())
-                    .unwrap()
-                    .map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
-                if !matches!(checked, Err(Refusal::DisabledKey | Refusal::ExpiredKey)) {
-                    prop_assert_eq!(from_consumer, checked);
-                }
-            }
-        }
     }
 }

@@ -253,3 +253,133 @@ fn sentence(r: Refusal) -> &'static str {
         }
     }
 }
+
+/// The explainer decides as the check does: the check's `decide` and the explainer's
+/// `decide_traced` with a `Recording`, on random snapshots and requests.
+#[cfg(test)]
+mod tests {
+    use crate::domain::keys::hash_key;
+    use crate::enforce::snapshot::{Refusal, Snapshot};
+    use crate::enforce::trace::{KeyStep, Recording, Verdict};
+    use crate::store::snapshot::{
+        ConsumerRow, DeploymentRow, EnvironmentRow, GroupRow, KeyHash, KeyRow, RuleRow,
+        SnapshotRows,
+    };
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_000_000;
+    const APIS: [&str; 3] = ["api-a", "api-b", "api-c"];
+    const ENVS: [&str; 2] = ["env-1", "env-2"];
+    const PATHS: [&str; 5] = ["/v1/chat", "/V1/chat", "/v1", "/", "/v1/chat/x"];
+
+    fn hashed(v: &str) -> KeyHash {
+        KeyHash::from_hex(&hash_key(v)).unwrap()
+    }
+
+    /// An expiry around NOW (or none), so rules and keys are both in effect and expired.
+    fn expiry() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![Just(None), (NOW - 2..NOW + 2).prop_map(Some)]
+    }
+
+    prop_compose! {
+        /// A small gateway where every kind of case occurs: up to 4 consumers with a key
+        /// each, 2 groups, rules of either on 3 APIs in 2 environments, base paths that
+        /// nest and differ only in case.
+        fn rows()(
+            consumers in prop::collection::vec(any::<bool>(), 1..4),
+            groups in prop::collection::vec(any::<bool>(), 0..3),
+            members in prop::collection::vec((0usize..4, 0usize..3), 0..6),
+            keys in prop::collection::vec((0usize..4, any::<bool>(), expiry()), 1..5),
+            deployments in prop::collection::vec((0usize..3, 0usize..2, 0usize..4), 0..6),
+            rules in prop::collection::vec((any::<bool>(), 0usize..4, 0usize..3, 0usize..2, expiry()), 0..10),
+            default_env in 0usize..2,
+        ) -> SnapshotRows {
+            let cs = |i: usize| format!("cs-{}", i % consumers.len());
+            let gs = |i: usize| format!("cg-{}", i % groups.len().max(1));
+            SnapshotRows {
+                revision: 1,
+                environments: ENVS.iter().enumerate().map(|(i, e)| EnvironmentRow {
+                    id: (*e).into(), name_key: format!("e{i}"), is_default: i == default_env,
+                }).collect(),
+                deployments: deployments.iter().map(|(a, e, p)| DeploymentRow {
+                    api_id: APIS[*a].into(),
+                    base_path: ["/v1", "/v1/chat", "/V1/chat", "/"][*p].into(),
+                    environment_id: ENVS[*e].into(),
+                }).collect(),
+                consumers: consumers.iter().enumerate().map(|(i, enabled)| ConsumerRow {
+                    id: cs(i), name: format!("c{i}"), enabled: *enabled,
+                }).collect(),
+                groups: groups.iter().enumerate().map(|(i, enabled)| GroupRow {
+                    id: gs(i), enabled: *enabled,
+                }).collect(),
+                memberships: if groups.is_empty() { vec![] } else {
+                    let mut m: Vec<(String, String)> = members.iter().map(|(c, g)| (gs(*g), cs(*c))).collect();
+                    m.sort();
+                    m.dedup();
+                    m
+                },
+                keys: keys.iter().enumerate().map(|(i, (c, enabled, exp))| KeyRow {
+                    key_hash: Some(hashed(&format!("key-{i}"))),
+                    previous_hash: None,
+                    previous_expires_at: None,
+                    consumer_id: cs(*c),
+                    enabled: *enabled,
+                    expires_at: *exp,
+                }).collect(),
+                rules: rules.iter().filter(|(of_group, ..)| !*of_group || !groups.is_empty())
+                    .map(|(of_group, p, a, e, exp)| RuleRow {
+                        consumer_id: (!*of_group).then(|| cs(*p)),
+                        group_id: of_group.then(|| gs(*p)),
+                        api_id: APIS[*a].into(),
+                        environment_id: ENVS[*e].into(),
+                        expire_mode: if exp.is_some() { "ShortTerm" } else { "LongTerm" }.into(),
+                        expire_at: *exp,
+                    }).collect(),
+            }
+        }
+    }
+
+    proptest! {
+        /// The explainer's decision is the check's, for every snapshot and request; and what
+        /// it recorded agrees with that decision.
+        #[test]
+        fn the_explained_decision_is_always_the_checks(
+            rows in rows(),
+            key in 0usize..6,
+            env in prop::option::of(0usize..4),
+            path in prop::option::of(0usize..PATHS.len()),
+        ) {
+            let s = Snapshot::build(rows);
+            let hash = hashed(&format!("key-{key}")).0;
+            let env = env.map(|e| ["env-1", "E2", "e1", "env-9"][e]);
+            let path = path.map(|p| PATHS[p]);
+            let checked = s.decide(&hash, env, path, NOW).map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
+            let mut recording = Recording::default();
+            let explained = s.decide_traced(&hash, env, path, NOW, &mut recording)
+                .map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
+            prop_assert_eq!(&explained, &checked);
+
+            let applies = recording.grants.iter().any(|g| g.verdict == Verdict::Applies);
+            match &checked {
+                Ok((consumer, api)) => {
+                    prop_assert!(applies);
+                    prop_assert_eq!(&recording.consumer.as_ref().unwrap().0, consumer);
+                    prop_assert_eq!(&recording.route.as_ref().unwrap().1, api);
+                }
+                Err(Refusal::UnknownKey) => prop_assert_eq!(&recording.key, &Some(KeyStep::Unknown)),
+                Err(Refusal::NoRule) => prop_assert!(!applies && recording.route.is_some()),
+                Err(_) => prop_assert!(!applies),
+            }
+
+            // From the consumer the key names, the same decision once the key is judged.
+            if let (Some(KeyStep::Found { .. }), Some((consumer, ..))) = (&recording.key, &recording.consumer) {
+                let from_consumer = s.decide_for_consumer(consumer, env, path, NOW, &mut Recording::default())
+                    .unwrap()
+                    .map(|a| (a.consumer_id.to_owned(), a.api_id.to_owned()));
+                if !matches!(checked, Err(Refusal::DisabledKey | Refusal::ExpiredKey)) {
+                    prop_assert_eq!(from_consumer, checked);
+                }
+            }
+        }
+    }
+}
