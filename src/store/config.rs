@@ -4,7 +4,7 @@
 //! names.
 
 use super::read::Read;
-use super::{Arg, Backend, Db};
+use super::{Arg, Db};
 
 /// One gateway's configuration, as the store reads it.
 #[derive(Debug, Default)]
@@ -102,26 +102,12 @@ super::row::row! {
     }
 }
 
-super::row::row! {
-    #[derive(Debug, Clone)]
-    pub struct RuleRow {
-        pub consumer_id: Option<String>,
-        pub group_id: Option<String>,
-        pub api_id: std::sync::Arc<str>,
-        pub environment_id: std::sync::Arc<str>,
-        pub expire_mode: std::sync::Arc<str>,
-        pub expire_at: Option<i64>,
-    }
-}
+/// A rule as the enforcement snapshot reads it (the same columns).
+pub use super::snapshot::RuleRow;
 
 /// Everything one gateway holds; `gateway` is `None` when there is no such gateway.
 pub async fn read_gateway(db: &Db, gateway_id: &str) -> Result<GatewayRows, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    if db.backend == Backend::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = super::snapshot::begin(db).await?;
     let rows = read_rows(&mut tx, gateway_id).await?;
     tx.commit().await?;
     Ok(rows)

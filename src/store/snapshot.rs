@@ -164,7 +164,8 @@ pub enum Update {
     Patch(Patch),
 }
 
-async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+/// A read-only transaction that sees one state throughout (on PostgreSQL, repeatable read).
+pub(super) async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     if db.backend == Backend::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
