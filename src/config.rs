@@ -142,6 +142,26 @@ pub enum Command {
         #[arg(long)]
         include_key_hashes: bool,
     },
+    /// Apply a configuration file (an export, edited) to a gateway: all of it in one
+    /// transaction or nothing, audited as one change set. Prints each change; with
+    /// `--dry-run` only prints them. Exits with 1 when the file has problems (each is printed
+    /// with its place in the file).
+    Import {
+        /// The configuration file (YAML or JSON); `-` for standard input.
+        file: std::path::PathBuf,
+        /// The gateway, `gw-…`.
+        #[arg(long)]
+        gateway: String,
+        /// Only print what would change.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete what the file does not list (the dry run says what).
+        #[arg(long)]
+        prune: bool,
+        /// Apply a file exported from another gateway (to copy it or restore into a new one).
+        #[arg(long)]
+        allow_other_gateway: bool,
+    },
     /// Manage REST API bearer tokens.
     Token {
         #[command(subcommand)]

@@ -14,6 +14,26 @@ use std::net::SocketAddr;
 #[global_allocator]
 static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllocator;
 
+/// A configuration file's text (`-`: standard input), refused unread when it is too large.
+fn read_config_file(file: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::Read;
+    let max = gateway_console::domain::config::MAX_CONFIG_BYTES;
+    let mut text = String::new();
+    let reader: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?)
+    };
+    reader
+        .take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    if text.len() > max {
+        return Err(config_file::file_too_large(None).to_string().into());
+    }
+    Ok(text)
+}
+
 /// Runs, and on failure prints one line saying what failed and exits with status 1.
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -59,6 +79,43 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             None => print!("{yaml}"),
         }
+        return Ok(());
+    }
+    if let Some(Command::Import {
+        file,
+        gateway,
+        dry_run,
+        prune,
+        allow_other_gateway,
+    }) = &config.command
+    {
+        let text = read_config_file(file)?;
+        let cli = gateway_console::service::Actor::system("cli (import)");
+        let options = config_file::ImportOptions {
+            dry_run: *dry_run,
+            prune: *prune,
+            allow_other_gateway: *allow_other_gateway,
+            if_revision: None,
+        };
+        let report = config_file::import_gateway(&db, &cli, gateway, &text, options).await?;
+        for change in &report.changes {
+            let mut line = format!(
+                "{} {} {}",
+                change.action.sign(),
+                change.kind.noun(),
+                change.name
+            );
+            if !change.details.is_empty() {
+                line.push_str(&format!(" ({})", change.details.join("; ")));
+            }
+            println!("{line}");
+        }
+        let verb = match (report.dry_run, report.total()) {
+            (_, 0) => "nothing to change".to_owned(),
+            (true, _) => format!("would apply: {}", report.summary()),
+            (false, _) => format!("applied: {}", report.summary()),
+        };
+        eprintln!("gateway {gateway} (revision {}): {verb}", report.revision);
         return Ok(());
     }
     if let Some(Command::Backup { to }) = &config.command {

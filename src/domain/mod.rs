@@ -4,6 +4,7 @@
 pub mod access;
 pub mod apis;
 pub mod authorization;
+pub mod config;
 pub mod ids;
 pub mod inputs;
 pub mod keys;

@@ -75,6 +75,8 @@ actions! {
     CreateConsumerAuthorizationRule,
     UpdateConsumerAuthorizationRule,
     DeleteConsumerAuthorizationRule,
+    /// A configuration file applied to a gateway: one entry for the whole change set.
+    ApplyConfiguration,
 }
 
 /// One audit entry: what was done to which resource, in which instance, and how.

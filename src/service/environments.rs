@@ -15,7 +15,7 @@ use crate::store::{environments, now_ms, Db};
 pub const DEFAULT_ENVIRONMENT_NAME: &str = "default";
 
 /// An alias is a display label: up to 60 characters, no control characters.
-fn parse_alias(raw: &str, name: &Name) -> AppResult<String> {
+pub(crate) fn parse_alias(raw: &str, name: &Name) -> AppResult<String> {
     let s = raw.trim();
     if s.chars().any(char::is_control) {
         return Err(AppError::invalid(

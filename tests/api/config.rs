@@ -10,14 +10,14 @@ use serde_json::{json, Value};
 
 /// 2100-01-01T00:00:00Z
 const Y2100: i64 = 4_102_444_800_000;
-const ALICE_KEY: &str = "alice-secret-value-0123456789-abcdefghijklmnop";
+pub(crate) const ALICE_KEY: &str = "alice-secret-value-0123456789-abcdefghijklmnop";
 
 fn id(r: &crate::common::Rest, field: &str) -> String {
     ok(r)[field].as_str().unwrap().to_owned()
 }
 
 /// Calls the export and returns its status, content type, disposition and body.
-async fn export(
+pub(crate) async fn export(
     app: &TestApp,
     token: &str,
     gw: &str,
@@ -46,7 +46,7 @@ async fn export(
 }
 
 /// A gateway with something of every kind, made through REST; returns its ID.
-async fn shaped_gateway(app: &TestApp, t: &str) -> String {
+pub(crate) async fn shaped_gateway(app: &TestApp, t: &str) -> String {
     let t = Some(t);
     let post = |path: &'static str, body: Value| async move {
         app.rest(t, "POST", path, Some(body)).await

@@ -14,6 +14,7 @@ mod contention;
 mod durability;
 mod enforcement;
 mod gateways;
+mod import;
 mod metrics;
 mod outage;
 mod replicas;

@@ -998,6 +998,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/gateways/{gatewayId}", &["get", "put", "delete"]),
         ("/v1/gateways/{gatewayId}/dependencies", &["get"]),
         ("/v1/gateways/{gatewayId}/export", &["get"]),
+        ("/v1/gateways/{gatewayId}/import", &["post"]),
         ("/v1/gateways/{gatewayId}/authz/explain", &["post"]),
         ("/v1/schemas/gateway-config.json", &["get"]),
         ("/v1/environments", &["get", "post"]),

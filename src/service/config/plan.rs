@@ -1,0 +1,1257 @@
+//! The import's plan: a configuration file against the gateway's rows, as the changes that make
+//! the gateway what the file says (created, changed and, with `prune`, deleted), or every
+//! problem of the file, each at its place in it (`consumers[12].groups[1]: no consumer group
+//! named "ops"`). Pure: the service reads the rows and writes the plan in one transaction.
+//!
+//! Resources are matched by name (case-insensitively, as the console's names are unique). A
+//! resource listed in the file is whole there: its groups, rules and deployments are exactly
+//! the file's. One not listed stays as it is, unless `prune` deletes it.
+
+use super::document::{parse_rfc3339, rfc3339, GatewayConfig, RuleSpec};
+use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
+use crate::domain::config::{ChangeAction, ConfigKind, ResourceChange};
+use crate::domain::{Description, IdKind, Name, ResourceId};
+use crate::store::config::{
+    ConsumerRow, EnvironmentRow, GatewayRows, GroupRow, ImportOps, KeyOp, MembershipRow,
+    ModelApiRow, RuleIdRow, RuleOp,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+/// Something wrong in the file, at its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `consumers[12].groups[1]`, or empty for the file as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// What to write, and the same in words.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub ops: ImportOps,
+    pub changes: Vec<ResourceChange>,
+    /// Key hashes the plan gives a key: no key of another gateway may have them.
+    pub new_hashes: Vec<(String, String)>,
+}
+
+struct Planner<'a> {
+    rows: &'a GatewayRows,
+    prune: bool,
+    problems: Vec<Problem>,
+    plan: Plan,
+}
+
+/// The name's unique key, or a problem at `path`.
+fn name_key(problems: &mut Vec<Problem>, path: &str, raw: &str) -> Option<(String, String)> {
+    match Name::parse(raw) {
+        Ok(n) => Some((n.unique_key(), n.to_string())),
+        Err(e) => {
+            problems.push(Problem {
+                path: format!("{path}.name"),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{:?}", crate::service::truncate(s))
+}
+
+/// `field: old -> new` when they differ.
+fn differ<T: PartialEq + fmt::Display>(details: &mut Vec<String>, field: &str, old: T, new: T) {
+    if old != new {
+        details.push(format!("{field}: {old} -> {new}"));
+    }
+}
+
+fn differ_text(details: &mut Vec<String>, field: &str, old: &str, new: &str) {
+    if old != new {
+        details.push(format!("{field}: {} -> {}", quoted(old), quoted(new)));
+    }
+}
+
+fn expiry_text(t: Option<i64>) -> String {
+    t.map(rfc3339).unwrap_or_else(|| "never".to_owned())
+}
+
+fn new_id(kind: IdKind) -> String {
+    ResourceId::generate(kind).to_string()
+}
+
+/// What the file names as the gateway's environments, APIs, groups and consumers after the
+/// import: name key -> ID (existing or new).
+#[derive(Default)]
+struct Names {
+    envs: HashMap<String, (String, String)>,
+    apis: HashMap<String, (String, String)>,
+    groups: HashMap<String, (String, String)>,
+    consumers: HashMap<String, (String, String)>,
+}
+
+impl Planner<'_> {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn change(&mut self, kind: ConfigKind, action: ChangeAction, name: &str, details: Vec<String>) {
+        self.plan.changes.push(ResourceChange {
+            kind,
+            action,
+            name: name.to_owned(),
+            details,
+        });
+    }
+
+    /// The name keys of a list, each checked once: a bad or repeated name is a problem.
+    fn keys_of<'n>(
+        &mut self,
+        list: &str,
+        names: impl Iterator<Item = &'n str>,
+    ) -> Vec<Option<(String, String)>> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, raw) in names.enumerate() {
+            let path = format!("{list}[{i}]");
+            let key = name_key(&mut self.problems, &path, raw);
+            if let Some((k, _)) = &key {
+                if let Some(first) = seen.insert(k.clone(), i) {
+                    self.problem(
+                        format!("{path}.name"),
+                        format!("{} is listed twice (also {list}[{first}])", quoted(raw)),
+                    );
+                    out.push(None);
+                    continue;
+                }
+            }
+            out.push(key);
+        }
+        out
+    }
+}
+
+/// Plans the import of `doc` into the gateway whose rows are `rows`.
+pub fn plan(
+    doc: &GatewayConfig,
+    rows: &GatewayRows,
+    rule_ids: &[RuleIdRow],
+    prune: bool,
+) -> Result<Plan, Vec<Problem>> {
+    let mut p = Planner {
+        rows,
+        prune,
+        problems: Vec::new(),
+        plan: Plan::default(),
+    };
+    let mut names = Names::default();
+    p.environments(doc, &mut names);
+    let deployed = p.model_apis(doc, &mut names);
+    p.groups(doc, &mut names);
+    p.consumers(doc, &mut names);
+    p.keys(doc, &names);
+    p.rules(doc, &names, &deployed, rule_ids);
+    if !p.problems.is_empty() {
+        return Err(p.problems);
+    }
+    let mut plan = p.plan;
+    plan.changes
+        .sort_by(|a, b| (a.kind, &a.name, a.action).cmp(&(b.kind, &b.name, b.action)));
+    Ok(plan)
+}
+
+impl Planner<'_> {
+    fn environments(&mut self, doc: &GatewayConfig, names: &mut Names) {
+        let current: HashMap<String, &EnvironmentRow> = self
+            .rows
+            .environments
+            .iter()
+            .map(|e| (e.name.to_ascii_lowercase(), e))
+            .collect();
+        let keys = self.keys_of(
+            "environments",
+            doc.environments.iter().map(|e| e.name.as_str()),
+        );
+        let marked: Vec<usize> = (0..doc.environments.len())
+            .filter(|&i| doc.environments[i].default)
+            .collect();
+        if let [first, second, ..] = marked[..] {
+            self.problem(
+                format!("environments[{second}].default"),
+                format!("only one environment can be the default (also environments[{first}])"),
+            );
+        }
+        let current_default = self
+            .rows
+            .environments
+            .iter()
+            .find(|e| e.is_default)
+            .map(|e| e.name.to_ascii_lowercase());
+        let default_key = marked
+            .first()
+            .and_then(|&i| keys[i].as_ref().map(|(k, _)| k.clone()))
+            .or(current_default);
+        let mut listed = HashSet::new();
+        for (i, (spec, key)) in doc.environments.iter().zip(keys).enumerate() {
+            let Some((key, name)) = key else { continue };
+            listed.insert(key.clone());
+            let path = format!("environments[{i}]");
+            let parsed = Name::parse(&name).expect("checked");
+            let alias = match crate::service::environments::parse_alias(&spec.alias, &parsed) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.problem(format!("{path}.alias"), e.to_string());
+                    continue;
+                }
+            };
+            let Some(description) = self.description(&path, &spec.description) else {
+                continue;
+            };
+            let row = EnvironmentRow {
+                id: String::new(),
+                name: name.clone(),
+                alias,
+                description,
+                is_default: default_key.as_deref() == Some(key.as_str()),
+            };
+            match current.get(&key) {
+                Some(old) => {
+                    let row = EnvironmentRow {
+                        id: old.id.clone(),
+                        ..row
+                    };
+                    let details = env_details(old, &row);
+                    names.envs.insert(key, (old.id.clone(), name.clone()));
+                    if !details.is_empty() {
+                        self.change(
+                            ConfigKind::Environment,
+                            ChangeAction::Change,
+                            &name,
+                            details,
+                        );
+                        self.plan.ops.environment_changes.push(row);
+                    }
+                }
+                None => {
+                    let row = EnvironmentRow {
+                        id: new_id(IdKind::Environment),
+                        ..row
+                    };
+                    names.envs.insert(key, (row.id.clone(), name.clone()));
+                    self.change(ConfigKind::Environment, ChangeAction::Create, &name, vec![]);
+                    self.plan.ops.environment_creates.push(row);
+                }
+            }
+        }
+        for old in &self.rows.environments {
+            let key = old.name.to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                if default_key.as_deref() == Some(key.as_str()) {
+                    self.problem(
+                        "environments",
+                        format!(
+                            "the default environment {} is not listed: list it, or mark another one `default: true`",
+                            quoted(&old.name)
+                        ),
+                    );
+                    continue;
+                }
+                self.change(
+                    ConfigKind::Environment,
+                    ChangeAction::Delete,
+                    &old.name,
+                    vec![],
+                );
+                self.plan.ops.environment_deletes.push(old.id.clone());
+                continue;
+            }
+            names
+                .envs
+                .insert(key.clone(), (old.id.clone(), old.name.clone()));
+            if old.is_default && default_key.as_deref() != Some(key.as_str()) {
+                let row = EnvironmentRow {
+                    is_default: false,
+                    ..old.clone()
+                };
+                self.change(
+                    ConfigKind::Environment,
+                    ChangeAction::Change,
+                    &old.name,
+                    vec!["default: true -> false".into()],
+                );
+                self.plan.ops.environment_changes.push(row);
+            }
+        }
+    }
+
+    fn description(&mut self, path: &str, raw: &str) -> Option<String> {
+        match Description::parse(raw) {
+            Ok(d) => Some(d.as_str().to_owned()),
+            Err(e) => {
+                self.problem(format!("{path}.description"), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Plans the model APIs; returns each API's environments after the import (API ID ->
+    /// environment IDs).
+    fn model_apis(
+        &mut self,
+        doc: &GatewayConfig,
+        names: &mut Names,
+    ) -> HashMap<String, BTreeSet<String>> {
+        let current: HashMap<String, &ModelApiRow> = self
+            .rows
+            .model_apis
+            .iter()
+            .map(|a| (a.name.to_ascii_lowercase(), a))
+            .collect();
+        let mut current_deployed: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for d in &self.rows.deployments {
+            current_deployed
+                .entry(d.api_id.as_str())
+                .or_default()
+                .insert(d.environment_id.clone());
+        }
+        let env_names: HashMap<String, String> = names
+            .envs
+            .values()
+            .map(|(id, name)| (id.clone(), name.clone()))
+            .chain(
+                self.rows
+                    .environments
+                    .iter()
+                    .map(|e| (e.id.clone(), e.name.clone())),
+            )
+            .collect();
+        let keys = self.keys_of("modelApis", doc.model_apis.iter().map(|a| a.name.as_str()));
+        let mut deployed_after: HashMap<String, BTreeSet<String>> = HashMap::new();
+        // base path -> who has it, to tell a clash.
+        let mut base_paths: HashMap<String, String> = HashMap::new();
+        let mut listed = HashSet::new();
+        for (i, (spec, key)) in doc.model_apis.iter().zip(keys).enumerate() {
+            let path = format!("modelApis[{i}]");
+            let Some((key, name)) = key else { continue };
+            listed.insert(key.clone());
+            let base_path = match BasePath::parse(&spec.base_path) {
+                Ok(b) => b.as_str().to_owned(),
+                Err(e) => {
+                    self.problem(format!("{path}.basePath"), e.to_string());
+                    continue;
+                }
+            };
+            if let Some(other) = base_paths.insert(base_path.clone(), path.clone()) {
+                self.problem(
+                    format!("{path}.basePath"),
+                    format!("{base_path} is also the base path of {other}"),
+                );
+            }
+            let protocols = match parse_ai_protocols(&spec.ai_protocols) {
+                Ok(p) => p.join(","),
+                Err(e) => {
+                    self.problem(format!("{path}.aiProtocols"), e);
+                    continue;
+                }
+            };
+            let category = match parse_model_category(&spec.model_category) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.problem(format!("{path}.modelCategory"), e);
+                    continue;
+                }
+            };
+            let Some(description) = self.description(&path, &spec.description) else {
+                continue;
+            };
+            let mut envs = BTreeSet::new();
+            for (j, env) in spec.environments.iter().enumerate() {
+                match names.envs.get(&env.to_ascii_lowercase()) {
+                    Some((id, _)) => {
+                        if !envs.insert(id.clone()) {
+                            self.problem(
+                                format!("{path}.environments[{j}]"),
+                                format!("{} is listed twice", quoted(env)),
+                            );
+                        }
+                    }
+                    None => self.problem(
+                        format!("{path}.environments[{j}]"),
+                        format!("no environment named {}", quoted(env)),
+                    ),
+                }
+            }
+            let row = ModelApiRow {
+                id: String::new(),
+                name: name.clone(),
+                base_path,
+                ai_protocols: protocols,
+                model_category: category,
+                description,
+            };
+            match current.get(&key) {
+                Some(old) => {
+                    let row = ModelApiRow {
+                        id: old.id.clone(),
+                        ..row
+                    };
+                    let before = current_deployed.remove(old.id.as_str()).unwrap_or_default();
+                    let mut details = api_details(old, &row);
+                    let added: Vec<&str> = envs
+                        .difference(&before)
+                        .map(|e| env_names.get(e).map_or(e.as_str(), String::as_str))
+                        .collect();
+                    let removed: Vec<&str> = before
+                        .difference(&envs)
+                        .map(|e| env_names.get(e).map_or(e.as_str(), String::as_str))
+                        .collect();
+                    if !added.is_empty() || !removed.is_empty() {
+                        let mut parts: Vec<String> =
+                            added.iter().map(|e| format!("+{e}")).collect();
+                        parts.extend(removed.iter().map(|e| format!("-{e}")));
+                        details.push(format!("environments: {}", parts.join(" ")));
+                        self.plan
+                            .ops
+                            .deployments
+                            .push((old.id.clone(), envs.iter().cloned().collect()));
+                    }
+                    names.apis.insert(key, (old.id.clone(), name.clone()));
+                    if !details.is_empty() {
+                        self.change(ConfigKind::ModelApi, ChangeAction::Change, &name, details);
+                        self.plan.ops.api_changes.push(row);
+                    }
+                    deployed_after.insert(old.id.clone(), envs);
+                }
+                None => {
+                    let row = ModelApiRow {
+                        id: new_id(IdKind::Api),
+                        ..row
+                    };
+                    names.apis.insert(key, (row.id.clone(), name.clone()));
+                    self.change(ConfigKind::ModelApi, ChangeAction::Create, &name, vec![]);
+                    self.plan
+                        .ops
+                        .deployments
+                        .push((row.id.clone(), envs.iter().cloned().collect()));
+                    deployed_after.insert(row.id.clone(), envs);
+                    self.plan.ops.api_creates.push(row);
+                }
+            }
+        }
+        for old in &self.rows.model_apis {
+            let key = old.name.to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                self.change(
+                    ConfigKind::ModelApi,
+                    ChangeAction::Delete,
+                    &old.name,
+                    vec![],
+                );
+                self.plan.ops.api_deletes.push(old.id.clone());
+                continue;
+            }
+            if let Some(other) = base_paths.get(&old.base_path) {
+                self.problem(
+                    format!("{other}.basePath"),
+                    format!(
+                        "{} is the base path of the model API {} (not in the file)",
+                        old.base_path,
+                        quoted(&old.name)
+                    ),
+                );
+            }
+            names.apis.insert(key, (old.id.clone(), old.name.clone()));
+            deployed_after.insert(
+                old.id.clone(),
+                current_deployed.remove(old.id.as_str()).unwrap_or_default(),
+            );
+        }
+        deployed_after
+    }
+
+    fn groups(&mut self, doc: &GatewayConfig, names: &mut Names) {
+        let current: HashMap<String, &GroupRow> = self
+            .rows
+            .groups
+            .iter()
+            .map(|g| (g.name.to_ascii_lowercase(), g))
+            .collect();
+        let keys = self.keys_of(
+            "consumerGroups",
+            doc.consumer_groups.iter().map(|g| g.name.as_str()),
+        );
+        let mut listed = HashSet::new();
+        for (i, (spec, key)) in doc.consumer_groups.iter().zip(keys).enumerate() {
+            let Some((key, name)) = key else { continue };
+            listed.insert(key.clone());
+            let Some(description) =
+                self.description(&format!("consumerGroups[{i}]"), &spec.description)
+            else {
+                continue;
+            };
+            let row = GroupRow {
+                id: String::new(),
+                name: name.clone(),
+                description,
+                enabled: spec.enabled,
+            };
+            match current.get(&key) {
+                Some(old) => {
+                    let row = GroupRow {
+                        id: old.id.clone(),
+                        ..row
+                    };
+                    let mut details = Vec::new();
+                    differ_text(&mut details, "name", &old.name, &row.name);
+                    differ_text(
+                        &mut details,
+                        "description",
+                        &old.description,
+                        &row.description,
+                    );
+                    differ(&mut details, "enabled", old.enabled, row.enabled);
+                    names.groups.insert(key, (old.id.clone(), name.clone()));
+                    if !details.is_empty() {
+                        self.change(
+                            ConfigKind::ConsumerGroup,
+                            ChangeAction::Change,
+                            &name,
+                            details,
+                        );
+                        self.plan.ops.group_changes.push(row);
+                    }
+                }
+                None => {
+                    let row = GroupRow {
+                        id: new_id(IdKind::ConsumerGroup),
+                        ..row
+                    };
+                    names.groups.insert(key, (row.id.clone(), name.clone()));
+                    self.change(
+                        ConfigKind::ConsumerGroup,
+                        ChangeAction::Create,
+                        &name,
+                        vec![],
+                    );
+                    self.plan.ops.group_creates.push(row);
+                }
+            }
+        }
+        for old in &self.rows.groups {
+            let key = old.name.to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                self.change(
+                    ConfigKind::ConsumerGroup,
+                    ChangeAction::Delete,
+                    &old.name,
+                    vec![],
+                );
+                self.plan.ops.group_deletes.push(old.id.clone());
+            } else {
+                names.groups.insert(key, (old.id.clone(), old.name.clone()));
+            }
+        }
+    }
+
+    fn consumers(&mut self, doc: &GatewayConfig, names: &mut Names) {
+        let current: HashMap<String, &ConsumerRow> = self
+            .rows
+            .consumers
+            .iter()
+            .map(|c| (c.name.to_ascii_lowercase(), c))
+            .collect();
+        let group_names: HashMap<&str, &str> = self
+            .rows
+            .groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.name.as_str()))
+            .collect();
+        let consumer_names: HashMap<&str, &str> = self
+            .rows
+            .consumers
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .collect();
+        let mut member_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for m in &self.rows.memberships {
+            member_of
+                .entry(m.consumer_id.as_str())
+                .or_default()
+                .insert(m.group_id.as_str());
+        }
+        let keys = self.keys_of("consumers", doc.consumers.iter().map(|c| c.name.as_str()));
+        let mut listed = HashSet::new();
+        for (i, (spec, key)) in doc.consumers.iter().zip(keys).enumerate() {
+            let path = format!("consumers[{i}]");
+            let Some((key, name)) = key else { continue };
+            listed.insert(key.clone());
+            let Some(description) = self.description(&path, &spec.description) else {
+                continue;
+            };
+            let row = ConsumerRow {
+                id: String::new(),
+                name: name.clone(),
+                description,
+                enabled: spec.enabled,
+            };
+            let id = match current.get(&key) {
+                Some(old) => {
+                    let row = ConsumerRow {
+                        id: old.id.clone(),
+                        ..row
+                    };
+                    let mut details = Vec::new();
+                    differ_text(&mut details, "name", &old.name, &row.name);
+                    differ_text(
+                        &mut details,
+                        "description",
+                        &old.description,
+                        &row.description,
+                    );
+                    differ(&mut details, "enabled", old.enabled, row.enabled);
+                    if !details.is_empty() {
+                        self.change(ConfigKind::Consumer, ChangeAction::Change, &name, details);
+                        self.plan.ops.consumer_changes.push(row);
+                    }
+                    old.id.clone()
+                }
+                None => {
+                    let row = ConsumerRow {
+                        id: new_id(IdKind::Consumer),
+                        ..row
+                    };
+                    self.change(ConfigKind::Consumer, ChangeAction::Create, &name, vec![]);
+                    let id = row.id.clone();
+                    self.plan.ops.consumer_creates.push(row);
+                    id
+                }
+            };
+            names.consumers.insert(key, (id.clone(), name.clone()));
+            let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+            for (j, group) in spec.groups.iter().enumerate() {
+                match names.groups.get(&group.to_ascii_lowercase()) {
+                    Some((gid, gname)) => {
+                        if wanted.insert(gid.clone(), gname.clone()).is_some() {
+                            self.problem(
+                                format!("{path}.groups[{j}]"),
+                                format!("{} is listed twice", quoted(group)),
+                            );
+                        }
+                    }
+                    None => self.problem(
+                        format!("{path}.groups[{j}]"),
+                        format!("no consumer group named {}", quoted(group)),
+                    ),
+                }
+            }
+            let before = member_of.remove(id.as_str()).unwrap_or_default();
+            for (gid, gname) in &wanted {
+                if !before.contains(gid.as_str()) {
+                    self.change(
+                        ConfigKind::GroupMembership,
+                        ChangeAction::Create,
+                        &format!("{name} in {gname}"),
+                        vec![],
+                    );
+                    self.plan.ops.membership_adds.push(MembershipRow {
+                        group_id: gid.clone(),
+                        consumer_id: id.clone(),
+                    });
+                }
+            }
+            for gid in before.iter().filter(|g| !wanted.contains_key(**g)) {
+                let gname = group_names.get(gid).copied().unwrap_or(gid);
+                self.change(
+                    ConfigKind::GroupMembership,
+                    ChangeAction::Delete,
+                    &format!("{name} in {gname}"),
+                    vec![],
+                );
+                self.plan.ops.membership_removes.push(MembershipRow {
+                    group_id: (*gid).to_owned(),
+                    consumer_id: id.clone(),
+                });
+            }
+        }
+        for old in &self.rows.consumers {
+            let key = old.name.to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                self.change(
+                    ConfigKind::Consumer,
+                    ChangeAction::Delete,
+                    &old.name,
+                    vec![],
+                );
+                self.plan.ops.consumer_deletes.push(old.id.clone());
+            } else {
+                names
+                    .consumers
+                    .insert(key, (old.id.clone(), old.name.clone()));
+            }
+        }
+        // Memberships of consumers not in the file that are kept stay, unless their group
+        // goes; those of deleted consumers go with them.
+        let deleted_groups: HashSet<&str> = self
+            .plan
+            .ops
+            .group_deletes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let deleted_consumers: HashSet<&str> = self
+            .plan
+            .ops
+            .consumer_deletes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let mut gone = Vec::new();
+        for (cid, groups) in member_of {
+            for gid in groups {
+                if deleted_groups.contains(gid) || deleted_consumers.contains(cid) {
+                    let cname = consumer_names.get(cid).copied().unwrap_or(cid);
+                    let gname = group_names.get(gid).copied().unwrap_or(gid);
+                    gone.push((
+                        format!("{cname} in {gname}"),
+                        gid.to_owned(),
+                        cid.to_owned(),
+                    ));
+                }
+            }
+        }
+        for (label, gid, cid) in gone {
+            self.change(
+                ConfigKind::GroupMembership,
+                ChangeAction::Delete,
+                &label,
+                vec![],
+            );
+            self.plan.ops.membership_removes.push(MembershipRow {
+                group_id: gid,
+                consumer_id: cid,
+            });
+        }
+    }
+
+    fn keys(&mut self, doc: &GatewayConfig, names: &Names) {
+        let current: HashMap<String, &crate::store::config::KeyRow> = self
+            .rows
+            .keys
+            .iter()
+            .map(|k| (k.name.to_ascii_lowercase(), k))
+            .collect();
+        let consumer_names: HashMap<&str, &str> = self
+            .rows
+            .consumers
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .collect();
+        let keys = self.keys_of("keys", doc.keys.iter().map(|k| k.name.as_str()));
+        let mut listed = HashSet::new();
+        // hash -> where in the file, to tell two keys with one value.
+        let mut hashes: HashMap<String, String> = HashMap::new();
+        for (i, (spec, key)) in doc.keys.iter().zip(keys).enumerate() {
+            let path = format!("keys[{i}]");
+            let Some((key, name)) = key else { continue };
+            listed.insert(key.clone());
+            let prefix = spec.prefix.trim();
+            if prefix.is_empty()
+                || prefix.chars().count() > 32
+                || prefix.chars().any(|c| c.is_control())
+            {
+                self.problem(
+                    format!("{path}.prefix"),
+                    "the prefix is the first characters of the value: 1 to 32 characters, no control characters",
+                );
+                continue;
+            }
+            let consumer = match &spec.consumer {
+                None => None,
+                Some(c) => match names.consumers.get(&c.to_ascii_lowercase()) {
+                    Some((id, cname)) => Some((id.clone(), cname.clone())),
+                    None => {
+                        self.problem(
+                            format!("{path}.consumer"),
+                            format!("no consumer named {}", quoted(c)),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let Some(expires_at) = self.time(&format!("{path}.expiresAt"), &spec.expires_at) else {
+                continue;
+            };
+            let hash = match &spec.hash {
+                None => None,
+                Some(h) => {
+                    let h = h.trim().to_ascii_lowercase();
+                    if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        self.problem(
+                            format!("{path}.hash"),
+                            "a key's hash is the SHA-256 of its value: 64 hexadecimal digits",
+                        );
+                        continue;
+                    }
+                    if let Some(other) = hashes.insert(h.clone(), path.clone()) {
+                        self.problem(
+                            format!("{path}.hash"),
+                            format!("{other} has the same value"),
+                        );
+                    }
+                    Some(h)
+                }
+            };
+            let consumer_id = consumer.as_ref().map(|(id, _)| id.clone());
+            match current.get(&key) {
+                Some(old) => {
+                    let new_hash = hash.filter(|h| *h != old.key_hash);
+                    let mut details = Vec::new();
+                    differ_text(&mut details, "name", &old.name, &name);
+                    let old_owner = old
+                        .consumer_id
+                        .as_deref()
+                        .map(|c| consumer_names.get(c).copied().unwrap_or(c))
+                        .unwrap_or("(none)");
+                    let new_owner = consumer.as_ref().map_or("(none)", |(_, n)| n.as_str());
+                    let rebind = old.consumer_id != consumer_id;
+                    if rebind {
+                        details.push(format!("consumer: {old_owner} -> {new_owner}"));
+                    }
+                    differ(&mut details, "enabled", old.enabled, spec.enabled);
+                    differ(
+                        &mut details,
+                        "expiresAt",
+                        expiry_text(old.expires_at),
+                        expiry_text(expires_at),
+                    );
+                    let prefix = match &new_hash {
+                        Some(h) => {
+                            details.push("value: replaced (a new hash)".into());
+                            self.plan.new_hashes.push((path.clone(), h.clone()));
+                            prefix.to_owned()
+                        }
+                        // Without a hash the value, and so its prefix, stays.
+                        None => old.prefix.clone(),
+                    };
+                    if !details.is_empty() {
+                        self.change(ConfigKind::Key, ChangeAction::Change, &name, details);
+                        self.plan.ops.key_changes.push(KeyOp {
+                            id: old.id.clone(),
+                            name: name.clone(),
+                            prefix,
+                            key_hash: new_hash,
+                            consumer_id,
+                            enabled: spec.enabled,
+                            expires_at,
+                            rebind,
+                        });
+                    }
+                }
+                None => {
+                    let Some(hash) = hash else {
+                        self.problem(
+                            path.clone(),
+                            format!(
+                                "there is no key named {} to update, and a new key needs its value's hash (export with --include-key-hashes), or create it in the console",
+                                quoted(&name)
+                            ),
+                        );
+                        continue;
+                    };
+                    self.plan.new_hashes.push((path.clone(), hash.clone()));
+                    self.change(ConfigKind::Key, ChangeAction::Create, &name, vec![]);
+                    self.plan.ops.key_creates.push(KeyOp {
+                        id: new_id(IdKind::Key),
+                        name: name.clone(),
+                        prefix: prefix.to_owned(),
+                        key_hash: Some(hash),
+                        consumer_id,
+                        enabled: spec.enabled,
+                        expires_at,
+                        rebind: false,
+                    });
+                }
+            }
+        }
+        let mut deletes = Vec::new();
+        for old in &self.rows.keys {
+            let key = old.name.to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                deletes.push((old.name.clone(), old.id.clone()));
+            } else if let Some(at) = hashes.get(&old.key_hash) {
+                self.problem(
+                    format!("{at}.hash"),
+                    format!(
+                        "the key {} (not in the file) has this value",
+                        quoted(&old.name)
+                    ),
+                );
+            }
+        }
+        for (name, id) in deletes {
+            self.change(ConfigKind::Key, ChangeAction::Delete, &name, vec![]);
+            self.plan.ops.key_deletes.push(id);
+        }
+    }
+
+    /// An RFC 3339 time from the file (`None` inside for no time), or a problem.
+    fn time(&mut self, path: &str, raw: &Option<String>) -> Option<Option<i64>> {
+        match raw {
+            None => Some(None),
+            Some(s) => match parse_rfc3339(s.trim()) {
+                Some(t) if (0..=crate::domain::authorization::MAX_EXPIRE_AT).contains(&t) => {
+                    Some(Some(t))
+                }
+                _ => {
+                    self.problem(
+                        path,
+                        format!(
+                            "{} is not a time in RFC 3339 UTC (2027-01-31T23:59:59Z)",
+                            quoted(s)
+                        ),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn rules(
+        &mut self,
+        doc: &GatewayConfig,
+        names: &Names,
+        deployed: &HashMap<String, BTreeSet<String>>,
+        rule_ids: &[RuleIdRow],
+    ) {
+        let ids: HashMap<(&str, &str, &str), &str> = rule_ids
+            .iter()
+            .map(|r| {
+                (
+                    (
+                        r.principal_id.as_str(),
+                        r.api_id.as_str(),
+                        r.environment_id.as_str(),
+                    ),
+                    r.id.as_str(),
+                )
+            })
+            .collect();
+        let api_names: HashMap<&str, &str> = self
+            .rows
+            .model_apis
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str()))
+            .collect();
+        let env_names: HashMap<&str, &str> = self
+            .rows
+            .environments
+            .iter()
+            .map(|e| (e.id.as_str(), e.name.as_str()))
+            .collect();
+        let principal_names: HashMap<&str, &str> = self
+            .rows
+            .consumers
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .chain(
+                self.rows
+                    .groups
+                    .iter()
+                    .map(|g| (g.id.as_str(), g.name.as_str())),
+            )
+            .collect();
+        // principal -> (api, env) -> expiry, as now.
+        let mut current: HashMap<&str, BTreeMap<(&str, &str), Option<i64>>> = HashMap::new();
+        for r in &self.rows.rules {
+            let Some(principal) = r.consumer_id.as_deref().or(r.group_id.as_deref()) else {
+                continue;
+            };
+            let expiry = match &*r.expire_mode {
+                "LongTerm" => None,
+                _ => Some(r.expire_at.unwrap_or(i64::MIN)),
+            };
+            current
+                .entry(principal)
+                .or_default()
+                .insert((&*r.api_id, &*r.environment_id), expiry);
+        }
+        let mut listed: HashSet<String> = HashSet::new();
+        let owners = doc
+            .consumer_groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (format!("consumerGroups[{i}]"), &g.name, &g.rules, false))
+            .chain(
+                doc.consumers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("consumers[{i}]"), &c.name, &c.rules, true)),
+            )
+            .collect::<Vec<_>>();
+        for (path, owner, rules, is_consumer) in owners {
+            let table = if is_consumer {
+                &names.consumers
+            } else {
+                &names.groups
+            };
+            let Some((pid, pname)) = table.get(&owner.to_ascii_lowercase()) else {
+                continue; // a bad or repeated name, told already
+            };
+            if !listed.insert(pid.clone()) {
+                continue;
+            }
+            let who = if is_consumer { "consumer" } else { "group" };
+            let mut wanted: BTreeMap<(String, String), (usize, Option<i64>)> = BTreeMap::new();
+            for (j, spec) in rules.iter().enumerate() {
+                let at = format!("{path}.rules[{j}]");
+                if let Some(key) = self.rule(&at, spec, names, deployed) {
+                    let Some(expiry) = self.time(&format!("{at}.expiresAt"), &spec.expires_at)
+                    else {
+                        continue;
+                    };
+                    if let Some((first, _)) = wanted.insert(key, (j, expiry)) {
+                        self.problem(
+                            at,
+                            format!("the same model API and environment as {path}.rules[{first}]"),
+                        );
+                    }
+                }
+            }
+            let before = current.remove(pid.as_str()).unwrap_or_default();
+            for ((api, env), (j, expiry)) in &wanted {
+                let label = format!(
+                    "{who} {pname}: {} in {}",
+                    rules[*j].api, rules[*j].environment
+                );
+                let op = RuleOp {
+                    id: String::new(),
+                    consumer_id: is_consumer.then(|| pid.clone()),
+                    group_id: (!is_consumer).then(|| pid.clone()),
+                    api_id: api.clone(),
+                    environment_id: env.clone(),
+                    expire_mode: if expiry.is_some() {
+                        "ShortTerm"
+                    } else {
+                        "LongTerm"
+                    },
+                    expire_at: *expiry,
+                };
+                match before.get(&(api.as_str(), env.as_str())) {
+                    None => {
+                        self.change(
+                            ConfigKind::AuthorizationRule,
+                            ChangeAction::Create,
+                            &label,
+                            vec![],
+                        );
+                        self.plan.ops.rule_creates.push(RuleOp {
+                            id: new_id(IdKind::AuthorizationRule),
+                            ..op
+                        });
+                    }
+                    Some(old) if old != expiry => {
+                        let Some(id) = ids.get(&(pid.as_str(), api.as_str(), env.as_str())) else {
+                            continue;
+                        };
+                        self.change(
+                            ConfigKind::AuthorizationRule,
+                            ChangeAction::Change,
+                            &label,
+                            vec![format!(
+                                "expiresAt: {} -> {}",
+                                expiry_text(*old),
+                                expiry_text(*expiry)
+                            )],
+                        );
+                        self.plan.ops.rule_changes.push(RuleOp {
+                            id: (*id).to_owned(),
+                            ..op
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (api, env) in before.keys() {
+                if wanted.contains_key(&((*api).to_owned(), (*env).to_owned())) {
+                    continue;
+                }
+                let label = format!(
+                    "{who} {pname}: {} in {}",
+                    api_names.get(api).copied().unwrap_or(api),
+                    env_names.get(env).copied().unwrap_or(env)
+                );
+                if let Some(id) = ids.get(&(pid.as_str(), *api, *env)) {
+                    self.change(
+                        ConfigKind::AuthorizationRule,
+                        ChangeAction::Delete,
+                        &label,
+                        vec![],
+                    );
+                    self.plan.ops.rule_deletes.push((*id).to_owned());
+                }
+            }
+        }
+        // The rules of consumers and groups not in the file: deleted with them, or kept, and
+        // then they must still hold (their API deployed to their environment).
+        let deleted: HashSet<String> = self
+            .plan
+            .ops
+            .consumer_deletes
+            .iter()
+            .chain(&self.plan.ops.group_deletes)
+            .cloned()
+            .collect();
+        let mut leftover: Vec<(String, String)> = Vec::new();
+        for (principal, rules) in current {
+            let pname = principal_names.get(principal).copied().unwrap_or(principal);
+            let who = if IdKind::of(principal) == Some(IdKind::Consumer) {
+                "consumer"
+            } else {
+                "group"
+            };
+            for ((api, env), _) in rules {
+                let aname = api_names.get(api).copied().unwrap_or(api);
+                let ename = env_names.get(env).copied().unwrap_or(env);
+                if deleted.contains(principal) {
+                    if let Some(id) = ids.get(&(principal, api, env)) {
+                        leftover.push((
+                            format!("{who} {pname}: {aname} in {ename}"),
+                            (*id).to_owned(),
+                        ));
+                    }
+                } else if !deployed.get(api).is_some_and(|d| d.contains(env)) {
+                    self.problem(
+                        "modelApis",
+                        format!(
+                            "the {who} {} (not in the file) has a rule on {} in {}, so {} must stay deployed to {}",
+                            quoted(pname),
+                            quoted(aname),
+                            quoted(ename),
+                            quoted(aname),
+                            quoted(ename)
+                        ),
+                    );
+                }
+            }
+        }
+        for (label, id) in leftover {
+            self.change(
+                ConfigKind::AuthorizationRule,
+                ChangeAction::Delete,
+                &label,
+                vec![],
+            );
+            self.plan.ops.rule_deletes.push(id);
+        }
+    }
+
+    /// The (API ID, environment ID) of a rule in the file, or a problem.
+    fn rule(
+        &mut self,
+        at: &str,
+        spec: &RuleSpec,
+        names: &Names,
+        deployed: &HashMap<String, BTreeSet<String>>,
+    ) -> Option<(String, String)> {
+        let api = names.apis.get(&spec.api.to_ascii_lowercase());
+        let env = names.envs.get(&spec.environment.to_ascii_lowercase());
+        match (api, env) {
+            (None, _) => {
+                self.problem(
+                    format!("{at}.api"),
+                    format!("no model API named {}", quoted(&spec.api)),
+                );
+                None
+            }
+            (_, None) => {
+                self.problem(
+                    format!("{at}.environment"),
+                    format!("no environment named {}", quoted(&spec.environment)),
+                );
+                None
+            }
+            (Some((api_id, api_name)), Some((env_id, env_name))) => {
+                if !deployed.get(api_id).is_some_and(|d| d.contains(env_id)) {
+                    self.problem(
+                        format!("{at}.environment"),
+                        format!(
+                            "the model API {} is not deployed to the environment {}",
+                            quoted(api_name),
+                            quoted(env_name)
+                        ),
+                    );
+                    return None;
+                }
+                Some((api_id.clone(), env_id.clone()))
+            }
+        }
+    }
+}
+
+fn env_details(old: &EnvironmentRow, new: &EnvironmentRow) -> Vec<String> {
+    let mut details = Vec::new();
+    differ_text(&mut details, "name", &old.name, &new.name);
+    differ_text(&mut details, "alias", &old.alias, &new.alias);
+    differ_text(
+        &mut details,
+        "description",
+        &old.description,
+        &new.description,
+    );
+    differ(&mut details, "default", old.is_default, new.is_default);
+    details
+}
+
+fn api_details(old: &ModelApiRow, new: &ModelApiRow) -> Vec<String> {
+    let mut details = Vec::new();
+    differ_text(&mut details, "name", &old.name, &new.name);
+    differ(&mut details, "basePath", &old.base_path, &new.base_path);
+    differ(
+        &mut details,
+        "aiProtocols",
+        &old.ai_protocols,
+        &new.ai_protocols,
+    );
+    differ(
+        &mut details,
+        "modelCategory",
+        &old.model_category,
+        &new.model_category,
+    );
+    differ_text(
+        &mut details,
+        "description",
+        &old.description,
+        &new.description,
+    );
+    details
+}
