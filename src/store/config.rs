@@ -187,35 +187,13 @@ async fn read_rows(conn: &mut impl Read, gateway_id: &str) -> Result<GatewayRows
     })
 }
 
-super::row::row! {
-    /// A rule's ID by what identifies it in a file: who it grants, which API, which environment.
-    #[derive(Debug, Clone)]
-    pub struct RuleIdRow {
-        pub id: String,
-        pub principal_id: String,
-        pub api_id: String,
-        pub environment_id: String,
-    }
-}
-
-/// What an import reads before it plans: the gateway's rows, its rules' IDs, and its revision,
-/// all in the caller's transaction (a read-only one for a dry run, the write for an apply).
+/// What an import reads before it plans, in the caller's transaction (a read-only one for a
+/// dry run, the write for an apply).
 pub async fn read_for_import(
     conn: &mut impl Read,
     gateway_id: &str,
-) -> Result<(GatewayRows, Vec<RuleIdRow>), sqlx::Error> {
-    let rows = read_rows(conn, gateway_id).await?;
-    if rows.gateway.is_none() {
-        return Ok((rows, Vec::new()));
-    }
-    let ids = conn
-        .all(
-            "SELECT id, principal_id, api_id, environment_id FROM authorization_rules \
-             WHERE instance_id = $1",
-            &[Arg::from(gateway_id)],
-        )
-        .await?;
-    Ok((rows, ids))
+) -> Result<GatewayRows, sqlx::Error> {
+    read_rows(conn, gateway_id).await
 }
 
 /// A read-only transaction for a dry run (one consistent state).
@@ -237,7 +215,8 @@ pub async fn lock_gateway(
     .await
 }
 
-/// A rule to insert or change (`id` is new for an insert).
+/// A rule to insert, change or delete. A rule is the one of its principal for its API and
+/// environment (unique), so only an insert needs its `id` (new).
 #[derive(Debug, Clone)]
 pub struct RuleOp {
     pub id: String,
@@ -248,6 +227,16 @@ pub struct RuleOp {
     /// `LongTerm` or `ShortTerm`.
     pub expire_mode: &'static str,
     pub expire_at: Option<i64>,
+}
+
+impl RuleOp {
+    /// The consumer or group it grants.
+    pub fn principal(&self) -> &str {
+        self.consumer_id
+            .as_deref()
+            .or(self.group_id.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// A key to insert or change. A change writes every field; `key_hash` is `None` when the
@@ -290,7 +279,7 @@ pub struct ImportOps {
     pub key_deletes: Vec<String>,
     pub rule_creates: Vec<RuleOp>,
     pub rule_changes: Vec<RuleOp>,
-    pub rule_deletes: Vec<String>,
+    pub rule_deletes: Vec<RuleOp>,
 }
 
 /// Writes `ops` in an order every foreign key and unique rule accepts: what goes away first
@@ -302,8 +291,12 @@ pub async fn apply(
     ops: &ImportOps,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for id in &ops.rule_deletes {
-        super::rules::delete(conn, id).await?;
+    for r in &ops.rule_deletes {
+        conn.execute(
+            "DELETE FROM authorization_rules WHERE principal_id = $1 AND api_id = $2 AND environment_id = $3",
+            args![r.principal(), &r.api_id, &r.environment_id],
+        )
+        .await?;
     }
     for m in &ops.membership_removes {
         super::consumers::remove_membership(conn, &m.group_id, &m.consumer_id).await?;
@@ -484,8 +477,15 @@ pub async fn apply(
     for r in &ops.rule_changes {
         conn.execute(
             "UPDATE authorization_rules SET expire_mode = $1, expire_at = $2, updated_at = $3, \
-             version = version + 1 WHERE id = $4",
-            args![r.expire_mode, r.expire_at, now, &r.id],
+             version = version + 1 WHERE principal_id = $4 AND api_id = $5 AND environment_id = $6",
+            args![
+                r.expire_mode,
+                r.expire_at,
+                now,
+                r.principal(),
+                &r.api_id,
+                &r.environment_id
+            ],
         )
         .await?;
     }

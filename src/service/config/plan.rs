@@ -13,7 +13,7 @@ use crate::domain::config::{ChangeAction, ConfigKind, ResourceChange};
 use crate::domain::{Description, IdKind, Name, ResourceId};
 use crate::store::config::{
     ConsumerRow, EnvironmentRow, GatewayRows, GroupRow, ImportOps, KeyOp, MembershipRow,
-    ModelApiRow, RuleIdRow, RuleOp,
+    ModelApiRow, RuleOp,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -146,12 +146,7 @@ impl Planner<'_> {
 }
 
 /// Plans the import of `doc` into the gateway whose rows are `rows`.
-pub fn plan(
-    doc: &GatewayConfig,
-    rows: &GatewayRows,
-    rule_ids: &[RuleIdRow],
-    prune: bool,
-) -> Result<Plan, Vec<Problem>> {
+pub fn plan(doc: &GatewayConfig, rows: &GatewayRows, prune: bool) -> Result<Plan, Vec<Problem>> {
     let mut p = Planner {
         rows,
         prune,
@@ -164,7 +159,7 @@ pub fn plan(
     p.groups(doc, &mut names);
     p.consumers(doc, &mut names);
     p.keys(doc, &names);
-    p.rules(doc, &names, &deployed, rule_ids);
+    p.rules(doc, &names, &deployed);
     if !p.problems.is_empty() {
         return Err(p.problems);
     }
@@ -950,21 +945,7 @@ impl Planner<'_> {
         doc: &GatewayConfig,
         names: &Names,
         deployed: &HashMap<String, BTreeSet<String>>,
-        rule_ids: &[RuleIdRow],
     ) {
-        let ids: HashMap<(&str, &str, &str), &str> = rule_ids
-            .iter()
-            .map(|r| {
-                (
-                    (
-                        r.principal_id.as_str(),
-                        r.api_id.as_str(),
-                        r.environment_id.as_str(),
-                    ),
-                    r.id.as_str(),
-                )
-            })
-            .collect();
         let api_names: HashMap<&str, &str> = self
             .rows
             .model_apis
@@ -1079,9 +1060,6 @@ impl Planner<'_> {
                         });
                     }
                     Some(old) if old != expiry => {
-                        let Some(id) = ids.get(&(pid.as_str(), api.as_str(), env.as_str())) else {
-                            continue;
-                        };
                         self.change(
                             ConfigKind::AuthorizationRule,
                             ChangeAction::Change,
@@ -1092,10 +1070,7 @@ impl Planner<'_> {
                                 expiry_text(*expiry)
                             )],
                         );
-                        self.plan.ops.rule_changes.push(RuleOp {
-                            id: (*id).to_owned(),
-                            ..op
-                        });
+                        self.plan.ops.rule_changes.push(op);
                     }
                     Some(_) => {}
                 }
@@ -1109,15 +1084,18 @@ impl Planner<'_> {
                     api_names.get(api).copied().unwrap_or(api),
                     env_names.get(env).copied().unwrap_or(env)
                 );
-                if let Some(id) = ids.get(&(pid.as_str(), *api, *env)) {
-                    self.change(
-                        ConfigKind::AuthorizationRule,
-                        ChangeAction::Delete,
-                        &label,
-                        vec![],
-                    );
-                    self.plan.ops.rule_deletes.push((*id).to_owned());
-                }
+                self.change(
+                    ConfigKind::AuthorizationRule,
+                    ChangeAction::Delete,
+                    &label,
+                    vec![],
+                );
+                self.plan.ops.rule_deletes.push(rule_at(
+                    pid,
+                    is_consumer,
+                    (*api).to_owned(),
+                    (*env).to_owned(),
+                ));
             }
         }
         // The rules of consumers and groups not in the file: deleted with them, or kept, and
@@ -1130,7 +1108,7 @@ impl Planner<'_> {
             .chain(&self.plan.ops.group_deletes)
             .cloned()
             .collect();
-        let mut leftover: Vec<(String, String)> = Vec::new();
+        let mut leftover: Vec<(String, RuleOp)> = Vec::new();
         for (principal, rules) in current {
             let pname = principal_names.get(principal).copied().unwrap_or(principal);
             let who = if IdKind::of(principal) == Some(IdKind::Consumer) {
@@ -1142,12 +1120,10 @@ impl Planner<'_> {
                 let aname = api_names.get(api).copied().unwrap_or(api);
                 let ename = env_names.get(env).copied().unwrap_or(env);
                 if deleted.contains(principal) {
-                    if let Some(id) = ids.get(&(principal, api, env)) {
-                        leftover.push((
-                            format!("{who} {pname}: {aname} in {ename}"),
-                            (*id).to_owned(),
-                        ));
-                    }
+                    leftover.push((
+                        format!("{who} {pname}: {aname} in {ename}"),
+                        rule_at(principal, who == "consumer", api.to_owned(), env.to_owned()),
+                    ));
                 } else if !deployed.get(api).is_some_and(|d| d.contains(env)) {
                     self.problem(
                         "modelApis",
@@ -1163,14 +1139,14 @@ impl Planner<'_> {
                 }
             }
         }
-        for (label, id) in leftover {
+        for (label, rule) in leftover {
             self.change(
                 ConfigKind::AuthorizationRule,
                 ChangeAction::Delete,
                 &label,
                 vec![],
             );
-            self.plan.ops.rule_deletes.push(id);
+            self.plan.ops.rule_deletes.push(rule);
         }
     }
 
@@ -1214,6 +1190,19 @@ impl Planner<'_> {
                 Some((api_id.clone(), env_id.clone()))
             }
         }
+    }
+}
+
+/// A rule by what identifies it: its consumer or group, API and environment.
+fn rule_at(principal: &str, is_consumer: bool, api_id: String, environment_id: String) -> RuleOp {
+    RuleOp {
+        id: String::new(),
+        consumer_id: is_consumer.then(|| principal.to_owned()),
+        group_id: (!is_consumer).then(|| principal.to_owned()),
+        api_id,
+        environment_id,
+        expire_mode: "LongTerm",
+        expire_at: None,
     }
 }
 
