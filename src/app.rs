@@ -8,6 +8,7 @@ use crate::ui::pages::{
     consumers::ConsumersPage,
     environments::EnvironmentsPage,
     groups::GroupsPage,
+    import::ImportConfigPage,
     instances,
     keys::KeysPage,
     login::LoginPage,
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("authorization") ssr=SsrMode::Async view={Lazy::<Authorization>::new()} />
                     <Route path=path!("audit") ssr=SsrMode::Async view={Lazy::<InstanceAudit>::new()} />
                     <Route path=path!("access") ssr=SsrMode::Async view={Lazy::<AccessCheck>::new()} />
+                    <Route path=path!("import") ssr=SsrMode::Async view={Lazy::<ImportConfig>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -219,6 +221,7 @@ lazy_pages! {
     GlobalAudit => GlobalAuditPage;
     Accounts => AccountsPage;
     AccessCheck => AccessCheckPage;
+    ImportConfig => ImportConfigPage;
 }
 
 #[cfg(feature = "ssr")]

@@ -91,6 +91,7 @@ test('every page of the console, and its dialogs', async ({ page }) => {
   await page.getByRole('button', { name: 'Check access' }).click();
   await expect(page.getByRole('region', { name: 'Decision' })).toBeVisible();
   await expectAccessible(page, 'access check with a decision');
+  await open('Import configuration', 'Import configuration');
 
   const top = async (link: string) => {
     await page.getByRole('banner').getByRole('link', { name: link }).click();

@@ -7,7 +7,7 @@ use super::read::Read;
 use super::{args, Arg, Db, Write};
 
 /// One gateway's configuration, as the store reads it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct GatewayRows {
     pub gateway: Option<GatewayRow>,
     pub environments: Vec<EnvironmentRow>,

@@ -37,7 +37,7 @@ fn by_name(a: &str, b: &str) -> std::cmp::Ordering {
         .then_with(|| a.cmp(b))
 }
 
-fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<GatewayConfig> {
+pub(super) fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<GatewayConfig> {
     let gateway = rows.gateway?;
     let env_names: HashMap<&str, &str> = rows
         .environments

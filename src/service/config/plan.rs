@@ -1244,3 +1244,200 @@ fn api_details(old: &ModelApiRow, new: &ModelApiRow) -> Vec<String> {
     );
     details
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::apis::{AI_PROTOCOLS, MODEL_CATEGORIES};
+    use crate::store::config::{DeploymentRow, GatewayRow, KeyRow, RuleRow};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// A gateway of `envs` environments (the first the default), `apis` model APIs deployed
+    /// as `deployments` says, `groups` groups, `consumers` consumers with `memberships`, rules
+    /// on deployed pairs, and keys, all named by their index.
+    #[allow(clippy::type_complexity)]
+    fn gateway(
+        (envs, apis, groups, consumers): (usize, usize, usize, usize),
+        deployments: &[(usize, usize)],
+        memberships: &[(usize, usize)],
+        rules: &[(usize, usize, Option<i64>)],
+        keys: &[(Option<usize>, bool, Option<i64>)],
+    ) -> GatewayRows {
+        let mut rows = GatewayRows {
+            gateway: Some(GatewayRow {
+                id: "gw-1".into(),
+                name: "gw".into(),
+                revision: 7,
+            }),
+            ..GatewayRows::default()
+        };
+        for e in 0..envs {
+            rows.environments.push(EnvironmentRow {
+                id: format!("env-{e}"),
+                name: format!("env{e}"),
+                alias: format!("Env {e}"),
+                description: String::new(),
+                is_default: e == 0,
+            });
+        }
+        for a in 0..apis {
+            rows.model_apis.push(ModelApiRow {
+                id: format!("api-{a}"),
+                name: format!("api{a}"),
+                base_path: format!("/v1/api{a}"),
+                ai_protocols: AI_PROTOCOLS[a % AI_PROTOCOLS.len()].into(),
+                model_category: MODEL_CATEGORIES[a % MODEL_CATEGORIES.len()].into(),
+                description: if a % 2 == 0 {
+                    String::new()
+                } else {
+                    "d".into()
+                },
+            });
+        }
+        let mut pairs: Vec<(usize, usize)> = deployments
+            .iter()
+            .map(|(a, e)| (a % apis.max(1), e % envs))
+            .filter(|_| apis > 0)
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        for (a, e) in &pairs {
+            rows.deployments.push(DeploymentRow {
+                api_id: format!("api-{a}"),
+                environment_id: format!("env-{e}"),
+            });
+        }
+        for g in 0..groups {
+            rows.groups.push(GroupRow {
+                id: format!("cg-{g}"),
+                name: format!("group{g}"),
+                description: String::new(),
+                enabled: g % 3 != 0,
+            });
+        }
+        for c in 0..consumers {
+            rows.consumers.push(ConsumerRow {
+                id: format!("cs-{c}"),
+                name: format!("Consumer{c}"),
+                description: "x".into(),
+                enabled: c % 2 == 0,
+            });
+        }
+        let mut members: Vec<(usize, usize)> = memberships
+            .iter()
+            .filter(|_| groups > 0 && consumers > 0)
+            .map(|(g, c)| (g % groups.max(1), c % consumers.max(1)))
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        for (g, c) in members {
+            rows.memberships.push(MembershipRow {
+                group_id: format!("cg-{g}"),
+                consumer_id: format!("cs-{c}"),
+            });
+        }
+        let principals = groups + consumers;
+        let mut seen = HashSet::new();
+        for (p, pair, expiry) in rules {
+            if principals == 0 || pairs.is_empty() {
+                break;
+            }
+            let (p, (a, e)) = (p % principals, pairs[pair % pairs.len()]);
+            if !seen.insert((p, a, e)) {
+                continue;
+            }
+            let (consumer_id, group_id) = if p < groups {
+                (None, Some(format!("cg-{p}")))
+            } else {
+                (Some(format!("cs-{}", p - groups)), None)
+            };
+            rows.rules.push(RuleRow {
+                consumer_id,
+                group_id,
+                api_id: Arc::from(format!("api-{a}")),
+                environment_id: Arc::from(format!("env-{e}")),
+                expire_mode: Arc::from(if expiry.is_some() {
+                    "ShortTerm"
+                } else {
+                    "LongTerm"
+                }),
+                expire_at: *expiry,
+            });
+        }
+        for (k, (owner, enabled, expires_at)) in keys.iter().enumerate() {
+            rows.keys.push(KeyRow {
+                id: format!("k-{k}"),
+                name: format!("key{k}"),
+                prefix: format!("sk-{k:04}"),
+                key_hash: format!("{k:064x}"),
+                consumer_id: owner
+                    .filter(|_| consumers > 0)
+                    .map(|c| format!("cs-{}", c % consumers)),
+                enabled: *enabled,
+                expires_at: *expires_at,
+            });
+        }
+        rows
+    }
+
+    proptest! {
+        /// A gateway's own export, imported back, changes nothing, with or without prune.
+        #[test]
+        fn a_gateways_own_export_plans_no_change(
+            sizes in (1usize..4, 0usize..4, 0usize..4, 0usize..5),
+            deployments in proptest::collection::vec((0usize..4, 0usize..4), 0..8),
+            memberships in proptest::collection::vec((0usize..4, 0usize..5), 0..8),
+            rules in proptest::collection::vec((0usize..9, 0usize..8, proptest::option::of(0i64..253_402_300_799_000)), 0..12),
+            keys in proptest::collection::vec((proptest::option::of(0usize..5), any::<bool>(), proptest::option::of(0i64..253_402_300_799_000)), 0..5),
+            prune in any::<bool>(),
+        ) {
+            let rows = gateway(sizes, &deployments, &memberships, &rules, &keys);
+            let doc = super::super::export::build(rows.clone(), false).unwrap();
+            let planned = plan(&doc, &rows, prune).unwrap();
+            prop_assert!(planned.changes.is_empty(), "{:?}", planned.changes);
+            // The same through the YAML text.
+            let text = super::super::document::to_yaml(&doc).unwrap();
+            let read = super::super::document::from_yaml(&text).unwrap();
+            prop_assert_eq!(read, doc);
+        }
+
+        /// Into an empty gateway, everything is created, each once, and nothing is deleted.
+        #[test]
+        fn an_export_into_an_empty_gateway_creates_each_resource_once(
+            sizes in (1usize..4, 0usize..4, 0usize..4, 0usize..5),
+            deployments in proptest::collection::vec((0usize..4, 0usize..4), 0..8),
+            memberships in proptest::collection::vec((0usize..4, 0usize..5), 0..8),
+            rules in proptest::collection::vec((0usize..9, 0usize..8, proptest::option::of(0i64..253_402_300_799_000)), 0..12),
+        ) {
+            let rows = gateway(sizes, &deployments, &memberships, &rules, &[]);
+            let doc = super::super::export::build(rows.clone(), false).unwrap();
+            let empty = gateway((1, 0, 0, 0), &[], &[], &[], &[]);
+            let planned = plan(&doc, &empty, true).unwrap();
+            let ops = &planned.ops;
+            prop_assert_eq!(ops.environment_creates.len(), rows.environments.len() - 1);
+            prop_assert_eq!(ops.api_creates.len(), rows.model_apis.len());
+            prop_assert_eq!(ops.group_creates.len(), rows.groups.len());
+            prop_assert_eq!(ops.consumer_creates.len(), rows.consumers.len());
+            prop_assert_eq!(ops.membership_adds.len(), rows.memberships.len());
+            prop_assert_eq!(ops.rule_creates.len(), rows.rules.len());
+            prop_assert!(planned.changes.iter().all(|c| c.action != ChangeAction::Delete));
+        }
+    }
+
+    #[test]
+    fn a_rule_on_an_api_not_deployed_there_is_a_problem_at_its_place() {
+        let rows = gateway((2, 1, 0, 1), &[(0, 0)], &[], &[], &[]);
+        let mut doc = super::super::export::build(rows.clone(), false).unwrap();
+        doc.consumers[0].rules.push(RuleSpec {
+            api: "api0".into(),
+            environment: "env1".into(),
+            expires_at: None,
+        });
+        let problems = plan(&doc, &rows, false).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "consumers[0].rules[0].environment: the model API \"api0\" is not deployed to the environment \"env1\""
+        );
+    }
+}

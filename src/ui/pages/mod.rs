@@ -7,6 +7,7 @@ pub mod audit;
 pub mod consumers;
 pub mod environments;
 pub mod groups;
+pub mod import;
 pub mod instances;
 pub mod keys;
 pub mod login;

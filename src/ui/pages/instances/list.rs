@@ -119,6 +119,7 @@ pub fn InstanceLayout() -> impl IntoView {
                     <a href=link("/authorization")>"Authorization"</a>
                     <a href=link("/audit")>"Audit log"</a>
                     <a href=link("/access")>"Access check"</a>
+                    <a href=link("/import")>"Import configuration"</a>
                 </nav>
                 <main class="page">
                     <Outlet />
@@ -149,6 +150,7 @@ pub fn InstanceOverview() -> impl IntoView {
                         let (edit, delete) = (i.clone(), i.clone());
                         // Served by the REST API as a YAML file (configuration as code).
                         let export = format!("/v1/gateways/{}/export", i.id);
+                        let import = format!("/instances/{}/import", i.id);
                         view! {
                             <h1>"Basic information"</h1>
                             <div class="toolbar">
@@ -157,6 +159,7 @@ pub fn InstanceOverview() -> impl IntoView {
                                     <button type="button" class="danger" on:click=move |_| deleting.set(Some(delete.clone()))>"Delete instance"</button>
                                 })}
                                 <a class="button" href=export download="" rel="external">"Download configuration"</a>
+                                {writer.then(|| view! { <a class="button" href=import>"Import configuration"</a> })}
                             </div>
                             <dl class="facts">
                                 <dt>"ID"</dt><dd>{i.id}</dd>
