@@ -101,7 +101,168 @@ struct Names {
     consumers: HashMap<String, (String, String)>,
 }
 
+/// A kind of record a file lists by name: how a plan names it, and where its writes go.
+trait Planned: Sized {
+    const KIND: ConfigKind;
+    const IDS: IdKind;
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+    fn set_id(&mut self, id: String);
+    /// What differs, field by field (`enabled: true -> false`).
+    fn details(old: &Self, new: &Self) -> Vec<String>;
+    /// Its creates, its changes and its deletes.
+    fn writes(ops: &mut ImportOps) -> (&mut Vec<Self>, &mut Vec<Self>, &mut Vec<String>);
+}
+
+macro_rules! planned {
+    ($row:ty, $kind:ident, $ids:ident, $creates:ident, $changes:ident, $deletes:ident, $details:expr) => {
+        impl Planned for $row {
+            const KIND: ConfigKind = ConfigKind::$kind;
+            const IDS: IdKind = IdKind::$ids;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn set_id(&mut self, id: String) {
+                self.id = id;
+            }
+            fn details(old: &Self, new: &Self) -> Vec<String> {
+                $details(old, new)
+            }
+            fn writes(ops: &mut ImportOps) -> (&mut Vec<Self>, &mut Vec<Self>, &mut Vec<String>) {
+                (&mut ops.$creates, &mut ops.$changes, &mut ops.$deletes)
+            }
+        }
+    };
+}
+
+planned!(
+    EnvironmentRow,
+    Environment,
+    Environment,
+    environment_creates,
+    environment_changes,
+    environment_deletes,
+    env_details
+);
+planned!(
+    ModelApiRow,
+    ModelApi,
+    Api,
+    api_creates,
+    api_changes,
+    api_deletes,
+    api_details
+);
+planned!(
+    GroupRow,
+    ConsumerGroup,
+    ConsumerGroup,
+    group_creates,
+    group_changes,
+    group_deletes,
+    |o: &GroupRow, n: &GroupRow| {
+        owner_details(
+            &o.name,
+            &o.description,
+            o.enabled,
+            &n.name,
+            &n.description,
+            n.enabled,
+        )
+    }
+);
+planned!(
+    ConsumerRow,
+    Consumer,
+    Consumer,
+    consumer_creates,
+    consumer_changes,
+    consumer_deletes,
+    |o: &ConsumerRow, n: &ConsumerRow| {
+        owner_details(
+            &o.name,
+            &o.description,
+            o.enabled,
+            &n.name,
+            &n.description,
+            n.enabled,
+        )
+    }
+);
+
+/// A group's or consumer's own fields that differ.
+fn owner_details(
+    old_name: &str,
+    old_description: &str,
+    old_enabled: bool,
+    name: &str,
+    description: &str,
+    enabled: bool,
+) -> Vec<String> {
+    let mut details = Vec::new();
+    differ_text(&mut details, "name", old_name, name);
+    differ_text(&mut details, "description", old_description, description);
+    differ(&mut details, "enabled", old_enabled, enabled);
+    details
+}
+
 impl Planner<'_> {
+    /// `row` as the file has it: created with a new ID, or changed when it differs from `old`
+    /// (or `extra` tells of more); its ID.
+    fn upsert<R: Planned>(
+        &mut self,
+        old: Option<&R>,
+        mut row: R,
+        name: &str,
+        extra: Vec<String>,
+    ) -> String {
+        match old {
+            Some(old) => {
+                let id = old.id().to_owned();
+                row.set_id(id.clone());
+                let mut details = R::details(old, &row);
+                details.extend(extra);
+                if !details.is_empty() {
+                    self.change(R::KIND, ChangeAction::Change, name, details);
+                    R::writes(&mut self.plan.ops).1.push(row);
+                }
+                id
+            }
+            None => {
+                let id = new_id(R::IDS);
+                row.set_id(id.clone());
+                self.change(R::KIND, ChangeAction::Create, name, vec![]);
+                R::writes(&mut self.plan.ops).0.push(row);
+                id
+            }
+        }
+    }
+
+    /// The records of a kind the file does not list: deleted with prune; kept otherwise, and
+    /// then named in `kept` (name key -> ID, name).
+    fn unlisted<R: Planned>(
+        &mut self,
+        rows: &[R],
+        listed: &HashSet<String>,
+        kept: &mut HashMap<String, (String, String)>,
+    ) {
+        for old in rows {
+            let key = old.name().to_ascii_lowercase();
+            if listed.contains(&key) {
+                continue;
+            }
+            if self.prune {
+                self.change(R::KIND, ChangeAction::Delete, old.name(), vec![]);
+                R::writes(&mut self.plan.ops).2.push(old.id().to_owned());
+            } else {
+                kept.insert(key, (old.id().to_owned(), old.name().to_owned()));
+            }
+        }
+    }
+
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
@@ -223,34 +384,8 @@ impl Planner<'_> {
                 description,
                 is_default: default_key.as_deref() == Some(key.as_str()),
             };
-            match current.get(&key) {
-                Some(old) => {
-                    let row = EnvironmentRow {
-                        id: old.id.clone(),
-                        ..row
-                    };
-                    let details = env_details(old, &row);
-                    names.envs.insert(key, (old.id.clone(), name.clone()));
-                    if !details.is_empty() {
-                        self.change(
-                            ConfigKind::Environment,
-                            ChangeAction::Change,
-                            &name,
-                            details,
-                        );
-                        self.plan.ops.environment_changes.push(row);
-                    }
-                }
-                None => {
-                    let row = EnvironmentRow {
-                        id: new_id(IdKind::Environment),
-                        ..row
-                    };
-                    names.envs.insert(key, (row.id.clone(), name.clone()));
-                    self.change(ConfigKind::Environment, ChangeAction::Create, &name, vec![]);
-                    self.plan.ops.environment_creates.push(row);
-                }
-            }
+            let id = self.upsert(current.get(&key).copied(), row, &name, Vec::new());
+            names.envs.insert(key, (id, name.clone()));
         }
         for old in &self.rows.environments {
             let key = old.name.to_ascii_lowercase();
@@ -401,54 +536,30 @@ impl Planner<'_> {
                 model_category: category,
                 description,
             };
-            match current.get(&key) {
-                Some(old) => {
-                    let row = ModelApiRow {
-                        id: old.id.clone(),
-                        ..row
-                    };
-                    let before = current_deployed.remove(old.id.as_str()).unwrap_or_default();
-                    let mut details = api_details(old, &row);
-                    let added: Vec<&str> = envs
-                        .difference(&before)
-                        .map(|e| env_names.get(e).map_or(e.as_str(), String::as_str))
-                        .collect();
-                    let removed: Vec<&str> = before
-                        .difference(&envs)
-                        .map(|e| env_names.get(e).map_or(e.as_str(), String::as_str))
-                        .collect();
-                    if !added.is_empty() || !removed.is_empty() {
-                        let mut parts: Vec<String> =
-                            added.iter().map(|e| format!("+{e}")).collect();
-                        parts.extend(removed.iter().map(|e| format!("-{e}")));
-                        details.push(format!("environments: {}", parts.join(" ")));
-                        self.plan
-                            .ops
-                            .deployments
-                            .push((old.id.clone(), envs.iter().cloned().collect()));
-                    }
-                    names.apis.insert(key, (old.id.clone(), name.clone()));
-                    if !details.is_empty() {
-                        self.change(ConfigKind::ModelApi, ChangeAction::Change, &name, details);
-                        self.plan.ops.api_changes.push(row);
-                    }
-                    deployed_after.insert(old.id.clone(), envs);
-                }
-                None => {
-                    let row = ModelApiRow {
-                        id: new_id(IdKind::Api),
-                        ..row
-                    };
-                    names.apis.insert(key, (row.id.clone(), name.clone()));
-                    self.change(ConfigKind::ModelApi, ChangeAction::Create, &name, vec![]);
-                    self.plan
-                        .ops
-                        .deployments
-                        .push((row.id.clone(), envs.iter().cloned().collect()));
-                    deployed_after.insert(row.id.clone(), envs);
-                    self.plan.ops.api_creates.push(row);
+            let old = current.get(&key).copied();
+            let mut extra = Vec::new();
+            if let Some(old) = old {
+                let before = current_deployed.remove(old.id.as_str()).unwrap_or_default();
+                let name_of = |e: &String| env_names.get(e).cloned().unwrap_or_else(|| e.clone());
+                let mut parts: Vec<String> = envs
+                    .difference(&before)
+                    .map(|e| format!("+{}", name_of(e)))
+                    .collect();
+                parts.extend(before.difference(&envs).map(|e| format!("-{}", name_of(e))));
+                if !parts.is_empty() {
+                    extra.push(format!("environments: {}", parts.join(" ")));
                 }
             }
+            let deployments_change = old.is_none() || !extra.is_empty();
+            let id = self.upsert(old, row, &name, extra);
+            if deployments_change {
+                self.plan
+                    .ops
+                    .deployments
+                    .push((id.clone(), envs.iter().cloned().collect()));
+            }
+            names.apis.insert(key, (id.clone(), name.clone()));
+            deployed_after.insert(id, envs);
         }
         for old in &self.rows.model_apis {
             let key = old.name.to_ascii_lowercase();
@@ -510,65 +621,11 @@ impl Planner<'_> {
                 description,
                 enabled: spec.enabled,
             };
-            match current.get(&key) {
-                Some(old) => {
-                    let row = GroupRow {
-                        id: old.id.clone(),
-                        ..row
-                    };
-                    let mut details = Vec::new();
-                    differ_text(&mut details, "name", &old.name, &row.name);
-                    differ_text(
-                        &mut details,
-                        "description",
-                        &old.description,
-                        &row.description,
-                    );
-                    differ(&mut details, "enabled", old.enabled, row.enabled);
-                    names.groups.insert(key, (old.id.clone(), name.clone()));
-                    if !details.is_empty() {
-                        self.change(
-                            ConfigKind::ConsumerGroup,
-                            ChangeAction::Change,
-                            &name,
-                            details,
-                        );
-                        self.plan.ops.group_changes.push(row);
-                    }
-                }
-                None => {
-                    let row = GroupRow {
-                        id: new_id(IdKind::ConsumerGroup),
-                        ..row
-                    };
-                    names.groups.insert(key, (row.id.clone(), name.clone()));
-                    self.change(
-                        ConfigKind::ConsumerGroup,
-                        ChangeAction::Create,
-                        &name,
-                        vec![],
-                    );
-                    self.plan.ops.group_creates.push(row);
-                }
-            }
+            let id = self.upsert(current.get(&key).copied(), row, &name, Vec::new());
+            names.groups.insert(key, (id, name.clone()));
         }
-        for old in &self.rows.groups {
-            let key = old.name.to_ascii_lowercase();
-            if listed.contains(&key) {
-                continue;
-            }
-            if self.prune {
-                self.change(
-                    ConfigKind::ConsumerGroup,
-                    ChangeAction::Delete,
-                    &old.name,
-                    vec![],
-                );
-                self.plan.ops.group_deletes.push(old.id.clone());
-            } else {
-                names.groups.insert(key, (old.id.clone(), old.name.clone()));
-            }
-        }
+        let rows = self.rows;
+        self.unlisted(&rows.groups, &listed, &mut names.groups);
     }
 
     fn consumers(&mut self, doc: &GatewayConfig, names: &mut Names) {
@@ -612,38 +669,7 @@ impl Planner<'_> {
                 description,
                 enabled: spec.enabled,
             };
-            let id = match current.get(&key) {
-                Some(old) => {
-                    let row = ConsumerRow {
-                        id: old.id.clone(),
-                        ..row
-                    };
-                    let mut details = Vec::new();
-                    differ_text(&mut details, "name", &old.name, &row.name);
-                    differ_text(
-                        &mut details,
-                        "description",
-                        &old.description,
-                        &row.description,
-                    );
-                    differ(&mut details, "enabled", old.enabled, row.enabled);
-                    if !details.is_empty() {
-                        self.change(ConfigKind::Consumer, ChangeAction::Change, &name, details);
-                        self.plan.ops.consumer_changes.push(row);
-                    }
-                    old.id.clone()
-                }
-                None => {
-                    let row = ConsumerRow {
-                        id: new_id(IdKind::Consumer),
-                        ..row
-                    };
-                    self.change(ConfigKind::Consumer, ChangeAction::Create, &name, vec![]);
-                    let id = row.id.clone();
-                    self.plan.ops.consumer_creates.push(row);
-                    id
-                }
-            };
+            let id = self.upsert(current.get(&key).copied(), row, &name, Vec::new());
             names.consumers.insert(key, (id.clone(), name.clone()));
             let mut wanted: BTreeMap<String, String> = BTreeMap::new();
             for (j, group) in spec.groups.iter().enumerate() {
@@ -691,25 +717,8 @@ impl Planner<'_> {
                 });
             }
         }
-        for old in &self.rows.consumers {
-            let key = old.name.to_ascii_lowercase();
-            if listed.contains(&key) {
-                continue;
-            }
-            if self.prune {
-                self.change(
-                    ConfigKind::Consumer,
-                    ChangeAction::Delete,
-                    &old.name,
-                    vec![],
-                );
-                self.plan.ops.consumer_deletes.push(old.id.clone());
-            } else {
-                names
-                    .consumers
-                    .insert(key, (old.id.clone(), old.name.clone()));
-            }
-        }
+        let rows = self.rows;
+        self.unlisted(&rows.consumers, &listed, &mut names.consumers);
         // Memberships of consumers not in the file that are kept stay, unless their group
         // goes; those of deleted consumers go with them.
         let deleted_groups: HashSet<&str> = self
