@@ -55,7 +55,9 @@ pub struct ImportQuery {
     params(("gatewayId" = String, Path, description = "gw-…"), ImportQuery),
     request_body(content = Object, content_type = "application/yaml",
         description = "A configuration file (`/v1/schemas/gateway-config.json`), YAML or JSON; up to 128 MiB"),
-    responses((status = 200, body = Envelope<ImportReport>), ErrorResponses))]
+    responses((status = 200, body = Envelope<ImportReport>),
+        (status = 415, description = "The body is not YAML or JSON: `InvalidRequest.ContentType`", body = super::envelope::ErrorEnvelope),
+        ErrorResponses))]
 async fn import_gateway(
     ctx: Ctx,
     Path(gateway_id): Path<String>,
