@@ -47,6 +47,8 @@ pub struct Plan {
 
 struct Planner<'a> {
     rows: &'a GatewayRows,
+    /// The name of every environment, model API, group and consumer there is, by ID.
+    names_by_id: HashMap<&'a str, &'a str>,
     prune: bool,
     problems: Vec<Problem>,
     plan: Plan,
@@ -306,10 +308,38 @@ impl Planner<'_> {
     }
 }
 
+impl<'a> Planner<'a> {
+    /// The name of the environment, model API, group or consumer with this ID (the ID when
+    /// there is none). It does not borrow the planner, which may go on changing.
+    fn named<'s>(&self, id: &'s str) -> &'s str
+    where
+        'a: 's,
+    {
+        self.names_by_id.get(id).copied().unwrap_or(id)
+    }
+}
+
 /// Plans the import of `doc` into the gateway whose rows are `rows`.
 pub fn plan(doc: &GatewayConfig, rows: &GatewayRows, prune: bool) -> Result<Plan, Vec<Problem>> {
+    let names_by_id = rows
+        .environments
+        .iter()
+        .map(|e| (e.id.as_str(), e.name.as_str()))
+        .chain(
+            rows.model_apis
+                .iter()
+                .map(|a| (a.id.as_str(), a.name.as_str())),
+        )
+        .chain(rows.groups.iter().map(|g| (g.id.as_str(), g.name.as_str())))
+        .chain(
+            rows.consumers
+                .iter()
+                .map(|c| (c.id.as_str(), c.name.as_str())),
+        )
+        .collect();
     let mut p = Planner {
         rows,
+        names_by_id,
         prune,
         problems: Vec::new(),
         plan: Plan::default(),
@@ -635,18 +665,6 @@ impl Planner<'_> {
             .iter()
             .map(|c| (c.name.to_ascii_lowercase(), c))
             .collect();
-        let group_names: HashMap<&str, &str> = self
-            .rows
-            .groups
-            .iter()
-            .map(|g| (g.id.as_str(), g.name.as_str()))
-            .collect();
-        let consumer_names: HashMap<&str, &str> = self
-            .rows
-            .consumers
-            .iter()
-            .map(|c| (c.id.as_str(), c.name.as_str()))
-            .collect();
         let mut member_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         for m in &self.rows.memberships {
             member_of
@@ -704,7 +722,7 @@ impl Planner<'_> {
                 }
             }
             for gid in before.iter().filter(|g| !wanted.contains_key(**g)) {
-                let gname = group_names.get(gid).copied().unwrap_or(gid);
+                let gname = self.named(gid);
                 self.change(
                     ConfigKind::GroupMembership,
                     ChangeAction::Delete,
@@ -739,8 +757,8 @@ impl Planner<'_> {
         for (cid, groups) in member_of {
             for gid in groups {
                 if deleted_groups.contains(gid) || deleted_consumers.contains(cid) {
-                    let cname = consumer_names.get(cid).copied().unwrap_or(cid);
-                    let gname = group_names.get(gid).copied().unwrap_or(gid);
+                    let cname = self.named(cid);
+                    let gname = self.named(gid);
                     gone.push((
                         format!("{cname} in {gname}"),
                         gid.to_owned(),
@@ -769,12 +787,6 @@ impl Planner<'_> {
             .keys
             .iter()
             .map(|k| (k.name.to_ascii_lowercase(), k))
-            .collect();
-        let consumer_names: HashMap<&str, &str> = self
-            .rows
-            .consumers
-            .iter()
-            .map(|c| (c.id.as_str(), c.name.as_str()))
             .collect();
         let keys = self.keys_of("keys", doc.keys.iter().map(|k| k.name.as_str()));
         let mut listed = HashSet::new();
@@ -840,7 +852,7 @@ impl Planner<'_> {
                     let old_owner = old
                         .consumer_id
                         .as_deref()
-                        .map(|c| consumer_names.get(c).copied().unwrap_or(c))
+                        .map(|c| self.named(c))
                         .unwrap_or("(none)");
                     let new_owner = consumer.as_ref().map_or("(none)", |(_, n)| n.as_str());
                     let rebind = old.consumer_id != consumer_id;
@@ -955,30 +967,6 @@ impl Planner<'_> {
         names: &Names,
         deployed: &HashMap<String, BTreeSet<String>>,
     ) {
-        let api_names: HashMap<&str, &str> = self
-            .rows
-            .model_apis
-            .iter()
-            .map(|a| (a.id.as_str(), a.name.as_str()))
-            .collect();
-        let env_names: HashMap<&str, &str> = self
-            .rows
-            .environments
-            .iter()
-            .map(|e| (e.id.as_str(), e.name.as_str()))
-            .collect();
-        let principal_names: HashMap<&str, &str> = self
-            .rows
-            .consumers
-            .iter()
-            .map(|c| (c.id.as_str(), c.name.as_str()))
-            .chain(
-                self.rows
-                    .groups
-                    .iter()
-                    .map(|g| (g.id.as_str(), g.name.as_str())),
-            )
-            .collect();
         // principal -> (api, env) -> expiry, as now.
         let mut current: HashMap<&str, BTreeMap<(&str, &str), Option<i64>>> = HashMap::new();
         for r in &self.rows.rules {
@@ -1088,11 +1076,7 @@ impl Planner<'_> {
                 if wanted.contains_key(&((*api).to_owned(), (*env).to_owned())) {
                     continue;
                 }
-                let label = format!(
-                    "{who} {pname}: {} in {}",
-                    api_names.get(api).copied().unwrap_or(api),
-                    env_names.get(env).copied().unwrap_or(env)
-                );
+                let label = format!("{who} {pname}: {} in {}", self.named(api), self.named(env));
                 self.change(
                     ConfigKind::AuthorizationRule,
                     ChangeAction::Delete,
@@ -1119,15 +1103,15 @@ impl Planner<'_> {
             .collect();
         let mut leftover: Vec<(String, RuleOp)> = Vec::new();
         for (principal, rules) in current {
-            let pname = principal_names.get(principal).copied().unwrap_or(principal);
+            let pname = self.named(principal);
             let who = if IdKind::of(principal) == Some(IdKind::Consumer) {
                 "consumer"
             } else {
                 "group"
             };
             for ((api, env), _) in rules {
-                let aname = api_names.get(api).copied().unwrap_or(api);
-                let ename = env_names.get(env).copied().unwrap_or(env);
+                let aname = self.named(api);
+                let ename = self.named(env);
                 if deleted.contains(principal) {
                     leftover.push((
                         format!("{who} {pname}: {aname} in {ename}"),
