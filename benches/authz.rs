@@ -90,6 +90,7 @@ fn memory_per_key() {
         memberships: vec![],
         keys: (0..MEMORY_KEYS)
             .map(|i| KeyRow {
+                id: format!("key-{i:020}"),
                 key_hash: KeyHash::from_hex(&hash_key(&key_value(i))),
                 previous_hash: None,
                 previous_expires_at: None,

@@ -100,6 +100,19 @@ pub struct Config {
     #[arg(long, env = "CONSOLE_AUTHZ_MAX_STALENESS", default_value = "30", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub authz_max_staleness: u64,
 
+    /// Seconds between two writes of the check's usage counts to the database (each replica
+    /// writes its own, and they add up). A crash loses at most this much counting.
+    #[arg(long, env = "CONSOLE_USAGE_FLUSH_INTERVAL", default_value = "5", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub usage_flush_interval: u64,
+
+    /// Hours minute usage buckets are kept.
+    #[arg(long, env = "CONSOLE_USAGE_MINUTE_RETENTION_HOURS", default_value = "48", value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    pub usage_minute_retention_hours: u64,
+
+    /// Days hourly usage buckets are kept.
+    #[arg(long, env = "CONSOLE_USAGE_HOUR_RETENTION_DAYS", default_value = "400", value_parser = clap::value_parser!(u64).range(1..=3_650))]
+    pub usage_hour_retention_days: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -187,6 +187,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         trust_proxy_headers: config.authz_trust_proxy_headers,
         request_uri: config.authz_request_uri,
         max_staleness: std::time::Duration::from_secs(config.authz_max_staleness),
+        usage: enforce::usage::UsageSettings {
+            flush_interval: std::time::Duration::from_secs(config.usage_flush_interval),
+            minute_retention: std::time::Duration::from_secs(
+                config.usage_minute_retention_hours * 3600,
+            ),
+            hour_retention: std::time::Duration::from_secs(
+                config.usage_hour_retention_days * 86_400,
+            ),
+        },
     };
     if settings.instance_id.is_none() && !settings.trust_proxy_headers {
         tracing::warn!("no enforcement gateway is configured: /authz/check refuses every key (set CONSOLE_AUTHZ_GATEWAY_ID, or CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1 behind a proxy that sets X-Gateway-Id)");
@@ -215,6 +224,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, metrics).await });
     }
+    let enforcer = state.enforcer.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
@@ -224,6 +234,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // The counts since the last flush, so that a clean stop loses none.
+    match enforcer.flush_usage().await {
+        Ok(n) => tracing::info!(combinations = n, "usage counts written"),
+        Err(e) => tracing::error!(error = %e, "the last usage counts could not be written"),
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -20,6 +20,7 @@ mod model_apis;
 mod openapi;
 mod rules;
 mod tokens;
+mod usage;
 
 pub use envelope::{
     error_response, Answer, Data, Dependencies, Empty, Envelope, ErrorResponses, Items,
@@ -52,6 +53,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(accounts::router())
         .merge(config::router())
         .merge(access::router())
+        .merge(usage::router())
         .split_for_parts();
     let mut doc = doc;
     document_input_rules(&mut doc);

@@ -24,6 +24,7 @@ use crate::domain::IdKind;
         (name = "Authorization rules", description = "Who may call which model API in which environment"),
         (name = "Tokens", description = "The calling account's bearer tokens"),
         (name = "Audit", description = "Who changed what, and when"),
+        (name = "Usage", description = "What the enforcement check decided, counted per consumer, key, model API and minute"),
         (name = "Accounts", description = "Console accounts (Admins only)")
     )
 )]

@@ -13,6 +13,7 @@ pub mod paging;
 pub mod records;
 pub mod request_path;
 pub mod rule_view;
+pub mod usage;
 
 pub use ids::{IdKind, ResourceId};
 pub use names::{Description, DescriptionError, Name, NameError};

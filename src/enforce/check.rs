@@ -12,12 +12,16 @@
 //! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
 //! `X-Api-Id` for the proxy to pass upstream.
 //!
+//! Every decision about a gateway that exists is counted as usage (see `super::usage`).
+//!
 //! The check is outside the console's session layer on purpose: the key it checks is the
 //! credential, and it reveals nothing to a caller without a valid key.
 
-use super::snapshot::Refusal;
+use super::snapshot::{Refusal, Seen, Snapshot};
+use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
+use crate::domain::usage::ALLOWED;
 use crate::store::now_ms;
 use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
@@ -48,15 +52,6 @@ pub fn key_hash(key: &[u8]) -> Option<[u8; 32]> {
 }
 
 async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderMap) -> Response {
-    let Some(key) = presented_key(&headers) else {
-        return refuse(Refusal::NoKey);
-    };
-    let Some(key_hash) = key_hash(key) else {
-        return refuse(Refusal::UnknownKey);
-    };
-    if enforcer.staleness().is_some() {
-        return unavailable();
-    }
     let settings = &enforcer.settings;
     let from_proxy = |name: &str| {
         settings
@@ -68,20 +63,54 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         .instance_id
         .as_deref()
         .or_else(|| from_proxy("x-gateway-id"));
-    let Some(slot) = (match instance {
-        Some(id) => enforcer.snapshot(id).await,
-        None => None,
-    }) else {
-        return refuse(Refusal::UnknownInstance);
-    };
     let environment = settings
         .environment
         .as_deref()
         .or_else(|| from_proxy("x-gateway-environment"));
+    let key_hash = match presented_key(&headers) {
+        None => Err(Refusal::NoKey),
+        Some(key) => key_hash(key).ok_or(Refusal::UnknownKey),
+    };
+    let key_hash = match key_hash {
+        Ok(h) => h,
+        Err(refusal) => {
+            // Counted under the gateway when its snapshot is in memory: a request without a
+            // key makes the check load nothing.
+            if let Some((id, slot)) = instance.and_then(|id| Some((id, enforcer.slot(id)?))) {
+                let snapshot = slot.read();
+                count(
+                    &enforcer,
+                    id,
+                    &snapshot,
+                    &Seen::default(),
+                    environment,
+                    refusal.reason(),
+                );
+            }
+            return refuse(refusal);
+        }
+    };
+    if enforcer.staleness().is_some() {
+        return unavailable();
+    }
+    let Some((gateway, slot)) = (match instance {
+        Some(id) => enforcer.snapshot(id).await.map(|slot| (id, slot)),
+        None => None,
+    }) else {
+        return refuse(Refusal::UnknownInstance);
+    };
     let path = original_uri(settings.request_uri, &uri, &headers)
         .and_then(|raw| request_path(raw.as_ref()).ok());
     let snapshot = slot.read();
-    match snapshot.decide(&key_hash, environment, path.as_deref(), now_ms()) {
+    let mut seen = Seen::default();
+    let decision =
+        snapshot.decide_traced(&key_hash, environment, path.as_deref(), now_ms(), &mut seen);
+    let outcome = match &decision {
+        Ok(_) => ALLOWED,
+        Err(refusal) => refusal.reason(),
+    };
+    count(&enforcer, gateway, &snapshot, &seen, environment, outcome);
+    match decision {
         Ok(allowed) => {
             metrics::counter!(AUTHZ_DECISIONS, "result" => "allowed", "reason" => "rule")
                 .increment(1);
@@ -101,6 +130,26 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         }
         Err(refusal) => refuse(refusal),
     }
+}
+
+/// Counts a decision under the IDs it reached.
+fn count(
+    enforcer: &Enforcer,
+    gateway: &str,
+    snapshot: &Snapshot,
+    seen: &Seen,
+    environment: Option<&str>,
+    outcome: &'static str,
+) {
+    let ids = snapshot.usage_ids(seen, environment);
+    enforcer.count(&Decision {
+        gateway,
+        environment: ids.environment,
+        consumer: ids.consumer,
+        key: ids.key,
+        api: ids.api,
+        outcome,
+    });
 }
 
 /// The snapshot could not be confirmed within the allowed staleness: refuse everything.

@@ -15,6 +15,7 @@
 pub mod check;
 pub mod snapshot;
 pub mod trace;
+pub mod usage;
 
 use crate::store::{self, now_ms, Backend, Db};
 use crate::telemetry::names;
@@ -50,6 +51,8 @@ pub struct Settings {
     pub request_uri: RequestUriSource,
     /// A snapshot not confirmed against the database for this long stops granting.
     pub max_staleness: Duration,
+    /// How the check's usage counts are flushed and kept.
+    pub usage: usage::UsageSettings,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             trust_proxy_headers: false,
             request_uri: RequestUriSource::Header,
             max_staleness: DEFAULT_MAX_STALENESS,
+            usage: usage::UsageSettings::default(),
         }
     }
 }
@@ -132,6 +136,8 @@ pub struct Enforcer {
     stale: AtomicBool,
     /// True until the configured gateway's snapshot is loaded (`/readyz` waits for it).
     preloading: AtomicBool,
+    /// The check's decisions, counted until the next flush.
+    usage: Arc<usage::UsageCounter>,
 }
 
 /// How the snapshots have been kept current so far.
@@ -216,6 +222,7 @@ impl Enforcer {
             confirmed_at: AtomicI64::new(now_ms()),
             stale: AtomicBool::new(false),
             preloading: AtomicBool::new(false),
+            usage: Arc::default(),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.instance_id.clone() {
@@ -234,7 +241,24 @@ impl Enforcer {
             });
         }
         enforcer.clone().spawn_watcher();
+        usage::spawn_flusher(
+            enforcer.usage.clone(),
+            enforcer.db.clone(),
+            enforcer.settings.usage,
+        );
         Ok(enforcer)
+    }
+
+    /// Counts one decision of the check.
+    pub fn count(&self, decision: &usage::Decision<'_>) {
+        self.usage.count(decision, now_ms());
+    }
+
+    /// Writes the usage counted so far to the database now (the background task does so
+    /// every flush interval; the server does once more when it stops). How many combinations
+    /// were written.
+    pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
+        self.usage.flush(&self.db).await
     }
 
     /// The instance's snapshot, loading it on first use. None for an instance that does not

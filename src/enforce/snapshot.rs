@@ -48,6 +48,8 @@ const NEVER: i64 = i64::MAX;
 #[derive(Debug, Clone, Copy, Default)]
 struct KeyEntry {
     consumer: u32,
+    /// Where the key's ID is in its consumer's `key_ids`.
+    key: u32,
     enabled: bool,
     expires_at: i64,
 }
@@ -68,6 +70,8 @@ struct ConsumerEntry {
     grants: Box<[Grant]>,
     /// The hashes in `keys` that point here, to remove them when the consumer changes.
     hashes: Box<[[u8; 32]]>,
+    /// The IDs of its bound keys (a key entry points into this), for counting usage.
+    key_ids: Box<[Box<str>]>,
 }
 
 #[derive(Debug)]
@@ -125,6 +129,23 @@ impl Refusal {
         }
     }
 
+    /// The reason as usage counts it (an outcome other than `allowed`).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::NoKey => "no-key",
+            Refusal::UnknownKey => "unknown-key",
+            Refusal::DisabledKey => "disabled-key",
+            Refusal::ExpiredKey => "expired-key",
+            Refusal::DisabledConsumer => "disabled-consumer",
+            Refusal::UnknownInstance => "unknown-gateway",
+            Refusal::UnknownEnvironment => "unknown-environment",
+            Refusal::BadPath => "refused-path",
+            Refusal::CaseMismatch => "case-mismatch",
+            Refusal::NoApi => "no-api",
+            Refusal::NoRule => "no-rule",
+        }
+    }
+
     /// The reason as a metric label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -151,6 +172,38 @@ pub struct Allowed<'a> {
     pub api_id: &'a str,
 }
 
+/// The positions a decision reached (the key and its consumer, the environment, the model
+/// API), recorded as it decides so that the check can count it; see [`Snapshot::usage_ids`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seen {
+    key: Option<(u32, u32)>,
+    environment: Option<u32>,
+    api: Option<u32>,
+}
+
+impl Trace for Seen {
+    fn key_at(&mut self, consumer: u32, key: u32) {
+        self.key = Some((consumer, key));
+    }
+
+    fn environment(&mut self, _names: &dyn Names, at: u32) {
+        self.environment = Some(at);
+    }
+
+    fn route(&mut self, _names: &dyn Names, _base_path: &str, api: u32) {
+        self.api = Some(api);
+    }
+}
+
+/// The IDs a decision is counted under ('' where it did not get that far).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageIds<'a> {
+    pub environment: &'a str,
+    pub consumer: &'a str,
+    pub key: &'a str,
+    pub api: &'a str,
+}
+
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub revision: i64,
@@ -162,6 +215,8 @@ pub struct Snapshot {
     apis: Vec<Box<str>>,
     api_index: Map<Box<str>, u32>,
     environment_ids: Map<Box<str>, u32>,
+    /// Environment IDs by position.
+    environment_list: Vec<Box<str>>,
     /// By environment ID and by lowercased name.
     environments: Map<Box<str>, u32>,
     default_environment: Option<u32>,
@@ -185,12 +240,17 @@ enum Route {
 
 /// The entries a bound key puts in the key map: its value, and during a rotation's grace
 /// period its previous value.
-fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], KeyEntry)> + '_ {
+fn key_entries(
+    k: &KeyRow,
+    consumer: u32,
+    key: u32,
+) -> impl Iterator<Item = ([u8; 32], KeyEntry)> + '_ {
     let expires_at = k.expires_at.unwrap_or(NEVER);
     let enabled = k.enabled;
     let current = k.key_hash.map(|h| {
         let e = KeyEntry {
             consumer,
+            key,
             enabled,
             expires_at,
         };
@@ -201,6 +261,7 @@ fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], Key
             prev.0,
             KeyEntry {
                 consumer,
+                key,
                 enabled,
                 expires_at: expires_at.min(until),
             },
@@ -210,25 +271,46 @@ fn key_entries(k: &KeyRow, consumer: u32) -> impl Iterator<Item = ([u8; 32], Key
     current.into_iter().chain(previous)
 }
 
-/// The key map of the bound keys, and each consumer's hashes in it.
+/// Per consumer: its hashes in the key map, and its keys' IDs.
+type ConsumerKeys = (Vec<Box<[[u8; 32]]>>, Vec<Box<[Box<str>]>>);
+
+/// The key map of the bound keys, and each consumer's hashes in it and key IDs.
 fn key_map(
     keys: &[KeyRow],
     consumer_index: &Map<Box<str>, u32>,
     consumers: usize,
-) -> (KeyMap, Vec<Box<[[u8; 32]]>>) {
+) -> (KeyMap, ConsumerKeys) {
     let mut map = KeyMap::default();
     map.reserve(keys.len());
     let mut owned = Vec::with_capacity(keys.len());
+    let mut ids = Vec::with_capacity(keys.len());
+    let mut next_key = vec![0u32; consumers];
     for k in keys {
         let Some(consumer) = consumer_index.get(k.consumer_id.as_str()).copied() else {
             continue;
         };
-        for (h, e) in key_entries(k, consumer) {
+        let at = &mut next_key[consumer as usize];
+        for (h, e) in key_entries(k, consumer, *at) {
             map.insert(h, e);
             owned.push((consumer, h));
         }
+        *at += 1;
+        ids.push((consumer, Box::<str>::from(k.id.as_str())));
     }
-    (map, per_owner(consumers, owned.into_iter()))
+    let hashes = per_owner(consumers, owned.into_iter());
+    (map, (hashes, per_owner_moved(&next_key, ids)))
+}
+
+/// [`per_owner`] for items that are moved rather than copied, given how many each owner has.
+fn per_owner_moved<T>(counts: &[u32], pairs: Vec<(u32, T)>) -> Vec<Box<[T]>> {
+    let mut lists: Vec<Vec<T>> = counts
+        .iter()
+        .map(|n| Vec::with_capacity(*n as usize))
+        .collect();
+    for (o, item) in pairs {
+        lists[o as usize].push(item);
+    }
+    lists.into_iter().map(Vec::into_boxed_slice).collect()
 }
 
 /// Groups `(owner, item)` pairs into one exactly sized list per owner `0..owners`, in the
@@ -265,6 +347,7 @@ impl Snapshot {
         for (i, e) in rows.environments.iter().enumerate() {
             let i = i as u32;
             s.environment_ids.insert(e.id.as_str().into(), i);
+            s.environment_list.push(e.id.as_str().into());
             s.environments.insert(e.id.as_str().into(), i);
             s.environments.insert(e.name_key.as_str().into(), i);
             if e.is_default {
@@ -330,7 +413,7 @@ impl Snapshot {
             let keys = keys.join().expect("building the key map does not panic");
             (keys, (memberships, consumer_rules, group_rules))
         });
-        let (key_map, consumer_hashes) = keys;
+        let (key_map, (consumer_hashes, consumer_key_ids)) = keys;
         s.keys = key_map;
         s.groups = rows
             .groups
@@ -349,15 +432,16 @@ impl Snapshot {
                 consumer_groups
                     .into_iter()
                     .zip(consumer_grants)
-                    .zip(consumer_hashes),
+                    .zip(consumer_hashes.into_iter().zip(consumer_key_ids)),
             )
-            .map(|(c, ((groups, grants), hashes))| ConsumerEntry {
+            .map(|(c, ((groups, grants), (hashes, key_ids)))| ConsumerEntry {
                 id: c.id.into_boxed_str(),
                 name: c.name.into_boxed_str(),
                 enabled: c.enabled,
                 groups,
                 grants,
                 hashes,
+                key_ids,
             })
             .collect();
         let done_with = (rows.keys, rows.rules, rows.memberships);
@@ -422,6 +506,7 @@ impl Snapshot {
                     groups: Box::default(),
                     grants: Box::default(),
                     hashes: Box::default(),
+                    key_ids: Box::default(),
                 });
                 i
             }
@@ -438,6 +523,7 @@ impl Snapshot {
             entry.enabled = false;
             entry.groups = Box::default();
             entry.grants = Box::default();
+            entry.key_ids = Box::default();
             return;
         };
         let groups = c
@@ -447,12 +533,13 @@ impl Snapshot {
             .collect();
         let grants = c.rules.iter().filter_map(|r| self.grant(r)).collect();
         let mut hashes = Vec::with_capacity(c.keys.len());
-        for k in &c.keys {
-            for (h, e) in key_entries(k, idx) {
+        for (at, k) in c.keys.iter().enumerate() {
+            for (h, e) in key_entries(k, idx, at as u32) {
                 self.keys.insert(h, e);
                 hashes.push(h);
             }
         }
+        let key_ids = c.keys.iter().map(|k| k.id.as_str().into()).collect();
         self.consumers[idx as usize] = ConsumerEntry {
             id: row.id.into_boxed_str(),
             name: row.name.into_boxed_str(),
@@ -460,6 +547,7 @@ impl Snapshot {
             groups,
             grants,
             hashes: hashes.into_boxed_slice(),
+            key_ids,
         };
     }
 
@@ -492,9 +580,10 @@ impl Snapshot {
         for (h, k) in &self.keys {
             let c = &self.consumers[k.consumer as usize];
             out.push(format!(
-                "key {} {} {} {}",
+                "key {} {} {} {} {}",
                 hex::encode(h),
                 c.id,
+                c.key_ids[k.key as usize],
                 k.enabled,
                 k.expires_at
             ));
@@ -556,6 +645,7 @@ impl Snapshot {
         let key = self.keys.get(key_hash);
         trace.key(key.map(|k| (k.enabled, k.expires_at)));
         let key = key.ok_or(Refusal::UnknownKey)?;
+        trace.key_at(key.consumer, key.key);
         if !key.enabled {
             return Err(Refusal::DisabledKey);
         }
@@ -580,6 +670,44 @@ impl Snapshot {
         Some(self.decide_for(consumer, environment, path, now, trace))
     }
 
+    /// Where an environment (ID or name; none means the default one) is.
+    fn environment_at(&self, environment: Option<&str>) -> Option<u32> {
+        match environment {
+            Some(e) => self
+                .environments
+                .get(e)
+                .or_else(|| self.environments.get(e.to_ascii_lowercase().as_str())),
+            None => self.default_environment.as_ref(),
+        }
+        .copied()
+    }
+
+    /// What a decision traced with `seen` is counted under: the IDs of the environment,
+    /// consumer, key and model API it reached ('' for those it did not). The environment
+    /// is the one asked for even when the decision stopped before it.
+    pub fn usage_ids(&self, seen: &Seen, environment: Option<&str>) -> UsageIds<'_> {
+        let environment = seen
+            .environment
+            .or_else(|| self.environment_at(environment))
+            .map_or("", |at| self.environment_id(at));
+        let (consumer, key) = seen
+            .key
+            .and_then(|(c, k)| {
+                let c = self.consumers.get(c as usize)?;
+                Some((&*c.id, c.key_ids.get(k as usize).map_or("", |k| &**k)))
+            })
+            .unwrap_or(("", ""));
+        UsageIds {
+            environment,
+            consumer,
+            key,
+            api: seen
+                .api
+                .and_then(|a| self.apis.get(a as usize))
+                .map_or("", |a| &**a),
+        }
+    }
+
     /// The decision once the key has named a consumer.
     fn decide_for<T: Trace>(
         &self,
@@ -594,15 +722,9 @@ impl Snapshot {
         if !consumer.enabled {
             return Err(Refusal::DisabledConsumer);
         }
-        let env = match environment {
-            Some(e) => self
-                .environments
-                .get(e)
-                .or_else(|| self.environments.get(e.to_ascii_lowercase().as_str())),
-            None => self.default_environment.as_ref(),
-        }
-        .copied()
-        .ok_or(Refusal::UnknownEnvironment)?;
+        let env = self
+            .environment_at(environment)
+            .ok_or(Refusal::UnknownEnvironment)?;
         trace.environment(self, env);
         let path = path.ok_or(Refusal::BadPath)?;
         let routes = &self.routes[env as usize];
@@ -670,11 +792,10 @@ impl Names for Snapshot {
         &self.apis[at as usize]
     }
 
-    /// A walk over the few environments: for explaining, not for deciding.
     fn environment_id(&self, at: u32) -> &str {
-        self.environment_ids
-            .iter()
-            .find_map(|(id, i)| (*i == at).then_some(&**id))
+        self.environment_list
+            .get(at as usize)
+            .map(|id| &**id)
             .unwrap_or_default()
     }
 }
@@ -693,7 +814,9 @@ impl Grant {
 mod tests {
     use super::*;
     use crate::domain::keys::hash_key;
-    use crate::store::snapshot::{ConsumerRow, DeploymentRow, EnvironmentRow, GroupRow, KeyHash};
+    use crate::store::snapshot::{
+        ConsumerRow, ConsumerSlice, DeploymentRow, EnvironmentRow, GroupRow, KeyHash,
+    };
 
     const NOW: i64 = 1_000_000;
 
@@ -735,6 +858,7 @@ mod tests {
 
     fn key(v: &str, c: &str, enabled: bool, expires: Option<i64>) -> KeyRow {
         KeyRow {
+            id: format!("key-id-{v}"),
             key_hash: Some(hashed(v)),
             previous_hash: None,
             previous_expires_at: None,
@@ -821,6 +945,111 @@ mod tests {
     fn decide(s: &Snapshot, key: &str, path: &str) -> Result<String, Refusal> {
         s.decide(&h(key), None, Some(path), NOW)
             .map(|a| format!("{}:{}", a.consumer_name, a.api_id))
+    }
+
+    /// What a decision is counted under, and its outcome.
+    fn counted(s: &Snapshot, key: &str, env: Option<&str>, path: &str) -> (String, [String; 4]) {
+        let mut seen = Seen::default();
+        let outcome = match s.decide_traced(&h(key), env, Some(path), NOW, &mut seen) {
+            Ok(_) => "allowed",
+            Err(r) => r.reason(),
+        };
+        let ids = s.usage_ids(&seen, env);
+        (
+            outcome.to_owned(),
+            [ids.environment, ids.consumer, ids.key, ids.api].map(str::to_owned),
+        )
+    }
+
+    #[test]
+    fn a_decision_is_counted_under_the_ids_it_reached() {
+        let s = snapshot(true);
+        let ids = |v: [&str; 4]| v.map(str::to_owned);
+        assert_eq!(
+            counted(&s, "key-a", None, "/v1/chat/x"),
+            (
+                "allowed".into(),
+                ids(["env-1", "cs-alice", "key-id-key-a", "api-chat"])
+            )
+        );
+        // Refused after the route: the API is named.
+        assert_eq!(
+            counted(&s, "key-a", None, "/v1/embeddings"),
+            (
+                "no-rule".into(),
+                ids(["env-1", "cs-alice", "key-id-key-a", "api-emb"])
+            )
+        );
+        // Refused at the key: the consumer and key are named, the environment is the one asked for.
+        assert_eq!(
+            counted(&s, "key-d", Some("STAGING"), "/v1/chat"),
+            (
+                "disabled-key".into(),
+                ids(["env-2", "cs-alice", "key-id-key-d", ""])
+            )
+        );
+        assert_eq!(
+            counted(&s, "nobody", None, "/v1/chat"),
+            ("unknown-key".into(), ids(["env-1", "", "", ""]))
+        );
+        assert_eq!(
+            counted(&s, "key-a", Some("nowhere"), "/v1/chat"),
+            (
+                "unknown-environment".into(),
+                ids(["", "cs-alice", "key-id-key-a", ""])
+            )
+        );
+        // A rotated key's previous value is counted under the same key.
+        assert_eq!(
+            counted(&s, "key-f-old", None, "/v1/chat").1,
+            ids(["env-1", "cs-alice", "key-id-key-f-new", "api-chat"])
+        );
+        // Patched in: a consumer's keys are renumbered and still counted by their IDs.
+        let mut patched = snapshot(true);
+        let mut carol = rows(true);
+        carol
+            .keys
+            .retain(|k| k.consumer_id == "cs-alice" && k.id != "key-id-key-a");
+        patched.apply(Patch {
+            revision: 8,
+            consumers: vec![ConsumerSlice {
+                id: "cs-alice".into(),
+                row: Some(carol.consumers[0].clone()),
+                keys: carol.keys,
+                groups: vec![],
+                rules: vec![rule(Some("cs-alice"), None, "api-chat", None)],
+            }],
+            groups: vec![],
+        });
+        assert_eq!(
+            counted(&patched, "key-a", None, "/v1/chat").0,
+            "unknown-key"
+        );
+        assert_eq!(
+            counted(&patched, "key-f-new", None, "/v1/chat").1,
+            ids(["env-1", "cs-alice", "key-id-key-f-new", "api-chat"])
+        );
+    }
+
+    #[test]
+    fn every_refusal_but_an_unknown_gateway_is_an_outcome_usage_can_be_asked_about() {
+        use crate::domain::usage::OUTCOMES;
+        let all = [
+            Refusal::NoKey,
+            Refusal::UnknownKey,
+            Refusal::DisabledKey,
+            Refusal::ExpiredKey,
+            Refusal::DisabledConsumer,
+            Refusal::UnknownEnvironment,
+            Refusal::BadPath,
+            Refusal::CaseMismatch,
+            Refusal::NoApi,
+            Refusal::NoRule,
+        ];
+        for r in all {
+            assert!(OUTCOMES.contains(&r.reason()), "{r:?}");
+        }
+        assert_eq!(OUTCOMES.len(), all.len() + 1);
     }
 
     #[test]

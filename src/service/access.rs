@@ -319,6 +319,7 @@ mod tests {
                     m
                 },
                 keys: keys.iter().enumerate().map(|(i, (c, enabled, exp))| KeyRow {
+                    id: format!("key-{i}"),
                     key_hash: Some(hashed(&format!("key-{i}"))),
                     previous_hash: None,
                     previous_expires_at: None,

@@ -17,6 +17,7 @@ pub mod model_apis;
 pub mod passwords;
 pub mod rules;
 pub mod tokens;
+pub mod usage;
 
 use crate::domain::records::CurrentUser;
 use crate::domain::{Description, IdKind, Name, PageRequest, ResourceId};

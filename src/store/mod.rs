@@ -36,6 +36,7 @@ pub mod rules;
 pub mod search;
 pub mod snapshot;
 pub mod tokens;
+pub mod usage;
 pub mod write;
 pub mod writer;
 

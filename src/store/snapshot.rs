@@ -87,6 +87,8 @@ super::row::row! {
     /// A bound key (unbound keys authenticate nobody and are not loaded).
     #[derive(Debug, Clone)]
     pub struct KeyRow {
+        /// The key's ID (`key-…`), which usage is counted by.
+        pub id: String,
         /// None when the stored value is not a hash (see `KeyHash`).
         pub key_hash: Option<KeyHash>,
         pub previous_hash: Option<KeyHash>,
@@ -309,7 +311,7 @@ async fn patch(
 }
 
 const KEY_COLUMNS: &str =
-    "key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at";
+    "id, key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at";
 const RULE_COLUMNS: &str = "consumer_id, group_id, api_id, environment_id, expire_mode, expire_at";
 
 async fn consumer_slice(conn: &mut impl Read, id: String) -> Result<ConsumerSlice, sqlx::Error> {

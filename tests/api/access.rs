@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 /// 2100-01-01T00:00:00Z
 const Y2100: i64 = 4_102_444_800_000;
-const ALICE_KEY: &str = "explain-alice-0123456789-abcdefghijklmnopq";
-const BOB_KEY: &str = "explain-bob-0123456789-abcdefghijklmnopqrstu";
+pub(crate) const ALICE_KEY: &str = "explain-alice-0123456789-abcdefghijklmnopq";
+pub(crate) const BOB_KEY: &str = "explain-bob-0123456789-abcdefghijklmnopqrstu";
 
-struct Gw {
-    id: String,
-    alice: String,
-    bob: String,
-    team: String,
+pub(crate) struct Gw {
+    pub id: String,
+    pub alice: String,
+    pub bob: String,
+    pub team: String,
 }
 
 fn id(r: &crate::common::Rest, field: &str) -> String {
@@ -24,7 +24,7 @@ fn id(r: &crate::common::Rest, field: &str) -> String {
 
 /// alice holds a key and belongs to `team`, whose rule grants `chat` in the default
 /// environment; alice's own rule grants `chat` in `staging`; bob holds a key and no rule.
-async fn gateway(app: &TestApp, t: &str, gw_name: &str) -> Gw {
+pub(crate) async fn gateway(app: &TestApp, t: &str, gw_name: &str) -> Gw {
     let t = Some(t);
     let post = |path: &'static str, body: Value| async move {
         app.rest(t, "POST", path, Some(body)).await
@@ -130,7 +130,13 @@ async fn explain(app: &TestApp, t: &str, gw: &str, question: Value) -> crate::co
 }
 
 /// The status the real check gives a key, path and environment.
-async fn check(app: &TestApp, gw: &str, key: &str, path: &str, env: Option<&str>) -> u16 {
+pub(crate) async fn check(
+    app: &TestApp,
+    gw: &str,
+    key: &str,
+    path: &str,
+    env: Option<&str>,
+) -> u16 {
     let mut req = reqwest::Client::new()
         .get(format!("{}/authz/check", app.base))
         .header("x-gateway-id", gw)

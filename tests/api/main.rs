@@ -23,4 +23,5 @@ mod rest_status;
 mod routes;
 mod search;
 mod security;
+mod usage;
 mod writer;

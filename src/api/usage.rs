@@ -1,0 +1,78 @@
+//! `/v1/usage`: what the enforcement check decided, by time bucket and dimension.
+
+use super::{required, Answer, Ctx, Data, Envelope, ErrorResponses, Params};
+use crate::domain::usage::{RawUsageQuery, UsageReport};
+use crate::service::usage;
+use crate::state::AppState;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_usage))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct UsageParams {
+    /// The gateway whose usage to read.
+    #[param(required = true)]
+    gateway_id: Option<String>,
+    /// From this time, in milliseconds since the epoch (inclusive; rounded down to the
+    /// granularity); default 24 hours before `to`.
+    #[param(value_type = Option<i64>)]
+    from: Option<String>,
+    /// Before this time, in milliseconds since the epoch (exclusive; rounded up to the
+    /// granularity); default now.
+    #[param(value_type = Option<i64>)]
+    to: Option<String>,
+    /// `minute` (from the minute buckets, kept 48 hours by default), `hour` or `day` (UTC
+    /// days; from the hourly buckets, kept 400 days by default). Default: minute up to a
+    /// 6-hour range, hour up to 14 days, day beyond. At most 10,080 buckets.
+    granularity: Option<String>,
+    /// Comma-separated: `consumer`, `key`, `api`, `environment`, `outcome`. Without it, one
+    /// row per time bucket.
+    group_by: Option<String>,
+    /// Only this consumer's requests.
+    consumer_id: Option<String>,
+    /// Only the requests of this group's members (as the group is now).
+    consumer_group_id: Option<String>,
+    /// Only the requests made with this key.
+    key_id: Option<String>,
+    /// Only the requests to this model API.
+    api_id: Option<String>,
+    /// Only the requests checked in this environment.
+    environment_id: Option<String>,
+    /// Only this outcome: `allowed`, or a reason of refusal (`no-key`, `unknown-key`,
+    /// `disabled-key`, `expired-key`, `disabled-consumer`, `unknown-environment`,
+    /// `refused-path`, `case-mismatch`, `no-api`, `no-rule`).
+    outcome: Option<String>,
+}
+
+/// A gateway's usage: every decision of `/authz/check` for it, counted per environment,
+/// consumer, key, model API, minute and outcome (allowed, or the reason of the refusal), by
+/// every replica, and written every few seconds (`CONSOLE_USAGE_FLUSH_INTERVAL`). Rows are
+/// by time bucket and the dimensions asked for, at most 10,000 (more is refused with
+/// `InvalidParameter.GroupBy`); a dimension a refused request did not reach is `""` (a
+/// request without a valid key names no consumer). Buckets without requests are left out.
+#[utoipa::path(get, path = "/v1/usage", tag = "Usage", params(UsageParams),
+    responses((status = 200, body = Envelope<UsageReport>), ErrorResponses))]
+async fn get_usage(ctx: Ctx, Params(q): Params<UsageParams>) -> Answer<UsageReport> {
+    let gateway_id = required("GatewayId", &q.gateway_id)?;
+    let raw = RawUsageQuery {
+        from: q.from,
+        to: q.to,
+        granularity: q.granularity,
+        group_by: q.group_by,
+        consumer_id: q.consumer_id,
+        consumer_group_id: q.consumer_group_id,
+        key_id: q.key_id,
+        api_id: q.api_id,
+        environment_id: q.environment_id,
+        outcome: q.outcome,
+    };
+    Ok(Data(
+        usage::usage(&ctx.db, &ctx.actor, gateway_id, raw).await?,
+    ))
+}

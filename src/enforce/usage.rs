@@ -1,0 +1,343 @@
+//! Usage counting: every decision of `/authz/check` is counted in memory, per gateway,
+//! environment, consumer, key, model API, minute and outcome, and the counts are handed to a
+//! [`UsageSink`] in batches by a background task (every few seconds) and once more at
+//! shutdown. Each replica adds its own counts, so several replicas on one database add up.
+//!
+//! The hot path takes one of 16 locks (chosen by the combination's hash, so concurrent checks
+//! rarely meet), finds the combination in a hash table and adds one; only the first request
+//! of a combination in a minute allocates. A batch the sink refuses is kept and offered again
+//! at the next flush (up to [`MAX_PENDING`] combinations), so a database outage loses no
+//! counts unless it outlasts that; a crash loses at most the counts since the last flush.
+
+use crate::domain::usage::UsageDelta;
+use crate::store::{self, now_ms, Db};
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One minute, the finest bucket, in milliseconds.
+pub const MINUTE_MS: i64 = 60_000;
+/// Combinations kept while the sink refuses them; beyond this the oldest batch is dropped
+/// (and logged).
+pub const MAX_PENDING: usize = 1_000_000;
+const SHARDS: usize = 16;
+
+/// Where counted usage goes: the database by default ([`store::usage`]); a columnar store can
+/// take over by implementing this. `add` adds the deltas to what is stored (several replicas
+/// add to the same rows) and is all or nothing per call.
+pub trait UsageSink: Send + Sync {
+    fn add(
+        &self,
+        deltas: &[UsageDelta],
+    ) -> impl std::future::Future<Output = Result<(), store::Error>> + Send;
+}
+
+impl UsageSink for Db {
+    async fn add(&self, deltas: &[UsageDelta]) -> Result<(), store::Error> {
+        store::usage::add(self, deltas).await
+    }
+}
+
+/// What a decision is counted under. IDs are '' where the decision did not reach them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decision<'a> {
+    pub gateway: &'a str,
+    pub environment: &'a str,
+    pub consumer: &'a str,
+    pub key: &'a str,
+    pub api: &'a str,
+    /// `allowed`, or the reason of the refusal.
+    pub outcome: &'static str,
+}
+
+struct Entry {
+    hash: u64,
+    minute: i64,
+    gateway: Box<str>,
+    environment: Box<str>,
+    consumer: Box<str>,
+    key: Box<str>,
+    api: Box<str>,
+    outcome: &'static str,
+    requests: i64,
+}
+
+impl Entry {
+    fn is(&self, minute: i64, d: &Decision<'_>) -> bool {
+        self.minute == minute
+            && self.outcome == d.outcome
+            && *self.consumer == *d.consumer
+            && *self.key == *d.key
+            && *self.api == *d.api
+            && *self.environment == *d.environment
+            && *self.gateway == *d.gateway
+    }
+}
+
+/// The counts since the last flush, and what the sink has not taken yet.
+pub struct UsageCounter {
+    hasher: foldhash::fast::RandomState,
+    shards: [Mutex<HashTable<Entry>>; SHARDS],
+    /// Batches the sink refused, offered again first.
+    pending: Mutex<Vec<UsageDelta>>,
+    /// One flush at a time (the background task and shutdown).
+    flushing: tokio::sync::Mutex<()>,
+}
+
+impl Default for UsageCounter {
+    fn default() -> Self {
+        UsageCounter {
+            hasher: foldhash::fast::RandomState::default(),
+            shards: std::array::from_fn(|_| Mutex::new(HashTable::new())),
+            pending: Mutex::new(Vec::new()),
+            flushing: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl UsageCounter {
+    /// Counts one decision at `now` (ms).
+    pub fn count(&self, d: &Decision<'_>, now: i64) {
+        let minute = now - now.rem_euclid(MINUTE_MS);
+        let hash = self.hasher.hash_one((minute, d));
+        let mut shard = self.shards[(hash >> 60) as usize % SHARDS]
+            .lock()
+            .expect("usage shard lock");
+        if let Some(e) = shard.find_mut(hash, |e| e.is(minute, d)) {
+            e.requests += 1;
+            return;
+        }
+        shard.insert_unique(
+            hash,
+            Entry {
+                hash,
+                minute,
+                gateway: d.gateway.into(),
+                environment: d.environment.into(),
+                consumer: d.consumer.into(),
+                key: d.key.into(),
+                api: d.api.into(),
+                outcome: d.outcome,
+                requests: 1,
+            },
+            |e| e.hash,
+        );
+    }
+
+    /// Takes the counts so far (the counters start again from zero).
+    fn take(&self) -> Vec<UsageDelta> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let taken = std::mem::take(&mut *shard.lock().expect("usage shard lock"));
+            out.extend(taken.into_iter().map(|e| UsageDelta {
+                gateway_id: e.gateway.into(),
+                at: e.minute,
+                environment_id: e.environment.into(),
+                consumer_id: e.consumer.into(),
+                key_id: e.key.into(),
+                api_id: e.api.into(),
+                outcome: e.outcome.into(),
+                requests: e.requests,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+            }));
+        }
+        out
+    }
+
+    /// Hands everything counted (and anything refused before) to the sink; how many
+    /// combinations it took. On failure the counts are kept for the next flush.
+    pub async fn flush(&self, sink: &impl UsageSink) -> Result<usize, store::Error> {
+        let _one = self.flushing.lock().await;
+        let mut batch = std::mem::take(&mut *self.pending.lock().expect("usage pending lock"));
+        batch.extend(self.take());
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match sink.add(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut pending = self.pending.lock().expect("usage pending lock");
+                // Anything that arrived meanwhile stays after the refused batch.
+                batch.append(&mut pending);
+                if batch.len() > MAX_PENDING {
+                    let dropped = batch.len() - MAX_PENDING;
+                    batch.drain(..dropped);
+                    tracing::error!(
+                        dropped,
+                        "usage counts dropped: the database has refused them for too long"
+                    );
+                }
+                *pending = batch;
+                Err(e)
+            }
+        }
+    }
+
+    /// Combinations counted and not yet taken by the sink (for tests and metrics).
+    pub fn unflushed(&self) -> usize {
+        let counted: usize = self
+            .shards
+            .iter()
+            .map(|s| s.lock().expect("usage shard lock").len())
+            .sum();
+        counted + self.pending.lock().expect("usage pending lock").len()
+    }
+}
+
+/// How usage is flushed and kept.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageSettings {
+    /// How often the counts are flushed to the database.
+    pub flush_interval: Duration,
+    /// How long minute buckets are kept.
+    pub minute_retention: Duration,
+    /// How long hourly buckets are kept.
+    pub hour_retention: Duration,
+}
+
+impl Default for UsageSettings {
+    fn default() -> Self {
+        UsageSettings {
+            flush_interval: Duration::from_secs(5),
+            minute_retention: Duration::from_secs(48 * 3600),
+            hour_retention: Duration::from_secs(400 * 24 * 3600),
+        }
+    }
+}
+
+/// How often old buckets are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Flushes every `flush_interval` and prunes every minute, for as long as the process runs.
+pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: UsageSettings) {
+    tokio::spawn(async move {
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::time::sleep(settings.flush_interval).await;
+            if let Err(e) = counter.flush(&db).await {
+                tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
+            }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
+                last_prune = Some(tokio::time::Instant::now());
+                let now = now_ms();
+                let before = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                match store::usage::prune(
+                    &db,
+                    before(settings.minute_retention),
+                    before(settings.hour_retention),
+                )
+                .await
+                {
+                    Ok((0, 0)) => {}
+                    Ok((minutes, hours)) => {
+                        tracing::debug!(minutes, hours, "pruned old usage buckets")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "usage pruning failed; retrying"),
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn d<'a>(consumer: &'a str, outcome: &'static str) -> Decision<'a> {
+        Decision {
+            gateway: "gw-1",
+            environment: "env-1",
+            consumer,
+            key: "key-1",
+            api: "api-1",
+            outcome,
+        }
+    }
+
+    /// A sink that keeps what it is given, or refuses while `down`.
+    #[derive(Default)]
+    struct Memory {
+        rows: Mutex<Vec<UsageDelta>>,
+        down: AtomicBool,
+    }
+
+    impl UsageSink for Memory {
+        async fn add(&self, deltas: &[UsageDelta]) -> Result<(), store::Error> {
+            if self.down.load(Ordering::Relaxed) {
+                return Err(store::Error::PoolTimedOut);
+            }
+            self.rows.lock().unwrap().extend_from_slice(deltas);
+            Ok(())
+        }
+    }
+
+    fn total(rows: &[UsageDelta], consumer: &str, outcome: &str, at: i64) -> i64 {
+        rows.iter()
+            .filter(|r| r.consumer_id == consumer && r.outcome == outcome && r.at == at)
+            .map(|r| r.requests)
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn decisions_are_counted_per_combination_and_minute() {
+        let c = UsageCounter::default();
+        for _ in 0..3 {
+            c.count(&d("cs-a", "allowed"), 60_000 * 10 + 5);
+        }
+        c.count(&d("cs-a", "no-rule"), 60_000 * 10 + 59_999);
+        c.count(&d("cs-b", "allowed"), 60_000 * 10);
+        c.count(&d("cs-a", "allowed"), 60_000 * 11);
+        assert_eq!(c.unflushed(), 4);
+        let sink = Memory::default();
+        assert_eq!(c.flush(&sink).await.unwrap(), 4);
+        let rows = sink.rows.lock().unwrap().clone();
+        assert_eq!(total(&rows, "cs-a", "allowed", 600_000), 3);
+        assert_eq!(total(&rows, "cs-a", "no-rule", 600_000), 1);
+        assert_eq!(total(&rows, "cs-b", "allowed", 600_000), 1);
+        assert_eq!(total(&rows, "cs-a", "allowed", 660_000), 1);
+        assert_eq!(c.flush(&sink).await.unwrap(), 0, "nothing twice");
+    }
+
+    #[tokio::test]
+    async fn counts_refused_by_the_sink_are_offered_again_not_lost_or_doubled() {
+        let c = UsageCounter::default();
+        let sink = Memory::default();
+        c.count(&d("cs-a", "allowed"), 0);
+        sink.down.store(true, Ordering::Relaxed);
+        assert!(c.flush(&sink).await.is_err());
+        c.count(&d("cs-a", "allowed"), 1);
+        assert!(c.flush(&sink).await.is_err());
+        sink.down.store(false, Ordering::Relaxed);
+        c.flush(&sink).await.unwrap();
+        let rows = sink.rows.lock().unwrap().clone();
+        assert_eq!(total(&rows, "cs-a", "allowed", 0), 2);
+        assert_eq!(c.unflushed(), 0);
+    }
+
+    #[tokio::test]
+    async fn concurrent_counts_all_arrive() {
+        let c = std::sync::Arc::new(UsageCounter::default());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    let consumers = ["cs-a", "cs-b", "cs-c"];
+                    for i in 0..10_000 {
+                        c.count(&d(consumers[(i + t) % 3], "allowed"), 0);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let sink = Memory::default();
+        c.flush(&sink).await.unwrap();
+        let rows = sink.rows.lock().unwrap().clone();
+        assert_eq!(rows.iter().map(|r| r.requests).sum::<i64>(), 40_000);
+        assert_eq!(rows.len(), 3);
+    }
+}

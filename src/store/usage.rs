@@ -1,0 +1,295 @@
+//! Usage buckets: counts added by the check's flushes (and token reports), read back by time
+//! bucket and dimension. See `migrations/shared/0008_usage.sql`.
+
+use super::read::Read;
+use super::row::row;
+use super::{Arg, Db, Write};
+use crate::domain::usage::{
+    Dimension, Granularity, UsageDelta, UsagePoint, UsageQuery, UsageTotals, HOUR_MS, MAX_ROWS,
+};
+use std::collections::BTreeMap;
+
+/// Rows per INSERT (10 parameters each).
+const CHUNK: usize = 400;
+
+const KEY: &str = "gateway_id, at, environment_id, consumer_id, key_id, api_id, outcome";
+
+type Key = (String, i64, String, String, String, String, String);
+type Counts = (i64, i64, i64);
+
+/// Sums deltas that fall in the same bucket (the same combination may arrive twice: a batch
+/// retried after a failure, and the counts made meanwhile), in key order, so that replicas
+/// writing at once take the rows' locks in the same order.
+fn merged(deltas: impl Iterator<Item = (Key, Counts)>) -> BTreeMap<Key, Counts> {
+    let mut out: BTreeMap<Key, Counts> = BTreeMap::new();
+    for (k, (r, p, c)) in deltas {
+        let e = out.entry(k).or_default();
+        e.0 += r;
+        e.1 += p;
+        e.2 += c;
+    }
+    out
+}
+
+fn key_of(d: &UsageDelta, at: i64) -> (Key, Counts) {
+    (
+        (
+            d.gateway_id.clone(),
+            at,
+            d.environment_id.clone(),
+            d.consumer_id.clone(),
+            d.key_id.clone(),
+            d.api_id.clone(),
+            d.outcome.clone(),
+        ),
+        (d.requests, d.prompt_tokens, d.completion_tokens),
+    )
+}
+
+/// Adds the deltas to their minute buckets and to the hourly ones, in one transaction: all
+/// of them or none.
+pub async fn add(db: &Db, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
+    let minutes = merged(deltas.iter().map(|d| key_of(d, d.at)));
+    let hours = merged(
+        deltas
+            .iter()
+            .map(|d| key_of(d, d.at - d.at.rem_euclid(HOUR_MS))),
+    );
+    let mut tx = db.begin_write().await?;
+    upsert(&mut tx, "usage_minutes", &minutes).await?;
+    upsert(&mut tx, "usage_hours", &hours).await?;
+    tx.commit().await
+}
+
+async fn upsert(
+    conn: &mut impl Write,
+    table: &'static str,
+    rows: &BTreeMap<Key, Counts>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<_> = rows.iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = format!(
+            "INSERT INTO {table} ({KEY}, requests, prompt_tokens, completion_tokens) VALUES "
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 10);
+        for (i, ((gw, at, env, consumer, key, api, outcome), (r, p, c))) in chunk.iter().enumerate()
+        {
+            let n = i * 10;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&super::placeholders(n + 1, 10));
+            sql.push(')');
+            args.extend([
+                Arg::from(gw),
+                Arg::Int(*at),
+                Arg::from(env),
+                Arg::from(consumer),
+                Arg::from(key),
+                Arg::from(api),
+                Arg::from(outcome),
+                Arg::Int(*r),
+                Arg::Int(*p),
+                Arg::Int(*c),
+            ]);
+        }
+        sql.push_str(&format!(
+            " ON CONFLICT ({KEY}) DO UPDATE SET \
+             requests = {table}.requests + excluded.requests, \
+             prompt_tokens = {table}.prompt_tokens + excluded.prompt_tokens, \
+             completion_tokens = {table}.completion_tokens + excluded.completion_tokens"
+        ));
+        conn.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+/// Deletes minute buckets that start before `minutes_before` and hourly ones before
+/// `hours_before`; how many of each.
+pub async fn prune(
+    db: &Db,
+    minutes_before: i64,
+    hours_before: i64,
+) -> Result<(u64, u64), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let minutes = tx
+        .execute(
+            "DELETE FROM usage_minutes WHERE at < $1",
+            &[Arg::Int(minutes_before)],
+        )
+        .await?;
+    let hours = tx
+        .execute(
+            "DELETE FROM usage_hours WHERE at < $1",
+            &[Arg::Int(hours_before)],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((minutes, hours))
+}
+
+row! {
+    struct PointRow {
+        time: i64,
+        consumer_id: Option<String>,
+        consumer_name: Option<String>,
+        key_id: Option<String>,
+        api_id: Option<String>,
+        api_name: Option<String>,
+        environment_id: Option<String>,
+        outcome: Option<String>,
+        requests: i64,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    }
+}
+
+row! {
+    struct TotalsRow {
+        requests: i64,
+        allowed: i64,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    }
+}
+
+/// The table a granularity reads, and the `WHERE` clause and arguments of a question.
+fn filtered(gateway_id: &str, q: &UsageQuery) -> (&'static str, String, Vec<Arg>) {
+    let table = match q.granularity {
+        Granularity::Minute => "usage_minutes",
+        Granularity::Hour | Granularity::Day => "usage_hours",
+    };
+    let mut args = vec![Arg::from(gateway_id), Arg::Int(q.from), Arg::Int(q.to)];
+    let mut sql = String::from("u.gateway_id = $1 AND u.at >= $2 AND u.at < $3");
+    for (column, value) in [
+        ("consumer_id", &q.consumer_id),
+        ("key_id", &q.key_id),
+        ("api_id", &q.api_id),
+        ("environment_id", &q.environment_id),
+        ("outcome", &q.outcome),
+    ] {
+        if let Some(v) = value {
+            args.push(Arg::from(v));
+            sql.push_str(&format!(" AND u.{column} = ${}", args.len()));
+        }
+    }
+    if let Some(group) = &q.consumer_group_id {
+        args.push(Arg::from(group));
+        sql.push_str(&format!(
+            " AND u.consumer_id IN (SELECT consumer_id FROM consumer_group_members WHERE group_id = ${})",
+            args.len()
+        ));
+    }
+    (table, sql, args)
+}
+
+/// The answer's rows (at most `MAX_ROWS`; `None` when there would be more) and its totals.
+pub async fn query(
+    conn: &mut impl Read,
+    gateway_id: &str,
+    q: &UsageQuery,
+) -> Result<(Option<Vec<UsagePoint>>, UsageTotals), sqlx::Error> {
+    let (table, filter, mut args) = filtered(gateway_id, q);
+    conn.expect_slow();
+    let totals: Option<TotalsRow> = conn
+        .first(
+            &format!(
+                "SELECT CAST(COALESCE(SUM(u.requests), 0) AS BIGINT) AS requests, \
+                 CAST(COALESCE(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END), 0) AS BIGINT) AS allowed, \
+                 CAST(COALESCE(SUM(u.prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+                 CAST(COALESCE(SUM(u.completion_tokens), 0) AS BIGINT) AS completion_tokens \
+                 FROM {table} u WHERE {filter}"
+            ),
+            &args,
+        )
+        .await?;
+    let totals = totals.map_or_else(UsageTotals::default, |t| UsageTotals {
+        requests: t.requests,
+        allowed: t.allowed,
+        denied: t.requests - t.allowed,
+        prompt_tokens: t.prompt_tokens,
+        completion_tokens: t.completion_tokens,
+    });
+
+    args.push(Arg::Int(q.granularity.ms()));
+    let g = args.len();
+    let grouped = |d: Dimension| q.group_by.contains(&d);
+    let dims: Vec<&str> = Dimension::ALL
+        .into_iter()
+        .filter(|d| grouped(*d))
+        .map(Dimension::column)
+        .collect();
+    let inner_dims: String = dims.iter().map(|c| format!(", u.{c}")).collect();
+    let outer = |d: Dimension| {
+        if grouped(d) {
+            format!("s.{}", d.column())
+        } else {
+            "CAST(NULL AS TEXT)".to_owned()
+        }
+    };
+    let consumer_name = if grouped(Dimension::Consumer) {
+        "c.name"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    let api_name = if grouped(Dimension::Api) {
+        "a.name"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    let order: String = std::iter::once("s.time".to_owned())
+        .chain(dims.iter().map(|c| format!("s.{c}")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT s.time, {consumer_id} AS consumer_id, {consumer_name} AS consumer_name, \
+         {key_id} AS key_id, {api_id} AS api_id, {api_name} AS api_name, \
+         {environment_id} AS environment_id, {outcome} AS outcome, \
+         s.requests, s.prompt_tokens, s.completion_tokens \
+         FROM (SELECT u.at / ${g} * ${g} AS time{inner_dims}, \
+               CAST(SUM(u.requests) AS BIGINT) AS requests, \
+               CAST(SUM(u.prompt_tokens) AS BIGINT) AS prompt_tokens, \
+               CAST(SUM(u.completion_tokens) AS BIGINT) AS completion_tokens \
+               FROM {table} u WHERE {filter} GROUP BY 1{inner_dims}) s \
+         {join_consumers} {join_apis} \
+         ORDER BY {order} LIMIT {limit}",
+        consumer_id = outer(Dimension::Consumer),
+        key_id = outer(Dimension::Key),
+        api_id = outer(Dimension::Api),
+        environment_id = outer(Dimension::Environment),
+        outcome = outer(Dimension::Outcome),
+        join_consumers = if grouped(Dimension::Consumer) {
+            "LEFT JOIN consumers c ON c.id = s.consumer_id"
+        } else {
+            ""
+        },
+        join_apis = if grouped(Dimension::Api) {
+            "LEFT JOIN model_apis a ON a.id = s.api_id"
+        } else {
+            ""
+        },
+        limit = MAX_ROWS + 1,
+    );
+    let rows: Vec<PointRow> = conn.all(&sql, &args).await?;
+    if rows.len() > MAX_ROWS {
+        return Ok((None, totals));
+    }
+    let points = rows
+        .into_iter()
+        .map(|r| UsagePoint {
+            time: r.time,
+            consumer_id: r.consumer_id,
+            consumer_name: r.consumer_name,
+            key_id: r.key_id,
+            api_id: r.api_id,
+            api_name: r.api_name,
+            environment_id: r.environment_id,
+            outcome: r.outcome,
+            requests: r.requests,
+            prompt_tokens: r.prompt_tokens,
+            completion_tokens: r.completion_tokens,
+        })
+        .collect();
+    Ok((Some(points), totals))
+}

@@ -1,0 +1,304 @@
+//! Usage (`GET /v1/usage`): every decision of the real `/authz/check` is counted per
+//! consumer, key, model API, environment, minute and outcome, written by each replica's
+//! flush (two replicas add up), and read back by time bucket, dimension and filter; bad
+//! questions are refused with the parameter they got wrong.
+
+use crate::access::{check, gateway, ALICE_KEY, BOB_KEY};
+use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_on, spawn_app_with, TestApp};
+use serde_json::{json, Value};
+
+async fn usage(app: &TestApp, t: &str, gw: &str, query: &str) -> crate::common::Rest {
+    app.rest(
+        Some(t),
+        "GET",
+        &format!("/v1/usage?gatewayId={gw}&{query}"),
+        None,
+    )
+    .await
+}
+
+/// The rows of an answer as (dimension values…, requests), summed over time buckets (a
+/// test may straddle a minute), sorted.
+fn rows(data: &Value, fields: &[&str]) -> Vec<(Vec<String>, i64)> {
+    let mut out: Vec<(Vec<String>, i64)> = Vec::new();
+    for item in data["items"].as_array().unwrap() {
+        let dims: Vec<String> = fields
+            .iter()
+            .map(|f| item[*f].as_str().unwrap_or("<absent>").to_owned())
+            .collect();
+        let n = item["requests"].as_i64().unwrap();
+        match out.iter_mut().find(|(d, _)| *d == dims) {
+            Some((_, total)) => *total += n,
+            None => out.push((dims, n)),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Waits until the replica knows the new gateway (its next poll) and grants alice: the
+/// checks before that are about an unknown gateway, which counts nowhere.
+async fn until_granted(app: &TestApp, gw: &str) {
+    for _ in 0..40 {
+        if check(app, gw, ALICE_KEY, "/v1/chat", None).await == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the replica never granted alice");
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn every_decision_is_counted_by_consumer_key_api_and_outcome_and_read_back() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let alice_key_id = {
+        let keys = app
+            .rest(
+                Some(&admin),
+                "GET",
+                &format!("/v1/keys?gatewayId={}&nameLike=alice", gw.id),
+                None,
+            )
+            .await;
+        ok(&keys)["items"][0]["keyId"].as_str().unwrap().to_owned()
+    };
+    let chat = {
+        let apis = app
+            .rest(
+                Some(&admin),
+                "GET",
+                &format!("/v1/model-apis?gatewayId={}", gw.id),
+                None,
+            )
+            .await;
+        ok(&apis)["items"][0]["apiId"].as_str().unwrap().to_owned()
+    };
+
+    until_granted(&app, &gw.id).await;
+    app.enforcer.flush_usage().await.unwrap();
+    for table in ["usage_minutes", "usage_hours"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            check(&app, &gw.id, ALICE_KEY, "/v1/chat/x", None).await,
+            200
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(check(&app, &gw.id, BOB_KEY, "/v1/chat", None).await, 403);
+    }
+    assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v2/other", None).await, 403);
+    assert_eq!(
+        check(&app, &gw.id, "no-such-key-1234", "/v1/chat", None).await,
+        401
+    );
+    let keyless = reqwest::Client::new()
+        .get(format!("{}/authz/check", app.base))
+        .header("x-gateway-id", &gw.id)
+        .header("x-original-uri", "/v1/chat")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyless.status(), 401);
+    // A gateway that does not exist is not counted anywhere.
+    assert_eq!(
+        check(&app, "gw-00000000000000000000", ALICE_KEY, "/v1/chat", None).await,
+        401
+    );
+
+    // Nothing is read before the flush; everything after it.
+    let before = usage(&app, &admin, &gw.id, "").await;
+    assert_eq!(ok(&before)["totals"]["requests"], 0);
+    assert!(app.enforcer.flush_usage().await.unwrap() >= 5);
+
+    let by_outcome = usage(
+        &app,
+        &admin,
+        &gw.id,
+        "groupBy=consumer,outcome&granularity=minute",
+    )
+    .await;
+    let data = ok(&by_outcome);
+    assert_eq!(data["granularity"], "minute");
+    assert_eq!(data["groupBy"], json!(["consumer", "outcome"]));
+    assert_eq!(
+        rows(data, &["consumerId", "consumerName", "outcome"]),
+        vec![
+            (strings(&["", "<absent>", "no-key"]), 1),
+            (strings(&["", "<absent>", "unknown-key"]), 1),
+            (strings(&[&gw.alice, "alice", "allowed"]), 3),
+            (strings(&[&gw.alice, "alice", "no-api"]), 1),
+            (strings(&[&gw.bob, "bob", "no-rule"]), 2),
+        ]
+    );
+    assert_eq!(
+        data["totals"],
+        json!({"requests": 8, "allowed": 3, "denied": 5, "promptTokens": 0, "completionTokens": 0})
+    );
+
+    // By key and API: alice's granted requests name her key and the chat API.
+    let by_key = usage(&app, &admin, &gw.id, "groupBy=key,api&outcome=allowed").await;
+    assert_eq!(
+        rows(ok(&by_key), &["keyId", "apiId", "apiName"]),
+        vec![(strings(&[&alice_key_id, &chat, "chat"]), 3)]
+    );
+    // Every dimension not grouped by is absent from a row.
+    assert!(ok(&by_key)["items"][0].get("consumerId").is_none());
+
+    // Filters: a group's members (alice), a consumer, an API.
+    for (filter, requests) in [
+        (format!("consumerGroupId={}", gw.team), 4),
+        (format!("consumerId={}", gw.bob), 2),
+        (format!("apiId={chat}"), 5),
+        ("outcome=NO-RULE".to_owned(), 2),
+    ] {
+        let r = usage(&app, &admin, &gw.id, &filter).await;
+        assert_eq!(ok(&r)["totals"]["requests"], requests, "{filter}");
+    }
+
+    // The same totals from the hourly buckets, by hour and by day.
+    for granularity in ["hour", "day"] {
+        let r = usage(&app, &admin, &gw.id, &format!("granularity={granularity}")).await;
+        let d = ok(&r);
+        assert_eq!(d["totals"]["requests"], 8, "{granularity}");
+        let summed: i64 = d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["requests"].as_i64().unwrap())
+            .sum();
+        assert_eq!(summed, 8, "{granularity}");
+    }
+
+    // A second flush adds to the stored counts.
+    assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
+    app.enforcer.flush_usage().await.unwrap();
+    let r = usage(&app, &admin, &gw.id, "outcome=allowed").await;
+    assert_eq!(ok(&r)["totals"]["requests"], 4);
+
+    // A Viewer reads usage; without a token nobody does.
+    let viewer = app.token("viewer").await;
+    ok(&usage(&app, &viewer, &gw.id, "").await);
+    let anonymous = reqwest::Client::new()
+        .get(format!("{}/v1/usage?gatewayId={}", app.base, gw.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_database_add_up_their_counts() {
+    let a = spawn_app_with(proxy_headers_trusted()).await;
+    let b = spawn_app_on(&a, proxy_headers_trusted()).await;
+    let admin = a.token("admin").await;
+    let gw = gateway(&a, &admin, "explain-gw").await;
+    until_granted(&a, &gw.id).await;
+    until_granted(&b, &gw.id).await;
+    a.enforcer.flush_usage().await.unwrap();
+    b.enforcer.flush_usage().await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(check(&a, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(check(&b, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
+    }
+    // Both flush at once, into the same rows.
+    let (fa, fb) = tokio::join!(a.enforcer.flush_usage(), b.enforcer.flush_usage());
+    fa.unwrap();
+    fb.unwrap();
+    let r = usage(&a, &admin, &gw.id, "groupBy=consumer&outcome=allowed").await;
+    assert_eq!(
+        rows(ok(&r), &["consumerName"]),
+        vec![(strings(&["alice"]), 7)]
+    );
+}
+
+#[tokio::test]
+async fn old_buckets_are_pruned_by_their_retention() {
+    use gateway_console::domain::usage::UsageDelta;
+    use gateway_console::store::usage;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let now = gateway_console::store::now_ms();
+    let hour = 3_600_000;
+    let delta = |at: i64| UsageDelta {
+        gateway_id: gw.id.clone(),
+        at: at - at.rem_euclid(60_000),
+        environment_id: String::new(),
+        consumer_id: gw.alice.clone(),
+        key_id: String::new(),
+        api_id: String::new(),
+        outcome: "allowed".into(),
+        requests: 1,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    };
+    // Three days ago, and one hour ago.
+    usage::add(&app.db, &[delta(now - 72 * hour), delta(now - hour)])
+        .await
+        .unwrap();
+    let q = |granularity: &str| {
+        format!(
+            "granularity={granularity}&from={}&to={now}",
+            now - 96 * hour
+        )
+    };
+    for granularity in ["minute", "hour"] {
+        let r = usage(&app, &admin, &gw.id, &q(granularity)).await;
+        assert_eq!(ok(&r)["totals"]["requests"], 2, "{granularity}");
+    }
+    // Minutes are kept 48 hours, hours 400 days: the old minute goes, its hour stays.
+    usage::prune(&app.db, now - 48 * hour, now - 400 * 24 * hour)
+        .await
+        .unwrap();
+    let minutes = usage(&app, &admin, &gw.id, &q("minute")).await;
+    assert_eq!(ok(&minutes)["totals"]["requests"], 1);
+    assert_eq!(
+        ok(&usage(&app, &admin, &gw.id, &q("hour")).await)["totals"]["requests"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn bad_usage_questions_are_refused_with_the_parameter_they_got_wrong() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let missing = app.rest(Some(&admin), "GET", "/v1/usage", None).await;
+    refused(&missing, 400, "InvalidParameter.GatewayId");
+    refused(
+        &usage(&app, &admin, "gw-00000000000000000000", "").await,
+        404,
+        "NotFound.Gateway",
+    );
+    for (query, code) in [
+        ("from=10&to=10", "InvalidParameter.From"),
+        ("from=yesterday", "InvalidParameter.From"),
+        ("to=-5", "InvalidParameter.To"),
+        ("granularity=second", "InvalidParameter.Granularity"),
+        (
+            "granularity=minute&from=0&to=2592000000",
+            "InvalidParameter.Granularity",
+        ),
+        ("groupBy=consumer,planet", "InvalidParameter.GroupBy"),
+        ("groupBy=api,api", "InvalidParameter.GroupBy"),
+        ("outcome=perhaps", "InvalidParameter.Outcome"),
+        ("consumerId=alice", "InvalidParameter.ConsumerId"),
+        ("consumerGroupId=cs-123", "InvalidParameter.ConsumerGroupId"),
+        ("apiId=%00", "InvalidParameter.ApiId"),
+    ] {
+        refused(&usage(&app, &admin, &gw.id, query).await, 400, code);
+    }
+}
