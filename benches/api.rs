@@ -91,7 +91,7 @@ async fn main() {
         ("1M", large.clone(), some_consumer(&db, &large).await),
     ];
     let token_name = format!("bench-{}", gateway_console::store::now_ms());
-    let token = tokens::create_token_for(&db, "bench", &token_name, None)
+    let token = tokens::create_token_for(&db, "bench", &token_name, None, Default::default())
         .await
         .unwrap()
         .value;

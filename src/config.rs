@@ -195,7 +195,20 @@ pub enum TokenCommand {
         /// Days until the token stops working (1 to 365).
         #[arg(long, default_value_t = crate::domain::keys::TOKEN_DEFAULT_DAYS)]
         expires_in_days: i64,
+        /// `account` (what the account may do) or `usage-write` (only report usage with
+        /// `POST /v1/usage`, for a gateway's log shipper).
+        #[arg(long, default_value = "account", value_parser = parse_scope)]
+        scope: crate::domain::records::TokenScope,
     },
+}
+
+fn parse_scope(s: &str) -> Result<crate::domain::records::TokenScope, String> {
+    use crate::domain::records::TokenScope;
+    match s.to_ascii_lowercase().as_str() {
+        "account" => Ok(TokenScope::Account),
+        "usage-write" | "usagewrite" => Ok(TokenScope::UsageWrite),
+        _ => Err(format!("expected account or usage-write, got {s:?}")),
+    }
 }
 
 fn parse_flag(s: &str) -> Result<bool, String> {

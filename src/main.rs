@@ -168,10 +168,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 username,
                 name,
                 expires_in_days,
+                scope,
             },
     }) = &config.command
     {
-        let created = tokens::create_token_for(&db, username, name, Some(*expires_in_days)).await?;
+        let created =
+            tokens::create_token_for(&db, username, name, Some(*expires_in_days), *scope).await?;
         println!("{}", created.value);
         return Ok(());
     }

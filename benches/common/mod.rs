@@ -186,7 +186,7 @@ pub async fn admin_and_gateway(db: &Db, name: &str) -> (String, String, String) 
     accounts::create_account(db, &actor, "admin", PASSWORD, "Admin")
         .await
         .unwrap();
-    let token = tokens::create_token_for(db, "admin", "bench", None)
+    let token = tokens::create_token_for(db, "admin", "bench", None, Default::default())
         .await
         .unwrap()
         .value;

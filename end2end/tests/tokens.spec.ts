@@ -25,7 +25,8 @@ test('create an API token with an expiry, shown once, use it, see its last use, 
   const row = page.getByRole('row', { name: /e2e-script/ });
   await expect(row).not.toContainText('Never');
   const inAWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-  await expect(row.getByRole('cell').nth(3)).toContainText(inAWeek);
+  await expect(row.getByRole('cell').nth(4)).toContainText(inAWeek);
+  await expect(row.getByRole('cell').nth(2)).toHaveText('Everything this account may do');
   await expect(row).not.toContainText('Expired');
   expect(await page.content()).not.toContain(value);
 
@@ -39,4 +40,34 @@ test('create an API token with an expiry, shown once, use it, see its last use, 
   expect(refused.status()).toBe(401);
 
   await expectAudited(page, 'ApiToken', 'CreateApiToken', 'name=e2e-script', ['RevokeApiToken']);
+});
+
+test('a token that only reports usage: created in the console, refused everything else', async ({ page, request }) => {
+  await signIn(page);
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByRole('button', { name: 'New token' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New token' });
+  await dialog.getByLabel('Token name').fill('e2e-shipper');
+  await dialog.getByLabel('Access').selectOption({ label: "Report usage only (a gateway's log shipper; Admins)" });
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  const value = await dialog.getByLabel('API token').inputValue();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
+  const row = page.getByRole('row', { name: /e2e-shipper/ });
+  await expect(row.getByRole('cell').nth(2)).toHaveText("Report usage only (a gateway's log shipper; Admins)");
+
+  const auth = { Authorization: `Bearer ${value}` };
+  expect((await request.get('/v1/gateways', { headers: auth })).status()).toBe(403);
+  const gateways = await (await page.request.get('/v1/gateways')).json();
+  const gatewayId = gateways.data.items[0].gatewayId;
+  const reported = await request.post('/v1/usage', { headers: auth, data: { gatewayId, records: [] } });
+  expect(reported.status()).toBe(200);
+  expect((await reported.json()).data).toEqual({ accepted: 0, duplicates: 0, rejected: [] });
+
+  await page.getByRole('button', { name: 'Revoke e2e-shipper' }).click();
+  const revoke = page.getByRole('dialog', { name: 'Revoke token' });
+  await revoke.getByRole('button', { name: 'OK' }).click();
+  await expect(revoke).toBeHidden();
+  await expectAudited(page, 'ApiToken', 'CreateApiToken', 'scope=UsageWrite', ['RevokeApiToken']);
 });

@@ -107,13 +107,27 @@ async fn viewers_only_read(req: Request, next: axum::middleware::Next) -> Respon
     );
     let path = req.uri().path();
     let own_tokens = path == "/v1/tokens" || path.starts_with("/v1/tokens/");
+    // Reported usage is taken from a `UsageWrite` token only, whatever the account's role (a
+    // Viewer kept for a log shipper may hold one), and refused to anyone else here, before
+    // the batch is read.
+    let usage = path == crate::server::session::USAGE_PATH && !reads;
+    if usage
+        && req
+            .extensions()
+            .get::<crate::domain::records::TokenScope>()
+            .copied()
+            .unwrap_or_default()
+            != crate::domain::records::TokenScope::UsageWrite
+    {
+        return AppError::Forbidden.into_response();
+    }
     // A question, not a change (the service keeps typed keys to Admins).
     let explain = path.starts_with("/v1/gateways/") && path.ends_with("/authz/explain");
     let viewer = req
         .extensions()
         .get::<CurrentUser>()
         .is_some_and(|u| !u.can_write());
-    if viewer && !reads && !own_tokens && !explain {
+    if viewer && !reads && !own_tokens && !explain && !usage {
         return AppError::Forbidden.into_response();
     }
     next.run(req).await

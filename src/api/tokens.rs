@@ -1,7 +1,7 @@
 //! `/v1/tokens`: the calling account's own bearer tokens.
 
 use super::{Answer, Body, Ctx, Data, Empty, Envelope, ErrorResponses, Items};
-use crate::domain::records::{ApiToken, CreatedToken};
+use crate::domain::records::{ApiToken, CreatedToken, TokenScope};
 use crate::service::tokens;
 use crate::state::AppState;
 use axum::extract::Path;
@@ -34,6 +34,10 @@ struct NewToken {
     /// Days until the token stops working: 1 to 365, 90 when absent.
     #[schema(minimum = 1, maximum = 365)]
     expires_in_days: Option<i64>,
+    /// `Account` (default: what the account may do) or `UsageWrite` (only `POST /v1/usage`;
+    /// Admins only).
+    #[serde(default)]
+    scope: TokenScope,
 }
 
 /// Create a token for the calling account; the value is in this answer only.
@@ -42,7 +46,7 @@ struct NewToken {
 async fn create_token(ctx: Ctx, Body(input): Body<NewToken>) -> Answer<CreatedToken> {
     let days = input.expires_in_days;
     Ok(Data(
-        tokens::create_token(&ctx.db, &ctx.actor, &input.name, days).await?,
+        tokens::create_token(&ctx.db, &ctx.actor, &input.name, days, input.scope).await?,
     ))
 }
 

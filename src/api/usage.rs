@@ -1,16 +1,27 @@
 //! `/v1/usage`: what the enforcement check decided, by time bucket and dimension.
 
-use super::{required, Answer, Ctx, Data, Envelope, ErrorResponses, Params};
-use crate::domain::usage::{RawUsageQuery, UsageReport};
+use super::{required, Answer, Body, Ctx, Data, Envelope, ErrorResponses, Params};
+use crate::domain::records::TokenScope;
+use crate::domain::usage::{RawUsageQuery, UsageIngested, UsageRecords, UsageReport};
 use crate::service::usage;
 use crate::state::AppState;
+use axum::extract::State;
+use axum::Extension;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_usage))
+    OpenApiRouter::new().routes(routes!(get_usage)).merge(
+        // 10,000 records with long IDs are a few MB.
+        OpenApiRouter::new()
+            .routes(routes!(report_usage))
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)),
+    )
 }
+
+/// The largest batch body read (10,000 records of the longest IDs fit).
+const MAX_BODY: usize = 8 * 1024 * 1024;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -74,5 +85,30 @@ async fn get_usage(ctx: Ctx, Params(q): Params<UsageParams>) -> Answer<UsageRepo
     };
     Ok(Data(
         usage::usage(&ctx.db, &ctx.actor, gateway_id, raw).await?,
+    ))
+}
+
+/// Token usage reported by the gateway side: up to 10,000 records, each one model call's
+/// prompt and completion tokens, by key (its consumer is the one it is bound to now) or by
+/// consumer, model API, environment (default: the gateway's default one) and time. Only a
+/// token created with the `UsageWrite` scope may call it, and such a token may call nothing
+/// else. Counted once per `requestId` and gateway: a retried batch adds nothing
+/// (`duplicates`). A batch that breaks a record's own rules is refused whole
+/// (`InvalidParameter.Records`, naming the record); a record naming a key, consumer, model
+/// API or environment the gateway does not have, a key bound to no consumer, a time more than
+/// 5 minutes ahead or older than the minute buckets are kept, is left out and listed in
+/// `rejected` with its reason while the others are counted.
+#[utoipa::path(post, path = "/v1/usage", tag = "Usage", request_body = UsageRecords,
+    responses((status = 200, body = Envelope<UsageIngested>), ErrorResponses))]
+async fn report_usage(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    scope: Option<Extension<TokenScope>>,
+    Body(batch): Body<UsageRecords>,
+) -> Answer<UsageIngested> {
+    let scope = scope.map(|Extension(s)| s).unwrap_or_default();
+    let retention = state.enforcer.settings.usage.minute_retention;
+    Ok(Data(
+        usage::ingest(&ctx.db, &ctx.actor, scope, retention, batch).await?,
     ))
 }

@@ -29,6 +29,35 @@ impl Role {
     }
 }
 
+/// What a REST token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum TokenScope {
+    /// Whatever its account may do.
+    #[default]
+    Account,
+    /// Only report usage (`POST /v1/usage`), for a gateway's log shipper; nothing else, not
+    /// even reads.
+    UsageWrite,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Account => "Account",
+            TokenScope::UsageWrite => "UsageWrite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TokenScope> {
+        match s {
+            "Account" => Some(TokenScope::Account),
+            "UsageWrite" => Some(TokenScope::UsageWrite),
+            _ => None,
+        }
+    }
+}
+
 /// The signed-in account, as the UI needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -311,6 +340,9 @@ pub struct ApiToken {
     /// Whether it had stopped working when it was read.
     #[serde(default)]
     pub expired: bool,
+    /// What it may do.
+    #[serde(default)]
+    pub scope: TokenScope,
 }
 
 /// A token just created: the only answer that ever carries the plain value.

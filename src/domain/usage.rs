@@ -348,6 +348,93 @@ pub struct UsageReport {
     pub totals: UsageTotals,
 }
 
+/// The most records one `POST /v1/usage` carries.
+pub const MAX_RECORDS: usize = 10_000;
+/// The most tokens one record may report (prompt or completion).
+pub const MAX_TOKENS: i64 = 100_000_000;
+/// How far ahead of the server's clock a record's time may be (the gateway's clock drifts).
+pub const FUTURE_SKEW_MS: i64 = 5 * MINUTE_MS;
+
+/// A batch of token usage reported by the gateway side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsageRecords {
+    pub gateway_id: String,
+    /// At most 10,000.
+    pub records: Vec<UsageRecord>,
+}
+
+/// One model call's tokens: who (a key, or a consumer), which model API, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsageRecord {
+    /// The request's unique ID (1–128 visible ASCII characters, e.g. nginx's
+    /// `$request_id`): a record whose ID this gateway has seen is not counted again.
+    pub request_id: String,
+    /// The key the request was made with (its consumer is the one it is bound to now). Give
+    /// this or `consumerId`.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub consumer_id: Option<String>,
+    pub api_id: String,
+    /// The environment; the gateway's default one when absent.
+    #[serde(default)]
+    pub environment_id: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    /// When the request was made, in milliseconds since the epoch.
+    pub timestamp: i64,
+}
+
+impl UsageRecord {
+    /// The record's own rules (what needs no database): its request ID, exactly one of key
+    /// and consumer, token counts from 0 to [`MAX_TOKENS`].
+    pub fn check(&self) -> Result<(), String> {
+        let id = &self.request_id;
+        if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err("requestId is 1 to 128 visible ASCII characters.".into());
+        }
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if given(&self.key_id) == given(&self.consumer_id) {
+            return Err("give keyId or consumerId, one of them.".into());
+        }
+        for (name, n) in [
+            ("promptTokens", self.prompt_tokens),
+            ("completionTokens", self.completion_tokens),
+        ] {
+            if !(0..=MAX_TOKENS).contains(&n) {
+                return Err(format!("{name} is from 0 to {MAX_TOKENS}."));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a well-formed record was not counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedRecord {
+    /// Its place in `records`, from 0.
+    pub index: usize,
+    pub request_id: String,
+    pub reason: String,
+}
+
+/// What became of a batch: records counted, records already counted before (the same
+/// request ID, in this batch or an earlier one), and records refused with their reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UsageIngested {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<RejectedRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +508,61 @@ mod tests {
             .unwrap();
         assert_eq!(q.group_by, vec![Dimension::Consumer, Dimension::Outcome]);
         assert_eq!(q.outcome.as_deref(), Some("no-rule"));
+    }
+
+    fn record() -> UsageRecord {
+        UsageRecord {
+            request_id: "req-1".into(),
+            key_id: Some("key-1".into()),
+            consumer_id: None,
+            api_id: "api-1".into(),
+            environment_id: None,
+            prompt_tokens: 10,
+            completion_tokens: 20,
+            timestamp: NOW,
+        }
+    }
+
+    #[test]
+    fn a_record_names_one_holder_and_sane_counts() {
+        assert_eq!(record().check(), Ok(()));
+        let bad = [
+            UsageRecord {
+                request_id: "".into(),
+                ..record()
+            },
+            UsageRecord {
+                request_id: "has space".into(),
+                ..record()
+            },
+            UsageRecord {
+                request_id: "x".repeat(129),
+                ..record()
+            },
+            UsageRecord {
+                consumer_id: Some("cs-1".into()),
+                ..record()
+            },
+            UsageRecord {
+                key_id: None,
+                ..record()
+            },
+            UsageRecord {
+                key_id: Some(" ".into()),
+                ..record()
+            },
+            UsageRecord {
+                prompt_tokens: -1,
+                ..record()
+            },
+            UsageRecord {
+                completion_tokens: MAX_TOKENS + 1,
+                ..record()
+            },
+        ];
+        for r in bad {
+            assert!(r.check().is_err(), "{r:?}");
+        }
     }
 
     proptest! {

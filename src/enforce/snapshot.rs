@@ -48,7 +48,7 @@ const NEVER: i64 = i64::MAX;
 #[derive(Debug, Clone, Copy, Default)]
 struct KeyEntry {
     consumer: u32,
-    /// Where the key's ID is in its consumer's `key_ids`.
+    /// Where the key's ID is in the snapshot's `key_ids`.
     key: u32,
     enabled: bool,
     expires_at: i64,
@@ -70,8 +70,6 @@ struct ConsumerEntry {
     grants: Box<[Grant]>,
     /// The hashes in `keys` that point here, to remove them when the consumer changes.
     hashes: Box<[[u8; 32]]>,
-    /// The IDs of its bound keys (a key entry points into this), for counting usage.
-    key_ids: Box<[Box<str>]>,
 }
 
 #[derive(Debug)]
@@ -208,6 +206,7 @@ pub struct UsageIds<'a> {
 pub struct Snapshot {
     pub revision: i64,
     keys: KeyMap,
+    key_ids: KeyIds,
     consumers: Vec<ConsumerEntry>,
     consumer_index: Map<Box<str>, u32>,
     groups: Vec<GroupEntry>,
@@ -271,46 +270,65 @@ fn key_entries(
     current.into_iter().chain(previous)
 }
 
-/// Per consumer: its hashes in the key map, and its keys' IDs.
-type ConsumerKeys = (Vec<Box<[[u8; 32]]>>, Vec<Box<[Box<str>]>>);
-
-/// The key map of the bound keys, and each consumer's hashes in it and key IDs.
+/// The key map of the bound keys, each consumer's hashes in it, and the keys' IDs (see
+/// [`KeyIds`]).
 fn key_map(
     keys: &[KeyRow],
     consumer_index: &Map<Box<str>, u32>,
     consumers: usize,
-) -> (KeyMap, ConsumerKeys) {
+) -> (KeyMap, Vec<Box<[[u8; 32]]>>, KeyIds) {
     let mut map = KeyMap::default();
     map.reserve(keys.len());
     let mut owned = Vec::with_capacity(keys.len());
-    let mut ids = Vec::with_capacity(keys.len());
-    let mut next_key = vec![0u32; consumers];
+    let mut ids = KeyIds::with_capacity(keys.len() * 25);
     for k in keys {
         let Some(consumer) = consumer_index.get(k.consumer_id.as_str()).copied() else {
             continue;
         };
-        let at = &mut next_key[consumer as usize];
-        for (h, e) in key_entries(k, consumer, *at) {
+        let at = ids.push(&k.id);
+        for (h, e) in key_entries(k, consumer, at) {
             map.insert(h, e);
             owned.push((consumer, h));
         }
-        *at += 1;
-        ids.push((consumer, Box::<str>::from(k.id.as_str())));
     }
-    let hashes = per_owner(consumers, owned.into_iter());
-    (map, (hashes, per_owner_moved(&next_key, ids)))
+    (map, per_owner(consumers, owned.into_iter()), ids)
 }
 
-/// [`per_owner`] for items that are moved rather than copied, given how many each owner has.
-fn per_owner_moved<T>(counts: &[u32], pairs: Vec<(u32, T)>) -> Vec<Box<[T]>> {
-    let mut lists: Vec<Vec<T>> = counts
-        .iter()
-        .map(|n| Vec::with_capacity(*n as usize))
-        .collect();
-    for (o, item) in pairs {
-        lists[o as usize].push(item);
+/// The IDs of the bound keys, one after another in one string, each after a byte that gives
+/// its length: a key entry points at its ID by offset. One allocation for a million keys
+/// instead of a million. A patch appends the IDs of the keys it re-reads, so the old ones
+/// stay until the next full load (about 25 bytes a key).
+#[derive(Debug, Default)]
+struct KeyIds(Vec<u8>);
+
+impl KeyIds {
+    fn with_capacity(n: usize) -> KeyIds {
+        KeyIds(Vec::with_capacity(n))
     }
-    lists.into_iter().map(Vec::into_boxed_slice).collect()
+
+    /// Appends an ID (IDs are short ASCII; one longer than 255 bytes is cut, on a character
+    /// boundary) and returns where it is.
+    fn push(&mut self, id: &str) -> u32 {
+        let mut end = id.len().min(255);
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        let at = self.0.len() as u32;
+        self.0.push(end as u8);
+        self.0.extend_from_slice(&id.as_bytes()[..end]);
+        at
+    }
+
+    fn get(&self, at: u32) -> &str {
+        let at = at as usize;
+        let Some(&len) = self.0.get(at) else {
+            return "";
+        };
+        self.0
+            .get(at + 1..at + 1 + len as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Groups `(owner, item)` pairs into one exactly sized list per owner `0..owners`, in the
@@ -413,7 +431,8 @@ impl Snapshot {
             let keys = keys.join().expect("building the key map does not panic");
             (keys, (memberships, consumer_rules, group_rules))
         });
-        let (key_map, (consumer_hashes, consumer_key_ids)) = keys;
+        let (key_map, consumer_hashes, key_ids) = keys;
+        s.key_ids = key_ids;
         s.keys = key_map;
         s.groups = rows
             .groups
@@ -432,16 +451,15 @@ impl Snapshot {
                 consumer_groups
                     .into_iter()
                     .zip(consumer_grants)
-                    .zip(consumer_hashes.into_iter().zip(consumer_key_ids)),
+                    .zip(consumer_hashes),
             )
-            .map(|(c, ((groups, grants), (hashes, key_ids)))| ConsumerEntry {
+            .map(|(c, ((groups, grants), hashes))| ConsumerEntry {
                 id: c.id.into_boxed_str(),
                 name: c.name.into_boxed_str(),
                 enabled: c.enabled,
                 groups,
                 grants,
                 hashes,
-                key_ids,
             })
             .collect();
         let done_with = (rows.keys, rows.rules, rows.memberships);
@@ -506,7 +524,6 @@ impl Snapshot {
                     groups: Box::default(),
                     grants: Box::default(),
                     hashes: Box::default(),
-                    key_ids: Box::default(),
                 });
                 i
             }
@@ -523,7 +540,6 @@ impl Snapshot {
             entry.enabled = false;
             entry.groups = Box::default();
             entry.grants = Box::default();
-            entry.key_ids = Box::default();
             return;
         };
         let groups = c
@@ -533,13 +549,13 @@ impl Snapshot {
             .collect();
         let grants = c.rules.iter().filter_map(|r| self.grant(r)).collect();
         let mut hashes = Vec::with_capacity(c.keys.len());
-        for (at, k) in c.keys.iter().enumerate() {
-            for (h, e) in key_entries(k, idx, at as u32) {
+        for k in &c.keys {
+            let at = self.key_ids.push(&k.id);
+            for (h, e) in key_entries(k, idx, at) {
                 self.keys.insert(h, e);
                 hashes.push(h);
             }
         }
-        let key_ids = c.keys.iter().map(|k| k.id.as_str().into()).collect();
         self.consumers[idx as usize] = ConsumerEntry {
             id: row.id.into_boxed_str(),
             name: row.name.into_boxed_str(),
@@ -547,7 +563,6 @@ impl Snapshot {
             groups,
             grants,
             hashes: hashes.into_boxed_slice(),
-            key_ids,
         };
     }
 
@@ -583,7 +598,7 @@ impl Snapshot {
                 "key {} {} {} {} {}",
                 hex::encode(h),
                 c.id,
-                c.key_ids[k.key as usize],
+                self.key_ids.get(k.key),
                 k.enabled,
                 k.expires_at
             ));
@@ -694,7 +709,7 @@ impl Snapshot {
             .key
             .and_then(|(c, k)| {
                 let c = self.consumers.get(c as usize)?;
-                Some((&*c.id, c.key_ids.get(k as usize).map_or("", |k| &**k)))
+                Some((&*c.id, self.key_ids.get(k)))
             })
             .unwrap_or(("", ""));
         UsageIds {

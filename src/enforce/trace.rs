@@ -50,7 +50,7 @@ pub trait Trace {
     const ALL_GRANTS: bool = false;
     /// The key looked up: `None` when no bound key has this value, else (enabled, expiry).
     fn key(&mut self, _found: Option<(bool, i64)>) {}
-    /// The key found: its consumer's position, and the key's among that consumer's keys.
+    /// The key found: its consumer's position, and where the snapshot keeps the key's ID.
     fn key_at(&mut self, _consumer: u32, _key: u32) {}
     /// The consumer the key names: ID, name, enabled.
     fn consumer(&mut self, _id: &str, _name: &str, _enabled: bool) {}

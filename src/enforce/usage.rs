@@ -216,18 +216,18 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
             tokio::time::sleep(settings.flush_interval).await;
-            if let Err(e) = counter.flush(&db).await {
+            if let Err(e) = off_workers(counter.flush(&db)).await {
                 tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
                 last_prune = Some(tokio::time::Instant::now());
                 let now = now_ms();
                 let before = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-                match store::usage::prune(
+                match off_workers(store::usage::prune(
                     &db,
                     before(settings.minute_retention),
                     before(settings.hour_retention),
-                )
+                ))
                 .await
                 {
                     Ok((0, 0)) => {}
@@ -239,6 +239,20 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
             }
         }
     });
+}
+
+/// Runs a flush without holding up an async worker: on a SQLite file its statements run in
+/// the calling thread (see `store::writer`), and thousands of rows would keep the checks
+/// queued on that worker waiting. On a multi-threaded runtime the worker hands its other
+/// tasks on first.
+async fn off_workers<F: std::future::Future>(f: F) -> F::Output {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let handle = Handle::current();
+    if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(move || handle.block_on(f))
+    } else {
+        f.await
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The session layer: the one place that decides what is reachable without signing in.
 
-use crate::domain::records::CurrentUser;
+use crate::domain::records::{CurrentUser, TokenScope};
 use crate::error::AppError;
 use crate::service::{auth, tokens};
 use crate::state::cookies::{bearer_token, session_token};
@@ -9,6 +9,9 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+
+/// Where usage is reported, the one operation of a `UsageWrite` token.
+pub const USAGE_PATH: &str = "/v1/usage";
 
 /// The server function that signs in; everything else under `/api` needs a session.
 pub const SIGN_IN_PATH: &str = "/api/sign_in";
@@ -33,18 +36,27 @@ pub async fn require_session(
     let found = match (is_rest, bearer_token(req.headers())) {
         (true, Some(token)) => tokens::token_user(&state.db, &token).await,
         _ => match session_token(req.headers(), state.web.secure_cookies) {
-            Some(token) => auth::session_user(&state.db, &token).await,
+            Some(token) => auth::session_user(&state.db, &token)
+                .await
+                .map(|u| u.map(|u| (u, TokenScope::Account))),
             None => Ok(None),
         },
     };
-    let user: Option<CurrentUser> = match found {
+    let user: Option<(CurrentUser, TokenScope)> = match found {
         Ok(user) => user,
         // The database is away (Unavailable) or failed (Internal): said in the caller's form.
         Err(err) => return refusal(&req, is_rest, &err),
     };
     match user {
-        Some(user) => {
+        // A usage-reporting token reports usage and does nothing else, not even read.
+        Some((_, TokenScope::UsageWrite))
+            if !(req.method() == axum::http::Method::POST && path == USAGE_PATH) =>
+        {
+            refusal(&req, is_rest, &AppError::Forbidden)
+        }
+        Some((user, scope)) => {
             req.extensions_mut().insert(user);
+            req.extensions_mut().insert(scope);
             next.run(req).await
         }
         None if is_public(&path) => next.run(req).await,

@@ -22,10 +22,17 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
 pub async fn create_token(
     name: String,
     expires_in_days: Option<i64>,
+    usage_write: Option<bool>,
 ) -> Result<CreatedToken, AppError> {
     use super::context::{actor, respond};
+    use crate::domain::records::TokenScope;
     let (db, actor) = actor()?;
-    respond(crate::service::tokens::create_token(&db, &actor, &name, expires_in_days).await)
+    let scope = if usage_write.unwrap_or(false) {
+        TokenScope::UsageWrite
+    } else {
+        TokenScope::Account
+    };
+    respond(crate::service::tokens::create_token(&db, &actor, &name, expires_in_days, scope).await)
 }
 
 #[server(endpoint = "revoke_token")]

@@ -4,7 +4,7 @@
 use super::change::{Audit, AuditAction};
 use super::{parse_name, Actor};
 use crate::domain::keys::{hash_key, token_lifetime_days, PlainApiKey, TOKEN_PREFIX};
-use crate::domain::records::{ApiToken, CreatedToken, CurrentUser};
+use crate::domain::records::{ApiToken, CreatedToken, CurrentUser, TokenScope};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, now_ms, tokens, Db};
@@ -14,14 +14,29 @@ const TOUCH_INTERVAL_MS: i64 = 60_000;
 /// Tokens are `gct_` plus 40 base62 characters.
 const TOKEN_LEN: usize = 44;
 
-/// A new token for `user`. Any account may create tokens for itself; a Viewer's tokens can
-/// only read, because every write checks the account's role.
+/// A new token for the acting account. Any account may create tokens for itself; a Viewer's
+/// tokens can only read, because every write checks the account's role. A `UsageWrite`
+/// token (it reports usage, which quotas will count) only an Admin may create here.
 #[tracing::instrument(skip_all, fields(username = %actor.user.username))]
 pub async fn create_token(
     db: &Db,
     actor: &Actor,
     name: &str,
     expires_in_days: Option<i64>,
+    scope: TokenScope,
+) -> AppResult<CreatedToken> {
+    if scope == TokenScope::UsageWrite && !actor.user.can_write() {
+        return Err(AppError::Forbidden);
+    }
+    create(db, actor, name, expires_in_days, scope).await
+}
+
+async fn create(
+    db: &Db,
+    actor: &Actor,
+    name: &str,
+    expires_in_days: Option<i64>,
+    scope: TokenScope,
 ) -> AppResult<CreatedToken> {
     let user = &actor.user;
     let name = parse_name(name)?;
@@ -37,12 +52,17 @@ pub async fn create_token(
         last_used_at: None,
         expires_at: Some(now + days * 24 * 60 * 60 * 1000),
         expired: false,
+        scope,
     };
     let mut tx = actor.begin_own(db).await?;
     tokens::insert(&mut tx, &user.id, &token, &name.unique_key(), &plain.hash())
         .await
         .map_err(|e| super::name_taken_in(e, "token", &name, " among your tokens"))?;
-    let summary = format!("name={name} account={} expires_in_days={days}", user.id);
+    let summary = format!(
+        "name={name} account={} expires_in_days={days} scope={}",
+        user.id,
+        scope.as_str()
+    );
     let audit =
         Audit::new(AuditAction::CreateApiToken, IdKind::ApiToken, &token.id).summary(summary);
     tx.commit(audit).await?;
@@ -53,12 +73,14 @@ pub async fn create_token(
     })
 }
 
-/// `gateway-console token create`: a token for the named account.
+/// `gateway-console token create`: a token for the named account (the operator of the
+/// server may give any account a `UsageWrite` token, e.g. a Viewer kept for the shipper).
 pub async fn create_token_for(
     db: &Db,
     username: &str,
     name: &str,
     expires_in_days: Option<i64>,
+    scope: TokenScope,
 ) -> AppResult<CreatedToken> {
     let mut conn = db.reader().await?;
     let user = accounts::find_by_username(&mut conn, username)
@@ -76,7 +98,7 @@ pub async fn create_token_for(
         request_id: format!("cli-{}", std::process::id()),
         user,
     };
-    create_token(db, &cli, name, expires_in_days).await
+    create(db, &cli, name, expires_in_days, scope).await
 }
 
 pub async fn list_tokens(db: &Db, user: &CurrentUser) -> AppResult<Vec<ApiToken>> {
@@ -104,7 +126,7 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token_id: &str) -> AppResult<(
 /// The account behind a presented bearer token, named `username (token name)` for the audit
 /// log; `None` for anything that is not a live token. Live tokens are cached for
 /// `TokenCache::TTL`; their last use is written at most every `TOUCH_INTERVAL_MS`.
-pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUser>> {
+pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<(CurrentUser, TokenScope)>> {
     if presented.len() != TOKEN_LEN || !presented.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
@@ -135,5 +157,5 @@ pub async fn token_user(db: &Db, presented: &str) -> AppResult<Option<CurrentUse
     }
     let mut user = holder.user;
     user.username = format!("{} ({})", user.username, holder.token_name);
-    Ok(Some(user))
+    Ok(Some((user, holder.scope)))
 }

@@ -2,10 +2,15 @@
 //! `enforce::usage`), asked by time bucket, dimension and filter. Anyone signed in may read
 //! it, as they may read the rules it follows from.
 
-use crate::domain::usage::{RawUsageQuery, UsageReport, MAX_ROWS};
+use crate::domain::records::TokenScope;
+use crate::domain::usage::{
+    RawUsageQuery, RejectedRecord, UsageDelta, UsageIngested, UsageRecords, UsageReport, ALLOWED,
+    FUTURE_SKEW_MS, MAX_RECORDS, MAX_ROWS, MINUTE_MS,
+};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::service::{require_instance, truncate, Actor};
+use crate::store::usage::Named;
 use crate::store::{self, now_ms, Db};
 
 /// The usage of a gateway: rows per time bucket (and per the dimensions grouped by), and the
@@ -58,4 +63,152 @@ pub async fn usage(
         items,
         totals,
     })
+}
+
+/// Token usage reported by the gateway side (`POST /v1/usage`), with a `UsageWrite` token
+/// only. A batch that cannot be read (too many records, a record breaking its own rules) is
+/// refused whole, naming the first bad record. Otherwise each well-formed record is counted
+/// once per request ID; a record naming a key, consumer, model API or environment the
+/// gateway does not have (or a key bound to no consumer), older than the minute buckets are
+/// kept, or more than five minutes ahead of the server's clock, is left out and listed with
+/// its reason, and the rest are counted.
+#[tracing::instrument(skip(db, actor, batch), fields(actor = %actor.user.username, records = batch.records.len()))]
+pub async fn ingest(
+    db: &Db,
+    actor: &Actor,
+    scope: TokenScope,
+    minute_retention: std::time::Duration,
+    batch: UsageRecords,
+) -> AppResult<UsageIngested> {
+    if scope != TokenScope::UsageWrite {
+        return Err(AppError::Forbidden);
+    }
+    let gateway = require_instance(db, &batch.gateway_id).await?;
+    let records = batch.records;
+    if records.len() > MAX_RECORDS {
+        return Err(AppError::invalid(
+            "Records",
+            format!(
+                "A batch has at most {MAX_RECORDS} records, not {}: send it in parts.",
+                records.len()
+            ),
+        ));
+    }
+    for (i, r) in records.iter().enumerate() {
+        r.check()
+            .map_err(|m| AppError::invalid("Records", format!("records[{i}]: {m}")))?;
+    }
+    let now = now_ms();
+    let oldest = now - i64::try_from(minute_retention.as_millis()).unwrap_or(i64::MAX);
+    let trimmed = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+
+    // What the records name, read once for the whole batch.
+    let mut conn = db.reader().await?;
+    let key_ids: Vec<&str> = unique(records.iter().filter_map(|r| r.key_id.as_deref()));
+    let holders = store::usage::key_holders(&mut conn, &gateway.id, &key_ids).await?;
+    let consumer_ids: Vec<&str> = unique(records.iter().filter_map(|r| r.consumer_id.as_deref()));
+    let consumers =
+        store::usage::existing(&mut conn, Named::Consumer, &gateway.id, &consumer_ids).await?;
+    let api_ids: Vec<&str> = unique(records.iter().map(|r| r.api_id.as_str()));
+    let apis = store::usage::existing(&mut conn, Named::Api, &gateway.id, &api_ids).await?;
+    let env_ids: Vec<&str> = unique(records.iter().filter_map(|r| r.environment_id.as_deref()));
+    let environments =
+        store::usage::existing(&mut conn, Named::Environment, &gateway.id, &env_ids).await?;
+    let default_environment = store::usage::default_environment(&mut conn, &gateway.id)
+        .await?
+        .unwrap_or_default();
+    drop(conn);
+
+    let mut out = UsageIngested::default();
+    let mut counted: Vec<(usize, UsageDelta)> = Vec::new();
+    for (index, r) in records.iter().enumerate() {
+        let key = trimmed(&r.key_id);
+        let holder = match &key {
+            Some(k) => match holders.get(k) {
+                None => Err("no key of this gateway has this keyId"),
+                Some(None) => Err("the key is bound to no consumer"),
+                Some(Some(c)) => Ok(c.clone()),
+            },
+            None => {
+                let c = trimmed(&r.consumer_id).unwrap_or_default();
+                if consumers.contains(&c) {
+                    Ok(c)
+                } else {
+                    Err("no consumer of this gateway has this consumerId")
+                }
+            }
+        };
+        let environment = match trimmed(&r.environment_id) {
+            None => Ok(default_environment.clone()),
+            Some(e) if environments.contains(&e) => Ok(e),
+            Some(_) => Err("no environment of this gateway has this environmentId"),
+        };
+        let verdict = holder.and_then(|consumer| {
+            if !apis.contains(r.api_id.trim()) {
+                return Err("no model API of this gateway has this apiId");
+            }
+            if r.timestamp > now + FUTURE_SKEW_MS {
+                return Err("timestamp is more than 5 minutes ahead of the server's clock");
+            }
+            if r.timestamp < oldest {
+                return Err("timestamp is older than the minute buckets are kept");
+            }
+            Ok((consumer, environment?))
+        });
+        match verdict {
+            Err(reason) => out.rejected.push(RejectedRecord {
+                index,
+                request_id: r.request_id.clone(),
+                reason: reason.to_owned(),
+            }),
+            Ok((consumer, environment)) => counted.push((
+                index,
+                UsageDelta {
+                    gateway_id: gateway.id.clone(),
+                    at: r.timestamp - r.timestamp.rem_euclid(MINUTE_MS),
+                    environment_id: environment,
+                    consumer_id: consumer,
+                    key_id: key.unwrap_or_default(),
+                    api_id: r.api_id.trim().to_owned(),
+                    outcome: ALLOWED.to_owned(),
+                    requests: 0,
+                    prompt_tokens: r.prompt_tokens,
+                    completion_tokens: r.completion_tokens,
+                },
+            )),
+        }
+    }
+
+    // Request IDs seen before (in an earlier batch, or earlier in this one) count once.
+    let mut once = std::collections::HashSet::new();
+    let reports: Vec<(&str, i64)> = counted
+        .iter()
+        .map(|(i, _)| (records[*i].request_id.as_str(), records[*i].timestamp))
+        .filter(|(id, _)| once.insert(*id))
+        .collect();
+    let mut tx = db.begin_write().await?;
+    let mut new = store::usage::remember_reports(&mut tx, &gateway.id, &reports).await?;
+    let deltas: Vec<UsageDelta> = counted
+        .into_iter()
+        .filter_map(|(i, d)| new.remove(&records[i].request_id).then_some(d))
+        .collect();
+    store::usage::add_in(&mut tx, &deltas).await?;
+    tx.commit().await?;
+    out.accepted = deltas.len();
+    out.duplicates = records.len() - out.accepted - out.rejected.len();
+    Ok(out)
+}
+
+/// Each value once, in first-seen order.
+fn unique<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && seen.insert(*v))
+        .collect()
 }

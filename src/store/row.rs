@@ -3,7 +3,7 @@
 //! the store hands out domain records, not rows.
 
 use crate::domain::authorization::{ExpireMode, PrincipalType};
-use crate::domain::records::Role;
+use crate::domain::records::{Role, TokenScope};
 use sqlx::any::AnyRow;
 
 /// A row type both engines can produce: declare it with [`row!`].
@@ -133,7 +133,7 @@ macro_rules! column_by_name {
         }
     )*};
 }
-column_by_name!(Role, ExpireMode, PrincipalType);
+column_by_name!(Role, ExpireMode, PrincipalType, TokenScope);
 
 fn unknown(kind: &str, stored: &str) -> Box<dyn std::error::Error + Send + Sync> {
     format!("{stored:?} is not a {kind}").into()

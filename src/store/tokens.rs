@@ -1,6 +1,6 @@
 //! REST bearer tokens. Only the SHA-256 of a token is stored.
 
-use crate::domain::records::{ApiToken, CurrentUser, Role};
+use crate::domain::records::{ApiToken, CurrentUser, Role, TokenScope};
 use crate::store::read::Read;
 use crate::store::row::row;
 use crate::store::{args, Write};
@@ -16,8 +16,8 @@ pub async fn insert(
     token_hash: &str,
 ) -> Result<(), sqlx::Error> {
     conn.execute(
-        "INSERT INTO api_tokens (id, account_id, name, name_key, prefix, token_hash, created_at, last_used_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        "INSERT INTO api_tokens (id, account_id, name, name_key, prefix, token_hash, created_at, last_used_at, expires_at, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
         args![
             &t.id,
             account_id,
@@ -27,6 +27,7 @@ pub async fn insert(
             token_hash,
             t.created_at,
             t.expires_at,
+            t.scope.as_str(),
         ],
     )
     .await
@@ -39,6 +40,7 @@ row! {
         token_name: String,
         last_used_at: Option<i64>,
         expires_at: Option<i64>,
+        scope: TokenScope,
         id: String,
         username: String,
         role: Role,
@@ -52,6 +54,7 @@ pub struct TokenHolder {
     pub token_name: String,
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
+    pub scope: TokenScope,
     pub user: CurrentUser,
 }
 
@@ -63,7 +66,7 @@ pub async fn holder(
 ) -> Result<Option<TokenHolder>, sqlx::Error> {
     let row: Option<HolderRow> = conn
         .first(
-            "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, t.expires_at, a.id, a.username, a.role \
+            "SELECT t.id AS token_id, t.name AS token_name, t.last_used_at, t.expires_at, t.scope, a.id, a.username, a.role \
              FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND a.enabled = 1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
             &[token_hash.into(), now.into()],
@@ -79,6 +82,7 @@ pub async fn holder(
         token_name: r.token_name,
         last_used_at: r.last_used_at,
         expires_at: r.expires_at,
+        scope: r.scope,
     }))
 }
 
@@ -99,6 +103,7 @@ row!(impl ApiToken {
     last_used_at,
     expires_at,
     expired,
+    scope,
 });
 
 /// The account's tokens, newest first; `expired` as of `now`.
@@ -108,7 +113,7 @@ pub async fn list(
     now: i64,
 ) -> Result<Vec<ApiToken>, sqlx::Error> {
     conn.all(
-        "SELECT id, name, prefix, created_at, last_used_at, expires_at, \
+        "SELECT id, name, prefix, created_at, last_used_at, expires_at, scope, \
          CAST(CASE WHEN expires_at IS NOT NULL AND expires_at <= $2 THEN 1 ELSE 0 END AS BIGINT) AS expired \
          FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
         &[account_id.into(), now.into()],
@@ -211,6 +216,7 @@ mod tests {
             token_name: "ci".into(),
             last_used_at: None,
             expires_at: None,
+            scope: TokenScope::Account,
             user: CurrentUser {
                 id: "acc-1".into(),
                 username: "admin".into(),

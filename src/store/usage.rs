@@ -6,67 +6,193 @@ use super::row::row;
 use super::{Arg, Db, Write};
 use crate::domain::usage::{
     Dimension, Granularity, UsageDelta, UsagePoint, UsageQuery, UsageTotals, HOUR_MS, MAX_ROWS,
+    MINUTE_MS,
 };
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 
 /// Rows per INSERT (10 parameters each).
 const CHUNK: usize = 400;
 
 const KEY: &str = "gateway_id, at, environment_id, consumer_id, key_id, api_id, outcome";
 
-type Key = (String, i64, String, String, String, String, String);
+type Key<'a> = (&'a str, i64, &'a str, &'a str, &'a str, &'a str, &'a str);
 type Counts = (i64, i64, i64);
 
-/// Sums deltas that fall in the same bucket (the same combination may arrive twice: a batch
-/// retried after a failure, and the counts made meanwhile), in key order, so that replicas
-/// writing at once take the rows' locks in the same order.
-fn merged(deltas: impl Iterator<Item = (Key, Counts)>) -> BTreeMap<Key, Counts> {
-    let mut out: BTreeMap<Key, Counts> = BTreeMap::new();
-    for (k, (r, p, c)) in deltas {
-        let e = out.entry(k).or_default();
-        e.0 += r;
-        e.1 += p;
-        e.2 += c;
-    }
-    out
-}
-
-fn key_of(d: &UsageDelta, at: i64) -> (Key, Counts) {
-    (
-        (
-            d.gateway_id.clone(),
-            at,
-            d.environment_id.clone(),
-            d.consumer_id.clone(),
-            d.key_id.clone(),
-            d.api_id.clone(),
-            d.outcome.clone(),
-        ),
-        (d.requests, d.prompt_tokens, d.completion_tokens),
-    )
+/// The deltas in buckets of `width` ms, those that fall in the same bucket summed (the same
+/// combination may arrive twice: a batch retried after a failure, and the counts made
+/// meanwhile), in key order, so that replicas writing at once take the rows' locks in the
+/// same order.
+fn merged(deltas: &[UsageDelta], width: i64) -> Vec<(Key<'_>, Counts)> {
+    let mut rows: Vec<(Key<'_>, Counts)> = deltas
+        .iter()
+        .map(|d| {
+            (
+                (
+                    d.gateway_id.as_str(),
+                    d.at - d.at.rem_euclid(width),
+                    d.environment_id.as_str(),
+                    d.consumer_id.as_str(),
+                    d.key_id.as_str(),
+                    d.api_id.as_str(),
+                    d.outcome.as_str(),
+                ),
+                (d.requests, d.prompt_tokens, d.completion_tokens),
+            )
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
+        }
+        kept.1 .0 += later.1 .0;
+        kept.1 .1 += later.1 .1;
+        kept.1 .2 += later.1 .2;
+        true
+    });
+    rows
 }
 
 /// Adds the deltas to their minute buckets and to the hourly ones, in one transaction: all
 /// of them or none.
 pub async fn add(db: &Db, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
-    let minutes = merged(deltas.iter().map(|d| key_of(d, d.at)));
-    let hours = merged(
-        deltas
-            .iter()
-            .map(|d| key_of(d, d.at - d.at.rem_euclid(HOUR_MS))),
-    );
     let mut tx = db.begin_write().await?;
-    upsert(&mut tx, "usage_minutes", &minutes).await?;
-    upsert(&mut tx, "usage_hours", &hours).await?;
+    add_in(&mut tx, deltas).await?;
     tx.commit().await
+}
+
+/// [`add`] inside the caller's transaction.
+pub async fn add_in(conn: &mut impl Write, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
+    upsert(conn, "usage_minutes", &merged(deltas, MINUTE_MS)).await?;
+    upsert(conn, "usage_hours", &merged(deltas, HOUR_MS)).await
+}
+
+row! {
+    struct RequestIdRow {
+        request_id: String,
+    }
+}
+
+/// Remembers the request IDs of reported usage (with their times); the ones this gateway had
+/// not seen before, which are the ones to count.
+pub async fn remember_reports(
+    conn: &mut impl Write,
+    gateway_id: &str,
+    reports: &[(&str, i64)],
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut new = HashSet::new();
+    for chunk in reports.chunks(CHUNK) {
+        let mut sql =
+            String::from("INSERT INTO usage_reports (gateway_id, request_id, at) VALUES ");
+        let mut args = Vec::with_capacity(chunk.len() * 3);
+        for (i, (id, at)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({})", super::placeholders(i * 3 + 1, 3)));
+            args.extend([Arg::from(gateway_id), Arg::from(*id), Arg::Int(*at)]);
+        }
+        sql.push_str(" ON CONFLICT (gateway_id, request_id) DO NOTHING RETURNING request_id");
+        let rows: Vec<RequestIdRow> = conn.all(&sql, &args).await?;
+        new.extend(rows.into_iter().map(|r| r.request_id));
+    }
+    Ok(new)
+}
+
+row! {
+    struct HolderRow {
+        id: String,
+        consumer_id: Option<String>,
+    }
+}
+
+row! {
+    struct IdRow {
+        id: String,
+    }
+}
+
+/// Of these keys, the ones of the gateway, with the consumer each is bound to now.
+pub async fn key_holders(
+    conn: &mut impl Read,
+    gateway_id: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, Option<String>>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut args = vec![Arg::from(gateway_id)];
+        args.extend(chunk.iter().map(|id| Arg::from(*id)));
+        let rows: Vec<HolderRow> = conn
+            .all(
+                &format!(
+                    "SELECT id, consumer_id FROM api_keys WHERE instance_id = $1 AND id IN ({})",
+                    super::placeholders(2, chunk.len())
+                ),
+                &args,
+            )
+            .await?;
+        out.extend(rows.into_iter().map(|r| (r.id, r.consumer_id)));
+    }
+    Ok(out)
+}
+
+/// What a record may name besides a key.
+#[derive(Debug, Clone, Copy)]
+pub enum Named {
+    Consumer,
+    Api,
+    Environment,
+}
+
+/// Of these IDs, the ones of the gateway's consumers, model APIs or environments.
+pub async fn existing(
+    conn: &mut impl Read,
+    named: Named,
+    gateway_id: &str,
+    ids: &[&str],
+) -> Result<HashSet<String>, sqlx::Error> {
+    let table = match named {
+        Named::Consumer => "consumers",
+        Named::Api => "model_apis",
+        Named::Environment => "environments",
+    };
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut args = vec![Arg::from(gateway_id)];
+        args.extend(chunk.iter().map(|id| Arg::from(*id)));
+        let rows: Vec<IdRow> = conn
+            .all(
+                &format!(
+                    "SELECT id FROM {table} WHERE instance_id = $1 AND id IN ({})",
+                    super::placeholders(2, chunk.len())
+                ),
+                &args,
+            )
+            .await?;
+        out.extend(rows.into_iter().map(|r| r.id));
+    }
+    Ok(out)
+}
+
+/// The gateway's default environment.
+pub async fn default_environment(
+    conn: &mut impl Read,
+    gateway_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<IdRow> = conn
+        .first(
+            "SELECT id FROM environments WHERE instance_id = $1 AND is_default = 1",
+            &[Arg::from(gateway_id)],
+        )
+        .await?;
+    Ok(row.map(|r| r.id))
 }
 
 async fn upsert(
     conn: &mut impl Write,
     table: &'static str,
-    rows: &BTreeMap<Key, Counts>,
+    rows: &[(Key<'_>, Counts)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = rows.iter().collect();
     for chunk in rows.chunks(CHUNK) {
         let mut sql = format!(
             "INSERT INTO {table} ({KEY}, requests, prompt_tokens, completion_tokens) VALUES "
@@ -82,13 +208,13 @@ async fn upsert(
             sql.push_str(&super::placeholders(n + 1, 10));
             sql.push(')');
             args.extend([
-                Arg::from(gw),
+                Arg::from(*gw),
                 Arg::Int(*at),
-                Arg::from(env),
-                Arg::from(consumer),
-                Arg::from(key),
-                Arg::from(api),
-                Arg::from(outcome),
+                Arg::from(*env),
+                Arg::from(*consumer),
+                Arg::from(*key),
+                Arg::from(*api),
+                Arg::from(*outcome),
                 Arg::Int(*r),
                 Arg::Int(*p),
                 Arg::Int(*c),
@@ -125,6 +251,12 @@ pub async fn prune(
             &[Arg::Int(hours_before)],
         )
         .await?;
+    // A report older than the minute buckets is refused, so its ID need not be kept.
+    tx.execute(
+        "DELETE FROM usage_reports WHERE at < $1",
+        &[Arg::Int(minutes_before)],
+    )
+    .await?;
     tx.commit().await?;
     Ok((minutes, hours))
 }
@@ -292,4 +424,51 @@ pub async fn query(
         })
         .collect();
     Ok((Some(points), totals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(consumer: &str, at: i64, requests: i64, tokens: i64) -> UsageDelta {
+        UsageDelta {
+            gateway_id: "gw-1".into(),
+            at,
+            environment_id: "env-1".into(),
+            consumer_id: consumer.into(),
+            key_id: String::new(),
+            api_id: "api-1".into(),
+            outcome: "allowed".into(),
+            requests,
+            prompt_tokens: tokens,
+            completion_tokens: 0,
+        }
+    }
+
+    #[test]
+    fn deltas_in_one_bucket_are_summed_once_in_key_order() {
+        let deltas = [
+            d("cs-b", 60_000, 1, 0),
+            d("cs-a", 60_000, 2, 5),
+            d("cs-a", 60_000, 3, 7),
+            d("cs-a", 120_000, 4, 0),
+        ];
+        let minutes: Vec<(&str, i64, Counts)> = merged(&deltas, MINUTE_MS)
+            .into_iter()
+            .map(|(k, c)| (k.3, k.1, c))
+            .collect();
+        assert_eq!(
+            minutes,
+            vec![
+                ("cs-a", 60_000, (5, 12, 0)),
+                ("cs-b", 60_000, (1, 0, 0)),
+                ("cs-a", 120_000, (4, 0, 0)),
+            ]
+        );
+        let hours: Vec<(&str, i64, Counts)> = merged(&deltas, HOUR_MS)
+            .into_iter()
+            .map(|(k, c)| (k.3, k.1, c))
+            .collect();
+        assert_eq!(hours, vec![("cs-a", 0, (9, 12, 0)), ("cs-b", 0, (1, 0, 0))]);
+    }
 }

@@ -294,10 +294,16 @@ pub struct Rest {
 impl TestApp {
     /// A bearer token for `username`, made the way `gateway-console token create` makes it.
     pub async fn token(&self, username: &str) -> String {
-        gateway_console::service::tokens::create_token_for(&self.db, username, "tests", None)
-            .await
-            .unwrap()
-            .value
+        gateway_console::service::tokens::create_token_for(
+            &self.db,
+            username,
+            "tests",
+            None,
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .value
     }
 
     /// Calls `/v1` with a bearer token (or none) and an optional JSON body.

@@ -136,7 +136,7 @@ pub(crate) async fn admin_with_token(db: &Db) -> String {
     accounts::create_account(db, &setup, "admin", ADMIN_PASSWORD, "Admin")
         .await
         .unwrap();
-    tokens::create_token_for(db, "admin", "tests", None)
+    tokens::create_token_for(db, "admin", "tests", None, Default::default())
         .await
         .unwrap()
         .value

@@ -225,7 +225,7 @@ async fn three_replicas_behind_nginx_share_one_postgresql() {
     }
 
     // REST through the load balancer, and every replica's check following each change.
-    let token = tokens::create_token_for(&db, "admin", "replicas", None)
+    let token = tokens::create_token_for(&db, "admin", "replicas", None, Default::default())
         .await
         .unwrap()
         .value;

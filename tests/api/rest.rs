@@ -1049,7 +1049,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{tokenId}", &["delete"]),
         ("/v1/audit-events", &["get"]),
-        ("/v1/usage", &["get"]),
+        ("/v1/usage", &["get", "post"]),
         ("/v1/accounts", &["get", "post"]),
         ("/v1/accounts/{accountId}/status", &["put"]),
         ("/v1/accounts/{accountId}/role", &["put"]),

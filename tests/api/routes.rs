@@ -75,6 +75,14 @@ async fn every_rest_operation_refuses_anonymous_callers_and_viewer_writes() {
             let as_viewer = status(&app, Some(&viewer), &m, &url).await;
             let own_tokens = path.starts_with("/v1/tokens");
             let admins_only = path.starts_with("/v1/accounts");
+            // Only a usage-writing token reports usage (not an Admin's own token either).
+            if m == "POST" && path == "/v1/usage" {
+                assert_eq!(
+                    status(&app, Some(&admin), &m, &url).await,
+                    403,
+                    "Admin {m} {url}"
+                );
+            }
             // A question that changes nothing (a Viewer may ask about consumers, not keys).
             let question = path.ends_with("/authz/explain");
             if (m == "GET" || own_tokens || question) && !admins_only {

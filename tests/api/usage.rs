@@ -302,3 +302,187 @@ async fn bad_usage_questions_are_refused_with_the_parameter_they_got_wrong() {
         refused(&usage(&app, &admin, &gw.id, query).await, 400, code);
     }
 }
+
+async fn report(app: &TestApp, t: &str, body: Value) -> crate::common::Rest {
+    app.rest(Some(t), "POST", "/v1/usage", Some(body)).await
+}
+
+#[tokio::test]
+async fn reported_tokens_count_once_per_request_with_a_usage_write_token_only() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let ids = |path: String, field: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let r = app.rest(Some(&admin), "GET", &path, None).await;
+            ok(&r)["items"][0][field].as_str().unwrap().to_owned()
+        }
+    };
+    let alice_key = ids(
+        format!("/v1/keys?gatewayId={}&nameLike=alice", gw.id),
+        "keyId",
+    )
+    .await;
+    let chat = ids(format!("/v1/model-apis?gatewayId={}", gw.id), "apiId").await;
+
+    // A usage-writing token: Admins create one; it reports usage and does nothing else.
+    let viewer = app.token("viewer").await;
+    let scoped = json!({"name": "shipper", "scope": "UsageWrite"});
+    refused(
+        &app.rest(Some(&viewer), "POST", "/v1/tokens", Some(scoped.clone()))
+            .await,
+        403,
+        "Forbidden",
+    );
+    let created = app
+        .rest(Some(&admin), "POST", "/v1/tokens", Some(scoped))
+        .await;
+    assert_eq!(ok(&created)["token"]["scope"], "UsageWrite");
+    let shipper = ok(&created)["value"].as_str().unwrap().to_owned();
+    for (method, path) in [
+        ("GET", format!("/v1/usage?gatewayId={}", gw.id)),
+        ("GET", format!("/v1/consumers?gatewayId={}", gw.id)),
+        ("GET", "/v1/tokens".to_owned()),
+    ] {
+        refused(
+            &app.rest(Some(&shipper), method, &path, None).await,
+            403,
+            "Forbidden",
+        );
+    }
+
+    let now = gateway_console::store::now_ms();
+    let record = |id: &str, holder: (&str, &str), api: &str, at: i64| {
+        let mut r = json!({"requestId": id, "apiId": api, "promptTokens": 10,
+            "completionTokens": 20, "timestamp": at});
+        r[holder.0] = json!(holder.1);
+        r
+    };
+    let batch = json!({"gatewayId": gw.id, "records": [
+        record("req-1", ("keyId", &alice_key), &chat, now),
+        record("req-2", ("consumerId", &gw.bob), &chat, now - 60_000),
+        record("req-1", ("keyId", &alice_key), &chat, now),
+        record("req-3", ("keyId", "key-00000000000000000000"), &chat, now),
+        record("req-4", ("keyId", &alice_key), &chat, now + 3_600_000),
+        record("req-5", ("keyId", &alice_key), &chat, now - 72 * 3_600_000),
+        record("req-6", ("consumerId", &gw.alice), "api-00000000000000000000", now),
+    ]});
+    // An account's own token may not report usage, even an Admin's.
+    refused(&report(&app, &admin, batch.clone()).await, 403, "Forbidden");
+    let first = report(&app, &shipper, batch.clone()).await;
+    let data = ok(&first);
+    assert_eq!(
+        (data["accepted"].clone(), data["duplicates"].clone()),
+        (json!(2), json!(1))
+    );
+    let rejected: Vec<(i64, String)> = data["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_i64().unwrap(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![3, 4, 5, 6],
+        "{rejected:?}"
+    );
+    assert!(rejected[0].1.contains("keyId"), "{rejected:?}");
+    assert!(rejected[1].1.contains("ahead"), "{rejected:?}");
+    assert!(rejected[2].1.contains("older"), "{rejected:?}");
+    assert!(rejected[3].1.contains("apiId"), "{rejected:?}");
+
+    // The same batch again (a shipper's retry) adds nothing.
+    let again = report(&app, &shipper, batch).await;
+    assert_eq!(
+        (
+            ok(&again)["accepted"].clone(),
+            ok(&again)["duplicates"].clone()
+        ),
+        (json!(0), json!(3))
+    );
+
+    let by_consumer = usage(&app, &admin, &gw.id, "groupBy=consumer,key").await;
+    let items: Vec<(String, String, i64, i64, i64)> = ok(&by_consumer)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["consumerName"].as_str().unwrap().to_owned(),
+                i["keyId"].as_str().unwrap().to_owned(),
+                i["requests"].as_i64().unwrap(),
+                i["promptTokens"].as_i64().unwrap(),
+                i["completionTokens"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut items = items;
+    items.sort();
+    assert_eq!(
+        items,
+        vec![
+            ("alice".into(), alice_key.clone(), 0, 10, 20),
+            ("bob".into(), String::new(), 0, 10, 20),
+        ]
+    );
+    let totals = ok(&by_consumer)["totals"].clone();
+    assert_eq!(totals["promptTokens"], 20);
+    assert_eq!(totals["completionTokens"], 40);
+
+    // Batches that cannot be read are refused whole and change nothing.
+    let one = |r: Value| json!({"gatewayId": gw.id, "records": [r]});
+    let mut both = record("req-9", ("keyId", &alice_key), &chat, now);
+    both["consumerId"] = json!(gw.alice);
+    let mut negative = record("req-9", ("keyId", &alice_key), &chat, now);
+    negative["promptTokens"] = json!(-1);
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|i| record(&format!("bulk-{i}"), ("keyId", &alice_key), &chat, now))
+        .collect();
+    for (body, code) in [
+        (one(both), "InvalidParameter.Records"),
+        (one(negative), "InvalidParameter.Records"),
+        (
+            one(record("has space", ("keyId", &alice_key), &chat, now)),
+            "InvalidParameter.Records",
+        ),
+        (
+            json!({"gatewayId": gw.id, "records": too_many}),
+            "InvalidParameter.Records",
+        ),
+        (
+            json!({"gatewayId": gw.id, "records": [], "extra": 1}),
+            "InvalidParameter.Body",
+        ),
+        (json!({"gatewayId": gw.id}), "InvalidParameter.Body"),
+    ] {
+        refused(&report(&app, &shipper, body).await, 400, code);
+    }
+    refused(
+        &report(
+            &app,
+            &shipper,
+            json!({"gatewayId": "gw-00000000000000000000", "records": []}),
+        )
+        .await,
+        404,
+        "NotFound.Gateway",
+    );
+    let after = usage(&app, &admin, &gw.id, "").await;
+    assert_eq!(ok(&after)["totals"], totals);
+
+    // A full batch of 10,000 is taken in one call.
+    let full: Vec<Value> = (0..10_000)
+        .map(|i| record(&format!("bulk-{i}"), ("keyId", &alice_key), &chat, now))
+        .collect();
+    let r = report(&app, &shipper, json!({"gatewayId": gw.id, "records": full})).await;
+    assert_eq!(ok(&r)["accepted"], 10_000);
+    let after = usage(&app, &admin, &gw.id, "").await;
+    assert_eq!(ok(&after)["totals"]["promptTokens"], 20 + 100_000);
+}

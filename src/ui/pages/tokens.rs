@@ -1,6 +1,6 @@
 //! The signed-in account's REST API tokens: create (shown once), list with last use, revoke.
 
-use crate::domain::records::ApiToken;
+use crate::domain::records::{ApiToken, TokenScope};
 use crate::error::AppError;
 use crate::server_fns::tokens::{create_token, list_tokens, revoke_token};
 use crate::ui::components::typed_name_error;
@@ -35,7 +35,7 @@ fn Tokens() -> impl IntoView {
             <button type="button" class="primary" on:click=move |_| creating.set(true)>"New token"</button>
         </div>
         <ListTable what="tokens" label="API tokens" page=tokens
-            columns=vec!["Name", "Token", "Creation Time", "Expires", "Last used", "Actions"]
+            columns=vec!["Name", "Token", "Access", "Creation Time", "Expires", "Last used", "Actions"]
             row=move |t: ApiToken, _: &ListQuery| {
                 let label = format!("Revoke {}", t.name);
                 let target = t.clone();
@@ -43,6 +43,7 @@ fn Tokens() -> impl IntoView {
                     <tr>
                         <td>{t.name.clone()}</td>
                         <td class="mono">{crate::domain::keys::masked(&t.prefix)}</td>
+                        <td>{scope_label(t.scope)}</td>
                         <td><LocalTime ms=t.created_at /></td>
                         <td>{t.expires_at.map(|at| view! { <TokenExpiry at=at expired=t.expired /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
                         <td>{t.last_used_at.map(|t| view! { <LocalTime ms=t /> }.into_any()).unwrap_or_else(|| "Never".into_any())}</td>
@@ -69,11 +70,31 @@ fn TokenExpiry(at: i64, expired: bool) -> impl IntoView {
     }
 }
 
+/// What a token may do, in words.
+fn scope_label(scope: TokenScope) -> &'static str {
+    match scope {
+        TokenScope::Account => "Everything this account may do",
+        TokenScope::UsageWrite => "Report usage only (a gateway's log shipper; Admins)",
+    }
+}
+
+fn scope_value(scope: TokenScope) -> &'static str {
+    match scope {
+        TokenScope::Account => "account",
+        TokenScope::UsageWrite => "usage-write",
+    }
+}
+
 #[component]
 fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     use crate::domain::keys::{TOKEN_DEFAULT_DAYS, TOKEN_LIFETIME_CHOICES};
     let name = RwSignal::new(String::new());
     let days = RwSignal::new(TOKEN_DEFAULT_DAYS.to_string());
+    let access = RwSignal::new("account".to_owned());
+    let accesses: Vec<(String, String)> = [TokenScope::Account, TokenScope::UsageWrite]
+        .into_iter()
+        .map(|s| (scope_value(s).to_owned(), scope_label(s).to_owned()))
+        .collect();
     let lifetimes: Vec<(String, String)> = TOKEN_LIFETIME_CHOICES
         .iter()
         .map(|d| (d.to_string(), format!("{d} days")))
@@ -83,7 +104,12 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let revealed = RwSignal::new(None::<String>);
     let name_error = typed_name_error(name, server, "Name");
     let submit = Callback::new(move |_: ()| {
-        let change = create_token(name.get_untracked(), days.get_untracked().parse().ok());
+        let usage_write = access.get_untracked() == scope_value(TokenScope::UsageWrite);
+        let change = create_token(
+            name.get_untracked(),
+            days.get_untracked().parse().ok(),
+            Some(usage_write),
+        );
         send(pending, server, change, move |created| {
             revealed.set(Some(created.value))
         });
@@ -93,10 +119,12 @@ fn NewTokenDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
             {move || match revealed.get() {
                 None => {
                     let lifetimes = lifetimes.clone();
+                    let accesses = accesses.clone();
                     view! {
                     <Form on_close=on_close on_submit=submit pending=pending server=server fields=&["Name"]>
                         <TextField id="token-name" label="Token name" value=name error=name_error required=true />
                         <SelectOne id="token-lifetime" label="Expires in" options=lifetimes value=days />
+                        <SelectOne id="token-access" label="Access" options=accesses value=access />
                     </Form>
                 }.into_any()
                 }
