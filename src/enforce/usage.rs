@@ -1,7 +1,7 @@
 //! Usage counting: every decision of `/authz/check` is counted in memory, per gateway,
 //! environment, consumer, key, model API, minute and outcome, and the counts are handed to a
 //! [`UsageSink`] in batches by a background task (every few seconds) and once more at
-//! shutdown. Each replica adds its own counts, so several replicas on one database add up.
+//! shutdown, in parts of 2,000 combinations, each added all or nothing. Each replica adds its own counts, so several replicas on one database add up.
 //!
 //! The hot path takes one of 16 locks (chosen by the combination's hash, so concurrent checks
 //! rarely meet), finds the combination in a hash table and adds one; only the first request
@@ -22,6 +22,8 @@ pub const MINUTE_MS: i64 = 60_000;
 /// (and logged).
 pub const MAX_PENDING: usize = 1_000_000;
 const SHARDS: usize = 16;
+/// Combinations written per transaction.
+const FLUSH_PART: usize = 2_000;
 
 /// Where counted usage goes: the database by default ([`store::usage`]); a columnar store can
 /// take over by implementing this. `add` adds the deltas to what is stored (several replicas
@@ -155,9 +157,24 @@ impl UsageCounter {
         if batch.is_empty() {
             return Ok(0);
         }
-        match sink.add(&batch).await {
-            Ok(()) => Ok(batch.len()),
-            Err(e) => {
+        // In parts, each added all or nothing: between two parts the database's writer and
+        // this worker thread are free for others (a part of SQLite rows is written in the
+        // calling thread), and a part refused is offered again with those after it, never
+        // one that was taken.
+        let mut taken = 0;
+        let mut failure = None;
+        for part in batch.chunks(FLUSH_PART) {
+            if let Err(e) = sink.add(part).await {
+                failure = Some(e);
+                break;
+            }
+            taken += part.len();
+            tokio::task::yield_now().await;
+        }
+        match failure {
+            None => Ok(taken),
+            Some(e) => {
+                batch.drain(..taken);
                 let mut pending = self.pending.lock().expect("usage pending lock");
                 // Anything that arrived meanwhile stays after the refused batch.
                 batch.append(&mut pending);
@@ -216,18 +233,18 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
             tokio::time::sleep(settings.flush_interval).await;
-            if let Err(e) = off_workers(counter.flush(&db)).await {
+            if let Err(e) = counter.flush(&db).await {
                 tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
                 last_prune = Some(tokio::time::Instant::now());
                 let now = now_ms();
                 let before = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-                match off_workers(store::usage::prune(
+                match store::usage::prune(
                     &db,
                     before(settings.minute_retention),
                     before(settings.hour_retention),
-                ))
+                )
                 .await
                 {
                     Ok((0, 0)) => {}
@@ -239,20 +256,6 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
             }
         }
     });
-}
-
-/// Runs a flush without holding up an async worker: on a SQLite file its statements run in
-/// the calling thread (see `store::writer`), and thousands of rows would keep the checks
-/// queued on that worker waiting. On a multi-threaded runtime the worker hands its other
-/// tasks on first.
-async fn off_workers<F: std::future::Future>(f: F) -> F::Output {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let handle = Handle::current();
-    if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(move || handle.block_on(f))
-    } else {
-        f.await
-    }
 }
 
 #[cfg(test)]
@@ -329,6 +332,55 @@ mod tests {
         let rows = sink.rows.lock().unwrap().clone();
         assert_eq!(total(&rows, "cs-a", "allowed", 0), 2);
         assert_eq!(c.unflushed(), 0);
+    }
+
+    /// A sink that takes `allowed` calls, then refuses.
+    struct Flaky {
+        rows: Mutex<Vec<UsageDelta>>,
+        allowed: std::sync::atomic::AtomicUsize,
+    }
+
+    impl UsageSink for Flaky {
+        async fn add(&self, deltas: &[UsageDelta]) -> Result<(), store::Error> {
+            if self
+                .allowed
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_err()
+            {
+                return Err(store::Error::PoolTimedOut);
+            }
+            self.rows.lock().unwrap().extend_from_slice(deltas);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flush_refused_halfway_offers_again_only_what_was_not_taken() {
+        let c = UsageCounter::default();
+        let consumers: Vec<String> = (0..FLUSH_PART * 2 + 10)
+            .map(|i| format!("cs-{i}"))
+            .collect();
+        for id in &consumers {
+            c.count(&d(id, "allowed"), 0);
+        }
+        let sink = Flaky {
+            rows: Mutex::default(),
+            allowed: 1.into(),
+        };
+        assert!(c.flush(&sink).await.is_err());
+        assert_eq!(sink.rows.lock().unwrap().len(), FLUSH_PART);
+        assert_eq!(c.unflushed(), FLUSH_PART + 10);
+        sink.allowed.store(10, Ordering::Relaxed);
+        assert_eq!(c.flush(&sink).await.unwrap(), FLUSH_PART + 10);
+        let rows = sink.rows.lock().unwrap();
+        assert_eq!(rows.len(), consumers.len());
+        assert_eq!(
+            rows.iter().map(|r| r.requests).sum::<i64>(),
+            consumers.len() as i64
+        );
+        let distinct: std::collections::HashSet<&str> =
+            rows.iter().map(|r| r.consumer_id.as_str()).collect();
+        assert_eq!(distinct.len(), consumers.len(), "none twice");
     }
 
     #[tokio::test]

@@ -486,3 +486,94 @@ async fn reported_tokens_count_once_per_request_with_a_usage_write_token_only() 
     let after = usage(&app, &admin, &gw.id, "").await;
     assert_eq!(ok(&after)["totals"]["promptTokens"], 20 + 100_000);
 }
+
+/// The README's shipper (`scripts/usage-shipper.py`) reads nginx's `usage` log lines and
+/// posts what they report; refused requests and lines without tokens are skipped, and a
+/// line shipped twice counts once.
+#[tokio::test]
+async fn the_shipper_posts_the_usage_of_nginx_log_lines() {
+    use std::io::Write as _;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let chat = {
+        let r = app
+            .rest(
+                Some(&admin),
+                "GET",
+                &format!("/v1/model-apis?gatewayId={}", gw.id),
+                None,
+            )
+            .await;
+        ok(&r)["items"][0]["apiId"].as_str().unwrap().to_owned()
+    };
+    let created = app
+        .rest(
+            Some(&admin),
+            "POST",
+            "/v1/tokens",
+            Some(json!({"name": "shipper", "scope": "UsageWrite"})),
+        )
+        .await;
+    let token = ok(&created)["value"].as_str().unwrap().to_owned();
+    let msec = gateway_console::store::now_ms() as f64 / 1000.0;
+    // As nginx writes them with the README's log_format (escape=json: every value a string).
+    let line = |id: &str, consumer: &str, api: &str, prompt: &str, completion: &str| {
+        format!(
+            r#"{{"requestId":"{id}","consumerId":"{consumer}","apiId":"{api}","status":"200","promptTokens":"{prompt}","completionTokens":"{completion}","msec":"{msec:.3}"}}"#
+        )
+    };
+    let log = [
+        line(
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            &gw.alice,
+            &chat,
+            "12",
+            "30",
+        ),
+        line("1f1e2d3c4b5a69788796a5b4c3d2e1f0", "", "", "", ""),
+        line("2f1e2d3c4b5a69788796a5b4c3d2e1f0", &gw.alice, &chat, "", ""),
+        line(
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            &gw.alice,
+            &chat,
+            "12",
+            "30",
+        ),
+        "not json".to_owned(),
+    ]
+    .join("\n");
+    let (base, gateway_id) = (app.base.clone(), gw.id.clone());
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/usage-shipper.py"
+            ))
+            .env("CONSOLE_URL", base)
+            .env("CONSOLE_USAGE_TOKEN", token)
+            .env("GATEWAY_ID", gateway_id)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the shipper");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(log.as_bytes())
+            .unwrap();
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    let r = usage(&app, &admin, &gw.id, "groupBy=consumer").await;
+    let totals = &ok(&r)["totals"];
+    assert_eq!(
+        (
+            totals["promptTokens"].clone(),
+            totals["completionTokens"].clone()
+        ),
+        (json!(12), json!(30))
+    );
+}
