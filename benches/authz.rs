@@ -272,8 +272,18 @@ async fn main() {
     drop(snapshot);
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
+    // BENCH_USAGE_FLUSH_SECS=300 keeps the usage counts in memory for the whole run, to see
+    // the counting's hot path apart from its writes.
+    let mut usage = gateway_console::enforce::usage::UsageSettings::default();
+    if let Some(secs) = std::env::var("BENCH_USAGE_FLUSH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        usage.flush_interval = std::time::Duration::from_secs(secs);
+    }
     let settings = gateway_console::enforce::Settings {
         instance_id: Some(instance.clone()),
+        usage,
         ..Default::default()
     };
     let base = serve_with(db, settings, axum::routing::get(|| async { "ok" })).await;

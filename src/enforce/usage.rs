@@ -131,7 +131,13 @@ impl UsageCounter {
     fn take(&self) -> Vec<UsageDelta> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            let taken = std::mem::take(&mut *shard.lock().expect("usage shard lock"));
+            // The next interval starts with room for as many as this one had, so the
+            // table does not grow (rehashing under its lock) while checks wait.
+            let taken = {
+                let mut shard = shard.lock().expect("usage shard lock");
+                let room = shard.len();
+                std::mem::replace(&mut *shard, HashTable::with_capacity(room))
+            };
             out.extend(taken.into_iter().map(|e| UsageDelta {
                 gateway_id: e.gateway.into(),
                 at: e.minute,
