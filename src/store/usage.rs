@@ -112,28 +112,33 @@ row! {
     }
 }
 
+/// The rows `select` (ending in `id IN`, with `$1` the gateway) finds for `ids`, asked in
+/// chunks.
+async fn of_ids<T: super::row::Row>(
+    conn: &mut impl Read,
+    select: &str,
+    gateway_id: &str,
+    ids: &[&str],
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut args = vec![Arg::from(gateway_id)];
+        args.extend(chunk.iter().map(|id| Arg::from(*id)));
+        let sql = format!("{select} ({})", super::placeholders(2, chunk.len()));
+        out.extend(conn.all::<T>(&sql, &args).await?);
+    }
+    Ok(out)
+}
+
 /// Of these keys, the ones of the gateway, with the consumer each is bound to now.
 pub async fn key_holders(
     conn: &mut impl Read,
     gateway_id: &str,
     ids: &[&str],
 ) -> Result<HashMap<String, Option<String>>, sqlx::Error> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut args = vec![Arg::from(gateway_id)];
-        args.extend(chunk.iter().map(|id| Arg::from(*id)));
-        let rows: Vec<HolderRow> = conn
-            .all(
-                &format!(
-                    "SELECT id, consumer_id FROM api_keys WHERE instance_id = $1 AND id IN ({})",
-                    super::placeholders(2, chunk.len())
-                ),
-                &args,
-            )
-            .await?;
-        out.extend(rows.into_iter().map(|r| (r.id, r.consumer_id)));
-    }
-    Ok(out)
+    let select = "SELECT id, consumer_id FROM api_keys WHERE instance_id = $1 AND id IN";
+    let rows: Vec<HolderRow> = of_ids(conn, select, gateway_id, ids).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.consumer_id)).collect())
 }
 
 /// What a record may name besides a key.
@@ -151,27 +156,13 @@ pub async fn existing(
     gateway_id: &str,
     ids: &[&str],
 ) -> Result<HashSet<String>, sqlx::Error> {
-    let table = match named {
-        Named::Consumer => "consumers",
-        Named::Api => "model_apis",
-        Named::Environment => "environments",
+    let select = match named {
+        Named::Consumer => "SELECT id FROM consumers WHERE instance_id = $1 AND id IN",
+        Named::Api => "SELECT id FROM model_apis WHERE instance_id = $1 AND id IN",
+        Named::Environment => "SELECT id FROM environments WHERE instance_id = $1 AND id IN",
     };
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut args = vec![Arg::from(gateway_id)];
-        args.extend(chunk.iter().map(|id| Arg::from(*id)));
-        let rows: Vec<IdRow> = conn
-            .all(
-                &format!(
-                    "SELECT id FROM {table} WHERE instance_id = $1 AND id IN ({})",
-                    super::placeholders(2, chunk.len())
-                ),
-                &args,
-            )
-            .await?;
-        out.extend(rows.into_iter().map(|r| r.id));
-    }
-    Ok(out)
+    let rows: Vec<IdRow> = of_ids(conn, select, gateway_id, ids).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// The gateway's default environment.
