@@ -67,6 +67,7 @@ fn memory_per_key() {
     let env = "env-bench".to_owned();
     let rows = SnapshotRows {
         revision: 1,
+        limits: vec![],
         environments: vec![EnvironmentRow {
             id: env.clone(),
             name_key: "default".into(),

@@ -16,6 +16,10 @@ pub enum AppError {
     /// Another record of the same kind already has this name in the instance.
     #[error("{message}")]
     NameTaken { message: String },
+    /// The thing exists already and there may be only one (a second rate limit on the same
+    /// key, consumer or group).
+    #[error("{message}")]
+    Exists { message: String },
     #[error("This record was changed by someone else since you opened it. Reload it and apply your change again.")]
     Version,
     #[error("There are unresolved dependencies.")]
@@ -76,6 +80,7 @@ impl AppError {
             AppError::Invalid { field, .. } => format!("InvalidParameter.{field}"),
             AppError::NotFound { kind, .. } => format!("NotFound.{kind}"),
             AppError::NameTaken { .. } => "Conflict.Name".into(),
+            AppError::Exists { .. } => "Conflict.Exists".into(),
             AppError::Version => "Conflict.Version".into(),
             AppError::Dependencies(_) => "Conflict.Dependencies".into(),
             AppError::Unauthorized => "Unauthorized".into(),
@@ -118,9 +123,10 @@ mod http {
             match self {
                 AppError::Invalid { .. } | AppError::Transport(_) => StatusCode::BAD_REQUEST,
                 AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-                AppError::NameTaken { .. } | AppError::Version | AppError::Dependencies(_) => {
-                    StatusCode::CONFLICT
-                }
+                AppError::NameTaken { .. }
+                | AppError::Exists { .. }
+                | AppError::Version
+                | AppError::Dependencies(_) => StatusCode::CONFLICT,
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden | AppError::CrossOrigin => StatusCode::FORBIDDEN,
                 AppError::ContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

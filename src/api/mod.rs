@@ -16,6 +16,7 @@ mod extract;
 mod groups;
 mod instances;
 mod keys;
+mod limits;
 mod model_apis;
 mod openapi;
 mod rules;
@@ -48,6 +49,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(keys::router())
         .merge(model_apis::router())
         .merge(rules::router())
+        .merge(limits::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(accounts::router())

@@ -19,10 +19,11 @@ pub enum IdKind {
     AuthorizationRule,
     Account,
     ApiToken,
+    RateLimit,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 9] = [
+    pub const ALL: [IdKind; 10] = [
         IdKind::Instance,
         IdKind::Consumer,
         IdKind::ConsumerGroup,
@@ -32,6 +33,7 @@ impl IdKind {
         IdKind::AuthorizationRule,
         IdKind::Account,
         IdKind::ApiToken,
+        IdKind::RateLimit,
     ];
 
     /// The kind an ID's prefix names.
@@ -55,6 +57,7 @@ impl IdKind {
             IdKind::AuthorizationRule => "car-",
             IdKind::Account => "acc-",
             IdKind::ApiToken => "tok-",
+            IdKind::RateLimit => "rl-",
         }
     }
 
@@ -75,6 +78,7 @@ impl IdKind {
             IdKind::AuthorizationRule => "AuthorizationRule",
             IdKind::Account => "Account",
             IdKind::ApiToken => "ApiToken",
+            IdKind::RateLimit => "RateLimit",
         }
     }
 }

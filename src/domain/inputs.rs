@@ -243,3 +243,36 @@ pub struct AuditFilter {
     /// Before this time (ms since the epoch, exclusive).
     pub to: Option<i64>,
 }
+
+/// What setting a rate limit takes: its subject (a key, consumer or consumer group of the
+/// gateway, by ID), requests per second and/or per minute, and the policy (`local` when
+/// empty).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewRateLimit {
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    pub subject_id: String,
+    #[serde(default)]
+    pub per_second: Option<i64>,
+    #[serde(default)]
+    pub per_minute: Option<i64>,
+    #[serde(default)]
+    pub policy: String,
+}
+
+/// A rate limit's new values (its subject does not change).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitUpdate {
+    #[serde(default)]
+    pub per_second: Option<i64>,
+    #[serde(default)]
+    pub per_minute: Option<i64>,
+    #[serde(default)]
+    pub policy: String,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
+}

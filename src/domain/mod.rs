@@ -8,6 +8,7 @@ pub mod config;
 pub mod ids;
 pub mod inputs;
 pub mod keys;
+pub mod limits;
 pub mod names;
 pub mod paging;
 pub mod records;

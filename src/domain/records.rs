@@ -2,6 +2,7 @@
 //! boundary to the browser and are serialised by the REST API.
 
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
+use crate::domain::limits::{LimitPolicy, LimitSubject};
 use serde::{Deserialize, Serialize};
 
 /// What a console account may do.
@@ -129,6 +130,12 @@ reference!(
     /// A rule's principal, a consumer or a consumer group (as its `principalType` says).
     PrincipalRef,
     "principalId"
+);
+reference!(
+    /// What a limit is on: a key, a consumer or a consumer group (as its `subjectType`
+    /// says).
+    SubjectRef,
+    "subjectId"
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,6 +326,29 @@ pub struct AuthorizationRule {
     pub expire_mode: ExpireMode,
     pub expire_timestamp: Option<i64>,
     pub expire_status: ExpireStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A rate limit (`rl-…`): requests per second and/or per minute for one key, consumer or
+/// consumer group (shared by the group's members).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    #[serde(rename = "rateLimitId")]
+    pub id: String,
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    pub subject_type: LimitSubject,
+    pub subject: SubjectRef,
+    /// For a key's limit: the consumer the key is bound to now (none when unbound).
+    #[serde(default)]
+    pub consumer: Option<ConsumerRef>,
+    pub per_second: Option<i64>,
+    pub per_minute: Option<i64>,
+    pub policy: LimitPolicy,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,

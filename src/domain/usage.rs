@@ -10,7 +10,7 @@ pub const ALLOWED: &str = "allowed";
 
 /// What a decision ended in: `allowed`, or the reason of the refusal. (`unknown-gateway` is
 /// never counted: there is no gateway to count it under.)
-pub const OUTCOMES: [&str; 11] = [
+pub const OUTCOMES: [&str; 12] = [
     ALLOWED,
     "no-key",
     "unknown-key",
@@ -22,7 +22,11 @@ pub const OUTCOMES: [&str; 11] = [
     "case-mismatch",
     "no-api",
     "no-rule",
+    RATE_LIMITED,
 ];
+
+/// The outcome of a request the rules allowed and a rate limit refused.
+pub const RATE_LIMITED: &str = "rate-limited";
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;

@@ -10,18 +10,21 @@
 //!   gateway is answered as a bad key is.
 //!
 //! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
-//! `X-Api-Id` for the proxy to pass upstream.
+//! `X-Api-Id` for the proxy to pass upstream. A request the rules allow is then held to the
+//! rate limits that cover it (`super::limits`): refused, it is a 403 with `X-Authz-Reason:
+//! rate-limited` and `Retry-After`; either way the tightest window is in `X-RateLimit-*`.
 //!
 //! Every decision about a gateway that exists is counted as usage (see `super::usage`).
 //!
 //! The check is outside the console's session layer on purpose: the key it checks is the
 //! credential, and it reveals nothing to a caller without a valid key.
 
+use super::limits::{now_ns, Admission, Window};
 use super::snapshot::{Refusal, Seen, Snapshot};
 use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
-use crate::domain::usage::ALLOWED;
+use crate::domain::usage::{ALLOWED, RATE_LIMITED};
 use crate::store::now_ms;
 use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
@@ -105,11 +108,19 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     let mut seen = Seen::default();
     let decision =
         snapshot.decide_traced(&key_hash, environment, path.as_deref(), now_ms(), &mut seen);
-    let outcome = match &decision {
-        Ok(_) => ALLOWED,
-        Err(refusal) => refusal.reason(),
+    let admission = match &decision {
+        Ok(_) => snapshot.admit(&seen, now_ns()),
+        Err(_) => Admission::Unlimited,
+    };
+    let outcome = match (&decision, &admission) {
+        (Ok(_), Admission::Refused { .. }) => RATE_LIMITED,
+        (Ok(_), _) => ALLOWED,
+        (Err(refusal), _) => refusal.reason(),
     };
     count(&enforcer, gateway, &snapshot, &seen, environment, outcome);
+    if let Admission::Refused { by, retry_secs } = &admission {
+        return rate_limited(by, *retry_secs);
+    }
     match decision {
         Ok(allowed) => {
             metrics::counter!(AUTHZ_DECISIONS, "result" => "allowed", "reason" => "rule")
@@ -126,10 +137,52 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
                 }
             }
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Admission::Admitted(window) = &admission {
+                rate_limit_headers(h, window);
+            }
             res
         }
         Err(refusal) => refuse(refusal),
     }
+}
+
+/// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds until the window is full again)
+/// of the tightest window that applied, and `X-RateLimit-Policy` naming it
+/// (`rl-…; window=second`).
+fn rate_limit_headers(h: &mut HeaderMap, w: &Window<'_>) {
+    for (name, value) in [
+        ("x-ratelimit-limit", w.limit.to_string()),
+        ("x-ratelimit-remaining", w.remaining.max(0).to_string()),
+        ("x-ratelimit-reset", w.reset_secs.to_string()),
+        (
+            "x-ratelimit-policy",
+            format!("{}; window={}", w.limit_id, w.window),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+}
+
+/// A request the rules allow but a rate limit refuses: 403 with `X-Authz-Reason:
+/// rate-limited` (which the proxy turns into a 429 for its client), `Retry-After` and the
+/// refusing window's `X-RateLimit-*`.
+fn rate_limited(by: &Window<'_>, retry_secs: i64) -> Response {
+    metrics::counter!(AUTHZ_DECISIONS, "result" => "denied", "reason" => "rate_limited")
+        .increment(1);
+    let mut res = (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"code":"Throttling","message":"Too many requests for this rate limit; retry later."}"#,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-authz-reason", HeaderValue::from_static(RATE_LIMITED));
+    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_secs));
+    rate_limit_headers(h, by);
+    res
 }
 
 /// Counts a decision under the IDs it reached.

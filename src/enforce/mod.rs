@@ -13,6 +13,7 @@
 //! each request, so a ShortTerm rule or a key's expiry needs no reload.
 
 pub mod check;
+pub mod limits;
 pub mod snapshot;
 pub mod trace;
 pub mod usage;
@@ -138,6 +139,8 @@ pub struct Enforcer {
     preloading: AtomicBool,
     /// The check's decisions, counted until the next flush.
     usage: Arc<usage::UsageCounter>,
+    /// This process among the replicas, for the counts of `cluster` rate limits.
+    replica_id: String,
 }
 
 /// How the snapshots have been kept current so far.
@@ -223,6 +226,7 @@ impl Enforcer {
             stale: AtomicBool::new(false),
             preloading: AtomicBool::new(false),
             usage: Arc::default(),
+            replica_id: xid::new().to_string(),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.instance_id.clone() {
@@ -246,7 +250,87 @@ impl Enforcer {
             enforcer.db.clone(),
             enforcer.settings.usage,
         );
+        enforcer.clone().spawn_limit_sync();
         Ok(enforcer)
+    }
+
+    /// Shares this replica's counts of the `cluster` rate limits in use with the other
+    /// replicas and takes theirs, every [`limits::SYNC_INTERVAL`]; forgets old windows' counts
+    /// every minute.
+    fn spawn_limit_sync(self: Arc<Self>) {
+        tokio::spawn(async move {
+            let mut ticks: u64 = 0;
+            loop {
+                tokio::time::sleep(limits::SYNC_INTERVAL).await;
+                ticks += 1;
+                if let Err(e) = self.sync_limits().await {
+                    tracing::warn!(error = %e, "could not share the cluster rate limits' counts; retrying");
+                }
+                if ticks.is_multiple_of(120) {
+                    if let Err(e) =
+                        store::limits::prune_counts(&self.db, now_ms() - 2 * 60_000).await
+                    {
+                        tracing::warn!(error = %e, "could not prune the cluster rate limits' counts");
+                    }
+                }
+            }
+        });
+    }
+
+    /// One exchange of the `cluster` limits' counts: this replica's counts in the current
+    /// windows out, the other replicas' in, for every `cluster` limit of the loaded
+    /// gateways (nothing when they have none).
+    pub async fn sync_limits(&self) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let slots: Vec<Arc<Slot>> = self
+            .registry
+            .read()
+            .expect("registry lock")
+            .slots
+            .values()
+            .cloned()
+            .collect();
+        let mut cluster: Vec<limits::Limit> = Vec::new();
+        let mut mine: Vec<store::limits::WindowCount> = Vec::new();
+        for slot in slots {
+            let snapshot = slot.read();
+            for limit in snapshot.cluster_limits() {
+                for w in 0..2 {
+                    if let Some((started_at, requests)) = limit.cluster_count(w, now) {
+                        mine.push(store::limits::WindowCount {
+                            limit_id: limit.id.to_string(),
+                            window_ms: limits::PERIOD_NS[w] / 1_000_000,
+                            started_at,
+                            requests,
+                        });
+                    }
+                }
+                cluster.push(limit.clone());
+            }
+        }
+        if cluster.is_empty() {
+            return Ok(());
+        }
+        // The current minute's start: the oldest window still current.
+        let since = now - now.rem_euclid(60_000);
+        let others = store::limits::share_counts(&self.db, &self.replica_id, &mine, since).await?;
+        let by_id: HashMap<&str, &limits::Limit> = cluster.iter().map(|l| (&*l.id, l)).collect();
+        for o in &others {
+            let Some(limit) = by_id.get(o.limit_id.as_str()) else {
+                continue;
+            };
+            let current = now - now.rem_euclid(o.window_ms.max(1));
+            if o.started_at != current {
+                continue;
+            }
+            if let Some(w) = limits::PERIOD_NS
+                .iter()
+                .position(|p| p / 1_000_000 == o.window_ms)
+            {
+                limit.set_others(w, o.started_at, o.requests);
+            }
+        }
+        Ok(())
     }
 
     /// Counts one decision of the check.
@@ -298,6 +382,13 @@ impl Enforcer {
             .expect("registry lock")
             .slots
             .insert(instance_id.to_owned(), slot.clone());
+        // The first request under a `cluster` limit already counts the other replicas'.
+        let has_cluster_limits = slot.read().cluster_limits().next().is_some();
+        if has_cluster_limits {
+            if let Err(e) = self.sync_limits().await {
+                tracing::warn!(error = %e, "could not read the other replicas' rate limit counts");
+            }
+        }
         Ok(slot)
     }
 
@@ -356,7 +447,8 @@ impl Enforcer {
                 );
             }
             Update::Full(rows) => {
-                let fresh = self.full_load(instance_id, rows, started).await;
+                let mut fresh = self.full_load(instance_id, rows, started).await;
+                fresh.adopt_limit_states(&slot.read());
                 let old =
                     std::mem::replace(&mut *slot.snapshot.write().expect("snapshot lock"), fresh);
                 tokio::task::spawn_blocking(move || drop(old));

@@ -3,6 +3,7 @@
 //! from plain rows (so it can be tested and measured without a database) and then only read.
 //! Expiry is kept as a time and compared with the clock at each decision.
 
+use super::limits::{self, Admission, Limit};
 use super::trace::{GrantSeen, Names, Trace, Verdict};
 use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
@@ -221,6 +222,8 @@ pub struct Snapshot {
     default_environment: Option<u32>,
     /// Per environment: ASCII-lowercased base path -> route.
     routes: Vec<Map<Box<str>, Route>>,
+    /// Rate limits by the ID of their subject (a key, consumer or consumer group).
+    limits: Map<Box<str>, Limit>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -462,6 +465,11 @@ impl Snapshot {
                 hashes,
             })
             .collect();
+        s.limits = rows
+            .limits
+            .iter()
+            .map(|l| (l.subject_id.as_str().into(), Limit::from_row(l)))
+            .collect();
         let done_with = (rows.keys, rows.rules, rows.memberships);
         if done_with.0.len() + done_with.1.len() + done_with.2.len() > FREE_APART {
             std::thread::spawn(move || drop(done_with));
@@ -488,7 +496,64 @@ impl Snapshot {
         for c in patch.consumers {
             self.upsert_consumer(c);
         }
+        for (id, row) in patch.limits {
+            let mut before = None;
+            self.limits.retain(|_, l| {
+                if *l.id == *id {
+                    before = Some(l.clone());
+                }
+                *l.id != *id
+            });
+            if let Some(row) = row {
+                let mut limit = Limit::from_row(&row);
+                if let Some(before) = before {
+                    limit.carry_over(&before, limits::now_ns());
+                }
+                self.limits.insert(row.subject_id.into_boxed_str(), limit);
+            }
+        }
         self.revision = patch.revision;
+    }
+
+    /// Takes over the counters of the limits `old` has too (a full load replaces a snapshot
+    /// without resetting its limits).
+    pub fn adopt_limit_states(&mut self, old: &Snapshot) {
+        if self.limits.is_empty() {
+            return;
+        }
+        let by_id: Map<&str, &Limit> = old.limits.values().map(|l| (&*l.id, l)).collect();
+        let now = limits::now_ns();
+        for limit in self.limits.values_mut() {
+            if let Some(before) = by_id.get(&*limit.id) {
+                limit.carry_over(before, now);
+            }
+        }
+    }
+
+    /// The `cluster` limits, for sharing their counts.
+    pub fn cluster_limits(&self) -> impl Iterator<Item = &Limit> {
+        self.limits
+            .values()
+            .filter(|l| l.policy == crate::domain::limits::LimitPolicy::Cluster)
+    }
+
+    /// Applies the rate limits that cover a request the rules allowed (traced with `seen`):
+    /// its key's, its consumer's and its consumer's groups'.
+    pub fn admit(&self, seen: &Seen, now_ns: i64) -> Admission<'_> {
+        if self.limits.is_empty() {
+            return Admission::Unlimited;
+        }
+        let Some((consumer, key)) = seen.key else {
+            return Admission::Unlimited;
+        };
+        let Some(entry) = self.consumers.get(consumer as usize) else {
+            return Admission::Unlimited;
+        };
+        let key_id = self.key_ids.get(key);
+        let subjects = std::iter::once(key_id)
+            .chain(std::iter::once(&*entry.id))
+            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id));
+        limits::admit(subjects.filter_map(|id| self.limits.get(id)), now_ns)
     }
 
     fn upsert_group(&mut self, g: GroupSlice) {
@@ -536,6 +601,7 @@ impl Snapshot {
         }
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
+            self.limits.remove(c.id.as_str());
             let entry = &mut self.consumers[idx as usize];
             entry.enabled = false;
             entry.groups = Box::default();
@@ -624,6 +690,14 @@ impl Snapshot {
                 let grants = sorted(g.grants.iter().map(grant).collect());
                 out.push(format!("group {} {} grants=[{grants}]", g.id, g.enabled));
             }
+        }
+        for (subject, l) in &self.limits {
+            out.push(format!(
+                "limit {} {subject} {:?} {}",
+                l.id,
+                l.rates,
+                l.policy.as_str()
+            ));
         }
         out.sort();
         out
@@ -889,6 +963,7 @@ mod tests {
         rotated.previous_expires_at = Some(NOW + 10);
         SnapshotRows {
             revision: 7,
+            limits: Vec::new(),
             environments: vec![
                 EnvironmentRow {
                     id: "env-1".into(),
@@ -1027,6 +1102,7 @@ mod tests {
             .retain(|k| k.consumer_id == "cs-alice" && k.id != "key-id-key-a");
         patched.apply(Patch {
             revision: 8,
+            limits: Vec::new(),
             consumers: vec![ConsumerSlice {
                 id: "cs-alice".into(),
                 row: Some(carol.consumers[0].clone()),
@@ -1064,7 +1140,7 @@ mod tests {
         for r in all {
             assert!(OUTCOMES.contains(&r.reason()), "{r:?}");
         }
-        assert_eq!(OUTCOMES.len(), all.len() + 1);
+        assert_eq!(OUTCOMES.len(), all.len() + 2);
     }
 
     #[test]
@@ -1231,6 +1307,7 @@ mod tests {
     fn slices(rows: &SnapshotRows, consumers: &[&str], groups: &[&str]) -> Patch {
         Patch {
             revision: rows.revision,
+            limits: Vec::new(),
             consumers: consumers
                 .iter()
                 .map(|id| ConsumerSlice {

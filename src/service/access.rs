@@ -298,6 +298,7 @@ mod tests {
             let gs = |i: usize| format!("cg-{}", i % groups.len().max(1));
             SnapshotRows {
                 revision: 1,
+                limits: Vec::new(),
                 environments: ENVS.iter().enumerate().map(|(i, e)| EnvironmentRow {
                     id: (*e).into(), name_key: format!("e{i}"), is_default: i == default_env,
                 }).collect(),

@@ -75,6 +75,9 @@ actions! {
     CreateConsumerAuthorizationRule,
     UpdateConsumerAuthorizationRule,
     DeleteConsumerAuthorizationRule,
+    CreateRateLimit,
+    UpdateRateLimit,
+    DeleteRateLimit,
     /// A configuration file applied to a gateway: one entry for the whole change set.
     ApplyConfiguration,
 }

@@ -13,6 +13,7 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod limits;
 pub mod model_apis;
 pub mod passwords;
 pub mod rules;

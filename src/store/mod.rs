@@ -28,6 +28,7 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod limits;
 pub mod lite;
 pub mod model_apis;
 pub mod read;

@@ -3,6 +3,7 @@
 //! the store hands out domain records, not rows.
 
 use crate::domain::authorization::{ExpireMode, PrincipalType};
+use crate::domain::limits::LimitPolicy;
 use crate::domain::records::{Role, TokenScope};
 use sqlx::any::AnyRow;
 
@@ -133,7 +134,7 @@ macro_rules! column_by_name {
         }
     )*};
 }
-column_by_name!(Role, ExpireMode, PrincipalType, TokenScope);
+column_by_name!(Role, ExpireMode, PrincipalType, TokenScope, LimitPolicy);
 
 fn unknown(kind: &str, stored: &str) -> Box<dyn std::error::Error + Send + Sync> {
     format!("{stored:?} is not a {kind}").into()

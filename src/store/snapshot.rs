@@ -19,6 +19,7 @@ pub struct SnapshotRows {
     pub memberships: Vec<(String, String)>,
     pub keys: Vec<KeyRow>,
     pub rules: Vec<RuleRow>,
+    pub limits: Vec<super::limits::LimitRow>,
 }
 
 super::row::row! {
@@ -137,6 +138,8 @@ pub struct Patch {
     pub revision: i64,
     pub consumers: Vec<ConsumerSlice>,
     pub groups: Vec<GroupSlice>,
+    /// Rate limits by ID, as they are now (none once removed).
+    pub limits: Vec<(String, Option<super::limits::LimitRow>)>,
 }
 
 /// More changes than this since the snapshot's revision: load in full instead of patching.
@@ -266,7 +269,8 @@ async fn patch(
     revision: i64,
     changes: &[audit::Change],
 ) -> Result<Option<Patch>, sqlx::Error> {
-    let (mut consumers, mut groups) = (BTreeSet::new(), BTreeSet::new());
+    let (mut consumers, mut groups, mut limits) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for c in changes {
         let subject = c.subject_id.as_deref().unwrap_or(&c.resource_id);
         let kind = if c.subject_id.is_some() {
@@ -280,6 +284,9 @@ async fn patch(
             }
             Some(IdKind::ConsumerGroup) => {
                 groups.insert(subject.to_owned());
+            }
+            Some(IdKind::RateLimit) => {
+                limits.insert(subject.to_owned());
             }
             // A key decides only through the consumer it is bound to (binding, unbinding and
             // deleting are the consumer's changes, or need an unbound key).
@@ -306,6 +313,10 @@ async fn patch(
     }
     for id in consumers {
         p.consumers.push(consumer_slice(conn, id).await?);
+    }
+    for id in limits {
+        let row = super::limits::load_one(conn, &id).await?;
+        p.limits.push((id, row));
     }
     Ok(Some(p))
 }
@@ -472,6 +483,7 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
             &id,
         )
         .await?;
+    let limits = super::limits::load(conn, instance_id).await?;
     Ok(SnapshotRows {
         revision,
         environments,
@@ -481,6 +493,7 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         memberships,
         keys,
         rules: Vec::new(),
+        limits,
     })
 }
 

@@ -105,6 +105,15 @@ http {{
         listen 127.0.0.1:{port};
         location / {{
             auth_request /_authz;
+            auth_request_set $authz_reason $upstream_http_x_authz_reason;
+            auth_request_set $authz_retry_after $upstream_http_retry_after;
+            auth_request_set $ratelimit_limit $upstream_http_x_ratelimit_limit;
+            auth_request_set $ratelimit_remaining $upstream_http_x_ratelimit_remaining;
+            auth_request_set $ratelimit_reset $upstream_http_x_ratelimit_reset;
+            error_page 403 = @authz_refused;
+            add_header X-RateLimit-Limit $ratelimit_limit always;
+            add_header X-RateLimit-Remaining $ratelimit_remaining always;
+            add_header X-RateLimit-Reset $ratelimit_reset always;
             auth_request_set $consumer_id $upstream_http_x_consumer_id;
             auth_request_set $consumer_name $upstream_http_x_consumer_name;
             auth_request_set $api_id $upstream_http_x_api_id;
@@ -114,6 +123,21 @@ http {{
             proxy_set_header Authorization "";
             proxy_set_header X-Api-Key "";
             proxy_pass http://127.0.0.1:{upstream};
+        }}
+        # A rate limit's refusal becomes a 429 with Retry-After; any other refusal a 403.
+        location @authz_refused {{
+            default_type application/json;
+            add_header X-RateLimit-Limit $ratelimit_limit always;
+            add_header X-RateLimit-Remaining $ratelimit_remaining always;
+            add_header X-RateLimit-Reset $ratelimit_reset always;
+            if ($authz_reason = "rate-limited") {{
+                add_header Retry-After $authz_retry_after always;
+                add_header X-RateLimit-Limit $ratelimit_limit always;
+                add_header X-RateLimit-Remaining $ratelimit_remaining always;
+                add_header X-RateLimit-Reset $ratelimit_reset always;
+                return 429 '{{"code":"Throttling","message":"Too many requests; retry later."}}';
+            }}
+            return 403 '{{"code":"Forbidden","message":"This consumer is not authorized for this API."}}';
         }}
         location = /_authz {{
             internal;
@@ -418,6 +442,105 @@ async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change()
     let unbind = format!("/v1/consumers/{}/credentials/{}", bob.consumer, bob.key_id);
     w.call(&app, "DELETE", &unbind, None).await;
     within_a_second(&gw, "/v1/chat", Some(&bob.key), 401, "unbound credential").await;
+}
+
+/// A request through nginx: status, the headers named, and the body.
+async fn through_headers(
+    gw: &Nginx,
+    path: &str,
+    key: &str,
+    names: &[&str],
+) -> (u16, Vec<Option<String>>, String) {
+    let res = common::client()
+        .get(format!("http://127.0.0.1:{}{path}", gw.port))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let headers = names
+        .iter()
+        .map(|n| {
+            res.headers()
+                .get(*n)
+                .map(|v| v.to_str().unwrap().to_owned())
+        })
+        .collect();
+    (status, headers, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn through_nginx_a_rate_limit_is_a_429_with_retry_after_and_the_rest_is_unchanged() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let w = World::new(&app).await;
+    let erin = w.holder(&app, "erin", true).await;
+    let fay = w.holder(&app, "fay", true).await;
+    let limit = w
+        .call(
+            &app,
+            "POST",
+            "/v1/rate-limits",
+            Some(json!({"gatewayId": w.gateway, "subjectId": erin.consumer, "perMinute": 3})),
+        )
+        .await;
+    app.enforcer.refresh().await.unwrap();
+    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    let names = [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "retry-after",
+    ];
+
+    // Three a minute pass, each told what is left; the fourth is a 429 with Retry-After.
+    for left in ["2", "1", "0"] {
+        let (status, h, _) = through_headers(&gw, "/v1/chat", &erin.key, &names).await;
+        assert_eq!(status, 200);
+        assert_eq!(h[0].as_deref(), Some("3"));
+        assert_eq!(h[1].as_deref(), Some(left));
+        assert!(h[3].is_none());
+    }
+    let (status, h, body) = through_headers(&gw, "/v1/chat", &erin.key, &names).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Throttling"), "{body}");
+    let retry: i64 = h[3].as_deref().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!((h[0].as_deref(), h[1].as_deref()), (Some("3"), Some("0")));
+
+    // Another member of the group has no limit; a bad key is still a 401, a path no API
+    // covers still a 403 (not a 429).
+    let (status, h, _) = through_headers(&gw, "/v1/chat", &fay.key, &names).await;
+    assert_eq!((status, h[0].as_deref()), (200, None));
+    assert_eq!(through(&gw, "/v1/chat", Some("gck_wrong")).await.0, 401);
+    let (status, h, _) = through_headers(&gw, "/v1/other", &erin.key, &names).await;
+    assert_eq!((status, h[3].as_deref()), (403, None));
+
+    // A limit on the group is shared by its members: fay's first request uses it up for
+    // erin too... erin is still refused by her own limit; removing hers leaves the group's.
+    w.call(
+        &app,
+        "POST",
+        "/v1/rate-limits",
+        Some(json!({"gatewayId": w.gateway, "subjectId": w.group, "perMinute": 1, "policy": "local"})),
+    )
+    .await;
+    within_a_second(&gw, "/v1/chat", Some(&fay.key), 429, "the group's limit").await;
+    let id = limit["rateLimitId"].as_str().unwrap();
+    w.call(&app, "DELETE", &format!("/v1/rate-limits/{id}"), None)
+        .await;
+    let started = Instant::now();
+    loop {
+        let (status, h, _) = through_headers(&gw, "/v1/chat", &erin.key, &names).await;
+        assert_eq!(status, 429, "the group's limit still applies to erin");
+        if h[0].as_deref() == Some("1") {
+            break;
+        }
+        assert!(
+            started.elapsed() < PROPAGATION,
+            "erin's removed limit still decides: {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod durability;
 mod enforcement;
 mod gateways;
 mod import;
+mod limits;
 mod metrics;
 mod outage;
 mod replicas;

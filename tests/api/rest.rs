@@ -1046,6 +1046,8 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
             "/v1/authorization-rules/{consumerAuthorizationRuleId}",
             &["get", "put", "delete"],
         ),
+        ("/v1/rate-limits", &["get", "post"]),
+        ("/v1/rate-limits/{rateLimitId}", &["get", "put", "delete"]),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{tokenId}", &["delete"]),
         ("/v1/audit-events", &["get"]),
