@@ -47,8 +47,30 @@ pub struct AccessAnswer {
     pub api: Option<ApiFinding>,
     /// Every rule of the consumer and its groups that was considered, and why it applies or not.
     pub rules: Vec<RuleFinding>,
-    /// Rate limits and quotas: none exist in this version, so none decides.
-    pub limits: Vec<String>,
+    /// The windows of the rate limits that cover the request (its key's, its consumer's,
+    /// its groups'), each with what is left of it now; `decides` on the one that refuses, or
+    /// that would be the first to.
+    pub limits: Vec<LimitFinding>,
+}
+
+/// One window of a rate limit, as the explainer sees it (reading it takes nothing from it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LimitFinding {
+    pub rate_limit_id: String,
+    pub subject_type: crate::domain::limits::LimitSubject,
+    pub subject_id: String,
+    pub subject_name: String,
+    pub policy: crate::domain::limits::LimitPolicy,
+    /// `second` or `minute`.
+    pub window: String,
+    pub limit: i64,
+    /// What a request could take now (this replica's view, for a `cluster` limit).
+    pub remaining: i64,
+    /// Seconds until the window has room again, when it has none.
+    pub retry_after: Option<i64>,
+    pub decides: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

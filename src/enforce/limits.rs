@@ -202,6 +202,49 @@ impl Limit {
     }
 }
 
+impl Limit {
+    /// What is left of window `w` at `now` (ns), and how long until it has room when it has
+    /// none; takes nothing (for the explainer).
+    pub fn peek(&self, w: usize, now: i64) -> Option<(i64, i64)> {
+        let rate = i64::from(self.rates[w]?);
+        Some(match self.policy {
+            LimitPolicy::Local => {
+                let interval = (PERIOD_NS[w] / rate).max(1);
+                let tolerance = PERIOD_NS[w] - interval;
+                let debt = self.state.tat[w].load(Ordering::Relaxed).max(now) - now;
+                if debt > tolerance {
+                    (0, debt - tolerance)
+                } else {
+                    ((tolerance - debt) / interval + 1, 0)
+                }
+            }
+            LimitPolicy::Cluster => {
+                let s = &self.state;
+                let period_ms = PERIOD_NS[w] / NS_PER_MS;
+                let start = s.window[w].load(Ordering::Acquire);
+                let current = now / NS_PER_MS - start < period_ms;
+                let used = if current {
+                    s.mine[w].load(Ordering::Acquire) + s.others[w].load(Ordering::Acquire)
+                } else {
+                    0
+                };
+                let left = (rate - used).max(0);
+                let wait = if left == 0 {
+                    (start + period_ms) * NS_PER_MS - now
+                } else {
+                    0
+                };
+                (left, wait)
+            }
+        })
+    }
+}
+
+/// Seconds, rounded up, at least one (for `Retry-After`).
+pub fn retry_secs(ns: i64) -> i64 {
+    secs_up(ns).max(1)
+}
+
 /// The room left under one window.
 #[derive(Debug, Clone, Copy)]
 struct Room {

@@ -530,6 +530,29 @@ impl Snapshot {
         }
     }
 
+    /// The ID of the key with this hash.
+    pub fn key_id(&self, key_hash: &[u8; 32]) -> Option<&str> {
+        self.keys.get(key_hash).map(|k| self.key_ids.get(k.key))
+    }
+
+    /// The limits that cover a consumer's requests with a key (or any of its keys, when
+    /// none is given), by subject: the key's, the consumer's, its groups'.
+    pub fn limits_covering(&self, consumer_id: &str, key_id: Option<&str>) -> Vec<(&str, &Limit)> {
+        let Some(entry) = self
+            .consumer_index
+            .get(consumer_id)
+            .and_then(|c| self.consumers.get(*c as usize))
+        else {
+            return Vec::new();
+        };
+        key_id
+            .into_iter()
+            .chain(std::iter::once(&*entry.id))
+            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
+            .filter_map(|id| self.limits.get_key_value(id).map(|(k, l)| (&**k, l)))
+            .collect()
+    }
+
     /// The `cluster` limits, for sharing their counts.
     pub fn cluster_limits(&self) -> impl Iterator<Item = &Limit> {
         self.limits

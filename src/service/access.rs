@@ -8,8 +8,9 @@
 
 use crate::domain::access::{
     AccessAnswer, AccessQuestion, ApiFinding, ConsumerFinding, EnvironmentFinding, GroupFinding,
-    KeyFinding, RuleFinding,
+    KeyFinding, LimitFinding, RuleFinding,
 };
+use crate::domain::limits::LimitSubject;
 use crate::domain::request_path::request_path;
 use crate::domain::IdKind;
 use crate::enforce::check::key_hash;
@@ -91,7 +92,7 @@ pub async fn explain(
         .await
         .ok_or(AppError::Unavailable)?;
     let mut trace = Recording::default();
-    let (decision, revision) = {
+    let (decision, revision, windows) = {
         let snapshot = slot.read();
         let decision = match &asked {
             Asked::Key(Some(hash)) => snapshot
@@ -106,9 +107,47 @@ pub async fn explain(
                 .ok_or_else(|| AppError::not_found(IdKind::Consumer, id))?
                 .map(|_| ()),
         };
-        (decision, snapshot.revision)
+        // The rate limits that would apply next, read without taking anything.
+        let key_id = match &asked {
+            Asked::Key(Some(hash)) => snapshot.key_id(hash),
+            _ => None,
+        };
+        let now = crate::enforce::limits::now_ns();
+        let windows: Vec<WindowSeen> = match &trace.consumer {
+            Some((consumer, _, _)) => snapshot
+                .limits_covering(consumer, key_id)
+                .into_iter()
+                .flat_map(|(subject, limit)| {
+                    (0..2).filter_map(move |w| {
+                        let (remaining, wait_ns) = limit.peek(w, now)?;
+                        Some(WindowSeen {
+                            limit_id: limit.id.to_string(),
+                            subject_id: subject.to_owned(),
+                            policy: limit.policy,
+                            window: ["second", "minute"][w],
+                            limit: i64::from(limit.rates[w]?),
+                            remaining,
+                            wait_ns,
+                        })
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        (decision, snapshot.revision, windows)
     };
-    answer(db, decision, revision, trace).await
+    answer(db, decision, revision, trace, windows).await
+}
+
+/// One window of a limit that covers the request, as it stands.
+struct WindowSeen {
+    limit_id: String,
+    subject_id: String,
+    policy: crate::domain::limits::LimitPolicy,
+    window: &'static str,
+    limit: i64,
+    remaining: i64,
+    wait_ns: i64,
 }
 
 enum Asked {
@@ -123,8 +162,35 @@ async fn answer(
     decision: Result<(), Refusal>,
     revision: i64,
     trace: Recording,
+    windows: Vec<WindowSeen>,
 ) -> AppResult<AccessAnswer> {
     let mut conn = db.reader().await?;
+    // The window that decides: the first used up, else the one with the least left.
+    let deciding = windows
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, w)| (w.remaining, *i))
+        .map(|(i, _)| i);
+    let used_up = deciding.filter(|i| windows[*i].remaining == 0 && decision.is_ok());
+    let mut limits = Vec::with_capacity(windows.len());
+    for (i, w) in windows.iter().enumerate() {
+        let subject_name = crate::store::limits::get(&mut conn, &w.limit_id)
+            .await?
+            .map(|l| l.subject.name)
+            .unwrap_or_default();
+        limits.push(LimitFinding {
+            rate_limit_id: w.limit_id.clone(),
+            subject_type: LimitSubject::of(&w.subject_id).unwrap_or(LimitSubject::Consumer),
+            subject_id: w.subject_id.clone(),
+            subject_name,
+            policy: w.policy,
+            window: w.window.to_owned(),
+            limit: w.limit,
+            remaining: w.remaining,
+            retry_after: (w.remaining == 0).then(|| crate::enforce::limits::retry_secs(w.wait_ns)),
+            decides: Some(i) == deciding && decision.is_ok(),
+        });
+    }
     let mut api_ids: Vec<String> = trace.grants.iter().map(|g| g.api_id.clone()).collect();
     api_ids.extend(trace.route.iter().map(|(_, api)| api.clone()));
     api_ids.sort();
@@ -160,6 +226,21 @@ async fn answer(
     let name =
         |names: &HashMap<String, String>, id: &str| names.get(id).cloned().unwrap_or_default();
     let (status, reason, message) = match decision {
+        Ok(()) if used_up.is_some() => {
+            let l = &limits[used_up.unwrap_or_default()];
+            (
+                403,
+                Some("rate_limited".to_owned()),
+                format!(
+                    "Refused (403; a 429 through the README's nginx): a rule grants this model API, but the rate limit of the {} {} ({} a {}) is used up; retry in {} s.",
+                    l.subject_type.label(),
+                    l.subject_name,
+                    crate::domain::limits::group_digits(l.limit),
+                    l.window,
+                    l.retry_after.unwrap_or(1)
+                ),
+            )
+        }
         Ok(()) => (
             200,
             None,
@@ -231,7 +312,7 @@ async fn answer(
                 verdict: g.verdict.as_str().to_owned(),
             })
             .collect(),
-        limits: vec![],
+        limits,
     })
 }
 

@@ -379,6 +379,39 @@ async fn the_check_applies_every_limit_that_covers_a_request_and_the_tightest_re
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!((h[2].as_deref(), h[3].as_deref()), (Some("2"), Some("0")));
 
+    // The access check says so, names the window that decides, and takes nothing.
+    let explained = app
+        .rest(
+            Some(&admin),
+            "POST",
+            &format!("/v1/gateways/{}/authz/explain", gw.id),
+            Some(json!({"key": ALICE_KEY, "path": "/v1/chat"})),
+        )
+        .await;
+    let e = ok(&explained).clone();
+    assert_eq!(
+        (e["status"].clone(), e["reason"].clone()),
+        (json!(403), json!("rate_limited")),
+        "{e}"
+    );
+    let windows = e["limits"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "{e}");
+    let deciding: Vec<&Value> = windows.iter().filter(|w| w["decides"] == true).collect();
+    assert_eq!(deciding.len(), 1);
+    assert_eq!(
+        (
+            deciding[0]["subjectId"].clone(),
+            deciding[0]["subjectName"].clone(),
+            deciding[0]["remaining"].clone()
+        ),
+        (json!(gw.team), json!("team"), json!(0))
+    );
+    let key_window = windows.iter().find(|w| w["subjectType"] == "Key").unwrap();
+    assert_eq!(
+        (key_window["limit"].clone(), key_window["remaining"].clone()),
+        (json!(50), json!(48))
+    );
+
     // bob has no rule: his refusal is the rules', not a limit's.
     let (status, h) = check(&app, &gw.id, BOB_KEY).await;
     assert_eq!((status, h[0].as_deref()), (403, None));

@@ -3,7 +3,8 @@
 //! the URL, so it works without JavaScript and can be shared); asking about a typed key is
 //! for Admins and only offered once the page runs, so the key never lands in a URL.
 
-use crate::domain::access::{AccessAnswer, RuleFinding};
+use crate::domain::access::{AccessAnswer, LimitFinding, RuleFinding};
+use crate::domain::limits::group_digits;
 use crate::server_fns::access::{explain_access, ExplainAccess};
 use crate::ui::components::{can_write, LocalTime};
 use leptos::prelude::*;
@@ -125,6 +126,12 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
         )
     });
     let rules = answer.rules;
+    let limits = answer.limits;
+    let limit_summary = if limits.is_empty() {
+        "none covers this request".to_owned()
+    } else {
+        format!("{} window(s), listed below", limits.len())
+    };
     view! {
         <section class="decision" aria-label="Decision">
             <h2>"Decision: " {verdict} " (" {answer.status} ")"</h2>
@@ -134,7 +141,7 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
                 <dt>"Consumer"</dt><dd>{consumer.unwrap_or_else(|| "not reached".into())}</dd>
                 <dt>"Environment"</dt><dd>{environment.unwrap_or_else(|| "not reached".into())}</dd>
                 <dt>"Model API"</dt><dd>{api.unwrap_or_else(|| "not reached".into())}</dd>
-                <dt>"Rate limits and quotas"</dt><dd>"none configured (not available in this version)"</dd>
+                <dt>"Rate limits"</dt><dd>{limit_summary}</dd>
                 <dt>"Configuration revision"</dt><dd>{answer.revision}</dd>
             </dl>
             <h3>"Rules considered"</h3>
@@ -149,7 +156,34 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+            {(!limits.is_empty()).then(|| view! {
+                <h3>"Rate limits that apply"</h3>
+                <table>
+                    <caption class="visually-hidden">"Rate limits that apply"</caption>
+                    <thead><tr><th scope="col">"Limit of"</th><th scope="col">"Window"</th><th scope="col">"Limit"</th><th scope="col">"Left now"</th><th scope="col">"Policy"</th><th scope="col">"Verdict"</th></tr></thead>
+                    <tbody>{limits.into_iter().map(limit_row).collect_view()}</tbody>
+                </table>
+            })}
         </section>
+    }
+}
+
+fn limit_row(l: LimitFinding) -> impl IntoView {
+    let verdict = match (l.decides, l.retry_after) {
+        (true, Some(s)) => format!("decides: used up, room again in {s} s"),
+        (true, None) => "the tightest".to_owned(),
+        (false, Some(s)) => format!("used up, room again in {s} s"),
+        (false, None) => "has room".to_owned(),
+    };
+    view! {
+        <tr>
+            <td>{format!("{} {}", l.subject_type.label(), l.subject_name)}</td>
+            <td>{format!("a {}", l.window)}</td>
+            <td>{group_digits(l.limit)}</td>
+            <td>{group_digits(l.remaining)}</td>
+            <td>{l.policy.as_str()}</td>
+            <td>{verdict}</td>
+        </tr>
     }
 }
 
