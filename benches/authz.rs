@@ -271,6 +271,27 @@ async fn main() {
         started.elapsed().as_secs_f64() - read.as_secs_f64()
     );
     drop(snapshot);
+    // BENCH_RATE_LIMITS=1 puts a rate limit (never reached) on every consumer, so that each
+    // allowed check also applies one; without it the gateway has none.
+    let limits = std::env::var_os("BENCH_RATE_LIMITS").is_some();
+    sqlx::query("DELETE FROM rate_limits WHERE instance_id = $1")
+        .bind(&instance)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    if limits {
+        let n = sqlx::query(
+            "INSERT INTO rate_limits (id, instance_id, subject_id, consumer_id, per_second, per_minute, policy, created_at, updated_at, version) \
+             SELECT 'rl-' || substr(id, 4), instance_id, id, id, 1000000, 60000000, 'local', 0, 0, 1 \
+             FROM consumers WHERE instance_id = $1",
+        )
+        .bind(&instance)
+        .execute(&db.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+        println!("a rate limit on each of {n} consumers (1,000,000/s, 60,000,000/min)");
+    }
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
     // BENCH_USAGE_FLUSH_SECS=300 keeps the usage counts in memory for the whole run, to see

@@ -11,6 +11,7 @@ use crate::ui::pages::{
     import::ImportConfigPage,
     instances,
     keys::KeysPage,
+    limits::RateLimitsPage,
     login::LoginPage,
     model_apis::ModelApisPage,
     rules::AuthorizationPage,
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apis") ssr=SsrMode::Async view={Lazy::<ModelApis>::new()} />
                     <Route path=path!("environments") ssr=SsrMode::Async view={Lazy::<Environments>::new()} />
                     <Route path=path!("authorization") ssr=SsrMode::Async view={Lazy::<Authorization>::new()} />
+                    <Route path=path!("limits") ssr=SsrMode::Async view={Lazy::<RateLimits>::new()} />
                     <Route path=path!("audit") ssr=SsrMode::Async view={Lazy::<InstanceAudit>::new()} />
                     <Route path=path!("access") ssr=SsrMode::Async view={Lazy::<AccessCheck>::new()} />
                     <Route path=path!("import") ssr=SsrMode::Async view={Lazy::<ImportConfig>::new()} />
@@ -216,6 +218,7 @@ lazy_pages! {
     ModelApis => ModelApisPage;
     Environments => EnvironmentsPage;
     Authorization => AuthorizationPage;
+    RateLimits => RateLimitsPage;
     InstanceAudit => InstanceAuditPage;
     Tokens => TokensPage;
     GlobalAudit => GlobalAuditPage;

@@ -11,8 +11,9 @@
 //!
 //! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
 //! `X-Api-Id` for the proxy to pass upstream. A request the rules allow is then held to the
-//! rate limits that cover it (`super::limits`): refused, it is a 403 with `X-Authz-Reason:
-//! rate-limited` and `Retry-After`; either way the tightest window is in `X-RateLimit-*`.
+//! rate limits that cover it (`super::limits`): refused, it is a 403 (a 429 in an Envoy
+//! deployment) with `X-Authz-Reason: rate-limited` and `Retry-After`; either way the tightest
+//! window is in `X-RateLimit-*`.
 //!
 //! Every decision about a gateway that exists is counted as usage (see `super::usage`).
 //!
@@ -119,7 +120,13 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     };
     count(&enforcer, gateway, &snapshot, &seen, environment, outcome);
     if let Admission::Refused { by, retry_secs } = &admission {
-        return rate_limited(by, *retry_secs);
+        // Envoy hands the check's status to its client as is; nginx's `auth_request` takes
+        // only 401 and 403, so the README's nginx turns this 403 into a 429.
+        let status = match settings.request_uri {
+            RequestUriSource::Path => StatusCode::TOO_MANY_REQUESTS,
+            RequestUriSource::Header => StatusCode::FORBIDDEN,
+        };
+        return rate_limited(status, by, *retry_secs);
     }
     match decision {
         Ok(allowed) => {
@@ -165,14 +172,14 @@ fn rate_limit_headers(h: &mut HeaderMap, w: &Window<'_>) {
     }
 }
 
-/// A request the rules allow but a rate limit refuses: 403 with `X-Authz-Reason:
-/// rate-limited` (which the proxy turns into a 429 for its client), `Retry-After` and the
-/// refusing window's `X-RateLimit-*`.
-fn rate_limited(by: &Window<'_>, retry_secs: i64) -> Response {
+/// A request the rules allow but a rate limit refuses: `status` (403 for nginx, which turns
+/// it into a 429 for its client; 429 for Envoy) with `X-Authz-Reason: rate-limited`,
+/// `Retry-After` and the refusing window's `X-RateLimit-*`.
+fn rate_limited(status: StatusCode, by: &Window<'_>, retry_secs: i64) -> Response {
     metrics::counter!(AUTHZ_DECISIONS, "result" => "denied", "reason" => "rate_limited")
         .increment(1);
     let mut res = (
-        StatusCode::FORBIDDEN,
+        status,
         [(header::CONTENT_TYPE, "application/json")],
         r#"{"code":"Throttling","message":"Too many requests for this rate limit; retry later."}"#,
     )

@@ -9,6 +9,7 @@ pub mod environments;
 pub mod groups;
 pub mod instances;
 pub mod keys;
+pub mod limits;
 pub mod model_apis;
 pub mod rules;
 pub mod session;

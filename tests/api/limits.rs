@@ -554,3 +554,36 @@ async fn a_cluster_limit_is_shared_by_two_replicas_and_a_local_one_is_not() {
     assert_eq!(admitted("first", 5).await, 2);
     assert_eq!(admitted("second", 5).await, 2);
 }
+
+#[tokio::test]
+async fn in_an_envoy_deployment_a_rate_limit_is_answered_429_directly() {
+    let settings = gateway_console::enforce::Settings {
+        trust_proxy_headers: true,
+        request_uri: gateway_console::enforce::RequestUriSource::Path,
+        ..Default::default()
+    };
+    let app = spawn_app_with(settings).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    ok(&set(
+        &app,
+        &admin,
+        json!({"gatewayId": gw.id, "subjectId": gw.alice, "perSecond": 1}),
+    )
+    .await);
+    app.enforcer.refresh().await.unwrap();
+    let call = || async {
+        reqwest::Client::new()
+            .get(format!("{}/authz/check/v1/chat/completions", app.base))
+            .header("x-gateway-id", &gw.id)
+            .bearer_auth(ALICE_KEY)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(call().await.status().as_u16(), 200);
+    let refused = call().await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["x-authz-reason"], "rate-limited");
+}

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod import;
 pub mod instances;
 pub mod keys;
+pub mod limits;
 pub mod login;
 pub mod model_apis;
 pub mod rules;

@@ -281,6 +281,7 @@ fn details_body(
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let groups = group_list(&c, writer, reload);
+    let limits_href = format!("/instances/{}/limits?consumer={}", c.instance_id, c.id);
     let add = c.clone();
     let credentials = c.credentials.clone();
     let owner = c.clone();
@@ -296,6 +297,7 @@ fn details_body(
                 <dt>"Modification Time"</dt><dd><LocalTime ms=c.updated_at /></dd>
                 <dt>"Description"</dt><dd>{if c.description.is_empty() { "—".to_owned() } else { c.description.clone() }}</dd>
             </dl>
+            <p><a href=limits_href>"Rate limits that cover this consumer"</a></p>
         </section>
         <section aria-labelledby="credential-management">
             <h3 id="credential-management">"Credential Management"</h3>
