@@ -68,6 +68,7 @@ fn memory_per_key() {
     let rows = SnapshotRows {
         revision: 1,
         limits: vec![],
+        quotas: vec![],
         environments: vec![EnvironmentRow {
             id: env.clone(),
             name_key: "default".into(),

@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod model_apis;
 mod openapi;
+mod quotas;
 mod rules;
 mod tokens;
 mod usage;
@@ -50,6 +51,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(model_apis::router())
         .merge(rules::router())
         .merge(limits::router())
+        .merge(quotas::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(accounts::router())

@@ -22,7 +22,7 @@ use crate::domain::IdKind;
         (name = "Groups and keys", description = "Consumer groups and API keys"),
         (name = "Model APIs", description = "Model APIs and where they are deployed"),
         (name = "Authorization rules", description = "Who may call which model API in which environment"),
-        (name = "Limits", description = "Rate limits on keys, consumers and consumer groups, applied by the check"),
+        (name = "Limits", description = "Rate limits and quotas on keys, consumers and consumer groups, applied by the check"),
         (name = "Tokens", description = "The calling account's bearer tokens"),
         (name = "Audit", description = "Who changed what, and when"),
         (name = "Usage", description = "What the enforcement check decided, counted per consumer, key, model API and minute"),
@@ -112,6 +112,7 @@ fn id_kind_of(name: &str) -> Option<IdKind> {
         "accountId" => IdKind::Account,
         "tokenId" => IdKind::ApiToken,
         "rateLimitId" => IdKind::RateLimit,
+        "quotaId" => IdKind::Quota,
         _ => return None,
     })
 }

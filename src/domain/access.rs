@@ -51,6 +51,29 @@ pub struct AccessAnswer {
     /// its groups'), each with what is left of it now; `decides` on the one that refuses, or
     /// that would be the first to.
     pub limits: Vec<LimitFinding>,
+    /// The quotas that cover the request, each with what is used of it in its period;
+    /// `decides` on the one used up (quotas are judged before rate limits).
+    #[serde(default)]
+    pub quotas: Vec<QuotaFinding>,
+}
+
+/// A quota as the explainer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaFinding {
+    pub quota_id: String,
+    pub subject_type: crate::domain::limits::LimitSubject,
+    pub subject_id: String,
+    pub subject_name: String,
+    pub metric: crate::domain::quotas::QuotaMetric,
+    pub period: crate::domain::quotas::QuotaPeriod,
+    pub amount: i64,
+    /// What this replica counts against it now (its own and the others' last shared).
+    pub used: i64,
+    /// Seconds until the period rolls over.
+    pub resets_in: i64,
+    pub decides: bool,
 }
 
 /// One window of a rate limit, as the explainer sees it (reading it takes nothing from it).

@@ -20,10 +20,11 @@ pub enum IdKind {
     Account,
     ApiToken,
     RateLimit,
+    Quota,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 10] = [
+    pub const ALL: [IdKind; 11] = [
         IdKind::Instance,
         IdKind::Consumer,
         IdKind::ConsumerGroup,
@@ -34,6 +35,7 @@ impl IdKind {
         IdKind::Account,
         IdKind::ApiToken,
         IdKind::RateLimit,
+        IdKind::Quota,
     ];
 
     /// The kind an ID's prefix names.
@@ -58,6 +60,7 @@ impl IdKind {
             IdKind::Account => "acc-",
             IdKind::ApiToken => "tok-",
             IdKind::RateLimit => "rl-",
+            IdKind::Quota => "qt-",
         }
     }
 
@@ -79,6 +82,7 @@ impl IdKind {
             IdKind::Account => "Account",
             IdKind::ApiToken => "ApiToken",
             IdKind::RateLimit => "RateLimit",
+            IdKind::Quota => "Quota",
         }
     }
 }

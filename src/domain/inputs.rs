@@ -276,3 +276,50 @@ pub struct RateLimitUpdate {
     /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
     pub version: i64,
 }
+
+/// What setting a quota takes: its subject (a key, consumer or consumer group of the
+/// gateway), what it counts (`requests`, the default, or `tokens`), its period (`day`,
+/// `week`, `month`), the amount, the time zone (`UTC` when empty) and the warning threshold
+/// (80 % when absent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewQuota {
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    pub subject_id: String,
+    #[serde(default)]
+    pub metric: String,
+    #[serde(default)]
+    pub period: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub time_zone: String,
+    #[serde(default)]
+    pub warn_percent: Option<i64>,
+}
+
+/// A quota's new amount, time zone and warning threshold (its subject, metric and period do
+/// not change).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUpdate {
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub time_zone: String,
+    #[serde(default)]
+    pub warn_percent: Option<i64>,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
+}
+
+/// Resets a quota's count for the current period (with the version the caller saw).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaReset {
+    pub version: i64,
+}

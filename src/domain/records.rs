@@ -3,6 +3,7 @@
 
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
 use crate::domain::limits::{LimitPolicy, LimitSubject};
+use crate::domain::quotas::{QuotaMetric, QuotaPeriod, QuotaStatus};
 use serde::{Deserialize, Serialize};
 
 /// What a console account may do.
@@ -349,6 +350,42 @@ pub struct RateLimit {
     pub per_second: Option<i64>,
     pub per_minute: Option<i64>,
     pub policy: LimitPolicy,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// A quota (`qt-…`): how many requests or tokens one key, consumer or consumer group may use
+/// per day, week or month, in a time zone; with where it stands in its current period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Quota {
+    #[serde(rename = "quotaId")]
+    pub id: String,
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    pub subject_type: LimitSubject,
+    pub subject: SubjectRef,
+    /// For a key's quota: the consumer the key is bound to now (none when unbound).
+    #[serde(default)]
+    pub consumer: Option<ConsumerRef>,
+    pub metric: QuotaMetric,
+    pub period: QuotaPeriod,
+    /// The IANA time zone its periods start in (midnight, Monday, the first of the month).
+    pub time_zone: String,
+    pub amount: i64,
+    /// The percentage of `amount` from which it is shown as a warning.
+    pub warn_percent: i64,
+    /// How many times an Admin has reset it.
+    pub generation: i64,
+    /// When an Admin last reset it (ms).
+    pub reset_at: Option<i64>,
+    /// What counts against it in the current period, as the replicas have shared it.
+    pub used: i64,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub status: QuotaStatus,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,

@@ -10,7 +10,7 @@ pub const ALLOWED: &str = "allowed";
 
 /// What a decision ended in: `allowed`, or the reason of the refusal. (`unknown-gateway` is
 /// never counted: there is no gateway to count it under.)
-pub const OUTCOMES: [&str; 12] = [
+pub const OUTCOMES: [&str; 13] = [
     ALLOWED,
     "no-key",
     "unknown-key",
@@ -23,7 +23,11 @@ pub const OUTCOMES: [&str; 12] = [
     "no-api",
     "no-rule",
     RATE_LIMITED,
+    QUOTA_EXHAUSTED,
 ];
+
+/// The outcome of a request the rules allowed and a used-up quota refused.
+pub const QUOTA_EXHAUSTED: &str = "quota-exhausted";
 
 /// The outcome of a request the rules allowed and a rate limit refused.
 pub const RATE_LIMITED: &str = "rate-limited";

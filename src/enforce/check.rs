@@ -11,9 +11,10 @@
 //!
 //! 200 carries `X-Consumer-Id`, `X-Consumer-Name` (percent-encoded beyond ASCII) and
 //! `X-Api-Id` for the proxy to pass upstream. A request the rules allow is then held to the
-//! rate limits that cover it (`super::limits`): refused, it is a 403 (a 429 in an Envoy
-//! deployment) with `X-Authz-Reason: rate-limited` and `Retry-After`; either way the tightest
-//! window is in `X-RateLimit-*`.
+//! quotas (`super::quotas`) and the rate limits (`super::limits`) that cover it: refused, it is
+//! a 403 (a 429 in an Envoy deployment) with `X-Authz-Reason: quota-exhausted` or
+//! `rate-limited` and `Retry-After`; either way the tightest quota is in `X-Quota-*` and the
+//! tightest window in `X-RateLimit-*`.
 //!
 //! Every decision about a gateway that exists is counted as usage (see `super::usage`).
 //!
@@ -21,11 +22,12 @@
 //! credential, and it reveals nothing to a caller without a valid key.
 
 use super::limits::{now_ns, Admission, Window};
+use super::quotas::{QuotaVerdict, Standing};
 use super::snapshot::{Refusal, Seen, Snapshot};
 use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
-use crate::domain::usage::{ALLOWED, RATE_LIMITED};
+use crate::domain::usage::{ALLOWED, QUOTA_EXHAUSTED, RATE_LIMITED};
 use crate::store::now_ms;
 use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
@@ -109,24 +111,37 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     let mut seen = Seen::default();
     let decision =
         snapshot.decide_traced(&key_hash, environment, path.as_deref(), now_ms(), &mut seen);
-    let admission = match &decision {
-        Ok(_) => snapshot.admit(&seen, now_ns()),
-        Err(_) => Admission::Unlimited,
+    // A request the rules allow is held to its quotas, then to its rate limits (a request a
+    // quota refuses takes nothing from the rate limits' windows).
+    let quotas = match &decision {
+        Ok(_) => snapshot.judge_quotas(&seen, now_ms()),
+        Err(_) => QuotaVerdict::Room(None),
     };
-    let outcome = match (&decision, &admission) {
-        (Ok(_), Admission::Refused { .. }) => RATE_LIMITED,
-        (Ok(_), _) => ALLOWED,
-        (Err(refusal), _) => refusal.reason(),
+    let admission = match (&decision, &quotas) {
+        (Ok(_), QuotaVerdict::Room(_)) => snapshot.admit(&seen, now_ns()),
+        _ => Admission::Unlimited,
+    };
+    let outcome = match (&decision, &quotas, &admission) {
+        (Ok(_), QuotaVerdict::Exhausted(_), _) => QUOTA_EXHAUSTED,
+        (Ok(_), _, Admission::Refused { .. }) => RATE_LIMITED,
+        (Ok(_), _, _) => ALLOWED,
+        (Err(refusal), _, _) => refusal.reason(),
     };
     count(&enforcer, gateway, &snapshot, &seen, environment, outcome);
+    // Envoy hands the check's status to its client as is; nginx's `auth_request` takes only
+    // 401 and 403, so the README's nginx turns these 403s into 429s.
+    let throttled = match settings.request_uri {
+        RequestUriSource::Path => StatusCode::TOO_MANY_REQUESTS,
+        RequestUriSource::Header => StatusCode::FORBIDDEN,
+    };
+    if let QuotaVerdict::Exhausted(standing) = &quotas {
+        return quota_exhausted(throttled, standing);
+    }
     if let Admission::Refused { by, retry_secs } = &admission {
-        // Envoy hands the check's status to its client as is; nginx's `auth_request` takes
-        // only 401 and 403, so the README's nginx turns this 403 into a 429.
-        let status = match settings.request_uri {
-            RequestUriSource::Path => StatusCode::TOO_MANY_REQUESTS,
-            RequestUriSource::Header => StatusCode::FORBIDDEN,
-        };
-        return rate_limited(status, by, *retry_secs);
+        return rate_limited(throttled, by, *retry_secs);
+    }
+    if decision.is_ok() {
+        snapshot.count_quotas(&seen);
     }
     match decision {
         Ok(allowed) => {
@@ -146,6 +161,14 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Admission::Admitted(window) = &admission {
                 rate_limit_headers(h, window);
+            }
+            if let QuotaVerdict::Room(Some(standing)) = &quotas {
+                // This request is counted now: one less is left.
+                let left = Standing {
+                    remaining: (standing.remaining - 1).max(0),
+                    ..standing.clone()
+                };
+                quota_headers(h, &left);
             }
             res
         }
@@ -170,6 +193,49 @@ fn rate_limit_headers(h: &mut HeaderMap, w: &Window<'_>) {
             h.insert(name, v);
         }
     }
+}
+
+/// `X-Quota-Limit`, `-Remaining`, `-Reset` (seconds until the period rolls over) of the
+/// tightest quota, and `X-Quota-Policy` naming it (`qt-…; requests per day`).
+fn quota_headers(h: &mut HeaderMap, q: &Standing<'_>) {
+    for (name, value) in [
+        ("x-quota-limit", q.amount.to_string()),
+        ("x-quota-remaining", q.remaining.to_string()),
+        ("x-quota-reset", q.reset_secs.to_string()),
+        (
+            "x-quota-policy",
+            format!(
+                "{}; {} per {}",
+                q.quota_id,
+                q.metric.as_str(),
+                q.period.as_str()
+            ),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+}
+
+/// A request the rules allow but a used-up quota refuses: `status` (403 for nginx, which
+/// turns it into a 429; 429 for Envoy) with `X-Authz-Reason: quota-exhausted`, `Retry-After`
+/// (until the period rolls over) and the quota's `X-Quota-*`.
+fn quota_exhausted(status: StatusCode, q: &Standing<'_>) -> Response {
+    metrics::counter!(AUTHZ_DECISIONS, "result" => "denied", "reason" => "quota_exhausted")
+        .increment(1);
+    let mut res = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"code":"QuotaExhausted","message":"The quota for this period is used up."}"#,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-authz-reason", HeaderValue::from_static(QUOTA_EXHAUSTED));
+    h.insert(header::RETRY_AFTER, HeaderValue::from(q.reset_secs.max(1)));
+    quota_headers(h, q);
+    res
 }
 
 /// A request the rules allow but a rate limit refuses: `status` (403 for nginx, which turns

@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod limits;
+pub mod quotas;
 pub mod snapshot;
 pub mod trace;
 pub mod usage;
@@ -266,15 +267,85 @@ impl Enforcer {
                 if let Err(e) = self.sync_limits().await {
                     tracing::warn!(error = %e, "could not share the cluster rate limits' counts; retrying");
                 }
+                if ticks.is_multiple_of(2) {
+                    if let Err(e) = self.sync_quotas().await {
+                        tracing::warn!(error = %e, "could not share the quotas' counts; retrying");
+                    }
+                }
                 if ticks.is_multiple_of(120) {
                     if let Err(e) =
                         store::limits::prune_counts(&self.db, now_ms() - 2 * 60_000).await
                     {
                         tracing::warn!(error = %e, "could not prune the cluster rate limits' counts");
                     }
+                    // A month is the longest period: what started before the last 35 days is
+                    // over everywhere.
+                    if let Err(e) =
+                        store::quotas::prune_counts(&self.db, now_ms() - 35 * 86_400_000).await
+                    {
+                        tracing::warn!(error = %e, "could not prune the quotas' counts");
+                    }
                 }
             }
         });
+    }
+
+    /// One exchange of the quotas' counts: this replica's admitted requests per quota out,
+    /// the other replicas' and the reported tokens in, for every quota of the loaded
+    /// gateways (nothing when they have none).
+    pub async fn sync_quotas(&self) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let slots: Vec<Arc<Slot>> = self
+            .registry
+            .read()
+            .expect("registry lock")
+            .slots
+            .values()
+            .cloned()
+            .collect();
+        let mut all: Vec<quotas::Quota> = Vec::new();
+        for slot in slots {
+            all.extend(slot.read().all_quotas().cloned());
+        }
+        if all.is_empty() {
+            return Ok(());
+        }
+        let mut mine = Vec::new();
+        let mut wanted = Vec::with_capacity(all.len());
+        for q in &all {
+            let start = q.roll(now);
+            if q.mine() > 0 {
+                mine.push(store::quotas::PeriodCount {
+                    quota_id: q.id.to_string(),
+                    generation: q.generation,
+                    period_start: start,
+                    requests: q.mine(),
+                    tokens: 0,
+                });
+            }
+            wanted.push((q.id.to_string(), q.generation, start));
+        }
+        let shared =
+            store::quotas::share_counts(&self.db, &self.replica_id, &mine, &wanted).await?;
+        let by_id: HashMap<&str, &quotas::Quota> = all.iter().map(|q| (&*q.id, q)).collect();
+        let mut seen = std::collections::HashSet::new();
+        for c in &shared {
+            if let Some(q) = by_id.get(c.quota_id.as_str()) {
+                if c.generation == q.generation {
+                    q.set_shared(c.period_start, c.requests, c.tokens);
+                    seen.insert(c.quota_id.as_str());
+                }
+            }
+        }
+        // Nothing shared by anyone else (after a reset, say): only this replica's count.
+        for (id, _, start) in &wanted {
+            if !seen.contains(id.as_str()) {
+                if let Some(q) = by_id.get(id.as_str()) {
+                    q.set_shared(*start, 0, 0);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One exchange of the `cluster` limits' counts: this replica's counts in the current
@@ -382,11 +453,22 @@ impl Enforcer {
             .expect("registry lock")
             .slots
             .insert(instance_id.to_owned(), slot.clone());
-        // The first request under a `cluster` limit already counts the other replicas'.
-        let has_cluster_limits = slot.read().cluster_limits().next().is_some();
+        // The first request under a `cluster` limit or a quota already counts the other
+        // replicas' (and, for a quota, what was counted before this replica started).
+        let (has_cluster_limits, has_quotas) = {
+            let s = slot.read();
+            let limits = s.cluster_limits().next().is_some();
+            let quotas = s.all_quotas().next().is_some();
+            (limits, quotas)
+        };
         if has_cluster_limits {
             if let Err(e) = self.sync_limits().await {
                 tracing::warn!(error = %e, "could not read the other replicas' rate limit counts");
+            }
+        }
+        if has_quotas {
+            if let Err(e) = self.sync_quotas().await {
+                tracing::warn!(error = %e, "could not read the quotas' counts");
             }
         }
         Ok(slot)

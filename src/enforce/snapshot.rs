@@ -4,6 +4,7 @@
 //! Expiry is kept as a time and compared with the clock at each decision.
 
 use super::limits::{self, Admission, Limit};
+use super::quotas::{Quota, QuotaVerdict};
 use super::trace::{GrantSeen, Names, Trace, Verdict};
 use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::request_path::prefixes;
@@ -224,6 +225,8 @@ pub struct Snapshot {
     routes: Vec<Map<Box<str>, Route>>,
     /// Rate limits by the ID of their subject (a key, consumer or consumer group).
     limits: Map<Box<str>, Limit>,
+    /// Quotas by the ID of their subject (up to one per metric and period).
+    quotas: Map<Box<str>, Vec<Quota>>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -470,6 +473,12 @@ impl Snapshot {
             .iter()
             .map(|l| (l.subject_id.as_str().into(), Limit::from_row(l)))
             .collect();
+        for q in &rows.quotas {
+            s.quotas
+                .entry(q.subject_id.as_str().into())
+                .or_default()
+                .push(Quota::from_row(q));
+        }
         let done_with = (rows.keys, rows.rules, rows.memberships);
         if done_with.0.len() + done_with.1.len() + done_with.2.len() > FREE_APART {
             std::thread::spawn(move || drop(done_with));
@@ -512,20 +521,43 @@ impl Snapshot {
                 self.limits.insert(row.subject_id.into_boxed_str(), limit);
             }
         }
+        for (id, row) in patch.quotas {
+            let mut before = None;
+            for list in self.quotas.values_mut() {
+                if let Some(at) = list.iter().position(|q| *q.id == *id) {
+                    before = Some(list.remove(at));
+                }
+            }
+            self.quotas.retain(|_, list| !list.is_empty());
+            if let Some(row) = row {
+                let mut quota = Quota::from_row(&row);
+                if let Some(before) = before {
+                    quota.carry_over(&before);
+                }
+                self.quotas
+                    .entry(row.subject_id.into_boxed_str())
+                    .or_default()
+                    .push(quota);
+            }
+        }
         self.revision = patch.revision;
     }
 
     /// Takes over the counters of the limits `old` has too (a full load replaces a snapshot
     /// without resetting its limits).
     pub fn adopt_limit_states(&mut self, old: &Snapshot) {
-        if self.limits.is_empty() {
-            return;
-        }
         let by_id: Map<&str, &Limit> = old.limits.values().map(|l| (&*l.id, l)).collect();
         let now = limits::now_ns();
         for limit in self.limits.values_mut() {
             if let Some(before) = by_id.get(&*limit.id) {
                 limit.carry_over(before, now);
+            }
+        }
+        let quotas: Map<&str, &Quota> =
+            old.quotas.values().flatten().map(|q| (&*q.id, q)).collect();
+        for quota in self.quotas.values_mut().flatten() {
+            if let Some(before) = quotas.get(&*quota.id) {
+                quota.carry_over(before);
             }
         }
     }
@@ -553,6 +585,68 @@ impl Snapshot {
             .collect()
     }
 
+    /// Every quota, for sharing their counts.
+    pub fn all_quotas(&self) -> impl Iterator<Item = &Quota> {
+        self.quotas.values().flatten()
+    }
+
+    /// The subjects a request traced with `seen` is made by: its key, its consumer, the
+    /// consumer's groups.
+    fn subjects<'a>(&'a self, seen: &Seen) -> Option<impl Iterator<Item = &'a str> + Clone> {
+        let (consumer, key) = seen.key?;
+        let entry = self.consumers.get(consumer as usize)?;
+        let key_id = self.key_ids.get(key);
+        Some(
+            std::iter::once(key_id)
+                .chain(std::iter::once(&*entry.id))
+                .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id)),
+        )
+    }
+
+    /// Judges a request the rules allowed (traced with `seen`) by the quotas that cover it,
+    /// at `now` (ms).
+    pub fn judge_quotas(&self, seen: &Seen, now: i64) -> QuotaVerdict<'_> {
+        if self.quotas.is_empty() {
+            return QuotaVerdict::Room(None);
+        }
+        match self.subjects(seen) {
+            Some(subjects) => {
+                super::quotas::judge(subjects.filter_map(|id| self.quotas.get(id)).flatten(), now)
+            }
+            None => QuotaVerdict::Room(None),
+        }
+    }
+
+    /// Counts an admitted request against the request quotas that cover it.
+    pub fn count_quotas(&self, seen: &Seen) {
+        if self.quotas.is_empty() {
+            return;
+        }
+        if let Some(subjects) = self.subjects(seen) {
+            for q in subjects.filter_map(|id| self.quotas.get(id)).flatten() {
+                q.count();
+            }
+        }
+    }
+
+    /// The quotas that cover a consumer's requests with a key, by subject.
+    pub fn quotas_covering(&self, consumer_id: &str, key_id: Option<&str>) -> Vec<(&str, &Quota)> {
+        let Some(entry) = self
+            .consumer_index
+            .get(consumer_id)
+            .and_then(|c| self.consumers.get(*c as usize))
+        else {
+            return Vec::new();
+        };
+        key_id
+            .into_iter()
+            .chain(std::iter::once(&*entry.id))
+            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
+            .filter_map(|id| self.quotas.get_key_value(id))
+            .flat_map(|(k, list)| list.iter().map(move |q| (&**k, q)))
+            .collect()
+    }
+
     /// The `cluster` limits, for sharing their counts.
     pub fn cluster_limits(&self) -> impl Iterator<Item = &Limit> {
         self.limits
@@ -566,17 +660,10 @@ impl Snapshot {
         if self.limits.is_empty() {
             return Admission::Unlimited;
         }
-        let Some((consumer, key)) = seen.key else {
-            return Admission::Unlimited;
-        };
-        let Some(entry) = self.consumers.get(consumer as usize) else {
-            return Admission::Unlimited;
-        };
-        let key_id = self.key_ids.get(key);
-        let subjects = std::iter::once(key_id)
-            .chain(std::iter::once(&*entry.id))
-            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id));
-        limits::admit(subjects.filter_map(|id| self.limits.get(id)), now_ns)
+        match self.subjects(seen) {
+            Some(subjects) => limits::admit(subjects.filter_map(|id| self.limits.get(id)), now_ns),
+            None => Admission::Unlimited,
+        }
     }
 
     fn upsert_group(&mut self, g: GroupSlice) {
@@ -625,6 +712,7 @@ impl Snapshot {
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
             self.limits.remove(c.id.as_str());
+            self.quotas.remove(c.id.as_str());
             let entry = &mut self.consumers[idx as usize];
             entry.enabled = false;
             entry.groups = Box::default();
@@ -712,6 +800,19 @@ impl Snapshot {
             if g.enabled || !g.grants.is_empty() {
                 let grants = sorted(g.grants.iter().map(grant).collect());
                 out.push(format!("group {} {} grants=[{grants}]", g.id, g.enabled));
+            }
+        }
+        for (subject, list) in &self.quotas {
+            for q in list {
+                out.push(format!(
+                    "quota {} {subject} {} {} {} {} {}",
+                    q.id,
+                    q.metric.as_str(),
+                    q.period.as_str(),
+                    q.amount,
+                    q.tz,
+                    q.generation
+                ));
             }
         }
         for (subject, l) in &self.limits {
@@ -987,6 +1088,7 @@ mod tests {
         SnapshotRows {
             revision: 7,
             limits: Vec::new(),
+            quotas: Vec::new(),
             environments: vec![
                 EnvironmentRow {
                     id: "env-1".into(),
@@ -1126,6 +1228,7 @@ mod tests {
         patched.apply(Patch {
             revision: 8,
             limits: Vec::new(),
+            quotas: Vec::new(),
             consumers: vec![ConsumerSlice {
                 id: "cs-alice".into(),
                 row: Some(carol.consumers[0].clone()),
@@ -1163,7 +1266,7 @@ mod tests {
         for r in all {
             assert!(OUTCOMES.contains(&r.reason()), "{r:?}");
         }
-        assert_eq!(OUTCOMES.len(), all.len() + 2);
+        assert_eq!(OUTCOMES.len(), all.len() + 3);
     }
 
     #[test]
@@ -1331,6 +1434,7 @@ mod tests {
         Patch {
             revision: rows.revision,
             limits: Vec::new(),
+            quotas: Vec::new(),
             consumers: consumers
                 .iter()
                 .map(|id| ConsumerSlice {

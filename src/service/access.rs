@@ -8,7 +8,7 @@
 
 use crate::domain::access::{
     AccessAnswer, AccessQuestion, ApiFinding, ConsumerFinding, EnvironmentFinding, GroupFinding,
-    KeyFinding, LimitFinding, RuleFinding,
+    KeyFinding, LimitFinding, QuotaFinding, RuleFinding,
 };
 use crate::domain::limits::LimitSubject;
 use crate::domain::request_path::request_path;
@@ -92,7 +92,7 @@ pub async fn explain(
         .await
         .ok_or(AppError::Unavailable)?;
     let mut trace = Recording::default();
-    let (decision, revision, windows) = {
+    let (decision, revision, windows, quotas) = {
         let snapshot = slot.read();
         let decision = match &asked {
             Asked::Key(Some(hash)) => snapshot
@@ -134,9 +134,40 @@ pub async fn explain(
                 .collect(),
             None => Vec::new(),
         };
-        (decision, snapshot.revision, windows)
+        let now_ms = now_ms();
+        let quotas: Vec<QuotaSeen> = match &trace.consumer {
+            Some((consumer, _, _)) => snapshot
+                .quotas_covering(consumer, key_id)
+                .into_iter()
+                .map(|(subject, q)| {
+                    q.roll(now_ms);
+                    QuotaSeen {
+                        quota_id: q.id.to_string(),
+                        subject_id: subject.to_owned(),
+                        metric: q.metric,
+                        period: q.period,
+                        amount: q.amount,
+                        used: q.used(),
+                        resets_in: ((q.period_end() - now_ms).max(0) + 999) / 1000,
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        (decision, snapshot.revision, windows, quotas)
     };
-    answer(db, decision, revision, trace, windows).await
+    answer(db, decision, revision, trace, windows, quotas).await
+}
+
+/// A quota that covers the request, as it stands.
+struct QuotaSeen {
+    quota_id: String,
+    subject_id: String,
+    metric: crate::domain::quotas::QuotaMetric,
+    period: crate::domain::quotas::QuotaPeriod,
+    amount: i64,
+    used: i64,
+    resets_in: i64,
 }
 
 /// One window of a limit that covers the request, as it stands.
@@ -163,8 +194,33 @@ async fn answer(
     revision: i64,
     trace: Recording,
     windows: Vec<WindowSeen>,
+    quotas: Vec<QuotaSeen>,
 ) -> AppResult<AccessAnswer> {
     let mut conn = db.reader().await?;
+    // Quotas are judged first: the first used up decides.
+    let used_up_quota = quotas
+        .iter()
+        .position(|q| q.used >= q.amount)
+        .filter(|_| decision.is_ok());
+    let mut quota_findings = Vec::with_capacity(quotas.len());
+    for (i, q) in quotas.iter().enumerate() {
+        let subject_name = crate::store::quotas::get(&mut conn, &q.quota_id)
+            .await?
+            .map(|q| q.subject.name)
+            .unwrap_or_default();
+        quota_findings.push(QuotaFinding {
+            quota_id: q.quota_id.clone(),
+            subject_type: LimitSubject::of(&q.subject_id).unwrap_or(LimitSubject::Consumer),
+            subject_id: q.subject_id.clone(),
+            subject_name,
+            metric: q.metric,
+            period: q.period,
+            amount: q.amount,
+            used: q.used,
+            resets_in: q.resets_in,
+            decides: Some(i) == used_up_quota,
+        });
+    }
     // The window that decides: the first used up, else the one with the least left.
     let deciding = windows
         .iter()
@@ -172,6 +228,7 @@ async fn answer(
         .min_by_key(|(i, w)| (w.remaining, *i))
         .map(|(i, _)| i);
     let used_up = deciding.filter(|i| windows[*i].remaining == 0 && decision.is_ok());
+    let used_up = used_up.filter(|_| used_up_quota.is_none());
     let mut limits = Vec::with_capacity(windows.len());
     for (i, w) in windows.iter().enumerate() {
         let subject_name = crate::store::limits::get(&mut conn, &w.limit_id)
@@ -188,7 +245,7 @@ async fn answer(
             limit: w.limit,
             remaining: w.remaining,
             retry_after: (w.remaining == 0).then(|| crate::enforce::limits::retry_secs(w.wait_ns)),
-            decides: Some(i) == deciding && decision.is_ok(),
+            decides: Some(i) == deciding && decision.is_ok() && used_up_quota.is_none(),
         });
     }
     let mut api_ids: Vec<String> = trace.grants.iter().map(|g| g.api_id.clone()).collect();
@@ -226,6 +283,22 @@ async fn answer(
     let name =
         |names: &HashMap<String, String>, id: &str| names.get(id).cloned().unwrap_or_default();
     let (status, reason, message) = match decision {
+        Ok(()) if used_up_quota.is_some() => {
+            let q = &quota_findings[used_up_quota.unwrap_or_default()];
+            (
+                403,
+                Some("quota_exhausted".to_owned()),
+                format!(
+                    "Refused (403; a 429 through the README's nginx): a rule grants this model API, but the {} {}'s quota of {} {} a {} is used up; it starts anew in {} s, or when an Admin resets it.",
+                    q.subject_type.label(),
+                    q.subject_name,
+                    crate::domain::limits::group_digits(q.amount),
+                    q.metric.as_str(),
+                    q.period.as_str(),
+                    q.resets_in
+                ),
+            )
+        }
         Ok(()) if used_up.is_some() => {
             let l = &limits[used_up.unwrap_or_default()];
             (
@@ -313,6 +386,7 @@ async fn answer(
             })
             .collect(),
         limits,
+        quotas: quota_findings,
     })
 }
 
@@ -380,6 +454,7 @@ mod tests {
             SnapshotRows {
                 revision: 1,
                 limits: Vec::new(),
+                quotas: Vec::new(),
                 environments: ENVS.iter().enumerate().map(|(i, e)| EnvironmentRow {
                     id: (*e).into(), name_key: format!("e{i}"), is_default: i == default_env,
                 }).collect(),

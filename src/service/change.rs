@@ -78,6 +78,11 @@ actions! {
     CreateRateLimit,
     UpdateRateLimit,
     DeleteRateLimit,
+    CreateQuota,
+    UpdateQuota,
+    /// An Admin started a quota's count anew for its current period.
+    ResetQuota,
+    DeleteQuota,
     /// A configuration file applied to a gateway: one entry for the whole change set.
     ApplyConfiguration,
 }

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod model_apis;
 pub mod passwords;
+pub mod quotas;
 pub mod rules;
 pub mod tokens;
 pub mod usage;

@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::{require_instance, truncate, Actor};
 use crate::store::usage::Named;
 use crate::store::{self, now_ms, Db};
+use std::collections::HashMap;
 
 /// The usage of a gateway: rows per time bucket (and per the dimensions grouped by), and the
 /// totals over the range.
@@ -198,10 +199,72 @@ pub async fn ingest(
         .filter_map(|(i, d)| new.remove(&records[i].request_id).then_some(d))
         .collect();
     store::usage::add_in(&mut tx, &deltas).await?;
+    let reported = token_quota_counts(&mut tx, &gateway.id, &deltas).await?;
+    store::quotas::add_reported(&mut tx, &reported).await?;
     tx.commit().await?;
     out.accepted = deltas.len();
     out.duplicates = records.len() - out.accepted - out.rejected.len();
     Ok(out)
+}
+
+/// The reported tokens as they count against token quotas: each record's tokens under every
+/// token quota of its key, its consumer and its consumer's groups, in the quota's period that
+/// the record's time falls in.
+async fn token_quota_counts(
+    conn: &mut impl crate::store::read::Read,
+    gateway_id: &str,
+    deltas: &[UsageDelta],
+) -> AppResult<Vec<store::quotas::PeriodCount>> {
+    use crate::enforce::quotas::{period_bounds, zone};
+    let with_tokens: Vec<&UsageDelta> = deltas
+        .iter()
+        .filter(|d| d.prompt_tokens + d.completion_tokens > 0)
+        .collect();
+    if with_tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let consumers = unique(with_tokens.iter().map(|d| d.consumer_id.as_str()));
+    let groups = store::quotas::groups_of(conn, &consumers).await?;
+    let mut subjects: Vec<&str> = consumers.clone();
+    subjects.extend(unique(with_tokens.iter().map(|d| d.key_id.as_str())));
+    subjects.extend(unique(groups.iter().map(|(g, _)| g.as_str())));
+    let quotas = store::quotas::token_quotas_of(conn, gateway_id, &subjects).await?;
+    if quotas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_subject: HashMap<&str, Vec<&store::quotas::QuotaRow>> = HashMap::new();
+    for q in &quotas {
+        by_subject.entry(q.subject_id.as_str()).or_default().push(q);
+    }
+    let mut groups_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (g, c) in &groups {
+        groups_of.entry(c.as_str()).or_default().push(g.as_str());
+    }
+    let mut sums: HashMap<(String, i64, i64), i64> = HashMap::new();
+    for d in with_tokens {
+        let tokens = d.prompt_tokens + d.completion_tokens;
+        let mut of: Vec<&str> = vec![d.consumer_id.as_str()];
+        if !d.key_id.is_empty() {
+            of.push(d.key_id.as_str());
+        }
+        of.extend(groups_of.get(d.consumer_id.as_str()).into_iter().flatten());
+        for q in of.iter().filter_map(|s| by_subject.get(s)).flatten() {
+            let (start, _) = period_bounds(q.period, zone(&q.time_zone), d.at);
+            *sums.entry((q.id.clone(), q.generation, start)).or_default() += tokens;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(
+            |((quota_id, generation, period_start), tokens)| store::quotas::PeriodCount {
+                quota_id,
+                generation,
+                period_start,
+                requests: 0,
+                tokens,
+            },
+        )
+        .collect())
 }
 
 /// Each value once, in first-seen order.

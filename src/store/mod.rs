@@ -31,6 +31,7 @@ pub mod keys;
 pub mod limits;
 pub mod lite;
 pub mod model_apis;
+pub mod quotas;
 pub mod read;
 pub mod row;
 pub mod rules;

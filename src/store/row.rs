@@ -4,6 +4,7 @@
 
 use crate::domain::authorization::{ExpireMode, PrincipalType};
 use crate::domain::limits::LimitPolicy;
+use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
 use crate::domain::records::{Role, TokenScope};
 use sqlx::any::AnyRow;
 
@@ -134,7 +135,15 @@ macro_rules! column_by_name {
         }
     )*};
 }
-column_by_name!(Role, ExpireMode, PrincipalType, TokenScope, LimitPolicy);
+column_by_name!(
+    Role,
+    ExpireMode,
+    PrincipalType,
+    TokenScope,
+    LimitPolicy,
+    QuotaMetric,
+    QuotaPeriod
+);
 
 fn unknown(kind: &str, stored: &str) -> Box<dyn std::error::Error + Send + Sync> {
     format!("{stored:?} is not a {kind}").into()

@@ -20,6 +20,7 @@ pub struct SnapshotRows {
     pub keys: Vec<KeyRow>,
     pub rules: Vec<RuleRow>,
     pub limits: Vec<super::limits::LimitRow>,
+    pub quotas: Vec<super::quotas::QuotaRow>,
 }
 
 super::row::row! {
@@ -140,6 +141,8 @@ pub struct Patch {
     pub groups: Vec<GroupSlice>,
     /// Rate limits by ID, as they are now (none once removed).
     pub limits: Vec<(String, Option<super::limits::LimitRow>)>,
+    /// Quotas by ID, as they are now (none once removed).
+    pub quotas: Vec<(String, Option<super::quotas::QuotaRow>)>,
 }
 
 /// More changes than this since the snapshot's revision: load in full instead of patching.
@@ -269,8 +272,12 @@ async fn patch(
     revision: i64,
     changes: &[audit::Change],
 ) -> Result<Option<Patch>, sqlx::Error> {
-    let (mut consumers, mut groups, mut limits) =
-        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut consumers, mut groups, mut limits, mut quotas) = (
+        BTreeSet::new(),
+        BTreeSet::new(),
+        BTreeSet::new(),
+        BTreeSet::new(),
+    );
     for c in changes {
         let subject = c.subject_id.as_deref().unwrap_or(&c.resource_id);
         let kind = if c.subject_id.is_some() {
@@ -287,6 +294,9 @@ async fn patch(
             }
             Some(IdKind::RateLimit) => {
                 limits.insert(subject.to_owned());
+            }
+            Some(IdKind::Quota) => {
+                quotas.insert(subject.to_owned());
             }
             // A key decides only through the consumer it is bound to (binding, unbinding and
             // deleting are the consumer's changes, or need an unbound key).
@@ -317,6 +327,10 @@ async fn patch(
     for id in limits {
         let row = super::limits::load_one(conn, &id).await?;
         p.limits.push((id, row));
+    }
+    for id in quotas {
+        let row = super::quotas::load_one(conn, &id).await?;
+        p.quotas.push((id, row));
     }
     Ok(Some(p))
 }
@@ -484,6 +498,7 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         )
         .await?;
     let limits = super::limits::load(conn, instance_id).await?;
+    let quotas = super::quotas::load(conn, instance_id).await?;
     Ok(SnapshotRows {
         revision,
         environments,
@@ -494,6 +509,7 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         keys,
         rules: Vec::new(),
         limits,
+        quotas,
     })
 }
 

@@ -130,7 +130,7 @@ http {{
             add_header X-RateLimit-Limit $ratelimit_limit always;
             add_header X-RateLimit-Remaining $ratelimit_remaining always;
             add_header X-RateLimit-Reset $ratelimit_reset always;
-            if ($authz_reason = "rate-limited") {{
+            if ($authz_reason ~ "^(rate-limited|quota-exhausted)$") {{
                 add_header Retry-After $authz_retry_after always;
                 add_header X-RateLimit-Limit $ratelimit_limit always;
                 add_header X-RateLimit-Remaining $ratelimit_remaining always;
@@ -506,6 +506,22 @@ async fn through_nginx_a_rate_limit_is_a_429_with_retry_after_and_the_rest_is_un
     let retry: i64 = h[3].as_deref().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!((h[0].as_deref(), h[1].as_deref()), (Some("3"), Some("0")));
+
+    // A used-up quota is a 429 too, with Retry-After until the period rolls over.
+    let gus = w.holder(&app, "gus", true).await;
+    w.call(
+        &app,
+        "POST",
+        "/v1/quotas",
+        Some(json!({"gatewayId": w.gateway, "subjectId": gus.consumer, "period": "day", "amount": 1})),
+    )
+    .await;
+    within_a_second(&gw, "/v1/chat", Some(&gus.key), 429, "gus's quota").await;
+    let (status, h, body) = through_headers(&gw, "/v1/chat", &gus.key, &names).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Throttling"), "{body}");
+    let retry: i64 = h[3].as_deref().unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
 
     // Another member of the group has no limit; a bad key is still a 401, a path no API
     // covers still a 403 (not a 429).

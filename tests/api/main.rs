@@ -18,6 +18,7 @@ mod import;
 mod limits;
 mod metrics;
 mod outage;
+mod quotas;
 mod replicas;
 mod rest;
 mod rest_status;

@@ -3,7 +3,7 @@
 //! the URL, so it works without JavaScript and can be shared); asking about a typed key is
 //! for Admins and only offered once the page runs, so the key never lands in a URL.
 
-use crate::domain::access::{AccessAnswer, LimitFinding, RuleFinding};
+use crate::domain::access::{AccessAnswer, LimitFinding, QuotaFinding, RuleFinding};
 use crate::domain::limits::group_digits;
 use crate::server_fns::access::{explain_access, ExplainAccess};
 use crate::ui::components::{can_write, LocalTime};
@@ -127,6 +127,12 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
     });
     let rules = answer.rules;
     let limits = answer.limits;
+    let quotas = answer.quotas;
+    let quota_summary = if quotas.is_empty() {
+        "none covers this request".to_owned()
+    } else {
+        format!("{}, listed below", quotas.len())
+    };
     let limit_summary = if limits.is_empty() {
         "none covers this request".to_owned()
     } else {
@@ -142,6 +148,7 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
                 <dt>"Environment"</dt><dd>{environment.unwrap_or_else(|| "not reached".into())}</dd>
                 <dt>"Model API"</dt><dd>{api.unwrap_or_else(|| "not reached".into())}</dd>
                 <dt>"Rate limits"</dt><dd>{limit_summary}</dd>
+                <dt>"Quotas"</dt><dd>{quota_summary}</dd>
                 <dt>"Configuration revision"</dt><dd>{answer.revision}</dd>
             </dl>
             <h3>"Rules considered"</h3>
@@ -156,6 +163,14 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+            {(!quotas.is_empty()).then(|| view! {
+                <h3>"Quotas that apply"</h3>
+                <table>
+                    <caption class="visually-hidden">"Quotas that apply"</caption>
+                    <thead><tr><th scope="col">"Quota of"</th><th scope="col">"Counts"</th><th scope="col">"Used"</th><th scope="col">"Starts anew in"</th><th scope="col">"Verdict"</th></tr></thead>
+                    <tbody>{quotas.into_iter().map(quota_row).collect_view()}</tbody>
+                </table>
+            })}
             {(!limits.is_empty()).then(|| view! {
                 <h3>"Rate limits that apply"</h3>
                 <table>
@@ -165,6 +180,23 @@ fn Decision(answer: AccessAnswer) -> impl IntoView {
                 </table>
             })}
         </section>
+    }
+}
+
+fn quota_row(q: QuotaFinding) -> impl IntoView {
+    let verdict = match (q.decides, q.used >= q.amount) {
+        (true, _) => "decides: used up",
+        (false, true) => "used up",
+        (false, false) => "has room",
+    };
+    view! {
+        <tr>
+            <td>{format!("{} {}", q.subject_type.label(), q.subject_name)}</td>
+            <td>{format!("{} a {}", q.metric.as_str(), q.period.as_str())}</td>
+            <td>{format!("{} of {}", group_digits(q.used), group_digits(q.amount))}</td>
+            <td>{format!("{} s", group_digits(q.resets_in))}</td>
+            <td>{verdict}</td>
+        </tr>
     }
 }
 

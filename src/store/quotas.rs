@@ -1,0 +1,455 @@
+//! Quotas, joined with the names of their subjects; their counts per period; and what the
+//! enforcement snapshot reads of them.
+
+use super::read::{self, Read};
+use super::row::row;
+use super::{args, update_versioned, Arg, Set, Write};
+use crate::domain::limits::LimitSubject;
+use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
+use crate::domain::records::{ConsumerRef, Quota, SubjectRef};
+use crate::domain::PageRequest;
+
+row! {
+    struct Row {
+        id: String,
+        instance_id: String,
+        subject_id: String,
+        subject_name: String,
+        holder_id: Option<String>,
+        holder_name: Option<String>,
+        metric: QuotaMetric,
+        period: QuotaPeriod,
+        time_zone: String,
+        amount: i64,
+        warn_percent: i64,
+        generation: i64,
+        reset_at: Option<i64>,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
+}
+
+impl From<Row> for Quota {
+    fn from(r: Row) -> Self {
+        Quota {
+            id: r.id,
+            instance_id: r.instance_id,
+            subject_type: LimitSubject::of(&r.subject_id).unwrap_or(LimitSubject::Consumer),
+            subject: SubjectRef {
+                id: r.subject_id,
+                name: r.subject_name,
+            },
+            consumer: r
+                .holder_id
+                .zip(r.holder_name)
+                .map(|(id, name)| ConsumerRef { id, name }),
+            metric: r.metric,
+            period: r.period,
+            time_zone: r.time_zone,
+            amount: r.amount,
+            warn_percent: r.warn_percent,
+            generation: r.generation,
+            reset_at: r.reset_at,
+            used: 0,
+            period_start: 0,
+            period_end: 0,
+            status: crate::domain::quotas::QuotaStatus::Ok,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+const COLUMNS: &str = "q.id, q.instance_id, q.subject_id, \
+    COALESCE(k.name, c.name, g.name) AS subject_name, \
+    COALESCE(kc.id, c.id) AS holder_id, COALESCE(kc.name, c.name) AS holder_name, \
+    q.metric, q.period, q.time_zone, q.amount, q.warn_percent, q.generation, q.reset_at, \
+    q.created_at, q.updated_at, q.version";
+
+const FROM: &str = "FROM quotas q \
+    LEFT JOIN api_keys k ON k.id = q.key_id \
+    LEFT JOIN consumers kc ON kc.id = k.consumer_id \
+    LEFT JOIN consumers c ON c.id = q.consumer_id \
+    LEFT JOIN consumer_groups g ON g.id = q.group_id";
+
+pub async fn insert(conn: &mut impl Write, q: &Quota) -> Result<(), sqlx::Error> {
+    let subject = |kind: LimitSubject| (q.subject_type == kind).then_some(q.subject.id.as_str());
+    conn.execute(
+        "INSERT INTO quotas (id, instance_id, subject_id, key_id, consumer_id, group_id, metric, period, time_zone, amount, warn_percent, generation, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)",
+        args![
+            &q.id,
+            &q.instance_id,
+            &q.subject.id,
+            subject(LimitSubject::Key),
+            subject(LimitSubject::Consumer),
+            subject(LimitSubject::ConsumerGroup),
+            q.metric.as_str(),
+            q.period.as_str(),
+            &q.time_zone,
+            q.amount,
+            q.warn_percent,
+            q.created_at,
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<Quota>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE q.id = $1");
+    let row: Option<Row> = conn.first(&sql, &[id.into()]).await?;
+    Ok(row.map(Quota::from))
+}
+
+/// Which quotas a list wants.
+#[derive(Debug, Default, Clone)]
+pub struct QuotaFilter {
+    pub instance_id: String,
+    pub subject_id: Option<String>,
+    /// Every quota that covers this consumer's requests: its own, its keys' and its groups'.
+    pub covering: Option<String>,
+}
+
+/// Newest first (without their counts: see [`used`]).
+pub async fn list(
+    conn: &mut impl Read,
+    filter: &QuotaFilter,
+    page: PageRequest,
+) -> Result<(i64, Vec<Quota>), sqlx::Error> {
+    let mut args = vec![Arg::from(&filter.instance_id)];
+    let mut clause = String::from("WHERE q.instance_id = $1");
+    if let Some(s) = &filter.subject_id {
+        args.push(s.into());
+        clause.push_str(&format!(" AND q.subject_id = ${}", args.len()));
+    }
+    if let Some(c) = &filter.covering {
+        args.push(c.into());
+        let n = args.len();
+        clause.push_str(&format!(
+            " AND (q.consumer_id = ${n} OR k.consumer_id = ${n} OR q.group_id IN \
+             (SELECT group_id FROM consumer_group_members WHERE consumer_id = ${n}))"
+        ));
+    }
+    let from = format!("{FROM} {clause}");
+    let (total, rows) = read::page::<Row>(
+        conn,
+        COLUMNS,
+        &from,
+        "q.created_at DESC, q.id DESC",
+        args,
+        page,
+        filter.covering.is_none() && filter.subject_id.is_none(),
+    )
+    .await?;
+    Ok((total, rows.into_iter().map(Quota::from).collect()))
+}
+
+/// Sets the amount, time zone and warning threshold when `version` is current.
+pub async fn update(
+    conn: &mut impl Write,
+    q: &Quota,
+    expected_version: i64,
+) -> Result<bool, sqlx::Error> {
+    let columns = [
+        ("amount", Set::Int(q.amount)),
+        ("time_zone", Set::Text(&q.time_zone)),
+        ("warn_percent", Set::Int(q.warn_percent)),
+    ];
+    update_versioned(
+        conn,
+        "quotas",
+        &q.id,
+        expected_version,
+        &columns,
+        q.updated_at,
+    )
+    .await
+}
+
+/// Starts the quota's count anew (a new generation) when `version` is current.
+pub async fn reset(
+    conn: &mut impl Write,
+    id: &str,
+    expected_version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let columns = [("reset_at", Set::OptInt(Some(now)))];
+    if !update_versioned(conn, "quotas", id, expected_version, &columns, now).await? {
+        return Ok(false);
+    }
+    conn.execute(
+        "UPDATE quotas SET generation = generation + 1 WHERE id = $1",
+        args![id],
+    )
+    .await?;
+    Ok(true)
+}
+
+pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    let n = conn
+        .execute("DELETE FROM quotas WHERE id = $1", args![id])
+        .await?;
+    Ok(n == 1)
+}
+
+row! {
+    struct UsedRow {
+        requests: i64,
+        tokens: i64,
+    }
+}
+
+/// What counts against a quota in a period of a generation, as shared so far: requests
+/// admitted and tokens reported.
+pub async fn used(
+    conn: &mut impl Read,
+    id: &str,
+    generation: i64,
+    period_start: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row: Option<UsedRow> = conn
+        .first(
+            "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, \
+             CAST(COALESCE(SUM(tokens), 0) AS BIGINT) AS tokens FROM quota_counts \
+             WHERE quota_id = $1 AND generation = $2 AND period_start = $3",
+            &[id.into(), Arg::Int(generation), Arg::Int(period_start)],
+        )
+        .await?;
+    Ok(row.map_or((0, 0), |r| (r.requests, r.tokens)))
+}
+
+row! {
+    /// A quota as the check applies it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct QuotaRow {
+        pub id: String,
+        pub subject_id: String,
+        pub metric: QuotaMetric,
+        pub period: QuotaPeriod,
+        pub time_zone: String,
+        pub amount: i64,
+        pub warn_percent: i64,
+        pub generation: i64,
+    }
+}
+
+const QUOTA_COLUMNS: &str =
+    "id, subject_id, metric, period, time_zone, amount, warn_percent, generation";
+
+/// Every quota of a gateway, for a full load of its snapshot.
+pub async fn load(conn: &mut impl Read, instance_id: &str) -> Result<Vec<QuotaRow>, sqlx::Error> {
+    conn.expect_slow();
+    conn.all(
+        &format!("SELECT {QUOTA_COLUMNS} FROM quotas WHERE instance_id = $1"),
+        &[instance_id.into()],
+    )
+    .await
+}
+
+/// One quota as it is now (none once deleted), for a patch.
+pub async fn load_one(conn: &mut impl Read, id: &str) -> Result<Option<QuotaRow>, sqlx::Error> {
+    conn.first(
+        &format!("SELECT {QUOTA_COLUMNS} FROM quotas WHERE id = $1"),
+        &[id.into()],
+    )
+    .await
+}
+
+/// Rows per query of an `IN (…)` list.
+const CHUNK: usize = 400;
+
+/// The token quotas of these subjects (keys, consumers, groups).
+pub async fn token_quotas_of(
+    conn: &mut impl Read,
+    instance_id: &str,
+    subjects: &[&str],
+) -> Result<Vec<QuotaRow>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in subjects.chunks(CHUNK) {
+        let mut args = vec![Arg::from(instance_id)];
+        args.extend(chunk.iter().map(|s| Arg::from(*s)));
+        let sql = format!(
+            "SELECT {QUOTA_COLUMNS} FROM quotas WHERE instance_id = $1 AND metric = 'tokens' \
+             AND subject_id IN ({})",
+            super::placeholders(2, chunk.len())
+        );
+        out.extend(conn.all::<QuotaRow>(&sql, &args).await?);
+    }
+    Ok(out)
+}
+
+row! {
+    struct MemberRow {
+        group_id: String,
+        consumer_id: String,
+    }
+}
+
+/// The groups of these consumers: (group, consumer).
+pub async fn groups_of(
+    conn: &mut impl Read,
+    consumers: &[&str],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in consumers.chunks(CHUNK) {
+        let args: Vec<Arg> = chunk.iter().map(|c| Arg::from(*c)).collect();
+        let sql = format!(
+            "SELECT group_id, consumer_id FROM consumer_group_members WHERE consumer_id IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let rows: Vec<MemberRow> = conn.all(&sql, &args).await?;
+        out.extend(rows.into_iter().map(|r| (r.group_id, r.consumer_id)));
+    }
+    Ok(out)
+}
+
+/// A count against a quota in one period of one generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodCount {
+    pub quota_id: String,
+    pub generation: i64,
+    pub period_start: i64,
+    pub requests: i64,
+    pub tokens: i64,
+}
+
+/// Adds reported tokens to their quotas' periods.
+pub async fn add_reported(
+    conn: &mut impl Write,
+    counts: &[PeriodCount],
+) -> Result<(), sqlx::Error> {
+    for chunk in counts.chunks(COUNT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens) VALUES ",
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 4);
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let n = i * 4;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, 'reported', 0, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4
+            ));
+            args.extend([
+                Arg::from(&c.quota_id),
+                Arg::Int(c.generation),
+                Arg::Int(c.period_start),
+                Arg::Int(c.tokens),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (quota_id, generation, period_start, replica_id) \
+             DO UPDATE SET tokens = quota_counts.tokens + excluded.tokens",
+        );
+        conn.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+/// Rows per INSERT of counts (6 parameters each at most).
+const COUNT_CHUNK: usize = 150;
+
+/// Writes this replica's admitted requests per quota and period (its own rows, set not
+/// added) and reads everything else counted against the same periods: the other replicas'
+/// requests and the reported tokens. One transaction.
+pub async fn share_counts(
+    db: &super::Db,
+    replica_id: &str,
+    mine: &[PeriodCount],
+    wanted: &[(String, i64, i64)],
+) -> Result<Vec<PeriodCount>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for chunk in mine.chunks(COUNT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens) VALUES ",
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 5);
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({}, 0)", super::placeholders(i * 5 + 1, 5)));
+            args.extend([
+                Arg::from(&c.quota_id),
+                Arg::Int(c.generation),
+                Arg::Int(c.period_start),
+                Arg::from(replica_id),
+                Arg::Int(c.requests),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (quota_id, generation, period_start, replica_id) \
+             DO UPDATE SET requests = excluded.requests",
+        );
+        tx.execute(&sql, &args).await?;
+    }
+    let mut out = Vec::new();
+    for chunk in wanted.chunks(CHUNK) {
+        let mut args = vec![Arg::from(replica_id)];
+        args.extend(chunk.iter().map(|(id, _, _)| Arg::from(id)));
+        let sql = format!(
+            "SELECT quota_id, generation, period_start, \
+             CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(tokens) AS BIGINT) AS tokens \
+             FROM quota_counts WHERE replica_id <> $1 AND quota_id IN ({}) \
+             GROUP BY quota_id, generation, period_start",
+            super::placeholders(2, chunk.len())
+        );
+        let rows: Vec<SharedRow> = tx.all(&sql, &args).await?;
+        for r in rows {
+            if chunk
+                .iter()
+                .any(|(id, g, p)| *id == r.quota_id && *g == r.generation && *p == r.period_start)
+            {
+                out.push(PeriodCount {
+                    quota_id: r.quota_id,
+                    generation: r.generation,
+                    period_start: r.period_start,
+                    requests: r.requests,
+                    tokens: r.tokens,
+                });
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+row! {
+    struct SharedRow {
+        quota_id: String,
+        generation: i64,
+        period_start: i64,
+        requests: i64,
+        tokens: i64,
+    }
+}
+
+/// Forgets counts of periods that started before `before` (ms), and of quotas that are gone.
+pub async fn prune_counts(db: &super::Db, before: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let mut n = tx
+        .execute(
+            "DELETE FROM quota_counts WHERE period_start < $1",
+            &[Arg::Int(before)],
+        )
+        .await?;
+    n += tx
+        .execute(
+            "DELETE FROM quota_counts WHERE quota_id NOT IN (SELECT id FROM quotas)",
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The subject's gateway and name (a key, consumer or group); none when it does not exist.
+pub use super::limits::subject;
