@@ -272,14 +272,20 @@ async fn main() {
         started.elapsed().as_secs_f64() - read.as_secs_f64()
     );
     drop(snapshot);
-    // BENCH_RATE_LIMITS=1 puts a rate limit (never reached) on every consumer, so that each
-    // allowed check also applies one; without it the gateway has none.
+    // BENCH_RATE_LIMITS=1 puts a rate limit and a daily request quota (neither ever reached)
+    // on every consumer, so that each allowed check also applies both; without it the
+    // gateway has neither.
     let limits = std::env::var_os("BENCH_RATE_LIMITS").is_some();
-    sqlx::query("DELETE FROM rate_limits WHERE instance_id = $1")
-        .bind(&instance)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    for sql in [
+        "DELETE FROM rate_limits WHERE instance_id = $1",
+        "DELETE FROM quotas WHERE instance_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(&instance)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
     if limits {
         let n = sqlx::query(
             "INSERT INTO rate_limits (id, instance_id, subject_id, consumer_id, per_second, per_minute, policy, created_at, updated_at, version) \
@@ -292,6 +298,17 @@ async fn main() {
         .unwrap()
         .rows_affected();
         println!("a rate limit on each of {n} consumers (1,000,000/s, 60,000,000/min)");
+        let n = sqlx::query(
+            "INSERT INTO quotas (id, instance_id, subject_id, consumer_id, metric, period, time_zone, amount, warn_percent, generation, created_at, updated_at, version) \
+             SELECT 'qt-' || substr(id, 4), instance_id, id, id, 'requests', 'day', 'Europe/Berlin', 1000000000000, 80, 0, 0, 0, 1 \
+             FROM consumers WHERE instance_id = $1",
+        )
+        .bind(&instance)
+        .execute(&db.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+        println!("a daily request quota on each of {n} consumers (1,000,000,000,000)");
     }
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
