@@ -14,6 +14,7 @@ use crate::ui::pages::{
     limits::RateLimitsPage,
     login::LoginPage,
     model_apis::ModelApisPage,
+    quotas::QuotasPage,
     rules::AuthorizationPage,
     tokens::TokensPage,
 };
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("environments") ssr=SsrMode::Async view={Lazy::<Environments>::new()} />
                     <Route path=path!("authorization") ssr=SsrMode::Async view={Lazy::<Authorization>::new()} />
                     <Route path=path!("limits") ssr=SsrMode::Async view={Lazy::<RateLimits>::new()} />
+                    <Route path=path!("quotas") ssr=SsrMode::Async view={Lazy::<Quotas>::new()} />
                     <Route path=path!("audit") ssr=SsrMode::Async view={Lazy::<InstanceAudit>::new()} />
                     <Route path=path!("access") ssr=SsrMode::Async view={Lazy::<AccessCheck>::new()} />
                     <Route path=path!("import") ssr=SsrMode::Async view={Lazy::<ImportConfig>::new()} />
@@ -219,6 +221,7 @@ lazy_pages! {
     Environments => EnvironmentsPage;
     Authorization => AuthorizationPage;
     RateLimits => RateLimitsPage;
+    Quotas => QuotasPage;
     InstanceAudit => InstanceAuditPage;
     Tokens => TokensPage;
     GlobalAudit => GlobalAuditPage;

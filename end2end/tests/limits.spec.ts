@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { VIEWER, expectAudited, openDemoConsumers, openSection, signIn } from './helpers';
+import { VIEWER, expectAudited, openSection, signIn } from './helpers';
 
 test('set a rate limit on a group, see bad values and a second limit refused, change it, remove it', async ({ page }) => {
   await signIn(page);
@@ -91,8 +91,9 @@ test('a limit on a key names the consumer it is bound to, and the consumer filte
   await expect(row.getByRole('cell').nth(1)).toHaveText('5');
 
   // From the consumer's details, the limits that cover its requests.
-  await page.goto('/instances');
-  await openDemoConsumers(page);
+  // (Searched for: other tests add consumers, so it need not be on the first page.)
+  await page.goto(page.url().split('/limits')[0] + '/consumers?q=billing-service');
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await page.getByRole('link', { name: 'billing-service details' }).click();
   const panel = page.getByRole('complementary', { name: 'Consumer details' });
   await panel.getByRole('link', { name: 'Rate limits that cover this consumer' }).click();

@@ -11,6 +11,7 @@ pub mod instances;
 pub mod keys;
 pub mod limits;
 pub mod model_apis;
+pub mod quotas;
 pub mod rules;
 pub mod session;
 pub mod tokens;

@@ -201,30 +201,15 @@ impl ValueFields {
 
 const FIELDS: &[&str] = &["PerSecond", "PerMinute", "Policy", "SubjectId"];
 
+/// What a limit or quota is for: the kind of subject, and the one chosen by name.
 #[component]
-fn NewLimitDialog(
+pub(crate) fn SubjectFields(
     instance_id: String,
-    #[prop(into)] on_close: Callback<()>,
-    #[prop(into)] on_done: Callback<()>,
+    subject: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let subject_type = RwSignal::new(LimitSubject::Consumer.as_str().to_owned());
-    let subject = RwSignal::new(String::new());
-    let values = ValueFields::new(None);
-    let server = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
-    let subject_error = Signal::derive(move || {
-        values
-            .local
-            .get()
-            .filter(|(f, _)| *f == "SubjectId")
-            .map(|(_, m)| m)
-            .or_else(|| server.get().and_then(|e| e.field_message("SubjectId")))
-    });
-    let (ci, gi, ki) = (
-        instance_id.clone(),
-        instance_id.clone(),
-        instance_id.clone(),
-    );
+    let (ci, gi, ki) = (instance_id.clone(), instance_id.clone(), instance_id);
     let find_consumers = move |q: String, n: u32| {
         let iid = ci.clone();
         async move {
@@ -272,6 +257,39 @@ fn NewLimitDialog(
         ),
         ("Key".to_owned(), "A key".to_owned()),
     ];
+    view! {
+        <SelectOne id="limit-subject-type" label="Limit for" options=types value=subject_type />
+        {move || {
+            subject.set(String::new());
+            match LimitSubject::parse(&subject_type.get()) {
+                Some(LimitSubject::ConsumerGroup) => view! { <SearchSelect id="limit-group" label="Consumer group" noun="consumer groups" fetch=find_groups.clone() value=subject /> }.into_any(),
+                Some(LimitSubject::Key) => view! { <SearchSelect id="limit-key" label="Key" noun="keys" fetch=find_keys.clone() value=subject /> }.into_any(),
+                _ => view! { <SearchSelect id="limit-consumer" label="Consumer" noun="consumers" fetch=find_consumers.clone() value=subject /> }.into_any(),
+            }
+        }}
+        <p class="field-error" role="alert">{move || error.get()}</p>
+    }
+}
+
+#[component]
+fn NewLimitDialog(
+    instance_id: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let subject = RwSignal::new(String::new());
+    let values = ValueFields::new(None);
+    let server = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+    let subject_error = Signal::derive(move || {
+        values
+            .local
+            .get()
+            .filter(|(f, _)| *f == "SubjectId")
+            .map(|(_, m)| m)
+            .or_else(|| server.get().and_then(|e| e.field_message("SubjectId")))
+    });
+    let iid = instance_id.clone();
     let submit = move |_| {
         server.set(None);
         values.local.set(None);
@@ -285,7 +303,7 @@ fn NewLimitDialog(
             Err(e) => return values.local.set(Some(e)),
         };
         let input = NewRateLimit {
-            instance_id: instance_id.clone(),
+            instance_id: iid.clone(),
             subject_id: subject.get_untracked(),
             per_second,
             per_minute,
@@ -311,16 +329,7 @@ fn NewLimitDialog(
     };
     view! {
         <FormDialog title="New rate limit" on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS>
-            <SelectOne id="limit-subject-type" label="Limit for" options=types value=subject_type />
-            {move || {
-                subject.set(String::new());
-                match LimitSubject::parse(&subject_type.get()) {
-                    Some(LimitSubject::ConsumerGroup) => view! { <SearchSelect id="limit-group" label="Consumer group" noun="consumer groups" fetch=find_groups.clone() value=subject /> }.into_any(),
-                    Some(LimitSubject::Key) => view! { <SearchSelect id="limit-key" label="Key" noun="keys" fetch=find_keys.clone() value=subject /> }.into_any(),
-                    _ => view! { <SearchSelect id="limit-consumer" label="Consumer" noun="consumers" fetch=find_consumers.clone() value=subject /> }.into_any(),
-                }
-            }}
-            <p class="field-error" role="alert">{move || subject_error.get()}</p>
+            <SubjectFields instance_id=instance_id subject=subject error=subject_error />
             {values.view(server)}
         </FormDialog>
     }

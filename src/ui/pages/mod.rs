@@ -13,5 +13,6 @@ pub mod keys;
 pub mod limits;
 pub mod login;
 pub mod model_apis;
+pub mod quotas;
 pub mod rules;
 pub mod tokens;

@@ -8,12 +8,14 @@ use super::rules::{
     rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
     SEARCH_KEY as RULES_SEARCH,
 };
-use crate::domain::records::{Consumer, Credential};
+use crate::domain::records::{Consumer, Credential, Quota};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::Page;
+use crate::error::AppError;
 use crate::server_fns::consumers::consumer_details;
 use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
 use crate::server_fns::groups::list_groups;
+use crate::server_fns::quotas::quota_page;
 use crate::ui::components::notify;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, ListTable, Toolbar};
@@ -184,10 +186,20 @@ fn ConsumerDetails(
     // The consumer and the first page of its rules load together, so the panel renders
     // completely on the server without a nested suspense.
     let (rules_search, rules_page) = rules_query(&here);
+    // Its quotas come in the same load, for the same reason.
     let consumer = Resource::new(
         move || (id.clone(), reload.get()),
         move |(id, _)| {
-            consumer_details(id, rules_search.clone(), Some(rules_page), Some(RULES_PAGE))
+            let search = rules_search.clone();
+            async move {
+                let (c, rules) =
+                    consumer_details(id.clone(), search, Some(rules_page), Some(RULES_PAGE))
+                        .await?;
+                let quotas = quota_page(c.instance_id.clone(), id, Some(1), Some(20))
+                    .await?
+                    .items;
+                Ok::<_, AppError>((c, rules, quotas))
+            }
         },
     );
     let writer = can_write();
@@ -202,7 +214,7 @@ fn ConsumerDetails(
                     let here = here.clone();
                     Suspend::new(async move {
                     match consumer.await {
-                        Ok((c, rules)) => details_body(c, rules, here, writer, open, reload).into_any(),
+                        Ok((c, rules, quotas)) => details_body(c, rules, quotas, here, writer, open, reload).into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}}
@@ -275,6 +287,7 @@ fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoVie
 fn details_body(
     c: Consumer,
     rules: Page<ConsumerAuthorizationRule>,
+    quotas: Vec<Quota>,
     here: ListQuery,
     writer: bool,
     open: RwSignal<Open>,
@@ -282,6 +295,7 @@ fn details_body(
 ) -> impl IntoView {
     let groups = group_list(&c, writer, reload);
     let limits_href = format!("/instances/{}/limits?consumer={}", c.instance_id, c.id);
+    let quotas_href = format!("/instances/{}/quotas?consumer={}", c.instance_id, c.id);
     let add = c.clone();
     let credentials = c.credentials.clone();
     let owner = c.clone();
@@ -298,6 +312,19 @@ fn details_body(
                 <dt>"Description"</dt><dd>{if c.description.is_empty() { "—".to_owned() } else { c.description.clone() }}</dd>
             </dl>
             <p><a href=limits_href>"Rate limits that cover this consumer"</a></p>
+        </section>
+        <section aria-labelledby="quotas-section">
+            <h3 id="quotas-section">"Quotas"</h3>
+            {if quotas.is_empty() {
+                view! { <p class="empty">"No quota covers this consumer."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain quotas">
+                        {quotas.iter().map(|q| view! { <li>{crate::ui::pages::quotas::usage_bar(q)}</li> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <p><a href=quotas_href>"Quotas that cover this consumer"</a></p>
         </section>
         <section aria-labelledby="credential-management">
             <h3 id="credential-management">"Credential Management"</h3>

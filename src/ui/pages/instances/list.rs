@@ -118,6 +118,7 @@ pub fn InstanceLayout() -> impl IntoView {
                     <a href=link("/environments")>"Environments"</a>
                     <a href=link("/authorization")>"Authorization"</a>
                     <a href=link("/limits")>"Rate limits"</a>
+                    <a href=link("/quotas")>"Quotas"</a>
                     <a href=link("/audit")>"Audit log"</a>
                     <a href=link("/access")>"Access check"</a>
                     <a href=link("/import")>"Import configuration"</a>
