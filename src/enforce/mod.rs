@@ -268,7 +268,7 @@ impl Enforcer {
                     tracing::warn!(error = %e, "could not share the cluster rate limits' counts; retrying");
                 }
                 if ticks.is_multiple_of(2) {
-                    if let Err(e) = self.sync_quotas().await {
+                    if let Err(e) = self.sync_quotas(false).await {
                         tracing::warn!(error = %e, "could not share the quotas' counts; retrying");
                     }
                 }
@@ -291,9 +291,12 @@ impl Enforcer {
     }
 
     /// One exchange of the quotas' counts: this replica's admitted requests per quota out,
-    /// the other replicas' and the reported tokens in, for every quota of the loaded
-    /// gateways (nothing when they have none).
-    pub async fn sync_quotas(&self) -> Result<(), sqlx::Error> {
+    /// the other replicas' and the reported tokens in, for the quotas in use (that judged a
+    /// request in the last minute, or counted one this period), or with `all` for every
+    /// quota of the loaded gateways (when a gateway is loaded). A quota not in use is read
+    /// again when it judges a request: its first requests after a quiet minute may not see
+    /// what other replicas counted in the meantime, for up to a second.
+    pub async fn sync_quotas(&self, all: bool) -> Result<(), sqlx::Error> {
         let now = now_ms();
         let slots: Vec<Arc<Slot>> = self
             .registry
@@ -303,10 +306,17 @@ impl Enforcer {
             .values()
             .cloned()
             .collect();
-        let mut all: Vec<quotas::Quota> = Vec::new();
+        let since = now - 60_000;
+        let mut in_use: Vec<quotas::Quota> = Vec::new();
         for slot in slots {
-            all.extend(slot.read().all_quotas().cloned());
+            in_use.extend(
+                slot.read()
+                    .all_quotas()
+                    .filter(|q| all || q.in_use(since))
+                    .cloned(),
+            );
         }
+        let all = in_use;
         if all.is_empty() {
             return Ok(());
         }
@@ -467,7 +477,7 @@ impl Enforcer {
             }
         }
         if has_quotas {
-            if let Err(e) = self.sync_quotas().await {
+            if let Err(e) = self.sync_quotas(true).await {
                 tracing::warn!(error = %e, "could not read the quotas' counts");
             }
         }

@@ -32,6 +32,9 @@ pub struct QuotaState {
     others: AtomicI64,
     /// Tokens reported in it, as of the last share.
     tokens: AtomicI64,
+    /// When a request was last judged by it (ms, to the second): the quotas in use are the
+    /// ones whose counts are shared every second.
+    judged_at: AtomicI64,
 }
 
 /// A quota in the snapshot.
@@ -104,6 +107,13 @@ impl Quota {
             }
             QuotaMetric::Tokens => s.tokens.load(Ordering::Acquire),
         }
+    }
+
+    /// Whether a request was judged by it since `since` (ms), or this replica counted any in
+    /// its period: its counts are worth sharing.
+    pub fn in_use(&self, since: i64) -> bool {
+        self.state.judged_at.load(Ordering::Relaxed) >= since
+            || self.state.mine.load(Ordering::Relaxed) > 0
     }
 
     /// When the current period ends (ms).
@@ -205,6 +215,11 @@ pub fn judge<'a>(quotas: impl Iterator<Item = &'a Quota>, now: i64) -> QuotaVerd
     let mut tightest: Option<Standing<'a>> = None;
     for q in quotas {
         q.roll(now);
+        // Written at most once a second, so a group's quota is not a cache line every
+        // request of every member writes.
+        if q.state.judged_at.load(Ordering::Relaxed) < now - 1000 {
+            q.state.judged_at.store(now, Ordering::Relaxed);
+        }
         let used = q.used();
         let standing = Standing {
             quota_id: &q.id,

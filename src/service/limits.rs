@@ -20,8 +20,8 @@ fn values(
         .map_err(|(field, message)| AppError::invalid(field, message))
 }
 
-/// The kind and parsed ID of a limit's subject.
-fn parse_subject(raw: &str) -> AppResult<(LimitSubject, ResourceId)> {
+/// The kind and parsed ID of a limit's or quota's subject.
+pub(crate) fn parse_subject(raw: &str) -> AppResult<(LimitSubject, ResourceId)> {
     let raw = raw.trim();
     let kind = LimitSubject::of(raw).ok_or_else(|| {
         AppError::invalid(
@@ -30,6 +30,25 @@ fn parse_subject(raw: &str) -> AppResult<(LimitSubject, ResourceId)> {
         )
     })?;
     Ok((kind, parse_id(kind.id_kind(), raw)?))
+}
+
+/// The name of a limit's or quota's subject, which must be of the gateway.
+pub(crate) async fn subject_name(
+    conn: &mut impl crate::store::read::Read,
+    gateway_id: &str,
+    kind: LimitSubject,
+    id: &ResourceId,
+) -> AppResult<String> {
+    let (gateway, name) = limits::subject(conn, kind, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(kind.id_kind(), id.as_str()))?;
+    if gateway != gateway_id {
+        return Err(AppError::invalid(
+            "SubjectId",
+            format!("The {} {id} belongs to another gateway.", kind.label()),
+        ));
+    }
+    Ok(name)
 }
 
 #[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
@@ -44,18 +63,7 @@ pub async fn create_rate_limit(
     let v = values(input.per_second, input.per_minute, &input.policy)?;
     let now = now_ms();
     let mut tx = admin.begin(db).await?;
-    let (subject_gateway, name) = limits::subject(&mut tx, kind, subject_id.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found(kind.id_kind(), subject_id.as_str()))?;
-    if subject_gateway != instance.id {
-        return Err(AppError::invalid(
-            "SubjectId",
-            format!(
-                "The {} {subject_id} belongs to another gateway.",
-                kind.label()
-            ),
-        ));
-    }
+    let name = subject_name(&mut tx, &instance.id, kind, &subject_id).await?;
     let limit = RateLimit {
         id: ResourceId::generate(IdKind::RateLimit).to_string(),
         instance_id: instance.id,

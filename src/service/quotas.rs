@@ -3,9 +3,10 @@
 //! with where each stands in its current period.
 
 use super::change::{Audit, AuditAction};
+use super::limits::{parse_subject, subject_name};
 use super::{parse_id, Actor};
 use crate::domain::inputs::{NewQuota, QuotaReset, QuotaUpdate};
-use crate::domain::limits::{group_digits, LimitSubject};
+use crate::domain::limits::group_digits;
 use crate::domain::quotas::{QuotaStatus, QuotaValues};
 use crate::domain::records::{Quota, SubjectRef};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
@@ -34,17 +35,6 @@ fn values(
         ));
     }
     Ok(v)
-}
-
-fn parse_subject(raw: &str) -> AppResult<(LimitSubject, ResourceId)> {
-    let raw = raw.trim();
-    let kind = LimitSubject::of(raw).ok_or_else(|| {
-        AppError::invalid(
-            "SubjectId",
-            "The subject is a key (key-…), a consumer (cs-…) or a consumer group (cg-…).",
-        )
-    })?;
-    Ok((kind, parse_id(kind.id_kind(), raw)?))
 }
 
 /// Fills in where the quota stands now: its current period and what counts against it.
@@ -89,18 +79,7 @@ pub async fn create_quota(db: &Db, actor: &Actor, input: NewQuota) -> AppResult<
     )?;
     let now = now_ms();
     let mut tx = admin.begin(db).await?;
-    let (subject_gateway, name) = quotas::subject(&mut tx, kind, subject_id.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found(kind.id_kind(), subject_id.as_str()))?;
-    if subject_gateway != instance.id {
-        return Err(AppError::invalid(
-            "SubjectId",
-            format!(
-                "The {} {subject_id} belongs to another gateway.",
-                kind.label()
-            ),
-        ));
-    }
+    let name = subject_name(&mut tx, &instance.id, kind, &subject_id).await?;
     let quota = Quota {
         id: ResourceId::generate(IdKind::Quota).to_string(),
         instance_id: instance.id,

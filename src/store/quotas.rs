@@ -450,6 +450,3 @@ pub async fn prune_counts(db: &super::Db, before: i64) -> Result<u64, sqlx::Erro
     tx.commit().await?;
     Ok(n)
 }
-
-/// The subject's gateway and name (a key, consumer or group); none when it does not exist.
-pub use super::limits::subject;

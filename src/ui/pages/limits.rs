@@ -70,12 +70,20 @@ pub fn RateLimitsPage() -> impl IntoView {
     }
 }
 
-/// `consumer alice`, `key alice-key (of alice)`.
-fn subject_text(l: &RateLimit) -> String {
-    match (&l.subject_type, &l.consumer) {
-        (LimitSubject::Key, Some(c)) => format!("key {} (of {})", l.subject.name, c.name),
-        (t, _) => format!("{} {}", t.label(), l.subject.name),
+/// `consumer alice`, `key alice-key (of alice)`: a limit's or quota's subject in words.
+pub(crate) fn subject_words(
+    kind: LimitSubject,
+    name: &str,
+    holder: Option<&crate::domain::records::ConsumerRef>,
+) -> String {
+    match (kind, holder) {
+        (LimitSubject::Key, Some(c)) => format!("key {name} (of {})", c.name),
+        (t, _) => format!("{} {name}", t.label()),
     }
+}
+
+fn subject_text(l: &RateLimit) -> String {
+    subject_words(l.subject_type, &l.subject.name, l.consumer.as_ref())
 }
 
 fn window(n: Option<i64>) -> String {

@@ -4,7 +4,7 @@
 
 use crate::domain::format_time;
 use crate::domain::inputs::{NewQuota, QuotaUpdate};
-use crate::domain::limits::{group_digits, LimitSubject};
+use crate::domain::limits::group_digits;
 use crate::domain::quotas::{QuotaMetric, QuotaPeriod, QuotaStatus, QuotaValues};
 use crate::domain::records::Quota;
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use crate::server_fns::quotas::{
 use crate::ui::components::{
     can_write, save, FormDialog, ListQuery, ListTable, SelectOne, TextField,
 };
-use crate::ui::pages::limits::SubjectFields;
+use crate::ui::pages::limits::{subject_words, SubjectFields};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -75,10 +75,7 @@ pub fn QuotasPage() -> impl IntoView {
 
 /// `consumer alice`, `key alice-key (of alice)`.
 pub(crate) fn subject_text(q: &Quota) -> String {
-    match (&q.subject_type, &q.consumer) {
-        (LimitSubject::Key, Some(c)) => format!("key {} (of {})", q.subject.name, c.name),
-        (t, _) => format!("{} {}", t.label(), q.subject.name),
-    }
+    subject_words(q.subject_type, &q.subject.name, q.consumer.as_ref())
 }
 
 /// `1,000 requests a day`.
