@@ -353,11 +353,14 @@ async fn main() {
             .header("x-original-uri", "/m3/chat")
             .bearer_auth(key)
     };
-    let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE name = $1")
-        .bind("k-0012345")
-        .fetch_one(&db2.pool)
-        .await
-        .unwrap();
+    // This gateway's key: the 1M-key gateway of the same database names its keys alike.
+    let key_id: String =
+        sqlx::query_scalar("SELECT id FROM api_keys WHERE instance_id = $1 AND name = $2")
+            .bind(&instance)
+            .bind("k-0012345")
+            .fetch_one(&db2.pool)
+            .await
+            .unwrap();
     for enabled in [false, true] {
         let started = Instant::now();
         let version: i64 = sqlx::query_scalar("SELECT version FROM api_keys WHERE id = $1")
