@@ -114,7 +114,7 @@ async fn viewers_only_read(req: Request, next: axum::middleware::Next) -> Respon
     // Reported usage is taken from a `UsageWrite` token only, whatever the account's role (a
     // Viewer kept for a log shipper may hold one), and refused to anyone else here, before
     // the batch is read.
-    let usage = path == crate::server::session::USAGE_PATH && !reads;
+    let usage = path == crate::domain::usage::USAGE_PATH && !reads;
     if usage
         && req
             .extensions()

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// The outcome of a granted request.
 pub const ALLOWED: &str = "allowed";
 
+/// Where usage is reported (`POST`), the one operation of a `UsageWrite` token.
+pub const USAGE_PATH: &str = "/v1/usage";
+
 /// What a decision ended in: `allowed`, or the reason of the refusal. (`unknown-gateway` is
 /// never counted: there is no gateway to count it under.)
 pub const OUTCOMES: [&str; 13] = [

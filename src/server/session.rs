@@ -10,9 +10,6 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// Where usage is reported, the one operation of a `UsageWrite` token.
-pub const USAGE_PATH: &str = "/v1/usage";
-
 /// The server function that signs in; everything else under `/api` needs a session.
 pub const SIGN_IN_PATH: &str = "/api/sign_in";
 
@@ -50,7 +47,8 @@ pub async fn require_session(
     match user {
         // A usage-reporting token reports usage and does nothing else, not even read.
         Some((_, TokenScope::UsageWrite))
-            if !(req.method() == axum::http::Method::POST && path == USAGE_PATH) =>
+            if !(req.method() == axum::http::Method::POST
+                && path == crate::domain::usage::USAGE_PATH) =>
         {
             refusal(&req, is_rest, &AppError::Forbidden)
         }
