@@ -89,16 +89,6 @@ pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<RateLimit>, sq
     Ok(row.map(RateLimit::from))
 }
 
-/// The limit on a subject (there is at most one).
-pub async fn of_subject(
-    conn: &mut impl Read,
-    subject_id: &str,
-) -> Result<Option<RateLimit>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE l.subject_id = $1");
-    let row: Option<Row> = conn.first(&sql, &[subject_id.into()]).await?;
-    Ok(row.map(RateLimit::from))
-}
-
 /// Which limits a list wants.
 #[derive(Debug, Default, Clone)]
 pub struct LimitFilter {
