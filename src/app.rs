@@ -17,6 +17,7 @@ use crate::ui::pages::{
     quotas::QuotasPage,
     rules::AuthorizationPage,
     tokens::TokensPage,
+    usage::UsagePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("authorization") ssr=SsrMode::Async view={Lazy::<Authorization>::new()} />
                     <Route path=path!("limits") ssr=SsrMode::Async view={Lazy::<RateLimits>::new()} />
                     <Route path=path!("quotas") ssr=SsrMode::Async view={Lazy::<Quotas>::new()} />
+                    <Route path=path!("usage") ssr=SsrMode::Async view={Lazy::<Usage>::new()} />
                     <Route path=path!("audit") ssr=SsrMode::Async view={Lazy::<InstanceAudit>::new()} />
                     <Route path=path!("access") ssr=SsrMode::Async view={Lazy::<AccessCheck>::new()} />
                     <Route path=path!("import") ssr=SsrMode::Async view={Lazy::<ImportConfig>::new()} />
@@ -222,6 +224,7 @@ lazy_pages! {
     Authorization => AuthorizationPage;
     RateLimits => RateLimitsPage;
     Quotas => QuotasPage;
+    Usage => UsagePage;
     InstanceAudit => InstanceAuditPage;
     Tokens => TokensPage;
     GlobalAudit => GlobalAuditPage;

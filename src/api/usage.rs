@@ -3,21 +3,31 @@
 use super::{required, Answer, Body, Ctx, Data, Envelope, ErrorResponses, Params};
 use crate::domain::records::TokenScope;
 use crate::domain::usage::{RawUsageQuery, UsageIngested, UsageRecords, UsageReport};
+use crate::domain::usage_charts::{self, Chart};
+use crate::domain::usage_overview::{UsageFilter, UsageOverview};
+use crate::error::AppError;
 use crate::service::usage;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_usage)).merge(
-        // 10,000 records with long IDs are a few MB.
-        OpenApiRouter::new()
-            .routes(routes!(report_usage))
-            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)),
-    )
+    OpenApiRouter::new()
+        .routes(routes!(get_usage))
+        .routes(routes!(get_usage_overview))
+        .routes(routes!(get_usage_chart))
+        .routes(routes!(get_usage_chart_csv))
+        .merge(
+            // 10,000 records with long IDs are a few MB.
+            OpenApiRouter::new()
+                .routes(routes!(report_usage))
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)),
+        )
 }
 
 /// The largest batch body read (10,000 records of the longest IDs fit).
@@ -111,4 +121,134 @@ async fn report_usage(
     Ok(Data(
         usage::ingest(&ctx.db, &ctx.actor, scope, retention, batch).await?,
     ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct ChartParams {
+    /// `requests`, `tokens`, `consumers` or `apis`.
+    #[param(required = true, value_type = Option<Chart>)]
+    chart: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct OverviewParams {
+    /// The gateway whose usage to draw.
+    #[param(required = true)]
+    gateway_id: Option<String>,
+    /// `1h`, `24h` (the default), `7d`, `30d` (each ending now), or `custom` (`from` to `to`).
+    range: Option<String>,
+    /// A custom range's start: UTC `YYYY-MM-DDTHH:MM[:SS]`, or milliseconds since the epoch.
+    from: Option<String>,
+    /// A custom range's end (exclusive), as `from`.
+    to: Option<String>,
+    /// Only this consumer's requests: its ID or its name.
+    consumer: Option<String>,
+    /// Only the requests of this group's members (as the group is now): its ID.
+    group: Option<String>,
+    /// Only the requests to this model API: its ID.
+    api: Option<String>,
+    /// Only the requests checked in this environment: its ID.
+    environment: Option<String>,
+}
+
+impl OverviewParams {
+    fn split(self) -> Result<(String, UsageFilter), AppError> {
+        let gateway_id = required("GatewayId", &self.gateway_id)?.to_owned();
+        Ok((
+            gateway_id,
+            UsageFilter {
+                range: self.range,
+                from: self.from,
+                to: self.to,
+                consumer: self.consumer,
+                group: self.group,
+                api: self.api,
+                environment: self.environment,
+            },
+        ))
+    }
+}
+
+/// What the console's Usage page draws: for a range (the last hour, 24 hours, 7 or 30 days,
+/// or from–to) and filters, the requests in every bucket by outcome, the prompt and
+/// completion tokens, the totals, and the 10 consumers and model APIs with the most requests.
+/// The granularity follows the range: minutes up to 6 hours, hours up to 14 days, days beyond.
+#[utoipa::path(get, path = "/v1/usage/overview", tag = "Usage", params(OverviewParams),
+    responses((status = 200, body = Envelope<UsageOverview>), ErrorResponses))]
+async fn get_usage_overview(ctx: Ctx, Params(q): Params<OverviewParams>) -> Answer<UsageOverview> {
+    let (gateway_id, filter) = q.split()?;
+    Ok(Data(
+        usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?,
+    ))
+}
+
+fn chart(name: &Option<String>) -> Result<Chart, AppError> {
+    Chart::parse(required("Chart", name)?).ok_or_else(|| {
+        AppError::invalid("Chart", "The chart is requests, tokens, consumers or apis.")
+    })
+}
+
+/// One chart of the Usage page as an SVG image (760 × 300): `requests` (over time, stacked by
+/// outcome), `tokens` (prompt and completion over time), `consumers` or `apis` (the 10 with the
+/// most requests, allowed and refused). Same parameters as `/v1/usage/overview`; the same data
+/// as CSV is `/v1/usage/chart/csv`.
+#[utoipa::path(get, path = "/v1/usage/chart", tag = "Usage",
+    params(ChartParams, OverviewParams),
+    responses((status = 200, description = "The chart (SVG)", content_type = "image/svg+xml", body = String),
+        ErrorResponses))]
+async fn get_usage_chart(
+    ctx: Ctx,
+    Params(c): Params<ChartParams>,
+    Params(q): Params<OverviewParams>,
+) -> Result<Response, AppError> {
+    let chart = chart(&c.chart)?;
+    let (gateway_id, filter) = q.split()?;
+    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?;
+    let svg = usage_charts::svg(chart, &overview).map_err(|e| {
+        tracing::error!(error = %e, chart = chart.as_str(), "a usage chart could not be drawn");
+        AppError::Internal
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+/// What one chart of the Usage page shows, as CSV (a download): per time bucket (RFC 3339
+/// UTC) the requests by outcome and their total, or the prompt and completion tokens; or per
+/// ranked consumer or model API its ID, name, requests, allowed, denied and tokens.
+#[utoipa::path(get, path = "/v1/usage/chart/csv", tag = "Usage",
+    params(ChartParams, OverviewParams),
+    responses((status = 200, description = "The chart's data (CSV)", content_type = "text/csv", body = String),
+        ErrorResponses))]
+async fn get_usage_chart_csv(
+    ctx: Ctx,
+    Params(c): Params<ChartParams>,
+    Params(q): Params<OverviewParams>,
+) -> Result<Response, AppError> {
+    let chart = chart(&c.chart)?;
+    let (gateway_id, filter) = q.split()?;
+    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?;
+    let file = format!(
+        "attachment; filename=\"usage-{}-{}.csv\"",
+        chart.as_str(),
+        overview.gateway_id
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, file),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        chart.csv(&overview),
+    )
+        .into_response())
 }

@@ -16,6 +16,8 @@ pub mod records;
 pub mod request_path;
 pub mod rule_view;
 pub mod usage;
+pub mod usage_charts;
+pub mod usage_overview;
 
 pub use ids::{IdKind, ResourceId};
 pub use names::{Description, DescriptionError, Name, NameError};

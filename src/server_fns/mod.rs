@@ -15,6 +15,7 @@ pub mod quotas;
 pub mod rules;
 pub mod session;
 pub mod tokens;
+pub mod usage;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

@@ -4,13 +4,14 @@
 
 use crate::domain::records::TokenScope;
 use crate::domain::usage::{
-    RawUsageQuery, RejectedRecord, UsageDelta, UsageIngested, UsageRecords, UsageReport, ALLOWED,
-    FUTURE_SKEW_MS, MAX_RECORDS, MAX_ROWS, MINUTE_MS,
+    Dimension, RawUsageQuery, RejectedRecord, UsageDelta, UsageIngested, UsageQuery, UsageRecords,
+    UsageReport, ALLOWED, FUTURE_SKEW_MS, MAX_RECORDS, MAX_ROWS, MINUTE_MS,
 };
+use crate::domain::usage_overview::{UsageFilter, UsageOverview, TOP};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::service::{require_instance, truncate, Actor};
-use crate::store::usage::Named;
+use crate::store::usage::{Named, Ranked};
 use crate::store::{self, now_ms, Db};
 use std::collections::HashMap;
 
@@ -24,6 +25,28 @@ pub async fn usage(
     raw: RawUsageQuery,
 ) -> AppResult<UsageReport> {
     let gateway = require_instance(db, gateway_id).await?;
+    let q = checked(&raw)?;
+    let mut conn = db.reader().await?;
+    let (items, totals) = store::usage::query(&mut conn, &gateway.id, &q).await?;
+    let items = items.ok_or_else(|| {
+        AppError::invalid(
+            "GroupBy",
+            format!("The answer would have more than {MAX_ROWS} rows: choose a shorter range, a coarser granularity, fewer dimensions to group by, or a filter."),
+        )
+    })?;
+    Ok(UsageReport {
+        gateway_id: gateway.id,
+        from: q.from,
+        to: q.to,
+        granularity: q.granularity,
+        group_by: q.group_by,
+        items,
+        totals,
+    })
+}
+
+/// The question checked: its times and granularity, and the IDs it filters by well formed.
+fn checked(raw: &RawUsageQuery) -> AppResult<UsageQuery> {
     let q = raw
         .parse(now_ms())
         .map_err(|e| AppError::invalid(e.field, e.message))?;
@@ -47,23 +70,63 @@ pub async fn usage(
             }
         }
     }
+    Ok(q)
+}
+
+/// What the Usage page draws for a gateway (and `GET /v1/usage/overview` answers): requests
+/// by outcome and tokens in every bucket of the range, the totals, and the consumers and
+/// model APIs with the most requests. The filter's consumer is an ID or a name.
+#[tracing::instrument(skip(db, actor, filter), fields(actor = %actor.user.username))]
+pub async fn overview(
+    db: &Db,
+    actor: &Actor,
+    gateway_id: &str,
+    filter: &UsageFilter,
+) -> AppResult<UsageOverview> {
+    let gateway = require_instance(db, gateway_id).await?;
     let mut conn = db.reader().await?;
-    let (items, totals) = store::usage::query(&mut conn, &gateway.id, &q).await?;
-    let items = items.ok_or_else(|| {
+    let consumer_id = match filter.consumer.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) if ResourceId::parse(IdKind::Consumer, c).is_some() => Some(c.to_owned()),
+        Some(c) => Some(
+            store::consumers::id_by_name(&mut conn, &gateway.id, c)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "Consumer",
+                        format!(
+                            "This instance has no consumer with the name or ID {:?}.",
+                            truncate(c)
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let raw = filter
+        .query(now_ms(), consumer_id)
+        .map_err(|e| AppError::invalid(e.field, e.message))?;
+    let mut q = checked(&raw)?;
+    q.group_by = vec![Dimension::Outcome];
+    let (rows, totals) = store::usage::query(&mut conn, &gateway.id, &q).await?;
+    let rows = rows.ok_or_else(|| {
         AppError::invalid(
-            "GroupBy",
-            format!("The answer would have more than {MAX_ROWS} rows: choose a shorter range, a coarser granularity, fewer dimensions to group by, or a filter."),
+            "To",
+            format!("This range has too many buckets to draw (more than {MAX_ROWS} rows): choose a shorter range."),
         )
     })?;
-    Ok(UsageReport {
-        gateway_id: gateway.id,
-        from: q.from,
-        to: q.to,
-        granularity: q.granularity,
-        group_by: q.group_by,
-        items,
+    let top_consumers =
+        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Consumers, TOP).await?;
+    let top_apis = store::usage::top(&mut conn, &gateway.id, &q, Ranked::Apis, TOP).await?;
+    Ok(UsageOverview::build(
+        gateway.id,
+        q.from,
+        q.to,
+        q.granularity,
+        &rows,
         totals,
-    })
+        top_consumers,
+        top_apis,
+    ))
 }
 
 /// Token usage reported by the gateway side (`POST /v1/usage`), with a `UsageWrite` token

@@ -26,4 +26,5 @@ mod routes;
 mod search;
 mod security;
 mod usage;
+mod usage_page;
 mod writer;

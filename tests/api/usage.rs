@@ -38,7 +38,7 @@ fn rows(data: &Value, fields: &[&str]) -> Vec<(Vec<String>, i64)> {
 
 /// Waits until the replica knows the new gateway (its next poll) and grants alice: the
 /// checks before that are about an unknown gateway, which counts nowhere.
-async fn until_granted(app: &TestApp, gw: &str) {
+pub(crate) async fn until_granted(app: &TestApp, gw: &str) {
     for _ in 0..40 {
         if check(app, gw, ALICE_KEY, "/v1/chat", None).await == 200 {
             return;

@@ -16,3 +16,4 @@ pub mod model_apis;
 pub mod quotas;
 pub mod rules;
 pub mod tokens;
+pub mod usage;

@@ -110,6 +110,7 @@ pub fn InstanceLayout() -> impl IntoView {
                 <nav class="sidebar" aria-label="Instance">
                     <a href="/instances">"← Instance list"</a>
                     <a href=link("")>"Basic information"</a>
+                    <a href=link("/usage")>"Usage"</a>
                     <p class="nav-group">"Consumer Management"</p>
                     <a class="nested" href=link("/consumers")>"Consumer"</a>
                     <a class="nested" href=link("/groups")>"Consumer group"</a>

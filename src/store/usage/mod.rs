@@ -1,13 +1,13 @@
 //! Usage buckets: counts added by the check's flushes (and token reports), read back by time
-//! bucket and dimension. See `migrations/shared/0008_usage.sql`.
+//! bucket and dimension (`read`). See `migrations/shared/0008_usage.sql`.
+
+mod read;
+pub use read::{query, top, Ranked};
 
 use super::read::Read;
 use super::row::row;
 use super::{Arg, Db, Write};
-use crate::domain::usage::{
-    Dimension, Granularity, UsageDelta, UsagePoint, UsageQuery, UsageTotals, HOUR_MS, MAX_ROWS,
-    MINUTE_MS,
-};
+use crate::domain::usage::{UsageDelta, HOUR_MS, MINUTE_MS};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per INSERT (10 parameters each).
@@ -250,171 +250,6 @@ pub async fn prune(
     .await?;
     tx.commit().await?;
     Ok((minutes, hours))
-}
-
-row! {
-    struct PointRow {
-        time: i64,
-        consumer_id: Option<String>,
-        consumer_name: Option<String>,
-        key_id: Option<String>,
-        api_id: Option<String>,
-        api_name: Option<String>,
-        environment_id: Option<String>,
-        outcome: Option<String>,
-        requests: i64,
-        prompt_tokens: i64,
-        completion_tokens: i64,
-    }
-}
-
-row! {
-    struct TotalsRow {
-        requests: i64,
-        allowed: i64,
-        prompt_tokens: i64,
-        completion_tokens: i64,
-    }
-}
-
-/// The table a granularity reads, and the `WHERE` clause and arguments of a question.
-fn filtered(gateway_id: &str, q: &UsageQuery) -> (&'static str, String, Vec<Arg>) {
-    let table = match q.granularity {
-        Granularity::Minute => "usage_minutes",
-        Granularity::Hour | Granularity::Day => "usage_hours",
-    };
-    let mut args = vec![Arg::from(gateway_id), Arg::Int(q.from), Arg::Int(q.to)];
-    let mut sql = String::from("u.gateway_id = $1 AND u.at >= $2 AND u.at < $3");
-    for (column, value) in [
-        ("consumer_id", &q.consumer_id),
-        ("key_id", &q.key_id),
-        ("api_id", &q.api_id),
-        ("environment_id", &q.environment_id),
-        ("outcome", &q.outcome),
-    ] {
-        if let Some(v) = value {
-            args.push(Arg::from(v));
-            sql.push_str(&format!(" AND u.{column} = ${}", args.len()));
-        }
-    }
-    if let Some(group) = &q.consumer_group_id {
-        args.push(Arg::from(group));
-        sql.push_str(&format!(
-            " AND u.consumer_id IN (SELECT consumer_id FROM consumer_group_members WHERE group_id = ${})",
-            args.len()
-        ));
-    }
-    (table, sql, args)
-}
-
-/// The answer's rows (at most `MAX_ROWS`; `None` when there would be more) and its totals.
-pub async fn query(
-    conn: &mut impl Read,
-    gateway_id: &str,
-    q: &UsageQuery,
-) -> Result<(Option<Vec<UsagePoint>>, UsageTotals), sqlx::Error> {
-    let (table, filter, mut args) = filtered(gateway_id, q);
-    conn.expect_slow();
-    let totals: Option<TotalsRow> = conn
-        .first(
-            &format!(
-                "SELECT CAST(COALESCE(SUM(u.requests), 0) AS BIGINT) AS requests, \
-                 CAST(COALESCE(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END), 0) AS BIGINT) AS allowed, \
-                 CAST(COALESCE(SUM(u.prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
-                 CAST(COALESCE(SUM(u.completion_tokens), 0) AS BIGINT) AS completion_tokens \
-                 FROM {table} u WHERE {filter}"
-            ),
-            &args,
-        )
-        .await?;
-    let totals = totals.map_or_else(UsageTotals::default, |t| UsageTotals {
-        requests: t.requests,
-        allowed: t.allowed,
-        denied: t.requests - t.allowed,
-        prompt_tokens: t.prompt_tokens,
-        completion_tokens: t.completion_tokens,
-    });
-
-    args.push(Arg::Int(q.granularity.ms()));
-    let g = args.len();
-    let grouped = |d: Dimension| q.group_by.contains(&d);
-    let dims: Vec<&str> = Dimension::ALL
-        .into_iter()
-        .filter(|d| grouped(*d))
-        .map(Dimension::column)
-        .collect();
-    let inner_dims: String = dims.iter().map(|c| format!(", u.{c}")).collect();
-    let outer = |d: Dimension| {
-        if grouped(d) {
-            format!("s.{}", d.column())
-        } else {
-            "CAST(NULL AS TEXT)".to_owned()
-        }
-    };
-    let consumer_name = if grouped(Dimension::Consumer) {
-        "c.name"
-    } else {
-        "CAST(NULL AS TEXT)"
-    };
-    let api_name = if grouped(Dimension::Api) {
-        "a.name"
-    } else {
-        "CAST(NULL AS TEXT)"
-    };
-    let order: String = std::iter::once("s.time".to_owned())
-        .chain(dims.iter().map(|c| format!("s.{c}")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT s.time, {consumer_id} AS consumer_id, {consumer_name} AS consumer_name, \
-         {key_id} AS key_id, {api_id} AS api_id, {api_name} AS api_name, \
-         {environment_id} AS environment_id, {outcome} AS outcome, \
-         s.requests, s.prompt_tokens, s.completion_tokens \
-         FROM (SELECT u.at / ${g} * ${g} AS time{inner_dims}, \
-               CAST(SUM(u.requests) AS BIGINT) AS requests, \
-               CAST(SUM(u.prompt_tokens) AS BIGINT) AS prompt_tokens, \
-               CAST(SUM(u.completion_tokens) AS BIGINT) AS completion_tokens \
-               FROM {table} u WHERE {filter} GROUP BY 1{inner_dims}) s \
-         {join_consumers} {join_apis} \
-         ORDER BY {order} LIMIT {limit}",
-        consumer_id = outer(Dimension::Consumer),
-        key_id = outer(Dimension::Key),
-        api_id = outer(Dimension::Api),
-        environment_id = outer(Dimension::Environment),
-        outcome = outer(Dimension::Outcome),
-        join_consumers = if grouped(Dimension::Consumer) {
-            "LEFT JOIN consumers c ON c.id = s.consumer_id"
-        } else {
-            ""
-        },
-        join_apis = if grouped(Dimension::Api) {
-            "LEFT JOIN model_apis a ON a.id = s.api_id"
-        } else {
-            ""
-        },
-        limit = MAX_ROWS + 1,
-    );
-    let rows: Vec<PointRow> = conn.all(&sql, &args).await?;
-    if rows.len() > MAX_ROWS {
-        return Ok((None, totals));
-    }
-    let points = rows
-        .into_iter()
-        .map(|r| UsagePoint {
-            time: r.time,
-            consumer_id: r.consumer_id,
-            consumer_name: r.consumer_name,
-            key_id: r.key_id,
-            api_id: r.api_id,
-            api_name: r.api_name,
-            environment_id: r.environment_id,
-            outcome: r.outcome,
-            requests: r.requests,
-            prompt_tokens: r.prompt_tokens,
-            completion_tokens: r.completion_tokens,
-        })
-        .collect();
-    Ok((Some(points), totals))
 }
 
 #[cfg(test)]

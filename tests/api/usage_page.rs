@@ -1,0 +1,193 @@
+//! The Usage page's data (`GET /v1/usage/overview`), its charts as SVG images and CSV
+//! downloads (`/v1/usage/chart`, `/v1/usage/chart/csv`), and the page itself rendered without JavaScript.
+
+use crate::access::{check, gateway, ALICE_KEY, BOB_KEY};
+use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_with, TestApp};
+use crate::usage::until_granted;
+
+async fn get_raw(app: &TestApp, t: &str, path: &str) -> (u16, String, String) {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_overview_draws_requests_by_outcome_and_ranks_consumers_with_charts_and_csv() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    app.enforcer.refresh().await.unwrap();
+    until_granted(&app, &gw.id).await;
+    app.enforcer.flush_usage().await.unwrap();
+    for table in ["usage_minutes", "usage_hours"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(check(&app, &gw.id, BOB_KEY, "/v1/chat", None).await, 403);
+    }
+    app.enforcer.flush_usage().await.unwrap();
+
+    let overview = app
+        .rest(
+            Some(&admin),
+            "GET",
+            &format!("/v1/usage/overview?gatewayId={}&range=1h", gw.id),
+            None,
+        )
+        .await;
+    let o = ok(&overview);
+    assert_eq!(o["granularity"], "minute");
+    // The last hour, in whole minutes: the current one included.
+    let buckets = o["times"].as_array().unwrap().len();
+    assert!((60..=61).contains(&buckets), "{buckets} buckets");
+    assert_eq!(
+        (
+            o["totals"]["allowed"].as_i64(),
+            o["totals"]["denied"].as_i64()
+        ),
+        (Some(3), Some(2))
+    );
+    let outcomes: Vec<(&str, i64)> = o["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["outcome"].as_str().unwrap(), s["total"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(outcomes, vec![("allowed", 3), ("no-rule", 2)]);
+    let top: Vec<(&str, i64, i64)> = o["topConsumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["requests"].as_i64().unwrap(),
+                e["allowed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(top, vec![("alice", 3, 3), ("bob", 2, 0)]);
+
+    // A consumer is named by name or ID; the filter narrows everything.
+    let alice = app
+        .rest(
+            Some(&admin),
+            "GET",
+            &format!(
+                "/v1/usage/overview?gatewayId={}&range=1h&consumer=ALICE",
+                gw.id
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ok(&alice)["totals"]["requests"], 3);
+    assert_eq!(ok(&alice)["topConsumers"].as_array().unwrap().len(), 1);
+
+    let query = format!("gatewayId={}&range=1h", gw.id);
+    let (status, kind, svg) = get_raw(
+        &app,
+        &admin,
+        &format!("/v1/usage/chart?chart=consumers&{query}"),
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (200, "image/svg+xml"));
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains("\nalice\n</text>")
+            && svg.contains("\nbob\n</text>"),
+        "{svg}"
+    );
+    let (status, _, svg) = get_raw(
+        &app,
+        &admin,
+        &format!("/v1/usage/chart?chart=requests&{query}"),
+    )
+    .await;
+    assert!(status == 200 && svg.contains("\nno-rule\n</text>"), "{svg}");
+    let (status, kind, csv) = get_raw(
+        &app,
+        &admin,
+        &format!("/v1/usage/chart/csv?chart=consumers&{query}"),
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "consumer_id,consumer_name,requests,allowed,denied,tokens"
+    );
+    assert_eq!(lines[1], format!("{},alice,3,3,0,0", gw.alice));
+    assert_eq!(lines[2], format!("{},bob,2,0,2,0", gw.bob));
+    let (_, _, csv) = get_raw(
+        &app,
+        &admin,
+        &format!("/v1/usage/chart/csv?chart=requests&{query}"),
+    )
+    .await;
+    assert_eq!(csv.lines().next(), Some("time,allowed,no-rule,total"));
+    assert_eq!(csv.lines().count(), buckets + 1);
+
+    // The page renders it all on the server: charts as images with their words, tables, CSV.
+    let browser = app.admin().await;
+    let page = browser
+        .get(format!("{}/instances/{}/usage?range=1h", app.base, gw.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for expected in [
+        "<h2>Requests over time",
+        "alt=\"Requests over time, ",
+        "src=\"/v1/usage/chart?chart=tokens&amp;gatewayId=",
+        "Download Top consumers as CSV",
+        "Top consumers by requests: alice 3, bob 2.",
+    ] {
+        assert!(html.contains(expected), "{expected} is missing");
+    }
+}
+
+#[tokio::test]
+async fn bad_usage_page_questions_are_refused_with_what_is_wrong() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    for (path, code) in [
+        ("/v1/usage/overview?range=1h", "InvalidParameter.GatewayId"),
+        ("/v1/usage/overview?gatewayId=GW&range=custom&from=2026-01-01T00:00", "InvalidParameter.To"),
+        ("/v1/usage/overview?gatewayId=GW&range=custom&from=2026-01-02T00:00&to=2026-01-01T00:00", "InvalidParameter.From"),
+        ("/v1/usage/overview?gatewayId=GW&consumer=nobody", "InvalidParameter.Consumer"),
+        ("/v1/usage/overview?gatewayId=GW&group=g-1", "InvalidParameter.ConsumerGroupId"),
+        ("/v1/usage/chart?chart=pie&gatewayId=GW", "InvalidParameter.Chart"),
+        ("/v1/usage/chart/csv?gatewayId=GW", "InvalidParameter.Chart"),
+        ("/v1/usage/chart?chart=requests&gatewayId=GW&range=custom&from=0&to=253402300799999", "InvalidParameter.Granularity"),
+    ] {
+        let path = path.replace("GW", &gw.id);
+        refused(&app.rest(Some(&admin), "GET", &path, None).await, 400, code);
+    }
+    let unknown = app
+        .rest(
+            Some(&admin),
+            "GET",
+            "/v1/usage/chart?chart=requests&gatewayId=gw-00000000000000000000",
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+}
