@@ -38,6 +38,8 @@ export default defineConfig({
       CONSOLE_ADMIN_PASSWORD: 'e2e-admin-password',
       CONSOLE_DEMO: '1',
       CONSOLE_NEW_PASSWORD: 'e2e-viewer-password',
+      CONSOLE_USAGE_FLUSH_INTERVAL: '1',
+      CONSOLE_AUTHZ_TRUST_PROXY_HEADERS: '1',
       RUST_LOG: 'warn',
     },
   },

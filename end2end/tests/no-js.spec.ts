@@ -71,3 +71,23 @@ test('without JavaScript: the access check explains a consumer\'s request', asyn
   await expect(page.getByRole('heading', { name: 'Decision: allowed (200)' })).toBeVisible();
   await expect(page.getByRole('row', { name: /the consumer qwen3-chat default never applies/ })).toBeVisible();
 });
+
+test('without JavaScript: the Usage page draws its charts and its filters work', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('e2e-admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await page.getByRole('link', { name: 'Usage', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Usage', exact: true })).toBeVisible();
+  await page.getByLabel('Range', { exact: true }).selectOption({ label: 'Last 7 days' });
+  await page.getByRole('button', { name: 'Show usage' }).click();
+  await expect(page).toHaveURL(/range=7d/);
+  await expect(page.getByText(/, by hour\.$/)).toBeVisible();
+  for (const chart of [/^Requests over time/, /^Tokens over time/, /^Top consumers by requests/, /^Top model APIs by requests/]) {
+    const img = page.getByRole('img', { name: chart });
+    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth)).toBe(760);
+  }
+  await page.getByText('Requests over time as a table').click();
+  await expect(page.getByRole('table', { name: /Requests per bucket by outcome/ })).toBeVisible();
+});

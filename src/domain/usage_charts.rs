@@ -5,7 +5,7 @@
 
 use super::format_time;
 use super::usage::{ALLOWED, OUTCOMES};
-use super::usage_overview::{TopEntry, UsageOverview};
+use super::usage_overview::{TopEntry, UsageOverview, TOP};
 
 /// One of the Usage page's charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -268,7 +268,8 @@ mod svg {
             .x_label_formatter(&label)
             .y_label_formatter(&count)
             .y_desc(unit)
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(RGBColor(240, 240, 240))
+            .max_light_lines(1)
             .label_style(("sans-serif", 13))
             .draw()?;
         let mut base = vec![0i64; o.times.len()];
@@ -305,9 +306,23 @@ mod svg {
         Ok(())
     }
 
+    /// One horizontal bar in row `row`, from `from` to `to`, with a gap above and below.
+    fn bar(row: u32, from: i64, to: i64, colour: RGBColor) -> Rectangle<(i64, SegmentValue<u32>)> {
+        let mut r = Rectangle::new(
+            [
+                (from, SegmentValue::Exact(row)),
+                (to, SegmentValue::Exact(row + 1)),
+            ],
+            colour.filled(),
+        );
+        r.set_margin(4, 4, 0, 0);
+        r
+    }
+
     /// Horizontal bars, the first entry at the top: allowed, then refused, requests.
     fn ranked<'a>(root: &Area<'a>, entries: &[TopEntry], empty: &str) -> Result<(), Failure<'a>> {
-        let n = entries.len().max(1) as u32;
+        // Always TOP rows, so that a bar is as thick with one entry as with ten.
+        let n = TOP as u32;
         let top = entries.iter().map(|e| e.requests).max().unwrap_or(0).max(1);
         let names: Vec<String> = entries
             .iter()
@@ -341,7 +356,8 @@ mod svg {
             .y_labels(n as usize)
             .x_label_formatter(&count)
             .y_label_formatter(&name)
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(RGBColor(240, 240, 240))
+            .max_light_lines(1)
             .label_style(("sans-serif", 13))
             .draw()?;
         let row = |i: usize| n - 1 - i as u32;
@@ -351,15 +367,7 @@ mod svg {
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| e.allowed > 0)
-                    .map(|(i, e)| {
-                        Rectangle::new(
-                            [
-                                (0, SegmentValue::Exact(row(i))),
-                                (e.allowed, SegmentValue::Exact(row(i) + 1)),
-                            ],
-                            GREEN_ALLOWED.filled(),
-                        )
-                    }),
+                    .map(|(i, e)| bar(row(i), 0, e.allowed, GREEN_ALLOWED)),
             )?
             .label("allowed")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], GREEN_ALLOWED.filled()));
@@ -369,15 +377,7 @@ mod svg {
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| e.requests > e.allowed)
-                    .map(|(i, e)| {
-                        Rectangle::new(
-                            [
-                                (e.allowed, SegmentValue::Exact(row(i))),
-                                (e.requests, SegmentValue::Exact(row(i) + 1)),
-                            ],
-                            DENIED.filled(),
-                        )
-                    }),
+                    .map(|(i, e)| bar(row(i), e.allowed, e.requests, DENIED)),
             )?
             .label("refused")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], DENIED.filled()));
