@@ -11,6 +11,7 @@ pub mod keys;
 pub mod limits;
 pub mod names;
 pub mod paging;
+pub mod proxy_config;
 pub mod quotas;
 pub mod records;
 pub mod request_path;

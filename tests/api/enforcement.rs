@@ -59,22 +59,25 @@ struct Nginx {
     _dir: tempfile::TempDir,
 }
 
-/// The lines of the README's `/_authz` location that name the gateway and clear the
-/// environment, for a console that trusts them (`CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1`).
-fn gateway_headers(gateway: &str) -> String {
-    format!(
-        "proxy_set_header X-Gateway-Id \"{gateway}\";\n            proxy_set_header X-Gateway-Environment \"\";"
-    )
-}
-
 impl Nginx {
-    /// nginx as the README configures it; `authz_headers` are the extra lines of the
-    /// `/_authz` location (the gateway and environment, when the console trusts them).
-    fn start(console: &str, authz_headers: &str) -> Nginx {
+    /// nginx exactly as the README and the console's "Connect a proxy" panel configure it,
+    /// in front of `console` and a stand-in model backend; naming `gateway` on every check
+    /// (the console trusts proxy headers), or not (the replica is configured with it).
+    fn start(console: &str, gateway: Option<&str>) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let (port, upstream) = (free_port(), free_port());
         let console = console.trim_start_matches("http://");
         let d = dir.path().display();
+        let listen = format!("127.0.0.1:{port}");
+        let backend = format!("http://127.0.0.1:{upstream}");
+        let site = gateway_console::domain::proxy_config::nginx(
+            &gateway_console::domain::proxy_config::NginxSite {
+                listen: &listen,
+                console,
+                backend: &backend,
+                gateway_id: gateway,
+            },
+        );
         let conf = format!(
             r#"
 daemon off;
@@ -90,8 +93,6 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
 
-    upstream console {{ server {console}; keepalive 16; }}
-
     # The stand-in model backend: echoes the identity headers and any key it was sent.
     server {{
         listen 127.0.0.1:{upstream};
@@ -101,56 +102,7 @@ http {{
         }}
     }}
 
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            auth_request /_authz;
-            auth_request_set $authz_reason $upstream_http_x_authz_reason;
-            auth_request_set $authz_retry_after $upstream_http_retry_after;
-            auth_request_set $ratelimit_limit $upstream_http_x_ratelimit_limit;
-            auth_request_set $ratelimit_remaining $upstream_http_x_ratelimit_remaining;
-            auth_request_set $ratelimit_reset $upstream_http_x_ratelimit_reset;
-            error_page 403 = @authz_refused;
-            add_header X-RateLimit-Limit $ratelimit_limit always;
-            add_header X-RateLimit-Remaining $ratelimit_remaining always;
-            add_header X-RateLimit-Reset $ratelimit_reset always;
-            auth_request_set $consumer_id $upstream_http_x_consumer_id;
-            auth_request_set $consumer_name $upstream_http_x_consumer_name;
-            auth_request_set $api_id $upstream_http_x_api_id;
-            proxy_set_header X-Consumer-Id $consumer_id;
-            proxy_set_header X-Consumer-Name $consumer_name;
-            proxy_set_header X-Api-Id $api_id;
-            proxy_set_header Authorization "";
-            proxy_set_header X-Api-Key "";
-            proxy_pass http://127.0.0.1:{upstream};
-        }}
-        # A rate limit's refusal becomes a 429 with Retry-After; any other refusal a 403.
-        location @authz_refused {{
-            default_type application/json;
-            add_header X-RateLimit-Limit $ratelimit_limit always;
-            add_header X-RateLimit-Remaining $ratelimit_remaining always;
-            add_header X-RateLimit-Reset $ratelimit_reset always;
-            if ($authz_reason ~ "^(rate-limited|quota-exhausted)$") {{
-                add_header Retry-After $authz_retry_after always;
-                add_header X-RateLimit-Limit $ratelimit_limit always;
-                add_header X-RateLimit-Remaining $ratelimit_remaining always;
-                add_header X-RateLimit-Reset $ratelimit_reset always;
-                return 429 '{{"code":"Throttling","message":"Too many requests; retry later."}}';
-            }}
-            return 403 '{{"code":"Forbidden","message":"This consumer is not authorized for this API."}}';
-        }}
-        location = /_authz {{
-            internal;
-            proxy_pass http://console/authz/check;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URI $request_uri;
-            proxy_set_header X-Original-Method $request_method;
-            {authz_headers}
-        }}
-    }}
+{site}
 }}
 "#
         );
@@ -351,7 +303,7 @@ async fn nginx_lets_through_only_what_the_rules_allow_and_follows_every_change()
     let rule = w.rule("Consumer", &alice.consumer, None);
     w.call(&app, "POST", "/v1/authorization-rules", Some(rule))
         .await;
-    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    let gw = Nginx::start(console_addr(&app), Some(&w.gateway));
 
     // A bound key with a rule passes; the upstream sees who, but not the key.
     within_a_second(&gw, "/v1/chat/completions", Some(&alice.key), 200, "alice").await;
@@ -484,7 +436,7 @@ async fn through_nginx_a_rate_limit_is_a_429_with_retry_after_and_the_rest_is_un
         )
         .await;
     app.enforcer.refresh().await.unwrap();
-    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    let gw = Nginx::start(console_addr(&app), Some(&w.gateway));
     let names = [
         "x-ratelimit-limit",
         "x-ratelimit-remaining",
@@ -565,7 +517,7 @@ async fn group_membership_group_status_and_short_term_rules_take_effect_through_
     let w = World::new(&app).await;
     let carol = w.holder(&app, "carol", true).await;
     let dave = w.holder(&app, "dave", false).await;
-    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    let gw = Nginx::start(console_addr(&app), Some(&w.gateway));
 
     // Through the group: passes; the group disabled: refused; enabled again: passes.
     within_a_second(
@@ -711,7 +663,7 @@ async fn through_nginx_the_client_chooses_neither_gateway_environment_path_nor_i
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let w = World::new(&app).await;
     let (mallory, dev) = admin_in_dev_only(&app, &w).await;
-    let gw = Nginx::start(console_addr(&app), &gateway_headers(&w.gateway));
+    let gw = Nginx::start(console_addr(&app), Some(&w.gateway));
     client_headers_change_nothing(&gw, &w, &mallory, &dev).await;
     let refused = through(&gw, "/v1/chat/..;/admin/x", Some(&mallory.key)).await;
     assert_eq!(
@@ -735,7 +687,7 @@ async fn a_replica_configured_for_its_gateway_ignores_the_headers_of_a_plain_pro
         },
     )
     .await;
-    let gw = Nginx::start(console_addr(&app), "");
+    let gw = Nginx::start(console_addr(&app), None);
     client_headers_change_nothing(&gw, &w, &mallory, &dev).await;
 }
 
