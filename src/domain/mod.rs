@@ -7,6 +7,7 @@ pub mod authorization;
 pub mod config;
 pub mod ids;
 pub mod inputs;
+pub mod instance_overview;
 pub mod keys;
 pub mod limits;
 pub mod names;

@@ -5,7 +5,7 @@
 
 use super::format_time;
 use super::usage::{ALLOWED, OUTCOMES};
-use super::usage_overview::{TopEntry, UsageOverview, TOP};
+use super::usage_overview::{TopEntry, UsageOverview};
 
 /// One of the Usage page's charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -190,6 +190,7 @@ pub use svg::svg;
 mod svg {
     use super::*;
     use crate::domain::limits::group_digits;
+    use crate::domain::usage_overview::TOP;
     use plotters::prelude::*;
 
     const SIZE: (u32, u32) = (760, 300);

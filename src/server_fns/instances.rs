@@ -65,3 +65,42 @@ pub async fn delete_instance(id: String) -> Result<(), AppError> {
     let (db, actor) = actor()?;
     respond(crate::service::instances::delete_instance(&db, &actor, &id).await)
 }
+
+/// The instance page's overview, with this replica's snapshot state and the console's origin.
+#[server(endpoint = "instance_overview")]
+pub async fn instance_overview(
+    id: String,
+) -> Result<crate::domain::instance_overview::InstanceOverview, AppError> {
+    use super::context::{actor, once, respond};
+    let (db, _) = actor()?;
+    let state = use_context::<crate::state::AppState>().ok_or(AppError::Internal)?;
+    let mut overview = respond(
+        once(
+            ("instance_overview", &id),
+            crate::service::instances::overview(&db, &id),
+        )
+        .await,
+    )?;
+    overview.snapshot_revision = state.enforcer.revision(id.trim());
+    overview.snapshot_confirmed_ago = state.enforcer.loaded().1.as_millis() as i64;
+    overview.console_origin = match &state.web.public_origin {
+        Some(origin) => origin.clone(),
+        None => {
+            let host = use_context::<http::request::Parts>()
+                .and_then(|p| {
+                    p.headers
+                        .get(http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
+            let scheme = if state.web.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+    };
+    Ok(overview)
+}

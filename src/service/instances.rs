@@ -3,7 +3,9 @@
 use super::change::{Audit, AuditAction, Deletable};
 use super::{parse_description, parse_name, Actor};
 use crate::domain::inputs::{InstanceUpdate, NewInstance};
+use crate::domain::instance_overview::InstanceOverview;
 use crate::domain::records::{ConsumerGroup, Dependency, DependencyKind, Instance};
+use crate::domain::usage::{Granularity, UsageQuery, DAY_MS};
 use crate::domain::{IdKind, Page, PageRequest, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::store::read::Read;
@@ -91,6 +93,48 @@ pub async fn list_instances(db: &Db, search: &str, page: PageRequest) -> AppResu
 
 pub async fn get_instance(db: &Db, id: &str) -> AppResult<Instance> {
     super::require_instance(db, id).await
+}
+
+/// What the instance page shows first (see [`InstanceOverview`]); the caller adds what only
+/// the serving replica knows: its snapshot's revision and age, and its own address.
+pub async fn overview(db: &Db, id: &str) -> AppResult<InstanceOverview> {
+    let instance = super::require_instance(db, id).await?;
+    let now = now_ms();
+    let mut conn = db.reader().await?;
+    let counts = instances::counts(&mut conn, &instance.id, now)
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Instance, &instance.id))?;
+    let today_from = now - now.rem_euclid(DAY_MS);
+    let today = UsageQuery {
+        from: today_from,
+        to: now,
+        granularity: Granularity::Hour,
+        group_by: Vec::new(),
+        consumer_id: None,
+        consumer_group_id: None,
+        key_id: None,
+        api_id: None,
+        environment_id: None,
+        outcome: None,
+    };
+    let (_, totals) = crate::store::usage::query(&mut conn, &instance.id, &today).await?;
+    let quotas_near_limit = super::quotas::near_limit(&mut conn, &instance.id, now, 10).await?;
+    Ok(InstanceOverview {
+        gateway_id: instance.id,
+        consumers: counts.consumers,
+        consumer_groups: counts.consumer_groups,
+        keys: counts.keys,
+        apis: counts.apis,
+        rules_in_effect: counts.rules_in_effect,
+        today_from,
+        today_to: now,
+        today: totals,
+        quotas_near_limit,
+        revision: counts.revision,
+        snapshot_revision: None,
+        snapshot_confirmed_ago: 0,
+        console_origin: String::new(),
+    })
 }
 
 /// Renames an instance or changes its engine version and description (with its version).

@@ -51,6 +51,33 @@ async fn standing(conn: &mut impl Read, mut q: Quota, now: i64) -> AppResult<Quo
     Ok(q)
 }
 
+/// The quotas of an instance past their warning threshold in their current period, the
+/// fullest first (at most `shown`). Candidates come from the counts of the last 32 days (a
+/// month at most), each then judged in its own period and time zone.
+pub async fn near_limit(
+    conn: &mut impl Read,
+    instance_id: &str,
+    now: i64,
+    shown: usize,
+) -> AppResult<Vec<Quota>> {
+    let since = now - 32 * crate::domain::usage::DAY_MS;
+    let mut near = Vec::new();
+    for id in quotas::near_limit(conn, instance_id, since, 200).await? {
+        if let Some(q) = quotas::get(conn, &id).await? {
+            let q = standing(conn, q, now).await?;
+            if q.status != QuotaStatus::Ok {
+                near.push(q);
+            }
+        }
+    }
+    near.sort_by(|a, b| {
+        let fill = |q: &Quota| q.used as f64 / q.amount as f64;
+        fill(b).total_cmp(&fill(a)).then(a.id.cmp(&b.id))
+    });
+    near.truncate(shown);
+    Ok(near)
+}
+
 /// `consumer alice: 1,000 requests a day (Europe/Berlin), warn at 80 %`.
 fn summary(q: &Quota) -> String {
     format!(

@@ -134,3 +134,38 @@ pub async fn delete(conn: &mut impl Write, instance_id: &str) -> Result<bool, sq
     }
     Ok(deleted == 1)
 }
+
+row! {
+    /// What an instance holds, counted.
+    pub struct Counts {
+        pub consumers: i64,
+        pub consumer_groups: i64,
+        pub keys: i64,
+        pub apis: i64,
+        pub rules_in_effect: i64,
+        pub revision: i64,
+    }
+}
+
+/// How many consumers, groups, keys and model APIs the instance holds, how many of its
+/// authorization rules are in effect at `now` (long-term, or expiring later), and the
+/// revision of its enforcement data.
+pub async fn counts(
+    conn: &mut impl Read,
+    id: &str,
+    now: i64,
+) -> Result<Option<Counts>, sqlx::Error> {
+    conn.expect_slow();
+    conn.first(
+        "SELECT \
+         (SELECT COUNT(*) FROM consumers WHERE instance_id = $1) AS consumers, \
+         (SELECT COUNT(*) FROM consumer_groups WHERE instance_id = $1) AS consumer_groups, \
+         (SELECT COUNT(*) FROM api_keys WHERE instance_id = $1) AS keys, \
+         (SELECT COUNT(*) FROM model_apis WHERE instance_id = $1) AS apis, \
+         (SELECT COUNT(*) FROM authorization_rules WHERE instance_id = $1 \
+            AND (expire_mode = 'LongTerm' OR expire_at > $2)) AS rules_in_effect, \
+         i.revision FROM instances i WHERE i.id = $1",
+        &[id.into(), crate::store::Arg::Int(now)],
+    )
+    .await
+}

@@ -450,3 +450,40 @@ pub async fn prune_counts(db: &super::Db, before: i64) -> Result<u64, sqlx::Erro
     tx.commit().await?;
     Ok(n)
 }
+
+row! {
+    struct NearRow {
+        quota_id: String,
+    }
+}
+
+/// The quotas of an instance whose counts in some period since `since` reach their warning
+/// threshold (at most `limit`): the candidates for "near their limit", which the caller
+/// checks against each quota's current period.
+pub async fn near_limit(
+    conn: &mut impl Read,
+    instance_id: &str,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    conn.expect_slow();
+    let rows: Vec<NearRow> = conn
+        .all(
+            "SELECT c.quota_id FROM quota_counts c \
+             JOIN quotas q ON q.id = c.quota_id AND c.generation = q.generation \
+             WHERE q.instance_id = $1 AND c.period_start >= $2 \
+             GROUP BY c.quota_id, c.period_start \
+             HAVING (CASE WHEN MAX(q.metric) = 'requests' THEN SUM(c.requests) ELSE SUM(c.tokens) END) * 100 \
+                    >= MAX(q.amount) * MAX(q.warn_percent) \
+             ORDER BY c.period_start DESC LIMIT $3",
+            &[instance_id.into(), Arg::Int(since), Arg::Int(limit)],
+        )
+        .await?;
+    let mut ids: Vec<String> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if !ids.contains(&r.quota_id) {
+            ids.push(r.quota_id);
+        }
+    }
+    Ok(ids)
+}

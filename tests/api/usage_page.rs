@@ -191,3 +191,79 @@ async fn bad_usage_page_questions_are_refused_with_what_is_wrong() {
         .await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn the_instance_overview_counts_what_it_holds_today_and_the_quotas_near_their_limit() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    app.enforcer.refresh().await.unwrap();
+    until_granted(&app, &gw.id).await;
+    // alice may make 3 requests a day; after 3 she is at her limit.
+    let quota = app
+        .rest(
+            Some(&admin),
+            "POST",
+            "/v1/quotas",
+            Some(
+                serde_json::json!({"gatewayId": gw.id, "subjectId": gw.alice, "period": "day",
+                "amount": 4, "warnPercent": 50}),
+            ),
+        )
+        .await;
+    ok(&quota);
+    app.enforcer.refresh().await.unwrap();
+    for _ in 0..3 {
+        check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await;
+    }
+    assert_eq!(check(&app, &gw.id, BOB_KEY, "/v1/chat", None).await, 403);
+    app.enforcer.flush_usage().await.unwrap();
+    app.enforcer.sync_quotas(true).await.unwrap();
+
+    let browser = app.admin().await;
+    let (status, o) = app
+        .call_form(&browser, "instance_overview", &[("id", gw.id.as_str())])
+        .await;
+    assert_eq!(status, 200, "{o}");
+    // alice and bob; team and the default group; their two keys; chat; two rules.
+    let counts: Vec<i64> = [
+        "consumers",
+        "consumer_groups",
+        "keys",
+        "apis",
+        "rules_in_effect",
+    ]
+    .iter()
+    .map(|f| o[*f].as_i64().unwrap())
+    .collect();
+    assert_eq!(counts, vec![2, 2, 2, 1, 2]);
+    assert!(o["today"]["allowed"].as_i64().unwrap() >= 4, "{o}");
+    assert!(o["today"]["denied"].as_i64().unwrap() >= 1, "{o}");
+    let near = o["quotas_near_limit"].as_array().unwrap();
+    assert_eq!(near.len(), 1, "{o}");
+    assert_eq!(near[0]["subject"]["name"], "alice");
+    assert_eq!(near[0]["status"], "Warning");
+    assert_eq!(o["snapshot_revision"], o["revision"]);
+    assert_eq!(o["console_origin"], app.base.as_str());
+
+    // The page shows it, with the proxy configurations filled in for this gateway.
+    let html = browser
+        .get(format!("{}/instances/{}", app.base, gw.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let host = app.base.trim_start_matches("http://");
+    for expected in [
+        "What it holds",
+        "Quotas near their limit",
+        &format!("upstream console {{ server {host}; keepalive 64; }}"),
+        &format!("proxy_set_header X-Gateway-Id \"{}\";", gw.id),
+        &format!("CONSOLE_AUTHZ_GATEWAY_ID={}", gw.id),
+        "Copy the nginx configuration",
+    ] {
+        assert!(html.contains(expected), "{expected} is missing");
+    }
+}

@@ -1,6 +1,7 @@
 //! The instance list, the frame of an instance (sidebar), and its basic information.
 
 use super::dialogs::{DeleteInstanceDialog, EditInstanceDialog};
+use super::overview::InstanceDashboard;
 use crate::domain::inputs::NewInstance;
 use crate::domain::records::Instance;
 use crate::server_fns::instances::{create_instance, get_instance, list_instances};
@@ -165,7 +166,7 @@ pub fn InstanceOverview() -> impl IntoView {
                                 {writer.then(|| view! { <a class="button" href=import>"Import configuration"</a> })}
                             </div>
                             <dl class="facts">
-                                <dt>"ID"</dt><dd>{i.id}</dd>
+                                <dt>"ID"</dt><dd>{i.id.clone()}</dd>
                                 <dt>"Name"</dt><dd>{i.name}</dd>
                                 <dt>"Status"</dt><dd>{i.status}</dd>
                                 <dt>"Region"</dt><dd>{i.region}</dd>
@@ -173,6 +174,7 @@ pub fn InstanceOverview() -> impl IntoView {
                                 <dt>"Creation Time"</dt><dd><LocalTime ms=i.created_at /></dd>
                                 <dt>"Description"</dt><dd>{i.description}</dd>
                             </dl>
+                            <InstanceDashboard id=i.id.clone() />
                         }.into_any()
                     }
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),

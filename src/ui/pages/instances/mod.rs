@@ -2,5 +2,6 @@
 
 mod dialogs;
 mod list;
+mod overview;
 
 pub use list::{InstanceLayout, InstanceOverview, InstancesPage};
