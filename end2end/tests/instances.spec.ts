@@ -72,3 +72,33 @@ test('a Viewer sees an instance without Edit or Delete', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Edit instance' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Delete instance' })).toHaveCount(0);
 });
+
+test('the instance page is an overview: counts, today, quotas near their limit, the snapshot, and a proxy configuration to copy', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await signIn(page);
+  await page.getByRole('link', { name: /^gw-/ }).first().click();
+  await expect(page.getByRole('heading', { name: 'Basic information' })).toBeVisible();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  const gw = page.url().match(/\/instances\/(gw-[a-z0-9]+)/)![1];
+
+  const holds = page.getByRole('region', { name: 'What it holds' });
+  await expect(holds.getByRole('link', { name: /^Consumers: \d/ })).toBeVisible();
+  await holds.getByRole('link', { name: /^Model APIs: \d/ }).click();
+  await expect(page.getByRole('heading', { name: 'Model APIs', exact: true })).toBeVisible();
+  await page.goBack();
+
+  const today = page.getByRole('region', { name: 'Today' });
+  const chart = today.getByRole('img', { name: /^Requests today \(UTC, since midnight\): [\d,]+ allowed, [\d,]+ refused\.$/ });
+  await expect.poll(() => chart.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth)).toBe(760);
+  await expect(page.getByRole('region', { name: 'Quotas near their limit' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Enforcement snapshot' })).toContainText(/revision \d+|not loaded/);
+
+  const connect = page.getByRole('region', { name: 'Connect a proxy' });
+  const nginx = connect.getByLabel('nginx configuration', { exact: true });
+  await expect(nginx).toContainText(`proxy_set_header X-Gateway-Id "${gw}";`);
+  await expect(nginx).toContainText(`upstream console { server ${new URL(page.url()).host}; keepalive 64; }`);
+  await connect.getByRole('button', { name: 'Copy the nginx configuration' }).click();
+  await expect(connect.getByRole('button', { name: 'Copy the nginx configuration' })).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`X-Gateway-Id "${gw}"`);
+  await expect(connect.getByLabel('Envoy configuration', { exact: true })).toContainText(`CONSOLE_AUTHZ_GATEWAY_ID=${gw}`);
+});

@@ -166,7 +166,7 @@ pub fn InstanceOverview() -> impl IntoView {
                                 {writer.then(|| view! { <a class="button" href=import>"Import configuration"</a> })}
                             </div>
                             <dl class="facts">
-                                <dt>"ID"</dt><dd>{i.id.clone()}</dd>
+                                <dt>"ID"</dt><dd>{i.id}</dd>
                                 <dt>"Name"</dt><dd>{i.name}</dd>
                                 <dt>"Status"</dt><dd>{i.status}</dd>
                                 <dt>"Region"</dt><dd>{i.region}</dd>
@@ -174,13 +174,13 @@ pub fn InstanceOverview() -> impl IntoView {
                                 <dt>"Creation Time"</dt><dd><LocalTime ms=i.created_at /></dd>
                                 <dt>"Description"</dt><dd>{i.description}</dd>
                             </dl>
-                            <InstanceDashboard id=i.id.clone() />
                         }.into_any()
                     }
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
+        <InstanceDashboard id=Signal::derive(move || params.read().get("id").unwrap_or_default()) />
         {move || editing.get().map(|i| view! {
             <EditInstanceDialog instance=i on_close=move || editing.set(None) on_done=move || { editing.set(None); reload.update(|r| *r += 1) } />
         })}

@@ -12,8 +12,8 @@ use crate::ui::pages::quotas::{subject_text, usage_bar};
 use leptos::prelude::*;
 
 #[component]
-pub fn InstanceDashboard(id: String) -> impl IntoView {
-    let overview = Resource::new(move || id.clone(), instance_overview);
+pub fn InstanceDashboard(#[prop(into)] id: Signal<String>) -> impl IntoView {
+    let overview = Resource::new(move || id.get(), instance_overview);
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading the overview…"</p> }>
             {move || Suspend::new(async move {
@@ -59,11 +59,12 @@ fn holdings(o: &InstanceOverview) -> impl IntoView {
     view! {
         <section aria-labelledby="overview-holds">
             <h2 id="overview-holds">"What it holds"</h2>
-            <dl class="facts">
+            // A list, not a <dl>: links inside <dd> broke hydration (as in the consumer panel).
+            <ul class="counts">
                 {rows.into_iter().map(|(what, n, tail)| view! {
-                    <dt>{what}</dt><dd><a href=link(o, tail) aria-label=format!("{what}: {}", group_digits(n))>{group_digits(n)}</a></dd>
+                    <li><a href=link(o, tail)>{format!("{what}: {}", group_digits(n))}</a></li>
                 }).collect_view()}
-            </dl>
+            </ul>
         </section>
     }
 }
