@@ -75,6 +75,17 @@ test('the Usage page charts what the check decided, narrows to a consumer, shows
   await expect(page).toHaveURL(new RegExp(`consumer=${id}`));
   await expect(page.getByLabel('Consumer (name or ID)')).toHaveValue(id);
 
+  // The consumer's details panel charts its last 7 days, and leads to its usage.
+  await page.goto(page.url().split('/usage')[0] + `/consumers?q=${name}`);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByRole('link', { name: `${name} details` }).click();
+  const panel = page.getByRole('complementary', { name: 'Consumer details' });
+  const week = panel.getByRole('img', { name: /^Requests over time, .* by hour: 3 requests \(2 allowed, 1 / });
+  await expect.poll(() => week.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth)).toBe(760);
+  await panel.getByRole('link', { name: 'Usage of this consumer' }).click();
+  await expect(page).toHaveURL(new RegExp(`range=7d&consumer=${id}`));
+  await expect(page.getByRole('heading', { name: 'Usage', exact: true })).toBeVisible();
+
   // A question that cannot be answered says why.
   await page.getByLabel('Range', { exact: true }).selectOption({ label: 'From – to (UTC)' });
   await page.getByRole('button', { name: 'Show usage' }).click();

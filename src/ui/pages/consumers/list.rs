@@ -10,12 +10,16 @@ use super::rules::{
 };
 use crate::domain::records::{Consumer, Credential, Quota};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
+use crate::domain::url_encode;
+use crate::domain::usage_charts::Chart;
+use crate::domain::usage_overview::{UsageFilter, UsageOverview, UsageRange};
 use crate::domain::Page;
 use crate::error::AppError;
 use crate::server_fns::consumers::consumer_details;
 use crate::server_fns::consumers::{list_consumers, remove_from_group, set_consumer_enabled};
 use crate::server_fns::groups::list_groups;
 use crate::server_fns::quotas::quota_page;
+use crate::server_fns::usage::instance_usage;
 use crate::ui::components::notify;
 use crate::ui::components::LocalTime;
 use crate::ui::components::{can_write, ListQuery, ListTable, Toolbar};
@@ -195,10 +199,22 @@ fn ConsumerDetails(
                 let (c, rules) =
                     consumer_details(id.clone(), search, Some(rules_page), Some(RULES_PAGE))
                         .await?;
-                let quotas = quota_page(c.instance_id.clone(), id, Some(1), Some(20))
+                let quotas = quota_page(c.instance_id.clone(), id.clone(), Some(1), Some(20))
                     .await?
                     .items;
-                Ok::<_, AppError>((c, rules, quotas))
+                // Its last 7 days (a panel without them is still a panel).
+                let week = UsageFilter {
+                    range: Some(UsageRange::LastWeek.as_str().to_owned()),
+                    consumer: Some(id),
+                    ..UsageFilter::default()
+                };
+                let usage = instance_usage(c.instance_id.clone(), week).await.ok();
+                Ok::<_, AppError>(Loaded {
+                    c,
+                    rules,
+                    quotas,
+                    usage,
+                })
             }
         },
     );
@@ -214,12 +230,36 @@ fn ConsumerDetails(
                     let here = here.clone();
                     Suspend::new(async move {
                     match consumer.await {
-                        Ok((c, rules, quotas)) => details_body(c, rules, quotas, here, writer, open, reload).into_any(),
+                        Ok(loaded) => details_body(loaded, here, writer, open, reload).into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}}
             </Transition>
         </aside>
+    }
+}
+
+/// The consumer's requests over the last 7 days by outcome: the Usage page's chart, with its
+/// words as the text alternative, and the way to the page.
+fn usage_section(c: &Consumer, o: &UsageOverview) -> impl IntoView {
+    let chart = format!(
+        "/v1/usage/chart?chart=requests&gatewayId={}&range=custom&from={}&to={}&consumer={}",
+        url_encode(&c.instance_id),
+        o.from,
+        o.to,
+        url_encode(&c.id)
+    );
+    let page = format!(
+        "/instances/{}/usage?range=7d&consumer={}",
+        c.instance_id,
+        url_encode(&c.id)
+    );
+    view! {
+        <section aria-labelledby="usage-section">
+            <h3 id="usage-section">"Usage, last 7 days"</h3>
+            <img class="small-chart" src=chart alt=Chart::Requests.summary(o) width="760" height="300" />
+            <p><a href=page>"Usage of this consumer"</a></p>
+        </section>
     }
 }
 
@@ -284,10 +324,22 @@ fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoVie
     view! { <ul class="plain">{items}</ul> }.into_any()
 }
 
-fn details_body(
+/// What the details panel shows, loaded at once.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Loaded {
     c: Consumer,
     rules: Page<ConsumerAuthorizationRule>,
     quotas: Vec<Quota>,
+    usage: Option<UsageOverview>,
+}
+
+fn details_body(
+    Loaded {
+        c,
+        rules,
+        quotas,
+        usage,
+    }: Loaded,
     here: ListQuery,
     writer: bool,
     open: RwSignal<Open>,
@@ -313,6 +365,7 @@ fn details_body(
             </dl>
             <p><a href=limits_href>"Rate limits that cover this consumer"</a></p>
         </section>
+        {usage.map(|o| usage_section(&c, &o))}
         <section aria-labelledby="quotas-section">
             <h3 id="quotas-section">"Quotas"</h3>
             {if quotas.is_empty() {
