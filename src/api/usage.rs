@@ -182,7 +182,7 @@ impl OverviewParams {
 async fn get_usage_overview(ctx: Ctx, Params(q): Params<OverviewParams>) -> Answer<UsageOverview> {
     let (gateway_id, filter) = q.split()?;
     Ok(Data(
-        usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?,
+        usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, None).await?,
     ))
 }
 
@@ -207,7 +207,7 @@ async fn get_usage_chart(
 ) -> Result<Response, AppError> {
     let chart = chart(&c.chart)?;
     let (gateway_id, filter) = q.split()?;
-    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?;
+    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, Some(chart)).await?;
     let svg = usage_charts::svg(chart, &overview).map_err(|e| {
         tracing::error!(error = %e, chart = chart.as_str(), "a usage chart could not be drawn");
         AppError::Internal
@@ -236,7 +236,7 @@ async fn get_usage_chart_csv(
 ) -> Result<Response, AppError> {
     let chart = chart(&c.chart)?;
     let (gateway_id, filter) = q.split()?;
-    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter).await?;
+    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, Some(chart)).await?;
     let file = format!(
         "attachment; filename=\"usage-{}-{}.csv\"",
         chart.as_str(),

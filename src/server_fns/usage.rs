@@ -16,7 +16,7 @@ pub async fn instance_usage(
     respond(
         once(
             ("instance_usage", &instance_id, &filter),
-            crate::service::usage::overview(&db, &actor, &instance_id, &filter),
+            crate::service::usage::overview(&db, &actor, &instance_id, &filter, None),
         )
         .await,
     )

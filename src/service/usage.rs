@@ -7,6 +7,7 @@ use crate::domain::usage::{
     Dimension, RawUsageQuery, RejectedRecord, UsageDelta, UsageIngested, UsageQuery, UsageRecords,
     UsageReport, ALLOWED, FUTURE_SKEW_MS, MAX_RECORDS, MAX_ROWS, MINUTE_MS,
 };
+use crate::domain::usage_charts::Chart;
 use crate::domain::usage_overview::{UsageFilter, UsageOverview, TOP};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
@@ -75,14 +76,18 @@ fn checked(raw: &RawUsageQuery) -> AppResult<UsageQuery> {
 
 /// What the Usage page draws for a gateway (and `GET /v1/usage/overview` answers): requests
 /// by outcome and tokens in every bucket of the range, the totals, and the consumers and
-/// model APIs with the most requests. The filter's consumer is an ID or a name.
+/// model APIs with the most requests. The filter's consumer is an ID or a name. With `only`
+/// a chart, just what that chart draws is read (the rest is left empty).
 #[tracing::instrument(skip(db, actor, filter), fields(actor = %actor.user.username))]
 pub async fn overview(
     db: &Db,
     actor: &Actor,
     gateway_id: &str,
     filter: &UsageFilter,
+    only: Option<Chart>,
 ) -> AppResult<UsageOverview> {
+    let wants = |c: Chart| only.is_none_or(|o| o == c);
+    let series = wants(Chart::Requests) || wants(Chart::Tokens);
     let gateway = require_instance(db, gateway_id).await?;
     let mut conn = db.reader().await?;
     let consumer_id = match filter.consumer.as_deref().map(str::trim) {
@@ -107,16 +112,28 @@ pub async fn overview(
         .map_err(|e| AppError::invalid(e.field, e.message))?;
     let mut q = checked(&raw)?;
     q.group_by = vec![Dimension::Outcome];
-    let (rows, totals) = store::usage::query(&mut conn, &gateway.id, &q).await?;
-    let rows = rows.ok_or_else(|| {
-        AppError::invalid(
-            "To",
-            format!("This range has too many buckets to draw (more than {MAX_ROWS} rows): choose a shorter range."),
-        )
-    })?;
-    let top_consumers =
-        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Consumers, TOP).await?;
-    let top_apis = store::usage::top(&mut conn, &gateway.id, &q, Ranked::Apis, TOP).await?;
+    let (rows, totals) = if series {
+        let (rows, totals) = store::usage::query(&mut conn, &gateway.id, &q).await?;
+        let rows = rows.ok_or_else(|| {
+            AppError::invalid(
+                "To",
+                format!("This range has too many buckets to draw (more than {MAX_ROWS} rows): choose a shorter range."),
+            )
+        })?;
+        (rows, totals)
+    } else {
+        (Vec::new(), Default::default())
+    };
+    let top_consumers = if wants(Chart::Consumers) {
+        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Consumers, TOP).await?
+    } else {
+        Vec::new()
+    };
+    let top_apis = if wants(Chart::Apis) {
+        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Apis, TOP).await?
+    } else {
+        Vec::new()
+    };
     Ok(UsageOverview::build(
         gateway.id,
         q.from,
