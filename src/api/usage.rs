@@ -186,10 +186,18 @@ async fn get_usage_overview(ctx: Ctx, Params(q): Params<OverviewParams>) -> Answ
     ))
 }
 
-fn chart(name: &Option<String>) -> Result<Chart, AppError> {
-    Chart::parse(required("Chart", name)?).ok_or_else(|| {
+/// The chart asked for, and what it draws.
+async fn chart_data(
+    ctx: &Ctx,
+    c: ChartParams,
+    q: OverviewParams,
+) -> Result<(Chart, UsageOverview), AppError> {
+    let chart = Chart::parse(required("Chart", &c.chart)?).ok_or_else(|| {
         AppError::invalid("Chart", "The chart is requests, tokens, consumers or apis.")
-    })
+    })?;
+    let (gateway_id, filter) = q.split()?;
+    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, Some(chart)).await?;
+    Ok((chart, overview))
 }
 
 /// One chart of the Usage page as an SVG image (760 × 300): `requests` (over time, stacked by
@@ -205,9 +213,7 @@ async fn get_usage_chart(
     Params(c): Params<ChartParams>,
     Params(q): Params<OverviewParams>,
 ) -> Result<Response, AppError> {
-    let chart = chart(&c.chart)?;
-    let (gateway_id, filter) = q.split()?;
-    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, Some(chart)).await?;
+    let (chart, overview) = chart_data(&ctx, c, q).await?;
     let svg = usage_charts::svg(chart, &overview).map_err(|e| {
         tracing::error!(error = %e, chart = chart.as_str(), "a usage chart could not be drawn");
         AppError::Internal
@@ -234,9 +240,7 @@ async fn get_usage_chart_csv(
     Params(c): Params<ChartParams>,
     Params(q): Params<OverviewParams>,
 ) -> Result<Response, AppError> {
-    let chart = chart(&c.chart)?;
-    let (gateway_id, filter) = q.split()?;
-    let overview = usage::overview(&ctx.db, &ctx.actor, &gateway_id, &filter, Some(chart)).await?;
+    let (chart, overview) = chart_data(&ctx, c, q).await?;
     let file = format!(
         "attachment; filename=\"usage-{}-{}.csv\"",
         chart.as_str(),

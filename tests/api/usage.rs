@@ -48,6 +48,17 @@ pub(crate) async fn until_granted(app: &TestApp, gw: &str) {
     panic!("the replica never granted alice");
 }
 
+/// Writes what is counted and deletes every usage row: a test starts from nothing.
+pub(crate) async fn forget_usage(app: &TestApp) {
+    app.enforcer.flush_usage().await.unwrap();
+    for table in ["usage_minutes", "usage_hours"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -81,13 +92,7 @@ async fn every_decision_is_counted_by_consumer_key_api_and_outcome_and_read_back
     };
 
     until_granted(&app, &gw.id).await;
-    app.enforcer.flush_usage().await.unwrap();
-    for table in ["usage_minutes", "usage_hours"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-            .execute(&app.db.pool)
-            .await
-            .unwrap();
-    }
+    forget_usage(&app).await;
     for _ in 0..3 {
         assert_eq!(
             check(&app, &gw.id, ALICE_KEY, "/v1/chat/x", None).await,

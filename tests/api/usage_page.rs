@@ -3,7 +3,7 @@
 
 use crate::access::{check, gateway, ALICE_KEY, BOB_KEY};
 use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_with, TestApp};
-use crate::usage::until_granted;
+use crate::usage::{forget_usage, until_granted};
 
 async fn get_raw(app: &TestApp, t: &str, path: &str) -> (u16, String, String) {
     let r = reqwest::Client::new()
@@ -28,13 +28,7 @@ async fn the_overview_draws_requests_by_outcome_and_ranks_consumers_with_charts_
     let gw = gateway(&app, &admin, "explain-gw").await;
     app.enforcer.refresh().await.unwrap();
     until_granted(&app, &gw.id).await;
-    app.enforcer.flush_usage().await.unwrap();
-    for table in ["usage_minutes", "usage_hours"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-            .execute(&app.db.pool)
-            .await
-            .unwrap();
-    }
+    forget_usage(&app).await;
     for _ in 0..3 {
         assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
     }
