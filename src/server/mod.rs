@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             session::require_session,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(request_id))
         .layer(assets::compression())
         .with_state(state)
@@ -114,6 +115,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// A handler that panicked: logged, and answered 500 in the REST envelope with the request's
+/// ID (rather than a dropped connection). Nothing of the panic reaches the client.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    crate::api::error_response(&RequestId::current(), &crate::error::AppError::Internal)
+}
+
 /// Takes a well-formed `x-request-id` from the caller or makes one, and returns it.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req
@@ -139,4 +152,21 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_answered_500_in_the_envelope_without_its_message() {
+        let res = panicked(Box::new("secret detail"));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "InternalError");
+        assert!(!body.to_string().contains("secret detail"));
+    }
 }
