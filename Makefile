@@ -9,7 +9,7 @@ BIN := target/release/gateway-console
 # Reuse cargo-leptos' dev build for cargo test/clippy instead of compiling everything twice.
 SSR_FLAGS := --cfg erase_components
 
-.PHONY: bench-list bench-api bench-authz bench-config bench-signin bench-write bench-frontend soak run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
+.PHONY: bench-list bench-usage bench-api bench-authz bench-config bench-signin bench-write bench-frontend soak run test build tools tools-test check unit integration integration-sqlite integration-postgres e2e fuzz-api fmt clippy
 
 ## Tools -------------------------------------------------------------------------------
 tools:
@@ -82,6 +82,11 @@ bench-config: tools
 # binary, while /authz/check and a REST read are measured: targets p99 ≤ 5 ms and ≤ 50 ms.
 bench-signin: tools
 	cargo bench --no-default-features --features ssr --bench signin
+
+# The Usage page's charts at 100,000 active consumers and 30 days of hourly data (3M rows),
+# the bytes a row costs, and a flush's write rate: on SQLite and a throwaway PostgreSQL.
+bench-usage: tools-test
+	bash scripts/with-postgres.sh cargo bench --no-default-features --features ssr --bench usage
 
 # Creating consumers and rules through REST with wrk at 1, 8 and 32 connections, on SQLite and
 # on a throwaway PostgreSQL: requests/s, p50/p99 and errors.

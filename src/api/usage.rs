@@ -128,7 +128,7 @@ async fn report_usage(
 #[into_params(parameter_in = Query)]
 struct ChartParams {
     /// `requests`, `tokens`, `consumers` or `apis`.
-    #[param(required = true, value_type = Option<Chart>)]
+    #[param(required = true, value_type = Option<Chart>, inline)]
     chart: Option<String>,
 }
 

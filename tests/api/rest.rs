@@ -1094,6 +1094,25 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
     // Every ID is named by its kind, as the seed names `consumerId`: no bare `id`, and the
     // gateway is `gatewayId` everywhere.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
+    // Every reference resolves (a client generator, or schemathesis, stops at one that does not).
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        assert!(schemas.contains_key(name), "{r} names no schema");
+    }
     for (schema, body) in schemas {
         for field in body["properties"]
             .as_object()

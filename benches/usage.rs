@@ -1,0 +1,189 @@
+//! `make bench-usage`: the Usage page's charts for a gateway with 100,000 active consumers and
+//! 30 days of hourly data, what that data costs in rows and bytes, and how many usage
+//! combinations a flush writes per second; on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` names a server (the make target starts a throwaway one).
+//!
+//! The data: each of 100,000 consumers calls one model API in one hour of each of the last 30
+//! days (a different hour per consumer and day), one in ten refused (`no-rule`): 3,000,000
+//! hourly rows.
+
+mod common;
+
+use common::{bench_actor, instance_with, measure, report, serve, PASSWORD};
+use gateway_console::domain::usage::{UsageDelta, DAY_MS, HOUR_MS};
+use gateway_console::service::{accounts, tokens};
+use gateway_console::store::{now_ms, Db};
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllocator;
+
+const CONSUMERS: usize = 100_000;
+const DAYS: i64 = 30;
+
+/// Writes the hourly rows straight into `usage_hours`, 1,000 a statement.
+async fn seed_hours(db: &Db, gateway: &str, consumers: &[String]) -> usize {
+    let today = now_ms() - now_ms().rem_euclid(DAY_MS);
+    let mut rows = Vec::with_capacity(1_000);
+    let mut written = 0;
+    let mut tx = db.pool.begin().await.unwrap();
+    for day in 0..DAYS {
+        for (i, consumer) in consumers.iter().enumerate() {
+            let at = today - day * DAY_MS + ((i as i64 + day) % 24) * HOUR_MS;
+            let outcome = if i % 10 == 0 { "no-rule" } else { "allowed" };
+            let requests = 1 + (i % 7) as i64;
+            rows.push(format!(
+                "('{gateway}', {at}, 'env-bench', '{consumer}', 'key-{i}', 'api-bench', '{outcome}', {requests}, {}, {})",
+                requests * 300,
+                requests * 100
+            ));
+            if rows.len() == 1_000 {
+                insert(&mut tx, &rows).await;
+                written += rows.len();
+                rows.clear();
+            }
+        }
+    }
+    if !rows.is_empty() {
+        insert(&mut tx, &rows).await;
+        written += rows.len();
+    }
+    tx.commit().await.unwrap();
+    written
+}
+
+async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: &[String]) {
+    let sql = format!(
+        "INSERT INTO usage_hours (gateway_id, at, environment_id, consumer_id, key_id, api_id, outcome, requests, prompt_tokens, completion_tokens) VALUES {}",
+        rows.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .execute(&mut **tx)
+        .await
+        .unwrap();
+}
+
+/// How many new combinations a flush writes per second: 200,000 of them (each a minute and an
+/// hourly row) in the flush's parts of 2,000.
+async fn flush_rate(db: &Db, gateway: &str) -> f64 {
+    let at = now_ms();
+    let deltas: Vec<UsageDelta> = (0..200_000)
+        .map(|i| UsageDelta {
+            gateway_id: gateway.to_owned(),
+            at,
+            environment_id: "env-bench".into(),
+            consumer_id: format!("cs-flush-{i}"),
+            key_id: format!("key-flush-{i}"),
+            api_id: "api-bench".into(),
+            outcome: "allowed".into(),
+            requests: 1,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        })
+        .collect();
+    let started = Instant::now();
+    for part in deltas.chunks(2_000) {
+        gateway_console::store::usage::add(db, part).await.unwrap();
+    }
+    deltas.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn bench(label: &str, url: &str) {
+    let db = Db::connect(url).await.unwrap();
+    accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin")
+        .await
+        .unwrap();
+    let token = tokens::create_token_for(&db, "bench", "bench", None, Default::default())
+        .await
+        .unwrap()
+        .value;
+    let gateway = instance_with(&db, "bench-usage", CONSUMERS).await;
+    let consumers: Vec<String> = sqlx::query_scalar::<_, String>(
+        "SELECT id FROM consumers WHERE instance_id = $1 ORDER BY id",
+    )
+    .bind(&gateway)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let rows = seed_hours(&db, &gateway, &consumers).await;
+    println!(
+        "{label}: {rows} hourly rows of {} consumers seeded in {:.1} s",
+        consumers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if label == "PostgreSQL" {
+        sqlx::query("ANALYZE usage_hours")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let bytes: i64 =
+            sqlx::query_scalar("SELECT CAST(pg_total_relation_size('usage_hours') AS BIGINT)")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        println!(
+            "{label}: usage_hours with its indexes: {:.0} MB, {:.0} bytes a row: one consumer calling one API with one key every hour costs 24 hourly rows ({:.1} KB) and 1,440 minute rows a day",
+            bytes as f64 / 1e6,
+            bytes as f64 / rows as f64,
+            24.0 * bytes as f64 / rows as f64 / 1e3
+        );
+    }
+    let rate = flush_rate(&db, &gateway).await;
+    println!(
+        "{label}: a flush writes {rate:.0} new combinations/s (a minute and an hourly row each)"
+    );
+
+    let base = serve(db, axum::routing::get(|| async { "ok" })).await;
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(auth)
+        .build()
+        .unwrap();
+    let one = &consumers[12_345];
+    for (what, query) in [
+        (
+            "requests chart, 30 days",
+            "chart=requests&range=30d".to_owned(),
+        ),
+        (
+            "requests chart, 24 hours",
+            "chart=requests&range=24h".to_owned(),
+        ),
+        (
+            "top consumers chart, 30 days",
+            "chart=consumers&range=30d".to_owned(),
+        ),
+        (
+            "one consumer's chart, 30 days",
+            format!("chart=requests&range=30d&consumer={one}"),
+        ),
+    ] {
+        let url = format!("{base}/v1/usage/chart?gatewayId={gateway}&{query}");
+        let stats = measure(&client, move |c| c.get(&url)).await;
+        report(&format!("{label} {what}"), &stats);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    bench(
+        "SQLite",
+        &format!("sqlite:{}/console.db", dir.path().display()),
+    )
+    .await;
+    if let Ok(server) = std::env::var("TEST_DATABASE_URL") {
+        sqlx::any::install_default_drivers();
+        let name = format!("bench_usage_{}", std::process::id());
+        let pool = sqlx::AnyPool::connect(&server).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+        bench("PostgreSQL", &format!("{base}/{name}")).await;
+    }
+}
