@@ -175,15 +175,7 @@ async fn main() {
     )
     .await;
     if let Ok(server) = std::env::var("TEST_DATABASE_URL") {
-        sqlx::any::install_default_drivers();
-        let name = format!("bench_usage_{}", std::process::id());
-        let pool = sqlx::AnyPool::connect(&server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-        bench("PostgreSQL", &format!("{base}/{name}")).await;
+        let url = common::fresh_postgres(&server, "bench_usage").await;
+        bench("PostgreSQL", &url).await;
     }
 }

@@ -198,16 +198,8 @@ async fn main() {
     let sqlite = format!("sqlite:{}/console.db", dir.path().display());
     let mut all = bench("SQLite", &sqlite).await;
     if let Ok(server) = std::env::var("TEST_DATABASE_URL") {
-        sqlx::any::install_default_drivers();
-        let name = format!("bench_write_{}", std::process::id());
-        let pool = sqlx::AnyPool::connect(&server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-        all.extend(bench("PostgreSQL", &format!("{base}/{name}")).await);
+        let url = common::fresh_postgres(&server, "bench_write").await;
+        all.extend(bench("PostgreSQL", &url).await);
     }
     let errors: u64 = all.iter().map(|(_, _, r)| r.errors).sum();
     let target = all

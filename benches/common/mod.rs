@@ -380,6 +380,20 @@ pub async fn serve_with(
     format!("http://{addr}")
 }
 
+/// A new database, named `{prefix}_{pid}`, on the PostgreSQL server `server` names: its URL.
+pub async fn fresh_postgres(server: &str, prefix: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("{prefix}_{}", std::process::id());
+    let pool = sqlx::AnyPool::connect(server).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let base = server.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    format!("{base}/{name}")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
