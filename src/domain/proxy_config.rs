@@ -140,6 +140,19 @@ pub fn host_port(origin: &str) -> String {
     }
 }
 
+/// The `log_format` (for nginx's `http {}`) of the usage log `scripts/usage-shipper.py`
+/// posts: one JSON line per request with the consumer and model API the check named and the
+/// token counts the model backend answered with (its `X-Usage-*` headers).
+pub const USAGE_LOG_FORMAT: &str = r#"log_format usage escape=json '{"requestId":"$request_id","consumerId":"$consumer_id",'
+    '"apiId":"$api_id","status":"$status",'
+    '"promptTokens":"$upstream_http_x_usage_prompt_tokens",'
+    '"completionTokens":"$upstream_http_x_usage_completion_tokens","msec":"$msec"}';"#;
+
+/// The directive (for the location with `auth_request`) that writes the usage log to `path`.
+pub fn usage_access_log(path: &str) -> String {
+    format!("access_log {path} usage;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +182,17 @@ mod tests {
         assert_eq!(
             readme_block("# The console replica runs with CONSOLE_AUTHZ_REQUEST_URI=path"),
             envoy("http://console:3000", "gw-…")
+        );
+    }
+
+    #[test]
+    fn the_readme_shows_exactly_the_usage_log_the_tests_write() {
+        assert_eq!(
+            readme_block("# In http {}:"),
+            format!(
+                "# In http {{}}:\n{USAGE_LOG_FORMAT}\n# In the location with auth_request (it sets $consumer_id and $api_id, see Enforcement):\n{}\n",
+                usage_access_log("/var/log/nginx/usage.log")
+            )
         );
     }
 

@@ -1,7 +1,9 @@
 //! Usage counting: every decision of `/authz/check` is counted in memory, per gateway,
 //! environment, consumer, key, model API, minute and outcome, and the counts are handed to a
 //! [`UsageSink`] in batches by a background task (every few seconds) and once more at
-//! shutdown, in parts of 2,000 combinations, each added all or nothing. Each replica adds its own counts, so several replicas on one database add up.
+//! shutdown, in parts of 2,000 combinations, each added all or nothing. Each replica adds its
+//! own counts, so several replicas on one database add up. The same task rolls each hour
+//! that is over up into the hourly tables (`store::usage::roll_up`) and prunes old buckets.
 //!
 //! The hot path takes one of 16 locks (chosen by the combination's hash, so concurrent checks
 //! rarely meet), finds the combination in a hash table and adds one; only the first request
@@ -9,7 +11,7 @@
 //! at the next flush (up to [`MAX_PENDING`] combinations), so a database outage loses no
 //! counts unless it outlasts that; a crash loses at most the counts since the last flush.
 
-use crate::domain::usage::UsageDelta;
+use crate::domain::usage::{UsageDelta, HOUR_MS};
 use crate::store::{self, now_ms, Db};
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -237,10 +239,19 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: UsageSettings) {
     tokio::spawn(async move {
         let mut last_prune: Option<tokio::time::Instant> = None;
+        // Where this replica last saw the hourly tables end (see `store::usage::roll_up`).
+        let mut rolled_until = 0;
         loop {
             tokio::time::sleep(settings.flush_interval).await;
             if let Err(e) = counter.flush(&db).await {
                 tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
+            }
+            let hour = now_ms() - now_ms().rem_euclid(HOUR_MS);
+            if rolled_until < hour {
+                match store::usage::roll_up(&db, hour).await {
+                    Ok(until) => rolled_until = until,
+                    Err(e) => tracing::warn!(error = %e, "usage roll-up failed; retrying"),
+                }
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
                 last_prune = Some(tokio::time::Instant::now());

@@ -125,12 +125,28 @@ pub async fn overview(
         (Vec::new(), Default::default())
     };
     let top_consumers = if wants(Chart::Consumers) {
-        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Consumers, TOP).await?
+        store::usage::top(
+            &mut conn,
+            &db.usage_rankings,
+            &gateway.id,
+            &q,
+            Ranked::Consumers,
+            TOP,
+        )
+        .await?
     } else {
         Vec::new()
     };
     let top_apis = if wants(Chart::Apis) {
-        store::usage::top(&mut conn, &gateway.id, &q, Ranked::Apis, TOP).await?
+        store::usage::top(
+            &mut conn,
+            &db.usage_rankings,
+            &gateway.id,
+            &q,
+            Ranked::Apis,
+            TOP,
+        )
+        .await?
     } else {
         Vec::new()
     };

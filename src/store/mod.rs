@@ -155,6 +155,8 @@ pub struct Db {
     url: std::sync::Arc<str>,
     /// Bearer tokens recently found live (see `tokens::TokenCache`).
     pub token_cache: std::sync::Arc<tokens::TokenCache>,
+    /// Usage rankings recently read (see `usage::RankingCache`).
+    pub usage_rankings: std::sync::Arc<usage::RankingCache>,
     /// Synchronous read connections to a SQLite file (see `read`).
     lite: Option<std::sync::Arc<lite::LitePool>>,
     /// SQLite's one writing connection, shared by changes in turn (see `writer`).
@@ -255,6 +257,7 @@ impl Db {
             backend,
             url: url.into(),
             token_cache: Default::default(),
+            usage_rankings: Default::default(),
             lite,
             writer,
         })

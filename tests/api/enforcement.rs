@@ -56,7 +56,7 @@ pub(crate) fn run_nginx(dir: &std::path::Path, conf: &str, port: u16) -> Child {
 struct Nginx {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nginx {
@@ -64,20 +64,47 @@ impl Nginx {
     /// in front of `console` and a stand-in model backend; naming `gateway` on every check
     /// (the console trusts proxy headers), or not (the replica is configured with it).
     fn start(console: &str, gateway: Option<&str>) -> Nginx {
+        Nginx::launch(console, gateway, None)
+    }
+
+    /// The same in front of the model backend at `backend`, writing the README's usage log
+    /// (`usage_log`) for the shipper.
+    fn with_usage_log(console: &str, gateway: Option<&str>, backend: &str) -> Nginx {
+        Nginx::launch(console, gateway, Some(backend))
+    }
+
+    fn usage_log(&self) -> std::path::PathBuf {
+        self.dir.path().join("usage.log")
+    }
+
+    fn launch(console: &str, gateway: Option<&str>, model_backend: Option<&str>) -> Nginx {
+        use gateway_console::domain::proxy_config::{usage_access_log, USAGE_LOG_FORMAT};
         let dir = tempfile::tempdir().unwrap();
         let (port, upstream) = (free_port(), free_port());
         let console = console.trim_start_matches("http://");
         let d = dir.path().display();
         let listen = format!("127.0.0.1:{port}");
-        let backend = format!("http://127.0.0.1:{upstream}");
-        let site = gateway_console::domain::proxy_config::nginx(
+        let echo = format!("http://127.0.0.1:{upstream}");
+        let backend = model_backend.unwrap_or(&echo);
+        let mut site = gateway_console::domain::proxy_config::nginx(
             &gateway_console::domain::proxy_config::NginxSite {
                 listen: &listen,
                 console,
-                backend: &backend,
+                backend,
                 gateway_id: gateway,
             },
         );
+        let mut log_format = "";
+        if model_backend.is_some() {
+            // Where the README puts it: in the location with auth_request.
+            let log = usage_access_log(&format!("{d}/usage.log"));
+            site = site.replacen(
+                "        auth_request /_authz;\n",
+                &format!("        auth_request /_authz;\n        {log}\n"),
+                1,
+            );
+            log_format = USAGE_LOG_FORMAT;
+        }
         let conf = format!(
             r#"
 daemon off;
@@ -87,6 +114,7 @@ error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
     access_log off;
+    {log_format}
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -107,11 +135,7 @@ http {{
 "#
         );
         let child = run_nginx(dir.path(), &conf, port);
-        Nginx {
-            child,
-            port,
-            _dir: dir,
-        }
+        Nginx { child, port, dir }
     }
 }
 
@@ -509,6 +533,159 @@ async fn through_nginx_a_rate_limit_is_a_429_with_retry_after_and_the_rest_is_un
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A stand-in model backend: answers a POST as a chat completion would, with one prompt
+/// token per word of its messages and 5 completion tokens, in its body's `usage` and in the
+/// `X-Usage-*` headers nginx logs; anything else with a bare 200 and no counts.
+async fn stand_in_model_backend() -> String {
+    use axum::http::{HeaderMap, HeaderValue, Method};
+    let backend = axum::Router::new().fallback(|method: Method, body: String| async move {
+        let mut headers = HeaderMap::new();
+        if method != Method::POST {
+            return (headers, "{}".to_owned());
+        }
+        let request: Value = serde_json::from_str(&body).unwrap_or_default();
+        let prompt: usize = request["messages"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .map(|m| {
+                        m["content"]
+                            .as_str()
+                            .unwrap_or("")
+                            .split_whitespace()
+                            .count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        headers.insert("x-usage-prompt-tokens", HeaderValue::from(prompt));
+        headers.insert("x-usage-completion-tokens", HeaderValue::from(5));
+        let answer = json!({
+            "choices": [{"message": {"role": "assistant", "content": "one two three four five"}}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 5}
+        });
+        (headers, answer.to_string())
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, backend).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn token_counts_of_the_model_backend_reach_the_usage_through_nginx_and_the_shipper() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let w = World::new(&app).await;
+    let alice = w.holder(&app, "alice", true).await;
+    let bob = w.holder(&app, "bob", true).await;
+    let backend = stand_in_model_backend().await;
+    let gw = Nginx::with_usage_log(console_addr(&app), Some(&w.gateway), &backend);
+    within_a_second(
+        &gw,
+        "/v1/chat",
+        Some(&alice.key),
+        200,
+        "alice is let through",
+    )
+    .await;
+
+    let chat = |key: &str, prompt: &str| {
+        common::client()
+            .post(format!("http://127.0.0.1:{}/v1/chat/completions", gw.port))
+            .bearer_auth(key)
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": prompt}]}))
+            .send()
+    };
+    for (key, prompt) in [
+        (&alice.key, "one two three"),
+        (&alice.key, "one two three four five"),
+        (&bob.key, "one two three four five six seven eight"),
+    ] {
+        let answer = chat(key, prompt).await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(
+            body["usage"]["completion_tokens"], 5,
+            "the client gets the backend's answer"
+        );
+    }
+    // Refused by the check: never reaches the backend, so it has no token counts.
+    assert_eq!(
+        chat("not-a-key-1234", "one two").await.unwrap().status(),
+        401
+    );
+
+    let token = ok(&app
+        .rest(
+            Some(&w.token),
+            "POST",
+            "/v1/tokens",
+            Some(json!({"name": "shipper", "scope": "UsageWrite"})),
+        )
+        .await)["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = std::fs::read_to_string(gw.usage_log()).unwrap();
+    // One line per request: the polls, the three chats, the refused one.
+    assert!(log.lines().count() >= 5, "{log}");
+    // Shipped twice (a shipper restarted over the same log): each request counts once.
+    for _ in 0..2 {
+        crate::usage::ship(&app, &token, &w.gateway, log.clone()).await;
+    }
+    app.enforcer.flush_usage().await.unwrap();
+    let r = app
+        .rest(
+            Some(&w.token),
+            "GET",
+            &format!(
+                "/v1/usage?gatewayId={}&groupBy=consumer&outcome=allowed",
+                w.gateway
+            ),
+            None,
+        )
+        .await;
+    let mut by_consumer: Vec<(String, i64, i64, i64)> = ok(&r)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["consumerName"].as_str().unwrap().to_owned(),
+                i["requests"].as_i64().unwrap(),
+                i["promptTokens"].as_i64().unwrap(),
+                i["completionTokens"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Summed over minutes (the test may straddle one); alice's requests include the polls.
+    by_consumer.sort();
+    by_consumer.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
+        }
+        kept.1 += later.1;
+        kept.2 += later.2;
+        kept.3 += later.3;
+        true
+    });
+    let tokens: Vec<(&str, i64, i64)> = by_consumer
+        .iter()
+        .map(|(name, _, p, c)| (name.as_str(), *p, *c))
+        .collect();
+    assert_eq!(tokens, vec![("alice", 8, 10), ("bob", 8, 5)]);
+    let requests: Vec<(&str, bool)> = by_consumer
+        .iter()
+        .map(|(name, n, _, _)| (name.as_str(), if name == "bob" { *n == 1 } else { *n >= 3 }))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![("alice", true), ("bob", true)],
+        "{by_consumer:?}"
+    );
 }
 
 #[tokio::test]

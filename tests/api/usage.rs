@@ -51,7 +51,12 @@ pub(crate) async fn until_granted(app: &TestApp, gw: &str) {
 /// Writes what is counted and deletes every usage row: a test starts from nothing.
 pub(crate) async fn forget_usage(app: &TestApp) {
     app.enforcer.flush_usage().await.unwrap();
-    for table in ["usage_minutes", "usage_hours"] {
+    for table in [
+        "usage_minutes",
+        "usage_hours",
+        "usage_gateway_minutes",
+        "usage_gateway_hours",
+    ] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
             .execute(&app.db.pool)
             .await
@@ -264,7 +269,21 @@ async fn old_buckets_are_pruned_by_their_retention() {
         let r = usage(&app, &admin, &gw.id, &q(granularity)).await;
         assert_eq!(ok(&r)["totals"]["requests"], 2, "{granularity}");
     }
-    // Minutes are kept 48 hours, hours 400 days: the old minute goes, its hour stays.
+    // Minutes are kept 48 hours (once rolled up), hours 400 days: the old minute goes,
+    // its hour stays.
+    usage::prune(&app.db, now - 48 * hour, now - 400 * 24 * hour)
+        .await
+        .unwrap();
+    if usage::rolled_until(&mut app.db.reader().await.unwrap())
+        .await
+        .unwrap()
+        < now - 72 * hour
+    {
+        // Not rolled up yet: pruning keeps the minute.
+        let minutes = usage(&app, &admin, &gw.id, &q("minute")).await;
+        assert_eq!(ok(&minutes)["totals"]["requests"], 2);
+    }
+    usage::roll_up(&app.db, now).await.unwrap();
     usage::prune(&app.db, now - 48 * hour, now - 400 * 24 * hour)
         .await
         .unwrap();
@@ -273,6 +292,167 @@ async fn old_buckets_are_pruned_by_their_retention() {
     assert_eq!(
         ok(&usage(&app, &admin, &gw.id, &q("hour")).await)["totals"]["requests"],
         2
+    );
+}
+
+/// Requests of the gateway before `before`: in its hourly tables, and in its minutes.
+async fn bucket_sums(app: &TestApp, gw: &str, before: i64) -> [i64; 4] {
+    let mut out = [0; 4];
+    for (i, table) in [
+        "usage_hours",
+        "usage_gateway_hours",
+        "usage_minutes",
+        "usage_gateway_minutes",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out[i] = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) FROM {table} \
+             WHERE gateway_id = $1 AND at < $2"
+        )))
+        .bind(gw)
+        .bind(before)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn hours_are_rolled_up_once_and_counts_arriving_later_go_straight_to_them() {
+    use gateway_console::domain::usage::UsageDelta;
+    use gateway_console::store::usage;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let now = gateway_console::store::now_ms();
+    let hour = 3_600_000;
+    let this_hour = now - now.rem_euclid(hour);
+    let delta = |consumer: &str, at: i64, requests: i64| UsageDelta {
+        gateway_id: gw.id.clone(),
+        at: at - at.rem_euclid(60_000),
+        environment_id: String::new(),
+        consumer_id: consumer.to_owned(),
+        key_id: String::new(),
+        api_id: String::new(),
+        outcome: "allowed".into(),
+        requests,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    };
+    let q = format!("granularity=hour&from={}&to={now}", this_hour - 5 * hour);
+    let answers = || async {
+        let total = usage(&app, &admin, &gw.id, &q).await;
+        let by_consumer = usage(&app, &admin, &gw.id, &format!("{q}&groupBy=consumer")).await;
+        (
+            ok(&total)["totals"]["requests"].as_i64().unwrap(),
+            rows(ok(&by_consumer), &["consumerName"]),
+        )
+    };
+    usage::add(
+        &app.db,
+        &[
+            delta(&gw.alice, this_hour - 3 * hour + 60_000, 2),
+            delta(&gw.bob, this_hour - 3 * hour + 120_000, 3),
+            delta(&gw.alice, this_hour - 2 * hour, 4),
+            delta(&gw.alice, now, 1),
+        ],
+    )
+    .await
+    .unwrap();
+    let expected = (10, vec![(strings(&["alice"]), 7), (strings(&["bob"]), 3)]);
+    assert_eq!(answers().await, expected, "before the roll-up");
+
+    // Rolled up (by this call or the replica's own task): the hours before this one are in
+    // both hourly tables exactly once, and the answers are the same.
+    assert!(usage::roll_up(&app.db, now).await.unwrap() >= this_hour);
+    assert_eq!(bucket_sums(&app, &gw.id, this_hour).await, [9, 9, 9, 9]);
+    assert_eq!(answers().await, expected, "after the roll-up");
+    assert_eq!(
+        usage::roll_up(&app.db, now).await.unwrap(),
+        usage::roll_up(&app.db, now).await.unwrap()
+    );
+    assert_eq!(
+        bucket_sums(&app, &gw.id, this_hour).await,
+        [9, 9, 9, 9],
+        "a second roll-up adds nothing"
+    );
+
+    // A count for an hour already rolled up (a late report) goes to its minute and its hour.
+    usage::add(&app.db, &[delta(&gw.bob, this_hour - 3 * hour, 5)])
+        .await
+        .unwrap();
+    assert_eq!(bucket_sums(&app, &gw.id, this_hour).await, [14, 14, 14, 14]);
+    assert_eq!(
+        answers().await,
+        (15, vec![(strings(&["alice"]), 7), (strings(&["bob"]), 8)])
+    );
+}
+
+#[tokio::test]
+async fn counts_written_while_hours_roll_up_are_neither_lost_nor_counted_twice() {
+    use gateway_console::domain::usage::UsageDelta;
+    use gateway_console::store::usage;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let now = gateway_console::store::now_ms();
+    let hour = 3_600_000;
+    let this_hour = now - now.rem_euclid(hour);
+    let start = this_hour - 12 * hour;
+    // The hours from `start` on are not rolled up yet (nothing was counted before).
+    sqlx::query("UPDATE usage_rollup SET rolled_until = $1")
+        .bind(start)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let writers = (0..8).map(|w: i64| {
+        let db = app.db.clone();
+        let gw = gw.id.clone();
+        tokio::spawn(async move {
+            for i in 0..24 {
+                // Spread over the twelve hours, an hour behind the roll-ups and ahead of them.
+                let at = start + ((i * 8 + w) * 7 % 144) * 5 * 60_000;
+                let d = UsageDelta {
+                    gateway_id: gw.clone(),
+                    at,
+                    environment_id: String::new(),
+                    consumer_id: format!("cs-writer-{w}"),
+                    key_id: String::new(),
+                    api_id: String::new(),
+                    outcome: "allowed".into(),
+                    requests: 1,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                };
+                usage::add(&db, &[d]).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+    let rollers: Vec<_> = (1..=12)
+        .map(|h| {
+            let db = app.db.clone();
+            tokio::spawn(async move { usage::roll_up(&db, start + h * hour).await.unwrap() })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    for r in rollers {
+        r.await.unwrap();
+    }
+    let mark = usage::roll_up(&app.db, this_hour).await.unwrap();
+    assert_eq!(mark, this_hour);
+    // Every count is in its minute, and once in the hours before the mark.
+    assert_eq!(bucket_sums(&app, &gw.id, mark).await, [192, 192, 192, 192]);
+    let q = format!("granularity=hour&from={start}&to={now}");
+    assert_eq!(
+        ok(&usage(&app, &admin, &gw.id, &q).await)["totals"]["requests"],
+        192
     );
 }
 
@@ -495,9 +675,38 @@ async fn reported_tokens_count_once_per_request_with_a_usage_write_token_only() 
 /// The README's shipper (`scripts/usage-shipper.py`) reads nginx's `usage` log lines and
 /// posts what they report; refused requests and lines without tokens are skipped, and a
 /// line shipped twice counts once.
+/// Runs `scripts/usage-shipper.py` over `log` (nginx's usage log lines) until it has
+/// posted them all.
+pub(crate) async fn ship(app: &TestApp, token: &str, gateway_id: &str, log: String) {
+    use std::io::Write as _;
+    let (base, token, gateway_id) = (app.base.clone(), token.to_owned(), gateway_id.to_owned());
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/usage-shipper.py"
+            ))
+            .env("CONSOLE_URL", base)
+            .env("CONSOLE_USAGE_TOKEN", token)
+            .env("GATEWAY_ID", gateway_id)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the shipper");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(log.as_bytes())
+            .unwrap();
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+}
+
 #[tokio::test]
 async fn the_shipper_posts_the_usage_of_nginx_log_lines() {
-    use std::io::Write as _;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
     let gw = gateway(&app, &admin, "explain-gw").await;
@@ -548,30 +757,7 @@ async fn the_shipper_posts_the_usage_of_nginx_log_lines() {
         "not json".to_owned(),
     ]
     .join("\n");
-    let (base, gateway_id) = (app.base.clone(), gw.id.clone());
-    let status = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/usage-shipper.py"
-            ))
-            .env("CONSOLE_URL", base)
-            .env("CONSOLE_USAGE_TOKEN", token)
-            .env("GATEWAY_ID", gateway_id)
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 runs the shipper");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(log.as_bytes())
-            .unwrap();
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(status.success());
+    ship(&app, &token, &gw.id, log).await;
     let r = usage(&app, &admin, &gw.id, "groupBy=consumer").await;
     let totals = &ok(&r)["totals"];
     assert_eq!(

@@ -2,11 +2,11 @@
 //! bucket and dimension (`read`). See `migrations/shared/0008_usage.sql`.
 
 mod read;
-pub use read::{query, top, Ranked};
+pub use read::{query, top, Ranked, RankingCache};
 
 use super::read::Read;
 use super::row::row;
-use super::{Arg, Db, Write};
+use super::{Arg, Backend, Db, Write};
 use crate::domain::usage::{UsageDelta, HOUR_MS, MINUTE_MS};
 use std::collections::{HashMap, HashSet};
 
@@ -18,11 +18,14 @@ const KEY: &str = "gateway_id, at, environment_id, consumer_id, key_id, api_id, 
 type Key<'a> = (&'a str, i64, &'a str, &'a str, &'a str, &'a str, &'a str);
 type Counts = (i64, i64, i64);
 
-/// The deltas in buckets of `width` ms, those that fall in the same bucket summed (the same
-/// combination may arrive twice: a batch retried after a failure, and the counts made
-/// meanwhile), in key order, so that replicas writing at once take the rows' locks in the
-/// same order.
-fn merged(deltas: &[UsageDelta], width: i64) -> Vec<(Key<'_>, Counts)> {
+/// The deltas in buckets of `width` ms of `table`, those that fall in the same bucket summed
+/// (the same combination may arrive twice: a batch retried after a failure, and the counts
+/// made meanwhile; a gateway table has no consumer or key, so combinations that differed
+/// only by those meet), in key order, so that replicas writing at once take the rows' locks
+/// in the same order.
+fn merged(deltas: &[UsageDelta], table: Table) -> Vec<(Key<'_>, Counts)> {
+    let width = table.width();
+    let gateway_only = table.gateway_only();
     let mut rows: Vec<(Key<'_>, Counts)> = deltas
         .iter()
         .map(|d| {
@@ -31,8 +34,12 @@ fn merged(deltas: &[UsageDelta], width: i64) -> Vec<(Key<'_>, Counts)> {
                     d.gateway_id.as_str(),
                     d.at - d.at.rem_euclid(width),
                     d.environment_id.as_str(),
-                    d.consumer_id.as_str(),
-                    d.key_id.as_str(),
+                    if gateway_only {
+                        ""
+                    } else {
+                        d.consumer_id.as_str()
+                    },
+                    if gateway_only { "" } else { d.key_id.as_str() },
                     d.api_id.as_str(),
                     d.outcome.as_str(),
                 ),
@@ -53,8 +60,8 @@ fn merged(deltas: &[UsageDelta], width: i64) -> Vec<(Key<'_>, Counts)> {
     rows
 }
 
-/// Adds the deltas to their minute buckets and to the hourly ones, in one transaction: all
-/// of them or none.
+/// Adds the deltas to their minute buckets, and those of hours already rolled up (see
+/// [`roll_up`]) to the hourly ones too, in one transaction: all of them or none.
 pub async fn add(db: &Db, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
     add_in(&mut tx, deltas).await?;
@@ -63,8 +70,174 @@ pub async fn add(db: &Db, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
 
 /// [`add`] inside the caller's transaction.
 pub async fn add_in(conn: &mut impl Write, deltas: &[UsageDelta]) -> Result<(), sqlx::Error> {
-    upsert(conn, "usage_minutes", &merged(deltas, MINUTE_MS)).await?;
-    upsert(conn, "usage_hours", &merged(deltas, HOUR_MS)).await
+    // A shared lock on PostgreSQL: a roll-up (which takes it exclusively) waits for this
+    // transaction, and this one for a roll-up under way, so that no count falls between
+    // the minutes it rolled up and the hours written directly.
+    let lock = match conn.backend() {
+        Backend::Postgres => " FOR SHARE",
+        Backend::Sqlite => "",
+    };
+    let rolled_until = rolled_until_in(conn, lock).await?;
+    for table in [Table::Minutes, Table::GatewayMinutes] {
+        upsert(conn, table, &merged(deltas, table)).await?;
+    }
+    let late: Vec<UsageDelta> = deltas
+        .iter()
+        .filter(|d| d.at - d.at.rem_euclid(HOUR_MS) < rolled_until)
+        .cloned()
+        .collect();
+    if !late.is_empty() {
+        for table in [Table::Hours, Table::GatewayHours] {
+            upsert(conn, table, &merged(&late, table)).await?;
+        }
+    }
+    Ok(())
+}
+
+row! {
+    struct RolledRow {
+        rolled_until: i64,
+    }
+}
+
+async fn rolled_until_in(conn: &mut impl Read, lock: &str) -> Result<i64, sqlx::Error> {
+    let row: Option<RolledRow> = conn
+        .first(
+            &format!("SELECT rolled_until FROM usage_rollup WHERE id = 1{lock}"),
+            &[],
+        )
+        .await?;
+    Ok(row.map_or(0, |r| r.rolled_until))
+}
+
+/// Where the hourly tables end: every minute bucket before it is in them.
+pub async fn rolled_until(conn: &mut impl Read) -> Result<i64, sqlx::Error> {
+    rolled_until_in(conn, "").await
+}
+
+/// Adds the minute buckets of every whole hour before `until` not yet rolled up into the
+/// hourly tables, an hour a transaction, moving the mark past each; where the mark is
+/// afterwards. Replicas may all try: each hour is rolled up by the first to get to it, and
+/// the others find it done.
+pub async fn roll_up(db: &Db, until: i64) -> Result<i64, sqlx::Error> {
+    let until = until - until.rem_euclid(HOUR_MS);
+    loop {
+        let mut tx = db.begin_write().await?;
+        let lock = match db.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let from = rolled_until_in(&mut tx, lock).await?;
+        if until <= from {
+            tx.commit().await?;
+            return Ok(from);
+        }
+        // An hour at a time, skipping hours without minutes.
+        let first = first_minute(&mut tx, from).await?.unwrap_or(until);
+        let next = (first - first.rem_euclid(HOUR_MS) + HOUR_MS).min(until);
+        let args = [Arg::Int(from), Arg::Int(next)];
+        for (table, minutes, columns) in [
+            (
+                Table::Hours,
+                Table::Minutes,
+                "environment_id, consumer_id, key_id, api_id, outcome",
+            ),
+            (
+                Table::GatewayHours,
+                Table::GatewayMinutes,
+                "environment_id, api_id, outcome",
+            ),
+        ] {
+            let (name, key, minutes) = (table.name(), table.key(), minutes.name());
+            tx.execute(
+                &format!(
+                    "INSERT INTO {name} ({key}, requests, prompt_tokens, completion_tokens) \
+                     SELECT gateway_id, at / {HOUR_MS} * {HOUR_MS}, {columns}, \
+                     CAST(SUM(requests) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT), \
+                     CAST(SUM(completion_tokens) AS BIGINT) \
+                     FROM {minutes} WHERE at >= $1 AND at < $2 \
+                     GROUP BY gateway_id, at / {HOUR_MS} * {HOUR_MS}, {columns} \
+                     ON CONFLICT ({key}) DO UPDATE SET {added}",
+                    added = added(name),
+                ),
+                &args,
+            )
+            .await?;
+        }
+        tx.execute(
+            "UPDATE usage_rollup SET rolled_until = $1 WHERE id = 1",
+            &[Arg::Int(next)],
+        )
+        .await?;
+        tx.commit().await?;
+    }
+}
+
+row! {
+    struct FirstRow {
+        at: Option<i64>,
+    }
+}
+
+async fn first_minute(conn: &mut impl Read, from: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<FirstRow> = conn
+        .first(
+            "SELECT MIN(at) AS at FROM usage_minutes WHERE at >= $1",
+            &[Arg::Int(from)],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.at))
+}
+
+/// The `SET` of an upsert that adds the counts to a bucket's.
+fn added(table: &str) -> String {
+    format!(
+        "requests = {table}.requests + excluded.requests, \
+         prompt_tokens = {table}.prompt_tokens + excluded.prompt_tokens, \
+         completion_tokens = {table}.completion_tokens + excluded.completion_tokens"
+    )
+}
+
+/// The tables of buckets.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Minutes,
+    Hours,
+    GatewayMinutes,
+    GatewayHours,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Minutes => "usage_minutes",
+            Table::Hours => "usage_hours",
+            Table::GatewayMinutes => "usage_gateway_minutes",
+            Table::GatewayHours => "usage_gateway_hours",
+        }
+    }
+
+    /// Without the consumer and key.
+    fn gateway_only(self) -> bool {
+        matches!(self, Table::GatewayMinutes | Table::GatewayHours)
+    }
+
+    /// How long its buckets are.
+    fn width(self) -> i64 {
+        match self {
+            Table::Minutes | Table::GatewayMinutes => MINUTE_MS,
+            Table::Hours | Table::GatewayHours => HOUR_MS,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Table::Minutes | Table::Hours => KEY,
+            Table::GatewayMinutes | Table::GatewayHours => {
+                "gateway_id, at, environment_id, api_id, outcome"
+            }
+        }
+    }
 }
 
 row! {
@@ -181,29 +354,30 @@ pub async fn default_environment(
 
 async fn upsert(
     conn: &mut impl Write,
-    table: &'static str,
+    table: Table,
     rows: &[(Key<'_>, Counts)],
 ) -> Result<(), sqlx::Error> {
+    let (name, key) = (table.name(), table.key());
+    let gateway_only = table.gateway_only();
+    let width = if gateway_only { 8 } else { 10 };
     for chunk in rows.chunks(CHUNK) {
         let mut sql = format!(
-            "INSERT INTO {table} ({KEY}, requests, prompt_tokens, completion_tokens) VALUES "
+            "INSERT INTO {name} ({key}, requests, prompt_tokens, completion_tokens) VALUES "
         );
-        let mut args = Vec::with_capacity(chunk.len() * 10);
+        let mut args = Vec::with_capacity(chunk.len() * width);
         for (i, ((gw, at, env, consumer, key, api, outcome), (r, p, c))) in chunk.iter().enumerate()
         {
-            let n = i * 10;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push('(');
-            sql.push_str(&super::placeholders(n + 1, 10));
+            sql.push_str(&super::placeholders(i * width + 1, width));
             sql.push(')');
+            args.extend([Arg::from(*gw), Arg::Int(*at), Arg::from(*env)]);
+            if !gateway_only {
+                args.extend([Arg::from(*consumer), Arg::from(*key)]);
+            }
             args.extend([
-                Arg::from(*gw),
-                Arg::Int(*at),
-                Arg::from(*env),
-                Arg::from(*consumer),
-                Arg::from(*key),
                 Arg::from(*api),
                 Arg::from(*outcome),
                 Arg::Int(*r),
@@ -212,36 +386,41 @@ async fn upsert(
             ]);
         }
         sql.push_str(&format!(
-            " ON CONFLICT ({KEY}) DO UPDATE SET \
-             requests = {table}.requests + excluded.requests, \
-             prompt_tokens = {table}.prompt_tokens + excluded.prompt_tokens, \
-             completion_tokens = {table}.completion_tokens + excluded.completion_tokens"
+            " ON CONFLICT ({key}) DO UPDATE SET {}",
+            added(name)
         ));
         conn.execute(&sql, &args).await?;
     }
     Ok(())
 }
 
-/// Deletes minute buckets that start before `minutes_before` and hourly ones before
-/// `hours_before`; how many of each.
+/// Deletes minute buckets that start before `minutes_before` (but none not yet rolled up)
+/// and hourly ones before `hours_before`; how many of each.
 pub async fn prune(
     db: &Db,
     minutes_before: i64,
     hours_before: i64,
 ) -> Result<(u64, u64), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let minutes = tx
-        .execute(
-            "DELETE FROM usage_minutes WHERE at < $1",
-            &[Arg::Int(minutes_before)],
-        )
-        .await?;
-    let hours = tx
-        .execute(
-            "DELETE FROM usage_hours WHERE at < $1",
-            &[Arg::Int(hours_before)],
-        )
-        .await?;
+    let rolled_until = rolled_until_in(&mut tx, "").await?;
+    let mut minutes = 0;
+    for table in [Table::Minutes, Table::GatewayMinutes] {
+        minutes += tx
+            .execute(
+                &format!("DELETE FROM {} WHERE at < $1", table.name()),
+                &[Arg::Int(minutes_before.min(rolled_until))],
+            )
+            .await?;
+    }
+    let mut hours = 0;
+    for table in [Table::Hours, Table::GatewayHours] {
+        hours += tx
+            .execute(
+                &format!("DELETE FROM {} WHERE at < $1", table.name()),
+                &[Arg::Int(hours_before)],
+            )
+            .await?;
+    }
     // A report older than the minute buckets is refused, so its ID need not be kept.
     tx.execute(
         "DELETE FROM usage_reports WHERE at < $1",
@@ -279,7 +458,7 @@ mod tests {
             d("cs-a", 60_000, 3, 7),
             d("cs-a", 120_000, 4, 0),
         ];
-        let minutes: Vec<(&str, i64, Counts)> = merged(&deltas, MINUTE_MS)
+        let minutes: Vec<(&str, i64, Counts)> = merged(&deltas, Table::Minutes)
             .into_iter()
             .map(|(k, c)| (k.3, k.1, c))
             .collect();
@@ -291,7 +470,7 @@ mod tests {
                 ("cs-a", 120_000, (4, 0, 0)),
             ]
         );
-        let hours: Vec<(&str, i64, Counts)> = merged(&deltas, HOUR_MS)
+        let hours: Vec<(&str, i64, Counts)> = merged(&deltas, Table::Hours)
             .into_iter()
             .map(|(k, c)| (k.3, k.1, c))
             .collect();

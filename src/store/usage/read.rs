@@ -6,6 +6,9 @@ use super::super::row::row;
 use super::super::Arg;
 use crate::domain::usage::{Dimension, Granularity, UsagePoint, UsageQuery, UsageTotals, MAX_ROWS};
 use crate::domain::usage_overview::TopEntry;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 row! {
     struct PointRow {
@@ -32,14 +35,46 @@ row! {
     }
 }
 
-/// The table a granularity reads, and the `WHERE` clause and arguments of a question.
-fn filtered(gateway_id: &str, q: &UsageQuery) -> (&'static str, String, Vec<Arg>) {
-    let table = match q.granularity {
-        Granularity::Minute => "usage_minutes",
-        Granularity::Hour | Granularity::Day => "usage_hours",
-    };
+/// The buckets a question reads, narrowed by its range and filters, as a derived table
+/// (the conditions are written into each part of it, not left to the planner to push down),
+/// and its arguments. Minutes come from the minute buckets; hours and days from the hourly
+/// ones up to where they are rolled up (`rolled_until`), and from the minutes after it. A
+/// question that names no consumer or key, in its filters, its grouping or `per_consumer`,
+/// reads the gateway's totals (`usage_gateway_…`), which do not grow with the number of
+/// consumers.
+fn source(
+    gateway_id: &str,
+    q: &UsageQuery,
+    rolled_until: i64,
+    per_consumer: bool,
+) -> (String, Vec<Arg>) {
     let mut args = vec![Arg::from(gateway_id), Arg::Int(q.from), Arg::Int(q.to)];
-    let mut sql = String::from("u.gateway_id = $1 AND u.at >= $2 AND u.at < $3");
+    let per_consumer = per_consumer
+        || q.consumer_id.is_some()
+        || q.key_id.is_some()
+        || q.consumer_group_id.is_some()
+        || q.group_by.contains(&Dimension::Consumer)
+        || q.group_by.contains(&Dimension::Key);
+    let (minutes, hours, columns) = if per_consumer {
+        ("usage_minutes", "usage_hours", "consumer_id, key_id, ")
+    } else {
+        ("usage_gateway_minutes", "usage_gateway_hours", "")
+    };
+    let columns = format!(
+        "gateway_id, at, environment_id, {columns}api_id, outcome, requests, prompt_tokens, \
+         completion_tokens"
+    );
+    // The hourly part ends and the minutes' part starts at the mark (each part with one
+    // bound on each side: SQLite picks its index by how many bounds there are).
+    let rolled = match q.granularity {
+        Granularity::Minute => None,
+        Granularity::Hour | Granularity::Day => {
+            args.push(Arg::Int(q.to.min(rolled_until)));
+            args.push(Arg::Int(q.from.max(rolled_until)));
+            Some((args.len() - 1, args.len()))
+        }
+    };
+    let mut cond = String::from("gateway_id = $1");
     for (column, value) in [
         ("consumer_id", &q.consumer_id),
         ("key_id", &q.key_id),
@@ -49,17 +84,25 @@ fn filtered(gateway_id: &str, q: &UsageQuery) -> (&'static str, String, Vec<Arg>
     ] {
         if let Some(v) = value {
             args.push(Arg::from(v));
-            sql.push_str(&format!(" AND u.{column} = ${}", args.len()));
+            cond.push_str(&format!(" AND {column} = ${}", args.len()));
         }
     }
     if let Some(group) = &q.consumer_group_id {
         args.push(Arg::from(group));
-        sql.push_str(&format!(
-            " AND u.consumer_id IN (SELECT consumer_id FROM consumer_group_members WHERE group_id = ${})",
+        cond.push_str(&format!(
+            " AND consumer_id IN (SELECT m.consumer_id FROM consumer_group_members m WHERE m.group_id = ${})",
             args.len()
         ));
     }
-    (table, sql, args)
+    let source = match rolled {
+        None => format!("(SELECT {columns} FROM {minutes} WHERE {cond} AND at >= $2 AND at < $3)"),
+        Some((hours_to, minutes_from)) => format!(
+            "(SELECT {columns} FROM {hours} WHERE {cond} AND at >= $2 AND at < ${hours_to} \
+             UNION ALL \
+             SELECT {columns} FROM {minutes} WHERE {cond} AND at >= ${minutes_from} AND at < $3)"
+        ),
+    };
+    (source, args)
 }
 
 /// The answer's rows (at most `MAX_ROWS`; `None` when there would be more) and its totals.
@@ -68,7 +111,8 @@ pub async fn query(
     gateway_id: &str,
     q: &UsageQuery,
 ) -> Result<(Option<Vec<UsagePoint>>, UsageTotals), sqlx::Error> {
-    let (table, filter, mut args) = filtered(gateway_id, q);
+    let rolled_until = super::rolled_until(conn).await?;
+    let (table, mut args) = source(gateway_id, q, rolled_until, false);
     conn.expect_slow();
     let totals: Option<TotalsRow> = conn
         .first(
@@ -77,7 +121,7 @@ pub async fn query(
                  CAST(COALESCE(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END), 0) AS BIGINT) AS allowed, \
                  CAST(COALESCE(SUM(u.prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
                  CAST(COALESCE(SUM(u.completion_tokens), 0) AS BIGINT) AS completion_tokens \
-                 FROM {table} u WHERE {filter}"
+                 FROM {table} u"
             ),
             &args,
         )
@@ -129,7 +173,7 @@ pub async fn query(
                CAST(SUM(u.requests) AS BIGINT) AS requests, \
                CAST(SUM(u.prompt_tokens) AS BIGINT) AS prompt_tokens, \
                CAST(SUM(u.completion_tokens) AS BIGINT) AS completion_tokens \
-               FROM {table} u WHERE {filter} GROUP BY 1{inner_dims}) s \
+               FROM {table} u GROUP BY 1{inner_dims}) s \
          {join_consumers} {join_apis} \
          ORDER BY {order} LIMIT {limit}",
         consumer_id = outer(Dimension::Consumer),
@@ -189,36 +233,85 @@ pub enum Ranked {
     Apis,
 }
 
+/// Rankings that took long to read, kept [`RankingCache::TTL`] by their question. The Usage
+/// page asks for each ranking twice with the same range (for its figures, then for its
+/// chart's image), and ranking the consumers of a month of a large gateway reads every
+/// consumer's hours: the second asking finds the first's answer. A ranking read quickly is
+/// not kept, so a small gateway's page always shows the latest flush.
+#[derive(Default)]
+pub struct RankingCache {
+    entries: Mutex<HashMap<String, (Vec<TopEntry>, Instant)>>,
+}
+
+impl RankingCache {
+    pub const TTL: Duration = Duration::from_secs(15);
+    /// A ranking that took at least this long to read is kept.
+    const SLOW: Duration = Duration::from_millis(100);
+    /// Beyond this many questions the cache starts again empty rather than grow.
+    const MAX_ENTRIES: usize = 256;
+
+    /// Forgets every answer (for benchmarks that measure the reading itself).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn get(&self, question: &str) -> Option<Vec<TopEntry>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(question) {
+            Some((answer, at)) if at.elapsed() < Self::TTL => Some(answer.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, question: String, answer: Vec<TopEntry>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(question, (answer, Instant::now()));
+    }
+}
+
 /// The `limit` consumers or model APIs with the most requests in the question's
-/// range and filters, most first (then most tokens, then by ID), with their names now.
+/// range and filters, most first (then most tokens, then by ID), with their names now (a
+/// slow answer of the last few seconds to the same question is taken from `cache`).
 pub async fn top(
     conn: &mut impl Read,
+    cache: &RankingCache,
     gateway_id: &str,
     q: &UsageQuery,
     ranked: Ranked,
     limit: usize,
 ) -> Result<Vec<TopEntry>, sqlx::Error> {
-    let (table, filter, args) = filtered(gateway_id, q);
+    let rolled_until = super::rolled_until(conn).await?;
+    let (table, args) = source(gateway_id, q, rolled_until, ranked == Ranked::Consumers);
     let (column, join) = match ranked {
         Ranked::Consumers => ("consumer_id", "LEFT JOIN consumers n ON n.id = s.id"),
         Ranked::Apis => ("api_id", "LEFT JOIN model_apis n ON n.id = s.id"),
     };
+    let sql = format!(
+        "SELECT s.id, n.name AS name, s.requests, s.allowed, s.tokens \
+         FROM (SELECT u.{column} AS id, CAST(SUM(u.requests) AS BIGINT) AS requests, \
+               CAST(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END) AS BIGINT) AS allowed, \
+               CAST(SUM(u.prompt_tokens + u.completion_tokens) AS BIGINT) AS tokens \
+               FROM {table} u GROUP BY u.{column} \
+               ORDER BY 2 DESC, 4 DESC, 1 LIMIT {limit}) s \
+         {join} ORDER BY s.requests DESC, s.tokens DESC, s.id"
+    );
+    let question = format!("{sql}\u{0}{args:?}");
+    if let Some(answer) = cache.get(&question) {
+        return Ok(answer);
+    }
     conn.expect_slow();
-    let rows: Vec<TopRow> = conn
-        .all(
-            &format!(
-                "SELECT s.id, n.name AS name, s.requests, s.allowed, s.tokens \
-                 FROM (SELECT u.{column} AS id, CAST(SUM(u.requests) AS BIGINT) AS requests, \
-                       CAST(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END) AS BIGINT) AS allowed, \
-                       CAST(SUM(u.prompt_tokens + u.completion_tokens) AS BIGINT) AS tokens \
-                       FROM {table} u WHERE {filter} GROUP BY u.{column} \
-                       ORDER BY 2 DESC, 4 DESC, 1 LIMIT {limit}) s \
-                 {join} ORDER BY s.requests DESC, s.tokens DESC, s.id"
-            ),
-            &args,
-        )
-        .await?;
-    Ok(rows
+    let started = Instant::now();
+    let rows: Vec<TopRow> = conn.all(&sql, &args).await?;
+    let answer: Vec<TopEntry> = rows
         .into_iter()
         .map(|r| TopEntry {
             consumer_id: (ranked == Ranked::Consumers).then(|| r.id.clone()),
@@ -228,5 +321,47 @@ pub async fn top(
             allowed: r.allowed,
             tokens: r.tokens,
         })
-        .collect())
+        .collect();
+    if started.elapsed() >= RankingCache::SLOW {
+        cache.put(question, answer.clone());
+    }
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(requests: i64) -> TopEntry {
+        TopEntry {
+            consumer_id: Some("cs-1".into()),
+            api_id: None,
+            name: Some("alice".into()),
+            requests,
+            allowed: requests,
+            tokens: 0,
+        }
+    }
+
+    #[test]
+    fn a_ranking_is_found_again_by_the_same_question_only() {
+        let cache = RankingCache::default();
+        assert_eq!(cache.get("q1"), None);
+        cache.put("q1".into(), vec![entry(3)]);
+        assert_eq!(cache.get("q1"), Some(vec![entry(3)]));
+        assert_eq!(cache.get("q2"), None);
+    }
+
+    #[test]
+    fn a_full_cache_starts_again_rather_than_grow() {
+        let cache = RankingCache::default();
+        for i in 0..RankingCache::MAX_ENTRIES + 10 {
+            cache.put(format!("q{i}"), vec![entry(1)]);
+        }
+        let held = cache.entries.lock().unwrap().len();
+        assert!(held <= RankingCache::MAX_ENTRIES, "{held}");
+        assert!(cache
+            .get(&format!("q{}", RankingCache::MAX_ENTRIES + 9))
+            .is_some());
+    }
 }
