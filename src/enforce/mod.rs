@@ -142,7 +142,27 @@ pub struct Enforcer {
     usage: Arc<usage::UsageCounter>,
     /// This process among the replicas, for the counts of `cluster` rate limits.
     replica_id: String,
+    /// What the quota exchanges have read so far.
+    quota_reads: std::sync::Mutex<QuotaReads>,
 }
+
+/// What the quota exchanges have read: which periods in full, and when.
+#[derive(Debug, Default)]
+struct QuotaReads {
+    /// (quota, generation, period start) read in full since `full_at`: from then on only
+    /// their changes are read.
+    known: std::collections::HashSet<(Box<str>, i64, i64)>,
+    /// When everything was last read in full (ms).
+    full_at: i64,
+    /// When the last exchange began (ms).
+    last_at: Option<i64>,
+}
+
+/// Every this often each replica reads all the quota counts it uses again, in full.
+const QUOTA_FULL_READ_MS: i64 = 30_000;
+/// How far the replicas' clocks may disagree: a change stamped up to this much before the
+/// last exchange by another replica's clock is still read.
+const QUOTA_CLOCK_SKEW_MS: i64 = 10_000;
 
 /// How the snapshots have been kept current so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,6 +248,7 @@ impl Enforcer {
             preloading: AtomicBool::new(false),
             usage: Arc::default(),
             replica_id: xid::new().to_string(),
+            quota_reads: Default::default(),
         });
         enforcer.refresh().await?;
         if let Some(id) = enforcer.settings.instance_id.clone() {
@@ -290,10 +311,12 @@ impl Enforcer {
         });
     }
 
-    /// One exchange of the quotas' counts: this replica's admitted requests per quota out,
-    /// the other replicas' and the reported tokens in, for the quotas in use (that judged a
-    /// request in the last minute, or counted one this period), or with `all` for every
-    /// quota of the loaded gateways (when a gateway is loaded). A quota not in use is read
+    /// One exchange of the quotas' counts: this replica's admitted requests per quota out
+    /// (those that changed since written), the other replicas' and the reported tokens in,
+    /// for the quotas in use (that judged a request in the last minute, or counted one this
+    /// period), or with `all` for every quota of the loaded gateways (when a gateway is
+    /// loaded). A period is read in full the first time and every 30 s; in between only
+    /// the periods others changed since the last exchange are. A quota not in use is read
     /// again when it judges a request: its first requests after a quiet minute may not see
     /// what other replicas counted in the meantime, for up to a second.
     pub async fn sync_quotas(&self, all: bool) -> Result<(), sqlx::Error> {
@@ -316,28 +339,54 @@ impl Enforcer {
                     .cloned(),
             );
         }
-        let all = in_use;
-        if all.is_empty() {
+        if in_use.is_empty() {
             return Ok(());
         }
         let mut mine = Vec::new();
-        let mut wanted = Vec::with_capacity(all.len());
-        for q in &all {
+        let mut periods = Vec::with_capacity(in_use.len());
+        for q in &in_use {
             let start = q.roll(now);
-            if q.mine() > 0 {
+            if let Some(requests) = q.unwritten() {
                 mine.push(store::quotas::PeriodCount {
                     quota_id: q.id.to_string(),
                     generation: q.generation,
                     period_start: start,
-                    requests: q.mine(),
+                    requests,
                     tokens: 0,
                 });
             }
-            wanted.push((q.id.to_string(), q.generation, start));
+            periods.push((q.id.to_string(), q.generation, start));
         }
+        let (full, changed_since) = {
+            let mut reads = self.quota_reads.lock().expect("quota reads lock");
+            let everything =
+                all || reads.last_at.is_none() || now - reads.full_at >= QUOTA_FULL_READ_MS;
+            if everything {
+                reads.known.clear();
+            }
+            let full: Vec<(String, i64, i64)> = periods
+                .iter()
+                .filter(|(id, g, p)| !reads.known.contains(&(id.as_str().into(), *g, *p)))
+                .cloned()
+                .collect();
+            let changed_since = match (everything, reads.last_at) {
+                (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
+                _ => None,
+            };
+            (full, changed_since)
+        };
+        let wanted = store::quotas::Wanted {
+            full: &full,
+            changed_since,
+        };
         let shared =
-            store::quotas::share_counts(&self.db, &self.replica_id, &mine, &wanted).await?;
-        let by_id: HashMap<&str, &quotas::Quota> = all.iter().map(|q| (&*q.id, q)).collect();
+            store::quotas::share_counts(&self.db, &self.replica_id, now, &mine, wanted).await?;
+        let by_id: HashMap<&str, &quotas::Quota> = in_use.iter().map(|q| (&*q.id, q)).collect();
+        for c in &mine {
+            if let Some(q) = by_id.get(c.quota_id.as_str()) {
+                q.set_written(c.period_start, c.requests);
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for c in &shared {
             if let Some(q) = by_id.get(c.quota_id.as_str()) {
@@ -347,14 +396,23 @@ impl Enforcer {
                 }
             }
         }
-        // Nothing shared by anyone else (after a reset, say): only this replica's count.
-        for (id, _, start) in &wanted {
+        // Read in full and shared by no one else (after a reset, say): only this replica's.
+        for (id, _, start) in &full {
             if !seen.contains(id.as_str()) {
                 if let Some(q) = by_id.get(id.as_str()) {
                     q.set_shared(*start, 0, 0);
                 }
             }
         }
+        let mut reads = self.quota_reads.lock().expect("quota reads lock");
+        if changed_since.is_none() {
+            reads.full_at = now;
+        }
+        reads.last_at = Some(now);
+        reads.known.extend(
+            full.into_iter()
+                .map(|(id, g, p)| (id.into_boxed_str(), g, p)),
+        );
         Ok(())
     }
 

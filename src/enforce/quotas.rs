@@ -8,7 +8,9 @@
 //!
 //! Counting: each replica counts the requests it admits under each quota and shares its
 //! count through the database every second (`quota_counts`, its own row per quota and
-//! period); it reads back the other replicas' counts and the reported tokens. A replica
+//! period, written when it changed); it reads back the other replicas' counts and the
+//! reported tokens: in full for a quota it starts using and every 30 seconds, else only
+//! the periods changed since its last exchange. A replica
 //! decides on its own count plus what the others had shared: the whole gateway may admit
 //! more than the quota by what the other replicas admit in about a second, and a token quota
 //! is as current as the last report. A restarted replica reads its predecessor's row as one
@@ -28,6 +30,8 @@ pub struct QuotaState {
     period_end: AtomicI64,
     /// Requests this replica admitted in the period.
     mine: AtomicI64,
+    /// Of those, how many it has written to the database (only a change is written again).
+    written: AtomicI64,
     /// Requests the other replicas admitted in it, as of the last share.
     others: AtomicI64,
     /// Tokens reported in it, as of the last share.
@@ -92,6 +96,7 @@ impl Quota {
         {
             s.period_start.store(start, Ordering::Release);
             s.mine.store(0, Ordering::Release);
+            s.written.store(0, Ordering::Release);
             s.others.store(0, Ordering::Release);
             s.tokens.store(0, Ordering::Release);
         }
@@ -131,6 +136,20 @@ impl Quota {
     /// This replica's admitted requests in the current period, to share.
     pub fn mine(&self) -> i64 {
         self.state.mine.load(Ordering::Acquire)
+    }
+
+    /// This replica's admitted requests in the current period when they changed since they
+    /// were last written.
+    pub fn unwritten(&self) -> Option<i64> {
+        let mine = self.state.mine.load(Ordering::Acquire);
+        (mine != self.state.written.load(Ordering::Acquire)).then_some(mine)
+    }
+
+    /// `requests` of the period starting at `start` were written.
+    pub fn set_written(&self, start: i64, requests: i64) {
+        if self.state.period_start.load(Ordering::Acquire) == start {
+            self.state.written.store(requests, Ordering::Release);
+        }
     }
 
     /// The other replicas' requests and the reported tokens of the period starting at
@@ -340,5 +359,25 @@ mod tests {
             judge(std::iter::once(&q), now),
             QuotaVerdict::Exhausted(_)
         ));
+    }
+
+    #[test]
+    fn a_count_is_written_again_only_when_it_changed_and_a_new_period_starts_unwritten() {
+        let q = quota(QuotaMetric::Requests, 1000);
+        let start = q.roll(at("2026-12-02T10:00:00Z"));
+        assert_eq!(q.unwritten(), None);
+        q.count();
+        q.count();
+        assert_eq!(q.unwritten(), Some(2));
+        q.set_written(start, 2);
+        assert_eq!(q.unwritten(), None);
+        q.count();
+        assert_eq!(q.unwritten(), Some(3));
+        // A write of the last period does not mark this one's count as written.
+        let next = q.roll(at("2026-12-03T10:00:00Z"));
+        assert_ne!(next, start);
+        q.count();
+        q.set_written(start, 1);
+        assert_eq!(q.unwritten(), Some(1));
     }
 }

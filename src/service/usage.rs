@@ -296,7 +296,7 @@ pub async fn ingest(
         .collect();
     store::usage::add_in(&mut tx, &deltas).await?;
     let reported = token_quota_counts(&mut tx, &gateway.id, &deltas).await?;
-    store::quotas::add_reported(&mut tx, &reported).await?;
+    store::quotas::add_reported(&mut tx, &reported, now).await?;
     tx.commit().await?;
     out.accepted = deltas.len();
     out.duplicates = records.len() - out.accepted - out.rejected.len();

@@ -316,38 +316,42 @@ pub struct PeriodCount {
     pub tokens: i64,
 }
 
-/// Adds reported tokens to their quotas' periods.
+/// Adds reported tokens to their quotas' periods (changed at `now`).
 pub async fn add_reported(
     conn: &mut impl Write,
     counts: &[PeriodCount],
+    now: i64,
 ) -> Result<(), sqlx::Error> {
     for chunk in counts.chunks(COUNT_CHUNK) {
         let mut sql = String::from(
-            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens) VALUES ",
+            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens, changed_at) VALUES ",
         );
-        let mut args = Vec::with_capacity(chunk.len() * 4);
+        let mut args = Vec::with_capacity(chunk.len() * 5);
         for (i, c) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let n = i * 4;
+            let n = i * 5;
             sql.push_str(&format!(
-                "(${}, ${}, ${}, 'reported', 0, ${})",
+                "(${}, ${}, ${}, 'reported', 0, ${}, ${})",
                 n + 1,
                 n + 2,
                 n + 3,
-                n + 4
+                n + 4,
+                n + 5
             ));
             args.extend([
                 Arg::from(&c.quota_id),
                 Arg::Int(c.generation),
                 Arg::Int(c.period_start),
                 Arg::Int(c.tokens),
+                Arg::Int(now),
             ]);
         }
         sql.push_str(
             " ON CONFLICT (quota_id, generation, period_start, replica_id) \
-             DO UPDATE SET tokens = quota_counts.tokens + excluded.tokens",
+             DO UPDATE SET tokens = quota_counts.tokens + excluded.tokens, \
+             changed_at = excluded.changed_at",
         );
         conn.execute(&sql, &args).await?;
     }
@@ -357,42 +361,70 @@ pub async fn add_reported(
 /// Rows per INSERT of counts (6 parameters each at most).
 const COUNT_CHUNK: usize = 150;
 
+/// What a replica reads back at an exchange of quota counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    /// (quota, generation, period start) read in full: everything the others counted.
+    pub full: &'a [(String, i64, i64)],
+    /// Besides, every period another replica (or a report) changed at or after this time
+    /// (ms), read in full too.
+    pub changed_since: Option<i64>,
+}
+
 /// Writes this replica's admitted requests per quota and period (its own rows, set not
-/// added) and reads everything else counted against the same periods: the other replicas'
-/// requests and the reported tokens. One transaction.
+/// added, changed at `now`) and reads everything else counted against the periods `wanted`:
+/// the other replicas' requests and the reported tokens. One transaction.
 pub async fn share_counts(
     db: &super::Db,
     replica_id: &str,
+    now: i64,
     mine: &[PeriodCount],
-    wanted: &[(String, i64, i64)],
+    wanted: Wanted<'_>,
 ) -> Result<Vec<PeriodCount>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     for chunk in mine.chunks(COUNT_CHUNK) {
         let mut sql = String::from(
-            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens) VALUES ",
+            "INSERT INTO quota_counts (quota_id, generation, period_start, replica_id, requests, tokens, changed_at) VALUES ",
         );
-        let mut args = Vec::with_capacity(chunk.len() * 5);
+        let mut args = Vec::with_capacity(chunk.len() * 6);
         for (i, c) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("({}, 0)", super::placeholders(i * 5 + 1, 5)));
+            let n = i * 6;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, 0, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            ));
             args.extend([
                 Arg::from(&c.quota_id),
                 Arg::Int(c.generation),
                 Arg::Int(c.period_start),
                 Arg::from(replica_id),
                 Arg::Int(c.requests),
+                Arg::Int(now),
             ]);
         }
         sql.push_str(
             " ON CONFLICT (quota_id, generation, period_start, replica_id) \
-             DO UPDATE SET requests = excluded.requests",
+             DO UPDATE SET requests = excluded.requests, changed_at = excluded.changed_at",
         );
         tx.execute(&sql, &args).await?;
     }
     let mut out = Vec::new();
-    for chunk in wanted.chunks(CHUNK) {
+    let counted = |r: SharedRow| PeriodCount {
+        quota_id: r.quota_id,
+        generation: r.generation,
+        period_start: r.period_start,
+        requests: r.requests,
+        tokens: r.tokens,
+    };
+    for chunk in wanted.full.chunks(CHUNK) {
         let mut args = vec![Arg::from(replica_id)];
         args.extend(chunk.iter().map(|(id, _, _)| Arg::from(id)));
         let sql = format!(
@@ -403,20 +435,32 @@ pub async fn share_counts(
             super::placeholders(2, chunk.len())
         );
         let rows: Vec<SharedRow> = tx.all(&sql, &args).await?;
-        for r in rows {
-            if chunk
-                .iter()
-                .any(|(id, g, p)| *id == r.quota_id && *g == r.generation && *p == r.period_start)
-            {
-                out.push(PeriodCount {
-                    quota_id: r.quota_id,
-                    generation: r.generation,
-                    period_start: r.period_start,
-                    requests: r.requests,
-                    tokens: r.tokens,
-                });
-            }
-        }
+        out.extend(
+            rows.into_iter()
+                .filter(|r| {
+                    chunk.iter().any(|(id, g, p)| {
+                        *id == r.quota_id && *g == r.generation && *p == r.period_start
+                    })
+                })
+                .map(counted),
+        );
+    }
+    if let Some(since) = wanted.changed_since {
+        let rows: Vec<SharedRow> = tx
+            .all(
+                // The changed periods by their time index, then each one's counts by key.
+                "SELECT c.quota_id, c.generation, c.period_start, \
+                 CAST(SUM(c.requests) AS BIGINT) AS requests, CAST(SUM(c.tokens) AS BIGINT) AS tokens \
+                 FROM (SELECT DISTINCT quota_id, generation, period_start FROM quota_counts \
+                       WHERE changed_at >= $2 AND replica_id <> $1) d \
+                 JOIN quota_counts c ON c.quota_id = d.quota_id AND c.generation = d.generation \
+                   AND c.period_start = d.period_start \
+                 WHERE c.replica_id <> $1 \
+                 GROUP BY c.quota_id, c.generation, c.period_start",
+                &[Arg::from(replica_id), Arg::Int(since)],
+            )
+            .await?;
+        out.extend(rows.into_iter().map(counted));
     }
     tx.commit().await?;
     Ok(out)
