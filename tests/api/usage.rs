@@ -236,25 +236,13 @@ async fn two_replicas_on_one_database_add_up_their_counts() {
 
 #[tokio::test]
 async fn old_buckets_are_pruned_by_their_retention() {
-    use gateway_console::domain::usage::UsageDelta;
     use gateway_console::store::usage;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
     let gw = gateway(&app, &admin, "explain-gw").await;
     let now = gateway_console::store::now_ms();
     let hour = 3_600_000;
-    let delta = |at: i64| UsageDelta {
-        gateway_id: gw.id.clone(),
-        at: at - at.rem_euclid(60_000),
-        environment_id: String::new(),
-        consumer_id: gw.alice.clone(),
-        key_id: String::new(),
-        api_id: String::new(),
-        outcome: "allowed".into(),
-        requests: 1,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-    };
+    let delta = |at: i64| allowed(&gw.id, &gw.alice, at, 1);
     // Three days ago, and one hour ago.
     usage::add(&app.db, &[delta(now - 72 * hour), delta(now - hour)])
         .await
@@ -295,6 +283,27 @@ async fn old_buckets_are_pruned_by_their_retention() {
     );
 }
 
+/// `requests` allowed for `consumer` in the minute of `at`, as a flush writes them.
+fn allowed(
+    gateway: &str,
+    consumer: &str,
+    at: i64,
+    requests: i64,
+) -> gateway_console::domain::usage::UsageDelta {
+    gateway_console::domain::usage::UsageDelta {
+        gateway_id: gateway.to_owned(),
+        at: at - at.rem_euclid(60_000),
+        environment_id: String::new(),
+        consumer_id: consumer.to_owned(),
+        key_id: String::new(),
+        api_id: String::new(),
+        outcome: "allowed".into(),
+        requests,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    }
+}
+
 /// Requests of the gateway before `before`: in its hourly tables, and in its minutes.
 async fn bucket_sums(app: &TestApp, gw: &str, before: i64) -> [i64; 4] {
     let mut out = [0; 4];
@@ -322,7 +331,6 @@ async fn bucket_sums(app: &TestApp, gw: &str, before: i64) -> [i64; 4] {
 
 #[tokio::test]
 async fn hours_are_rolled_up_once_and_counts_arriving_later_go_straight_to_them() {
-    use gateway_console::domain::usage::UsageDelta;
     use gateway_console::store::usage;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
@@ -330,18 +338,7 @@ async fn hours_are_rolled_up_once_and_counts_arriving_later_go_straight_to_them(
     let now = gateway_console::store::now_ms();
     let hour = 3_600_000;
     let this_hour = now - now.rem_euclid(hour);
-    let delta = |consumer: &str, at: i64, requests: i64| UsageDelta {
-        gateway_id: gw.id.clone(),
-        at: at - at.rem_euclid(60_000),
-        environment_id: String::new(),
-        consumer_id: consumer.to_owned(),
-        key_id: String::new(),
-        api_id: String::new(),
-        outcome: "allowed".into(),
-        requests,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-    };
+    let delta = |consumer: &str, at: i64, requests: i64| allowed(&gw.id, consumer, at, requests);
     let q = format!("granularity=hour&from={}&to={now}", this_hour - 5 * hour);
     let answers = || async {
         let total = usage(&app, &admin, &gw.id, &q).await;
@@ -393,7 +390,6 @@ async fn hours_are_rolled_up_once_and_counts_arriving_later_go_straight_to_them(
 
 #[tokio::test]
 async fn counts_written_while_hours_roll_up_are_neither_lost_nor_counted_twice() {
-    use gateway_console::domain::usage::UsageDelta;
     use gateway_console::store::usage;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
@@ -415,18 +411,7 @@ async fn counts_written_while_hours_roll_up_are_neither_lost_nor_counted_twice()
             for i in 0..24 {
                 // Spread over the twelve hours, an hour behind the roll-ups and ahead of them.
                 let at = start + ((i * 8 + w) * 7 % 144) * 5 * 60_000;
-                let d = UsageDelta {
-                    gateway_id: gw.clone(),
-                    at,
-                    environment_id: String::new(),
-                    consumer_id: format!("cs-writer-{w}"),
-                    key_id: String::new(),
-                    api_id: String::new(),
-                    outcome: "allowed".into(),
-                    requests: 1,
-                    prompt_tokens: 0,
-                    completion_tokens: 0,
-                };
+                let d = allowed(&gw, &format!("cs-writer-{w}"), at, 1);
                 usage::add(&db, &[d]).await.unwrap();
                 tokio::task::yield_now().await;
             }
