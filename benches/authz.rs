@@ -276,8 +276,11 @@ async fn main() {
     // on every consumer, so that each allowed check also applies both; without it the
     // gateway has neither.
     let limits = std::env::var_os("BENCH_RATE_LIMITS").is_some();
+    // The quotas are made again with the same IDs each run: the counts earlier runs' replicas
+    // left for today would count against them (and be read by every exchange).
     for sql in [
         "DELETE FROM rate_limits WHERE instance_id = $1",
+        "DELETE FROM quota_counts WHERE quota_id IN (SELECT id FROM quotas WHERE instance_id = $1)",
         "DELETE FROM quotas WHERE instance_id = $1",
     ] {
         sqlx::query(sql)

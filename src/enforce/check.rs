@@ -31,7 +31,7 @@ use crate::domain::usage::{ALLOWED, QUOTA_EXHAUSTED, RATE_LIMITED};
 use crate::store::now_ms;
 use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -40,6 +40,19 @@ use std::sync::Arc;
 
 /// Where the check is served; Envoy appends the original path to it.
 pub const CHECK_PATH: &str = "/authz/check";
+// The answer's own headers, named once (a name given as text is parsed at every insert).
+const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("x-ratelimit-policy");
+const QUOTA_LIMIT: HeaderName = HeaderName::from_static("x-quota-limit");
+const QUOTA_REMAINING: HeaderName = HeaderName::from_static("x-quota-remaining");
+const QUOTA_RESET: HeaderName = HeaderName::from_static("x-quota-reset");
+const QUOTA_POLICY: HeaderName = HeaderName::from_static("x-quota-policy");
+const CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
+const CONSUMER_NAME: HeaderName = HeaderName::from_static("x-consumer-name");
+const API_ID: HeaderName = HeaderName::from_static("x-api-id");
+
 /// Keys longer than this are refused without hashing.
 const KEY_MAX: usize = 512;
 
@@ -150,9 +163,9 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
             let mut res = StatusCode::OK.into_response();
             let h = res.headers_mut();
             for (name, value) in [
-                ("x-consumer-id", allowed.consumer_id.to_owned()),
-                ("x-consumer-name", encode_header(allowed.consumer_name)),
-                ("x-api-id", allowed.api_id.to_owned()),
+                (CONSUMER_ID, allowed.consumer_id.into()),
+                (CONSUMER_NAME, encode_header(allowed.consumer_name)),
+                (API_ID, allowed.api_id.into()),
             ] {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     h.insert(name, v);
@@ -180,41 +193,29 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
 /// of the tightest window that applied, and `X-RateLimit-Policy` naming it
 /// (`rl-…; window=second`).
 fn rate_limit_headers(h: &mut HeaderMap, w: &Window<'_>) {
-    for (name, value) in [
-        ("x-ratelimit-limit", w.limit.to_string()),
-        ("x-ratelimit-remaining", w.remaining.max(0).to_string()),
-        ("x-ratelimit-reset", w.reset_secs.to_string()),
-        (
-            "x-ratelimit-policy",
-            format!("{}; window={}", w.limit_id, w.window),
-        ),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
+    h.insert(RATE_LIMIT_LIMIT, HeaderValue::from(w.limit));
+    h.insert(RATE_LIMIT_REMAINING, HeaderValue::from(w.remaining.max(0)));
+    h.insert(RATE_LIMIT_RESET, HeaderValue::from(w.reset_secs));
+    let policy = format!("{}; window={}", w.limit_id, w.window);
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert(RATE_LIMIT_POLICY, v);
     }
 }
 
 /// `X-Quota-Limit`, `-Remaining`, `-Reset` (seconds until the period rolls over) of the
 /// tightest quota, and `X-Quota-Policy` naming it (`qt-…; requests per day`).
 fn quota_headers(h: &mut HeaderMap, q: &Standing<'_>) {
-    for (name, value) in [
-        ("x-quota-limit", q.amount.to_string()),
-        ("x-quota-remaining", q.remaining.to_string()),
-        ("x-quota-reset", q.reset_secs.to_string()),
-        (
-            "x-quota-policy",
-            format!(
-                "{}; {} per {}",
-                q.quota_id,
-                q.metric.as_str(),
-                q.period.as_str()
-            ),
-        ),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
+    h.insert(QUOTA_LIMIT, HeaderValue::from(q.amount));
+    h.insert(QUOTA_REMAINING, HeaderValue::from(q.remaining));
+    h.insert(QUOTA_RESET, HeaderValue::from(q.reset_secs));
+    let policy = format!(
+        "{}; {} per {}",
+        q.quota_id,
+        q.metric.as_str(),
+        q.period.as_str()
+    );
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert(QUOTA_POLICY, v);
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! The hot path takes one of 16 locks (chosen by the combination's hash, so concurrent checks
 //! rarely meet), finds the combination in a hash table and adds one; only the first request
-//! of a combination in a minute allocates. A batch the sink refuses is kept and offered again
+//! of a combination in a minute allocates (once). A batch the sink refuses is kept and offered again
 //! at the next flush (up to [`MAX_PENDING`] combinations), so a database outage loses no
 //! counts unless it outlasts that; a crash loses at most the counts since the last flush.
 
@@ -55,27 +55,51 @@ pub struct Decision<'a> {
     pub outcome: &'static str,
 }
 
+/// A combination and its count. The five IDs are kept end to end in one allocation (`ids`,
+/// each ID's end in `ends`), so a new combination allocates once.
 struct Entry {
     hash: u64,
     minute: i64,
-    gateway: Box<str>,
-    environment: Box<str>,
-    consumer: Box<str>,
-    key: Box<str>,
-    api: Box<str>,
+    ids: Box<str>,
+    ends: [u32; 5],
     outcome: &'static str,
     requests: i64,
 }
 
 impl Entry {
+    fn new(hash: u64, minute: i64, d: &Decision<'_>) -> Entry {
+        let parts = [d.gateway, d.environment, d.consumer, d.key, d.api];
+        let mut ids = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 5];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            ids.push_str(part);
+            // IDs are a few dozen bytes: a length past u32 cannot be counted apart.
+            *end = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        }
+        Entry {
+            hash,
+            minute,
+            ids: ids.into_boxed_str(),
+            ends,
+            outcome: d.outcome,
+            requests: 1,
+        }
+    }
+
+    /// The `i`th ID: gateway, environment, consumer, key, API.
+    fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.ids[start..self.ends[i] as usize]
+    }
+
     fn is(&self, minute: i64, d: &Decision<'_>) -> bool {
         self.minute == minute
             && self.outcome == d.outcome
-            && *self.consumer == *d.consumer
-            && *self.key == *d.key
-            && *self.api == *d.api
-            && *self.environment == *d.environment
-            && *self.gateway == *d.gateway
+            && self.id(2) == d.consumer
+            && self.id(3) == d.key
+            && self.id(4) == d.api
+            && self.id(1) == d.environment
+            && self.id(0) == d.gateway
     }
 }
 
@@ -112,21 +136,7 @@ impl UsageCounter {
             e.requests += 1;
             return;
         }
-        shard.insert_unique(
-            hash,
-            Entry {
-                hash,
-                minute,
-                gateway: d.gateway.into(),
-                environment: d.environment.into(),
-                consumer: d.consumer.into(),
-                key: d.key.into(),
-                api: d.api.into(),
-                outcome: d.outcome,
-                requests: 1,
-            },
-            |e| e.hash,
-        );
+        shard.insert_unique(hash, Entry::new(hash, minute, d), |e| e.hash);
     }
 
     /// Takes the counts so far (the counters start again from zero).
@@ -141,12 +151,12 @@ impl UsageCounter {
                 std::mem::replace(&mut *shard, HashTable::with_capacity(room))
             };
             out.extend(taken.into_iter().map(|e| UsageDelta {
-                gateway_id: e.gateway.into(),
+                gateway_id: e.id(0).into(),
                 at: e.minute,
-                environment_id: e.environment.into(),
-                consumer_id: e.consumer.into(),
-                key_id: e.key.into(),
-                api_id: e.api.into(),
+                environment_id: e.id(1).into(),
+                consumer_id: e.id(2).into(),
+                key_id: e.id(3).into(),
+                api_id: e.id(4).into(),
                 outcome: e.outcome.into(),
                 requests: e.requests,
                 prompt_tokens: 0,
@@ -333,6 +343,52 @@ mod tests {
         assert_eq!(total(&rows, "cs-b", "allowed", 600_000), 1);
         assert_eq!(total(&rows, "cs-a", "allowed", 660_000), 1);
         assert_eq!(c.flush(&sink).await.unwrap(), 0, "nothing twice");
+    }
+
+    #[tokio::test]
+    async fn ids_kept_end_to_end_are_told_apart_where_they_split() {
+        let c = UsageCounter::default();
+        // The same bytes end to end, split differently: two combinations.
+        let split = |environment, consumer, key| Decision {
+            gateway: "gw",
+            environment,
+            consumer,
+            key,
+            api: "",
+            outcome: "allowed",
+        };
+        c.count(&split("ab", "c", "d"), 0);
+        c.count(&split("a", "bc", "d"), 0);
+        c.count(&split("a", "b", "cd"), 0);
+        c.count(&split("a", "bc", "d"), 0);
+        let sink = Memory::default();
+        assert_eq!(c.flush(&sink).await.unwrap(), 3);
+        let mut rows: Vec<_> = sink
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let ids = [
+                    &r.gateway_id,
+                    &r.environment_id,
+                    &r.consumer_id,
+                    &r.key_id,
+                    &r.api_id,
+                ];
+                (ids.map(|s| s.to_string()), r.requests)
+            })
+            .collect();
+        rows.sort();
+        let ids = |e: &str, c: &str, k: &str| ["gw", e, c, k, ""].map(str::to_owned);
+        assert_eq!(
+            rows,
+            [
+                (ids("a", "b", "cd"), 1),
+                (ids("a", "bc", "d"), 2),
+                (ids("ab", "c", "d"), 1)
+            ]
+        );
     }
 
     #[tokio::test]
