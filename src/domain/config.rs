@@ -20,10 +20,14 @@ pub enum ConfigKind {
     AuthorizationRule,
     /// A consumer's membership of a group (listed under the consumer in the file).
     GroupMembership,
+    /// A rate limit (listed under its consumer, group or key).
+    RateLimit,
+    /// A quota (listed under its consumer, group or key).
+    Quota,
 }
 
 impl ConfigKind {
-    pub const ALL: [ConfigKind; 7] = [
+    pub const ALL: [ConfigKind; 9] = [
         ConfigKind::Environment,
         ConfigKind::ModelApi,
         ConfigKind::ConsumerGroup,
@@ -31,6 +35,8 @@ impl ConfigKind {
         ConfigKind::Key,
         ConfigKind::AuthorizationRule,
         ConfigKind::GroupMembership,
+        ConfigKind::RateLimit,
+        ConfigKind::Quota,
     ];
 
     /// The kind in words, singular.
@@ -43,6 +49,8 @@ impl ConfigKind {
             ConfigKind::Key => "key",
             ConfigKind::AuthorizationRule => "authorization rule",
             ConfigKind::GroupMembership => "group membership",
+            ConfigKind::RateLimit => "rate limit",
+            ConfigKind::Quota => "quota",
         }
     }
 
@@ -56,6 +64,8 @@ impl ConfigKind {
             ConfigKind::Key => "keys",
             ConfigKind::AuthorizationRule => "authorization rules",
             ConfigKind::GroupMembership => "group memberships",
+            ConfigKind::RateLimit => "rate limits",
+            ConfigKind::Quota => "quotas",
         }
     }
 }

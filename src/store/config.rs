@@ -5,6 +5,7 @@
 
 use super::read::Read;
 use super::{args, Arg, Db, Write};
+use crate::domain::limits::LimitSubject;
 
 /// One gateway's configuration, as the store reads it.
 #[derive(Debug, Default, Clone)]
@@ -19,6 +20,8 @@ pub struct GatewayRows {
     pub memberships: Vec<MembershipRow>,
     pub keys: Vec<KeyRow>,
     pub rules: Vec<RuleRow>,
+    pub rate_limits: Vec<LimitRow>,
+    pub quotas: Vec<QuotaRow>,
 }
 
 super::row::row! {
@@ -103,6 +106,33 @@ super::row::row! {
     }
 }
 
+super::row::row! {
+    /// A rate limit of a key, consumer or group (`subject_id`); also what an import writes.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LimitRow {
+        pub id: String,
+        pub subject_id: String,
+        pub per_second: Option<i64>,
+        pub per_minute: Option<i64>,
+        /// `local` or `cluster`.
+        pub policy: String,
+    }
+}
+
+super::row::row! {
+    /// A quota of a key, consumer or group (`subject_id`); also what an import writes.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct QuotaRow {
+        pub id: String,
+        pub subject_id: String,
+        pub metric: String,
+        pub period: String,
+        pub time_zone: String,
+        pub amount: i64,
+        pub warn_percent: i64,
+    }
+}
+
 /// A rule as the enforcement snapshot reads it (the same columns).
 pub use super::snapshot::RuleRow;
 
@@ -181,6 +211,20 @@ async fn read_rows(conn: &mut impl Read, gateway_id: &str) -> Result<GatewayRows
             .all(
                 "SELECT consumer_id, group_id, api_id, environment_id, expire_mode, expire_at \
                  FROM authorization_rules WHERE instance_id = $1",
+                &gw,
+            )
+            .await?,
+        rate_limits: conn
+            .all(
+                "SELECT id, subject_id, per_second, per_minute, policy FROM rate_limits \
+                 WHERE instance_id = $1 ORDER BY subject_id",
+                &gw,
+            )
+            .await?,
+        quotas: conn
+            .all(
+                "SELECT id, subject_id, metric, period, time_zone, amount, warn_percent FROM quotas \
+                 WHERE instance_id = $1 ORDER BY subject_id, metric, period",
                 &gw,
             )
             .await?,
@@ -280,6 +324,12 @@ pub struct ImportOps {
     pub rule_creates: Vec<RuleOp>,
     pub rule_changes: Vec<RuleOp>,
     pub rule_deletes: Vec<RuleOp>,
+    pub limit_creates: Vec<LimitRow>,
+    pub limit_changes: Vec<LimitRow>,
+    pub limit_deletes: Vec<String>,
+    pub quota_creates: Vec<QuotaRow>,
+    pub quota_changes: Vec<QuotaRow>,
+    pub quota_deletes: Vec<String>,
 }
 
 /// Writes `ops` in an order every foreign key and unique rule accepts: what goes away first
@@ -291,6 +341,14 @@ pub async fn apply(
     ops: &ImportOps,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    for id in &ops.limit_deletes {
+        conn.execute("DELETE FROM rate_limits WHERE id = $1", args![id])
+            .await?;
+    }
+    for id in &ops.quota_deletes {
+        conn.execute("DELETE FROM quotas WHERE id = $1", args![id])
+            .await?;
+    }
     for r in &ops.rule_deletes {
         conn.execute(
             "DELETE FROM authorization_rules WHERE principal_id = $1 AND api_id = $2 AND environment_id = $3",
@@ -489,7 +547,69 @@ pub async fn apply(
         )
         .await?;
     }
+    // Limits and quotas last: their subjects exist now.
+    for l in &ops.limit_creates {
+        conn.execute(
+            "INSERT INTO rate_limits (id, instance_id, subject_id, key_id, consumer_id, group_id, per_second, per_minute, policy, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)",
+            args![
+                &l.id,
+                gateway_id,
+                &l.subject_id,
+                subject_of(&l.subject_id, LimitSubject::Key),
+                subject_of(&l.subject_id, LimitSubject::Consumer),
+                subject_of(&l.subject_id, LimitSubject::ConsumerGroup),
+                l.per_second,
+                l.per_minute,
+                &l.policy,
+                now
+            ],
+        )
+        .await?;
+    }
+    for l in &ops.limit_changes {
+        conn.execute(
+            "UPDATE rate_limits SET per_second = $1, per_minute = $2, policy = $3, updated_at = $4, \
+             version = version + 1 WHERE id = $5",
+            args![l.per_second, l.per_minute, &l.policy, now, &l.id],
+        )
+        .await?;
+    }
+    for q in &ops.quota_creates {
+        conn.execute(
+            "INSERT INTO quotas (id, instance_id, subject_id, key_id, consumer_id, group_id, metric, period, time_zone, amount, warn_percent, generation, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)",
+            args![
+                &q.id,
+                gateway_id,
+                &q.subject_id,
+                subject_of(&q.subject_id, LimitSubject::Key),
+                subject_of(&q.subject_id, LimitSubject::Consumer),
+                subject_of(&q.subject_id, LimitSubject::ConsumerGroup),
+                &q.metric,
+                &q.period,
+                &q.time_zone,
+                q.amount,
+                q.warn_percent,
+                now
+            ],
+        )
+        .await?;
+    }
+    for q in &ops.quota_changes {
+        conn.execute(
+            "UPDATE quotas SET time_zone = $1, amount = $2, warn_percent = $3, updated_at = $4, \
+             version = version + 1 WHERE id = $5",
+            args![&q.time_zone, q.amount, q.warn_percent, now, &q.id],
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// `id` when it is a subject of this kind (the column of the kind it is), else NULL.
+fn subject_of(id: &str, kind: LimitSubject) -> Option<&str> {
+    (LimitSubject::of(id) == Some(kind)).then_some(id)
 }
 
 super::row::row! {

@@ -134,6 +134,24 @@ pub(crate) async fn shaped_gateway(app: &TestApp, t: &str) -> String {
         }
         ok(&post("/v1/authorization-rules", rule).await);
     }
+    // Rate limits and quotas on a group, a consumer and a key.
+    ok(&post(
+        "/v1/rate-limits",
+        json!({"gatewayId": gw, "subjectId": team, "perMinute": 600, "policy": "cluster"}),
+    )
+    .await);
+    ok(&post(
+        "/v1/rate-limits",
+        json!({"gatewayId": gw, "subjectId": key, "perSecond": 5}),
+    )
+    .await);
+    for quota in [
+        json!({"gatewayId": gw, "subjectId": alice, "metric": "tokens", "period": "month", "amount": 2_000_000, "timeZone": "Europe/Berlin"}),
+        json!({"gatewayId": gw, "subjectId": alice, "metric": "requests", "period": "day", "amount": 1000, "warnPercent": 90}),
+        json!({"gatewayId": gw, "subjectId": team, "metric": "requests", "period": "week", "amount": 50000}),
+    ] {
+        ok(&post("/v1/quotas", quota).await);
+    }
     gw
 }
 
@@ -209,6 +227,13 @@ consumerGroups:
   rules:
   - api: qwen3-chat
     environment: default
+  rateLimit:
+    perMinute: 600
+    policy: cluster
+  quotas:
+  - metric: requests
+    period: week
+    amount: 50000
 consumers:
 - name: alice
   groups:
@@ -220,6 +245,15 @@ consumers:
   - api: qwen3-chat
     environment: staging
     expiresAt: 2100-01-01T00:00:00Z
+  quotas:
+  - metric: requests
+    period: day
+    amount: 1000
+    warnPercent: 90
+  - metric: tokens
+    period: month
+    amount: 2000000
+    timeZone: Europe/Berlin
 - name: bob
   description: on leave
 keys:
@@ -227,6 +261,8 @@ keys:
   prefix: {prefix}
   consumer: alice
   expiresAt: 2100-01-01T00:00:00Z
+  rateLimit:
+    perSecond: 5
 - name: spare
   prefix: {spare}
 ",

@@ -171,6 +171,8 @@ async fn an_export_imported_into_an_empty_gateway_exports_the_same_and_enforces_
             ("Key".into(), 2, 0, 0),
             ("AuthorizationRule".into(), 3, 0, 0),
             ("GroupMembership".into(), 2, 0, 0),
+            ("RateLimit".into(), 2, 0, 0),
+            ("Quota".into(), 3, 0, 0),
         ],
         "{dry}"
     );
@@ -207,6 +209,25 @@ async fn an_export_imported_into_an_empty_gateway_exports_the_same_and_enforces_
         )
         .await;
     assert_eq!(ok(&answer)["allowed"], true, "{}", answer.body);
+    // With the limits and quotas of the file: alice-key's and team-a's limits, alice's two
+    // quotas and team-a's.
+    let named = |list: &str| -> Vec<String> {
+        let mut names: Vec<String> = answer.body["data"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["subjectName"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(named("limits"), ["alice-key", "team-a"], "{}", answer.body);
+    assert_eq!(
+        named("quotas"),
+        ["alice", "alice", "team-a"],
+        "{}",
+        answer.body
+    );
 
     // One audit entry for the change set, with its counts.
     let audit = target
@@ -309,6 +330,100 @@ async fn a_dry_run_tells_each_change_and_an_apply_makes_exactly_those() {
     );
     // Not in the file, not pruned: stays.
     assert!(after.contains("- name: late\n"), "{after}");
+}
+
+#[tokio::test]
+async fn rate_limits_and_quotas_in_the_file_are_created_changed_and_removed_with_their_subject() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let gw = shaped_gateway(&app, &admin).await;
+    let file = yaml_of(&app, &admin, &gw, "").await;
+    // alice's daily quota doubles, the key's limit goes, team-a's weekly quota becomes a
+    // monthly one in Kolkata, bob gets a limit.
+    let edited = file
+        .replace("    period: day\n    amount: 1000\n", "    period: day\n    amount: 2000\n")
+        .replace("  rateLimit:\n    perSecond: 5\n", "")
+        .replace(
+            "  - metric: requests\n    period: week\n    amount: 50000\n",
+            "  - metric: requests\n    period: month\n    amount: 50000\n    timeZone: Asia/Kolkata\n",
+        )
+        .replace(
+            "- name: bob\n  description: on leave\n",
+            "- name: bob\n  description: on leave\n  rateLimit:\n    perSecond: 1\n    perMinute: 10\n",
+        );
+    let (status, dry) = import(&app, &admin, &gw, "?dryRun=true", &edited).await;
+    assert_eq!(status, 200, "{dry}");
+    let mut listed = changes(&dry["data"]);
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "Change Quota consumer alice: requests per day (amount: 1000 -> 2000)",
+            "Create Quota consumer group team-a: requests per month",
+            "Create RateLimit consumer bob",
+            "Delete Quota consumer group team-a: requests per week",
+            "Delete RateLimit key alice-key",
+        ]
+    );
+    let (status, applied) = import(&app, &admin, &gw, "", &edited).await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(
+        body_of(&yaml_of(&app, &admin, &gw, "").await),
+        body_of(&edited)
+    );
+
+    // The REST view agrees: the changed quota kept its ID and moved to version 2.
+    let quotas = app
+        .rest(
+            Some(&admin),
+            "GET",
+            &format!("/v1/quotas?gatewayId={gw}&pageSize=100"),
+            None,
+        )
+        .await;
+    let items = ok(&quotas)["items"].as_array().unwrap().clone();
+    let daily = items
+        .iter()
+        .find(|q| q["period"] == "day")
+        .expect("alice's daily quota");
+    assert_eq!(
+        (daily["amount"].as_i64(), daily["version"].as_i64()),
+        (Some(2000), Some(2))
+    );
+    assert_eq!(items.len(), 3, "{items:?}");
+    let limits = app
+        .rest(
+            Some(&admin),
+            "GET",
+            &format!("/v1/rate-limits?gatewayId={gw}&pageSize=100"),
+            None,
+        )
+        .await;
+    let subjects: Vec<&str> = ok(&limits)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["subject"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects.contains(&"bob") && subjects.contains(&"team-a"),
+        "{subjects:?}"
+    );
+
+    // A bad value is refused at its place, and nothing is applied.
+    let bad = edited.replace("    perSecond: 1\n", "    perSecond: -1\n");
+    let (status, body) = import(&app, &admin, &gw, "", &bad).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("consumers[1].rateLimit.perSecond: Requests per second is a whole number"),
+        "{message}"
+    );
+    assert_eq!(
+        body_of(&yaml_of(&app, &admin, &gw, "").await),
+        body_of(&edited)
+    );
 }
 
 #[tokio::test]

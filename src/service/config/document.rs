@@ -81,6 +81,12 @@ pub struct GroupSpec {
     /// What its members may call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleSpec>,
+    /// The rate limit its members share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// Its quotas (all its members' use together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<QuotaSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -97,6 +103,42 @@ pub struct ConsumerSpec {
     /// What it may call itself (besides what its groups may).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<QuotaSpec>,
+}
+
+/// A rate limit of the consumer, group or key it is listed under (one at most).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<i64>,
+    /// Requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_minute: Option<i64>,
+    /// `local` (each replica counts on its own; the default) or `cluster`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub policy: String,
+}
+
+/// A quota of the consumer, group or key it is listed under (one per metric and period).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// `requests` or `tokens`.
+    pub metric: String,
+    /// `day`, `week` (Monday to Sunday) or `month`.
+    pub period: String,
+    pub amount: i64,
+    /// The IANA time zone its periods start in (`UTC` when absent).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub time_zone: String,
+    /// The warning threshold, percent of the amount (80 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_percent: Option<i64>,
 }
 
 /// An authorization rule of the consumer or group it is listed under.
@@ -129,6 +171,10 @@ pub struct KeySpec {
     /// The value's SHA-256 (hex), only in an export asked for with key hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<QuotaSpec>,
 }
 
 fn yes() -> bool {
@@ -238,6 +284,8 @@ mod tests {
             enabled: true,
             groups: vec![],
             rules: vec![],
+            rate_limit: None,
+            quotas: vec![],
         };
         let yaml = serde_yaml_ng::to_string(&c).unwrap();
         assert_eq!(yaml, "name: alice\n");

@@ -3,12 +3,13 @@
 
 use super::document::{
     rfc3339, ConsumerSpec, EnvironmentSpec, GatewayConfig, GatewayRef, GroupSpec, KeySpec,
-    ModelApiSpec, RuleSpec, Version,
+    ModelApiSpec, QuotaSpec, RateLimitSpec, RuleSpec, Version,
 };
+use crate::domain::quotas::DEFAULT_WARN_PERCENT;
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
 use crate::service::{parse_id, Actor};
-use crate::store::config::{GatewayRows, RuleRow};
+use crate::store::config::{GatewayRows, LimitRow, QuotaRow, RuleRow};
 use crate::store::Db;
 use std::collections::HashMap;
 
@@ -100,6 +101,21 @@ pub(super) fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<Gatew
         });
         rules
     };
+    let mut limits: HashMap<&str, RateLimitSpec> = rows
+        .rate_limits
+        .iter()
+        .map(|l| (l.subject_id.as_str(), limit_spec(l)))
+        .collect();
+    let mut quotas: HashMap<&str, Vec<QuotaSpec>> = HashMap::new();
+    for q in &rows.quotas {
+        quotas
+            .entry(q.subject_id.as_str())
+            .or_default()
+            .push(quota_spec(q));
+    }
+    for list in quotas.values_mut() {
+        list.sort_by_key(|q| (q.metric.clone(), period_rank(&q.period)));
+    }
     let sorted_names = |names: Option<Vec<String>>| {
         let mut names = names.unwrap_or_default();
         names.sort_by(|a, b| by_name(a, b));
@@ -147,6 +163,8 @@ pub(super) fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<Gatew
                 description: g.description.clone(),
                 enabled: g.enabled,
                 rules: sorted_rules(group_rules.remove(g.id.as_str())),
+                rate_limit: limits.remove(g.id.as_str()),
+                quotas: quotas.remove(g.id.as_str()).unwrap_or_default(),
             })
             .collect(),
         consumers: rows
@@ -158,6 +176,8 @@ pub(super) fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<Gatew
                 enabled: c.enabled,
                 groups: sorted_names(member_of.remove(c.id.as_str())),
                 rules: sorted_rules(consumer_rules.remove(c.id.as_str())),
+                rate_limit: limits.remove(c.id.as_str()),
+                quotas: quotas.remove(c.id.as_str()).unwrap_or_default(),
             })
             .collect(),
         keys: rows
@@ -174,6 +194,8 @@ pub(super) fn build(rows: GatewayRows, include_key_hashes: bool) -> Option<Gatew
                 enabled: k.enabled,
                 expires_at: k.expires_at.map(rfc3339),
                 hash: include_key_hashes.then(|| k.key_hash.clone()),
+                rate_limit: limits.remove(k.id.as_str()),
+                quotas: quotas.remove(k.id.as_str()).unwrap_or_default(),
             })
             .collect(),
     };
@@ -203,4 +225,39 @@ fn rule_spec(
             _ => r.expire_at.map(rfc3339),
         },
     })
+}
+
+/// A rate limit as the file has it: the default policy (`local`) left out.
+fn limit_spec(l: &LimitRow) -> RateLimitSpec {
+    RateLimitSpec {
+        per_second: l.per_second,
+        per_minute: l.per_minute,
+        policy: match l.policy.as_str() {
+            "local" => String::new(),
+            other => other.to_owned(),
+        },
+    }
+}
+
+/// A quota as the file has it: the defaults (UTC, 80 %) left out.
+fn quota_spec(q: &QuotaRow) -> QuotaSpec {
+    QuotaSpec {
+        metric: q.metric.clone(),
+        period: q.period.clone(),
+        amount: q.amount,
+        time_zone: match q.time_zone.as_str() {
+            "UTC" => String::new(),
+            zone => zone.to_owned(),
+        },
+        warn_percent: (q.warn_percent != DEFAULT_WARN_PERCENT).then_some(q.warn_percent),
+    }
+}
+
+/// Days before weeks before months.
+fn period_rank(period: &str) -> u8 {
+    match period {
+        "day" => 0,
+        "week" => 1,
+        _ => 2,
+    }
 }

@@ -7,13 +7,15 @@
 //! resource listed in the file is whole there: its groups, rules and deployments are exactly
 //! the file's. One not listed stays as it is, unless `prune` deletes it.
 
-use super::document::{parse_rfc3339, rfc3339, GatewayConfig, RuleSpec};
+use super::document::{parse_rfc3339, rfc3339, GatewayConfig, QuotaSpec, RateLimitSpec, RuleSpec};
 use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
 use crate::domain::config::{ChangeAction, ConfigKind, ResourceChange};
+use crate::domain::limits::LimitValues;
+use crate::domain::quotas::QuotaValues;
 use crate::domain::{Description, IdKind, Name, ResourceId};
 use crate::store::config::{
-    ConsumerRow, EnvironmentRow, GatewayRows, GroupRow, ImportOps, KeyOp, MembershipRow,
-    ModelApiRow, RuleOp,
+    ConsumerRow, EnvironmentRow, GatewayRows, GroupRow, ImportOps, KeyOp, LimitRow, MembershipRow,
+    ModelApiRow, QuotaRow, RuleOp,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -72,6 +74,16 @@ fn quoted(s: &str) -> String {
     format!("{:?}", crate::service::truncate(s))
 }
 
+/// A field as the domain names it in an error (`PerSecond`) as the file spells it
+/// (`perSecond`).
+fn camel(field: &str) -> String {
+    let mut chars = field.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
 /// `field: old -> new` when they differ.
 fn differ<T: PartialEq + fmt::Display>(details: &mut Vec<String>, field: &str, old: T, new: T) {
     if old != new {
@@ -101,6 +113,8 @@ struct Names {
     apis: HashMap<String, (String, String)>,
     groups: HashMap<String, (String, String)>,
     consumers: HashMap<String, (String, String)>,
+    /// The keys the file lists (others are not named by anything in it).
+    keys: HashMap<String, (String, String)>,
 }
 
 /// A kind of record a file lists by name: how a plan names it, and where its writes go.
@@ -349,8 +363,9 @@ pub fn plan(doc: &GatewayConfig, rows: &GatewayRows, prune: bool) -> Result<Plan
     let deployed = p.model_apis(doc, &mut names);
     p.groups(doc, &mut names);
     p.consumers(doc, &mut names);
-    p.keys(doc, &names);
+    p.keys(doc, &mut names);
     p.rules(doc, &names, &deployed);
+    p.limits_and_quotas(doc, &names);
     if !p.problems.is_empty() {
         return Err(p.problems);
     }
@@ -781,7 +796,7 @@ impl Planner<'_> {
         }
     }
 
-    fn keys(&mut self, doc: &GatewayConfig, names: &Names) {
+    fn keys(&mut self, doc: &GatewayConfig, names: &mut Names) {
         let current: HashMap<String, &crate::store::config::KeyRow> = self
             .rows
             .keys
@@ -875,6 +890,9 @@ impl Planner<'_> {
                         // Without a hash the value, and so its prefix, stays.
                         None => old.prefix.clone(),
                     };
+                    names
+                        .keys
+                        .insert(key.clone(), (old.id.clone(), name.clone()));
                     if !details.is_empty() {
                         self.change(ConfigKind::Key, ChangeAction::Change, &name, details);
                         self.plan.ops.key_changes.push(KeyOp {
@@ -902,8 +920,10 @@ impl Planner<'_> {
                     };
                     self.plan.new_hashes.push((path.clone(), hash.clone()));
                     self.change(ConfigKind::Key, ChangeAction::Create, &name, vec![]);
+                    let id = new_id(IdKind::Key);
+                    names.keys.insert(key.clone(), (id.clone(), name.clone()));
                     self.plan.ops.key_creates.push(KeyOp {
-                        id: new_id(IdKind::Key),
+                        id,
                         name: name.clone(),
                         prefix: prefix.to_owned(),
                         key_hash: Some(hash),
@@ -936,6 +956,237 @@ impl Planner<'_> {
         for (name, id) in deletes {
             self.change(ConfigKind::Key, ChangeAction::Delete, &name, vec![]);
             self.plan.ops.key_deletes.push(id);
+        }
+    }
+
+    /// The rate limit and quotas of each group, consumer and key the file lists: exactly the
+    /// file's. One not listed keeps its own; a deleted one's go with it.
+    fn limits_and_quotas(&mut self, doc: &GatewayConfig, names: &Names) {
+        let rows = self.rows;
+        let limits: HashMap<&str, &LimitRow> = rows
+            .rate_limits
+            .iter()
+            .map(|l| (l.subject_id.as_str(), l))
+            .collect();
+        let mut quotas: HashMap<&str, Vec<&QuotaRow>> = HashMap::new();
+        for q in &rows.quotas {
+            quotas.entry(q.subject_id.as_str()).or_default().push(q);
+        }
+        let listed = |map: &HashMap<String, (String, String)>, raw: &str| {
+            let key = Name::parse(raw).ok()?.unique_key();
+            map.get(&key).cloned()
+        };
+        let mut subjects = Vec::new();
+        for (i, g) in doc.consumer_groups.iter().enumerate() {
+            let subject = listed(&names.groups, &g.name);
+            subjects.push((
+                format!("consumerGroups[{i}]"),
+                "consumer group",
+                subject,
+                &g.rate_limit,
+                &g.quotas,
+            ));
+        }
+        for (i, c) in doc.consumers.iter().enumerate() {
+            let subject = listed(&names.consumers, &c.name);
+            subjects.push((
+                format!("consumers[{i}]"),
+                "consumer",
+                subject,
+                &c.rate_limit,
+                &c.quotas,
+            ));
+        }
+        for (i, k) in doc.keys.iter().enumerate() {
+            let subject = listed(&names.keys, &k.name);
+            subjects.push((
+                format!("keys[{i}]"),
+                "key",
+                subject,
+                &k.rate_limit,
+                &k.quotas,
+            ));
+        }
+        for (path, noun, subject, limit, specs) in subjects {
+            // A subject the file names wrongly is a problem of its own already.
+            let Some((id, name)) = subject else { continue };
+            let label = format!("{noun} {name}");
+            self.rate_limit(
+                &path,
+                &id,
+                &label,
+                limit.as_ref(),
+                limits.get(id.as_str()).copied(),
+            );
+            let old = quotas.remove(id.as_str()).unwrap_or_default();
+            self.quotas(&path, &id, &label, specs, old);
+        }
+    }
+
+    fn rate_limit(
+        &mut self,
+        path: &str,
+        subject_id: &str,
+        label: &str,
+        spec: Option<&RateLimitSpec>,
+        old: Option<&LimitRow>,
+    ) {
+        let new = match spec {
+            None => None,
+            Some(s) => match LimitValues::parse(s.per_second, s.per_minute, &s.policy) {
+                Ok(v) => Some(LimitRow {
+                    id: String::new(),
+                    subject_id: subject_id.to_owned(),
+                    per_second: v.per_second.map(i64::from),
+                    per_minute: v.per_minute.map(i64::from),
+                    policy: v.policy.as_str().to_owned(),
+                }),
+                Err((field, message)) => {
+                    self.problem(format!("{path}.rateLimit.{}", camel(field)), message);
+                    return;
+                }
+            },
+        };
+        let window = |n: Option<i64>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
+        match (old, new) {
+            (None, None) => {}
+            (Some(old), None) => {
+                self.change(ConfigKind::RateLimit, ChangeAction::Delete, label, vec![]);
+                self.plan.ops.limit_deletes.push(old.id.clone());
+            }
+            (None, Some(mut new)) => {
+                new.id = new_id(IdKind::RateLimit);
+                self.change(ConfigKind::RateLimit, ChangeAction::Create, label, vec![]);
+                self.plan.ops.limit_creates.push(new);
+            }
+            (Some(old), Some(mut new)) => {
+                new.id = old.id.clone();
+                let mut details = Vec::new();
+                differ(
+                    &mut details,
+                    "perSecond",
+                    window(old.per_second),
+                    window(new.per_second),
+                );
+                differ(
+                    &mut details,
+                    "perMinute",
+                    window(old.per_minute),
+                    window(new.per_minute),
+                );
+                differ(
+                    &mut details,
+                    "policy",
+                    old.policy.as_str(),
+                    new.policy.as_str(),
+                );
+                if !details.is_empty() {
+                    self.change(ConfigKind::RateLimit, ChangeAction::Change, label, details);
+                    self.plan.ops.limit_changes.push(new);
+                }
+            }
+        }
+    }
+
+    fn quotas(
+        &mut self,
+        path: &str,
+        subject_id: &str,
+        label: &str,
+        specs: &[QuotaSpec],
+        old: Vec<&QuotaRow>,
+    ) {
+        let mut old: BTreeMap<(String, String), &QuotaRow> = old
+            .into_iter()
+            .map(|q| ((q.metric.clone(), q.period.clone()), q))
+            .collect();
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for (j, s) in specs.iter().enumerate() {
+            let at = format!("{path}.quotas[{j}]");
+            let v = match QuotaValues::parse(
+                &s.metric,
+                &s.period,
+                Some(s.amount),
+                &s.time_zone,
+                s.warn_percent,
+            ) {
+                Ok(v) => v,
+                Err((field, message)) => {
+                    self.problem(format!("{at}.{}", camel(field)), message);
+                    continue;
+                }
+            };
+            if !crate::enforce::quotas::known_zone(&v.time_zone) {
+                self.problem(
+                    format!("{at}.timeZone"),
+                    format!(
+                        "{} is not a time zone the server knows; use an IANA name such as Europe/Berlin",
+                        quoted(&v.time_zone)
+                    ),
+                );
+                continue;
+            }
+            let (metric, period) = (v.metric.as_str().to_owned(), v.period.as_str().to_owned());
+            let what = format!("{label}: {metric} per {period}");
+            if let Some(first) = seen.insert((metric.clone(), period.clone()), j) {
+                self.problem(
+                    at,
+                    format!(
+                        "a second quota of {metric} per {period} (also {path}.quotas[{first}])"
+                    ),
+                );
+                continue;
+            }
+            let new = QuotaRow {
+                id: String::new(),
+                subject_id: subject_id.to_owned(),
+                metric: metric.clone(),
+                period: period.clone(),
+                time_zone: v.time_zone,
+                amount: v.amount,
+                warn_percent: v.warn_percent,
+            };
+            match old.remove(&(metric, period)) {
+                None => {
+                    self.change(ConfigKind::Quota, ChangeAction::Create, &what, vec![]);
+                    self.plan.ops.quota_creates.push(QuotaRow {
+                        id: new_id(IdKind::Quota),
+                        ..new
+                    });
+                }
+                Some(o) => {
+                    let mut details = Vec::new();
+                    differ(&mut details, "amount", o.amount, new.amount);
+                    differ(
+                        &mut details,
+                        "timeZone",
+                        o.time_zone.as_str(),
+                        new.time_zone.as_str(),
+                    );
+                    differ(
+                        &mut details,
+                        "warnPercent",
+                        o.warn_percent,
+                        new.warn_percent,
+                    );
+                    if !details.is_empty() {
+                        self.change(ConfigKind::Quota, ChangeAction::Change, &what, details);
+                        self.plan.ops.quota_changes.push(QuotaRow {
+                            id: o.id.clone(),
+                            ..new
+                        });
+                    }
+                }
+            }
+        }
+        for ((metric, period), o) in old {
+            self.change(
+                ConfigKind::Quota,
+                ChangeAction::Delete,
+                &format!("{label}: {metric} per {period}"),
+                vec![],
+            );
+            self.plan.ops.quota_deletes.push(o.id.clone());
         }
     }
 
@@ -1242,7 +1493,7 @@ fn api_details(old: &ModelApiRow, new: &ModelApiRow) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::domain::apis::{AI_PROTOCOLS, MODEL_CATEGORIES};
-    use crate::store::config::{DeploymentRow, GatewayRow, KeyRow, RuleRow};
+    use crate::store::config::{DeploymentRow, GatewayRow, KeyRow, LimitRow, QuotaRow, RuleRow};
     use proptest::prelude::*;
     use std::sync::Arc;
 
@@ -1374,6 +1625,55 @@ mod tests {
         rows
     }
 
+    type LimitSeed = (usize, Option<i64>, i64, bool);
+    type QuotaSeed = (usize, usize, usize, i64, usize, i64);
+
+    /// Puts rate limits and quotas on the gateway's groups, consumers and keys (subject `i`
+    /// of them all, in that order): a limit per subject at most, a quota per metric and
+    /// period.
+    fn add_limits(rows: &mut GatewayRows, limits: &[LimitSeed], quotas: &[QuotaSeed]) {
+        let subjects: Vec<String> = rows
+            .groups
+            .iter()
+            .map(|g| g.id.clone())
+            .chain(rows.consumers.iter().map(|c| c.id.clone()))
+            .chain(rows.keys.iter().map(|k| k.id.clone()))
+            .collect();
+        if subjects.is_empty() {
+            return;
+        }
+        let mut limited = HashSet::new();
+        for (i, (s, per_second, per_minute, cluster)) in limits.iter().enumerate() {
+            let subject = &subjects[s % subjects.len()];
+            if limited.insert(subject.clone()) {
+                rows.rate_limits.push(LimitRow {
+                    id: format!("rl-{i}"),
+                    subject_id: subject.clone(),
+                    per_second: *per_second,
+                    per_minute: Some(*per_minute),
+                    policy: if *cluster { "cluster" } else { "local" }.into(),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, (s, metric, period, amount, zone, warn)) in quotas.iter().enumerate() {
+            let subject = &subjects[s % subjects.len()];
+            let metric = ["requests", "tokens"][metric % 2];
+            let period = ["day", "week", "month"][period % 3];
+            if seen.insert((subject.clone(), metric, period)) {
+                rows.quotas.push(QuotaRow {
+                    id: format!("qt-{i}"),
+                    subject_id: subject.clone(),
+                    metric: metric.into(),
+                    period: period.into(),
+                    time_zone: ["UTC", "Europe/Berlin", "Asia/Kolkata"][zone % 3].into(),
+                    amount: *amount,
+                    warn_percent: *warn,
+                });
+            }
+        }
+    }
+
     proptest! {
         /// A gateway's own export, imported back, changes nothing, with or without prune.
         #[test]
@@ -1383,9 +1683,12 @@ mod tests {
             memberships in proptest::collection::vec((0usize..4, 0usize..5), 0..8),
             rules in proptest::collection::vec((0usize..9, 0usize..8, proptest::option::of(0i64..253_402_300_799_000)), 0..12),
             keys in proptest::collection::vec((proptest::option::of(0usize..5), any::<bool>(), proptest::option::of(0i64..253_402_300_799_000)), 0..5),
+            limits in proptest::collection::vec((0usize..20, proptest::option::of(1i64..100_000), 1i64..1_000_000, any::<bool>()), 0..6),
+            quotas in proptest::collection::vec((0usize..20, 0usize..2, 0usize..3, 1i64..1_000_000_000, 0usize..3, 1i64..=100), 0..10),
             prune in any::<bool>(),
         ) {
-            let rows = gateway(sizes, &deployments, &memberships, &rules, &keys);
+            let mut rows = gateway(sizes, &deployments, &memberships, &rules, &keys);
+            add_limits(&mut rows, &limits, &quotas);
             let doc = super::super::export::build(rows.clone(), false).unwrap();
             let planned = plan(&doc, &rows, prune).unwrap();
             prop_assert!(planned.changes.is_empty(), "{:?}", planned.changes);
@@ -1402,8 +1705,11 @@ mod tests {
             deployments in proptest::collection::vec((0usize..4, 0usize..4), 0..8),
             memberships in proptest::collection::vec((0usize..4, 0usize..5), 0..8),
             rules in proptest::collection::vec((0usize..9, 0usize..8, proptest::option::of(0i64..253_402_300_799_000)), 0..12),
+            limits in proptest::collection::vec((0usize..20, proptest::option::of(1i64..100_000), 1i64..1_000_000, any::<bool>()), 0..6),
+            quotas in proptest::collection::vec((0usize..20, 0usize..2, 0usize..3, 1i64..1_000_000_000, 0usize..3, 1i64..=100), 0..10),
         ) {
-            let rows = gateway(sizes, &deployments, &memberships, &rules, &[]);
+            let mut rows = gateway(sizes, &deployments, &memberships, &rules, &[]);
+            add_limits(&mut rows, &limits, &quotas);
             let doc = super::super::export::build(rows.clone(), false).unwrap();
             let empty = gateway((1, 0, 0, 0), &[], &[], &[], &[]);
             let planned = plan(&doc, &empty, true).unwrap();
@@ -1414,8 +1720,136 @@ mod tests {
             prop_assert_eq!(ops.consumer_creates.len(), rows.consumers.len());
             prop_assert_eq!(ops.membership_adds.len(), rows.memberships.len());
             prop_assert_eq!(ops.rule_creates.len(), rows.rules.len());
+            prop_assert_eq!(ops.limit_creates.len(), rows.rate_limits.len());
+            prop_assert_eq!(ops.quota_creates.len(), rows.quotas.len());
             prop_assert!(planned.changes.iter().all(|c| c.action != ChangeAction::Delete));
         }
+    }
+
+    #[test]
+    fn a_listed_subjects_limit_and_quotas_become_the_files() {
+        let mut rows = gateway((1, 0, 1, 2), &[], &[], &[], &[]);
+        // Consumer0: a limit and two quotas; Consumer1 (left out of the file): a quota.
+        add_limits(
+            &mut rows,
+            &[(1, Some(10), 600, false)],
+            &[
+                (1, 0, 0, 1_000, 0, 80),
+                (1, 1, 2, 50_000, 1, 90),
+                (2, 0, 0, 5, 0, 80),
+            ],
+        );
+        let mut doc = super::super::export::build(rows.clone(), false).unwrap();
+        let c0 = &mut doc.consumers[0];
+        assert_eq!(c0.name, "Consumer0");
+        c0.rate_limit = Some(RateLimitSpec {
+            per_second: Some(20),
+            per_minute: None,
+            policy: "cluster".into(),
+        });
+        c0.quotas[0].amount = 2_000;
+        c0.quotas.remove(1);
+        c0.quotas.push(QuotaSpec {
+            metric: "requests".into(),
+            period: "week".into(),
+            amount: 9,
+            time_zone: "Asia/Kolkata".into(),
+            warn_percent: None,
+        });
+        doc.consumer_groups[0].quotas.push(QuotaSpec {
+            metric: "tokens".into(),
+            period: "month".into(),
+            amount: 1,
+            time_zone: String::new(),
+            warn_percent: Some(50),
+        });
+        doc.consumers.remove(1);
+        let planned = plan(&doc, &rows, false).unwrap();
+        let said: Vec<String> = planned
+            .changes
+            .iter()
+            .map(|c| format!("{} {} {:?}", c.action.sign(), c.name, c.details))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "~ consumer Consumer0 [\"perSecond: 10 -> 20\", \"perMinute: 600 -> none\", \"policy: local -> cluster\"]",
+                "~ consumer Consumer0: requests per day [\"amount: 1000 -> 2000\"]",
+                "+ consumer Consumer0: requests per week []",
+                "- consumer Consumer0: tokens per month []",
+                "+ consumer group group0: tokens per month []",
+            ]
+        );
+        let ops = &planned.ops;
+        assert_eq!(ops.limit_changes[0].id, "rl-0");
+        assert_eq!(ops.limit_changes[0].per_minute, None);
+        assert_eq!(ops.quota_deletes, ["qt-1"]);
+        assert_eq!(ops.quota_changes[0].id, "qt-0");
+        assert_eq!(ops.quota_creates.len(), 2);
+        let group_quota = ops.quota_creates.iter().find(|q| q.subject_id == "cg-0");
+        assert_eq!(group_quota.map(|q| q.warn_percent), Some(50));
+        assert!(ops.quota_creates.iter().all(|q| q.id.starts_with("qt-")));
+        // Consumer1 is not in the file: its quota stays, with prune it goes with it.
+        assert!(!ops.quota_deletes.contains(&"qt-2".to_owned()));
+    }
+
+    #[test]
+    fn a_bad_limit_or_quota_is_a_problem_at_its_place() {
+        let rows = gateway((1, 0, 0, 1), &[], &[], &[], &[]);
+        let mut doc = super::super::export::build(rows.clone(), false).unwrap();
+        let quota = |period: &str, amount, zone: &str| QuotaSpec {
+            metric: "requests".into(),
+            period: period.into(),
+            amount,
+            time_zone: zone.into(),
+            warn_percent: None,
+        };
+        let c0 = &mut doc.consumers[0];
+        c0.rate_limit = Some(RateLimitSpec {
+            per_second: Some(0),
+            per_minute: None,
+            policy: String::new(),
+        });
+        c0.quotas = vec![
+            quota("day", 0, ""),
+            quota("day", 5, "Mars/Olympus"),
+            quota("week", 5, ""),
+            quota("week", 6, ""),
+            quota("fortnight", 6, ""),
+        ];
+        let problems: Vec<String> = plan(&doc, &rows, false)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "consumers[0].rateLimit.perSecond: Requests per second is a whole number from 1 to"
+            ),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[1].starts_with(
+                "consumers[0].quotas[0].amount: The amount is a whole number of requests"
+            ),
+            "{}",
+            problems[1]
+        );
+        assert!(
+            problems[2].starts_with(
+                "consumers[0].quotas[1].timeZone: \"Mars/Olympus\" is not a time zone"
+            ),
+            "{}",
+            problems[2]
+        );
+        assert_eq!(problems[3], "consumers[0].quotas[3]: a second quota of requests per week (also consumers[0].quotas[2])");
+        assert!(
+            problems[4].starts_with("consumers[0].quotas[4].period: "),
+            "{}",
+            problems[4]
+        );
     }
 
     #[test]
