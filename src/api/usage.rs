@@ -147,9 +147,9 @@ struct OverviewParams {
     to: Option<String>,
     /// Only this consumer's requests: its ID or its name.
     consumer: Option<String>,
-    /// Only the requests of this group's members (as the group is now): its ID.
+    /// Only the requests of this group's members (as the group is now): its ID or its name.
     group: Option<String>,
-    /// Only the requests to this model API: its ID.
+    /// Only the requests to this model API: its ID or its name.
     api: Option<String>,
     /// Only the requests checked in this environment: its ID.
     environment: Option<String>,

@@ -13,6 +13,7 @@ use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::service::{require_instance, truncate, Actor};
 use crate::store::usage::{Named, Ranked};
+use crate::store::Read;
 use crate::store::{self, now_ms, Db};
 use std::collections::HashMap;
 
@@ -74,6 +75,39 @@ fn checked(raw: &RawUsageQuery) -> AppResult<UsageQuery> {
     Ok(q)
 }
 
+/// A filter's consumer, group or model API as its ID: an ID as given, or the ID of the one
+/// with this name; an error naming the filter when the gateway has none.
+async fn named(
+    conn: &mut impl Read,
+    gateway_id: &str,
+    named: Named,
+    given: &Option<String>,
+) -> AppResult<Option<String>> {
+    let (kind, field, noun) = match named {
+        Named::Consumer => (IdKind::Consumer, "Consumer", "consumer"),
+        Named::Group => (IdKind::ConsumerGroup, "ConsumerGroupId", "consumer group"),
+        Named::Api => (IdKind::Api, "ApiId", "model API"),
+        Named::Environment => (IdKind::Environment, "EnvironmentId", "environment"),
+    };
+    let value = match given.as_deref().map(str::trim) {
+        None | Some("") => return Ok(None),
+        Some(v) => v,
+    };
+    if ResourceId::parse(kind, value).is_some() {
+        return Ok(Some(value.to_owned()));
+    }
+    match store::usage::id_by_name(conn, named, gateway_id, value).await? {
+        Some(id) => Ok(Some(id)),
+        None => Err(AppError::invalid(
+            field,
+            format!(
+                "This instance has no {noun} with the name or ID {:?}.",
+                truncate(value)
+            ),
+        )),
+    }
+}
+
 /// What the Usage page draws for a gateway (and `GET /v1/usage/overview` answers): requests
 /// by outcome and tokens in every bucket of the range, the totals, and the consumers and
 /// model APIs with the most requests. The filter's consumer is an ID or a name. With `only`
@@ -90,24 +124,13 @@ pub async fn overview(
     let series = wants(Chart::Requests) || wants(Chart::Tokens);
     let gateway = require_instance(db, gateway_id).await?;
     let mut conn = db.reader().await?;
-    let consumer_id = match filter.consumer.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(c) if ResourceId::parse(IdKind::Consumer, c).is_some() => Some(c.to_owned()),
-        Some(c) => Some(
-            store::consumers::id_by_name(&mut conn, &gateway.id, c)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "Consumer",
-                        format!(
-                            "This instance has no consumer with the name or ID {:?}.",
-                            truncate(c)
-                        ),
-                    )
-                })?,
-        ),
+    let consumer_id = named(&mut conn, &gateway.id, Named::Consumer, &filter.consumer).await?;
+    let resolved = UsageFilter {
+        group: named(&mut conn, &gateway.id, Named::Group, &filter.group).await?,
+        api: named(&mut conn, &gateway.id, Named::Api, &filter.api).await?,
+        ..filter.clone()
     };
-    let raw = filter
+    let raw = resolved
         .query(now_ms(), consumer_id)
         .map_err(|e| AppError::invalid(e.field, e.message))?;
     let mut q = checked(&raw)?;

@@ -261,3 +261,99 @@ async fn the_instance_overview_counts_what_it_holds_today_and_the_quotas_near_th
         assert!(html.contains(expected), "{expected} is missing");
     }
 }
+
+#[tokio::test]
+async fn group_and_model_api_filters_take_a_name_and_past_100_groups_the_page_asks_for_one() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    app.enforcer.refresh().await.unwrap();
+    until_granted(&app, &gw.id).await;
+    forget_usage(&app).await;
+    for _ in 0..3 {
+        assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
+    }
+    app.enforcer.flush_usage().await.unwrap();
+
+    // A name stands for the ID (alice is in `team`; `chat` is the API she called).
+    for filter in [
+        "group=team",
+        "group=TEAM",
+        "api=chat",
+        &format!("group={}", gw.team),
+    ] {
+        let o = app
+            .rest(
+                Some(&admin),
+                "GET",
+                &format!("/v1/usage/overview?gatewayId={}&range=1h&{filter}", gw.id),
+                None,
+            )
+            .await;
+        assert_eq!(ok(&o)["totals"]["allowed"], 3, "{filter}: {}", o.body);
+    }
+    for (filter, code, said) in [
+        (
+            "group=nobody",
+            "InvalidParameter.ConsumerGroupId",
+            "no consumer group with the name or ID \"nobody\"",
+        ),
+        (
+            "api=nothing",
+            "InvalidParameter.ApiId",
+            "no model API with the name or ID \"nothing\"",
+        ),
+    ] {
+        let r = app
+            .rest(
+                Some(&admin),
+                "GET",
+                &format!("/v1/usage/overview?gatewayId={}&{filter}", gw.id),
+                None,
+            )
+            .await;
+        refused(&r, 400, code);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(said),
+            "{}",
+            r.body
+        );
+    }
+
+    let browser = app.admin().await;
+    let page = |query: &'static str| {
+        let browser = browser.clone();
+        let url = format!("{}/instances/{}/usage?{query}", app.base, gw.id);
+        async move { browser.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    // Two groups: a select of them.
+    let html = page("range=1h").await;
+    assert!(
+        html.contains("<select id=\"usage-group\" name=\"group\""),
+        "no group select"
+    );
+    // 102 groups: a field for a name or ID that suggests the first 100.
+    for i in 0..100 {
+        let r = app
+            .rest(
+                Some(&admin),
+                "POST",
+                "/v1/consumer-groups",
+                Some(serde_json::json!({"gatewayId": gw.id, "name": format!("g{i:03}"), "description": ""})),
+            )
+            .await;
+        ok(&r);
+    }
+    let html = page("range=1h&group=team").await;
+    for expected in [
+        "<label for=\"usage-group\">Consumer group (name or ID)",
+        "<input id=\"usage-group\" type=\"search\" name=\"group\" value=\"team\" list=\"usage-group-names\"",
+        "<datalist id=\"usage-group-names\">",
+        "Top consumers by requests: alice 3.",
+    ] {
+        assert!(html.contains(expected), "{expected} is missing");
+    }
+    // The first 100 by name: Default-consumer-group, g000 to g098.
+    assert_eq!(html.matches("<option value=\"g0").count(), 99);
+    assert!(html.contains("<option value=\"Default-consumer-group\">"));
+}

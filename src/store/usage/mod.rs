@@ -314,12 +314,45 @@ pub async fn key_holders(
     Ok(rows.into_iter().map(|r| (r.id, r.consumer_id)).collect())
 }
 
-/// What a record may name besides a key.
+/// What a record or a filter may name besides a key.
 #[derive(Debug, Clone, Copy)]
 pub enum Named {
     Consumer,
+    Group,
     Api,
     Environment,
+}
+
+impl Named {
+    fn table(self) -> &'static str {
+        match self {
+            Named::Consumer => "consumers",
+            Named::Group => "consumer_groups",
+            Named::Api => "model_apis",
+            Named::Environment => "environments",
+        }
+    }
+}
+
+/// The ID of the gateway's consumer, group, model API or environment with this name
+/// (case-insensitively, as names are unique).
+pub async fn id_by_name(
+    conn: &mut impl Read,
+    named: Named,
+    gateway_id: &str,
+    name: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let Ok(name) = crate::domain::Name::parse(name) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT id FROM {} WHERE instance_id = $1 AND name_key = $2",
+        named.table()
+    );
+    let row: Option<IdRow> = conn
+        .first(&sql, &[Arg::from(gateway_id), name.unique_key().into()])
+        .await?;
+    Ok(row.map(|r| r.id))
 }
 
 /// Of these IDs, the ones of the gateway's consumers, model APIs or environments.
@@ -329,12 +362,11 @@ pub async fn existing(
     gateway_id: &str,
     ids: &[&str],
 ) -> Result<HashSet<String>, sqlx::Error> {
-    let select = match named {
-        Named::Consumer => "SELECT id FROM consumers WHERE instance_id = $1 AND id IN",
-        Named::Api => "SELECT id FROM model_apis WHERE instance_id = $1 AND id IN",
-        Named::Environment => "SELECT id FROM environments WHERE instance_id = $1 AND id IN",
-    };
-    let rows: Vec<IdRow> = of_ids(conn, select, gateway_id, ids).await?;
+    let select = format!(
+        "SELECT id FROM {} WHERE instance_id = $1 AND id IN",
+        named.table()
+    );
+    let rows: Vec<IdRow> = of_ids(conn, &select, gateway_id, ids).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 

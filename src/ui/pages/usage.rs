@@ -16,17 +16,36 @@ use crate::server_fns::usage::instance_usage;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// The groups, model APIs and environments offered as filters: `(id, name)`.
-type Choices = [Vec<(String, String)>; 3];
+/// Up to this many groups or model APIs are offered in a select; with more, the filter is a
+/// text field (a name or an ID) that suggests the first of them.
+const OFFERED: u32 = 100;
+
+/// The groups, model APIs and environments offered as filters: `(id, name)`, and whether
+/// that is all of them.
+type Choices = [(Vec<(String, String)>, bool); 3];
 
 async fn choices(instance_id: String) -> Result<Choices, AppError> {
-    let groups = list_groups(instance_id.clone(), String::new(), Some(1), Some(100)).await?;
-    let apis = list_apis(instance_id.clone(), String::new(), Some(1), Some(100)).await?;
+    let groups = list_groups(instance_id.clone(), String::new(), Some(1), Some(OFFERED)).await?;
+    let apis = list_apis(instance_id.clone(), String::new(), Some(1), Some(OFFERED)).await?;
     let envs = list_environments(instance_id).await?;
+    let all = |total: i64, listed: usize| total <= listed as i64;
     Ok([
-        groups.items.into_iter().map(|g| (g.id, g.name)).collect(),
-        apis.items.into_iter().map(|a| (a.id, a.name)).collect(),
-        envs.into_iter().map(|e| (e.id, e.name)).collect(),
+        (
+            groups
+                .items
+                .iter()
+                .map(|g| (g.id.clone(), g.name.clone()))
+                .collect(),
+            all(groups.total_size, groups.items.len()),
+        ),
+        (
+            apis.items
+                .iter()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect(),
+            all(apis.total_size, apis.items.len()),
+        ),
+        (envs.into_iter().map(|e| (e.id, e.name)).collect(), true),
     ])
 }
 
@@ -104,14 +123,26 @@ fn Filters(filter: UsageFilter, offered: Choices) -> impl IntoView {
     }
 }
 
-/// A select of `(id, name)` with "All" first; a chosen ID that is not offered stays offered.
+/// A select of `(id, name)` with "All" first (a chosen ID that is not offered stays offered);
+/// or, when `options` are not all there are, a text field for a name or ID that suggests them.
 fn choice(
     id: &'static str,
     label: &'static str,
     name: &'static str,
-    mut options: Vec<(String, String)>,
+    (mut options, all): (Vec<(String, String)>, bool),
     chosen: String,
 ) -> impl IntoView {
+    if !all {
+        let list = format!("{id}-names");
+        return view! {
+            <label for=id>{format!("{label} (name or ID)")}</label>
+            <input id=id type="search" name=name value=chosen list=list.clone() />
+            <datalist id=list>
+                {options.into_iter().map(|(_, text)| view! { <option value=text></option> }).collect_view()}
+            </datalist>
+        }
+        .into_any();
+    }
     if !chosen.is_empty() && !options.iter().any(|(v, _)| *v == chosen) {
         options.push((chosen.clone(), chosen.clone()));
     }
@@ -125,6 +156,7 @@ fn choice(
             }).collect_view()}
         </select>
     }
+    .into_any()
 }
 
 fn overview_view(instance_id: String, filter: UsageFilter, o: UsageOverview) -> impl IntoView {
