@@ -106,32 +106,10 @@ super::row::row! {
     }
 }
 
-super::row::row! {
-    /// A rate limit of a key, consumer or group (`subject_id`); also what an import writes.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct LimitRow {
-        pub id: String,
-        pub subject_id: String,
-        pub per_second: Option<i64>,
-        pub per_minute: Option<i64>,
-        /// `local` or `cluster`.
-        pub policy: String,
-    }
-}
-
-super::row::row! {
-    /// A quota of a key, consumer or group (`subject_id`); also what an import writes.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct QuotaRow {
-        pub id: String,
-        pub subject_id: String,
-        pub metric: String,
-        pub period: String,
-        pub time_zone: String,
-        pub amount: i64,
-        pub warn_percent: i64,
-    }
-}
+/// A rate limit and a quota as the enforcement snapshot reads them (the same columns); an
+/// import writes them too.
+pub use super::limits::LimitRow;
+pub use super::quotas::QuotaRow;
 
 /// A rule as the enforcement snapshot reads it (the same columns).
 pub use super::snapshot::RuleRow;
@@ -214,20 +192,8 @@ async fn read_rows(conn: &mut impl Read, gateway_id: &str) -> Result<GatewayRows
                 &gw,
             )
             .await?,
-        rate_limits: conn
-            .all(
-                "SELECT id, subject_id, per_second, per_minute, policy FROM rate_limits \
-                 WHERE instance_id = $1 ORDER BY subject_id",
-                &gw,
-            )
-            .await?,
-        quotas: conn
-            .all(
-                "SELECT id, subject_id, metric, period, time_zone, amount, warn_percent FROM quotas \
-                 WHERE instance_id = $1 ORDER BY subject_id, metric, period",
-                &gw,
-            )
-            .await?,
+        rate_limits: super::limits::load(conn, gateway_id).await?,
+        quotas: super::quotas::load(conn, gateway_id).await?,
     })
 }
 
@@ -561,7 +527,7 @@ pub async fn apply(
                 subject_of(&l.subject_id, LimitSubject::ConsumerGroup),
                 l.per_second,
                 l.per_minute,
-                &l.policy,
+                l.policy.as_str(),
                 now
             ],
         )
@@ -571,7 +537,7 @@ pub async fn apply(
         conn.execute(
             "UPDATE rate_limits SET per_second = $1, per_minute = $2, policy = $3, updated_at = $4, \
              version = version + 1 WHERE id = $5",
-            args![l.per_second, l.per_minute, &l.policy, now, &l.id],
+            args![l.per_second, l.per_minute, l.policy.as_str(), now, &l.id],
         )
         .await?;
     }
@@ -586,8 +552,8 @@ pub async fn apply(
                 subject_of(&q.subject_id, LimitSubject::Key),
                 subject_of(&q.subject_id, LimitSubject::Consumer),
                 subject_of(&q.subject_id, LimitSubject::ConsumerGroup),
-                &q.metric,
-                &q.period,
+                q.metric.as_str(),
+                q.period.as_str(),
                 &q.time_zone,
                 q.amount,
                 q.warn_percent,

@@ -1,7 +1,7 @@
 //! The Usage page's data (`GET /v1/usage/overview`), its charts as SVG images and CSV
 //! downloads (`/v1/usage/chart`, `/v1/usage/chart/csv`), and the page itself rendered without JavaScript.
 
-use crate::access::{check, gateway, ALICE_KEY, BOB_KEY};
+use crate::access::{check, gateway, Gw, ALICE_KEY, BOB_KEY};
 use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_with, TestApp};
 use crate::usage::{forget_usage, until_granted};
 
@@ -21,14 +21,21 @@ async fn get_raw(app: &TestApp, t: &str, path: &str) -> (u16, String, String) {
     (status, kind, r.text().await.unwrap())
 }
 
-#[tokio::test]
-async fn the_overview_draws_requests_by_outcome_and_ranks_consumers_with_charts_and_csv() {
+/// An app whose check trusts the proxy's gateway header, an Admin's token, and the access
+/// gateway, enforced and with no usage counted yet.
+async fn counting_gateway() -> (TestApp, String, Gw) {
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
     let gw = gateway(&app, &admin, "explain-gw").await;
     app.enforcer.refresh().await.unwrap();
     until_granted(&app, &gw.id).await;
     forget_usage(&app).await;
+    (app, admin, gw)
+}
+
+#[tokio::test]
+async fn the_overview_draws_requests_by_outcome_and_ranks_consumers_with_charts_and_csv() {
+    let (app, admin, gw) = counting_gateway().await;
     for _ in 0..3 {
         assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
     }
@@ -264,12 +271,7 @@ async fn the_instance_overview_counts_what_it_holds_today_and_the_quotas_near_th
 
 #[tokio::test]
 async fn group_and_model_api_filters_take_a_name_and_past_100_groups_the_page_asks_for_one() {
-    let app = spawn_app_with(proxy_headers_trusted()).await;
-    let admin = app.token("admin").await;
-    let gw = gateway(&app, &admin, "explain-gw").await;
-    app.enforcer.refresh().await.unwrap();
-    until_granted(&app, &gw.id).await;
-    forget_usage(&app).await;
+    let (app, admin, gw) = counting_gateway().await;
     for _ in 0..3 {
         assert_eq!(check(&app, &gw.id, ALICE_KEY, "/v1/chat", None).await, 200);
     }

@@ -5,6 +5,7 @@ use super::document::{
     rfc3339, ConsumerSpec, EnvironmentSpec, GatewayConfig, GatewayRef, GroupSpec, KeySpec,
     ModelApiSpec, QuotaSpec, RateLimitSpec, RuleSpec, Version,
 };
+use crate::domain::limits::LimitPolicy;
 use crate::domain::quotas::DEFAULT_WARN_PERCENT;
 use crate::domain::IdKind;
 use crate::error::{AppError, AppResult};
@@ -232,9 +233,9 @@ fn limit_spec(l: &LimitRow) -> RateLimitSpec {
     RateLimitSpec {
         per_second: l.per_second,
         per_minute: l.per_minute,
-        policy: match l.policy.as_str() {
-            "local" => String::new(),
-            other => other.to_owned(),
+        policy: match l.policy {
+            LimitPolicy::Local => String::new(),
+            other => other.as_str().to_owned(),
         },
     }
 }
@@ -242,8 +243,8 @@ fn limit_spec(l: &LimitRow) -> RateLimitSpec {
 /// A quota as the file has it: the defaults (UTC, 80 %) left out.
 fn quota_spec(q: &QuotaRow) -> QuotaSpec {
     QuotaSpec {
-        metric: q.metric.clone(),
-        period: q.period.clone(),
+        metric: q.metric.as_str().to_owned(),
+        period: q.period.as_str().to_owned(),
         amount: q.amount,
         time_zone: match q.time_zone.as_str() {
             "UTC" => String::new(),

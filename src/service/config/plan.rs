@@ -1039,7 +1039,7 @@ impl Planner<'_> {
                     subject_id: subject_id.to_owned(),
                     per_second: v.per_second.map(i64::from),
                     per_minute: v.per_minute.map(i64::from),
-                    policy: v.policy.as_str().to_owned(),
+                    policy: v.policy,
                 }),
                 Err((field, message)) => {
                     self.problem(format!("{path}.rateLimit.{}", camel(field)), message);
@@ -1096,11 +1096,11 @@ impl Planner<'_> {
         specs: &[QuotaSpec],
         old: Vec<&QuotaRow>,
     ) {
-        let mut old: BTreeMap<(String, String), &QuotaRow> = old
+        let mut old: BTreeMap<(&str, &str), &QuotaRow> = old
             .into_iter()
-            .map(|q| ((q.metric.clone(), q.period.clone()), q))
+            .map(|q| ((q.metric.as_str(), q.period.as_str()), q))
             .collect();
-        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         for (j, s) in specs.iter().enumerate() {
             let at = format!("{path}.quotas[{j}]");
             let v = match QuotaValues::parse(
@@ -1126,9 +1126,9 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let (metric, period) = (v.metric.as_str().to_owned(), v.period.as_str().to_owned());
+            let (metric, period) = (v.metric.as_str(), v.period.as_str());
             let what = format!("{label}: {metric} per {period}");
-            if let Some(first) = seen.insert((metric.clone(), period.clone()), j) {
+            if let Some(first) = seen.insert((metric, period), j) {
                 self.problem(
                     at,
                     format!(
@@ -1140,11 +1140,12 @@ impl Planner<'_> {
             let new = QuotaRow {
                 id: String::new(),
                 subject_id: subject_id.to_owned(),
-                metric: metric.clone(),
-                period: period.clone(),
+                metric: v.metric,
+                period: v.period,
                 time_zone: v.time_zone,
                 amount: v.amount,
                 warn_percent: v.warn_percent,
+                generation: 0,
             };
             match old.remove(&(metric, period)) {
                 None => {
@@ -1156,6 +1157,7 @@ impl Planner<'_> {
                 }
                 Some(o) => {
                     let mut details = Vec::new();
+                    // A change keeps the quota's count (its generation is not written).
                     differ(&mut details, "amount", o.amount, new.amount);
                     differ(
                         &mut details,
@@ -1493,6 +1495,8 @@ fn api_details(old: &ModelApiRow, new: &ModelApiRow) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::domain::apis::{AI_PROTOCOLS, MODEL_CATEGORIES};
+    use crate::domain::limits::LimitPolicy;
+    use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
     use crate::store::config::{DeploymentRow, GatewayRow, KeyRow, LimitRow, QuotaRow, RuleRow};
     use proptest::prelude::*;
     use std::sync::Arc;
@@ -1651,7 +1655,11 @@ mod tests {
                     subject_id: subject.clone(),
                     per_second: *per_second,
                     per_minute: Some(*per_minute),
-                    policy: if *cluster { "cluster" } else { "local" }.into(),
+                    policy: if *cluster {
+                        LimitPolicy::Cluster
+                    } else {
+                        LimitPolicy::Local
+                    },
                 });
             }
         }
@@ -1664,11 +1672,12 @@ mod tests {
                 rows.quotas.push(QuotaRow {
                     id: format!("qt-{i}"),
                     subject_id: subject.clone(),
-                    metric: metric.into(),
-                    period: period.into(),
+                    metric: QuotaMetric::parse(metric).unwrap(),
+                    period: QuotaPeriod::parse(period).unwrap(),
                     time_zone: ["UTC", "Europe/Berlin", "Asia/Kolkata"][zone % 3].into(),
                     amount: *amount,
                     warn_percent: *warn,
+                    generation: 0,
                 });
             }
         }
