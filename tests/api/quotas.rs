@@ -493,3 +493,64 @@ async fn a_token_quota_refuses_once_the_reported_tokens_reach_it() {
         (json!(105), json!("Exhausted"))
     );
 }
+
+#[tokio::test]
+async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_whole() {
+    use gateway_console::store::quotas::{share_counts, PeriodCount, Wanted};
+    let app = crate::common::spawn_app().await;
+    // 4,500 counts: two parts of 2,000 on their own, the last 500 with the reads.
+    let mine: Vec<PeriodCount> = (0..4_500)
+        .map(|i| PeriodCount {
+            quota_id: format!("qt-{i:05}"),
+            generation: 0,
+            period_start: 1_000,
+            requests: i + 1,
+            tokens: 0,
+        })
+        .collect();
+    let none = Wanted {
+        full: &[],
+        changed_since: None,
+    };
+    assert!(share_counts(&app.db, "r1", 5_000, &mine, none)
+        .await
+        .unwrap()
+        .is_empty());
+    // Another replica reads them all back, by name and by change.
+    let wanted: Vec<(String, i64, i64)> = mine
+        .iter()
+        .map(|c| (c.quota_id.clone(), 0, 1_000))
+        .collect();
+    let by_name = Wanted {
+        full: &wanted,
+        changed_since: None,
+    };
+    let mut read = share_counts(&app.db, "r2", 6_000, &[], by_name)
+        .await
+        .unwrap();
+    read.sort_by(|a, b| a.quota_id.cmp(&b.quota_id));
+    assert_eq!(read, mine);
+    let by_change = Wanted {
+        full: &[],
+        changed_since: Some(5_000),
+    };
+    let read = share_counts(&app.db, "r2", 7_000, &[], by_change)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 4_500);
+    assert_eq!(
+        read.iter().map(|c| c.requests).sum::<i64>(),
+        4_500 * 4_501 / 2
+    );
+    // Written again (as after a failure part way), nothing changes: counts are totals.
+    share_counts(&app.db, "r1", 8_000, &mine, none)
+        .await
+        .unwrap();
+    let read = share_counts(&app.db, "r2", 9_000, &[], by_change)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.iter().map(|c| c.requests).sum::<i64>(),
+        4_500 * 4_501 / 2
+    );
+}
