@@ -4,8 +4,8 @@
 //! named "ops"`). Pure: the service reads the rows and writes the plan in one transaction.
 //!
 //! Resources are matched by name (case-insensitively, as the console's names are unique). A
-//! resource listed in the file is whole there: its groups, rules and deployments are exactly
-//! the file's. One not listed stays as it is, unless `prune` deletes it.
+//! resource listed in the file is whole there: its groups, rules, deployments, rate limit and
+//! quotas are exactly the file's. One not listed stays as it is, unless `prune` deletes it.
 
 use super::document::{parse_rfc3339, rfc3339, GatewayConfig, QuotaSpec, RateLimitSpec, RuleSpec};
 use crate::domain::apis::{parse_ai_protocols, parse_model_category, BasePath};
