@@ -5,7 +5,6 @@
 
 use super::read::Read;
 use super::{args, Arg, Db, Write};
-use crate::domain::limits::LimitSubject;
 
 /// One gateway's configuration, as the store reads it.
 #[derive(Debug, Default, Clone)]
@@ -515,23 +514,7 @@ pub async fn apply(
     }
     // Limits and quotas last: their subjects exist now.
     for l in &ops.limit_creates {
-        conn.execute(
-            "INSERT INTO rate_limits (id, instance_id, subject_id, key_id, consumer_id, group_id, per_second, per_minute, policy, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)",
-            args![
-                &l.id,
-                gateway_id,
-                &l.subject_id,
-                subject_of(&l.subject_id, LimitSubject::Key),
-                subject_of(&l.subject_id, LimitSubject::Consumer),
-                subject_of(&l.subject_id, LimitSubject::ConsumerGroup),
-                l.per_second,
-                l.per_minute,
-                l.policy.as_str(),
-                now
-            ],
-        )
-        .await?;
+        super::limits::insert_row(conn, gateway_id, l, now).await?;
     }
     for l in &ops.limit_changes {
         conn.execute(
@@ -542,25 +525,7 @@ pub async fn apply(
         .await?;
     }
     for q in &ops.quota_creates {
-        conn.execute(
-            "INSERT INTO quotas (id, instance_id, subject_id, key_id, consumer_id, group_id, metric, period, time_zone, amount, warn_percent, generation, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)",
-            args![
-                &q.id,
-                gateway_id,
-                &q.subject_id,
-                subject_of(&q.subject_id, LimitSubject::Key),
-                subject_of(&q.subject_id, LimitSubject::Consumer),
-                subject_of(&q.subject_id, LimitSubject::ConsumerGroup),
-                q.metric.as_str(),
-                q.period.as_str(),
-                &q.time_zone,
-                q.amount,
-                q.warn_percent,
-                now
-            ],
-        )
-        .await?;
+        super::quotas::insert_row(conn, gateway_id, q, now).await?;
     }
     for q in &ops.quota_changes {
         conn.execute(
@@ -571,11 +536,6 @@ pub async fn apply(
         .await?;
     }
     Ok(())
-}
-
-/// `id` when it is a subject of this kind (the column of the kind it is), else NULL.
-fn subject_of(id: &str, kind: LimitSubject) -> Option<&str> {
-    (LimitSubject::of(id) == Some(kind)).then_some(id)
 }
 
 super::row::row! {

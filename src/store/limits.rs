@@ -62,25 +62,47 @@ const FROM: &str = "FROM rate_limits l \
     LEFT JOIN consumer_groups g ON g.id = l.group_id";
 
 pub async fn insert(conn: &mut impl Write, l: &RateLimit) -> Result<(), sqlx::Error> {
-    let subject = |kind: LimitSubject| (l.subject_type == kind).then_some(l.subject.id.as_str());
+    let row = LimitRow {
+        id: l.id.clone(),
+        subject_id: l.subject.id.clone(),
+        per_second: l.per_second,
+        per_minute: l.per_minute,
+        policy: l.policy,
+    };
+    insert_row(conn, &l.instance_id, &row, l.created_at).await
+}
+
+/// Inserts a limit of the gateway `instance_id` (a console change, or an import), made at
+/// `now`.
+pub async fn insert_row(
+    conn: &mut impl Write,
+    instance_id: &str,
+    l: &LimitRow,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     conn.execute(
         "INSERT INTO rate_limits (id, instance_id, subject_id, key_id, consumer_id, group_id, per_second, per_minute, policy, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)",
         args![
             &l.id,
-            &l.instance_id,
-            &l.subject.id,
-            subject(LimitSubject::Key),
-            subject(LimitSubject::Consumer),
-            subject(LimitSubject::ConsumerGroup),
+            instance_id,
+            &l.subject_id,
+            subject_of(&l.subject_id, LimitSubject::Key),
+            subject_of(&l.subject_id, LimitSubject::Consumer),
+            subject_of(&l.subject_id, LimitSubject::ConsumerGroup),
             l.per_second,
             l.per_minute,
             l.policy.as_str(),
-            l.created_at,
+            now,
         ],
     )
     .await
     .map(drop)
+}
+
+/// `id` when it names a subject of this kind (it goes in that kind's column), else NULL.
+pub(super) fn subject_of(id: &str, kind: LimitSubject) -> Option<&str> {
+    (LimitSubject::of(id) == Some(kind)).then_some(id)
 }
 
 pub async fn get(conn: &mut impl Read, id: &str) -> Result<Option<RateLimit>, sqlx::Error> {

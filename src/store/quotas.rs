@@ -75,23 +75,44 @@ const FROM: &str = "FROM quotas q \
     LEFT JOIN consumer_groups g ON g.id = q.group_id";
 
 pub async fn insert(conn: &mut impl Write, q: &Quota) -> Result<(), sqlx::Error> {
-    let subject = |kind: LimitSubject| (q.subject_type == kind).then_some(q.subject.id.as_str());
+    let row = QuotaRow {
+        id: q.id.clone(),
+        subject_id: q.subject.id.clone(),
+        metric: q.metric,
+        period: q.period,
+        time_zone: q.time_zone.clone(),
+        amount: q.amount,
+        warn_percent: q.warn_percent,
+        generation: 0,
+    };
+    insert_row(conn, &q.instance_id, &row, q.created_at).await
+}
+
+/// Inserts a quota of the gateway `instance_id` (a console change, or an import), made at
+/// `now`, at generation 0.
+pub async fn insert_row(
+    conn: &mut impl Write,
+    instance_id: &str,
+    q: &QuotaRow,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    use super::limits::subject_of;
     conn.execute(
         "INSERT INTO quotas (id, instance_id, subject_id, key_id, consumer_id, group_id, metric, period, time_zone, amount, warn_percent, generation, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)",
         args![
             &q.id,
-            &q.instance_id,
-            &q.subject.id,
-            subject(LimitSubject::Key),
-            subject(LimitSubject::Consumer),
-            subject(LimitSubject::ConsumerGroup),
+            instance_id,
+            &q.subject_id,
+            subject_of(&q.subject_id, LimitSubject::Key),
+            subject_of(&q.subject_id, LimitSubject::Consumer),
+            subject_of(&q.subject_id, LimitSubject::ConsumerGroup),
             q.metric.as_str(),
             q.period.as_str(),
             &q.time_zone,
             q.amount,
             q.warn_percent,
-            q.created_at,
+            now,
         ],
     )
     .await
