@@ -23,10 +23,22 @@ fn values(
     time_zone: &str,
     warn_percent: Option<i64>,
 ) -> AppResult<QuotaValues> {
-    let v = QuotaValues::parse(metric, period, amount, time_zone, warn_percent)
-        .map_err(|(field, message)| AppError::invalid(field, message))?;
+    checked_values(metric, period, amount, time_zone, warn_percent)
+        .map_err(|(field, message)| AppError::invalid(field, message))
+}
+
+/// A quota's values as [`QuotaValues::parse`] checks them, and a time zone the server knows;
+/// the error names the field. A configuration import checks a file's quotas with it too.
+pub(crate) fn checked_values(
+    metric: &str,
+    period: &str,
+    amount: Option<i64>,
+    time_zone: &str,
+    warn_percent: Option<i64>,
+) -> Result<QuotaValues, (&'static str, String)> {
+    let v = QuotaValues::parse(metric, period, amount, time_zone, warn_percent)?;
     if !known_zone(&v.time_zone) {
-        return Err(AppError::invalid(
+        return Err((
             "TimeZone",
             format!(
                 "{} is not a time zone the server knows; use an IANA name such as Europe/Berlin.",
