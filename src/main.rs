@@ -241,6 +241,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(n) => tracing::info!(combinations = n, "usage counts written"),
         Err(e) => tracing::error!(error = %e, "the last usage counts could not be written"),
     }
+    // And the quotas' counts, which a replica alone writes only every few seconds.
+    if let Err(e) = enforcer.write_quota_counts().await {
+        tracing::error!(error = %e, "the last quota counts could not be written");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -156,6 +156,8 @@ struct QuotaReads {
     full_at: i64,
     /// When the last exchange began (ms).
     last_at: Option<i64>,
+    /// Exchanges since this replica's counts were last written.
+    unwritten_exchanges: u32,
 }
 
 /// Every this often each replica reads all the quota counts it uses again, in full.
@@ -163,6 +165,14 @@ const QUOTA_FULL_READ_MS: i64 = 30_000;
 /// How far the replicas' clocks may disagree: a change stamped up to this much before the
 /// last exchange by another replica's clock is still read.
 const QUOTA_CLOCK_SKEW_MS: i64 = 10_000;
+/// A replica that has not seen another one (`store::replicas`, marked every second) for this
+/// long is alone: it writes its own quota counts only every [`QUOTA_ALONE_WRITE_EVERY`]
+/// exchanges (no one reads them but a replica that joins, or this one's successor). A
+/// replica marks itself seen from its start, so a running one sees it join within a second
+/// and writes every second again.
+const QUOTA_ALONE_AFTER_MS: i64 = 10_000;
+/// While alone, one exchange in this many writes this replica's counts.
+const QUOTA_ALONE_WRITE_EVERY: u32 = 5;
 
 /// How the snapshots have been kept current so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,6 +316,9 @@ impl Enforcer {
                     {
                         tracing::warn!(error = %e, "could not prune the quotas' counts");
                     }
+                    if let Err(e) = store::replicas::prune(&self.db, now_ms() - 86_400_000).await {
+                        tracing::warn!(error = %e, "could not forget the replicas gone");
+                    }
                 }
             }
         });
@@ -319,8 +332,29 @@ impl Enforcer {
     /// the periods others changed since the last exchange are. A quota not in use is read
     /// again when it judges a request: its first requests after a quiet minute may not see
     /// what other replicas counted in the meantime, for up to a second.
+    ///
+    /// A replica alone (see [`QUOTA_ALONE_AFTER_MS`]) writes its counts every
+    /// [`QUOTA_ALONE_WRITE_EVERY`] seconds, or with `all`.
     pub async fn sync_quotas(&self, all: bool) -> Result<(), sqlx::Error> {
+        self.exchange_quota_counts(all, all).await
+    }
+
+    /// Writes every quota count this replica has not written yet, alone or not (the server
+    /// does so when it stops, after the last usage flush).
+    pub async fn write_quota_counts(&self) -> Result<(), sqlx::Error> {
+        self.exchange_quota_counts(false, true).await
+    }
+
+    async fn exchange_quota_counts(&self, all: bool, write: bool) -> Result<(), sqlx::Error> {
         let now = now_ms();
+        let others =
+            store::replicas::beat(&self.db, &self.replica_id, now, now - QUOTA_ALONE_AFTER_MS)
+                .await?;
+        let write = write || others || {
+            let mut reads = self.quota_reads.lock().expect("quota reads lock");
+            reads.unwritten_exchanges += 1;
+            reads.unwritten_exchanges >= QUOTA_ALONE_WRITE_EVERY
+        };
         let slots: Vec<Arc<Slot>> = self
             .registry
             .read()
@@ -346,7 +380,7 @@ impl Enforcer {
         let mut periods = Vec::with_capacity(in_use.len());
         for q in &in_use {
             let start = q.roll(now);
-            if let Some(requests) = q.unwritten() {
+            if let Some(requests) = q.unwritten().filter(|_| write) {
                 mine.push(store::quotas::PeriodCount {
                     quota_id: q.id.to_string(),
                     generation: q.generation,
@@ -407,6 +441,9 @@ impl Enforcer {
         let mut reads = self.quota_reads.lock().expect("quota reads lock");
         if changed_since.is_none() {
             reads.full_at = now;
+        }
+        if write {
+            reads.unwritten_exchanges = 0;
         }
         reads.last_at = Some(now);
         reads.known.extend(

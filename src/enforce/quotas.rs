@@ -8,7 +8,8 @@
 //!
 //! Counting: each replica counts the requests it admits under each quota and shares its
 //! count through the database every second (`quota_counts`, its own row per quota and
-//! period, written when it changed); it reads back the other replicas' counts and the
+//! period, written when it changed; every 5 seconds while it sees no other replica change a
+//! count, and when it stops); it reads back the other replicas' counts and the
 //! reported tokens: in full for a quota it starts using and every 30 seconds, else only
 //! the periods changed since its last exchange. A replica
 //! decides on its own count plus what the others had shared: the whole gateway may admit

@@ -33,6 +33,7 @@ pub mod lite;
 pub mod model_apis;
 pub mod quotas;
 pub mod read;
+pub mod replicas;
 pub mod row;
 pub mod rules;
 pub mod search;

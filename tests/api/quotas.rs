@@ -554,3 +554,54 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         4_500 * 4_501 / 2
     );
 }
+
+#[tokio::test]
+async fn a_replica_sees_another_only_while_it_marks_itself_seen() {
+    use gateway_console::store::replicas::{beat, prune};
+    let app = crate::common::spawn_app().await;
+    // Ahead of the running replica's own marks (stamped now), so that only these count.
+    let base = gateway_console::store::now_ms() + 86_400_000;
+    assert!(!beat(&app.db, "r1", base, base - 10_000).await.unwrap());
+    assert!(beat(&app.db, "r2", base + 1_000, base - 9_000).await.unwrap());
+    assert!(beat(&app.db, "r1", base + 2_000, base - 8_000).await.unwrap());
+    // r2 has not been seen for 10 seconds: r1 is alone again.
+    assert!(!beat(&app.db, "r1", base + 11_001, base + 1_001).await.unwrap());
+    // Gone for long, r2 is forgotten; r1, seen since, is kept.
+    prune(&app.db, base + 5_000).await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT replica_id FROM replicas WHERE replica_id IN ('r1', 'r2') ORDER BY replica_id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, ["r1"]);
+}
+
+/// A replica alone writes its quota counts only every few seconds; what it has not written
+/// yet it writes when it stops.
+#[tokio::test]
+async fn a_replica_alone_writes_its_unwritten_quota_counts_when_it_stops() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let q = ok(&set(
+        &app,
+        &admin,
+        json!({"gatewayId": gw.id, "subjectId": gw.alice, "period": "day", "amount": 50}),
+    )
+    .await)
+    .clone();
+    app.enforcer.refresh().await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(check(&app, &gw.id).await.0, 200);
+    }
+    app.enforcer.write_quota_counts().await.unwrap();
+    let written: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) FROM quota_counts WHERE quota_id = $1",
+    )
+    .bind(q["quotaId"].as_str().unwrap())
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(written, 3);
+}
