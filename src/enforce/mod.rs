@@ -156,8 +156,8 @@ struct QuotaReads {
     full_at: i64,
     /// When the last exchange began (ms).
     last_at: Option<i64>,
-    /// Exchanges since this replica's counts were last written.
-    unwritten_exchanges: u32,
+    /// Exchanges made alone (which fifth of the quotas the next one writes).
+    exchanges: u32,
 }
 
 /// Every this often each replica reads all the quota counts it uses again, in full.
@@ -166,12 +166,13 @@ const QUOTA_FULL_READ_MS: i64 = 30_000;
 /// last exchange by another replica's clock is still read.
 const QUOTA_CLOCK_SKEW_MS: i64 = 10_000;
 /// A replica that has not seen another one (`store::replicas`, marked every second) for this
-/// long is alone: it writes its own quota counts only every [`QUOTA_ALONE_WRITE_EVERY`]
-/// exchanges (no one reads them but a replica that joins, or this one's successor). A
+/// long is alone: it writes each quota's count only every [`QUOTA_ALONE_WRITE_EVERY`]
+/// exchanges, a share of the quotas each time (no one reads them but a replica that joins,
+/// or this one's successor). A
 /// replica marks itself seen from its start, so a running one sees it join within a second
 /// and writes every second again.
 const QUOTA_ALONE_AFTER_MS: i64 = 10_000;
-/// While alone, one exchange in this many writes this replica's counts.
+/// While alone, a quota's count is written at one exchange in this many.
 const QUOTA_ALONE_WRITE_EVERY: u32 = 5;
 
 /// How the snapshots have been kept current so far.
@@ -333,8 +334,8 @@ impl Enforcer {
     /// again when it judges a request: its first requests after a quiet minute may not see
     /// what other replicas counted in the meantime, for up to a second.
     ///
-    /// A replica alone (see [`QUOTA_ALONE_AFTER_MS`]) writes its counts every
-    /// [`QUOTA_ALONE_WRITE_EVERY`] seconds, or with `all`.
+    /// A replica alone (see [`QUOTA_ALONE_AFTER_MS`]) writes each count every
+    /// [`QUOTA_ALONE_WRITE_EVERY`] seconds, or at once with `all`.
     pub async fn sync_quotas(&self, all: bool) -> Result<(), sqlx::Error> {
         self.exchange_quota_counts(all, all).await
     }
@@ -350,10 +351,20 @@ impl Enforcer {
         let others =
             store::replicas::beat(&self.db, &self.replica_id, now, now - QUOTA_ALONE_AFTER_MS)
                 .await?;
-        let write = write || others || {
+        // Alone, each exchange writes the counts of a fifth of the quotas (by their ID), so
+        // that the writes stay spread over the seconds rather than all at once.
+        let turn = (!(write || others)).then(|| {
             let mut reads = self.quota_reads.lock().expect("quota reads lock");
-            reads.unwritten_exchanges += 1;
-            reads.unwritten_exchanges >= QUOTA_ALONE_WRITE_EVERY
+            reads.exchanges = reads.exchanges.wrapping_add(1);
+            reads.exchanges % QUOTA_ALONE_WRITE_EVERY
+        });
+        let written_now = |id: &str| {
+            turn.is_none_or(|turn| {
+                let h = id
+                    .bytes()
+                    .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+                h % QUOTA_ALONE_WRITE_EVERY == turn
+            })
         };
         let slots: Vec<Arc<Slot>> = self
             .registry
@@ -380,7 +391,7 @@ impl Enforcer {
         let mut periods = Vec::with_capacity(in_use.len());
         for q in &in_use {
             let start = q.roll(now);
-            if let Some(requests) = q.unwritten().filter(|_| write) {
+            if let Some(requests) = q.unwritten().filter(|_| written_now(&q.id)) {
                 mine.push(store::quotas::PeriodCount {
                     quota_id: q.id.to_string(),
                     generation: q.generation,
@@ -441,9 +452,6 @@ impl Enforcer {
         let mut reads = self.quota_reads.lock().expect("quota reads lock");
         if changed_since.is_none() {
             reads.full_at = now;
-        }
-        if write {
-            reads.unwritten_exchanges = 0;
         }
         reads.last_at = Some(now);
         reads.known.extend(

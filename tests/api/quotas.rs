@@ -562,10 +562,16 @@ async fn a_replica_sees_another_only_while_it_marks_itself_seen() {
     // Ahead of the running replica's own marks (stamped now), so that only these count.
     let base = gateway_console::store::now_ms() + 86_400_000;
     assert!(!beat(&app.db, "r1", base, base - 10_000).await.unwrap());
-    assert!(beat(&app.db, "r2", base + 1_000, base - 9_000).await.unwrap());
-    assert!(beat(&app.db, "r1", base + 2_000, base - 8_000).await.unwrap());
+    assert!(beat(&app.db, "r2", base + 1_000, base - 9_000)
+        .await
+        .unwrap());
+    assert!(beat(&app.db, "r1", base + 2_000, base - 8_000)
+        .await
+        .unwrap());
     // r2 has not been seen for 10 seconds: r1 is alone again.
-    assert!(!beat(&app.db, "r1", base + 11_001, base + 1_001).await.unwrap());
+    assert!(!beat(&app.db, "r1", base + 11_001, base + 1_001)
+        .await
+        .unwrap());
     // Gone for long, r2 is forgotten; r1, seen since, is kept.
     prune(&app.db, base + 5_000).await.unwrap();
     let left: Vec<String> = sqlx::query_scalar(
