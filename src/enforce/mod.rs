@@ -262,6 +262,10 @@ impl Enforcer {
             quota_reads: Default::default(),
         });
         enforcer.refresh().await?;
+        // Seen by the other replicas before the first check, so that one alone starts writing
+        // its quota counts every second again (see `QUOTA_ALONE_AFTER_MS`).
+        let now = now_ms();
+        store::replicas::beat(&enforcer.db, &enforcer.replica_id, now, now).await?;
         if let Some(id) = enforcer.settings.instance_id.clone() {
             // Loaded in the background, so the server answers `/healthz` at once; `/readyz`
             // says 503 and checks wait for it until it is in memory.
