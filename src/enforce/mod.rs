@@ -15,6 +15,7 @@
 pub mod check;
 pub mod limits;
 pub mod quotas;
+pub mod signature;
 pub mod snapshot;
 pub mod trace;
 pub mod usage;
