@@ -13,6 +13,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod enforce;
 #[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
