@@ -5,6 +5,7 @@ pub mod access;
 pub mod apis;
 pub mod authorization;
 pub mod config;
+pub mod credentials;
 pub mod ids;
 pub mod inputs;
 pub mod instance_overview;

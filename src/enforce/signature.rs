@@ -16,6 +16,7 @@
 //! (APISIX leaves its line out), and a name listed twice refuses it. No body digest: behind
 //! `auth_request` no body reaches the check.
 
+pub use crate::domain::credentials::HmacAlgorithm;
 use chrono::DateTime;
 use hmac::{Hmac, Mac};
 
@@ -23,30 +24,6 @@ use hmac::{Hmac, Mac};
 pub const MAX_HEADER: usize = 4096;
 /// At most this many signed headers.
 pub const MAX_SIGNED: usize = 16;
-
-/// The HMAC algorithms a credential may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HmacAlgorithm {
-    Sha256,
-    Sha512,
-}
-
-impl HmacAlgorithm {
-    pub fn parse(name: &str) -> Option<HmacAlgorithm> {
-        match name {
-            "hmac-sha256" => Some(HmacAlgorithm::Sha256),
-            "hmac-sha512" => Some(HmacAlgorithm::Sha512),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HmacAlgorithm::Sha256 => "hmac-sha256",
-            HmacAlgorithm::Sha512 => "hmac-sha512",
-        }
-    }
-}
 
 /// Why a signature is refused. The check answers every one with the same 401; the reason is
 /// for the log and the tests.
