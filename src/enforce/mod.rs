@@ -169,9 +169,8 @@ const QUOTA_CLOCK_SKEW_MS: i64 = 10_000;
 /// A replica that has not seen another one (`store::replicas`, marked every second) for this
 /// long is alone: it writes each quota's count only every [`QUOTA_ALONE_WRITE_EVERY`]
 /// exchanges, a share of the quotas each time (no one reads them but a replica that joins,
-/// or this one's successor). A
-/// replica marks itself seen from its start, so a running one sees it join within a second
-/// and writes every second again.
+/// or this one's successor). A replica marks itself seen from its start, so a running one
+/// sees it join within a second and writes every second again.
 const QUOTA_ALONE_AFTER_MS: i64 = 10_000;
 /// While alone, a quota's count is written at one exchange in this many.
 const QUOTA_ALONE_WRITE_EVERY: u32 = 5;
