@@ -138,8 +138,10 @@ impl Keyring {
         match std::fs::read_to_string(path) {
             Ok(text) => Keyring::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = Keyring::generate("k1");
-                write_private(path, &text)?;
+                create_private(path, &Keyring::generate("k1"))?;
+                // Read back: another process starting at the same moment may have made it.
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| SecretsError::Io(format!("{}: {e}", path.display())))?;
                 Keyring::parse(&text)
             }
             Err(e) => Err(SecretsError::Io(format!("{}: {e}", path.display()))),
@@ -215,23 +217,33 @@ impl Keyring {
     }
 }
 
-/// Writes `text` to a new file at `path` readable by its owner only (its folder made).
-fn write_private(path: &Path, text: &str) -> Result<(), SecretsError> {
+/// Makes the file at `path`, readable by its owner only, holding `text` (its folder made),
+/// unless it exists by then: it is written aside and linked into place, so a process reading
+/// it never sees it half written, and of two processes making it at once one wins.
+fn create_private(path: &Path, text: &str) -> Result<(), SecretsError> {
     use std::io::Write as _;
     let io = |e: std::io::Error| SecretsError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
+    let aside = path.with_extension(format!("new-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)
+    let written = options.open(&aside).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| match std::fs::hard_link(&aside, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&aside);
+    linked.map_err(io)
 }
 
 #[cfg(test)]
@@ -346,6 +358,12 @@ mod tests {
         // Loaded again: the same keys, so what was sealed opens.
         let again = Keyring::load(&path, None).unwrap();
         assert_eq!(again.open(&sealed, "cr-1").unwrap(), b"s3cret");
+        // Made by another process meanwhile: kept as it is.
+        assert!(create_private(&path, "other").is_ok());
+        assert_eq!(
+            Keyring::load(&path, None).unwrap().current_id(),
+            first.current_id()
+        );
         // The environment's keyring takes precedence over the file.
         let env = Keyring::generate("env");
         let from_env = Keyring::load(&path, Some(&env)).unwrap();
