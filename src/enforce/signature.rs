@@ -151,36 +151,35 @@ pub fn signing_string<'h>(
     Ok(s)
 }
 
+/// The MAC of `message` with `secret`, ready to finalize or compare.
+fn mac<M: Mac + hmac::digest::KeyInit>(secret: &[u8], message: &[u8]) -> M {
+    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret)
+        .expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac
+}
+
 /// The signature of `message` with `secret`.
 pub fn sign(algorithm: HmacAlgorithm, secret: &[u8], message: &[u8]) -> Vec<u8> {
     match algorithm {
-        HmacAlgorithm::Sha256 => {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
-            mac.update(message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        HmacAlgorithm::Sha512 => {
-            let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret).expect("any key length");
-            mac.update(message);
-            mac.finalize().into_bytes().to_vec()
-        }
+        HmacAlgorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(secret, message)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        HmacAlgorithm::Sha512 => mac::<Hmac<sha2::Sha512>>(secret, message)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
     }
 }
 
 /// Whether `signature` is that of `message` with `secret`, compared in constant time.
 pub fn verify(algorithm: HmacAlgorithm, secret: &[u8], message: &[u8], signature: &[u8]) -> bool {
     match algorithm {
-        HmacAlgorithm::Sha256 => {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
-            mac.update(message);
-            mac.verify_slice(signature).is_ok()
-        }
-        HmacAlgorithm::Sha512 => {
-            let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret).expect("any key length");
-            mac.update(message);
-            mac.verify_slice(signature).is_ok()
-        }
+        HmacAlgorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(secret, message).verify_slice(signature),
+        HmacAlgorithm::Sha512 => mac::<Hmac<sha2::Sha512>>(secret, message).verify_slice(signature),
     }
+    .is_ok()
 }
 
 /// Checks an HTTP `Date` (`Tue, 19 Jan 2021 11:33:20 GMT`) against `now_ms`: at most
