@@ -67,6 +67,7 @@ fn memory_per_key() {
     let env = "env-bench".to_owned();
     let rows = SnapshotRows {
         revision: 1,
+        hmac: vec![],
         limits: vec![],
         quotas: vec![],
         environments: vec![EnvironmentRow {

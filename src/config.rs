@@ -36,6 +36,15 @@ pub struct Config {
     )]
     pub admin_password_file: std::path::PathBuf,
 
+    /// The key-encryption keyring that seals JWT and HMAC secrets in the database: made
+    /// (mode 0600, one new key) when it does not exist. Replicas must share it.
+    #[arg(long, env = "CONSOLE_KEK_FILE", default_value = "data/kek")]
+    pub kek_file: std::path::PathBuf,
+
+    /// The keyring itself (its lines, `<key id> <base64 32 bytes>`), instead of the file.
+    #[arg(long, env = "CONSOLE_KEK", hide_env_values = true)]
+    pub kek: Option<String>,
+
     /// Seed a demo instance with groups, keys and consumers when the database is empty.
     #[arg(long, env = "CONSOLE_DEMO", default_value = "0", value_parser = parse_flag)]
     pub demo: bool,

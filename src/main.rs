@@ -181,6 +181,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("seeded the demo instance");
     }
 
+    let keyring = gateway_console::secrets::Keyring::load(&config.kek_file, config.kek.as_deref())
+        .map_err(|e| format!("the key-encryption keyring (CONSOLE_KEK_FILE / CONSOLE_KEK): {e}"))?;
+    tracing::info!(
+        sealing_key = keyring.current_id(),
+        "key-encryption keyring loaded"
+    );
+    let db = db.with_keyring(std::sync::Arc::new(keyring));
+
     let addr: SocketAddr = config.site_addr.parse()?;
     let leptos = leptos_options(addr);
     let settings = enforce::Settings {

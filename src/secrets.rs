@@ -1,4 +1,4 @@
-//! Secrets at rest (issue 16; no secret is stored this way yet): an HMAC secret or a JWT
+//! Secrets at rest: an HMAC secret or a JWT
 //! HS256 secret must be readable by the check, so unlike an API key it cannot be kept as a
 //! one-way hash. It is sealed with a key-encryption key (KEK) that lives outside the
 //! database — a file (`data/kek`, made on first use with mode 0600) or the environment —

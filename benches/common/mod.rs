@@ -339,9 +339,11 @@ async fn seed_100k(db: &Db, instance_id: &str) {
 pub async fn bench_db() -> Db {
     let dir = std::path::Path::new("target/bench-data");
     std::fs::create_dir_all(dir).unwrap();
+    let keyring = gateway_console::secrets::Keyring::load(&dir.join("kek"), None).unwrap();
     Db::connect(&format!("sqlite:{}", dir.join("list.db").display()))
         .await
         .unwrap()
+        .with_keyring(std::sync::Arc::new(keyring))
 }
 
 /// Serves the real application plus the trivial handler `trivial` at `/bench/trivial` (outside

@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod config;
 mod consumers;
+mod credentials;
 mod docs;
 mod envelope;
 mod environments;
@@ -46,6 +47,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(instances::router())
         .merge(environments::router())
         .merge(consumers::router())
+        .merge(credentials::router())
         .merge(groups::router())
         .merge(keys::router())
         .merge(model_apis::router())

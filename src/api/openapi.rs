@@ -18,7 +18,7 @@ use crate::domain::IdKind;
     security(("bearer" = [])),
     tags(
         (name = "Gateways", description = "Gateway instances and their environments"),
-        (name = "Consumers", description = "Consumers, their credentials and their authorization rules"),
+        (name = "Consumers", description = "Consumers, their credentials (API keys, JWT, HMAC) and their authorization rules"),
         (name = "Groups and keys", description = "Consumer groups and API keys"),
         (name = "Model APIs", description = "Model APIs and where they are deployed"),
         (name = "Authorization rules", description = "Who may call which model API in which environment"),
@@ -113,6 +113,7 @@ fn id_kind_of(name: &str) -> Option<IdKind> {
         "tokenId" => IdKind::ApiToken,
         "rateLimitId" => IdKind::RateLimit,
         "quotaId" => IdKind::Quota,
+        "credentialId" => IdKind::Credential,
         _ => return None,
     })
 }

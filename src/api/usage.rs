@@ -66,7 +66,7 @@ struct UsageParams {
     /// Only the requests checked in this environment.
     environment_id: Option<String>,
     /// Only this outcome: `allowed`, or a reason of refusal (`no-key`, `unknown-key`,
-    /// `disabled-key`, `expired-key`, `disabled-consumer`, `unknown-environment`,
+    /// `disabled-key`, `expired-key`, `disabled-consumer`, `bad-signature`, `unknown-environment`,
     /// `refused-path`, `case-mismatch`, `no-api`, `no-rule`).
     outcome: Option<String>,
 }

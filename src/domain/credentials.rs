@@ -367,6 +367,33 @@ impl HmacAlgorithm {
     }
 }
 
+/// The start of every generated access key ID (`gcak_` and 20 letters and digits).
+pub const ACCESS_KEY_PREFIX: &str = "gcak_";
+/// The start of every generated HMAC secret (`gcsk_` and 40 letters and digits, 238 bits).
+pub const HMAC_SECRET_PREFIX: &str = "gcsk_";
+#[cfg(feature = "ssr")]
+const ACCESS_KEY_RANDOM_CHARS: usize = 20;
+
+/// A fresh access key ID from the OS CSPRNG (it names the credential; it is not secret).
+#[cfg(feature = "ssr")]
+pub fn generate_access_key() -> String {
+    use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
+    let random: String = OsRng
+        .sample_iter(&Alphanumeric)
+        .take(ACCESS_KEY_RANDOM_CHARS)
+        .map(char::from)
+        .collect();
+    format!("{ACCESS_KEY_PREFIX}{random}")
+}
+
+/// A fresh HMAC secret from the OS CSPRNG: what a client signs with is its text.
+#[cfg(feature = "ssr")]
+pub fn generate_hmac_secret() -> String {
+    crate::domain::keys::PlainApiKey::generate_with(HMAC_SECRET_PREFIX)
+        .expose()
+        .to_owned()
+}
+
 /// An HMAC credential's settings, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HmacValues {

@@ -21,10 +21,12 @@ pub enum IdKind {
     ApiToken,
     RateLimit,
     Quota,
+    /// A consumer's JWT or HMAC credential (an API key is a `Key`).
+    Credential,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 11] = [
+    pub const ALL: [IdKind; 12] = [
         IdKind::Instance,
         IdKind::Consumer,
         IdKind::ConsumerGroup,
@@ -36,6 +38,7 @@ impl IdKind {
         IdKind::ApiToken,
         IdKind::RateLimit,
         IdKind::Quota,
+        IdKind::Credential,
     ];
 
     /// The kind an ID's prefix names.
@@ -61,6 +64,7 @@ impl IdKind {
             IdKind::ApiToken => "tok-",
             IdKind::RateLimit => "rl-",
             IdKind::Quota => "qt-",
+            IdKind::Credential => "cred-",
         }
     }
 
@@ -83,6 +87,7 @@ impl IdKind {
             IdKind::ApiToken => "ApiToken",
             IdKind::RateLimit => "RateLimit",
             IdKind::Quota => "Quota",
+            IdKind::Credential => "Credential",
         }
     }
 }

@@ -90,6 +90,45 @@ pub struct KeyRotation {
     pub grace_period_seconds: i64,
 }
 
+/// A new JWT or HMAC credential for a consumer (an API key is bound instead, with
+/// `POST /v1/consumers/{consumerId}/credentials`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewCredential {
+    pub consumer_id: String,
+    /// Unique among the consumer's credentials.
+    pub name: String,
+    pub method: crate::domain::credentials::CredentialMethod,
+    /// The settings of an HMAC credential; left out, the defaults.
+    #[serde(default)]
+    pub hmac: Option<HmacInput>,
+}
+
+/// An HMAC credential's settings as asked for; each left out takes its default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HmacInput {
+    /// `hmac-sha256` (the default) or `hmac-sha512`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// 1 to 300 seconds; default 300.
+    #[serde(default)]
+    pub clock_skew_secs: Option<i64>,
+}
+
+/// A change to a JWT or HMAC credential: each field that is present is applied.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialUpdate {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The version the caller last saw; a stale one is refused with `Conflict.Version`.
+    pub version: i64,
+}
+
 /// Enables or disables a consumer or a consumer group.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

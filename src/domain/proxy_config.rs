@@ -84,6 +84,7 @@ server {{
         proxy_pass_request_body off;
         proxy_set_header Content-Length "";
         proxy_set_header X-Original-URI $request_uri;   # replaces the client's
+        proxy_set_header X-Original-Method $request_method;   # what an HMAC signature covers
         # Either: the console replica has CONSOLE_AUTHZ_GATEWAY_ID (and, if not the default,
         # CONSOLE_AUTHZ_ENVIRONMENT) and these two lines are left out: the console ignores the
         # headers. Or: the console has CONSOLE_AUTHZ_TRUST_PROXY_HEADERS=1 and nginx sets both
@@ -110,7 +111,7 @@ http_filters:
       path_prefix: /authz/check
       authorization_request:
         allowed_headers:
-          patterns: [{{ exact: authorization }}, {{ exact: x-api-key }}]
+          patterns: [{{ exact: authorization }}, {{ exact: x-api-key }}, {{ exact: date }}]
       authorization_response:
         allowed_upstream_headers:
           patterns: [{{ exact: x-consumer-id }}, {{ exact: x-consumer-name }}, {{ exact: x-api-id }}]

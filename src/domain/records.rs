@@ -2,6 +2,7 @@
 //! boundary to the browser and are serialised by the REST API.
 
 use crate::domain::authorization::{ExpireMode, ExpireStatus, PrincipalType};
+use crate::domain::credentials::CredentialMethod;
 use crate::domain::limits::{LimitPolicy, LimitSubject};
 use crate::domain::quotas::{QuotaMetric, QuotaPeriod, QuotaStatus};
 use serde::{Deserialize, Serialize};
@@ -158,15 +159,72 @@ pub struct Consumer {
     pub version: i64,
 }
 
-/// A key bound to a consumer, as listed under Credential Management.
+/// A consumer's credential of any method, as Credential Management lists it: a bound API
+/// key, or a JWT or HMAC credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
-    pub key_id: String,
+    pub method: CredentialMethod,
+    /// `key-…` for an API key, `cred-…` for a JWT or HMAC credential.
+    pub credential_id: String,
+    /// An API key's ID again (API keys only), as older clients read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     pub name: String,
-    pub prefix: String,
+    /// What tells it apart at a glance: an API key's visible prefix, an HMAC credential's
+    /// access key ID, a JWT credential's issuer.
+    pub identifier: String,
     pub enabled: bool,
+}
+
+/// An HMAC (AK/SK) credential's settings. The secret is shown once, when it is made or
+/// rotated, and never again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HmacSettings {
+    /// The access key ID a signed request names (`keyId="…"`).
+    pub access_key: String,
+    /// `hmac-sha256` or `hmac-sha512`.
+    pub algorithm: String,
+    /// How far a request's `Date` may be from the check's clock, in seconds.
+    pub clock_skew_secs: i64,
+}
+
+/// A consumer's JWT or HMAC credential in full (its secret never).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerCredential {
+    #[serde(rename = "credentialId")]
+    pub id: String,
+    #[serde(rename = "gatewayId")]
+    pub instance_id: String,
+    pub consumer: ConsumerRef,
+    pub method: CredentialMethod,
+    pub name: String,
+    /// A disabled credential is refused by enforcement.
+    pub enabled: bool,
+    /// HMAC credentials only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac: Option<HmacSettings>,
+    /// After a rotation with a grace period: until when (ms) the previous secret still works.
+    pub previous_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// For optimistic concurrency: an update names the version it saw.
+    pub version: i64,
+}
+
+/// A credential just made or rotated: the only answer that ever carries its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedCredential {
+    pub credential: ConsumerCredential,
+    /// The HMAC secret key (the signing key is its text as UTF-8 bytes).
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

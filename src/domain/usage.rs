@@ -13,13 +13,14 @@ pub const USAGE_PATH: &str = "/v1/usage";
 
 /// What a decision ended in: `allowed`, or the reason of the refusal. (`unknown-gateway` is
 /// never counted: there is no gateway to count it under.)
-pub const OUTCOMES: [&str; 13] = [
+pub const OUTCOMES: [&str; 14] = [
     ALLOWED,
     "no-key",
     "unknown-key",
     "disabled-key",
     "expired-key",
     "disabled-consumer",
+    "bad-signature",
     "unknown-environment",
     "refused-path",
     "case-mismatch",

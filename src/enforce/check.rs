@@ -2,7 +2,10 @@
 //! it. It answers 200, 401 or 403, and 503 when it cannot confirm its snapshot (a proxy
 //! refuses the request then):
 //!
-//! - the key: `Authorization: Bearer <key>` or `x-api-key: <key>` (one of each at most);
+//! - the credential: an API key, `Authorization: Bearer <key>` or `x-api-key: <key>` (one
+//!   of each at most), or an HMAC signature, `Authorization: Signature keyId=…` (see
+//!   `super::signature`), verified over the request's method (`X-Original-Method` from
+//!   nginx, else the check's own), its target (as below) and its signed headers;
 //! - the request: `X-Original-URI` (nginx) or, in an Envoy deployment, the check's own path
 //!   below `/authz/check` (`path_prefix: /authz/check`): one or the other, by configuration;
 //! - the gateway and environment: the replica's configuration; `X-Gateway-Id` and
@@ -23,7 +26,8 @@
 
 use super::limits::{now_ns, Admission, Window};
 use super::quotas::{QuotaVerdict, Standing};
-use super::snapshot::{Refusal, Seen, Snapshot};
+use super::signature::{self, SignatureHeader};
+use super::snapshot::{Refusal, Seen, SigningKey, Snapshot};
 use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
@@ -31,7 +35,7 @@ use crate::domain::usage::{ALLOWED, QUOTA_EXHAUSTED, RATE_LIMITED};
 use crate::store::now_ms;
 use crate::telemetry::names::AUTHZ_DECISIONS;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -70,7 +74,69 @@ pub fn key_hash(key: &[u8]) -> Option<[u8; 32]> {
     (!key.is_empty() && key.len() <= KEY_MAX && printable).then(|| Sha256::digest(key).into())
 }
 
-async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderMap) -> Response {
+/// What a request presents to be identified by.
+enum Credential<'a> {
+    /// An API key, by its SHA-256.
+    Key([u8; 32]),
+    /// An HMAC signature (`Authorization: Signature …`).
+    Signed(SignatureHeader<'a>),
+}
+
+/// The credential a request presents, or why it presents none that can be judged.
+fn presented(headers: &HeaderMap) -> Result<Credential<'_>, Refusal> {
+    if let Some(auth) = single(headers, header::AUTHORIZATION.as_str()) {
+        let v = auth.as_bytes();
+        if v.len() > 10 && v[..10].eq_ignore_ascii_case(b"signature ") {
+            return auth
+                .to_str()
+                .ok()
+                .and_then(|a| signature::parse(a).ok())
+                .map(Credential::Signed)
+                .ok_or(Refusal::BadSignature);
+        }
+    }
+    match presented_key(headers) {
+        None => Err(Refusal::NoKey),
+        Some(key) => key_hash(key)
+            .map(Credential::Key)
+            .ok_or(Refusal::UnknownKey),
+    }
+}
+
+/// Whether a signed request verifies with `key`: the algorithm it names is the
+/// credential's, its `Date` is within the credential's clock skew, and its signature over
+/// the string to sign is that of one of the credential's secrets.
+fn verified(
+    sig: &SignatureHeader<'_>,
+    key: &SigningKey<'_>,
+    method: &str,
+    target: Option<&str>,
+    headers: &HeaderMap,
+    now: i64,
+) -> bool {
+    let header = |name: &str| single(headers, name).and_then(|v| v.to_str().ok());
+    let (Some(target), Some(date)) = (target, header("date")) else {
+        return false;
+    };
+    if sig.algorithm != key.algorithm
+        || signature::check_date(date, now, key.clock_skew_secs).is_err()
+    {
+        return false;
+    }
+    let Ok(message) = signature::signing_string(sig, method, target, header) else {
+        return false;
+    };
+    key.secrets
+        .iter()
+        .any(|secret| signature::verify(sig.algorithm, secret, message.as_bytes(), &sig.signature))
+}
+
+async fn check(
+    State(enforcer): State<Arc<Enforcer>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let settings = &enforcer.settings;
     let from_proxy = |name: &str| {
         settings
@@ -86,12 +152,8 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
         .environment
         .as_deref()
         .or_else(|| from_proxy("x-gateway-environment"));
-    let key_hash = match presented_key(&headers) {
-        None => Err(Refusal::NoKey),
-        Some(key) => key_hash(key).ok_or(Refusal::UnknownKey),
-    };
-    let key_hash = match key_hash {
-        Ok(h) => h,
+    let credential = match presented(&headers) {
+        Ok(c) => c,
         Err(refusal) => {
             // Counted under the gateway when its snapshot is in memory: a request without a
             // key makes the check load nothing.
@@ -118,12 +180,36 @@ async fn check(State(enforcer): State<Arc<Enforcer>>, uri: Uri, headers: HeaderM
     }) else {
         return refuse(Refusal::UnknownInstance);
     };
-    let path = original_uri(settings.request_uri, &uri, &headers)
+    let raw_uri = original_uri(settings.request_uri, &uri, &headers);
+    let path = raw_uri
+        .as_ref()
         .and_then(|raw| request_path(raw.as_ref()).ok());
     let snapshot = slot.read();
     let mut seen = Seen::default();
-    let decision =
-        snapshot.decide_traced(&key_hash, environment, path.as_deref(), now_ms(), &mut seen);
+    let now = now_ms();
+    let decision = match &credential {
+        Credential::Key(hash) => {
+            snapshot.decide_traced(hash, environment, path.as_deref(), now, &mut seen)
+        }
+        Credential::Signed(sig) => {
+            // The method of the request signed: nginx's subrequest says it in a header.
+            let method = match settings.request_uri {
+                RequestUriSource::Header => single(&headers, "x-original-method")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(method.as_str()),
+                RequestUriSource::Path => method.as_str(),
+            };
+            let target = raw_uri.as_ref().and_then(|r| std::str::from_utf8(r).ok());
+            snapshot.decide_signed(
+                sig.key_id,
+                |key| verified(sig, key, method, target, &headers, now),
+                environment,
+                path.as_deref(),
+                now,
+                &mut seen,
+            )
+        }
+    };
     // A request the rules allow is held to its quotas, then to its rate limits (a request a
     // quota refuses takes nothing from the rate limits' windows).
     let quotas = match &decision {
@@ -303,7 +389,7 @@ fn refuse(refusal: Refusal) -> Response {
         let mut res = (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, "application/json")],
-            r#"{"code":"Unauthorized","message":"A valid API key is required."}"#,
+            r#"{"code":"Unauthorized","message":"A valid API key, token or signature is required."}"#,
         )
             .into_response();
         res.headers_mut().insert(

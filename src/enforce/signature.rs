@@ -1,5 +1,4 @@
-//! HMAC (AK/SK) request signatures, as `/authz/check` is to verify them (issue 16; not yet
-//! wired into the check): the `Authorization: Signature …` header of the HTTP Signatures
+//! HMAC (AK/SK) request signatures, as `/authz/check` verifies them: the `Authorization: Signature …` header of the HTTP Signatures
 //! draft (draft-cavage-http-signatures), as APISIX's `hmac-auth` reads it, and the string
 //! a client signs.
 //!

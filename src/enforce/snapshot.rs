@@ -7,8 +7,12 @@ use super::limits::{self, Admission, Limit};
 use super::quotas::{Quota, QuotaVerdict};
 use super::trace::{GrantSeen, Names, Trace, Verdict};
 use crate::domain::authorization::{ends_at, ExpireMode};
+use crate::domain::credentials::HmacAlgorithm;
 use crate::domain::request_path::prefixes;
-use crate::store::snapshot::{ConsumerSlice, GroupSlice, KeyRow, Patch, RuleRow, SnapshotRows};
+use crate::store::snapshot::{
+    ConsumerSlice, GroupSlice, HmacCredential, KeyRow, Patch, RuleRow, SnapshotRows,
+};
+use sha2::Digest as _;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -56,6 +60,28 @@ struct KeyEntry {
     expires_at: i64,
 }
 
+/// An HMAC credential, by its access key ID in `Snapshot::hmac`.
+#[derive(Debug)]
+struct HmacEntry {
+    consumer: u32,
+    /// Where the credential's ID is in the snapshot's `key_ids`.
+    id: u32,
+    enabled: bool,
+    algorithm: HmacAlgorithm,
+    clock_skew_secs: i64,
+    secret: Box<[u8]>,
+    /// During a rotation's grace period: the previous secret and when it stops (ms).
+    previous: Option<(Box<[u8]>, i64)>,
+}
+
+/// What a signature is verified with: the credential's algorithm and clock skew, and the
+/// secrets that verify now (the current one, and the previous one during a grace period).
+pub struct SigningKey<'a> {
+    pub algorithm: HmacAlgorithm,
+    pub clock_skew_secs: i64,
+    pub secrets: Vec<&'a [u8]>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Grant {
     api: u32,
@@ -91,6 +117,8 @@ pub enum Refusal {
     DisabledKey,
     ExpiredKey,
     DisabledConsumer,
+    /// A signed request whose signature, date or signature header does not verify.
+    BadSignature,
     UnknownInstance,
     UnknownEnvironment,
     BadPath,
@@ -109,6 +137,7 @@ impl Refusal {
                 | Refusal::DisabledKey
                 | Refusal::ExpiredKey
                 | Refusal::DisabledConsumer
+                | Refusal::BadSignature
                 | Refusal::UnknownInstance
         )
     }
@@ -120,6 +149,7 @@ impl Refusal {
             Refusal::DisabledKey => "disabled key",
             Refusal::ExpiredKey => "expired key",
             Refusal::DisabledConsumer => "disabled consumer",
+            Refusal::BadSignature => "bad signature",
             Refusal::UnknownInstance => "unknown gateway",
             Refusal::UnknownEnvironment => "unknown environment",
             Refusal::BadPath => "refused path",
@@ -137,6 +167,7 @@ impl Refusal {
             Refusal::DisabledKey => "disabled-key",
             Refusal::ExpiredKey => "expired-key",
             Refusal::DisabledConsumer => "disabled-consumer",
+            Refusal::BadSignature => "bad-signature",
             Refusal::UnknownInstance => "unknown-gateway",
             Refusal::UnknownEnvironment => "unknown-environment",
             Refusal::BadPath => "refused-path",
@@ -154,6 +185,7 @@ impl Refusal {
             Refusal::DisabledKey => "disabled_key",
             Refusal::ExpiredKey => "expired_key",
             Refusal::DisabledConsumer => "disabled_consumer",
+            Refusal::BadSignature => "bad_signature",
             Refusal::UnknownInstance => "unknown_gateway",
             Refusal::UnknownEnvironment => "unknown_environment",
             Refusal::BadPath => "refused_path",
@@ -227,6 +259,8 @@ pub struct Snapshot {
     limits: Map<Box<str>, Limit>,
     /// Quotas by the ID of their subject (up to one per metric and period).
     quotas: Map<Box<str>, Vec<Quota>>,
+    /// HMAC credentials by access key ID.
+    hmac: Map<Box<str>, HmacEntry>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -440,6 +474,11 @@ impl Snapshot {
         let (key_map, consumer_hashes, key_ids) = keys;
         s.key_ids = key_ids;
         s.keys = key_map;
+        for h in &rows.hmac {
+            if let Some(consumer) = s.consumer_index.get(h.consumer_id.as_str()).copied() {
+                s.insert_hmac(h, consumer);
+            }
+        }
         s.groups = rows
             .groups
             .into_iter()
@@ -666,6 +705,65 @@ impl Snapshot {
         }
     }
 
+    /// Adds an HMAC credential of the consumer at `consumer`.
+    fn insert_hmac(&mut self, h: &HmacCredential, consumer: u32) {
+        let id = self.key_ids.push(&h.id);
+        self.hmac.insert(
+            h.access_key.as_str().into(),
+            HmacEntry {
+                consumer,
+                id,
+                enabled: h.enabled,
+                algorithm: h.algorithm,
+                clock_skew_secs: h.clock_skew_secs,
+                secret: h.secret.clone(),
+                previous: h.previous.clone(),
+            },
+        );
+    }
+
+    /// The decision for a request signed with the HMAC credential `access_key`: `verify`
+    /// is told what to verify the signature with and answers whether it does. The
+    /// credential is judged as a key is (unknown, disabled, then its consumer), and a
+    /// signature that does not verify is `BadSignature`; then the same rules decide.
+    pub fn decide_signed<T: Trace>(
+        &self,
+        access_key: &str,
+        verify: impl FnOnce(&SigningKey<'_>) -> bool,
+        environment: Option<&str>,
+        path: Option<&str>,
+        now: i64,
+        trace: &mut T,
+    ) -> Result<Allowed<'_>, Refusal> {
+        let entry = self.hmac.get(access_key);
+        trace.key(entry.map(|e| (e.enabled, NEVER)));
+        let entry = entry.ok_or(Refusal::UnknownKey)?;
+        trace.key_at(entry.consumer, entry.id);
+        if !entry.enabled {
+            return Err(Refusal::DisabledKey);
+        }
+        let mut secrets = vec![&*entry.secret];
+        if let Some((previous, until)) = &entry.previous {
+            if now < *until {
+                secrets.push(previous);
+            }
+        }
+        let key = SigningKey {
+            algorithm: entry.algorithm,
+            clock_skew_secs: entry.clock_skew_secs,
+            secrets,
+        };
+        if !verify(&key) {
+            return Err(Refusal::BadSignature);
+        }
+        self.decide_for(entry.consumer, environment, path, now, trace)
+    }
+
+    /// How many HMAC credentials the snapshot holds.
+    pub fn hmac_count(&self) -> usize {
+        self.hmac.len()
+    }
+
     fn upsert_group(&mut self, g: GroupSlice) {
         let entry = GroupEntry {
             id: g.id.as_str().into(),
@@ -709,6 +807,10 @@ impl Snapshot {
                 self.keys.remove(h);
             }
         }
+        // HMAC credentials are few: their map is searched rather than indexed per consumer.
+        if !self.hmac.is_empty() {
+            self.hmac.retain(|_, e| e.consumer != idx);
+        }
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
             self.limits.remove(c.id.as_str());
@@ -725,6 +827,9 @@ impl Snapshot {
             .filter_map(|g| self.group_index.get(g.as_str()).copied())
             .collect();
         let grants = c.rules.iter().filter_map(|r| self.grant(r)).collect();
+        for h in &c.hmac {
+            self.insert_hmac(h, idx);
+        }
         let mut hashes = Vec::with_capacity(c.keys.len());
         for k in &c.keys {
             let at = self.key_ids.push(&k.id);
@@ -778,6 +883,25 @@ impl Snapshot {
                 self.key_ids.get(k.key),
                 k.enabled,
                 k.expires_at
+            ));
+        }
+        for (access_key, e) in &self.hmac {
+            let c = &self.consumers[e.consumer as usize];
+            let fingerprint = |secret: &[u8]| hex::encode(&sha2::Sha256::digest(secret)[..8]);
+            out.push(format!(
+                "hmac {access_key} {} {} {} {} {} {} {}",
+                c.id,
+                self.key_ids.get(e.id),
+                e.enabled,
+                e.algorithm.as_str(),
+                e.clock_skew_secs,
+                fingerprint(&e.secret),
+                e.previous
+                    .as_ref()
+                    .map_or("-".to_owned(), |(p, until)| format!(
+                        "{}@{until}",
+                        fingerprint(p)
+                    ))
             ));
         }
         for c in &self.consumers {
@@ -1081,12 +1205,53 @@ mod tests {
         }
     }
 
+    /// An HMAC credential whose access key is `ak-<name>` and secret `s-<name>`.
+    fn hmac(name: &str, consumer: &str, enabled: bool) -> HmacCredential {
+        HmacCredential {
+            id: format!("cred-{name}"),
+            access_key: format!("ak-{name}"),
+            consumer_id: consumer.into(),
+            enabled,
+            algorithm: HmacAlgorithm::Sha256,
+            clock_skew_secs: 300,
+            secret: format!("s-{name}").into_bytes().into(),
+            previous: None,
+        }
+    }
+
+    /// The decision for a request signed with the secret `secret` (the check's own
+    /// verification is `check::verified`; here a signature is just the secret named).
+    fn decide_signed(
+        s: &Snapshot,
+        access_key: &str,
+        secret: &str,
+        at: i64,
+    ) -> Result<String, Refusal> {
+        s.decide_signed(
+            access_key,
+            |k| k.secrets.contains(&secret.as_bytes()),
+            None,
+            Some("/v1/chat"),
+            at,
+            &mut (),
+        )
+        .map(|a| format!("{}:{}", a.consumer_name, a.api_id))
+    }
+
     fn rows(group_enabled: bool) -> SnapshotRows {
         let mut rotated = key("key-f-new", "cs-alice", true, None);
         rotated.previous_hash = Some(hashed("key-f-old"));
         rotated.previous_expires_at = Some(NOW + 10);
+        let mut alice_rotated = hmac("alice-2", "cs-alice", true);
+        alice_rotated.previous = Some((b"s-alice-old".to_vec().into(), NOW + 10));
         SnapshotRows {
             revision: 7,
+            hmac: vec![
+                hmac("alice", "cs-alice", true),
+                alice_rotated,
+                hmac("alice-off", "cs-alice", false),
+                hmac("carol", "cs-carol", true),
+            ],
             limits: Vec::new(),
             quotas: Vec::new(),
             environments: vec![
@@ -1233,6 +1398,7 @@ mod tests {
                 id: "cs-alice".into(),
                 row: Some(carol.consumers[0].clone()),
                 keys: carol.keys,
+                hmac: vec![],
                 groups: vec![],
                 rules: vec![rule(Some("cs-alice"), None, "api-chat", None)],
             }],
@@ -1257,6 +1423,7 @@ mod tests {
             Refusal::DisabledKey,
             Refusal::ExpiredKey,
             Refusal::DisabledConsumer,
+            Refusal::BadSignature,
             Refusal::UnknownEnvironment,
             Refusal::BadPath,
             Refusal::CaseMismatch,
@@ -1440,6 +1607,12 @@ mod tests {
                 .map(|id| ConsumerSlice {
                     id: (*id).into(),
                     row: rows.consumers.iter().find(|c| c.id == *id).cloned(),
+                    hmac: rows
+                        .hmac
+                        .iter()
+                        .filter(|h| h.consumer_id == *id)
+                        .cloned()
+                        .collect(),
                     keys: rows
                         .keys
                         .iter()
@@ -1497,6 +1670,13 @@ mod tests {
         });
         now.keys
             .push(key("key-dan", "cs-dan", true, Some(NOW + 99)));
+        // alice's first HMAC credential disabled, her rotated one rotated again at once;
+        // carol's gone with her; dan has one.
+        now.hmac[0].enabled = false;
+        now.hmac[1].secret = b"s-alice-3".to_vec().into();
+        now.hmac[1].previous = None;
+        now.hmac.retain(|h| h.consumer_id != "cs-carol");
+        now.hmac.push(hmac("dan", "cs-dan", true));
         now.groups.push(GroupRow {
             id: "cg-new".into(),
             enabled: true,
@@ -1530,6 +1710,61 @@ mod tests {
             decide(&patched, "key-b", "/v1/embeddings"),
             Err(Refusal::NoRule)
         );
+        assert_eq!(
+            decide_signed(&patched, "ak-dan", "s-dan", NOW).unwrap(),
+            "dan:api-chat"
+        );
+        assert_eq!(
+            decide_signed(&patched, "ak-carol", "s-carol", NOW),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide_signed(&patched, "ak-alice", "s-alice", NOW),
+            Err(Refusal::DisabledKey)
+        );
+        assert_eq!(
+            decide_signed(&patched, "ak-alice-2", "s-alice-2", NOW),
+            Err(Refusal::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_signed_request_is_judged_by_its_credential_then_by_the_rules() {
+        let s = snapshot(true);
+        assert_eq!(s.hmac_count(), 4);
+        assert_eq!(
+            decide_signed(&s, "ak-alice", "s-alice", NOW).unwrap(),
+            "alice:api-chat"
+        );
+        assert_eq!(
+            decide_signed(&s, "ak-alice", "s-bob", NOW),
+            Err(Refusal::BadSignature)
+        );
+        assert_eq!(
+            decide_signed(&s, "ak-nobody", "s-alice", NOW),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide_signed(&s, "ak-alice-off", "s-alice-off", NOW),
+            Err(Refusal::DisabledKey)
+        );
+        // carol's own credential verifies, but carol is disabled.
+        assert_eq!(
+            decide_signed(&s, "ak-carol", "s-carol", NOW),
+            Err(Refusal::DisabledConsumer)
+        );
+        // A rotated credential: the new secret always, the previous one until its grace ends.
+        assert!(decide_signed(&s, "ak-alice-2", "s-alice-2", NOW + 10).is_ok());
+        assert!(decide_signed(&s, "ak-alice-2", "s-alice-old", NOW + 9).is_ok());
+        assert_eq!(
+            decide_signed(&s, "ak-alice-2", "s-alice-old", NOW + 10),
+            Err(Refusal::BadSignature)
+        );
+        // Counted under the credential's ID, as a key's decisions are under the key's.
+        let mut seen = Seen::default();
+        let _ = s.decide_signed("ak-alice", |_| true, None, Some("/v1/chat"), NOW, &mut seen);
+        let ids = s.usage_ids(&seen, None);
+        assert_eq!((ids.consumer, ids.key), ("cs-alice", "cred-alice"));
     }
 
     #[test]

@@ -398,6 +398,9 @@ fn sentence(r: Refusal) -> &'static str {
         Refusal::DisabledKey => "the key is disabled",
         Refusal::ExpiredKey => "the key has expired",
         Refusal::DisabledConsumer => "the consumer is disabled",
+        Refusal::BadSignature => {
+            "the request's signature, date or signature header does not verify"
+        }
         Refusal::UnknownInstance => "the gateway is unknown",
         Refusal::UnknownEnvironment => "the gateway has no such environment",
         Refusal::BadPath => "the path is refused (it leaves its base path or is malformed)",
@@ -452,6 +455,7 @@ mod tests {
             let cs = |i: usize| format!("cs-{}", i % consumers.len());
             let gs = |i: usize| format!("cg-{}", i % groups.len().max(1));
             SnapshotRows {
+                hmac: Vec::new(),
                 revision: 1,
                 limits: Vec::new(),
                 quotas: Vec::new(),

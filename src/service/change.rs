@@ -68,6 +68,11 @@ actions! {
     UpdateKey,
     RotateKey,
     DeleteKey,
+    /// A JWT or HMAC credential added to a consumer.
+    CreateCredential,
+    UpdateCredential,
+    RotateCredential,
+    DeleteCredential,
     /// A model API (the name the cloud API gateways use for it).
     CreateHttpApi,
     UpdateHttpApi,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod change;
 pub mod config;
 pub mod consumers;
+pub mod credentials;
 pub mod demo;
 pub mod environments;
 pub mod groups;

@@ -1,5 +1,6 @@
 //! Consumers and their group memberships.
 
+use crate::domain::credentials::CredentialMethod;
 use crate::domain::records::{Consumer, Credential, GroupRef};
 use crate::domain::PageRequest;
 use crate::store::read::Read;
@@ -297,7 +298,8 @@ pub async fn remove_membership(
 }
 
 row! {
-    /// A group membership or a bound key of a consumer, read together in one query.
+    /// A group membership or a credential (bound key, JWT, HMAC) of a consumer, read together
+    /// in one query.
     struct RelationRow {
         consumer_id: String,
         kind: String,
@@ -329,7 +331,10 @@ async fn relations_of(
         "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.name_key AS sort_key \
          FROM consumer_group_members m JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({ids}) \
          UNION ALL \
-         SELECT consumer_id, 'key' AS kind, id, name, prefix, enabled, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
+         SELECT consumer_id, 'ApiKey' AS kind, id, name, prefix, enabled, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
+         UNION ALL \
+         SELECT consumer_id, method AS kind, id, name, COALESCE(access_key, issuer, '') AS prefix, enabled, name_key AS sort_key \
+         FROM credentials WHERE consumer_id IN ({ids}) \
          ORDER BY sort_key"
     );
     let args: Vec<Arg> = consumer_ids.iter().map(Arg::from).collect();
@@ -344,12 +349,16 @@ async fn relations_of(
                 },
             ));
         } else {
+            // 'ApiKey', or a credential's method (the table allows only those).
+            let method = CredentialMethod::parse(&r.kind).unwrap_or(CredentialMethod::ApiKey);
             out.credentials.push((
                 r.consumer_id,
                 Credential {
-                    key_id: r.id,
+                    method,
+                    key_id: (method == CredentialMethod::ApiKey).then(|| r.id.clone()),
+                    credential_id: r.id,
                     name: r.name,
-                    prefix: r.prefix,
+                    identifier: r.prefix,
                     enabled: r.enabled,
                 },
             ));

@@ -24,6 +24,7 @@ pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod consumers;
+pub mod credentials;
 pub mod environments;
 pub mod groups;
 pub mod instances;
@@ -162,6 +163,10 @@ pub struct Db {
     lite: Option<std::sync::Arc<lite::LitePool>>,
     /// SQLite's one writing connection, shared by changes in turn (see `writer`).
     writer: Option<std::sync::Arc<writer::Writer>>,
+    /// The key-encryption keys that seal the credentials' secrets (see `crate::secrets`).
+    /// They live outside the database; they travel with its handle because every service
+    /// and the snapshot loader already take one. None until the server sets them.
+    keyring: Option<std::sync::Arc<crate::secrets::Keyring>>,
 }
 
 /// The longest a request waits for a database connection.
@@ -261,7 +266,19 @@ impl Db {
             usage_rankings: Default::default(),
             lite,
             writer,
+            keyring: None,
         })
+    }
+
+    /// This handle with the keyring that seals and opens the credentials' secrets.
+    pub fn with_keyring(mut self, keyring: std::sync::Arc<crate::secrets::Keyring>) -> Db {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The keyring, when the server has set one (a command that reads no secret does not).
+    pub fn keyring(&self) -> Option<&crate::secrets::Keyring> {
+        self.keyring.as_deref()
     }
 
     /// The database URL, for a second kind of connection (PostgreSQL `LISTEN`).

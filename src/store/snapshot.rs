@@ -18,6 +18,8 @@ pub struct SnapshotRows {
     /// (group ID, consumer ID)
     pub memberships: Vec<(String, String)>,
     pub keys: Vec<KeyRow>,
+    /// The HMAC credentials, their secrets opened.
+    pub hmac: Vec<HmacCredential>,
     pub rules: Vec<RuleRow>,
     pub limits: Vec<super::limits::LimitRow>,
     pub quotas: Vec<super::quotas::QuotaRow>,
@@ -102,6 +104,95 @@ super::row::row! {
 }
 
 super::row::row! {
+    /// An HMAC credential as stored, its secrets sealed.
+    struct HmacRow {
+        id: String,
+        access_key: Option<String>,
+        consumer_id: String,
+        enabled: bool,
+        algorithms: String,
+        clock_skew_secs: i64,
+        secret_sealed: Option<String>,
+        previous_sealed: Option<String>,
+        previous_expires_at: Option<i64>,
+    }
+}
+
+/// An HMAC credential as the check verifies it: its secret opened (and, during a
+/// rotation's grace period, the previous one with when it stops).
+#[derive(Clone)]
+pub struct HmacCredential {
+    /// `cred-…`, which usage is counted by.
+    pub id: String,
+    pub access_key: String,
+    pub consumer_id: String,
+    pub enabled: bool,
+    pub algorithm: crate::domain::credentials::HmacAlgorithm,
+    pub clock_skew_secs: i64,
+    pub secret: Box<[u8]>,
+    pub previous: Option<(Box<[u8]>, i64)>,
+}
+
+/// Never the secrets.
+impl std::fmt::Debug for HmacCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmacCredential")
+            .field("id", &self.id)
+            .field("access_key", &self.access_key)
+            .field("consumer_id", &self.consumer_id)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+const HMAC_COLUMNS: &str = "id, access_key, consumer_id, enabled, algorithms, clock_skew_secs, \
+     secret_sealed, previous_sealed, previous_expires_at";
+
+/// Opens the secrets of stored HMAC credentials. One that does not open (sealed with a key
+/// the keyring no longer holds, or no keyring loaded) is left out with an error in the
+/// log naming it, and signs nothing: the rest of the gateway still loads.
+fn open_hmac(rows: Vec<HmacRow>, keyring: Option<&crate::secrets::Keyring>) -> Vec<HmacCredential> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let opened = (|| {
+                let keyring = keyring.ok_or("no key-encryption keyring is loaded")?;
+                let open = |sealed: &str| {
+                    keyring
+                        .open(sealed, &r.id)
+                        .map(Vec::into_boxed_slice)
+                        .map_err(|_| "its secret does not open with this keyring")
+                };
+                let secret = open(r.secret_sealed.as_deref().ok_or("it has no secret")?)?;
+                let previous = match (&r.previous_sealed, r.previous_expires_at) {
+                    (Some(sealed), Some(until)) => Some((open(sealed)?, until)),
+                    _ => None,
+                };
+                let algorithm = crate::domain::credentials::HmacAlgorithm::parse(&r.algorithms)
+                    .ok_or("its algorithm is unknown")?;
+                let access_key = r.access_key.clone().ok_or("it has no access key")?;
+                Ok::<_, &str>((secret, previous, algorithm, access_key))
+            })();
+            match opened {
+                Ok((secret, previous, algorithm, access_key)) => Some(HmacCredential {
+                    id: r.id,
+                    access_key,
+                    consumer_id: r.consumer_id,
+                    enabled: r.enabled,
+                    algorithm,
+                    clock_skew_secs: r.clock_skew_secs,
+                    secret,
+                    previous,
+                }),
+                Err(why) => {
+                    tracing::error!(credential = %r.id, "an HMAC credential is left out of enforcement: {why}");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+super::row::row! {
     #[derive(Debug, Clone)]
     pub struct RuleRow {
         pub consumer_id: Option<String>,
@@ -120,6 +211,7 @@ pub struct ConsumerSlice {
     pub id: String,
     pub row: Option<ConsumerRow>,
     pub keys: Vec<KeyRow>,
+    pub hmac: Vec<HmacCredential>,
     pub groups: Vec<String>,
     pub rules: Vec<RuleRow>,
 }
@@ -208,10 +300,11 @@ pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Erro
         if db.pool.is_closed() {
             return Err(sqlx::Error::PoolClosed);
         }
-        return super::lite::off_the_worker(|| load_lite(lite, instance_id));
+        let keyring = db.keyring();
+        return super::lite::off_the_worker(|| load_lite(lite, instance_id, keyring));
     }
     let mut tx = begin(db).await?;
-    let rows = load_rows(&mut tx, instance_id).await?;
+    let rows = load_rows(&mut tx, instance_id, db.keyring()).await?;
     tx.commit().await?;
     Ok(rows)
 }
@@ -221,11 +314,13 @@ pub async fn load(db: &Db, instance_id: &str) -> Result<SnapshotRows, sqlx::Erro
 /// gateway), has a gap, or is too long.
 pub async fn update(db: &Db, instance_id: &str, after: i64) -> Result<Update, sqlx::Error> {
     let patch = match db.reader().await? {
-        mut reader @ Reader::Lite(_) => patch_since(&mut reader, instance_id, after).await?,
+        mut reader @ Reader::Lite(_) => {
+            patch_since(&mut reader, instance_id, after, db.keyring()).await?
+        }
         Reader::Pool(conn) => {
             drop(conn);
             let mut tx = begin(db).await?;
-            let patch = patch_since(&mut tx, instance_id, after).await?;
+            let patch = patch_since(&mut tx, instance_id, after, db.keyring()).await?;
             tx.commit().await?;
             patch
         }
@@ -243,6 +338,7 @@ async fn patch_since(
     conn: &mut impl Read,
     instance_id: &str,
     after: i64,
+    keyring: Option<&crate::secrets::Keyring>,
 ) -> Result<Option<Patch>, sqlx::Error> {
     let now = revision(conn, instance_id).await?;
     if now - after > MAX_PATCH || now < after {
@@ -252,7 +348,7 @@ async fn patch_since(
     if changes.len() as i64 != now - after {
         return Ok(None);
     }
-    patch(conn, now, &changes).await
+    patch(conn, now, &changes, keyring).await
 }
 
 super::row::row! {
@@ -271,6 +367,7 @@ async fn patch(
     conn: &mut impl Read,
     revision: i64,
     changes: &[audit::Change],
+    keyring: Option<&crate::secrets::Keyring>,
 ) -> Result<Option<Patch>, sqlx::Error> {
     let (mut consumers, mut groups, mut limits, mut quotas) = (
         BTreeSet::new(),
@@ -322,7 +419,7 @@ async fn patch(
         p.groups.push(group_slice(conn, id).await?);
     }
     for id in consumers {
-        p.consumers.push(consumer_slice(conn, id).await?);
+        p.consumers.push(consumer_slice(conn, id, keyring).await?);
     }
     for id in limits {
         let row = super::limits::load_one(conn, &id).await?;
@@ -339,7 +436,11 @@ const KEY_COLUMNS: &str =
     "id, key_hash, previous_hash, previous_expires_at, consumer_id, enabled, expires_at";
 const RULE_COLUMNS: &str = "consumer_id, group_id, api_id, environment_id, expire_mode, expire_at";
 
-async fn consumer_slice(conn: &mut impl Read, id: String) -> Result<ConsumerSlice, sqlx::Error> {
+async fn consumer_slice(
+    conn: &mut impl Read,
+    id: String,
+    keyring: Option<&crate::secrets::Keyring>,
+) -> Result<ConsumerSlice, sqlx::Error> {
     let arg = [Arg::from(&id)];
     let row = conn
         .first(
@@ -349,6 +450,10 @@ async fn consumer_slice(conn: &mut impl Read, id: String) -> Result<ConsumerSlic
         .await?;
     let keys_sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE consumer_id = $1");
     let keys = conn.all(&keys_sql, &arg).await?;
+    let hmac_sql = format!(
+        "SELECT {HMAC_COLUMNS} FROM credentials WHERE consumer_id = $1 AND method = 'Hmac'"
+    );
+    let hmac = open_hmac(conn.all(&hmac_sql, &arg).await?, keyring);
     let groups: Vec<MemberOfRow> = conn
         .all(
             "SELECT group_id FROM consumer_group_members WHERE consumer_id = $1",
@@ -362,6 +467,7 @@ async fn consumer_slice(conn: &mut impl Read, id: String) -> Result<ConsumerSlic
         id,
         row,
         keys,
+        hmac,
         groups: groups.into_iter().map(|g| g.group_id).collect(),
         rules,
     })
@@ -393,6 +499,7 @@ const PARALLEL_ATTEMPTS: usize = 3;
 fn load_lite(
     lite: &std::sync::Arc<super::lite::LitePool>,
     instance_id: &str,
+    keyring: Option<&crate::secrets::Keyring>,
 ) -> Result<SnapshotRows, sqlx::Error> {
     for _ in 0..PARALLEL_ATTEMPTS {
         let mut here = Reader::Lite(lite.lease()?);
@@ -403,7 +510,7 @@ fn load_lite(
                 let rules = at_once(load_rules(&mut there, instance_id))??;
                 Ok::<_, sqlx::Error>((revision, rules))
             });
-            let rows = at_once(load_rest(&mut here, instance_id));
+            let rows = at_once(load_rest(&mut here, instance_id, keyring));
             (rows, rules.join())
         });
         let mut rows = rows??;
@@ -413,7 +520,11 @@ fn load_lite(
             return Ok(rows);
         }
     }
-    at_once(load_rows(&mut Reader::Lite(lite.lease()?), instance_id))?
+    at_once(load_rows(
+        &mut Reader::Lite(lite.lease()?),
+        instance_id,
+        keyring,
+    ))?
 }
 
 /// The result of a read on a synchronous connection, which is ready when first polled (it
@@ -427,8 +538,12 @@ fn at_once<F: std::future::Future>(read: F) -> Result<F::Output, sqlx::Error> {
     }
 }
 
-async fn load_rows(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
-    let mut rows = load_rest(conn, instance_id).await?;
+async fn load_rows(
+    conn: &mut impl Read,
+    instance_id: &str,
+    keyring: Option<&crate::secrets::Keyring>,
+) -> Result<SnapshotRows, sqlx::Error> {
+    let mut rows = load_rest(conn, instance_id, keyring).await?;
     rows.rules = load_rules(conn, instance_id).await?;
     Ok(rows)
 }
@@ -444,7 +559,11 @@ async fn load_rules(conn: &mut impl Read, instance_id: &str) -> Result<Vec<RuleR
 }
 
 /// Everything but the rules, with the revision read first.
-async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRows, sqlx::Error> {
+async fn load_rest(
+    conn: &mut impl Read,
+    instance_id: &str,
+    keyring: Option<&crate::secrets::Keyring>,
+) -> Result<SnapshotRows, sqlx::Error> {
     let id = [Arg::from(instance_id)];
     let revision = revision(conn, instance_id).await?;
     let environments = conn
@@ -497,6 +616,10 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
             &id,
         )
         .await?;
+    let hmac_sql = format!(
+        "SELECT {HMAC_COLUMNS} FROM credentials WHERE instance_id = $1 AND method = 'Hmac'"
+    );
+    let hmac = open_hmac(conn.all(&hmac_sql, &id).await?, keyring);
     let limits = super::limits::load(conn, instance_id).await?;
     let quotas = super::quotas::load(conn, instance_id).await?;
     Ok(SnapshotRows {
@@ -507,6 +630,7 @@ async fn load_rest(conn: &mut impl Read, instance_id: &str) -> Result<SnapshotRo
         groups,
         memberships,
         keys,
+        hmac,
         rules: Vec::new(),
         limits,
         quotas,

@@ -79,6 +79,16 @@ fn xid_like() -> String {
     format!("{n:x}{:x}n{k}", std::process::id())
 }
 
+/// The key-encryption keyring of every test server in this process (as replicas of one
+/// deployment share theirs).
+pub fn test_keyring() -> std::sync::Arc<gateway_console::secrets::Keyring> {
+    use gateway_console::secrets::Keyring;
+    static KEYRING: std::sync::OnceLock<std::sync::Arc<Keyring>> = std::sync::OnceLock::new();
+    KEYRING
+        .get_or_init(|| std::sync::Arc::new(Keyring::parse(&Keyring::generate("test")).unwrap()))
+        .clone()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
@@ -109,7 +119,10 @@ async fn spawn_app_full(settings: Settings, web: WebSettings) -> TestApp {
         .with_writer(std::io::stderr)
         .try_init();
     let (url, dir) = fresh_database_url().await;
-    let db = Db::connect(&url).await.expect("connect and migrate");
+    let db = Db::connect(&url)
+        .await
+        .expect("connect and migrate")
+        .with_keyring(test_keyring());
     let setup = Actor::system("test setup");
     accounts::create_account(&db, &setup, "admin", ADMIN_PASSWORD, "Admin")
         .await

@@ -53,9 +53,9 @@ pub(crate) fn run_nginx(dir: &std::path::Path, conf: &str, port: u16) -> Child {
 
 /// A throw-away nginx: a proxy on `port` that asks our check before forwarding to an
 /// upstream (another server block of the same nginx) that echoes what it received.
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
@@ -63,7 +63,7 @@ impl Nginx {
     /// nginx exactly as the README and the console's "Connect a proxy" panel configure it,
     /// in front of `console` and a stand-in model backend; naming `gateway` on every check
     /// (the console trusts proxy headers), or not (the replica is configured with it).
-    fn start(console: &str, gateway: Option<&str>) -> Nginx {
+    pub(crate) fn start(console: &str, gateway: Option<&str>) -> Nginx {
         Nginx::launch(console, gateway, None)
     }
 
@@ -157,7 +157,7 @@ pub(crate) struct World {
 
 /// A consumer and the value and ID of the key bound to it.
 pub(crate) struct Holder {
-    consumer: String,
+    pub(crate) consumer: String,
     key_id: String,
     pub(crate) key: String,
 }
@@ -315,7 +315,7 @@ async fn within_a_second(gw: &Nginx, path: &str, key: Option<&str>, want: u16, w
     }
 }
 
-fn console_addr(app: &TestApp) -> &str {
+pub(crate) fn console_addr(app: &TestApp) -> &str {
     app.base.trim_start_matches("http://")
 }
 
@@ -1229,6 +1229,44 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     )
     .await;
     live_equals_full(&app, &gw, "memberships changed").await;
+    let hmac = |consumer: &str, name: &str| json!({"consumerId": consumer, "name": name, "method": "Hmac"});
+    let made = w
+        .call(
+            &app,
+            "POST",
+            "/v1/credentials",
+            Some(hmac(&frank.consumer, "frank-signing")),
+        )
+        .await;
+    let cred_path = format!(
+        "/v1/credentials/{}",
+        made["credential"]["credentialId"].as_str().unwrap()
+    );
+    let made = w
+        .call(
+            &app,
+            "POST",
+            "/v1/credentials",
+            Some(hmac(&erin.consumer, "erin-signing")),
+        )
+        .await;
+    let erin_cred = format!(
+        "/v1/credentials/{}",
+        made["credential"]["credentialId"].as_str().unwrap()
+    );
+    live_equals_full(&app, &gw, "HMAC credentials made").await;
+    let rotated = w
+        .call(
+            &app,
+            "POST",
+            &format!("{cred_path}/rotate"),
+            Some(json!({"gracePeriodSeconds": 300})),
+        )
+        .await;
+    live_equals_full(&app, &gw, "HMAC credential rotated with grace").await;
+    let off = json!({"enabled": false, "version": rotated["credential"]["version"]});
+    w.call(&app, "PATCH", &cred_path, Some(off)).await;
+    live_equals_full(&app, &gw, "HMAC credential disabled").await;
     let c = w
         .call(
             &app,
@@ -1266,6 +1304,7 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     )
     .await;
     w.call(&app, "DELETE", &key_path, None).await;
+    w.call(&app, "DELETE", &erin_cred, None).await;
     w.call(
         &app,
         "DELETE",
@@ -1273,11 +1312,11 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
         None,
     )
     .await;
-    live_equals_full(&app, &gw, "consumer and key deleted").await;
+    live_equals_full(&app, &gw, "consumer, key and credential deleted").await;
     let stats = app.enforcer.stats();
     assert_eq!(
         stats.full_loads, loads,
-        "a consumer, key, group or rule change caused a full load"
+        "a consumer, key, credential, group or rule change caused a full load"
     );
     assert!(stats.patches >= 8, "{stats:?}");
 

@@ -11,6 +11,7 @@ mod audit;
 mod config;
 mod console;
 mod contention;
+mod credentials;
 mod durability;
 mod enforcement;
 mod gateways;

@@ -1051,6 +1051,12 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
         ("/v1/quotas", &["get", "post"]),
         ("/v1/quotas/{quotaId}", &["get", "put", "delete"]),
         ("/v1/quotas/{quotaId}/reset", &["post"]),
+        ("/v1/credentials", &["get", "post"]),
+        (
+            "/v1/credentials/{credentialId}",
+            &["get", "patch", "delete"],
+        ),
+        ("/v1/credentials/{credentialId}/rotate", &["post"]),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{tokenId}", &["delete"]),
         ("/v1/audit-events", &["get"]),

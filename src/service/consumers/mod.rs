@@ -194,7 +194,7 @@ async fn dependencies(conn: &mut impl Read, consumer: &Consumer) -> AppResult<Ve
         .collect();
     deps.extend(fresh.credentials.iter().map(|c| Dependency {
         kind: DependencyKind::Credential,
-        id: c.key_id.clone(),
+        id: c.credential_id.clone(),
         name: c.name.clone(),
         instance_id: consumer.instance_id.clone(),
         consumer_id: Some(consumer.id.clone()),

@@ -228,7 +228,7 @@ pub fn UnbindDialog(
     let key_name = credential.name.clone();
     let expected = key_name.clone();
     let matches = Signal::derive(move || typed.get() == expected);
-    let (cid, kid) = (consumer.id.clone(), credential.key_id.clone());
+    let (cid, kid) = (consumer.id.clone(), credential.credential_id.clone());
     let submit = move |_| {
         let change = unbind_credential(cid.clone(), kid.clone());
         save(

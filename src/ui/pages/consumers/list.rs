@@ -8,6 +8,7 @@ use super::rules::{
     rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
     SEARCH_KEY as RULES_SEARCH,
 };
+use crate::domain::credentials::CredentialMethod;
 use crate::domain::records::{Consumer, Credential, Quota};
 use crate::domain::rule_view::ConsumerAuthorizationRule;
 use crate::domain::url_encode;
@@ -324,6 +325,21 @@ fn group_list(c: &Consumer, writer: bool, reload: RwSignal<u32>) -> impl IntoVie
     view! { <ul class="plain">{items}</ul> }.into_any()
 }
 
+/// "Authentication Method: API Key, HMAC (AK/SK)": the methods of the consumer's
+/// credentials, in the order of `CredentialMethod::ALL`.
+fn authentication_methods(c: &Consumer) -> String {
+    let methods: Vec<&str> = CredentialMethod::ALL
+        .into_iter()
+        .filter(|m| c.credentials.iter().any(|k| k.method == *m))
+        .map(CredentialMethod::label)
+        .collect();
+    if methods.is_empty() {
+        "Authentication Method: none yet".to_owned()
+    } else {
+        format!("Authentication Method: {}", methods.join(", "))
+    }
+}
+
 /// What the details panel shows, loaded at once.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Loaded {
@@ -381,14 +397,14 @@ fn details_body(
         </section>
         <section aria-labelledby="credential-management">
             <h3 id="credential-management">"Credential Management"</h3>
-            <p>"Authentication Method: API Key"</p>
+            <p>{authentication_methods(&c)}</p>
             {writer.then(|| view! { <button type="button" on:click=move |_| open.set(Open::AddCredential(add.clone()))>"Add Credential"</button> })}
             {if credentials.is_empty() {
                 view! { <p class="empty">"No credentials bound."</p> }.into_any()
             } else {
                 view! {
                     <table aria-label="Credentials">
-                        <thead><tr><th scope="col">"Key name"</th><th scope="col">"Key"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
+                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Authentication Method"</th><th scope="col">"Key"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
                         <tbody>
                             {credentials.into_iter().map(|k| {
                                 let (owner, key) = (owner.clone(), k.clone());
@@ -396,9 +412,10 @@ fn details_body(
                                 view! {
                                     <tr>
                                         <td>{k.name.clone()}</td>
-                                        <td class="mono">{crate::domain::keys::masked(&k.prefix)}</td>
+                                        <td>{k.method.label()}</td>
+                                        <td class="mono">{if k.method == CredentialMethod::ApiKey { crate::domain::keys::masked(&k.identifier) } else { k.identifier.clone() }}</td>
                                         <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
-                                        <td>{writer.then(|| view! {
+                                        <td>{(writer && k.method == CredentialMethod::ApiKey).then(|| view! {
                                             <button type="button" class="link danger" aria-label=label on:click=move |_| open.set(Open::Unbind(owner.clone(), key.clone()))>"Unbind"</button>
                                         })}</td>
                                     </tr>

@@ -1,0 +1,227 @@
+//! A consumer's JWT and HMAC credentials: made with a secret shown once, enabled or
+//! disabled, rotated with a grace period, removed. (Binding an API key is
+//! `consumers::bind_credential`.) The secret is sealed with the server's keyring before it
+//! is stored, and no audit entry, log line or later answer carries it.
+
+use super::change::{Audit, AuditAction};
+use super::keys::MAX_GRACE_SECONDS;
+use super::{parse_id, parse_name, Actor};
+use crate::domain::credentials::{
+    generate_access_key, generate_hmac_secret, CredentialMethod, HmacValues,
+};
+use crate::domain::inputs::{CredentialUpdate, KeyRotation, NewCredential};
+use crate::domain::records::{ConsumerCredential, ConsumerRef, CreatedCredential, HmacSettings};
+use crate::domain::{IdKind, ResourceId};
+use crate::error::{AppError, AppResult};
+use crate::secrets::Keyring;
+use crate::store::read::Read;
+use crate::store::{credentials, now_ms, Db};
+
+async fn load(conn: &mut impl Read, id: &ResourceId) -> AppResult<ConsumerCredential> {
+    credentials::get(conn, id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Credential, id.as_str()))
+}
+
+/// The keyring every running server has (a server without one refuses to start).
+fn keyring(db: &Db) -> AppResult<&Keyring> {
+    db.keyring().ok_or_else(|| {
+        tracing::error!("no key-encryption keyring is loaded: credentials cannot be sealed");
+        AppError::Internal
+    })
+}
+
+/// The audit entry of a change to a credential: under its consumer, which is what the
+/// enforcement snapshot re-reads.
+fn audit<'a>(action: AuditAction, c: &'a ConsumerCredential) -> Audit<'a> {
+    Audit::new(action, IdKind::Credential, &c.id)
+        .instance(&c.instance_id)
+        .subject(Some(&c.consumer.id))
+}
+
+/// Makes a credential for a consumer; the answer carries its secret, the only time it is
+/// ever sent.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn create_credential(
+    db: &Db,
+    actor: &Actor,
+    input: NewCredential,
+) -> AppResult<CreatedCredential> {
+    let admin = actor.admin()?;
+    let consumer_id = parse_id(IdKind::Consumer, &input.consumer_id)?;
+    let name = parse_name(&input.name)?;
+    let hmac = match input.method {
+        CredentialMethod::Hmac => {
+            let asked = input.hmac.unwrap_or_default();
+            HmacValues::parse(asked.algorithm.as_deref().unwrap_or(""), asked.clock_skew_secs)
+                .map_err(|(field, message)| AppError::invalid(field, message))?
+        }
+        CredentialMethod::ApiKey => {
+            return Err(AppError::invalid(
+                "Method",
+                "An API key is made under Keys and bound with POST /v1/consumers/{consumerId}/credentials.",
+            ))
+        }
+        CredentialMethod::Jwt => {
+            return Err(AppError::invalid(
+                "Method",
+                "JWT credentials are not available yet; use Hmac or an API key.",
+            ))
+        }
+    };
+    let keyring = keyring(db)?;
+    let now = now_ms();
+    let id = ResourceId::generate(IdKind::Credential);
+    let secret = generate_hmac_secret();
+    let sealed = keyring.seal(secret.as_bytes(), id.as_str());
+    let mut tx = admin.begin(db).await?;
+    let consumer = crate::store::consumers::get(&mut tx, consumer_id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(IdKind::Consumer, consumer_id.as_str()))?;
+    let credential = ConsumerCredential {
+        id: id.to_string(),
+        instance_id: consumer.instance_id.clone(),
+        consumer: ConsumerRef {
+            id: consumer.id.clone(),
+            name: consumer.name.clone(),
+        },
+        method: CredentialMethod::Hmac,
+        name: name.to_string(),
+        enabled: true,
+        hmac: Some(HmacSettings {
+            access_key: generate_access_key(),
+            algorithm: hmac.algorithm.as_str().to_owned(),
+            clock_skew_secs: hmac.clock_skew_secs,
+        }),
+        previous_expires_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    credentials::insert_hmac(
+        &mut tx,
+        credentials::NewHmac {
+            credential: &credential,
+            name_key: &name.unique_key(),
+            secret_sealed: &sealed,
+        },
+    )
+    .await
+    .map_err(|e| {
+        if crate::store::breaks_foreign_key(&e) {
+            // The consumer was deleted since it was read.
+            AppError::not_found(IdKind::Consumer, consumer_id.as_str())
+        } else {
+            super::name_taken_in(e, "credential", &name, " for this consumer")
+        }
+    })?;
+    let recorded = tx
+        .record(
+            audit(AuditAction::CreateCredential, &credential).summary(format!(
+                "name={name} method={} algorithm={} clockSkewSecs={}",
+                credential.method.as_str(),
+                hmac.algorithm.as_str(),
+                hmac.clock_skew_secs
+            )),
+        )
+        .await?;
+    tx.commit_recorded(recorded).await?;
+    Ok(CreatedCredential { credential, secret })
+}
+
+/// A consumer's JWT and HMAC credentials, by name.
+pub async fn list_credentials(db: &Db, consumer_id: &str) -> AppResult<Vec<ConsumerCredential>> {
+    let consumer = super::consumers::get_consumer(db, consumer_id).await?;
+    let mut conn = db.reader().await?;
+    Ok(credentials::of_consumer(&mut conn, &consumer.id).await?)
+}
+
+pub async fn get_credential(db: &Db, credential_id: &str) -> AppResult<ConsumerCredential> {
+    let id = parse_id(IdKind::Credential, credential_id)?;
+    let mut conn = db.reader().await?;
+    load(&mut conn, &id).await
+}
+
+/// Enables or disables a credential: a disabled one is refused by enforcement.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn update_credential(
+    db: &Db,
+    actor: &Actor,
+    credential_id: &str,
+    input: CredentialUpdate,
+) -> AppResult<ConsumerCredential> {
+    let admin = actor.admin()?;
+    let id = parse_id(IdKind::Credential, credential_id)?;
+    let now = now_ms();
+    let mut tx = admin.begin(db).await?;
+    let credential = load(&mut tx, &id).await?;
+    super::at_version(credentials::claim_version(&mut tx, id.as_str(), input.version, now).await?)?;
+    let Some(enabled) = input.enabled else {
+        return Ok(credential);
+    };
+    credentials::set_enabled(&mut tx, id.as_str(), enabled, now).await?;
+    let recorded = tx
+        .record(
+            audit(AuditAction::UpdateCredential, &credential).summary(format!("enabled={enabled}")),
+        )
+        .await?;
+    let credential = load(&mut tx, &id).await?;
+    tx.commit_recorded(recorded).await?;
+    Ok(credential)
+}
+
+/// Gives the credential a new secret (shown once). During the grace period the previous
+/// secret still verifies; after it, or at once without one, only the new one does.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn rotate_credential(
+    db: &Db,
+    actor: &Actor,
+    credential_id: &str,
+    input: KeyRotation,
+) -> AppResult<CreatedCredential> {
+    let admin = actor.admin()?;
+    let id = parse_id(IdKind::Credential, credential_id)?;
+    if !(0..=MAX_GRACE_SECONDS).contains(&input.grace_period_seconds) {
+        return Err(AppError::invalid(
+            "GracePeriodSeconds",
+            format!("The grace period must be between 0 and {MAX_GRACE_SECONDS} seconds."),
+        ));
+    }
+    let keyring = keyring(db)?;
+    let now = now_ms();
+    let previous_until =
+        (input.grace_period_seconds > 0).then(|| now + input.grace_period_seconds * 1000);
+    let secret = generate_hmac_secret();
+    let sealed = keyring.seal(secret.as_bytes(), id.as_str());
+    let mut tx = admin.begin(db).await?;
+    let credential = load(&mut tx, &id).await?;
+    credentials::rotate(&mut tx, id.as_str(), &sealed, previous_until, now).await?;
+    let recorded = tx
+        .record(
+            audit(AuditAction::RotateCredential, &credential)
+                .summary(format!("gracePeriodSeconds={}", input.grace_period_seconds)),
+        )
+        .await?;
+    let credential = load(&mut tx, &id).await?;
+    tx.commit_recorded(recorded).await?;
+    Ok(CreatedCredential { credential, secret })
+}
+
+/// Removes a credential: requests it signs are refused from the next snapshot on.
+#[tracing::instrument(skip_all, fields(actor = %actor.user.username))]
+pub async fn delete_credential(db: &Db, actor: &Actor, credential_id: &str) -> AppResult<()> {
+    let admin = actor.admin()?;
+    let id = parse_id(IdKind::Credential, credential_id)?;
+    let mut tx = admin.begin(db).await?;
+    let credential = load(&mut tx, &id).await?;
+    if !credentials::delete(&mut tx, id.as_str()).await? {
+        return Err(AppError::not_found(IdKind::Credential, id.as_str()));
+    }
+    let recorded = tx
+        .record(
+            audit(AuditAction::DeleteCredential, &credential)
+                .summary(format!("name={}", credential.name)),
+        )
+        .await?;
+    tx.commit_recorded(recorded).await
+}

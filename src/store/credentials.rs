@@ -1,0 +1,182 @@
+//! A consumer's JWT and HMAC credentials. Their secrets are stored sealed (see
+//! `crate::secrets`); nothing here reads one back out except the snapshot loader.
+
+use crate::domain::credentials::CredentialMethod;
+use crate::domain::records::{ConsumerCredential, ConsumerRef, HmacSettings};
+use crate::store::read::Read;
+use crate::store::row::row;
+use crate::store::{args, Write};
+
+const COLUMNS: &str = "c.id, c.instance_id, c.consumer_id, cs.name AS consumer_name, c.method, \
+     c.name, c.enabled, c.access_key, c.algorithms, c.clock_skew_secs, c.previous_expires_at, \
+     c.created_at, c.updated_at, c.version";
+
+row! {
+    struct Row {
+        id: String,
+        instance_id: String,
+        consumer_id: String,
+        consumer_name: String,
+        method: String,
+        name: String,
+        enabled: bool,
+        access_key: Option<String>,
+        algorithms: String,
+        clock_skew_secs: i64,
+        previous_expires_at: Option<i64>,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    }
+}
+
+impl From<Row> for ConsumerCredential {
+    fn from(r: Row) -> Self {
+        // Only the two methods the table allows are ever written (a CHECK constraint).
+        let method = CredentialMethod::parse(&r.method).unwrap_or(CredentialMethod::Hmac);
+        ConsumerCredential {
+            id: r.id,
+            instance_id: r.instance_id,
+            consumer: ConsumerRef {
+                id: r.consumer_id,
+                name: r.consumer_name,
+            },
+            method,
+            name: r.name,
+            enabled: r.enabled,
+            hmac: (method == CredentialMethod::Hmac).then(|| HmacSettings {
+                access_key: r.access_key.unwrap_or_default(),
+                algorithm: r.algorithms,
+                clock_skew_secs: r.clock_skew_secs,
+            }),
+            previous_expires_at: r.previous_expires_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+/// A new HMAC credential as it is stored: its settings, and its secret sealed.
+pub struct NewHmac<'a> {
+    pub credential: &'a ConsumerCredential,
+    pub name_key: &'a str,
+    pub secret_sealed: &'a str,
+}
+
+/// Inserts an HMAC credential.
+pub async fn insert_hmac(conn: &mut impl Write, new: NewHmac<'_>) -> Result<(), sqlx::Error> {
+    let c = new.credential;
+    let hmac = c.hmac.as_ref().ok_or(sqlx::Error::Protocol(
+        "an HMAC credential without its settings".into(),
+    ))?;
+    conn.execute(
+        "INSERT INTO credentials (id, instance_id, consumer_id, method, name, name_key, access_key, \
+         algorithms, clock_skew_secs, secret_sealed, enabled, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)",
+        args![
+            &c.id,
+            &c.instance_id,
+            &c.consumer.id,
+            c.method.as_str(),
+            &c.name,
+            new.name_key,
+            &hmac.access_key,
+            &hmac.algorithm,
+            hmac.clock_skew_secs,
+            new.secret_sealed,
+            i64::from(c.enabled),
+            c.created_at,
+            c.updated_at,
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn get(
+    conn: &mut impl Read,
+    id: &str,
+) -> Result<Option<ConsumerCredential>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM credentials c JOIN consumers cs ON cs.id = c.consumer_id WHERE c.id = $1"
+    );
+    Ok(conn
+        .first::<Row>(&sql, &[id.into()])
+        .await?
+        .map(ConsumerCredential::from))
+}
+
+/// A consumer's JWT and HMAC credentials, by name.
+pub async fn of_consumer(
+    conn: &mut impl Read,
+    consumer_id: &str,
+) -> Result<Vec<ConsumerCredential>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM credentials c JOIN consumers cs ON cs.id = c.consumer_id \
+         WHERE c.consumer_id = $1 ORDER BY c.name_key"
+    );
+    let rows = conn.all::<Row>(&sql, &[consumer_id.into()]).await?;
+    Ok(rows.into_iter().map(ConsumerCredential::from).collect())
+}
+
+/// Takes the credential's `version` for a change, or answers false when it is at another
+/// one (someone changed it since the caller read it).
+pub async fn claim_version(
+    conn: &mut impl Write,
+    id: &str,
+    version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "UPDATE credentials SET updated_at = $1 WHERE id = $2 AND version = $3",
+            args![now, id, version],
+        )
+        .await?;
+    Ok(done == 1)
+}
+
+/// Enables or disables a credential; false when it does not exist.
+pub async fn set_enabled(
+    conn: &mut impl Write,
+    id: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "UPDATE credentials SET enabled = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            args![i64::from(enabled), now, id],
+        )
+        .await?;
+    Ok(done == 1)
+}
+
+/// Gives a credential a new sealed secret. With a grace period the previous secret keeps
+/// working until `previous_expires_at`; without one it stops at once (any older one too).
+pub async fn rotate(
+    conn: &mut impl Write,
+    id: &str,
+    secret_sealed: &str,
+    previous_expires_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "UPDATE credentials SET previous_sealed = CASE WHEN $1 IS NULL THEN NULL ELSE secret_sealed END, \
+             previous_expires_at = $1, secret_sealed = $2, updated_at = $3, version = version + 1 \
+             WHERE id = $4",
+            args![previous_expires_at, secret_sealed, now, id],
+        )
+        .await?;
+    Ok(done == 1)
+}
+
+/// Deletes a credential; whether it was there.
+pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute("DELETE FROM credentials WHERE id = $1", args![id])
+        .await?;
+    Ok(done == 1)
+}
