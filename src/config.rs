@@ -148,6 +148,9 @@ pub enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Seal every stored credential secret with the keyring's first key (after a new key
+    /// was put first: see Security in the README). Secrets already sealed with it are left.
+    ResealSecrets,
     /// Print the REST API's OpenAPI document (JSON) on standard output, without opening the
     /// database: for generating clients.
     Openapi,

@@ -118,6 +118,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("gateway {gateway} (revision {}): {verb}", report.revision);
         return Ok(());
     }
+    if let Some(Command::ResealSecrets) = &config.command {
+        let db = db.with_keyring(load_keyring(&config)?);
+        let changed = gateway_console::service::credentials::reseal_secrets(&db).await?;
+        let key = db.keyring().map_or("", |k| k.current_id());
+        println!("re-sealed the secrets of {changed} credentials with the key {key}");
+        return Ok(());
+    }
     if let Some(Command::Backup { to }) = &config.command {
         let copied = gateway_console::store::backup::to_file(&db, to).await?;
         println!("backed up {copied} bytes to {}", to.display());
@@ -181,13 +188,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("seeded the demo instance");
     }
 
-    let keyring = gateway_console::secrets::Keyring::load(&config.kek_file, config.kek.as_deref())
-        .map_err(|e| format!("the key-encryption keyring (CONSOLE_KEK_FILE / CONSOLE_KEK): {e}"))?;
-    tracing::info!(
-        sealing_key = keyring.current_id(),
-        "key-encryption keyring loaded"
-    );
-    let db = db.with_keyring(std::sync::Arc::new(keyring));
+    let db = db.with_keyring(load_keyring(&config)?);
 
     let addr: SocketAddr = config.site_addr.parse()?;
     let leptos = leptos_options(addr);
@@ -255,6 +256,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The key-encryption keyring (`CONSOLE_KEK`, else the file `CONSOLE_KEK_FILE`, made on
+/// first use).
+fn load_keyring(
+    config: &Config,
+) -> Result<std::sync::Arc<gateway_console::secrets::Keyring>, String> {
+    let keyring = gateway_console::secrets::Keyring::load(&config.kek_file, config.kek.as_deref())
+        .map_err(|e| format!("the key-encryption keyring (CONSOLE_KEK_FILE / CONSOLE_KEK): {e}"))?;
+    tracing::info!(
+        sealing_key = keyring.current_id(),
+        "key-encryption keyring loaded"
+    );
+    Ok(std::sync::Arc::new(keyring))
 }
 
 /// The origin (`scheme://host[:port]`) of the console's public URL.

@@ -198,6 +198,38 @@ mod tests {
     use base64::Engine as _;
     use proptest::prelude::*;
 
+    /// The README's worked example is what this module signs and verifies.
+    #[test]
+    fn the_readme_worked_example_verifies() {
+        let key_id = "gcak_Q7bX2mK9pL4vR8sT1nW6";
+        let secret = b"gcsk_3fZ8kP2qW7xN4mB9vC6tY1hJ5gD0sA8eR2uL7oK3";
+        let date = "Tue, 01 Dec 2026 12:00:00 GMT";
+        let readme = include_str!("../../README.md");
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("Authorization: Signature keyId=\"{key_id}\"")))
+            .expect("the example is in the README");
+        let sig = parse(line.trim_start_matches("Authorization: ")).unwrap();
+        let message = signing_string(&sig, "POST", "/v1/chat/completions?stream=true", |name| {
+            (name == "date").then_some(date)
+        })
+        .unwrap();
+        assert_eq!(
+            message,
+            format!("{key_id}\nPOST /v1/chat/completions?stream=true\ndate: {date}\n")
+        );
+        assert!(
+            readme.contains(&format!("```\n{message}```")),
+            "the README shows the string to sign"
+        );
+        assert!(verify(
+            sig.algorithm,
+            secret,
+            message.as_bytes(),
+            &sig.signature
+        ));
+    }
+
     const DATE: &str = "Tue, 19 Jan 2021 11:33:20 GMT";
     const DATE_MS: i64 = 1_611_056_000_000;
 

@@ -225,3 +225,43 @@ pub async fn delete_credential(db: &Db, actor: &Actor, credential_id: &str) -> A
         .await?;
     tx.commit_recorded(recorded).await
 }
+
+/// Seals every stored secret that another key sealed with the keyring's first key, in one
+/// transaction; how many credentials changed. The secrets themselves stay the same, so
+/// nothing a check decides changes and no audit entry is written. A secret that does not
+/// open with the keyring stops the whole re-seal, naming the credential: nothing is
+/// changed then.
+pub async fn reseal_secrets(db: &Db) -> AppResult<usize> {
+    let keyring = keyring(db)?;
+    let mut tx = db.begin_write().await?;
+    let rows = credentials::all_sealed(&mut tx).await?;
+    let mut changed = 0;
+    for row in rows {
+        let reseal = |sealed: Option<&str>| -> AppResult<Option<String>> {
+            match sealed {
+                Some(s) if keyring.needs_reseal(s) => {
+                    let secret = keyring.open(s, &row.id).map_err(|e| {
+                        AppError::invalid(
+                            "Keyring",
+                            format!(
+                                "The secret of {} does not open with this keyring: {e}",
+                                row.id
+                            ),
+                        )
+                    })?;
+                    Ok(Some(keyring.seal(&secret, &row.id)))
+                }
+                other => Ok(other.map(str::to_owned)),
+            }
+        };
+        let secret = reseal(row.secret_sealed.as_deref())?;
+        let previous = reseal(row.previous_sealed.as_deref())?;
+        if secret != row.secret_sealed || previous != row.previous_sealed {
+            credentials::set_sealed(&mut tx, &row.id, secret.as_deref(), previous.as_deref())
+                .await?;
+            changed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

@@ -180,3 +180,37 @@ pub async fn delete(conn: &mut impl Write, id: &str) -> Result<bool, sqlx::Error
         .await?;
     Ok(done == 1)
 }
+
+row! {
+    /// A credential's sealed secrets, for re-sealing them with another key.
+    pub struct SealedRow {
+        pub id: String,
+        pub secret_sealed: Option<String>,
+        pub previous_sealed: Option<String>,
+    }
+}
+
+/// Every credential's sealed secrets.
+pub async fn all_sealed(conn: &mut impl Read) -> Result<Vec<SealedRow>, sqlx::Error> {
+    conn.all(
+        "SELECT id, secret_sealed, previous_sealed FROM credentials ORDER BY id",
+        &[],
+    )
+    .await
+}
+
+/// Replaces a credential's sealed secrets (the same secrets, sealed with another key).
+pub async fn set_sealed(
+    conn: &mut impl Write,
+    id: &str,
+    secret_sealed: Option<&str>,
+    previous_sealed: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = conn
+        .execute(
+            "UPDATE credentials SET secret_sealed = $1, previous_sealed = $2 WHERE id = $3",
+            args![secret_sealed, previous_sealed, id],
+        )
+        .await?;
+    Ok(done == 1)
+}

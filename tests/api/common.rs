@@ -85,8 +85,15 @@ pub fn test_keyring() -> std::sync::Arc<gateway_console::secrets::Keyring> {
     use gateway_console::secrets::Keyring;
     static KEYRING: std::sync::OnceLock<std::sync::Arc<Keyring>> = std::sync::OnceLock::new();
     KEYRING
-        .get_or_init(|| std::sync::Arc::new(Keyring::parse(&Keyring::generate("test")).unwrap()))
+        .get_or_init(|| std::sync::Arc::new(Keyring::parse(&test_keyring_text()).unwrap()))
         .clone()
+}
+
+/// The text of [`test_keyring`] (one key, `test`, made once per process).
+pub fn test_keyring_text() -> String {
+    use gateway_console::secrets::Keyring;
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| Keyring::generate("test")).clone()
 }
 
 pub async fn spawn_app() -> TestApp {

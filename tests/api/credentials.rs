@@ -685,6 +685,14 @@ async fn the_check_lets_a_signed_request_through_and_refuses_every_bad_one_alike
     assert!(usage.body.to_string().contains(&id), "{}", usage.body);
 }
 
+/// `text` written to a file named `name` in a fresh temporary folder (kept for the process).
+fn gw_dir_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A request through nginx signed with `c` for `signed_as` (method and target), sent as
 /// `method` to `uri`, with `date` (the signed one unless told): status and body.
 async fn through_nginx(
@@ -755,6 +763,43 @@ async fn through_nginx_a_signed_request_reaches_the_backend_as_its_consumer_and_
         "the backend never sees the signature: {body}"
     );
 
+    // The README's script signs and sends the same request.
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("```python\n# sign-request.py")
+        .expect("the script is in the README")
+        + "```python\n".len();
+    let script = &readme[start..start + readme[start..].find("\n```").unwrap()];
+    let file = gw_dir_file("sign-request.py", script);
+    // Run apart from this test's runtime, which also serves the check nginx asks.
+    let run = |secret: &str| {
+        let mut command = std::process::Command::new("python3");
+        command
+            .arg(&file)
+            .arg("POST")
+            .arg(format!("http://127.0.0.1:{}{target}", gw.port))
+            .arg("{\"model\": \"m\"}")
+            .env("GC_ACCESS_KEY", access_key)
+            .env("GC_SECRET", secret);
+        tokio::task::spawn_blocking(move || {
+            command.output().expect("python3 runs the README's script")
+        })
+    };
+    let out = run(secret).await.unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.starts_with("200 "), "{printed}");
+    assert!(
+        printed.contains(&format!("consumer={}", alice.consumer)),
+        "{printed}"
+    );
+    let out = run("gcsk_wrong").await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("401 "));
+
     let d = http_date(0);
     let wrong = Signer {
         secret: "gcsk_wrong",
@@ -810,4 +855,85 @@ async fn through_nginx_a_signed_request_reaches_the_backend_as_its_consumer_and_
             "{what}: the backend was reached: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn after_a_new_key_is_put_first_resealing_moves_every_secret_to_it() {
+    use gateway_console::secrets::Keyring;
+    use std::sync::Arc;
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "hmac-reseal-gw").await;
+    let made = create(
+        &app,
+        &admin,
+        json!({"consumerId": gw.alice, "name": "alice-signing", "method": "Hmac"}),
+    )
+    .await;
+    let id = ok(&made)["credential"]["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&app
+        .rest(
+            Some(&admin),
+            "POST",
+            &format!("/v1/credentials/{id}/rotate"),
+            Some(json!({"gracePeriodSeconds": 60})),
+        )
+        .await);
+    let loaded = |ring: Keyring| {
+        let db = app.db.clone().with_keyring(Arc::new(ring));
+        let gw = gw.id.clone();
+        async move {
+            gateway_console::store::snapshot::load(&db, &gw)
+                .await
+                .unwrap()
+                .hmac
+        }
+    };
+    let new_key = Keyring::generate("k2");
+    let new_only = || Keyring::parse(&new_key).unwrap();
+    assert!(
+        loaded(new_only()).await.is_empty(),
+        "a key that sealed nothing opens nothing"
+    );
+
+    // Re-seal with a ring of both keys (the new one first), through the service.
+    let both = gateway_console::secrets::Keyring::parse(&format!(
+        "{new_key}\n{}",
+        crate::common::test_keyring_text()
+    ))
+    .unwrap();
+    assert_eq!(both.current_id(), "k2");
+    let db = app.db.clone().with_keyring(Arc::new(both));
+    let changed = gateway_console::service::credentials::reseal_secrets(&db)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_eq!(
+        gateway_console::service::credentials::reseal_secrets(&db)
+            .await
+            .unwrap(),
+        0,
+        "a second run finds nothing to do"
+    );
+    let sealed: Vec<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT secret_sealed, previous_sealed FROM credentials")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    for (current, previous) in &sealed {
+        assert!(current.as_deref().unwrap().starts_with("kek1:k2:"));
+        assert!(previous.as_deref().unwrap().starts_with("kek1:k2:"));
+    }
+    // Now the new key alone opens both secrets (current and previous), and the old one none.
+    let opened = loaded(new_only()).await;
+    assert_eq!(opened.len(), 1);
+    assert!(opened[0].previous.is_some());
+    assert!(
+        loaded(Keyring::parse(&crate::common::test_keyring_text()).unwrap())
+            .await
+            .is_empty()
+    );
 }
