@@ -32,6 +32,7 @@ export default defineConfig({
     timeout: 60_000,
     env: {
       DATABASE_URL: `sqlite:${dbDir}/console.db`,
+      CONSOLE_KEK_FILE: `${dbDir}/kek`,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: 'target/site',
       CONSOLE_ADMIN_USERNAME: 'admin',

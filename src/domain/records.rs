@@ -176,6 +176,8 @@ pub struct Credential {
     /// access key ID, a JWT credential's issuer.
     pub identifier: String,
     pub enabled: bool,
+    /// The key's or credential's version, for a change based on it.
+    pub version: i64,
 }
 
 /// An HMAC (AK/SK) credential's settings. The secret is shown once, when it is made or

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod consumers;
+pub mod credentials;
 pub mod environments;
 pub mod groups;
 pub mod instances;

@@ -336,6 +336,10 @@ pub async fn apply(
             .await?;
     }
     for id in &ops.consumer_deletes {
+        // Its JWT and HMAC credentials are not in the file (a secret cannot be exported):
+        // they go with the consumer, as its limits and quotas do.
+        conn.execute("DELETE FROM credentials WHERE consumer_id = $1", args![id])
+            .await?;
         super::consumers::delete(conn, id, gateway_id).await?;
     }
     for id in &ops.group_deletes {

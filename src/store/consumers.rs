@@ -307,6 +307,7 @@ row! {
         name: String,
         prefix: String,
         enabled: bool,
+        version: i64,
     }
 }
 
@@ -328,12 +329,12 @@ async fn relations_of(
     }
     let ids = placeholders(1, consumer_ids.len());
     let sql = format!(
-        "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.name_key AS sort_key \
+        "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.version, g.name_key AS sort_key \
          FROM consumer_group_members m JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({ids}) \
          UNION ALL \
-         SELECT consumer_id, 'ApiKey' AS kind, id, name, prefix, enabled, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
+         SELECT consumer_id, 'ApiKey' AS kind, id, name, prefix, enabled, version, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
          UNION ALL \
-         SELECT consumer_id, method AS kind, id, name, COALESCE(access_key, issuer, '') AS prefix, enabled, name_key AS sort_key \
+         SELECT consumer_id, method AS kind, id, name, COALESCE(access_key, issuer, '') AS prefix, enabled, version, name_key AS sort_key \
          FROM credentials WHERE consumer_id IN ({ids}) \
          ORDER BY sort_key"
     );
@@ -360,6 +361,7 @@ async fn relations_of(
                     name: r.name,
                     identifier: r.prefix,
                     enabled: r.enabled,
+                    version: r.version,
                 },
             ));
         }

@@ -454,8 +454,29 @@ async fn prune_deletes_what_the_file_leaves_out_and_only_then() {
         "{dry}"
     );
     assert_eq!(dry["data"]["prune"], true);
+    // bob's HMAC credential (not in the file) goes with him.
+    let bob: String =
+        sqlx::query_scalar("SELECT id FROM consumers WHERE instance_id = $1 AND name = 'bob'")
+            .bind(&gw)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let cred = app
+        .rest(
+            Some(&admin),
+            "POST",
+            "/v1/credentials",
+            Some(json!({"consumerId": bob, "name": "bob-signing", "method": "Hmac"})),
+        )
+        .await;
+    ok(&cred);
     let (status, _) = import(&app, &admin, &gw, "?prune=true", &without).await;
     assert_eq!(status, 200);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
     let after = yaml_of(&app, &admin, &gw, "").await;
     assert_eq!(after, without);
 

@@ -7,8 +7,7 @@ use crate::domain::records::{Consumer, Credential};
 use crate::domain::{Description, Name};
 use crate::error::AppError;
 use crate::server_fns::consumers::{
-    bind_credential, consumer_dependencies, create_consumer, delete_consumer, unbind_credential,
-    update_consumer,
+    consumer_dependencies, create_consumer, delete_consumer, unbind_credential, update_consumer,
 };
 use crate::server_fns::groups::list_groups;
 use crate::server_fns::keys::list_keys;
@@ -159,59 +158,6 @@ pub fn DeleteConsumerDialog(
             on_close=on_close on_done=on_done>
             <p>"Delete the consumer " <strong>{consumer.name.clone()}</strong> "? The system checks whether it is still bound to other resources."</p>
         </DeleteDialog>
-    }
-}
-
-#[component]
-pub fn AddCredentialDialog(
-    consumer: Consumer,
-    #[prop(into)] on_close: Callback<()>,
-    #[prop(into)] on_done: Callback<()>,
-) -> impl IntoView {
-    let iid = consumer.instance_id.clone();
-    let keys = Resource::new(
-        || (),
-        move |_| list_keys(iid.clone(), String::new(), true, Some(1), Some(100)),
-    );
-    let chosen = RwSignal::new(String::new());
-    let server = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
-    let cid = consumer.id.clone();
-    let submit = move |_| {
-        let change = bind_credential(cid.clone(), chosen.get_untracked());
-        save(
-            pending,
-            server,
-            change,
-            |_| "Credential added.".into(),
-            on_done,
-        );
-    };
-    let ready = Signal::derive(move || !chosen.get().is_empty());
-    view! {
-        <FormDialog title="Add Credential" on_close=on_close on_submit=submit pending=pending server=server ready=ready>
-                <div class="field">
-                    <label for="credential-method">"Authentication method"</label>
-                    <select id="credential-method"><option value="ApiKey">"API Key"</option></select>
-                </div>
-                <div class="field">
-                    <label for="credential-key">"Key"</label>
-                    <Suspense fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
-                        {move || Suspend::new(async move {
-                            match keys.await {
-                                Ok(page) if page.items.is_empty() => view! { <p class="empty">"There are no unbound keys. Create one on the Keys page."</p> }.into_any(),
-                                Ok(page) => view! {
-                                    <select id="credential-key" on:change=move |ev| chosen.set(event_target_value(&ev))>
-                                        <option value="">"Select a key"</option>
-                                        {page.items.into_iter().map(|k| view! { <option value=k.id>{format!("{} ({})", k.name, crate::domain::keys::masked(&k.prefix))}</option> }).collect_view()}
-                                    </select>
-                                }.into_any(),
-                                Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
-                </div>
-        </FormDialog>
     }
 }
 

@@ -1,9 +1,10 @@
 //! The consumer list of an instance (search, pagination, actions), with its details panel
 //! (basic information, credentials, authorization rules).
 
-use super::dialogs::{
-    AddCredentialDialog, DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog,
+use super::credentials::{
+    toggle_credential, AddCredentialDialog, RemoveCredentialDialog, RotateCredentialDialog,
 };
+use super::dialogs::{DeleteConsumerDialog, EditConsumerDialog, NewConsumerDialog, UnbindDialog};
 use super::rules::{
     rules_query, ConsumerRules, PAGE_KEY as RULES_PAGE_KEY, PAGE_SIZE as RULES_PAGE,
     SEARCH_KEY as RULES_SEARCH,
@@ -39,6 +40,8 @@ pub enum Open {
     Delete(Consumer),
     AddCredential(Consumer),
     Unbind(Consumer, Credential),
+    RotateCredential(Credential),
+    RemoveCredential(Consumer, Credential),
 }
 
 /// URL keys of the list's own filters: a group's members, a key's holders.
@@ -135,6 +138,8 @@ pub fn ConsumersPage() -> impl IntoView {
             Open::Delete(c) => view! { <DeleteConsumerDialog consumer=c on_close=close on_done=changed /> }.into_any(),
             Open::AddCredential(c) => view! { <AddCredentialDialog consumer=c on_close=close on_done=changed /> }.into_any(),
             Open::Unbind(c, k) => view! { <UnbindDialog consumer=c credential=k on_close=close on_done=changed /> }.into_any(),
+            Open::RotateCredential(k) => view! { <RotateCredentialDialog credential=k on_close=close on_done=changed /> }.into_any(),
+            Open::RemoveCredential(c, k) => view! { <RemoveCredentialDialog consumer=c credential=k on_close=close on_done=changed /> }.into_any(),
         }}
     }
 }
@@ -408,16 +413,32 @@ fn details_body(
                         <tbody>
                             {credentials.into_iter().map(|k| {
                                 let (owner, key) = (owner.clone(), k.clone());
-                                let label = format!("Unbind {}", k.name);
+                                let actions = if k.method == CredentialMethod::ApiKey {
+                                    let label = format!("Unbind {}", k.name);
+                                    view! {
+                                        <button type="button" class="link danger" aria-label=label on:click=move |_| open.set(Open::Unbind(owner.clone(), key.clone()))>"Unbind"</button>
+                                    }.into_any()
+                                } else {
+                                    let toggle = toggle_credential(&k, reload);
+                                    let toggle_label = format!("{} {}", if k.enabled { "Disable" } else { "Enable" }, k.name);
+                                    let rotate_label = format!("Rotate {}", k.name);
+                                    let remove_label = format!("Remove {}", k.name);
+                                    let rotated = key.clone();
+                                    view! {
+                                        <button type="button" class="link" aria-label=toggle_label on:click=move |_| toggle(())>{if k.enabled { "Disable" } else { "Enable" }}</button>
+                                        " "
+                                        <button type="button" class="link" aria-label=rotate_label on:click=move |_| open.set(Open::RotateCredential(rotated.clone()))>"Rotate"</button>
+                                        " "
+                                        <button type="button" class="link danger" aria-label=remove_label on:click=move |_| open.set(Open::RemoveCredential(owner.clone(), key.clone()))>"Remove"</button>
+                                    }.into_any()
+                                };
                                 view! {
                                     <tr>
                                         <td>{k.name.clone()}</td>
                                         <td>{k.method.label()}</td>
                                         <td class="mono">{if k.method == CredentialMethod::ApiKey { crate::domain::keys::masked(&k.identifier) } else { k.identifier.clone() }}</td>
                                         <td>{if k.enabled { "Enabled" } else { "Disabled" }}</td>
-                                        <td>{(writer && k.method == CredentialMethod::ApiKey).then(|| view! {
-                                            <button type="button" class="link danger" aria-label=label on:click=move |_| open.set(Open::Unbind(owner.clone(), key.clone()))>"Unbind"</button>
-                                        })}</td>
+                                        <td>{writer.then_some(actions)}</td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -6,17 +6,9 @@ use crate::domain::records::ApiKey;
 use crate::error::AppError;
 use crate::server_fns::keys::{delete_key, key_dependencies, rotate_key};
 use crate::ui::components::{
-    notify, send, DeleteDialog, Dialog, Form, SecretReveal, TypedConfirmation,
+    notify, send, DeleteDialog, Dialog, Form, SecretReveal, TypedConfirmation, GRACE_PERIODS,
 };
 use leptos::prelude::*;
-
-/// The grace periods offered for the old value, in seconds.
-const GRACE_PERIODS: &[(i64, &str)] = &[
-    (0, "None: the old value stops at once"),
-    (3_600, "1 hour"),
-    (86_400, "24 hours"),
-    (604_800, "7 days"),
-];
 
 #[component]
 pub fn RotateKeyDialog(
