@@ -231,6 +231,83 @@ fn wrk_with(dir: &std::path::Path, url: &str, script: &str, label: &str, connect
     r
 }
 
+/// How many consumers get an HMAC credential for the signed run.
+const HMAC_CREDENTIALS: usize = 1_000;
+
+/// Gives the first `n` consumers of the gateway an HMAC credential each (those of earlier
+/// runs are removed first), through the service, so each secret is sealed as in production.
+/// Answers each one's access key ID and secret.
+async fn hmac_credentials(db: &Db, instance: &str, n: usize) -> Vec<(String, String)> {
+    sqlx::query("DELETE FROM credentials WHERE instance_id = $1")
+        .bind(instance)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let consumers: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM consumers WHERE instance_id = $1 ORDER BY id LIMIT $2")
+            .bind(instance)
+            .bind(n as i64)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    for (i, consumer_id) in consumers.into_iter().enumerate() {
+        let input = gateway_console::domain::inputs::NewCredential {
+            consumer_id,
+            name: format!("signing-{i}"),
+            method: gateway_console::domain::credentials::CredentialMethod::Hmac,
+            hmac: None,
+        };
+        let made =
+            gateway_console::service::credentials::create_credential(db, &bench_actor(), input)
+                .await
+                .unwrap();
+        out.push((made.credential.hmac.unwrap().access_key, made.secret));
+    }
+    println!(
+        "{n} HMAC credentials made in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// A wrk script sending checks signed by `signers`, each for two of the model APIs, all
+/// signed now (wrk has no HMAC; the signatures stay valid for the credentials' 300 s skew).
+fn signed_script(signers: &[(String, String)]) -> String {
+    use base64::Engine as _;
+    use gateway_console::enforce::signature::{sign, HmacAlgorithm};
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let mut entries = String::new();
+    for (i, (key, secret)) in signers.iter().enumerate() {
+        for api in [i % APIS, (i + 5) % APIS] {
+            let target = format!("/m{api}/chat/completions");
+            let message = format!("{key}\nPOST {target}\ndate: {date}\n");
+            let signature = base64::engine::general_purpose::STANDARD.encode(sign(
+                HmacAlgorithm::Sha256,
+                secret.as_bytes(),
+                message.as_bytes(),
+            ));
+            entries.push_str(&format!(
+                "  {{ \"{target}\", \"Signature keyId=\\\"{key}\\\",algorithm=\\\"hmac-sha256\\\",headers=\\\"@request-target date\\\",signature=\\\"{signature}\\\"\" }},\n"
+            ));
+        }
+    }
+    format!(
+        r#"local entries = {{
+{entries}}}
+math.randomseed(42)
+request = function()
+  local e = entries[math.random(1, #entries)]
+  local headers = {{ ["X-Original-URI"] = e[1], ["X-Original-Method"] = "POST", ["Date"] = "{date}", ["Authorization"] = e[2] }}
+  return wrk.format("GET", "/authz/check", headers)
+end
+"#
+    )
+}
+
 fn script(path_prefix: &str, extra_headers: &str) -> String {
     format!(
         r#"math.randomseed(42)
@@ -314,6 +391,7 @@ async fn main() {
         .rows_affected();
         println!("a daily request quota on each of {n} consumers (1,000,000,000,000)");
     }
+    let signers = hmac_credentials(&db, &instance, HMAC_CREDENTIALS).await;
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
     // BENCH_USAGE_FLUSH_SECS=300 keeps the usage counts in memory for the whole run, to see
@@ -395,23 +473,24 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
     let (mut nginx, port) = nginx(&d, &console);
-    let (no_auth, with_auth, direct, trivial, light) = tokio::task::spawn_blocking(move || {
-        let plain = script("", "");
-        let no_auth = wrk(
-            &d,
-            &format!("http://127.0.0.1:{port}"),
-            &script("/noauth", ""),
-            "nginx proxy, no auth",
-        );
-        let with_auth = wrk(
-            &d,
-            &format!("http://127.0.0.1:{port}"),
-            &plain,
-            "nginx proxy + auth_request to /authz/check",
-        );
-        let headers = r#"headers["X-Original-URI"] = path"#;
-        let check = format!(
-            r#"math.randomseed(42)
+    let (no_auth, with_auth, direct, trivial, light, signed) =
+        tokio::task::spawn_blocking(move || {
+            let plain = script("", "");
+            let no_auth = wrk(
+                &d,
+                &format!("http://127.0.0.1:{port}"),
+                &script("/noauth", ""),
+                "nginx proxy, no auth",
+            );
+            let with_auth = wrk(
+                &d,
+                &format!("http://127.0.0.1:{port}"),
+                &plain,
+                "nginx proxy + auth_request to /authz/check",
+            );
+            let headers = r#"headers["X-Original-URI"] = path"#;
+            let check = format!(
+                r#"math.randomseed(42)
 request = function()
   local i = math.random(0, {last_key})
   local path = string.format("/m%d/chat/completions", math.random(0, {last_api}))
@@ -420,32 +499,38 @@ request = function()
   return wrk.format("GET", "/authz/check", headers)
 end
 "#,
-            last_key = KEYS - 1,
-            last_api = APIS - 1,
-        );
-        let direct = wrk(
-            &d,
-            &format!("http://{console}"),
-            &check,
-            "/authz/check directly",
-        );
-        let light = wrk_with(
-            &d,
-            &format!("http://{console}"),
-            &check,
-            "/authz/check directly, 4 connections",
-            4,
-        );
-        let trivial = wrk(
-            &d,
-            &format!("http://{console}"),
-            &check.replace("/authz/check", "/bench/trivial"),
-            "trivial axum handler (same server, same headers)",
-        );
-        (no_auth, with_auth, direct, trivial, light)
-    })
-    .await
-    .unwrap();
+                last_key = KEYS - 1,
+                last_api = APIS - 1,
+            );
+            let direct = wrk(
+                &d,
+                &format!("http://{console}"),
+                &check,
+                "/authz/check directly",
+            );
+            let signed = wrk(
+                &d,
+                &format!("http://{console}"),
+                &signed_script(&signers),
+                "/authz/check directly, HMAC signatures",
+            );
+            let light = wrk_with(
+                &d,
+                &format!("http://{console}"),
+                &check,
+                "/authz/check directly, 4 connections",
+                4,
+            );
+            let trivial = wrk(
+                &d,
+                &format!("http://{console}"),
+                &check.replace("/authz/check", "/bench/trivial"),
+                "trivial axum handler (same server, same headers)",
+            );
+            (no_auth, with_auth, direct, trivial, light, signed)
+        })
+        .await
+        .unwrap();
     // SIGTERM lets the master stop its worker too.
     let _ = Command::new("kill")
         .args(["-TERM", &nginx.id().to_string()])
@@ -458,5 +543,14 @@ end
         100.0 * direct.rps / trivial.rps,
         direct.p99_ms,
         light.p99_ms
+    );
+    println!(
+        "per method, check / trivial: API key {:.0}% (p50 {:.2} ms, p99 {:.2} ms); HMAC {:.0}% (p50 {:.2} ms, p99 {:.2} ms; target ≥ 30%)",
+        100.0 * direct.rps / trivial.rps,
+        direct.p50_ms,
+        direct.p99_ms,
+        100.0 * signed.rps / trivial.rps,
+        signed.p50_ms,
+        signed.p99_ms
     );
 }

@@ -59,7 +59,8 @@ struct UsageParams {
     consumer_id: Option<String>,
     /// Only the requests of this group's members (as the group is now).
     consumer_group_id: Option<String>,
-    /// Only the requests made with this key.
+    /// Only the requests made with this key (`key-…`), or signed with this JWT or HMAC
+    /// credential (`cred-…`).
     key_id: Option<String>,
     /// Only the requests to this model API.
     api_id: Option<String>,

@@ -64,7 +64,10 @@ fn checked(raw: &RawUsageQuery) -> AppResult<UsageQuery> {
         (IdKind::Environment, "EnvironmentId", &q.environment_id),
     ] {
         if let Some(v) = value {
-            if ResourceId::parse(kind, v).is_none() {
+            // Usage is counted per key, or per JWT or HMAC credential in the same place.
+            let credential =
+                kind == IdKind::Key && ResourceId::parse(IdKind::Credential, v).is_some();
+            if ResourceId::parse(kind, v).is_none() && !credential {
                 return Err(AppError::invalid(
                     field,
                     format!("{} is not a valid {} ID.", truncate(v), kind.noun()),

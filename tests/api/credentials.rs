@@ -683,6 +683,19 @@ async fn the_check_lets_a_signed_request_through_and_refuses_every_bad_one_alike
         )
         .await;
     assert!(usage.body.to_string().contains(&id), "{}", usage.body);
+    let only = app
+        .rest(
+            Some(&admin),
+            "GET",
+            &format!("/v1/usage?gatewayId={}&keyId={id}&groupBy=outcome", gw.id),
+            None,
+        )
+        .await;
+    let outcomes = ok(&only).to_string();
+    assert!(
+        outcomes.contains("allowed") && outcomes.contains("bad-signature"),
+        "{outcomes}"
+    );
 }
 
 /// `text` written to a file named `name` in a fresh temporary folder (kept for the process).
