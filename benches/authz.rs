@@ -68,6 +68,7 @@ fn memory_per_key() {
     let rows = SnapshotRows {
         revision: 1,
         hmac: vec![],
+        jwt: vec![],
         limits: vec![],
         quotas: vec![],
         environments: vec![EnvironmentRow {
@@ -258,6 +259,7 @@ async fn hmac_credentials(db: &Db, instance: &str, n: usize) -> Vec<(String, Str
             name: format!("signing-{i}"),
             method: gateway_console::domain::credentials::CredentialMethod::Hmac,
             hmac: None,
+            jwt: None,
         };
         let made =
             gateway_console::service::credentials::create_credential(db, &bench_actor(), input)

@@ -105,10 +105,11 @@ impl JwtAlgorithm {
 }
 
 /// Where a JWT credential's verification key comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum JwtKeySource {
     /// A public key given as PEM or JWK.
+    #[default]
     PublicKey,
     /// A JWKS document the server fetches and refreshes.
     JwksUrl,
@@ -139,6 +140,8 @@ pub struct JwtValues {
     pub issuer: String,
     /// The claim whose value names the consumer (`sub` by default).
     pub consumer_claim: String,
+    /// The value that claim must have; none means the consumer's name.
+    pub subject: Option<String>,
     pub audience: Option<String>,
     pub algorithms: Vec<JwtAlgorithm>,
     pub max_lifetime_secs: i64,
@@ -150,6 +153,7 @@ pub struct JwtValues {
 pub struct JwtInput<'a> {
     pub issuer: &'a str,
     pub consumer_claim: &'a str,
+    pub subject: &'a str,
     pub audience: &'a str,
     pub algorithms: &'a [String],
     pub max_lifetime_secs: Option<i64>,
@@ -221,6 +225,7 @@ impl JwtValues {
                         .to_owned(),
                 )),
             };
+        let subject = text("Subject", "The subject", input.subject, 256)?;
         let audience = text("Audience", "The audience", input.audience, 256)?;
         let mut algorithms = Vec::new();
         for name in input.algorithms {
@@ -274,6 +279,7 @@ impl JwtValues {
         Ok(JwtValues {
             issuer,
             consumer_claim,
+            subject,
             audience,
             algorithms,
             max_lifetime_secs: seconds(
@@ -384,6 +390,17 @@ pub fn generate_access_key() -> String {
         .map(char::from)
         .collect();
     format!("{ACCESS_KEY_PREFIX}{random}")
+}
+
+/// The start of every generated JWT (HS256) secret (`gcjs_` and 40 letters and digits).
+pub const JWT_SECRET_PREFIX: &str = "gcjs_";
+
+/// A fresh HS256 secret from the OS CSPRNG: what a token is signed with is its text.
+#[cfg(feature = "ssr")]
+pub fn generate_jwt_secret() -> String {
+    crate::domain::keys::PlainApiKey::generate_with(JWT_SECRET_PREFIX)
+        .expose()
+        .to_owned()
 }
 
 /// A fresh HMAC secret from the OS CSPRNG: what a client signs with is its text.
@@ -589,6 +606,7 @@ mod tests {
             let input = JwtInput {
                 issuer: &issuer,
                 consumer_claim: &claim,
+                subject: &audience,
                 audience: &audience,
                 algorithms: &names,
                 max_lifetime_secs: lifetime,

@@ -103,6 +103,45 @@ pub struct NewCredential {
     /// The settings of an HMAC credential; left out, the defaults.
     #[serde(default)]
     pub hmac: Option<HmacInput>,
+    /// The settings of a JWT credential (required for `Jwt`).
+    #[serde(default)]
+    pub jwt: Option<JwtCredentialInput>,
+}
+
+/// A JWT credential's settings as asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JwtCredentialInput {
+    /// The tokens' issuer (`iss`), required.
+    #[serde(default)]
+    pub issuer: String,
+    /// The claim that names the consumer; default `sub`.
+    #[serde(default)]
+    pub consumer_claim: String,
+    /// The value that claim must have; default the consumer's name.
+    #[serde(default)]
+    pub subject: String,
+    /// The audience a token must name (`aud`); empty: not checked.
+    #[serde(default)]
+    pub audience: String,
+    /// Allowed algorithms: RS256, RS384, RS512, ES256, ES384, EdDSA (a public key) or HS256
+    /// (a generated secret). Default RS256, or HS256 for a generated secret.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// 1 to 2,592,000 seconds (30 days); default 86,400.
+    #[serde(default)]
+    pub max_lifetime_secs: Option<i64>,
+    /// 0 to 300 seconds; default 60.
+    #[serde(default)]
+    pub clock_skew_secs: Option<i64>,
+    /// `PublicKey` (give `publicKey`) or `GeneratedSecret` (HS256: the console makes the
+    /// secret and shows it once). Default `PublicKey`.
+    #[serde(default)]
+    pub key_source: crate::domain::credentials::JwtKeySource,
+    /// The public key: PEM (`-----BEGIN PUBLIC KEY-----`) or one JWK (JSON).
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// An HMAC credential's settings as asked for; each left out takes its default.

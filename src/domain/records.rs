@@ -194,6 +194,31 @@ pub struct HmacSettings {
     pub clock_skew_secs: i64,
 }
 
+/// A JWT credential's settings. A generated HS256 secret is shown once, when it is made or
+/// rotated, and never again; a public key is not secret and is shown as given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JwtSettings {
+    /// The tokens' issuer (`iss`).
+    pub issuer: String,
+    /// The claim that names the consumer (`sub` by default)…
+    pub consumer_claim: String,
+    /// …and the value it must have (the consumer's name unless given).
+    pub subject: String,
+    /// The audience a token must name (`aud`), if any.
+    pub audience: Option<String>,
+    /// The algorithms a token may be signed with.
+    pub algorithms: Vec<crate::domain::credentials::JwtAlgorithm>,
+    /// The longest a token may live (`exp` − `iat`), in seconds.
+    pub max_lifetime_secs: i64,
+    /// How far `exp`, `nbf` and `iat` may be off the check's clock, in seconds.
+    pub clock_skew_secs: i64,
+    pub key_source: crate::domain::credentials::JwtKeySource,
+    /// The public key as given (PEM or JWK), for `PublicKey`.
+    pub public_key: Option<String>,
+}
+
 /// A consumer's JWT or HMAC credential in full (its secret never).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -211,6 +236,9 @@ pub struct ConsumerCredential {
     /// HMAC credentials only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hmac: Option<HmacSettings>,
+    /// JWT credentials only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtSettings>,
     /// After a rotation with a grace period: until when (ms) the previous secret still works.
     pub previous_expires_at: Option<i64>,
     pub created_at: i64,
@@ -225,7 +253,8 @@ pub struct ConsumerCredential {
 #[serde(rename_all = "camelCase")]
 pub struct CreatedCredential {
     pub credential: ConsumerCredential,
-    /// The HMAC secret key (the signing key is its text as UTF-8 bytes).
+    /// The HMAC secret key, or a JWT credential's generated HS256 secret (the key is its
+    /// text as UTF-8 bytes); empty for a JWT credential with a public key.
     pub secret: String,
 }
 

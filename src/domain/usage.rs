@@ -13,7 +13,7 @@ pub const USAGE_PATH: &str = "/v1/usage";
 
 /// What a decision ended in: `allowed`, or the reason of the refusal. (`unknown-gateway` is
 /// never counted: there is no gateway to count it under.)
-pub const OUTCOMES: [&str; 14] = [
+pub const OUTCOMES: [&str; 15] = [
     ALLOWED,
     "no-key",
     "unknown-key",
@@ -21,6 +21,7 @@ pub const OUTCOMES: [&str; 14] = [
     "expired-key",
     "disabled-consumer",
     "bad-signature",
+    "bad-token",
     "unknown-environment",
     "refused-path",
     "case-mismatch",

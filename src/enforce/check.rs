@@ -5,7 +5,8 @@
 //! - the credential: an API key, `Authorization: Bearer <key>` or `x-api-key: <key>` (one
 //!   of each at most), or an HMAC signature, `Authorization: Signature keyId=…` (see
 //!   `super::signature`), verified over the request's method (`X-Original-Method` from
-//!   nginx, else the check's own), its target (as below) and its signed headers;
+//!   nginx, else the check's own), its target (as below) and its signed headers; or a JWT,
+//!   `Authorization: Bearer eyJ…` (told from a key by its shape, see `super::jwt`);
 //! - the request: `X-Original-URI` (nginx) or, in an Envoy deployment, the check's own path
 //!   below `/authz/check` (`path_prefix: /authz/check`): one or the other, by configuration;
 //! - the gateway and environment: the replica's configuration; `X-Gateway-Id` and
@@ -24,10 +25,11 @@
 //! The check is outside the console's session layer on purpose: the key it checks is the
 //! credential, and it reveals nothing to a caller without a valid key.
 
+use super::jwt;
 use super::limits::{now_ns, Admission, Window};
 use super::quotas::{QuotaVerdict, Standing};
 use super::signature::{self, SignatureHeader};
-use super::snapshot::{Refusal, Seen, SigningKey, Snapshot};
+use super::snapshot::{Refusal, Seen, SigningKey, Snapshot, TokenKey};
 use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
@@ -80,6 +82,8 @@ enum Credential<'a> {
     Key([u8; 32]),
     /// An HMAC signature (`Authorization: Signature …`).
     Signed(SignatureHeader<'a>),
+    /// A JWT (`Authorization: Bearer eyJ…`), with what it says before it is verified.
+    Token(&'a str, jwt::Unverified),
 }
 
 /// The credential a request presents, or why it presents none that can be judged.
@@ -97,6 +101,10 @@ fn presented(headers: &HeaderMap) -> Result<Credential<'_>, Refusal> {
     }
     match presented_key(headers) {
         None => Err(Refusal::NoKey),
+        Some(token) if jwt::looks_like_jwt(token) => std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| Some(Credential::Token(t, jwt::peek(t)?)))
+            .ok_or(Refusal::BadToken),
         Some(key) => key_hash(key)
             .map(Credential::Key)
             .ok_or(Refusal::UnknownKey),
@@ -129,6 +137,20 @@ fn verified(
     key.secrets
         .iter()
         .any(|secret| signature::verify(sig.algorithm, secret, message.as_bytes(), &sig.signature))
+}
+
+/// Whether a JWT verifies with one of the credential's keys under its policy.
+fn token_verified(token: &str, key: &TokenKey<'_>, now: i64) -> bool {
+    let policy = jwt::Policy {
+        algorithms: key.algorithms,
+        issuer: key.issuer,
+        audience: key.audience,
+        max_lifetime_secs: key.max_lifetime_secs,
+        clock_skew_secs: key.clock_skew_secs,
+    };
+    key.keys
+        .iter()
+        .any(|k| jwt::verify(token, k, &policy, now.div_euclid(1000)))
 }
 
 async fn check(
@@ -209,6 +231,14 @@ async fn check(
                 &mut seen,
             )
         }
+        Credential::Token(token, peeked) => snapshot.decide_token(
+            peeked,
+            |key| token_verified(token, key, now),
+            environment,
+            path.as_deref(),
+            now,
+            &mut seen,
+        ),
     };
     // A request the rules allow is held to its quotas, then to its rate limits (a request a
     // quota refuses takes nothing from the rate limits' windows).

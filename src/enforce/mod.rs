@@ -13,6 +13,7 @@
 //! each request, so a ShortTerm rule or a key's expiry needs no reload.
 
 pub mod check;
+pub mod jwt;
 pub mod limits;
 pub mod quotas;
 pub mod signature;

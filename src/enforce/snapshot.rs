@@ -10,7 +10,8 @@ use crate::domain::authorization::{ends_at, ExpireMode};
 use crate::domain::credentials::HmacAlgorithm;
 use crate::domain::request_path::prefixes;
 use crate::store::snapshot::{
-    ConsumerSlice, GroupSlice, HmacCredential, KeyRow, Patch, RuleRow, SnapshotRows,
+    ConsumerSlice, GroupSlice, HmacCredential, JwtCredential, JwtKey, KeyRow, Patch, RuleRow,
+    SnapshotRows,
 };
 use sha2::Digest as _;
 use std::collections::HashMap;
@@ -74,6 +75,45 @@ struct HmacEntry {
     previous: Option<(Box<[u8]>, i64)>,
 }
 
+/// A JWT credential, among its issuer's in `Snapshot::jwt`.
+struct JwtEntry {
+    consumer: u32,
+    /// Where the credential's ID is in the snapshot's `key_ids`.
+    id: u32,
+    enabled: bool,
+    consumer_claim: Box<str>,
+    subject: Box<str>,
+    audience: Option<Box<str>>,
+    algorithms: Box<[jsonwebtoken::Algorithm]>,
+    max_lifetime_secs: i64,
+    clock_skew_secs: i64,
+    /// The keys that verify, each until when (ms; `NEVER` but for a rotated-out secret).
+    keys: Box<[(jsonwebtoken::DecodingKey, i64)]>,
+    /// What the keys are, for comparing snapshots (a hash, never a secret).
+    fingerprint: Box<str>,
+}
+
+/// Never the keys.
+impl std::fmt::Debug for JwtEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtEntry")
+            .field("consumer", &self.consumer)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a token is verified with: the credential's algorithms, issuer, audience, lifetime
+/// and skew, and the keys that verify now.
+pub struct TokenKey<'a> {
+    pub algorithms: &'a [jsonwebtoken::Algorithm],
+    pub issuer: &'a str,
+    pub audience: Option<&'a str>,
+    pub max_lifetime_secs: i64,
+    pub clock_skew_secs: i64,
+    pub keys: Vec<&'a jsonwebtoken::DecodingKey>,
+}
+
 /// What a signature is verified with: the credential's algorithm and clock skew, and the
 /// secrets that verify now (the current one, and the previous one during a grace period).
 pub struct SigningKey<'a> {
@@ -119,6 +159,8 @@ pub enum Refusal {
     DisabledConsumer,
     /// A signed request whose signature, date or signature header does not verify.
     BadSignature,
+    /// A JWT whose signature, issuer, audience, times or algorithm do not verify.
+    BadToken,
     UnknownInstance,
     UnknownEnvironment,
     BadPath,
@@ -138,6 +180,7 @@ impl Refusal {
                 | Refusal::ExpiredKey
                 | Refusal::DisabledConsumer
                 | Refusal::BadSignature
+                | Refusal::BadToken
                 | Refusal::UnknownInstance
         )
     }
@@ -150,6 +193,7 @@ impl Refusal {
             Refusal::ExpiredKey => "expired key",
             Refusal::DisabledConsumer => "disabled consumer",
             Refusal::BadSignature => "bad signature",
+            Refusal::BadToken => "bad token",
             Refusal::UnknownInstance => "unknown gateway",
             Refusal::UnknownEnvironment => "unknown environment",
             Refusal::BadPath => "refused path",
@@ -168,6 +212,7 @@ impl Refusal {
             Refusal::ExpiredKey => "expired-key",
             Refusal::DisabledConsumer => "disabled-consumer",
             Refusal::BadSignature => "bad-signature",
+            Refusal::BadToken => "bad-token",
             Refusal::UnknownInstance => "unknown-gateway",
             Refusal::UnknownEnvironment => "unknown-environment",
             Refusal::BadPath => "refused-path",
@@ -186,6 +231,7 @@ impl Refusal {
             Refusal::ExpiredKey => "expired_key",
             Refusal::DisabledConsumer => "disabled_consumer",
             Refusal::BadSignature => "bad_signature",
+            Refusal::BadToken => "bad_token",
             Refusal::UnknownInstance => "unknown_gateway",
             Refusal::UnknownEnvironment => "unknown_environment",
             Refusal::BadPath => "refused_path",
@@ -261,6 +307,8 @@ pub struct Snapshot {
     quotas: Map<Box<str>, Vec<Quota>>,
     /// HMAC credentials by access key ID.
     hmac: Map<Box<str>, HmacEntry>,
+    /// JWT credentials by issuer.
+    jwt: Map<Box<str>, Vec<JwtEntry>>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -275,6 +323,12 @@ enum Route {
     },
     /// Two base paths that differ only in case: neither can be told apart from the other.
     CaseTwins,
+}
+
+/// Eight bytes of a secret's or key's SHA-256, in hex: enough to tell two apart in a
+/// comparison of snapshots, nothing of the secret itself.
+fn fingerprint_of(secret: &[u8]) -> String {
+    hex::encode(&sha2::Sha256::digest(secret)[..8])
 }
 
 /// The entries a bound key puts in the key map: its value, and during a rotation's grace
@@ -477,6 +531,11 @@ impl Snapshot {
         for h in &rows.hmac {
             if let Some(consumer) = s.consumer_index.get(h.consumer_id.as_str()).copied() {
                 s.insert_hmac(h, consumer);
+            }
+        }
+        for j in &rows.jwt {
+            if let Some(consumer) = s.consumer_index.get(j.consumer_id.as_str()).copied() {
+                s.insert_jwt(j, consumer);
             }
         }
         s.groups = rows
@@ -759,6 +818,112 @@ impl Snapshot {
         self.decide_for(entry.consumer, environment, path, now, trace)
     }
 
+    /// Adds a JWT credential of the consumer at `consumer`. Its public key is parsed here,
+    /// once; one that does not parse (none is accepted when a credential is made) leaves the
+    /// credential out, and the log names it.
+    fn insert_jwt(&mut self, j: &JwtCredential, consumer: u32) {
+        let Some(first) = j.algorithms.first() else {
+            return;
+        };
+        let (keys, fingerprint) = match &j.key {
+            JwtKey::Public(text) => match super::jwt::public_key(text, first.family()) {
+                Ok(key) => (vec![(key, NEVER)], fingerprint_of(text.as_bytes())),
+                Err(why) => {
+                    tracing::error!(credential = %j.id, "a JWT credential is left out of enforcement: {why}");
+                    return;
+                }
+            },
+            JwtKey::Secret { secret, previous } => {
+                let mut keys = Vec::new();
+                let mut print = fingerprint_of(secret);
+                if let Ok(k) = jsonwebtoken::DecodingKey::from_secret(secret) {
+                    keys.push((k, NEVER));
+                }
+                if let Some((old, until)) = previous {
+                    if let Ok(k) = jsonwebtoken::DecodingKey::from_secret(old) {
+                        keys.push((k, *until));
+                    }
+                    print.push_str(&format!("+{}@{until}", fingerprint_of(old)));
+                }
+                (keys, print)
+            }
+        };
+        let id = self.key_ids.push(&j.id);
+        self.jwt
+            .entry(j.issuer.as_str().into())
+            .or_default()
+            .push(JwtEntry {
+                consumer,
+                id,
+                enabled: j.enabled,
+                consumer_claim: j.consumer_claim.as_str().into(),
+                subject: j.subject.as_str().into(),
+                audience: j.audience.as_deref().map(Into::into),
+                algorithms: j
+                    .algorithms
+                    .iter()
+                    .map(|a| super::jwt::algorithm(*a))
+                    .collect(),
+                max_lifetime_secs: j.max_lifetime_secs,
+                clock_skew_secs: j.clock_skew_secs,
+                keys: keys.into_boxed_slice(),
+                fingerprint: fingerprint.into_boxed_str(),
+            });
+    }
+
+    /// The decision for a JWT whose unverified claims are `peeked`: its issuer and consumer
+    /// claim pick the credential (an unknown pair is `UnknownKey`), `verify` is told what to
+    /// verify the token with and answers whether it does (`BadToken` if not), and then the
+    /// credential's consumer is decided for as a key's is.
+    pub fn decide_token<T: Trace>(
+        &self,
+        peeked: &super::jwt::Unverified,
+        verify: impl FnOnce(&TokenKey<'_>) -> bool,
+        environment: Option<&str>,
+        path: Option<&str>,
+        now: i64,
+        trace: &mut T,
+    ) -> Result<Allowed<'_>, Refusal> {
+        let found = self
+            .jwt
+            .get_key_value(peeked.issuer.as_str())
+            .and_then(|(issuer, list)| {
+                let e = list.iter().find(|e| {
+                    super::jwt::claim_text(&peeked.claims, &e.consumer_claim).as_deref()
+                        == Some(&*e.subject)
+                })?;
+                Some((&**issuer, e))
+            });
+        trace.key(found.map(|(_, e)| (e.enabled, NEVER)));
+        let (issuer, entry) = found.ok_or(Refusal::UnknownKey)?;
+        trace.key_at(entry.consumer, entry.id);
+        if !entry.enabled {
+            return Err(Refusal::DisabledKey);
+        }
+        let key = TokenKey {
+            algorithms: &entry.algorithms,
+            issuer,
+            audience: entry.audience.as_deref(),
+            max_lifetime_secs: entry.max_lifetime_secs,
+            clock_skew_secs: entry.clock_skew_secs,
+            keys: entry
+                .keys
+                .iter()
+                .filter(|(_, until)| now < *until)
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        if !verify(&key) {
+            return Err(Refusal::BadToken);
+        }
+        self.decide_for(entry.consumer, environment, path, now, trace)
+    }
+
+    /// How many JWT credentials the snapshot holds.
+    pub fn jwt_count(&self) -> usize {
+        self.jwt.values().map(Vec::len).sum()
+    }
+
     /// How many HMAC credentials the snapshot holds.
     pub fn hmac_count(&self) -> usize {
         self.hmac.len()
@@ -811,6 +976,12 @@ impl Snapshot {
         if !self.hmac.is_empty() {
             self.hmac.retain(|_, e| e.consumer != idx);
         }
+        if !self.jwt.is_empty() {
+            for list in self.jwt.values_mut() {
+                list.retain(|e| e.consumer != idx);
+            }
+            self.jwt.retain(|_, list| !list.is_empty());
+        }
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
             self.limits.remove(c.id.as_str());
@@ -829,6 +1000,9 @@ impl Snapshot {
         let grants = c.rules.iter().filter_map(|r| self.grant(r)).collect();
         for h in &c.hmac {
             self.insert_hmac(h, idx);
+        }
+        for j in &c.jwt {
+            self.insert_jwt(j, idx);
         }
         let mut hashes = Vec::with_capacity(c.keys.len());
         for k in &c.keys {
@@ -885,9 +1059,27 @@ impl Snapshot {
                 k.expires_at
             ));
         }
+        for (issuer, list) in &self.jwt {
+            for e in list {
+                let c = &self.consumers[e.consumer as usize];
+                out.push(format!(
+                    "jwt {issuer} {}={} {} {} {} {:?} {:?} {} {} {}",
+                    e.consumer_claim,
+                    e.subject,
+                    c.id,
+                    self.key_ids.get(e.id),
+                    e.enabled,
+                    e.audience,
+                    e.algorithms,
+                    e.max_lifetime_secs,
+                    e.clock_skew_secs,
+                    e.fingerprint
+                ));
+            }
+        }
         for (access_key, e) in &self.hmac {
             let c = &self.consumers[e.consumer as usize];
-            let fingerprint = |secret: &[u8]| hex::encode(&sha2::Sha256::digest(secret)[..8]);
+            let fingerprint = fingerprint_of;
             out.push(format!(
                 "hmac {access_key} {} {} {} {} {} {} {}",
                 c.id,
@@ -1219,6 +1411,53 @@ mod tests {
         }
     }
 
+    /// A JWT credential of `consumer` for tokens of `issuer` whose `sub` is `name`, verified
+    /// by the HS256 secret `j-<name>`.
+    fn jwt(name: &str, consumer: &str, issuer: &str, enabled: bool) -> JwtCredential {
+        JwtCredential {
+            id: format!("cred-jwt-{name}"),
+            consumer_id: consumer.into(),
+            enabled,
+            issuer: issuer.into(),
+            consumer_claim: "sub".into(),
+            subject: name.into(),
+            audience: None,
+            algorithms: vec![crate::domain::credentials::JwtAlgorithm::HS256],
+            max_lifetime_secs: 3600,
+            clock_skew_secs: 60,
+            key: JwtKey::Secret {
+                secret: format!("j-{name}").into_bytes().into(),
+                previous: None,
+            },
+        }
+    }
+
+    /// The decision for a token of `issuer` whose `sub` is `sub`, taken as verifying when
+    /// the credential has a key (the check's own verification is `check::token_verified`).
+    fn decide_token(
+        s: &Snapshot,
+        issuer: &str,
+        sub: &str,
+        verifies: bool,
+    ) -> Result<String, Refusal> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), serde_json::json!(sub));
+        let peeked = crate::enforce::jwt::Unverified {
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            issuer: issuer.into(),
+            claims,
+        };
+        s.decide_token(
+            &peeked,
+            |k| verifies && !k.keys.is_empty(),
+            None,
+            Some("/v1/chat"),
+            NOW,
+            &mut (),
+        )
+        .map(|a| format!("{}:{}", a.consumer_name, a.api_id))
+    }
+
     /// The decision for a request signed with the secret `secret` (the check's own
     /// verification is `check::verified`; here a signature is just the secret named).
     fn decide_signed(
@@ -1246,6 +1485,11 @@ mod tests {
         alice_rotated.previous = Some((b"s-alice-old".to_vec().into(), NOW + 10));
         SnapshotRows {
             revision: 7,
+            jwt: vec![
+                jwt("alice", "cs-alice", "https://idp.one", true),
+                jwt("bob", "cs-bob", "https://idp.one", true),
+                jwt("carol", "cs-carol", "https://idp.two", true),
+            ],
             hmac: vec![
                 hmac("alice", "cs-alice", true),
                 alice_rotated,
@@ -1399,6 +1643,7 @@ mod tests {
                 row: Some(carol.consumers[0].clone()),
                 keys: carol.keys,
                 hmac: vec![],
+                jwt: vec![],
                 groups: vec![],
                 rules: vec![rule(Some("cs-alice"), None, "api-chat", None)],
             }],
@@ -1424,6 +1669,7 @@ mod tests {
             Refusal::ExpiredKey,
             Refusal::DisabledConsumer,
             Refusal::BadSignature,
+            Refusal::BadToken,
             Refusal::UnknownEnvironment,
             Refusal::BadPath,
             Refusal::CaseMismatch,
@@ -1613,6 +1859,12 @@ mod tests {
                         .filter(|h| h.consumer_id == *id)
                         .cloned()
                         .collect(),
+                    jwt: rows
+                        .jwt
+                        .iter()
+                        .filter(|j| j.consumer_id == *id)
+                        .cloned()
+                        .collect(),
                     keys: rows
                         .keys
                         .iter()
@@ -1677,6 +1929,10 @@ mod tests {
         now.hmac[1].previous = None;
         now.hmac.retain(|h| h.consumer_id != "cs-carol");
         now.hmac.push(hmac("dan", "cs-dan", true));
+        // alice's JWT credential disabled, carol's gone with her, dan gets one.
+        now.jwt[0].enabled = false;
+        now.jwt.retain(|j| j.consumer_id != "cs-carol");
+        now.jwt.push(jwt("dan", "cs-dan", "https://idp.one", true));
         now.groups.push(GroupRow {
             id: "cg-new".into(),
             enabled: true,
@@ -1715,6 +1971,18 @@ mod tests {
             "dan:api-chat"
         );
         assert_eq!(
+            decide_token(&patched, "https://idp.one", "dan", true).unwrap(),
+            "dan:api-chat"
+        );
+        assert_eq!(
+            decide_token(&patched, "https://idp.two", "carol", true),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide_token(&patched, "https://idp.one", "alice", true),
+            Err(Refusal::DisabledKey)
+        );
+        assert_eq!(
             decide_signed(&patched, "ak-carol", "s-carol", NOW),
             Err(Refusal::UnknownKey)
         );
@@ -1726,6 +1994,49 @@ mod tests {
             decide_signed(&patched, "ak-alice-2", "s-alice-2", NOW),
             Err(Refusal::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_token_is_judged_by_the_credential_its_issuer_and_subject_pick_then_by_the_rules() {
+        let s = snapshot(true);
+        assert_eq!(s.jwt_count(), 3);
+        assert_eq!(
+            decide_token(&s, "https://idp.one", "alice", true).unwrap(),
+            "alice:api-chat"
+        );
+        // The same subject under another issuer, another subject under this one: unknown.
+        assert_eq!(
+            decide_token(&s, "https://idp.two", "alice", true),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide_token(&s, "https://idp.one", "mallory", true),
+            Err(Refusal::UnknownKey)
+        );
+        assert_eq!(
+            decide_token(&s, "https://idp.one", "alice", false),
+            Err(Refusal::BadToken)
+        );
+        // bob's own rule for chat ends at NOW + 5: still in effect.
+        assert_eq!(
+            decide_token(&s, "https://idp.one", "bob", true).unwrap(),
+            "bob:api-chat"
+        );
+        assert_eq!(
+            decide_token(&s, "https://idp.two", "carol", true),
+            Err(Refusal::DisabledConsumer)
+        );
+        let mut seen = Seen::default();
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), serde_json::json!("alice"));
+        let peeked = crate::enforce::jwt::Unverified {
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            issuer: "https://idp.one".into(),
+            claims,
+        };
+        let _ = s.decide_token(&peeked, |_| true, None, Some("/v1/chat"), NOW, &mut seen);
+        let ids = s.usage_ids(&seen, None);
+        assert_eq!((ids.consumer, ids.key), ("cs-alice", "cred-jwt-alice"));
     }
 
     #[test]

@@ -401,6 +401,9 @@ fn sentence(r: Refusal) -> &'static str {
         Refusal::BadSignature => {
             "the request's signature, date or signature header does not verify"
         }
+        Refusal::BadToken => {
+            "the token's signature, algorithm, issuer, audience or times do not verify"
+        }
         Refusal::UnknownInstance => "the gateway is unknown",
         Refusal::UnknownEnvironment => "the gateway has no such environment",
         Refusal::BadPath => "the path is refused (it leaves its base path or is malformed)",
@@ -456,6 +459,7 @@ mod tests {
             let gs = |i: usize| format!("cg-{}", i % groups.len().max(1));
             SnapshotRows {
                 hmac: Vec::new(),
+                jwt: Vec::new(),
                 revision: 1,
                 limits: Vec::new(),
                 quotas: Vec::new(),

@@ -7,10 +7,13 @@ use super::change::{Audit, AuditAction};
 use super::keys::MAX_GRACE_SECONDS;
 use super::{parse_id, parse_name, Actor};
 use crate::domain::credentials::{
-    generate_access_key, generate_hmac_secret, CredentialMethod, HmacValues,
+    generate_access_key, generate_hmac_secret, generate_jwt_secret, CredentialMethod, HmacValues,
+    JwtInput, JwtKeySource, JwtValues,
 };
 use crate::domain::inputs::{CredentialUpdate, KeyRotation, NewCredential};
-use crate::domain::records::{ConsumerCredential, ConsumerRef, CreatedCredential, HmacSettings};
+use crate::domain::records::{
+    ConsumerCredential, ConsumerRef, CreatedCredential, HmacSettings, JwtSettings,
+};
 use crate::domain::{IdKind, ResourceId};
 use crate::error::{AppError, AppResult};
 use crate::secrets::Keyring;
@@ -50,11 +53,54 @@ pub async fn create_credential(
     let admin = actor.admin()?;
     let consumer_id = parse_id(IdKind::Consumer, &input.consumer_id)?;
     let name = parse_name(&input.name)?;
-    let hmac = match input.method {
+    let field = |(field, message): (&str, String)| AppError::invalid(field, message);
+    let asked = match input.method {
         CredentialMethod::Hmac => {
             let asked = input.hmac.unwrap_or_default();
-            HmacValues::parse(asked.algorithm.as_deref().unwrap_or(""), asked.clock_skew_secs)
-                .map_err(|(field, message)| AppError::invalid(field, message))?
+            Asked::Hmac(
+                HmacValues::parse(asked.algorithm.as_deref().unwrap_or(""), asked.clock_skew_secs)
+                    .map_err(field)?,
+            )
+        }
+        CredentialMethod::Jwt => {
+            let asked = input.jwt.ok_or_else(|| {
+                AppError::invalid("Jwt", "Give the JWT credential's settings (jwt).")
+            })?;
+            let values = JwtValues::parse(
+                &JwtInput {
+                    issuer: &asked.issuer,
+                    consumer_claim: &asked.consumer_claim,
+                    subject: &asked.subject,
+                    audience: &asked.audience,
+                    algorithms: &asked.algorithms,
+                    max_lifetime_secs: asked.max_lifetime_secs,
+                    clock_skew_secs: asked.clock_skew_secs,
+                },
+                asked.key_source,
+            )
+            .map_err(field)?;
+            let public_key = match asked.key_source {
+                JwtKeySource::PublicKey => {
+                    let text = asked.public_key.as_deref().unwrap_or("").trim();
+                    if text.is_empty() {
+                        return Err(AppError::invalid(
+                            "PublicKey",
+                            "Give the public key (PEM or JWK) that verifies the tokens.",
+                        ));
+                    }
+                    crate::enforce::jwt::public_key(text, values.algorithms[0].family())
+                        .map_err(|e| AppError::invalid("PublicKey", e))?;
+                    Some(text.to_owned())
+                }
+                JwtKeySource::GeneratedSecret => None,
+                JwtKeySource::JwksUrl => {
+                    return Err(AppError::invalid(
+                        "KeySource",
+                        "JWKS URLs are not available yet: give a public key (PEM or JWK) or use a generated secret.",
+                    ))
+                }
+            };
+            Asked::Jwt(values, asked.key_source, public_key)
         }
         CredentialMethod::ApiKey => {
             return Err(AppError::invalid(
@@ -62,52 +108,85 @@ pub async fn create_credential(
                 "An API key is made under Keys and bound with POST /v1/consumers/{consumerId}/credentials.",
             ))
         }
-        CredentialMethod::Jwt => {
-            return Err(AppError::invalid(
-                "Method",
-                "JWT credentials are not available yet; use Hmac or an API key.",
-            ))
-        }
     };
     let keyring = keyring(db)?;
     let now = now_ms();
     let id = ResourceId::generate(IdKind::Credential);
-    let secret = generate_hmac_secret();
-    let sealed = keyring.seal(secret.as_bytes(), id.as_str());
+    let secret = match &asked {
+        Asked::Hmac(_) => generate_hmac_secret(),
+        Asked::Jwt(_, JwtKeySource::GeneratedSecret, _) => generate_jwt_secret(),
+        Asked::Jwt(..) => String::new(),
+    };
+    let sealed = (!secret.is_empty()).then(|| keyring.seal(secret.as_bytes(), id.as_str()));
     let mut tx = admin.begin(db).await?;
     let consumer = crate::store::consumers::get(&mut tx, consumer_id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Consumer, consumer_id.as_str()))?;
-    let credential = ConsumerCredential {
+    let mut credential = ConsumerCredential {
         id: id.to_string(),
         instance_id: consumer.instance_id.clone(),
         consumer: ConsumerRef {
             id: consumer.id.clone(),
             name: consumer.name.clone(),
         },
-        method: CredentialMethod::Hmac,
+        method: input.method,
         name: name.to_string(),
         enabled: true,
-        hmac: Some(HmacSettings {
-            access_key: generate_access_key(),
-            algorithm: hmac.algorithm.as_str().to_owned(),
-            clock_skew_secs: hmac.clock_skew_secs,
-        }),
+        jwt: None,
+        hmac: None,
         previous_expires_at: None,
         created_at: now,
         updated_at: now,
         version: 1,
     };
-    credentials::insert_hmac(
-        &mut tx,
-        credentials::NewHmac {
-            credential: &credential,
-            name_key: &name.unique_key(),
-            secret_sealed: &sealed,
-        },
-    )
-    .await
-    .map_err(|e| {
+    let summary;
+    let inserted = match asked {
+        Asked::Hmac(hmac) => {
+            credential.hmac = Some(HmacSettings {
+                access_key: generate_access_key(),
+                algorithm: hmac.algorithm.as_str().to_owned(),
+                clock_skew_secs: hmac.clock_skew_secs,
+            });
+            summary = format!(
+                "name={name} method=Hmac algorithm={} clockSkewSecs={}",
+                hmac.algorithm.as_str(),
+                hmac.clock_skew_secs
+            );
+            credentials::insert_hmac(
+                &mut tx,
+                credentials::NewHmac {
+                    credential: &credential,
+                    name_key: &name.unique_key(),
+                    secret_sealed: sealed.as_deref().unwrap_or_default(),
+                },
+            )
+            .await
+        }
+        Asked::Jwt(values, source, public_key) => {
+            let jwt = JwtSettings {
+                issuer: values.issuer,
+                consumer_claim: values.consumer_claim,
+                subject: values.subject.unwrap_or_else(|| consumer.name.clone()),
+                audience: values.audience,
+                algorithms: values.algorithms,
+                max_lifetime_secs: values.max_lifetime_secs,
+                clock_skew_secs: values.clock_skew_secs,
+                key_source: source,
+                public_key,
+            };
+            summary = format!(
+                "name={name} method=Jwt issuer={} {}={} keySource={}",
+                jwt.issuer,
+                jwt.consumer_claim,
+                jwt.subject,
+                credentials::key_source_name(source)
+            );
+            credential.jwt = Some(jwt);
+            credentials::insert_jwt(&mut tx, &credential, &name.unique_key(), sealed.as_deref())
+                .await
+        }
+    };
+    inserted.map_err(|e| {
         if crate::store::breaks_foreign_key(&e) {
             // The consumer was deleted since it was read.
             AppError::not_found(IdKind::Consumer, consumer_id.as_str())
@@ -116,17 +195,16 @@ pub async fn create_credential(
         }
     })?;
     let recorded = tx
-        .record(
-            audit(AuditAction::CreateCredential, &credential).summary(format!(
-                "name={name} method={} algorithm={} clockSkewSecs={}",
-                credential.method.as_str(),
-                hmac.algorithm.as_str(),
-                hmac.clock_skew_secs
-            )),
-        )
+        .record(audit(AuditAction::CreateCredential, &credential).summary(summary))
         .await?;
     tx.commit_recorded(recorded).await?;
     Ok(CreatedCredential { credential, secret })
+}
+
+/// What a new credential was asked to be, checked.
+enum Asked {
+    Hmac(HmacValues),
+    Jwt(JwtValues, JwtKeySource, Option<String>),
 }
 
 /// A consumer's JWT and HMAC credentials, by name.
@@ -191,10 +269,19 @@ pub async fn rotate_credential(
     let now = now_ms();
     let previous_until =
         (input.grace_period_seconds > 0).then(|| now + input.grace_period_seconds * 1000);
-    let secret = generate_hmac_secret();
-    let sealed = keyring.seal(secret.as_bytes(), id.as_str());
     let mut tx = admin.begin(db).await?;
     let credential = load(&mut tx, &id).await?;
+    let secret = match credential.jwt.as_ref().map(|j| j.key_source) {
+        None => generate_hmac_secret(),
+        Some(JwtKeySource::GeneratedSecret) => generate_jwt_secret(),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "Method",
+                "Only a generated secret rotates: for a new public key, add a credential with it and remove this one once tokens carry the new signature.",
+            ))
+        }
+    };
+    let sealed = keyring.seal(secret.as_bytes(), id.as_str());
     credentials::rotate(&mut tx, id.as_str(), &sealed, previous_until, now).await?;
     let recorded = tx
         .record(

@@ -1,15 +1,16 @@
 //! A consumer's JWT and HMAC credentials. Their secrets are stored sealed (see
 //! `crate::secrets`); nothing here reads one back out except the snapshot loader.
 
-use crate::domain::credentials::CredentialMethod;
-use crate::domain::records::{ConsumerCredential, ConsumerRef, HmacSettings};
+use crate::domain::credentials::{CredentialMethod, JwtAlgorithm, JwtKeySource};
+use crate::domain::records::{ConsumerCredential, ConsumerRef, HmacSettings, JwtSettings};
 use crate::store::read::Read;
 use crate::store::row::row;
 use crate::store::{args, Write};
 
 const COLUMNS: &str = "c.id, c.instance_id, c.consumer_id, cs.name AS consumer_name, c.method, \
-     c.name, c.enabled, c.access_key, c.algorithms, c.clock_skew_secs, c.previous_expires_at, \
-     c.created_at, c.updated_at, c.version";
+     c.name, c.enabled, c.access_key, c.algorithms, c.clock_skew_secs, c.issuer, \
+     c.consumer_claim, c.subject, c.audience, c.max_lifetime_secs, c.key_source, c.public_key, \
+     c.previous_expires_at, c.created_at, c.updated_at, c.version";
 
 row! {
     struct Row {
@@ -23,6 +24,13 @@ row! {
         access_key: Option<String>,
         algorithms: String,
         clock_skew_secs: i64,
+        issuer: Option<String>,
+        consumer_claim: Option<String>,
+        subject: Option<String>,
+        audience: Option<String>,
+        max_lifetime_secs: Option<i64>,
+        key_source: Option<String>,
+        public_key: Option<String>,
         previous_expires_at: Option<i64>,
         created_at: i64,
         updated_at: i64,
@@ -44,6 +52,25 @@ impl From<Row> for ConsumerCredential {
             method,
             name: r.name,
             enabled: r.enabled,
+            jwt: (method == CredentialMethod::Jwt).then(|| JwtSettings {
+                issuer: r.issuer.clone().unwrap_or_default(),
+                consumer_claim: r.consumer_claim.clone().unwrap_or_default(),
+                subject: r.subject.clone().unwrap_or_default(),
+                audience: r.audience.clone(),
+                algorithms: r
+                    .algorithms
+                    .split(',')
+                    .filter_map(JwtAlgorithm::parse)
+                    .collect(),
+                max_lifetime_secs: r.max_lifetime_secs.unwrap_or_default(),
+                clock_skew_secs: r.clock_skew_secs,
+                key_source: match r.key_source.as_deref() {
+                    Some("JwksUrl") => JwtKeySource::JwksUrl,
+                    Some("GeneratedSecret") => JwtKeySource::GeneratedSecret,
+                    _ => JwtKeySource::PublicKey,
+                },
+                public_key: r.public_key.clone(),
+            }),
             hmac: (method == CredentialMethod::Hmac).then(|| HmacSettings {
                 access_key: r.access_key.unwrap_or_default(),
                 algorithm: r.algorithms,
@@ -85,6 +112,57 @@ pub async fn insert_hmac(conn: &mut impl Write, new: NewHmac<'_>) -> Result<(), 
             &hmac.algorithm,
             hmac.clock_skew_secs,
             new.secret_sealed,
+            i64::from(c.enabled),
+            c.created_at,
+            c.updated_at,
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// The name a key source is stored under.
+pub fn key_source_name(source: JwtKeySource) -> &'static str {
+    match source {
+        JwtKeySource::PublicKey => "PublicKey",
+        JwtKeySource::JwksUrl => "JwksUrl",
+        JwtKeySource::GeneratedSecret => "GeneratedSecret",
+    }
+}
+
+/// Inserts a JWT credential; `secret_sealed` for a generated secret.
+pub async fn insert_jwt(
+    conn: &mut impl Write,
+    c: &ConsumerCredential,
+    name_key: &str,
+    secret_sealed: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let jwt = c.jwt.as_ref().ok_or(sqlx::Error::Protocol(
+        "a JWT credential without its settings".into(),
+    ))?;
+    let algorithms: Vec<&str> = jwt.algorithms.iter().map(|a| a.as_str()).collect();
+    conn.execute(
+        "INSERT INTO credentials (id, instance_id, consumer_id, method, name, name_key, algorithms, \
+         clock_skew_secs, issuer, consumer_claim, subject, audience, max_lifetime_secs, key_source, \
+         public_key, secret_sealed, enabled, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1)",
+        args![
+            &c.id,
+            &c.instance_id,
+            &c.consumer.id,
+            c.method.as_str(),
+            &c.name,
+            name_key,
+            algorithms.join(","),
+            jwt.clock_skew_secs,
+            &jwt.issuer,
+            &jwt.consumer_claim,
+            &jwt.subject,
+            jwt.audience.as_deref(),
+            jwt.max_lifetime_secs,
+            key_source_name(jwt.key_source),
+            jwt.public_key.as_deref(),
+            secret_sealed,
             i64::from(c.enabled),
             c.created_at,
             c.updated_at,

@@ -20,6 +20,8 @@ pub struct SnapshotRows {
     pub keys: Vec<KeyRow>,
     /// The HMAC credentials, their secrets opened.
     pub hmac: Vec<HmacCredential>,
+    /// The JWT credentials, generated secrets opened.
+    pub jwt: Vec<JwtCredential>,
     pub rules: Vec<RuleRow>,
     pub limits: Vec<super::limits::LimitRow>,
     pub quotas: Vec<super::quotas::QuotaRow>,
@@ -145,6 +147,139 @@ impl std::fmt::Debug for HmacCredential {
     }
 }
 
+super::row::row! {
+    /// A JWT credential as stored, a generated secret sealed.
+    struct JwtRow {
+        id: String,
+        consumer_id: String,
+        enabled: bool,
+        algorithms: String,
+        clock_skew_secs: i64,
+        issuer: Option<String>,
+        consumer_claim: Option<String>,
+        subject: Option<String>,
+        audience: Option<String>,
+        max_lifetime_secs: Option<i64>,
+        key_source: Option<String>,
+        public_key: Option<String>,
+        secret_sealed: Option<String>,
+        previous_sealed: Option<String>,
+        previous_expires_at: Option<i64>,
+    }
+}
+
+/// What verifies a JWT credential's tokens.
+#[derive(Clone)]
+pub enum JwtKey {
+    /// A public key as given (PEM or JWK), parsed when the snapshot is built.
+    Public(String),
+    /// A generated HS256 secret, opened (and, during a rotation's grace period, the previous
+    /// one with when it stops).
+    Secret {
+        secret: Box<[u8]>,
+        previous: Option<(Box<[u8]>, i64)>,
+    },
+}
+
+/// A JWT credential as the check verifies it.
+#[derive(Clone)]
+pub struct JwtCredential {
+    /// `cred-…`, which usage is counted by.
+    pub id: String,
+    pub consumer_id: String,
+    pub enabled: bool,
+    pub issuer: String,
+    pub consumer_claim: String,
+    pub subject: String,
+    pub audience: Option<String>,
+    pub algorithms: Vec<crate::domain::credentials::JwtAlgorithm>,
+    pub max_lifetime_secs: i64,
+    pub clock_skew_secs: i64,
+    pub key: JwtKey,
+}
+
+/// Never the secrets.
+impl std::fmt::Debug for JwtCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtCredential")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("consumer_id", &self.consumer_id)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+const JWT_COLUMNS: &str = "id, consumer_id, enabled, algorithms, clock_skew_secs, issuer, \
+     consumer_claim, subject, audience, max_lifetime_secs, key_source, public_key, \
+     secret_sealed, previous_sealed, previous_expires_at";
+
+/// Opens the generated secrets of stored JWT credentials; one that does not open is left out
+/// as an HMAC credential is (see [`open_hmac`]).
+fn open_jwt(rows: Vec<JwtRow>, keyring: Option<&crate::secrets::Keyring>) -> Vec<JwtCredential> {
+    use crate::domain::credentials::JwtAlgorithm;
+    rows.into_iter()
+        .filter_map(|r| {
+            let key = match (r.key_source.as_deref(), &r.public_key) {
+                (Some("PublicKey"), Some(pem)) => Ok(JwtKey::Public(pem.clone())),
+                (Some("GeneratedSecret"), _) => open_secrets(
+                    keyring,
+                    &r.id,
+                    r.secret_sealed.as_deref(),
+                    r.previous_sealed.as_deref(),
+                    r.previous_expires_at,
+                )
+                .map(|(secret, previous)| JwtKey::Secret { secret, previous }),
+                _ => Err("its key source is not one the check verifies"),
+            };
+            match key {
+                Ok(key) => Some(JwtCredential {
+                    algorithms: r.algorithms.split(',').filter_map(JwtAlgorithm::parse).collect(),
+                    id: r.id,
+                    consumer_id: r.consumer_id,
+                    enabled: r.enabled,
+                    issuer: r.issuer.unwrap_or_default(),
+                    consumer_claim: r.consumer_claim.unwrap_or_default(),
+                    subject: r.subject.unwrap_or_default(),
+                    audience: r.audience,
+                    max_lifetime_secs: r.max_lifetime_secs.unwrap_or_default(),
+                    clock_skew_secs: r.clock_skew_secs,
+                    key,
+                }),
+                Err(why) => {
+                    tracing::error!(credential = %r.id, "a JWT credential is left out of enforcement: {why}");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// A credential's secret and, during a grace period, its previous one, opened.
+type Opened = (Box<[u8]>, Option<(Box<[u8]>, i64)>);
+
+fn open_secrets(
+    keyring: Option<&crate::secrets::Keyring>,
+    id: &str,
+    sealed: Option<&str>,
+    previous: Option<&str>,
+    previous_until: Option<i64>,
+) -> Result<Opened, &'static str> {
+    let keyring = keyring.ok_or("no key-encryption keyring is loaded")?;
+    let open = |sealed: &str| {
+        keyring
+            .open(sealed, id)
+            .map(Vec::into_boxed_slice)
+            .map_err(|_| "its secret does not open with this keyring")
+    };
+    let secret = open(sealed.ok_or("it has no secret")?)?;
+    let previous = match (previous, previous_until) {
+        (Some(sealed), Some(until)) => Some((open(sealed)?, until)),
+        _ => None,
+    };
+    Ok((secret, previous))
+}
+
 const HMAC_COLUMNS: &str = "id, access_key, consumer_id, enabled, algorithms, clock_skew_secs, \
      secret_sealed, previous_sealed, previous_expires_at";
 
@@ -155,18 +290,13 @@ fn open_hmac(rows: Vec<HmacRow>, keyring: Option<&crate::secrets::Keyring>) -> V
     rows.into_iter()
         .filter_map(|r| {
             let opened = (|| {
-                let keyring = keyring.ok_or("no key-encryption keyring is loaded")?;
-                let open = |sealed: &str| {
-                    keyring
-                        .open(sealed, &r.id)
-                        .map(Vec::into_boxed_slice)
-                        .map_err(|_| "its secret does not open with this keyring")
-                };
-                let secret = open(r.secret_sealed.as_deref().ok_or("it has no secret")?)?;
-                let previous = match (&r.previous_sealed, r.previous_expires_at) {
-                    (Some(sealed), Some(until)) => Some((open(sealed)?, until)),
-                    _ => None,
-                };
+                let (secret, previous) = open_secrets(
+                    keyring,
+                    &r.id,
+                    r.secret_sealed.as_deref(),
+                    r.previous_sealed.as_deref(),
+                    r.previous_expires_at,
+                )?;
                 let algorithm = crate::domain::credentials::HmacAlgorithm::parse(&r.algorithms)
                     .ok_or("its algorithm is unknown")?;
                 let access_key = r.access_key.clone().ok_or("it has no access key")?;
@@ -212,6 +342,7 @@ pub struct ConsumerSlice {
     pub row: Option<ConsumerRow>,
     pub keys: Vec<KeyRow>,
     pub hmac: Vec<HmacCredential>,
+    pub jwt: Vec<JwtCredential>,
     pub groups: Vec<String>,
     pub rules: Vec<RuleRow>,
 }
@@ -454,6 +585,9 @@ async fn consumer_slice(
         "SELECT {HMAC_COLUMNS} FROM credentials WHERE consumer_id = $1 AND method = 'Hmac'"
     );
     let hmac = open_hmac(conn.all(&hmac_sql, &arg).await?, keyring);
+    let jwt_sql =
+        format!("SELECT {JWT_COLUMNS} FROM credentials WHERE consumer_id = $1 AND method = 'Jwt'");
+    let jwt = open_jwt(conn.all(&jwt_sql, &arg).await?, keyring);
     let groups: Vec<MemberOfRow> = conn
         .all(
             "SELECT group_id FROM consumer_group_members WHERE consumer_id = $1",
@@ -468,6 +602,7 @@ async fn consumer_slice(
         row,
         keys,
         hmac,
+        jwt,
         groups: groups.into_iter().map(|g| g.group_id).collect(),
         rules,
     })
@@ -620,6 +755,9 @@ async fn load_rest(
         "SELECT {HMAC_COLUMNS} FROM credentials WHERE instance_id = $1 AND method = 'Hmac'"
     );
     let hmac = open_hmac(conn.all(&hmac_sql, &id).await?, keyring);
+    let jwt_sql =
+        format!("SELECT {JWT_COLUMNS} FROM credentials WHERE instance_id = $1 AND method = 'Jwt'");
+    let jwt = open_jwt(conn.all(&jwt_sql, &id).await?, keyring);
     let limits = super::limits::load(conn, instance_id).await?;
     let quotas = super::quotas::load(conn, instance_id).await?;
     Ok(SnapshotRows {
@@ -631,6 +769,7 @@ async fn load_rest(
         memberships,
         keys,
         hmac,
+        jwt,
         rules: Vec::new(),
         limits,
         quotas,

@@ -1267,6 +1267,30 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     let off = json!({"enabled": false, "version": rotated["credential"]["version"]});
     w.call(&app, "PATCH", &cred_path, Some(off)).await;
     live_equals_full(&app, &gw, "HMAC credential disabled").await;
+    let jwt = json!({"consumerId": frank.consumer, "name": "frank-jwt", "method": "Jwt",
+        "jwt": {"issuer": "https://idp.example", "keySource": "GeneratedSecret"}});
+    let made = w.call(&app, "POST", "/v1/credentials", Some(jwt)).await;
+    let jwt_path = format!(
+        "/v1/credentials/{}",
+        made["credential"]["credentialId"].as_str().unwrap()
+    );
+    let public = std::fs::read_to_string("tests/fixtures/jwt/es256-public.pem").unwrap();
+    let jwt = json!({"consumerId": erin.consumer, "name": "erin-jwt", "method": "Jwt",
+        "jwt": {"issuer": "https://idp.example", "keySource": "PublicKey", "publicKey": public, "algorithms": ["ES256"]}});
+    let made = w.call(&app, "POST", "/v1/credentials", Some(jwt)).await;
+    let erin_jwt = format!(
+        "/v1/credentials/{}",
+        made["credential"]["credentialId"].as_str().unwrap()
+    );
+    live_equals_full(&app, &gw, "JWT credentials made").await;
+    w.call(
+        &app,
+        "POST",
+        &format!("{jwt_path}/rotate"),
+        Some(json!({"gracePeriodSeconds": 300})),
+    )
+    .await;
+    live_equals_full(&app, &gw, "JWT secret rotated with grace").await;
     let c = w
         .call(
             &app,
@@ -1305,6 +1329,7 @@ async fn patches_keep_the_snapshot_equal_to_a_full_load_through_every_kind_of_ch
     .await;
     w.call(&app, "DELETE", &key_path, None).await;
     w.call(&app, "DELETE", &erin_cred, None).await;
+    w.call(&app, "DELETE", &erin_jwt, None).await;
     w.call(
         &app,
         "DELETE",

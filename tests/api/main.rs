@@ -16,6 +16,7 @@ mod durability;
 mod enforcement;
 mod gateways;
 mod import;
+mod jwt;
 mod limits;
 mod metrics;
 mod outage;

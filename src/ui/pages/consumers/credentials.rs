@@ -69,6 +69,7 @@ pub fn AddCredentialDialog(
                     algorithm: Some(algorithm.get_untracked()),
                     clock_skew_secs: skew.get_untracked().trim().parse().ok(),
                 }),
+                jwt: None,
             };
             send(pending, server, create_credential(input), move |created| {
                 notify(
