@@ -274,6 +274,98 @@ async fn hmac_credentials(db: &Db, instance: &str, n: usize) -> Vec<(String, Str
     out
 }
 
+const JWT_ISSUER: &str = "https://bench.idp.example";
+
+/// Gives the first `n` consumers of the gateway a JWT credential each (ES256, one public
+/// key, the consumer's name as `sub`), and answers a token for each, valid for an hour.
+/// Also measures what one ES256 verification costs, uncached.
+async fn jwt_credentials(db: &Db, instance: &str, n: usize) -> Vec<String> {
+    let public = std::fs::read_to_string("tests/fixtures/jwt/es256-public.pem").unwrap();
+    let private = std::fs::read_to_string("tests/fixtures/jwt/es256-private.pem").unwrap();
+    let consumers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, name FROM consumers WHERE instance_id = $1 ORDER BY id LIMIT $2",
+    )
+    .bind(instance)
+    .bind(n as i64)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let signing = jsonwebtoken::EncodingKey::from_ec_pem(private.as_bytes()).unwrap();
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let mut tokens = Vec::with_capacity(n);
+    for (i, (consumer_id, name)) in consumers.into_iter().enumerate() {
+        let input = gateway_console::domain::inputs::NewCredential {
+            consumer_id,
+            name: format!("jwt-{i}"),
+            method: gateway_console::domain::credentials::CredentialMethod::Jwt,
+            hmac: None,
+            jwt: Some(gateway_console::domain::inputs::JwtCredentialInput {
+                issuer: JWT_ISSUER.into(),
+                consumer_claim: String::new(),
+                subject: String::new(),
+                audience: String::new(),
+                algorithms: vec!["ES256".into()],
+                max_lifetime_secs: None,
+                clock_skew_secs: None,
+                key_source: gateway_console::domain::credentials::JwtKeySource::PublicKey,
+                public_key: Some(public.clone()),
+            }),
+        };
+        gateway_console::service::credentials::create_credential(db, &bench_actor(), input)
+            .await
+            .unwrap();
+        let claims =
+            serde_json::json!({"iss": JWT_ISSUER, "sub": name, "iat": now, "exp": now + 3600});
+        tokens.push(
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+                &claims,
+                &signing,
+            )
+            .unwrap(),
+        );
+    }
+    // One verification, uncached, as the check's first sight of a token costs it.
+    let key = gateway_console::enforce::jwt::public_key(
+        &public,
+        gateway_console::domain::credentials::KeyFamily::Ec,
+    )
+    .unwrap();
+    let policy = gateway_console::enforce::jwt::Policy {
+        algorithms: &[jsonwebtoken::Algorithm::ES256],
+        issuer: JWT_ISSUER,
+        audience: None,
+        max_lifetime_secs: 86_400,
+        clock_skew_secs: 60,
+    };
+    let started = Instant::now();
+    for t in &tokens {
+        assert!(gateway_console::enforce::jwt::verify(t, &key, &policy, now));
+    }
+    println!(
+        "{n} JWT credentials; one ES256 token verification, uncached: {:.0} µs (one core)",
+        started.elapsed().as_secs_f64() * 1e6 / tokens.len() as f64
+    );
+    tokens
+}
+
+/// A wrk script sending checks with `tokens` (random token, random model API).
+fn token_script(tokens: &[String]) -> String {
+    let entries: String = tokens.iter().map(|t| format!("  \"{t}\",\n")).collect();
+    format!(
+        r#"local tokens = {{
+{entries}}}
+math.randomseed(42)
+request = function()
+  local path = string.format("/m%d/chat/completions", math.random(0, {last_api}))
+  local headers = {{ ["X-Original-URI"] = path, ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] }}
+  return wrk.format("GET", "/authz/check", headers)
+end
+"#,
+        last_api = APIS - 1,
+    )
+}
+
 /// A wrk script sending checks signed by `signers`, each for two of the model APIs, all
 /// signed now (wrk has no HMAC; the signatures stay valid for the credentials' 300 s skew).
 fn signed_script(signers: &[(String, String)]) -> String {
@@ -394,6 +486,7 @@ async fn main() {
         println!("a daily request quota on each of {n} consumers (1,000,000,000,000)");
     }
     let signers = hmac_credentials(&db, &instance, HMAC_CREDENTIALS).await;
+    let tokens = jwt_credentials(&db, &instance, HMAC_CREDENTIALS).await;
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
     // BENCH_USAGE_FLUSH_SECS=300 keeps the usage counts in memory for the whole run, to see
@@ -475,7 +568,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
     let (mut nginx, port) = nginx(&d, &console);
-    let (no_auth, with_auth, direct, trivial, light, signed) =
+    let (no_auth, with_auth, direct, trivial, light, signed, bearer) =
         tokio::task::spawn_blocking(move || {
             let plain = script("", "");
             let no_auth = wrk(
@@ -516,6 +609,12 @@ end
                 &signed_script(&signers),
                 "/authz/check directly, HMAC signatures",
             );
+            let bearer = wrk(
+                &d,
+                &format!("http://{console}"),
+                &token_script(&tokens),
+                "/authz/check directly, JWT ES256 (1,000 tokens)",
+            );
             let light = wrk_with(
                 &d,
                 &format!("http://{console}"),
@@ -529,7 +628,7 @@ end
                 &check.replace("/authz/check", "/bench/trivial"),
                 "trivial axum handler (same server, same headers)",
             );
-            (no_auth, with_auth, direct, trivial, light, signed)
+            (no_auth, with_auth, direct, trivial, light, signed, bearer)
         })
         .await
         .unwrap();
@@ -547,12 +646,15 @@ end
         light.p99_ms
     );
     println!(
-        "per method, check / trivial: API key {:.0}% (p50 {:.2} ms, p99 {:.2} ms); HMAC {:.0}% (p50 {:.2} ms, p99 {:.2} ms; target ≥ 30%)",
+        "per method, check / trivial: API key {:.0}% (p50 {:.2} ms, p99 {:.2} ms); HMAC {:.0}% (p50 {:.2} ms, p99 {:.2} ms); JWT ES256 {:.0}% (p50 {:.2} ms, p99 {:.2} ms); target ≥ 30% for HMAC and JWT",
         100.0 * direct.rps / trivial.rps,
         direct.p50_ms,
         direct.p99_ms,
         100.0 * signed.rps / trivial.rps,
         signed.p50_ms,
-        signed.p99_ms
+        signed.p99_ms,
+        100.0 * bearer.rps / trivial.rps,
+        bearer.p50_ms,
+        bearer.p99_ms
     );
 }

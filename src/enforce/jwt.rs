@@ -29,6 +29,8 @@ pub fn looks_like_jwt(v: &[u8]) -> bool {
 #[derive(Debug)]
 pub struct Unverified {
     pub algorithm: Algorithm,
+    /// The token's SHA-256, by which a verified token is remembered.
+    pub hash: [u8; 32],
     pub issuer: String,
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
@@ -43,6 +45,11 @@ pub fn peek(token: &str) -> Option<Unverified> {
     let issuer = claims.get("iss")?.as_str()?.to_owned();
     Some(Unverified {
         algorithm: header.alg,
+        hash: sha2::Digest::finalize(sha2::Digest::chain_update(
+            <sha2::Sha256 as sha2::Digest>::new(),
+            token.as_bytes(),
+        ))
+        .into(),
         issuer,
         claims,
     })

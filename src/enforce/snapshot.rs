@@ -91,7 +91,18 @@ struct JwtEntry {
     keys: Box<[(jsonwebtoken::DecodingKey, i64)]>,
     /// What the keys are, for comparing snapshots (a hash, never a secret).
     fingerprint: Box<str>,
+    /// Tokens this entry verified (their SHA-256), each until when it stays good (ms): a
+    /// token is verified once, not at every request. Any change to the credential or its
+    /// consumer builds a new entry, so nothing verified under the old settings carries over.
+    verified: std::sync::RwLock<VerifiedTokens>,
 }
+
+/// Verified tokens by SHA-256 (see `JwtEntry::verified`).
+type VerifiedTokens = HashMap<[u8; 32], i64, BuildHasherDefault<FirstBytes>>;
+
+/// At most this many verified tokens are remembered per credential; past it the expired
+/// ones are dropped, and if none has expired, all of them.
+const MAX_VERIFIED: usize = 10_000;
 
 /// Never the keys.
 impl std::fmt::Debug for JwtEntry {
@@ -868,6 +879,7 @@ impl Snapshot {
                 clock_skew_secs: j.clock_skew_secs,
                 keys: keys.into_boxed_slice(),
                 fingerprint: fingerprint.into_boxed_str(),
+                verified: Default::default(),
             });
     }
 
@@ -900,6 +912,15 @@ impl Snapshot {
         if !entry.enabled {
             return Err(Refusal::DisabledKey);
         }
+        let remembered = entry
+            .verified
+            .read()
+            .ok()
+            .and_then(|v| v.get(&peeked.hash).copied())
+            .is_some_and(|until| now < until);
+        if remembered {
+            return self.decide_for(entry.consumer, environment, path, now, trace);
+        }
         let key = TokenKey {
             algorithms: &entry.algorithms,
             issuer,
@@ -915,6 +936,28 @@ impl Snapshot {
         };
         if !verify(&key) {
             return Err(Refusal::BadToken);
+        }
+        // Good until it expires (with the skew), and no longer than the keys that verify
+        // now: a rotated-out secret's tokens are verified again once its grace ends.
+        let exp = peeked.claims.get("exp").and_then(serde_json::Value::as_i64);
+        if let (Some(exp), Ok(mut v)) = (exp, entry.verified.write()) {
+            let keys_until = entry
+                .keys
+                .iter()
+                .map(|(_, until)| *until)
+                .min()
+                .unwrap_or(NEVER);
+            let until = exp
+                .saturating_add(entry.clock_skew_secs)
+                .saturating_mul(1000)
+                .min(keys_until);
+            if v.len() >= MAX_VERIFIED {
+                v.retain(|_, good_until| now < *good_until);
+                if v.len() >= MAX_VERIFIED {
+                    v.clear();
+                }
+            }
+            v.insert(peeked.hash, until);
         }
         self.decide_for(entry.consumer, environment, path, now, trace)
     }
@@ -1444,6 +1487,7 @@ mod tests {
         claims.insert("sub".into(), serde_json::json!(sub));
         let peeked = crate::enforce::jwt::Unverified {
             algorithm: jsonwebtoken::Algorithm::HS256,
+            hash: [sub.len() as u8; 32],
             issuer: issuer.into(),
             claims,
         };
@@ -2031,12 +2075,49 @@ mod tests {
         claims.insert("sub".into(), serde_json::json!("alice"));
         let peeked = crate::enforce::jwt::Unverified {
             algorithm: jsonwebtoken::Algorithm::HS256,
+            hash: [1; 32],
             issuer: "https://idp.one".into(),
             claims,
         };
         let _ = s.decide_token(&peeked, |_| true, None, Some("/v1/chat"), NOW, &mut seen);
         let ids = s.usage_ids(&seen, None);
         assert_eq!((ids.consumer, ids.key), ("cs-alice", "cred-jwt-alice"));
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires_and_not_past_a_change() {
+        let mut s = snapshot(true);
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), serde_json::json!("alice"));
+        // exp in seconds; NOW is in ms. Good until exp + the 60 s skew.
+        claims.insert("exp".into(), serde_json::json!(NOW / 1000 + 10));
+        let peeked = crate::enforce::jwt::Unverified {
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            hash: [7; 32],
+            issuer: "https://idp.one".into(),
+            claims,
+        };
+        let decide = |s: &Snapshot, verifies: bool, at: i64| {
+            s.decide_token(&peeked, |_| verifies, None, Some("/v1/chat"), at, &mut ())
+                .is_ok()
+        };
+        assert!(
+            !decide(&s, false, NOW),
+            "not verified: refused, not remembered"
+        );
+        assert!(decide(&s, true, NOW));
+        assert!(decide(&s, false, NOW + 1), "remembered: not verified again");
+        assert!(decide(&s, false, NOW + 69_999));
+        assert!(
+            !decide(&s, false, NOW + 70_000),
+            "past exp + skew: verified again"
+        );
+        assert!(decide(&s, true, NOW));
+        // A patch that re-reads alice builds her credentials anew: verified again.
+        let mut rows = rows(true);
+        rows.revision = 8;
+        s.apply(slices(&rows, &["cs-alice"], &[]));
+        assert!(!decide(&s, false, NOW + 1));
     }
 
     #[test]
