@@ -178,6 +178,9 @@ pub struct Credential {
     pub enabled: bool,
     /// The key's or credential's version, for a change based on it.
     pub version: i64,
+    /// Whether it can be given a new secret (an API key, an HMAC credential, a JWT
+    /// credential with a generated secret; not one with a public key).
+    pub rotatable: bool,
 }
 
 /// An HMAC (AK/SK) credential's settings. The secret is shown once, when it is made or

@@ -308,6 +308,7 @@ row! {
         prefix: String,
         enabled: bool,
         version: i64,
+        rotatable: bool,
     }
 }
 
@@ -329,12 +330,13 @@ async fn relations_of(
     }
     let ids = placeholders(1, consumer_ids.len());
     let sql = format!(
-        "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.version, g.name_key AS sort_key \
+        "SELECT m.consumer_id, 'group' AS kind, g.id, g.name, '' AS prefix, g.enabled, g.version, CAST(0 AS BIGINT) AS rotatable, g.name_key AS sort_key \
          FROM consumer_group_members m JOIN consumer_groups g ON g.id = m.group_id WHERE m.consumer_id IN ({ids}) \
          UNION ALL \
-         SELECT consumer_id, 'ApiKey' AS kind, id, name, prefix, enabled, version, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
+         SELECT consumer_id, 'ApiKey' AS kind, id, name, prefix, enabled, version, CAST(1 AS BIGINT) AS rotatable, name_key AS sort_key FROM api_keys WHERE consumer_id IN ({ids}) \
          UNION ALL \
-         SELECT consumer_id, method AS kind, id, name, COALESCE(access_key, issuer, '') AS prefix, enabled, version, name_key AS sort_key \
+         SELECT consumer_id, method AS kind, id, name, COALESCE(access_key, issuer, '') AS prefix, enabled, version, \
+         CAST(CASE WHEN method = 'Hmac' OR key_source = 'GeneratedSecret' THEN 1 ELSE 0 END AS BIGINT) AS rotatable, name_key AS sort_key \
          FROM credentials WHERE consumer_id IN ({ids}) \
          ORDER BY sort_key"
     );
@@ -362,6 +364,7 @@ async fn relations_of(
                     identifier: r.prefix,
                     enabled: r.enabled,
                     version: r.version,
+                    rotatable: r.rotatable,
                 },
             ));
         }

@@ -3,8 +3,10 @@
 //! credential Disable/Enable, Rotate (a new secret, the old one kept for a grace period) and
 //! Remove (typing its name confirms).
 
-use crate::domain::credentials::{CredentialMethod, HmacAlgorithm, HmacValues};
-use crate::domain::inputs::{HmacInput, NewCredential};
+use crate::domain::credentials::{
+    CredentialMethod, HmacAlgorithm, HmacValues, JwtAlgorithm, JwtInput, JwtKeySource, JwtValues,
+};
+use crate::domain::inputs::{HmacInput, JwtCredentialInput, NewCredential};
 use crate::domain::records::{Consumer, CreatedCredential, Credential};
 use crate::error::AppError;
 use crate::server_fns::consumers::bind_credential;
@@ -19,7 +21,134 @@ use crate::ui::components::{
 use leptos::prelude::*;
 
 /// The methods Add Credential offers, in the seed's words.
-const METHODS: [CredentialMethod; 2] = [CredentialMethod::ApiKey, CredentialMethod::Hmac];
+const METHODS: [CredentialMethod; 3] = CredentialMethod::ALL;
+
+/// The algorithms a public key may verify (one per credential from the dialog).
+const PUBLIC_ALGORITHMS: [JwtAlgorithm; 6] = [
+    JwtAlgorithm::ES256,
+    JwtAlgorithm::ES384,
+    JwtAlgorithm::RS256,
+    JwtAlgorithm::RS384,
+    JwtAlgorithm::RS512,
+    JwtAlgorithm::EdDSA,
+];
+
+/// The fields of the dialog that show their own server errors.
+const FIELDS: &[&str] = &[
+    "Name",
+    "ClockSkew",
+    "Issuer",
+    "ConsumerClaim",
+    "Subject",
+    "Audience",
+    "Algorithms",
+    "MaxLifetime",
+    "PublicKey",
+];
+
+/// A number of seconds as typed: empty is none; anything but a whole number is an error.
+fn seconds_typed(text: &str) -> Result<Option<i64>, ()> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse().map(Some).map_err(|_| ()),
+    }
+}
+
+/// The JWT part of the dialog, as typed.
+#[derive(Clone, Copy)]
+struct JwtForm {
+    issuer: RwSignal<String>,
+    claim: RwSignal<String>,
+    subject: RwSignal<String>,
+    audience: RwSignal<String>,
+    source: RwSignal<JwtKeySource>,
+    algorithm: RwSignal<String>,
+    public_key: RwSignal<String>,
+    lifetime: RwSignal<String>,
+    skew: RwSignal<String>,
+}
+
+impl JwtForm {
+    fn new() -> JwtForm {
+        JwtForm {
+            issuer: RwSignal::new(String::new()),
+            claim: RwSignal::new(String::new()),
+            subject: RwSignal::new(String::new()),
+            audience: RwSignal::new(String::new()),
+            source: RwSignal::new(JwtKeySource::PublicKey),
+            algorithm: RwSignal::new(JwtAlgorithm::ES256.as_str().to_owned()),
+            public_key: RwSignal::new(String::new()),
+            lifetime: RwSignal::new(String::new()),
+            skew: RwSignal::new(String::new()),
+        }
+    }
+
+    fn algorithms(&self) -> Vec<String> {
+        match self.source.get() {
+            JwtKeySource::GeneratedSecret => vec![JwtAlgorithm::HS256.as_str().to_owned()],
+            _ => vec![self.algorithm.get()],
+        }
+    }
+
+    /// The first problem the domain's rules find, by field (an empty issuer only once the
+    /// form is sent: it is required, not wrong while being typed).
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let lifetime = seconds_typed(&self.lifetime.get())
+            .map_err(|_| ("MaxLifetime", "Enter a whole number of seconds.".to_owned()));
+        let skew = seconds_typed(&self.skew.get())
+            .map_err(|_| ("ClockSkew", "Enter a whole number of seconds.".to_owned()));
+        let (lifetime, skew) = match (lifetime, skew) {
+            (Err(e), _) | (_, Err(e)) => return Some(e),
+            (Ok(l), Ok(s)) => (l, s),
+        };
+        let issuer = self.issuer.get();
+        let issuer = if issuer.trim().is_empty() {
+            "-"
+        } else {
+            issuer.as_str()
+        };
+        let algorithms = self.algorithms();
+        let input = JwtInput {
+            issuer,
+            consumer_claim: &self.claim.get(),
+            subject: &self.subject.get(),
+            audience: &self.audience.get(),
+            algorithms: &algorithms,
+            max_lifetime_secs: lifetime,
+            clock_skew_secs: skew,
+        };
+        JwtValues::parse(&input, self.source.get()).err()
+    }
+
+    fn input(&self) -> JwtCredentialInput {
+        JwtCredentialInput {
+            issuer: self.issuer.get_untracked(),
+            consumer_claim: self.claim.get_untracked(),
+            subject: self.subject.get_untracked(),
+            audience: self.audience.get_untracked(),
+            algorithms: self.algorithms(),
+            max_lifetime_secs: seconds_typed(&self.lifetime.get_untracked()).ok().flatten(),
+            clock_skew_secs: seconds_typed(&self.skew.get_untracked()).ok().flatten(),
+            key_source: self.source.get_untracked(),
+            public_key: (self.source.get_untracked() == JwtKeySource::PublicKey)
+                .then(|| self.public_key.get_untracked()),
+        }
+    }
+}
+
+/// A JWT field's error: the domain's, else the server's word for it.
+fn jwt_error(
+    form: JwtForm,
+    server: RwSignal<Option<AppError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        form.problem()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m)
+            .or_else(|| server.get().and_then(|e| e.field_message(field)))
+    })
+}
 
 /// The error of the clock skew field: empty takes the default; otherwise the domain's rule.
 fn skew_error(skew: &str) -> Option<String> {
@@ -49,6 +178,7 @@ pub fn AddCredentialDialog(
     let server = RwSignal::new(None::<AppError>);
     let pending = RwSignal::new(false);
     let revealed = RwSignal::new(None::<CreatedCredential>);
+    let jwt = JwtForm::new();
     let iid = consumer.instance_id.clone();
     let keys = Resource::new(
         || (),
@@ -60,6 +190,26 @@ pub fn AddCredentialDialog(
     });
     let cid = consumer.id.clone();
     let submit = Callback::new(move |_: ()| match method.get_untracked() {
+        CredentialMethod::Jwt => {
+            let input = NewCredential {
+                consumer_id: cid.clone(),
+                name: name.get_untracked(),
+                method: CredentialMethod::Jwt,
+                hmac: None,
+                jwt: Some(jwt.input()),
+            };
+            send(pending, server, create_credential(input), move |created| {
+                notify(
+                    false,
+                    format!("Credential {} added.", created.credential.name),
+                );
+                if created.secret.is_empty() {
+                    on_done.run(());
+                } else {
+                    revealed.set(Some(created));
+                }
+            });
+        }
         CredentialMethod::Hmac => {
             let input = NewCredential {
                 consumer_id: cid.clone(),
@@ -92,12 +242,50 @@ pub fn AddCredentialDialog(
     });
     let ready = Signal::derive(move || match method.get() {
         CredentialMethod::Hmac => !name.get().trim().is_empty(),
+        CredentialMethod::Jwt => {
+            !name.get().trim().is_empty()
+                && !jwt.issuer.get().trim().is_empty()
+                && (jwt.source.get() != JwtKeySource::PublicKey
+                    || !jwt.public_key.get().trim().is_empty())
+        }
         _ => !chosen.get().is_empty(),
     });
-    let invalid = Signal::derive(move || {
-        method.get() == CredentialMethod::Hmac
-            && (name_error.get().is_some() || skew_error(&skew.get()).is_some())
+    let invalid = Signal::derive(move || match method.get() {
+        CredentialMethod::Hmac => name_error.get().is_some() || skew_error(&skew.get()).is_some(),
+        CredentialMethod::Jwt => name_error.get().is_some() || jwt.problem().is_some(),
+        _ => false,
     });
+    let jwt_fields = move || {
+        view! {
+            <TextField id="credential-name" label="Credential name" value=name error=name_error required=true />
+            <TextField id="jwt-issuer" label="Issuer (iss)" value=jwt.issuer error=jwt_error(jwt, server, "Issuer") required=true />
+            <TextField id="jwt-claim" label="Consumer claim (default sub)" value=jwt.claim error=jwt_error(jwt, server, "ConsumerClaim") />
+            <TextField id="jwt-subject" label="Claim value (default the consumer's name)" value=jwt.subject error=jwt_error(jwt, server, "Subject") />
+            <TextField id="jwt-audience" label="Audience (aud, optional)" value=jwt.audience error=jwt_error(jwt, server, "Audience") />
+            <div class="field">
+                <label for="jwt-key-source">"Verification key"</label>
+                <select id="jwt-key-source" on:change=move |ev| {
+                    jwt.source.set(if event_target_value(&ev) == "GeneratedSecret" { JwtKeySource::GeneratedSecret } else { JwtKeySource::PublicKey });
+                }>
+                    <option value="PublicKey" selected=move || jwt.source.get() == JwtKeySource::PublicKey>"Public key (PEM or JWK)"</option>
+                    <option value="GeneratedSecret" selected=move || jwt.source.get() == JwtKeySource::GeneratedSecret>"Generated secret (HS256)"</option>
+                </select>
+            </div>
+            {move || (jwt.source.get() == JwtKeySource::PublicKey).then(|| view! {
+                <div class="field">
+                    <label for="jwt-algorithm">"Token algorithm"</label>
+                    <select id="jwt-algorithm" on:change=move |ev| jwt.algorithm.set(event_target_value(&ev))>
+                        {PUBLIC_ALGORITHMS.into_iter().map(|a| view! {
+                            <option value=a.as_str() selected=move || jwt.algorithm.get() == a.as_str()>{a.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <TextField id="jwt-public-key" label="Public key" value=jwt.public_key error=jwt_error(jwt, server, "PublicKey") multiline=true required=true />
+            })}
+            <TextField id="jwt-lifetime" label="Longest token lifetime in seconds (default 86400)" value=jwt.lifetime error=jwt_error(jwt, server, "MaxLifetime") />
+            <TextField id="jwt-skew" label="Clock skew in seconds (0–300, default 60)" value=jwt.skew error=jwt_error(jwt, server, "ClockSkew") />
+        }
+    };
     let key_choice = move || {
         view! {
             <div class="field">
@@ -138,7 +326,7 @@ pub fn AddCredentialDialog(
         <Dialog title="Add Credential" on_close=on_close>
             {move || match revealed.get() {
                 None => view! {
-                    <Form on_close=on_close on_submit=submit pending=pending server=server fields=&["Name", "ClockSkew"] ready=Some(ready) invalid=Some(invalid)>
+                    <Form on_close=on_close on_submit=submit pending=pending server=server fields=FIELDS ready=Some(ready) invalid=Some(invalid)>
                         <div class="field">
                             <label for="credential-method">"Authentication method"</label>
                             <select id="credential-method" on:change=move |ev| {
@@ -153,9 +341,14 @@ pub fn AddCredentialDialog(
                         </div>
                         {move || match method.get() {
                             CredentialMethod::Hmac => hmac_fields().into_any(),
+                            CredentialMethod::Jwt => jwt_fields().into_any(),
                             _ => key_choice().into_any(),
                         }}
                     </Form>
+                }.into_any(),
+                Some(created) if created.credential.method == CredentialMethod::Jwt => view! {
+                    <p>"The credential " <strong>{created.credential.name.clone()}</strong> " is ready. Tokens signed with this secret (HS256) identify the consumer."</p>
+                    <SecretReveal id="credential-secret" label="Token secret (HS256)" value=created.secret sealed=true on_done=on_done />
                 }.into_any(),
                 Some(created) => view! {
                     <p>"The credential " <strong>{created.credential.name.clone()}</strong> " is ready. A request names it by its access key ID and is signed with the secret key."</p>

@@ -426,8 +426,10 @@ fn details_body(
                                     let rotated = key.clone();
                                     view! {
                                         <button type="button" class="link" aria-label=toggle_label on:click=move |_| toggle(())>{if k.enabled { "Disable" } else { "Enable" }}</button>
-                                        " "
-                                        <button type="button" class="link" aria-label=rotate_label on:click=move |_| open.set(Open::RotateCredential(rotated.clone()))>"Rotate"</button>
+                                        {rotated.rotatable.then(|| view! {
+                                            " "
+                                            <button type="button" class="link" aria-label=rotate_label on:click=move |_| open.set(Open::RotateCredential(rotated.clone()))>"Rotate"</button>
+                                        })}
                                         " "
                                         <button type="button" class="link danger" aria-label=remove_label on:click=move |_| open.set(Open::RemoveCredential(owner.clone(), key.clone()))>"Remove"</button>
                                     }.into_any()
