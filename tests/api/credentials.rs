@@ -474,10 +474,10 @@ async fn the_check_lets_a_signed_request_through_and_refuses_every_bad_one_alike
             "POST",
             target,
             vec![
-                ("date", http_date(-301)),
+                ("date", http_date(-310)),
                 (
                     "authorization",
-                    signature_header(&alice, "POST", target, &http_date(-301)),
+                    signature_header(&alice, "POST", target, &http_date(-310)),
                 ),
             ],
         ),
@@ -486,10 +486,10 @@ async fn the_check_lets_a_signed_request_through_and_refuses_every_bad_one_alike
             "POST",
             target,
             vec![
-                ("date", http_date(301)),
+                ("date", http_date(310)),
                 (
                     "authorization",
-                    signature_header(&alice, "POST", target, &http_date(301)),
+                    signature_header(&alice, "POST", target, &http_date(310)),
                 ),
             ],
         ),

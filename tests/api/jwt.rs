@@ -245,7 +245,10 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
         (
             "too long a lifetime",
             es256(&claims("alice", |c| {
-                c.insert("exp".into(), json!(t + 3_601));
+                // From its own iat (which `claims` takes afresh): a minute over, so a second
+                // ticking between the two reads cannot make it fit.
+                let iat = c["iat"].as_i64().unwrap();
+                c.insert("exp".into(), json!(iat + 3_660));
             })),
         ),
         ("an unknown subject", es256(&claims("mallory", |_| {}))),
