@@ -453,7 +453,7 @@ async fn the_check_lets_a_signed_request_through_and_refuses_every_bad_one_alike
             "POST",
             target,
             vec![
-                ("date", http_date(-1)),
+                ("date", http_date(-60)),
                 (
                     "authorization",
                     signature_header(&alice, "POST", target, &d),
