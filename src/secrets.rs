@@ -5,7 +5,7 @@
 //! so that a copy of the database alone reveals nothing.
 //!
 //! **Keyring.** One key per line, `<key id> <32 bytes in base64>`; the first line seals, every
-//! line opens. To rotate: add a new first line, restart, re-seal the stored secrets, then
+//! line opens. To rotate: add a new first line, restart, run `gateway-console reseal-secrets`, then
 //! drop the old line. Blank lines and lines starting with `#` are ignored.
 //!
 //! **Sealed value.** `kek1:<key id>:<base64 of nonce ‖ ciphertext ‖ tag>`, XChaCha20-Poly1305
