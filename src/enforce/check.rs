@@ -141,16 +141,9 @@ fn verified(
 
 /// Whether a JWT verifies with one of the credential's keys under its policy.
 fn token_verified(token: &str, key: &TokenKey<'_>, now: i64) -> bool {
-    let policy = jwt::Policy {
-        algorithms: key.algorithms,
-        issuer: key.issuer,
-        audience: key.audience,
-        max_lifetime_secs: key.max_lifetime_secs,
-        clock_skew_secs: key.clock_skew_secs,
-    };
     key.keys
         .iter()
-        .any(|k| jwt::verify(token, k, &policy, now.div_euclid(1000)))
+        .any(|k| jwt::verify(token, k, &key.policy, now.div_euclid(1000)))
 }
 
 async fn check(

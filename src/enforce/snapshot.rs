@@ -114,14 +114,10 @@ impl std::fmt::Debug for JwtEntry {
     }
 }
 
-/// What a token is verified with: the credential's algorithms, issuer, audience, lifetime
-/// and skew, and the keys that verify now.
+/// What a token is verified with: the credential's policy (algorithms, issuer, audience,
+/// lifetime, skew), and the keys that verify now.
 pub struct TokenKey<'a> {
-    pub algorithms: &'a [jsonwebtoken::Algorithm],
-    pub issuer: &'a str,
-    pub audience: Option<&'a str>,
-    pub max_lifetime_secs: i64,
-    pub clock_skew_secs: i64,
+    pub policy: super::jwt::Policy<'a>,
     pub keys: Vec<&'a jsonwebtoken::DecodingKey>,
 }
 
@@ -922,11 +918,13 @@ impl Snapshot {
             return self.decide_for(entry.consumer, environment, path, now, trace);
         }
         let key = TokenKey {
-            algorithms: &entry.algorithms,
-            issuer,
-            audience: entry.audience.as_deref(),
-            max_lifetime_secs: entry.max_lifetime_secs,
-            clock_skew_secs: entry.clock_skew_secs,
+            policy: super::jwt::Policy {
+                algorithms: &entry.algorithms,
+                issuer,
+                audience: entry.audience.as_deref(),
+                max_lifetime_secs: entry.max_lifetime_secs,
+                clock_skew_secs: entry.clock_skew_secs,
+            },
             keys: entry
                 .keys
                 .iter()
