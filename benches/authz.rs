@@ -309,6 +309,8 @@ async fn jwt_credentials(db: &Db, instance: &str, n: usize) -> Vec<String> {
                 clock_skew_secs: None,
                 key_source: gateway_console::domain::credentials::JwtKeySource::PublicKey,
                 public_key: Some(public.clone()),
+                jwks_url: None,
+                jwks_refresh_secs: None,
             }),
         };
         gateway_console::service::credentials::create_credential(db, &bench_actor(), input)

@@ -135,13 +135,20 @@ pub struct JwtCredentialInput {
     /// 0 to 300 seconds; default 60.
     #[serde(default)]
     pub clock_skew_secs: Option<i64>,
-    /// `PublicKey` (give `publicKey`) or `GeneratedSecret` (HS256: the console makes the
-    /// secret and shows it once). Default `PublicKey`.
+    /// `PublicKey` (give `publicKey`), `JwksUrl` (give `jwksUrl`: the server fetches the
+    /// JWK Set and refreshes it) or `GeneratedSecret` (HS256: the console makes the secret
+    /// and shows it once). Default `PublicKey`.
     #[serde(default)]
     pub key_source: crate::domain::credentials::JwtKeySource,
     /// The public key: PEM (`-----BEGIN PUBLIC KEY-----`) or one JWK (JSON).
     #[serde(default)]
     pub public_key: Option<String>,
+    /// The JWK Set's URL: https://, or http:// to localhost only.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// How often the JWK Set is fetched again: 60 to 86,400 seconds; default 300.
+    #[serde(default)]
+    pub jwks_refresh_secs: Option<i64>,
 }
 
 /// An HMAC credential's settings as asked for; each left out takes its default.

@@ -220,6 +220,12 @@ pub struct JwtSettings {
     pub key_source: crate::domain::credentials::JwtKeySource,
     /// The public key as given (PEM or JWK), for `PublicKey`.
     pub public_key: Option<String>,
+    /// The JWK Set's URL, for `JwksUrl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// How often the JWK Set is fetched again, in seconds, for `JwksUrl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_refresh_secs: Option<i64>,
 }
 
 /// A consumer's JWT or HMAC credential in full (its secret never).

@@ -195,6 +195,17 @@ async fn check(
     }) else {
         return refuse(Refusal::UnknownInstance);
     };
+    // A token of a JWKS URL's credential: its key set is fetched first if it must be (never
+    // with the snapshot's lock held).
+    if let Credential::Token(_, peeked) = &credential {
+        let source = slot.read().jwks_source(peeked);
+        if let Some((url, refresh_ms)) = source {
+            enforcer
+                .jwks
+                .ready(&url, refresh_ms, peeked.kid.as_deref(), now_ms())
+                .await;
+        }
+    }
     let raw_uri = original_uri(settings.request_uri, &uri, &headers);
     let path = raw_uri
         .as_ref()
@@ -226,6 +237,7 @@ async fn check(
         }
         Credential::Token(token, peeked) => snapshot.decide_token(
             peeked,
+            &enforcer.jwks,
             |key| token_verified(token, key, now),
             environment,
             path.as_deref(),

@@ -29,6 +29,8 @@ pub fn looks_like_jwt(v: &[u8]) -> bool {
 #[derive(Debug)]
 pub struct Unverified {
     pub algorithm: Algorithm,
+    /// The key ID its header names (`kid`), which picks the key of a JWKS.
+    pub kid: Option<String>,
     /// The token's SHA-256, by which a verified token is remembered.
     pub hash: [u8; 32],
     pub issuer: String,
@@ -45,6 +47,7 @@ pub fn peek(token: &str) -> Option<Unverified> {
     let issuer = claims.get("iss")?.as_str()?.to_owned();
     Some(Unverified {
         algorithm: header.alg,
+        kid: header.kid,
         hash: sha2::Digest::finalize(sha2::Digest::chain_update(
             <sha2::Sha256 as sha2::Digest>::new(),
             token.as_bytes(),

@@ -13,6 +13,7 @@
 //! each request, so a ShortTerm rule or a key's expiry needs no reload.
 
 pub mod check;
+pub mod jwks;
 pub mod jwt;
 pub mod limits;
 pub mod quotas;
@@ -146,6 +147,8 @@ pub struct Enforcer {
     replica_id: String,
     /// What the quota exchanges have read so far.
     quota_reads: std::sync::Mutex<QuotaReads>,
+    /// The key sets of the JWKS URLs JWT credentials verify with.
+    pub jwks: Arc<jwks::Jwks>,
 }
 
 /// What the quota exchanges have read: which periods in full, and when.
@@ -261,6 +264,7 @@ impl Enforcer {
             usage: Arc::default(),
             replica_id: xid::new().to_string(),
             quota_reads: Default::default(),
+            jwks: Arc::default(),
         });
         enforcer.refresh().await?;
         // Seen by the other replicas before the first check, so that one alone starts writing

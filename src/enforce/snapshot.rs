@@ -87,14 +87,28 @@ struct JwtEntry {
     algorithms: Box<[jsonwebtoken::Algorithm]>,
     max_lifetime_secs: i64,
     clock_skew_secs: i64,
-    /// The keys that verify, each until when (ms; `NEVER` but for a rotated-out secret).
-    keys: Box<[(jsonwebtoken::DecodingKey, i64)]>,
+    /// What verifies its tokens.
+    keys: EntryKeys,
     /// What the keys are, for comparing snapshots (a hash, never a secret).
     fingerprint: Box<str>,
     /// Tokens this entry verified (their SHA-256), each until when it stays good (ms): a
     /// token is verified once, not at every request. Any change to the credential or its
     /// consumer builds a new entry, so nothing verified under the old settings carries over.
     verified: std::sync::RwLock<VerifiedTokens>,
+}
+
+/// What verifies a JWT credential's tokens in the snapshot.
+enum EntryKeys {
+    /// A public key, or a generated secret (and during a grace period the previous one),
+    /// each until when (ms; `NEVER` but for a rotated-out secret).
+    Fixed(Box<[(jsonwebtoken::DecodingKey, i64)]>),
+    /// The keys of a JWKS URL as the check last fetched them (`super::jwks::Jwks`), and the
+    /// generation of the set the entry's verified tokens were verified with.
+    Jwks {
+        url: Box<str>,
+        refresh_ms: i64,
+        generation: std::sync::atomic::AtomicU64,
+    },
 }
 
 /// Verified tokens by SHA-256 (see `JwtEntry::verified`).
@@ -834,7 +848,10 @@ impl Snapshot {
         };
         let (keys, fingerprint) = match &j.key {
             JwtKey::Public(text) => match super::jwt::public_key(text, first.family()) {
-                Ok(key) => (vec![(key, NEVER)], fingerprint_of(text.as_bytes())),
+                Ok(key) => (
+                    EntryKeys::Fixed(Box::new([(key, NEVER)])),
+                    fingerprint_of(text.as_bytes()),
+                ),
                 Err(why) => {
                     tracing::error!(credential = %j.id, "a JWT credential is left out of enforcement: {why}");
                     return;
@@ -852,8 +869,16 @@ impl Snapshot {
                     }
                     print.push_str(&format!("+{}@{until}", fingerprint_of(old)));
                 }
-                (keys, print)
+                (EntryKeys::Fixed(keys.into_boxed_slice()), print)
             }
+            JwtKey::Jwks { url, refresh_secs } => (
+                EntryKeys::Jwks {
+                    url: url.as_str().into(),
+                    refresh_ms: refresh_secs.saturating_mul(1000),
+                    generation: Default::default(),
+                },
+                format!("jwks {url} every {refresh_secs}s"),
+            ),
         };
         let id = self.key_ids.push(&j.id);
         self.jwt
@@ -873,41 +898,99 @@ impl Snapshot {
                     .collect(),
                 max_lifetime_secs: j.max_lifetime_secs,
                 clock_skew_secs: j.clock_skew_secs,
-                keys: keys.into_boxed_slice(),
+                keys,
                 fingerprint: fingerprint.into_boxed_str(),
                 verified: Default::default(),
             });
     }
 
+    /// The credential whose tokens `peeked` claims to be: by its issuer and consumer claim.
+    fn token_entry(&self, peeked: &super::jwt::Unverified) -> Option<(&str, &JwtEntry)> {
+        let (issuer, list) = self.jwt.get_key_value(peeked.issuer.as_str())?;
+        let e = list.iter().find(|e| {
+            super::jwt::claim_text(&peeked.claims, &e.consumer_claim).as_deref()
+                == Some(&*e.subject)
+        })?;
+        Some((&**issuer, e))
+    }
+
+    /// The JWKS URL (and its refresh interval, ms) that verifies `peeked`, when an enabled
+    /// credential of that source claims it: the check makes sure it is fetched before it
+    /// decides (see `super::jwks::Jwks::ready`).
+    pub fn jwks_source(&self, peeked: &super::jwt::Unverified) -> Option<(Box<str>, i64)> {
+        match self.token_entry(peeked)? {
+            (
+                _,
+                JwtEntry {
+                    enabled: true,
+                    keys:
+                        EntryKeys::Jwks {
+                            url, refresh_ms, ..
+                        },
+                    ..
+                },
+            ) => Some((url.clone(), *refresh_ms)),
+            _ => None,
+        }
+    }
+
     /// The decision for a JWT whose unverified claims are `peeked`: its issuer and consumer
     /// claim pick the credential (an unknown pair is `UnknownKey`), `verify` is told what to
     /// verify the token with and answers whether it does (`BadToken` if not), and then the
-    /// credential's consumer is decided for as a key's is.
+    /// credential's consumer is decided for as a key's is. A credential of a JWKS URL
+    /// verifies with the keys `jwks` holds for it, if it holds a usable set.
+    #[allow(clippy::too_many_arguments)]
     pub fn decide_token<T: Trace>(
         &self,
         peeked: &super::jwt::Unverified,
+        jwks: &super::jwks::Jwks,
         verify: impl FnOnce(&TokenKey<'_>) -> bool,
         environment: Option<&str>,
         path: Option<&str>,
         now: i64,
         trace: &mut T,
     ) -> Result<Allowed<'_>, Refusal> {
-        let found = self
-            .jwt
-            .get_key_value(peeked.issuer.as_str())
-            .and_then(|(issuer, list)| {
-                let e = list.iter().find(|e| {
-                    super::jwt::claim_text(&peeked.claims, &e.consumer_claim).as_deref()
-                        == Some(&*e.subject)
-                })?;
-                Some((&**issuer, e))
-            });
+        let found = self.token_entry(peeked);
         trace.key(found.map(|(_, e)| (e.enabled, NEVER)));
         let (issuer, entry) = found.ok_or(Refusal::UnknownKey)?;
         trace.key_at(entry.consumer, entry.id);
         if !entry.enabled {
             return Err(Refusal::DisabledKey);
         }
+        // The keys that verify now, and until when (ms) a token they verify stays verified.
+        let set;
+        let (keys, keys_until): (Vec<&jsonwebtoken::DecodingKey>, i64) = match &entry.keys {
+            EntryKeys::Fixed(keys) => (
+                keys.iter()
+                    .filter(|(_, until)| now < *until)
+                    .map(|(k, _)| k)
+                    .collect(),
+                keys.iter().map(|(_, until)| *until).min().unwrap_or(NEVER),
+            ),
+            EntryKeys::Jwks {
+                url, generation, ..
+            } => {
+                set = jwks.keys(url).filter(|s| s.usable(now));
+                match &set {
+                    Some(set) => {
+                        // A set that changed since: what its old keys verified is not kept.
+                        let seen =
+                            generation.swap(set.generation, std::sync::atomic::Ordering::Relaxed);
+                        if seen != set.generation {
+                            if let Ok(mut v) = entry.verified.write() {
+                                v.clear();
+                            }
+                        }
+                        (
+                            set.candidates(peeked.kid.as_deref(), peeked.algorithm)
+                                .collect(),
+                            set.good_until(),
+                        )
+                    }
+                    None => (Vec::new(), NEVER),
+                }
+            }
+        };
         let remembered = entry
             .verified
             .read()
@@ -925,12 +1008,7 @@ impl Snapshot {
                 max_lifetime_secs: entry.max_lifetime_secs,
                 clock_skew_secs: entry.clock_skew_secs,
             },
-            keys: entry
-                .keys
-                .iter()
-                .filter(|(_, until)| now < *until)
-                .map(|(k, _)| k)
-                .collect(),
+            keys,
         };
         if !verify(&key) {
             return Err(Refusal::BadToken);
@@ -939,12 +1017,6 @@ impl Snapshot {
         // now: a rotated-out secret's tokens are verified again once its grace ends.
         let exp = peeked.claims.get("exp").and_then(serde_json::Value::as_i64);
         if let (Some(exp), Ok(mut v)) = (exp, entry.verified.write()) {
-            let keys_until = entry
-                .keys
-                .iter()
-                .map(|(_, until)| *until)
-                .min()
-                .unwrap_or(NEVER);
             let until = exp
                 .saturating_add(entry.clock_skew_secs)
                 .saturating_mul(1000)
@@ -1485,12 +1557,14 @@ mod tests {
         claims.insert("sub".into(), serde_json::json!(sub));
         let peeked = crate::enforce::jwt::Unverified {
             algorithm: jsonwebtoken::Algorithm::HS256,
+            kid: None,
             hash: [sub.len() as u8; 32],
             issuer: issuer.into(),
             claims,
         };
         s.decide_token(
             &peeked,
+            &Default::default(),
             |k| verifies && !k.keys.is_empty(),
             None,
             Some("/v1/chat"),
@@ -2073,11 +2147,20 @@ mod tests {
         claims.insert("sub".into(), serde_json::json!("alice"));
         let peeked = crate::enforce::jwt::Unverified {
             algorithm: jsonwebtoken::Algorithm::HS256,
+            kid: None,
             hash: [1; 32],
             issuer: "https://idp.one".into(),
             claims,
         };
-        let _ = s.decide_token(&peeked, |_| true, None, Some("/v1/chat"), NOW, &mut seen);
+        let _ = s.decide_token(
+            &peeked,
+            &Default::default(),
+            |_| true,
+            None,
+            Some("/v1/chat"),
+            NOW,
+            &mut seen,
+        );
         let ids = s.usage_ids(&seen, None);
         assert_eq!((ids.consumer, ids.key), ("cs-alice", "cred-jwt-alice"));
     }
@@ -2091,13 +2174,22 @@ mod tests {
         claims.insert("exp".into(), serde_json::json!(NOW / 1000 + 10));
         let peeked = crate::enforce::jwt::Unverified {
             algorithm: jsonwebtoken::Algorithm::HS256,
+            kid: None,
             hash: [7; 32],
             issuer: "https://idp.one".into(),
             claims,
         };
         let decide = |s: &Snapshot, verifies: bool, at: i64| {
-            s.decide_token(&peeked, |_| verifies, None, Some("/v1/chat"), at, &mut ())
-                .is_ok()
+            s.decide_token(
+                &peeked,
+                &Default::default(),
+                |_| verifies,
+                None,
+                Some("/v1/chat"),
+                at,
+                &mut (),
+            )
+            .is_ok()
         };
         assert!(
             !decide(&s, false, NOW),
@@ -2116,6 +2208,61 @@ mod tests {
         rows.revision = 8;
         s.apply(slices(&rows, &["cs-alice"], &[]));
         assert!(!decide(&s, false, NOW + 1));
+    }
+
+    #[test]
+    fn a_jwks_credential_verifies_with_the_set_fetched_and_again_after_a_new_one() {
+        use crate::enforce::jwks::{tests::set_of, Jwks, KEEP_LAST_GOOD_MS};
+        let url = "https://idp.one/jwks";
+        let mut r = rows(true);
+        let alice = r.jwt.iter_mut().find(|j| j.id == "cred-jwt-alice").unwrap();
+        alice.algorithms = vec![crate::domain::credentials::JwtAlgorithm::ES256];
+        alice.key = JwtKey::Jwks {
+            url: url.into(),
+            refresh_secs: 300,
+        };
+        let s = Snapshot::build(r);
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), serde_json::json!("alice"));
+        claims.insert("exp".into(), serde_json::json!(NOW / 1000 + 600));
+        let peeked = crate::enforce::jwt::Unverified {
+            algorithm: jsonwebtoken::Algorithm::ES256,
+            kid: Some("a".into()),
+            hash: [9; 32],
+            issuer: "https://idp.one".into(),
+            claims,
+        };
+        assert_eq!(s.jwks_source(&peeked), Some((url.into(), 300_000)));
+        let jwks = Jwks::default();
+        let decide = |verifies: bool, at: i64| {
+            s.decide_token(
+                &peeked,
+                &jwks,
+                |k| verifies && !k.keys.is_empty(),
+                None,
+                Some("/v1/chat"),
+                at,
+                &mut (),
+            )
+            .is_ok()
+        };
+        assert!(!decide(true, NOW), "no set fetched: no key verifies");
+        jwks.put(url, &set_of("a"), NOW);
+        assert!(decide(true, NOW));
+        assert!(decide(false, NOW + 1), "remembered");
+        jwks.put(url, &set_of("b"), NOW + 2);
+        assert!(!decide(false, NOW + 3), "a new set: verified again");
+        assert!(!decide(true, NOW + 3), "the set holds no key `a` any more");
+        jwks.put(url, &set_of("a"), NOW);
+        assert!(decide(true, NOW + 4));
+        assert!(
+            !decide(true, NOW + KEEP_LAST_GOOD_MS),
+            "a day after its fetch the set verifies nothing"
+        );
+        // bob's credential is not of a JWKS URL.
+        let mut bob = peeked;
+        bob.claims.insert("sub".into(), serde_json::json!("bob"));
+        assert_eq!(s.jwks_source(&bob), None);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use super::change::{Audit, AuditAction};
 use super::keys::MAX_GRACE_SECONDS;
 use super::{parse_id, parse_name, Actor};
 use crate::domain::credentials::{
-    generate_access_key, generate_hmac_secret, generate_jwt_secret, CredentialMethod, HmacValues,
-    JwtInput, JwtKeySource, JwtValues,
+    generate_access_key, generate_hmac_secret, generate_jwt_secret, jwks_url, CredentialMethod,
+    HmacValues, JwtInput, JwtKeySource, JwtValues,
 };
 use crate::domain::inputs::{CredentialUpdate, KeyRotation, NewCredential};
 use crate::domain::records::{
@@ -79,6 +79,7 @@ pub async fn create_credential(
                 asked.key_source,
             )
             .map_err(field)?;
+            let mut jwks = None;
             let public_key = match asked.key_source {
                 JwtKeySource::PublicKey => {
                     let text = asked.public_key.as_deref().unwrap_or("").trim();
@@ -94,13 +95,14 @@ pub async fn create_credential(
                 }
                 JwtKeySource::GeneratedSecret => None,
                 JwtKeySource::JwksUrl => {
-                    return Err(AppError::invalid(
-                        "KeySource",
-                        "JWKS URLs are not available yet: give a public key (PEM or JWK) or use a generated secret.",
-                    ))
+                    jwks = Some(
+                        jwks_url(asked.jwks_url.as_deref().unwrap_or(""), asked.jwks_refresh_secs)
+                            .map_err(field)?,
+                    );
+                    None
                 }
             };
-            Asked::Jwt(values, asked.key_source, public_key)
+            Asked::Jwt(values, asked.key_source, public_key, jwks)
         }
         CredentialMethod::ApiKey => {
             return Err(AppError::invalid(
@@ -114,7 +116,7 @@ pub async fn create_credential(
     let id = ResourceId::generate(IdKind::Credential);
     let secret = match &asked {
         Asked::Hmac(_) => generate_hmac_secret(),
-        Asked::Jwt(_, JwtKeySource::GeneratedSecret, _) => generate_jwt_secret(),
+        Asked::Jwt(_, JwtKeySource::GeneratedSecret, ..) => generate_jwt_secret(),
         Asked::Jwt(..) => String::new(),
     };
     let sealed = (!secret.is_empty()).then(|| keyring.seal(secret.as_bytes(), id.as_str()));
@@ -162,7 +164,7 @@ pub async fn create_credential(
             )
             .await
         }
-        Asked::Jwt(values, source, public_key) => {
+        Asked::Jwt(values, source, public_key, jwks) => {
             let jwt = JwtSettings {
                 issuer: values.issuer,
                 consumer_claim: values.consumer_claim,
@@ -173,6 +175,8 @@ pub async fn create_credential(
                 clock_skew_secs: values.clock_skew_secs,
                 key_source: source,
                 public_key,
+                jwks_refresh_secs: jwks.as_ref().map(|(_, refresh)| *refresh),
+                jwks_url: jwks.map(|(url, _)| url),
             };
             summary = format!(
                 "name={name} method=Jwt issuer={} {}={} keySource={}",
@@ -204,7 +208,13 @@ pub async fn create_credential(
 /// What a new credential was asked to be, checked.
 enum Asked {
     Hmac(HmacValues),
-    Jwt(JwtValues, JwtKeySource, Option<String>),
+    /// The settings, the key source, a public key, a JWKS URL and its refresh interval.
+    Jwt(
+        JwtValues,
+        JwtKeySource,
+        Option<String>,
+        Option<(String, i64)>,
+    ),
 }
 
 /// A consumer's JWT and HMAC credentials, by name.

@@ -10,7 +10,7 @@ use crate::store::{args, Write};
 const COLUMNS: &str = "c.id, c.instance_id, c.consumer_id, cs.name AS consumer_name, c.method, \
      c.name, c.enabled, c.access_key, c.algorithms, c.clock_skew_secs, c.issuer, \
      c.consumer_claim, c.subject, c.audience, c.max_lifetime_secs, c.key_source, c.public_key, \
-     c.previous_expires_at, c.created_at, c.updated_at, c.version";
+     c.jwks_url, c.jwks_refresh_secs, c.previous_expires_at, c.created_at, c.updated_at, c.version";
 
 row! {
     struct Row {
@@ -31,6 +31,8 @@ row! {
         max_lifetime_secs: Option<i64>,
         key_source: Option<String>,
         public_key: Option<String>,
+        jwks_url: Option<String>,
+        jwks_refresh_secs: Option<i64>,
         previous_expires_at: Option<i64>,
         created_at: i64,
         updated_at: i64,
@@ -70,6 +72,8 @@ impl From<Row> for ConsumerCredential {
                     _ => JwtKeySource::PublicKey,
                 },
                 public_key: r.public_key.clone(),
+                jwks_url: r.jwks_url.clone(),
+                jwks_refresh_secs: r.jwks_refresh_secs,
             }),
             hmac: (method == CredentialMethod::Hmac).then(|| HmacSettings {
                 access_key: r.access_key.unwrap_or_default(),
@@ -144,8 +148,10 @@ pub async fn insert_jwt(
     conn.execute(
         "INSERT INTO credentials (id, instance_id, consumer_id, method, name, name_key, algorithms, \
          clock_skew_secs, issuer, consumer_claim, subject, audience, max_lifetime_secs, key_source, \
-         public_key, secret_sealed, enabled, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1)",
+         public_key, jwks_url, jwks_refresh_secs, secret_sealed, enabled, created_at, updated_at, \
+         version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $20, $21, 1)",
         args![
             &c.id,
             &c.instance_id,
@@ -162,6 +168,8 @@ pub async fn insert_jwt(
             jwt.max_lifetime_secs,
             key_source_name(jwt.key_source),
             jwt.public_key.as_deref(),
+            jwt.jwks_url.as_deref(),
+            jwt.jwks_refresh_secs,
             secret_sealed,
             i64::from(c.enabled),
             c.created_at,

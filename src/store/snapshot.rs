@@ -162,6 +162,8 @@ super::row::row! {
         max_lifetime_secs: Option<i64>,
         key_source: Option<String>,
         public_key: Option<String>,
+        jwks_url: Option<String>,
+        jwks_refresh_secs: Option<i64>,
         secret_sealed: Option<String>,
         previous_sealed: Option<String>,
         previous_expires_at: Option<i64>,
@@ -173,6 +175,9 @@ super::row::row! {
 pub enum JwtKey {
     /// A public key as given (PEM or JWK), parsed when the snapshot is built.
     Public(String),
+    /// The keys of a JWKS document, fetched by the check (see `enforce::jwks`) and fetched
+    /// again every `refresh_secs`.
+    Jwks { url: String, refresh_secs: i64 },
     /// A generated HS256 secret, opened (and, during a rotation's grace period, the previous
     /// one with when it stops).
     Secret {
@@ -211,8 +216,8 @@ impl std::fmt::Debug for JwtCredential {
 }
 
 const JWT_COLUMNS: &str = "id, consumer_id, enabled, algorithms, clock_skew_secs, issuer, \
-     consumer_claim, subject, audience, max_lifetime_secs, key_source, public_key, \
-     secret_sealed, previous_sealed, previous_expires_at";
+     consumer_claim, subject, audience, max_lifetime_secs, key_source, public_key, jwks_url, \
+     jwks_refresh_secs, secret_sealed, previous_sealed, previous_expires_at";
 
 /// Opens the generated secrets of stored JWT credentials; one that does not open is left out
 /// as an HMAC credential is (see [`open_hmac`]).
@@ -222,6 +227,13 @@ fn open_jwt(rows: Vec<JwtRow>, keyring: Option<&crate::secrets::Keyring>) -> Vec
         .filter_map(|r| {
             let key = match (r.key_source.as_deref(), &r.public_key) {
                 (Some("PublicKey"), Some(pem)) => Ok(JwtKey::Public(pem.clone())),
+                (Some("JwksUrl"), _) => match (&r.jwks_url, r.jwks_refresh_secs) {
+                    (Some(url), Some(refresh_secs)) => Ok(JwtKey::Jwks {
+                        url: url.clone(),
+                        refresh_secs,
+                    }),
+                    _ => Err("it has no JWKS URL"),
+                },
                 (Some("GeneratedSecret"), _) => open_secrets(
                     keyring,
                     &r.id,

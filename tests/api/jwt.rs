@@ -1,7 +1,8 @@
 //! JWT credentials: made over REST with a public key (PEM or JWK) or a generated HS256
 //! secret shown once; the check lets a valid token through as its consumer and refuses every
 //! bad one (signature, algorithm confusion, `alg: none`, issuer, audience, times, lifetime,
-//! unknown subject) with the same 401, directly and through nginx.
+//! unknown subject) with the same 401, directly and through nginx; a JWKS URL served by the
+//! test is fetched, followed through a key rotation and kept through an outage.
 
 use crate::access::gateway;
 use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_with, TestApp};
@@ -131,7 +132,19 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
         ),
         (
             json!({"issuer": ISSUER, "keySource": "JwksUrl"}),
-            "InvalidParameter.KeySource",
+            "InvalidParameter.JwksUrl",
+        ),
+        (
+            json!({"issuer": ISSUER, "keySource": "JwksUrl", "jwksUrl": "http://idp.example/jwks"}),
+            "InvalidParameter.JwksUrl",
+        ),
+        (
+            json!({"issuer": ISSUER, "keySource": "JwksUrl", "jwksUrl": "https://idp.example/jwks", "jwksRefreshSecs": 5}),
+            "InvalidParameter.JwksRefresh",
+        ),
+        (
+            json!({"issuer": ISSUER, "keySource": "JwksUrl", "jwksUrl": "https://idp.example/jwks", "algorithms": ["HS256"]}),
+            "InvalidParameter.Algorithms",
         ),
     ] {
         refused(
@@ -509,4 +522,168 @@ async fn a_generated_hs256_secret_is_shown_once_rotates_with_a_grace_period_and_
     .await;
     assert_eq!(check(&app, &w.gateway, &token_with(&second)).await.0, 401);
     assert_eq!(check(&app, &w.gateway, &token_with(&secret)).await.0, 401);
+}
+
+/// A JWK Set server for the tests: answers `GET /jwks` with what it is told to, and counts
+/// the fetches.
+#[derive(Clone)]
+struct IdentityProvider {
+    answer: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    url: String,
+}
+
+impl IdentityProvider {
+    async fn start() -> IdentityProvider {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let idp = IdentityProvider {
+            answer: Default::default(),
+            fetches: Default::default(),
+            url: format!("http://{}/jwks", listener.local_addr().unwrap()),
+        };
+        let served = idp.clone();
+        let app = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get(move || {
+                let served = served.clone();
+                async move {
+                    served
+                        .fetches
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (status, body) = served.answer.lock().unwrap().clone();
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        [("content-type", "application/json")],
+                        body,
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        idp
+    }
+
+    /// Serves the test keys named, each under its own key ID.
+    fn serve(&self, kids: &[&str]) {
+        let keys: Vec<Value> = kids
+            .iter()
+            .map(|kid| {
+                let file = if *kid == "b" {
+                    "es256-b-public.jwk"
+                } else {
+                    "es256-public.jwk"
+                };
+                let mut key: Value = serde_json::from_str(&fixture(file)).unwrap();
+                key["kid"] = json!(kid);
+                key["use"] = json!("sig");
+                key
+            })
+            .collect();
+        *self.answer.lock().unwrap() = (200, json!({ "keys": keys }).to_string());
+    }
+
+    fn fail(&self) {
+        *self.answer.lock().unwrap() = (503, "down".into());
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// An ES256 token of alice under key ID `kid`, signed with the key the test serves under it
+/// (`b`: the rotated-in key); `n` makes it a distinct token.
+fn es256_kid(kid: &str, n: i64) -> String {
+    let file = if kid == "b" {
+        "es256-b-private.pem"
+    } else {
+        "es256-private.pem"
+    };
+    let key = EncodingKey::from_ec_pem(fixture(file).as_bytes()).unwrap();
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid.into());
+    let claims = claims("alice", |c| {
+        c.insert("jti".into(), json!(n));
+    });
+    encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_an_outage() {
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "jwks-gw").await;
+    let idp = IdentityProvider::start().await;
+    idp.serve(&["a"]);
+
+    let made = create(
+        &app,
+        &admin,
+        &gw.alice,
+        "alice-jwks",
+        json!({"issuer": ISSUER, "audience": "gateway", "keySource": "JwksUrl",
+               "jwksUrl": idp.url, "jwksRefreshSecs": 60, "algorithms": ["ES256"]}),
+    )
+    .await;
+    let made = ok(&made).clone();
+    assert_eq!(made["secret"], "");
+    assert_eq!(made["credential"]["jwt"]["jwksUrl"], json!(idp.url));
+    assert_eq!(made["credential"]["jwt"]["jwksRefreshSecs"], 60);
+    assert_eq!(made["credential"]["jwt"]["keySource"], "JwksUrl");
+
+    // The first token makes the check fetch the set, and passes.
+    until(&app, &gw.id, || es256_kid("a", 1), 200, "a key of the set").await;
+    assert_eq!(idp.fetches(), 1, "fetched once, then kept");
+    for n in 2..12 {
+        assert_eq!(check(&app, &gw.id, &es256_kid("a", n)).await.0, 200);
+    }
+    assert_eq!(idp.fetches(), 1, "tokens of a key it holds fetch nothing");
+    // The key named but another's signature: refused like any bad token.
+    let forged = {
+        let key = EncodingKey::from_ec_pem(fixture("es256-b-private.pem").as_bytes()).unwrap();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("a".into());
+        encode(&header, &claims("alice", |_| {}), &key).unwrap()
+    };
+    assert_eq!(check(&app, &gw.id, &forged).await.0, 401);
+
+    // The identity provider rotates to key `b`: the check fetches the set again for the key
+    // ID it lacks (at most once per 10 s), then `a`'s tokens, even one it verified, stop.
+    idp.serve(&["b"]);
+    let started = Instant::now();
+    loop {
+        let (status, name, _) = check(&app, &gw.id, &es256_kid("b", 100)).await;
+        if status == 200 {
+            assert_eq!(name.as_deref(), Some("alice"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the rotated-in key is still refused"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(check(&app, &gw.id, &es256_kid("a", 1)).await.0, 401);
+    assert_eq!(check(&app, &gw.id, &es256_kid("a", 500)).await.0, 401);
+    let after_rotation = idp.fetches();
+    assert!(after_rotation >= 2, "fetched for the new key");
+
+    // Key IDs nobody holds cannot make the check fetch at every request.
+    for n in 0..30 {
+        assert_eq!(
+            check(&app, &gw.id, &es256_kid(&format!("x{n}"), n)).await.0,
+            401
+        );
+    }
+    assert!(
+        idp.fetches() <= after_rotation + 1,
+        "{} fetches for 30 unknown key IDs",
+        idp.fetches() - after_rotation
+    );
+
+    // The URL goes down: the set fetched keeps verifying (for a day after its fetch).
+    idp.fail();
+    for n in 200..205 {
+        assert_eq!(check(&app, &gw.id, &es256_kid("b", n)).await.0, 200);
+    }
 }

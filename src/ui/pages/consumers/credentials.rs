@@ -4,7 +4,8 @@
 //! Remove (typing its name confirms).
 
 use crate::domain::credentials::{
-    CredentialMethod, HmacAlgorithm, HmacValues, JwtAlgorithm, JwtInput, JwtKeySource, JwtValues,
+    jwks_url, CredentialMethod, HmacAlgorithm, HmacValues, JwtAlgorithm, JwtInput, JwtKeySource,
+    JwtValues,
 };
 use crate::domain::inputs::{HmacInput, JwtCredentialInput, NewCredential};
 use crate::domain::records::{Consumer, CreatedCredential, Credential};
@@ -44,6 +45,8 @@ const FIELDS: &[&str] = &[
     "Algorithms",
     "MaxLifetime",
     "PublicKey",
+    "JwksUrl",
+    "JwksRefresh",
 ];
 
 /// A number of seconds as typed: empty is none; anything but a whole number is an error.
@@ -64,6 +67,8 @@ struct JwtForm {
     source: RwSignal<JwtKeySource>,
     algorithm: RwSignal<String>,
     public_key: RwSignal<String>,
+    jwks_url: RwSignal<String>,
+    jwks_refresh: RwSignal<String>,
     lifetime: RwSignal<String>,
     skew: RwSignal<String>,
 }
@@ -78,6 +83,8 @@ impl JwtForm {
             source: RwSignal::new(JwtKeySource::PublicKey),
             algorithm: RwSignal::new(JwtAlgorithm::ES256.as_str().to_owned()),
             public_key: RwSignal::new(String::new()),
+            jwks_url: RwSignal::new(String::new()),
+            jwks_refresh: RwSignal::new(String::new()),
             lifetime: RwSignal::new(String::new()),
             skew: RwSignal::new(String::new()),
         }
@@ -117,7 +124,26 @@ impl JwtForm {
             max_lifetime_secs: lifetime,
             clock_skew_secs: skew,
         };
-        JwtValues::parse(&input, self.source.get()).err()
+        if let Err(e) = JwtValues::parse(&input, self.source.get()) {
+            return Some(e);
+        }
+        if self.source.get() != JwtKeySource::JwksUrl {
+            return None;
+        }
+        let refresh = seconds_typed(&self.jwks_refresh.get())
+            .map_err(|_| ("JwksRefresh", "Enter a whole number of seconds.".to_owned()));
+        let refresh = match refresh {
+            Err(e) => return Some(e),
+            Ok(r) => r,
+        };
+        let url = self.jwks_url.get();
+        // An empty URL only once the form is sent, as the issuer.
+        let url = if url.trim().is_empty() {
+            "https://-"
+        } else {
+            url.as_str()
+        };
+        jwks_url(url, refresh).err()
     }
 
     fn input(&self) -> JwtCredentialInput {
@@ -132,6 +158,12 @@ impl JwtForm {
             key_source: self.source.get_untracked(),
             public_key: (self.source.get_untracked() == JwtKeySource::PublicKey)
                 .then(|| self.public_key.get_untracked()),
+            jwks_url: (self.source.get_untracked() == JwtKeySource::JwksUrl)
+                .then(|| self.jwks_url.get_untracked()),
+            jwks_refresh_secs: seconds_typed(&self.jwks_refresh.get_untracked())
+                .ok()
+                .flatten()
+                .filter(|_| self.source.get_untracked() == JwtKeySource::JwksUrl),
         }
     }
 }
@@ -245,8 +277,11 @@ pub fn AddCredentialDialog(
         CredentialMethod::Jwt => {
             !name.get().trim().is_empty()
                 && !jwt.issuer.get().trim().is_empty()
-                && (jwt.source.get() != JwtKeySource::PublicKey
-                    || !jwt.public_key.get().trim().is_empty())
+                && match jwt.source.get() {
+                    JwtKeySource::PublicKey => !jwt.public_key.get().trim().is_empty(),
+                    JwtKeySource::JwksUrl => !jwt.jwks_url.get().trim().is_empty(),
+                    JwtKeySource::GeneratedSecret => true,
+                }
         }
         _ => !chosen.get().is_empty(),
     });
@@ -265,13 +300,18 @@ pub fn AddCredentialDialog(
             <div class="field">
                 <label for="jwt-key-source">"Verification key"</label>
                 <select id="jwt-key-source" on:change=move |ev| {
-                    jwt.source.set(if event_target_value(&ev) == "GeneratedSecret" { JwtKeySource::GeneratedSecret } else { JwtKeySource::PublicKey });
+                    jwt.source.set(match event_target_value(&ev).as_str() {
+                        "GeneratedSecret" => JwtKeySource::GeneratedSecret,
+                        "JwksUrl" => JwtKeySource::JwksUrl,
+                        _ => JwtKeySource::PublicKey,
+                    });
                 }>
                     <option value="PublicKey" selected=move || jwt.source.get() == JwtKeySource::PublicKey>"Public key (PEM or JWK)"</option>
+                    <option value="JwksUrl" selected=move || jwt.source.get() == JwtKeySource::JwksUrl>"JWKS URL (fetched and refreshed)"</option>
                     <option value="GeneratedSecret" selected=move || jwt.source.get() == JwtKeySource::GeneratedSecret>"Generated secret (HS256)"</option>
                 </select>
             </div>
-            {move || (jwt.source.get() == JwtKeySource::PublicKey).then(|| view! {
+            {move || (jwt.source.get() != JwtKeySource::GeneratedSecret).then(|| view! {
                 <div class="field">
                     <label for="jwt-algorithm">"Token algorithm"</label>
                     <select id="jwt-algorithm" on:change=move |ev| jwt.algorithm.set(event_target_value(&ev))>
@@ -280,8 +320,17 @@ pub fn AddCredentialDialog(
                         }).collect_view()}
                     </select>
                 </div>
-                <TextField id="jwt-public-key" label="Public key" value=jwt.public_key error=jwt_error(jwt, server, "PublicKey") multiline=true required=true />
             })}
+            {move || match jwt.source.get() {
+                JwtKeySource::PublicKey => view! {
+                    <TextField id="jwt-public-key" label="Public key" value=jwt.public_key error=jwt_error(jwt, server, "PublicKey") multiline=true required=true />
+                }.into_any(),
+                JwtKeySource::JwksUrl => view! {
+                    <TextField id="jwt-jwks-url" label="JWKS URL" value=jwt.jwks_url error=jwt_error(jwt, server, "JwksUrl") required=true />
+                    <TextField id="jwt-jwks-refresh" label="JWKS refresh interval in seconds (60–86400, default 300)" value=jwt.jwks_refresh error=jwt_error(jwt, server, "JwksRefresh") />
+                }.into_any(),
+                JwtKeySource::GeneratedSecret => ().into_any(),
+            }}
             <TextField id="jwt-lifetime" label="Longest token lifetime in seconds (default 86400)" value=jwt.lifetime error=jwt_error(jwt, server, "MaxLifetime") />
             <TextField id="jwt-skew" label="Clock skew in seconds (0–300, default 60)" value=jwt.skew error=jwt_error(jwt, server, "ClockSkew") />
         }
