@@ -75,7 +75,7 @@ test('an HMAC credential: added with its secret shown once, disabled, enabled, r
   await expectAudited(page, 'Credential', 'CreateCredential', 'name=e2e-signing', ['UpdateCredential', 'RotateCredential', 'DeleteCredential']);
 });
 
-test('a JWT credential: a public key with inline checks, and a generated secret shown once and rotated', async ({ page }) => {
+test('a JWT credential: a public key with inline checks, a generated secret shown once and rotated, a JWKS URL', async ({ page }) => {
   const publicKey = readFileSync(join(__dirname, '..', '..', 'tests', 'fixtures', 'jwt', 'es256-public.pem'), 'utf8');
   await signIn(page);
   await openDemoConsumers(page);
@@ -129,7 +129,27 @@ test('a JWT credential: a public key with inline checks, and a generated secret 
   expect(rotated).not.toBe(secret);
   await rotate.getByRole('button', { name: 'Done' }).click();
 
-  for (const name of ['e2e-idp', 'e2e-hs256']) {
+  // A JWKS URL: checked inline (https://, or http:// to this machine only), then added.
+  await panel.getByRole('button', { name: 'Add Credential' }).click();
+  await add.getByLabel('Authentication method').selectOption({ label: 'JWT' });
+  await add.getByLabel('Credential name').fill('e2e-jwks');
+  await add.getByLabel('Issuer (iss)').fill('https://login.example');
+  await add.getByLabel('Verification key').selectOption({ label: 'JWKS URL (fetched and refreshed)' });
+  await expect(add.getByLabel('Public key')).toHaveCount(0);
+  await add.getByRole('textbox', { name: 'JWKS URL', exact: true }).fill('http://login.example/jwks');
+  await expect(add.locator('#jwt-jwks-url-error')).toContainText('https://');
+  await add.getByRole('textbox', { name: 'JWKS URL', exact: true }).fill('https://login.example/.well-known/jwks.json');
+  await add.getByLabel(/JWKS refresh interval/).fill('30');
+  await expect(add.locator('#jwt-jwks-refresh-error')).toContainText('60');
+  await add.getByLabel(/JWKS refresh interval/).fill('600');
+  await add.getByLabel('Token algorithm').selectOption('RS256');
+  await add.getByRole('button', { name: 'OK' }).click();
+  await expect(add).toBeHidden();
+  const jwksRow = panel.getByRole('row', { name: /e2e-jwks/ });
+  await expect(jwksRow).toContainText('JWT');
+  await expect(jwksRow).toContainText('https://login.example');
+
+  for (const name of ['e2e-idp', 'e2e-hs256', 'e2e-jwks']) {
     await panel.getByRole('button', { name: `Remove ${name}` }).click();
     const remove = page.getByRole('dialog', { name: 'Remove Credential' });
     await remove.getByLabel(/Enter the credential name/).fill(name);

@@ -6,6 +6,7 @@
 
 use crate::access::gateway;
 use crate::common::{ok, proxy_headers_trusted, refused, spawn_app_with, TestApp};
+use crate::enforcement::{console_addr, Nginx};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -313,6 +314,14 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
         bodies.insert(body);
     }
     assert_eq!(bodies.len(), 1, "every refusal answers alike: {bodies:?}");
+    // The same through the real nginx, configured as the README says.
+    let proxy = Nginx::start(console_addr(&app), Some(&gw.id));
+    let (status, body) = through(&proxy, es256(&claims("alice", |_| {}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("consumer={}", gw.alice)), "{body}");
+    for (what, token) in &bad {
+        assert_eq!(through(&proxy, token.clone()).await.0, 401, "{what}, through nginx");
+    }
     // Within the skew an expired token still passes.
     let grace = es256(&claims("alice", |c| {
         c.insert("exp".into(), json!(t - 10));
@@ -387,6 +396,18 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
     .await;
 }
 
+/// A model API call through `proxy` with a bearer token: nginx's status and the backend's
+/// echo of what reached it.
+async fn through(proxy: &Nginx, token: String) -> (u16, String) {
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/v1/chat/completions", proxy.port))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
 /// The DER bytes of a PEM block.
 fn pem_body(pem: &str) -> Vec<u8> {
     use base64::Engine as _;
@@ -399,7 +420,7 @@ fn pem_body(pem: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_generated_hs256_secret_is_shown_once_rotates_with_a_grace_period_and_works_through_nginx(
 ) {
-    use crate::enforcement::{console_addr, Nginx, World};
+    use crate::enforcement::World;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let w = World::new(&app).await;
     let bob = w.holder(&app, "bob", true).await;
@@ -445,21 +466,9 @@ async fn a_generated_hs256_secret_is_shown_once_rotates_with_a_grace_period_and_
         )
     };
     let gw = Nginx::start(console_addr(&app), Some(&w.gateway));
-    let through = |token: String| {
-        let port = gw.port;
-        async move {
-            let res = reqwest::Client::new()
-                .get(format!("http://127.0.0.1:{port}/v1/chat/completions"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
     let started = Instant::now();
     let (status, body) = loop {
-        let got = through(token_with(&secret)).await;
+        let got = through(&gw, token_with(&secret)).await;
         if got.0 == 200 || started.elapsed() > Duration::from_secs(5) {
             break got;
         }
@@ -474,10 +483,10 @@ async fn a_generated_hs256_secret_is_shown_once_rotates_with_a_grace_period_and_
         body.contains("authorization= "),
         "the backend never sees the token: {body}"
     );
-    let (status, body) = through(token_with("gcjs_not-the-secret")).await;
+    let (status, body) = through(&gw, token_with("gcjs_not-the-secret")).await;
     assert_eq!(status, 401, "{body}");
     // bob's API key still works beside his token.
-    assert_eq!(through(bob.key.clone()).await.0, 200);
+    assert_eq!(through(&gw, bob.key.clone()).await.0, 200);
 
     // Rotated with a grace period: both secrets; at once: only the newest.
     let rotated = w
@@ -665,6 +674,11 @@ async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_
     }
     assert_eq!(check(&app, &gw.id, &es256_kid("a", 1)).await.0, 401);
     assert_eq!(check(&app, &gw.id, &es256_kid("a", 500)).await.0, 401);
+    // Through the real nginx: the rotated-in key passes, the rotated-out one does not.
+    let proxy = Nginx::start(console_addr(&app), Some(&gw.id));
+    let (status, body) = through(&proxy, es256_kid("b", 101)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(through(&proxy, es256_kid("a", 2)).await.0, 401);
     let after_rotation = idp.fetches();
     assert!(after_rotation >= 2, "fetched for the new key");
 
