@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessQuestion {
-    /// The API key, exactly as sent (Admins only: the answer tells whether it exists).
+    /// The API key, or a JWT (`eyJ…`), exactly as sent (Admins only: the answer tells
+    /// whether it exists; a token is verified as the check verifies it).
     #[serde(default)]
     pub key: Option<String>,
     /// Instead of a key: the consumer, `cs-…`.

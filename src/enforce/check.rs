@@ -139,8 +139,9 @@ fn verified(
         .any(|secret| signature::verify(sig.algorithm, secret, message.as_bytes(), &sig.signature))
 }
 
-/// Whether a JWT verifies with one of the credential's keys under its policy.
-fn token_verified(token: &str, key: &TokenKey<'_>, now: i64) -> bool {
+/// Whether a JWT verifies with one of the credential's keys under its policy (the access
+/// explainer verifies with it too).
+pub fn token_verified(token: &str, key: &TokenKey<'_>, now: i64) -> bool {
     key.keys
         .iter()
         .any(|k| jwt::verify(token, k, &key.policy, now.div_euclid(1000)))

@@ -914,6 +914,12 @@ impl Snapshot {
         Some((&**issuer, e))
     }
 
+    /// The ID (`cred-…`) of the credential whose tokens `peeked` claims to be.
+    pub fn token_credential_id(&self, peeked: &super::jwt::Unverified) -> Option<&str> {
+        self.token_entry(peeked)
+            .map(|(_, e)| self.key_ids.get(e.id))
+    }
+
     /// The JWKS URL (and its refresh interval, ms) that verifies `peeked`, when an enabled
     /// credential of that source claims it: the check makes sure it is fetched before it
     /// decides (see `super::jwks::Jwks::ready`).

@@ -47,7 +47,12 @@ pub async fn explain(
             if !actor.user.can_write() {
                 return Err(AppError::Forbidden);
             }
-            Asked::Key(key_hash(key.trim().as_bytes()))
+            let key = key.trim();
+            if crate::enforce::jwt::looks_like_jwt(key.as_bytes()) {
+                Asked::Token(key.to_owned(), crate::enforce::jwt::peek(key))
+            } else {
+                Asked::Key(key_hash(key.as_bytes()))
+            }
         }
         (None, Some(c), None) => {
             Asked::Consumer(parse_id(IdKind::Consumer, &c)?.as_str().to_owned())
@@ -91,6 +96,17 @@ pub async fn explain(
         .snapshot(&gateway.id)
         .await
         .ok_or(AppError::Unavailable)?;
+    // A token of a JWKS URL's credential is judged with its key set, fetched first as the
+    // check would.
+    if let Asked::Token(_, Some(peeked)) = &asked {
+        let source = slot.read().jwks_source(peeked);
+        if let Some((url, refresh_ms)) = source {
+            enforcer
+                .jwks
+                .ready(&url, refresh_ms, peeked.kid.as_deref(), now_ms())
+                .await;
+        }
+    }
     let mut trace = Recording::default();
     let (decision, revision, windows, quotas) = {
         let snapshot = slot.read();
@@ -102,6 +118,24 @@ pub async fn explain(
                 trace.key = Some(KeyStep::Unknown);
                 Err(Refusal::UnknownKey)
             }
+            Asked::Token(token, Some(peeked)) => {
+                let now = now_ms();
+                snapshot
+                    .decide_token(
+                        peeked,
+                        &enforcer.jwks,
+                        |key| crate::enforce::check::token_verified(token, key, now),
+                        environment,
+                        path.as_deref(),
+                        now,
+                        &mut trace,
+                    )
+                    .map(|_| ())
+            }
+            Asked::Token(_, None) => {
+                trace.key = Some(KeyStep::Unknown);
+                Err(Refusal::BadToken)
+            }
             Asked::Consumer(id) => snapshot
                 .decide_for_consumer(id, environment, path.as_deref(), now_ms(), &mut trace)
                 .ok_or_else(|| AppError::not_found(IdKind::Consumer, id))?
@@ -110,6 +144,7 @@ pub async fn explain(
         // The rate limits that would apply next, read without taking anything.
         let key_id = match &asked {
             Asked::Key(Some(hash)) => snapshot.key_id(hash),
+            Asked::Token(_, Some(peeked)) => snapshot.token_credential_id(peeked),
             _ => None,
         };
         let now = crate::enforce::limits::now_ns();
@@ -184,6 +219,8 @@ struct WindowSeen {
 enum Asked {
     /// The key's hash; none for a value no key can have.
     Key(Option<[u8; 32]>),
+    /// A JWT, and what it says before it is verified (none: not a token the check reads).
+    Token(String, Option<crate::enforce::jwt::Unverified>),
     Consumer(String),
 }
 

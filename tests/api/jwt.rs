@@ -314,13 +314,30 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
         bodies.insert(body);
     }
     assert_eq!(bodies.len(), 1, "every refusal answers alike: {bodies:?}");
+    // The access check verifies a token as the check does: same decision, same consumer.
+    let explained = explain(&app, &admin, &gw.id, &es256(&claims("alice", |_| {}))).await;
+    assert_eq!(
+        (explained["allowed"].clone(), explained["status"].clone()),
+        (json!(true), json!(200)),
+        "{explained}"
+    );
+    assert_eq!(explained["consumer"]["name"], "alice");
+    assert_eq!(explained["key"]["found"], true);
+    for (what, token) in &bad {
+        let explained = explain(&app, &admin, &gw.id, token).await;
+        assert_eq!(explained["status"], 401, "{what}: {explained}");
+    }
     // The same through the real nginx, configured as the README says.
     let proxy = Nginx::start(console_addr(&app), Some(&gw.id));
     let (status, body) = through(&proxy, es256(&claims("alice", |_| {}))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("consumer={}", gw.alice)), "{body}");
     for (what, token) in &bad {
-        assert_eq!(through(&proxy, token.clone()).await.0, 401, "{what}, through nginx");
+        assert_eq!(
+            through(&proxy, token.clone()).await.0,
+            401,
+            "{what}, through nginx"
+        );
     }
     // Within the skew an expired token still passes.
     let grace = es256(&claims("alice", |c| {
@@ -396,11 +413,27 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
     .await;
 }
 
+/// The access check's answer for a request with `token` (an Admin asks).
+async fn explain(app: &TestApp, t: &str, gw: &str, token: &str) -> Value {
+    let answer = app
+        .rest(
+            Some(t),
+            "POST",
+            &format!("/v1/gateways/{gw}/authz/explain"),
+            Some(json!({"key": token, "path": "/v1/chat/completions"})),
+        )
+        .await;
+    ok(&answer).clone()
+}
+
 /// A model API call through `proxy` with a bearer token: nginx's status and the backend's
 /// echo of what reached it.
 async fn through(proxy: &Nginx, token: String) -> (u16, String) {
     let res = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{}/v1/chat/completions", proxy.port))
+        .get(format!(
+            "http://127.0.0.1:{}/v1/chat/completions",
+            proxy.port
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -679,6 +712,15 @@ async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_
     let (status, body) = through(&proxy, es256_kid("b", 101)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(through(&proxy, es256_kid("a", 2)).await.0, 401);
+    // And the access check says the same.
+    assert_eq!(
+        explain(&app, &admin, &gw.id, &es256_kid("b", 102)).await["status"],
+        200
+    );
+    assert_eq!(
+        explain(&app, &admin, &gw.id, &es256_kid("a", 3)).await["status"],
+        401
+    );
     let after_rotation = idp.fetches();
     assert!(after_rotation >= 2, "fetched for the new key");
 

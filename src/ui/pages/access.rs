@@ -61,7 +61,7 @@ pub fn AccessCheckPage() -> impl IntoView {
             </div>
             {move || (running.get() && can_write()).then(|| view! {
                 <div class="field">
-                    <label for="access-key">"Or an API key"</label>
+                    <label for="access-key">"Or an API key or a JWT"</label>
                     <input id="access-key" type="password" autocomplete="off"
                         prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />
                 </div>
