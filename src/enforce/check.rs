@@ -196,16 +196,8 @@ async fn check(
     }) else {
         return refuse(Refusal::UnknownInstance);
     };
-    // A token of a JWKS URL's credential: its key set is fetched first if it must be (never
-    // with the snapshot's lock held).
     if let Credential::Token(_, peeked) = &credential {
-        let source = slot.read().jwks_source(peeked);
-        if let Some((url, refresh_ms)) = source {
-            enforcer
-                .jwks
-                .ready(&url, refresh_ms, peeked.kid.as_deref(), now_ms())
-                .await;
-        }
+        slot.ready_for_token(&enforcer.jwks, peeked).await;
     }
     let raw_uri = original_uri(settings.request_uri, &uri, &headers);
     let path = raw_uri

@@ -113,6 +113,17 @@ impl Slot {
     fn revision(&self) -> i64 {
         self.read().revision
     }
+
+    /// Before a token is decided on: the key set of the JWKS URL whose credential `peeked`
+    /// claims is fetched if it must be (see `jwks::Jwks::ready`), never with the snapshot's
+    /// lock held; nothing for a token of any other credential.
+    pub async fn ready_for_token(&self, jwks: &Arc<jwks::Jwks>, peeked: &jwt::Unverified) {
+        let source = self.read().jwks_source(peeked);
+        if let Some((url, refresh_ms)) = source {
+            jwks.ready(&url, refresh_ms, peeked.kid.as_deref(), now_ms())
+                .await;
+        }
+    }
 }
 
 #[derive(Default)]

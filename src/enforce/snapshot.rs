@@ -77,6 +77,7 @@ struct HmacEntry {
 
 /// A JWT credential, among its issuer's in `Snapshot::jwt`.
 struct JwtEntry {
+    issuer: Box<str>,
     consumer: u32,
     /// Where the credential's ID is in the snapshot's `key_ids`.
     id: u32,
@@ -109,6 +110,13 @@ enum EntryKeys {
         refresh_ms: i64,
         generation: std::sync::atomic::AtomicU64,
     },
+}
+
+/// Where `Snapshot::jwt` keeps the credentials of `issuer` whose `claim` must be `value`
+/// (none of the three holds a control character: the domain refuses them in the first two
+/// and in a stored value, so a token's value with one finds nothing).
+fn jwt_key(issuer: &str, claim: &str, value: &str) -> String {
+    [issuer, claim, value].join("\0")
 }
 
 /// Verified tokens by SHA-256 (see `JwtEntry::verified`).
@@ -328,8 +336,12 @@ pub struct Snapshot {
     quotas: Map<Box<str>, Vec<Quota>>,
     /// HMAC credentials by access key ID.
     hmac: Map<Box<str>, HmacEntry>,
-    /// JWT credentials by issuer.
+    /// JWT credentials by issuer, consumer claim and the value it must have (`jwt_key`):
+    /// a token finds its credential in one lookup per claim its issuer's credentials use,
+    /// however many consumers that issuer has.
     jwt: Map<Box<str>, Vec<JwtEntry>>,
+    /// The consumer claims the JWT credentials of each issuer use (most use only `sub`).
+    jwt_claims: Map<Box<str>, Vec<Box<str>>>,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -881,10 +893,15 @@ impl Snapshot {
             ),
         };
         let id = self.key_ids.push(&j.id);
+        let claims = self.jwt_claims.entry(j.issuer.as_str().into()).or_default();
+        if !claims.iter().any(|c| **c == *j.consumer_claim) {
+            claims.push(j.consumer_claim.as_str().into());
+        }
         self.jwt
-            .entry(j.issuer.as_str().into())
+            .entry(jwt_key(&j.issuer, &j.consumer_claim, &j.subject).into())
             .or_default()
             .push(JwtEntry {
+                issuer: j.issuer.as_str().into(),
                 consumer,
                 id,
                 enabled: j.enabled,
@@ -906,12 +923,14 @@ impl Snapshot {
 
     /// The credential whose tokens `peeked` claims to be: by its issuer and consumer claim.
     fn token_entry(&self, peeked: &super::jwt::Unverified) -> Option<(&str, &JwtEntry)> {
-        let (issuer, list) = self.jwt.get_key_value(peeked.issuer.as_str())?;
-        let e = list.iter().find(|e| {
-            super::jwt::claim_text(&peeked.claims, &e.consumer_claim).as_deref()
-                == Some(&*e.subject)
+        let claims = self.jwt_claims.get(peeked.issuer.as_str())?;
+        let e = claims.iter().find_map(|claim| {
+            let value = super::jwt::claim_text(&peeked.claims, claim)?;
+            self.jwt
+                .get(jwt_key(&peeked.issuer, claim, &value).as_str())?
+                .first()
         })?;
-        Some((&**issuer, e))
+        Some((&*e.issuer, e))
     }
 
     /// The ID (`cred-…`) of the credential whose tokens `peeked` claims to be.
@@ -1100,6 +1119,14 @@ impl Snapshot {
                 list.retain(|e| e.consumer != idx);
             }
             self.jwt.retain(|_, list| !list.is_empty());
+            // The claims still in use, per issuer (the consumer's own are added back below).
+            self.jwt_claims.clear();
+            for e in self.jwt.values().flatten() {
+                let claims = self.jwt_claims.entry(e.issuer.clone()).or_default();
+                if !claims.contains(&e.consumer_claim) {
+                    claims.push(e.consumer_claim.clone());
+                }
+            }
         }
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
@@ -1178,11 +1205,12 @@ impl Snapshot {
                 k.expires_at
             ));
         }
-        for (issuer, list) in &self.jwt {
+        for list in self.jwt.values() {
             for e in list {
                 let c = &self.consumers[e.consumer as usize];
                 out.push(format!(
-                    "jwt {issuer} {}={} {} {} {} {:?} {:?} {} {} {}",
+                    "jwt {} {}={} {} {} {} {:?} {:?} {} {} {}",
+                    e.issuer,
                     e.consumer_claim,
                     e.subject,
                     c.id,
@@ -2214,6 +2242,66 @@ mod tests {
         rows.revision = 8;
         s.apply(slices(&rows, &["cs-alice"], &[]));
         assert!(!decide(&s, false, NOW + 1));
+    }
+
+    #[test]
+    fn a_token_finds_its_credential_by_any_claim_its_issuer_uses_until_a_patch_drops_it() {
+        let by_client_id = || {
+            let mut r = rows(true);
+            let bob = r.jwt.iter_mut().find(|j| j.id == "cred-jwt-bob").unwrap();
+            bob.consumer_claim = "client_id".into();
+            bob.subject = "bob-client".into();
+            r
+        };
+        let mut s = Snapshot::build(by_client_id());
+        let token = |claims: serde_json::Value| crate::enforce::jwt::Unverified {
+            algorithm: jsonwebtoken::Algorithm::HS256,
+            kid: None,
+            hash: [3; 32],
+            issuer: "https://idp.one".into(),
+            claims: claims.as_object().unwrap().clone(),
+        };
+        let whose = |s: &Snapshot, claims: serde_json::Value| {
+            s.token_credential_id(&token(claims)).map(str::to_owned)
+        };
+        use serde_json::json;
+        assert_eq!(
+            whose(&s, json!({"client_id": "bob-client"})).as_deref(),
+            Some("cred-jwt-bob")
+        );
+        assert_eq!(
+            whose(&s, json!({"sub": "alice", "client_id": "nobody"})).as_deref(),
+            Some("cred-jwt-alice")
+        );
+        assert_eq!(
+            whose(&s, json!({"sub": "bob-client"})),
+            None,
+            "bob's is by client_id"
+        );
+        assert_eq!(
+            whose(&s, json!({"client_id": "alice"})),
+            None,
+            "alice's is by sub"
+        );
+        assert_eq!(
+            whose(&s, json!({"sub": "alice\0sub\0alice"})),
+            None,
+            "a value cannot reach into another's key"
+        );
+        // bob's credential is removed: nothing under this issuer is found by client_id.
+        let without_bob = || {
+            let mut r = by_client_id();
+            r.jwt.retain(|j| j.id != "cred-jwt-bob");
+            r.revision = 8;
+            r
+        };
+        s.apply(slices(&without_bob(), &["cs-bob"], &[]));
+        assert_eq!(whose(&s, json!({"client_id": "bob-client"})), None);
+        assert_eq!(
+            whose(&s, json!({"sub": "alice"})).as_deref(),
+            Some("cred-jwt-alice")
+        );
+        assert_eq!(s.canonical(), Snapshot::build(without_bob()).canonical());
     }
 
     #[test]

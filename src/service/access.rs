@@ -99,13 +99,7 @@ pub async fn explain(
     // A token of a JWKS URL's credential is judged with its key set, fetched first as the
     // check would.
     if let Asked::Token(_, Some(peeked)) = &asked {
-        let source = slot.read().jwks_source(peeked);
-        if let Some((url, refresh_ms)) = source {
-            enforcer
-                .jwks
-                .ready(&url, refresh_ms, peeked.kid.as_deref(), now_ms())
-                .await;
-        }
+        slot.ready_for_token(&enforcer.jwks, peeked).await;
     }
     let mut trace = Recording::default();
     let (decision, revision, windows, quotas) = {
