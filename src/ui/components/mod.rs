@@ -24,7 +24,7 @@ pub use list_page::{columns, ListTable, Toolbar};
 pub use list_query::ListQuery;
 pub use notice::{notify, Notice, Notices};
 pub use pager::Pager;
-pub use reveal::{SecretReveal, GRACE_PERIODS};
+pub use reveal::{RotateDialog, Rotation, SecretReveal, GRACE_PERIODS};
 pub use search_select::{Matches, SearchSelect};
 pub use time::LocalTime;
 

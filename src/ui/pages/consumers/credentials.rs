@@ -16,8 +16,8 @@ use crate::server_fns::credentials::{
 };
 use crate::server_fns::keys::list_keys;
 use crate::ui::components::{
-    notify, save, send, typed_name_error, DeleteDialog, Dialog, Form, SecretReveal, TextField,
-    TypedConfirmation, GRACE_PERIODS,
+    notify, save, send, typed_name_error, DeleteDialog, Dialog, Form, RotateDialog, Rotation,
+    SecretReveal, TextField, TypedConfirmation,
 };
 use leptos::prelude::*;
 
@@ -418,45 +418,26 @@ pub fn RotateCredentialDialog(
     #[prop(into)] on_close: Callback<()>,
     #[prop(into)] on_done: Callback<()>,
 ) -> impl IntoView {
-    let grace = RwSignal::new(0i64);
-    let server = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
-    let revealed = RwSignal::new(None::<String>);
     let id = credential.credential_id.clone();
-    let submit = Callback::new(move |_: ()| {
-        let change = rotate_credential(id.clone(), grace.get_untracked());
-        send(pending, server, change, move |created| {
-            notify(
-                false,
-                format!("Credential {} rotated.", created.credential.name),
-            );
-            revealed.set(Some(created.secret));
-        });
-    });
-    let name = credential.name.clone();
-    view! {
-        <Dialog title="Rotate Credential" on_close=on_close>
-            {move || match revealed.get() {
-                None => {
-                    let name = name.clone();
-                    view! {
-                    <Form on_close=on_close on_submit=submit pending=pending server=server>
-                        <p>"Give the credential " <strong>{name.clone()}</strong> " a new secret key. Its access key ID stays the same."</p>
-                        <div class="field">
-                            <label for="rotate-credential-grace">"The old secret keeps working for"</label>
-                            <select id="rotate-credential-grace" on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(0))>
-                                {GRACE_PERIODS.iter().map(|(s, label)| view! { <option value=s.to_string()>{*label}</option> }).collect_view()}
-                            </select>
-                        </div>
-                    </Form>
-                }.into_any()
-                }
-                Some(secret) => view! {
-                    <SecretReveal id="rotated-credential-secret" label="New secret key" value=secret sealed=true on_done=on_done />
-                }.into_any(),
-            }}
-        </Dialog>
-    }
+    let rotation = Rotation {
+        noun: "Credential",
+        what_happens: match credential.method {
+            CredentialMethod::Jwt => {
+                " a new token secret (HS256). Its issuer and settings stay the same."
+            }
+            _ => " a new secret key. Its access key ID stays the same.",
+        },
+        grace_id: "rotate-credential-grace",
+        grace_label: "The old secret keeps working for",
+        reveal_id: "rotated-credential-secret",
+        reveal_label: "New secret key",
+        sealed: true,
+    };
+    let rotate = move |grace| {
+        let change = rotate_credential(id.clone(), grace);
+        async move { change.await.map(|created| created.secret) }
+    };
+    view! { <RotateDialog rotation=rotation name=credential.name rotate=rotate on_close=on_close on_done=on_done /> }
 }
 
 #[component]
