@@ -23,7 +23,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 /// How long a fetch may take, connection included.
@@ -111,7 +111,8 @@ impl Source {
 /// The key sets of every JWKS URL the check has met, by URL.
 #[derive(Default)]
 pub struct Jwks {
-    sources: Mutex<HashMap<Box<str>, Arc<Source>>>,
+    /// Read at every token of a JWKS credential; written when a URL is first met.
+    sources: RwLock<HashMap<Box<str>, Arc<Source>>>,
     generations: AtomicU64,
     client: OnceLock<Result<reqwest::Client, String>>,
 }
@@ -124,13 +125,21 @@ impl std::fmt::Debug for Jwks {
 
 impl Jwks {
     fn source(&self, url: &str) -> Arc<Source> {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = self
+            .sources
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(url)
+        {
+            return s.clone();
+        }
+        let mut sources = self.sources.write().unwrap_or_else(|e| e.into_inner());
         sources.entry(url.into()).or_default().clone()
     }
 
     /// The set of `url` as last fetched, if it ever was.
     pub fn keys(&self, url: &str) -> Option<Arc<KeySet>> {
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let sources = self.sources.read().unwrap_or_else(|e| e.into_inner());
         sources.get(url).and_then(|s| s.current())
     }
 
