@@ -3,10 +3,10 @@
 
 use super::{required, Answer, Body, Ctx, Data, Empty, Envelope, ErrorResponses, Params};
 use crate::domain::inputs::{CredentialUpdate, KeyRotation, NewCredential};
-use crate::domain::records::{ConsumerCredential, CreatedCredential};
+use crate::domain::records::{ConsumerCredential, CreatedCredential, JwksStatus};
 use crate::service::credentials;
 use crate::state::AppState;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             delete_credential
         ))
         .routes(routes!(rotate_credential))
+        .routes(routes!(jwks_status, fetch_jwks))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -100,5 +101,35 @@ async fn rotate_credential(
 ) -> Answer<CreatedCredential> {
     Ok(Data(
         credentials::rotate_credential(&ctx.db, &ctx.actor, &id, input).await?,
+    ))
+}
+
+/// What this replica holds of a JWKS credential's key set: when it was fetched, its key IDs,
+/// until when it verifies if the URL stays down, and why the last fetch failed if it did.
+/// Each replica fetches its own set.
+#[utoipa::path(get, path = "/v1/credentials/{credentialId}/jwks", tag = "Consumers",
+    params(("credentialId" = String, Path, description = "cred-…")),
+    responses((status = 200, body = Envelope<JwksStatus>), ErrorResponses))]
+async fn jwks_status(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<JwksStatus> {
+    Ok(Data(
+        credentials::jwks_status(&ctx.db, &state.enforcer.jwks, &ctx.actor, &id, false).await?,
+    ))
+}
+
+/// Fetch a JWKS credential's key set now (Admins), and answer what this replica then holds.
+#[utoipa::path(post, path = "/v1/credentials/{credentialId}/jwks", tag = "Consumers",
+    params(("credentialId" = String, Path, description = "cred-…")),
+    responses((status = 200, body = Envelope<JwksStatus>), ErrorResponses))]
+async fn fetch_jwks(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<JwksStatus> {
+    Ok(Data(
+        credentials::jwks_status(&ctx.db, &state.enforcer.jwks, &ctx.actor, &id, true).await?,
     ))
 }

@@ -256,6 +256,25 @@ pub struct ConsumerCredential {
     pub version: i64,
 }
 
+/// What this replica holds of a JWKS URL's key set: each replica's check fetches its own,
+/// so another replica may be a fetch ahead or behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JwksStatus {
+    pub jwks_url: String,
+    /// When the set in use was fetched (ms since the epoch); none before a fetch succeeded.
+    pub fetched_at: Option<i64>,
+    /// Until when that set verifies if no fetch succeeds again (ms).
+    pub usable_until: Option<i64>,
+    /// The key IDs of the set in use (empty text for a key without one).
+    pub key_ids: Vec<String>,
+    /// When a fetch was last tried (ms).
+    pub last_attempt_at: Option<i64>,
+    /// Why the last fetch failed; none when it succeeded or none was tried.
+    pub last_error: Option<String>,
+}
+
 /// A credential just made or rotated: the only answer that ever carries its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -96,6 +96,8 @@ struct Source {
     last_attempt: AtomicI64,
     /// Whether the last fetch failed.
     failing: AtomicBool,
+    /// Why it failed, for the Admin who asks.
+    last_error: std::sync::Mutex<Option<String>>,
     /// True while a background refresh runs.
     refreshing: AtomicBool,
     /// One fetch at a time; a request that waits for one shares its result.
@@ -189,10 +191,12 @@ impl Jwks {
         match self.download(url).await.and_then(|body| parse(&body)) {
             Ok((keys, digest)) => {
                 source.failing.store(false, Ordering::Relaxed);
+                *source.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.keep(source, keys, digest, started);
             }
             Err(why) => {
                 source.failing.store(true, Ordering::Relaxed);
+                *source.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
                 let kept = source.current().map(|s| s.good_until());
                 tracing::warn!(
                     jwks_url = %url,
@@ -200,6 +204,41 @@ impl Jwks {
                     "a JWKS URL could not be fetched: {why}"
                 );
             }
+        }
+    }
+
+    /// Fetches the set of `url` now (an Admin asked), sharing a fetch already under way.
+    pub async fn fetch_now(&self, url: &str) {
+        let source = self.source(url);
+        let last = source.last_attempt.load(Ordering::Relaxed);
+        self.fetch(url, &source, last).await;
+    }
+
+    /// What this replica holds of the set of `url`, and how its last fetch went.
+    pub fn status(&self, url: &str) -> crate::domain::records::JwksStatus {
+        let source = self.source(url);
+        let current = source.current();
+        let last = source.last_attempt.load(Ordering::Relaxed);
+        let last_error = source
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        crate::domain::records::JwksStatus {
+            jwks_url: url.to_owned(),
+            fetched_at: current.as_ref().map(|s| s.fetched_at),
+            usable_until: current.as_ref().map(|s| s.good_until()),
+            key_ids: current
+                .as_ref()
+                .map(|s| {
+                    s.keys
+                        .iter()
+                        .map(|k| k.kid.as_deref().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            last_attempt_at: (last > 0).then_some(last),
+            last_error,
         }
     }
 

@@ -185,6 +185,17 @@ pub async fn create_credential(
                 jwt.subject,
                 credentials::key_source_name(source)
             );
+            if let Some(other) = credentials::claiming(
+                &mut tx,
+                &credential.instance_id,
+                &jwt.issuer,
+                &jwt.consumer_claim,
+                &jwt.subject,
+            )
+            .await?
+            {
+                return Err(claimed(&jwt, &other));
+            }
             credential.jwt = Some(jwt);
             credentials::insert_jwt(&mut tx, &credential, &name.unique_key(), sealed.as_deref())
                 .await
@@ -194,6 +205,11 @@ pub async fn create_credential(
         if crate::store::breaks_foreign_key(&e) {
             // The consumer was deleted since it was read.
             AppError::not_found(IdKind::Consumer, consumer_id.as_str())
+        } else if crate::store::breaks_unique(&e, "subject") {
+            // Another credential for the same tokens was made since the look above.
+            AppError::Exists {
+                message: "A credential for the same issuer, claim and value was just made: one credential per issuer, claim and value in a gateway.".into(),
+            }
         } else {
             super::name_taken_in(e, "credential", &name, " for this consumer")
         }
@@ -217,6 +233,16 @@ enum Asked {
     ),
 }
 
+/// The refusal of a JWT credential whose tokens `other` already claims.
+fn claimed(jwt: &JwtSettings, other: &ConsumerCredential) -> AppError {
+    AppError::Exists {
+        message: format!(
+            "Tokens of {} whose {} is {} are already {}'s, by the credential {}: one credential per issuer, claim and value in a gateway.",
+            jwt.issuer, jwt.consumer_claim, jwt.subject, other.consumer.name, other.name
+        ),
+    }
+}
+
 /// A consumer's JWT and HMAC credentials, by name.
 pub async fn list_credentials(db: &Db, consumer_id: &str) -> AppResult<Vec<ConsumerCredential>> {
     let consumer = super::consumers::get_consumer(db, consumer_id).await?;
@@ -228,6 +254,30 @@ pub async fn get_credential(db: &Db, credential_id: &str) -> AppResult<ConsumerC
     let id = parse_id(IdKind::Credential, credential_id)?;
     let mut conn = db.reader().await?;
     load(&mut conn, &id).await
+}
+
+/// What this replica holds of a JWKS credential's key set; with `fetch`, fetched first
+/// (an Admin checking the URL: it is fetched at once, whatever the refresh interval).
+#[tracing::instrument(skip(db, jwks, actor), fields(actor = %actor.user.username))]
+pub async fn jwks_status(
+    db: &Db,
+    jwks: &crate::enforce::jwks::Jwks,
+    actor: &Actor,
+    credential_id: &str,
+    fetch: bool,
+) -> AppResult<crate::domain::records::JwksStatus> {
+    let credential = get_credential(db, credential_id).await?;
+    let url = credential.jwt.and_then(|j| j.jwks_url).ok_or_else(|| {
+        AppError::invalid(
+            "Method",
+            "Only a JWT credential verified with a JWKS URL has a key set.",
+        )
+    })?;
+    if fetch {
+        actor.admin()?;
+        jwks.fetch_now(&url).await;
+    }
+    Ok(jwks.status(&url))
 }
 
 /// Enables or disables a credential: a disabled one is refused by enforcement.

@@ -193,6 +193,33 @@ pub async fn get(
         .map(ConsumerCredential::from))
 }
 
+/// The JWT credential of the gateway whose tokens are those of `issuer` with `claim` =
+/// `subject`, if one is.
+pub async fn claiming(
+    conn: &mut impl Read,
+    instance_id: &str,
+    issuer: &str,
+    claim: &str,
+    subject: &str,
+) -> Result<Option<ConsumerCredential>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM credentials c JOIN consumers cs ON cs.id = c.consumer_id \
+         WHERE c.instance_id = $1 AND c.issuer = $2 AND c.consumer_claim = $3 AND c.subject = $4"
+    );
+    Ok(conn
+        .first::<Row>(
+            &sql,
+            &[
+                instance_id.into(),
+                issuer.into(),
+                claim.into(),
+                subject.into(),
+            ],
+        )
+        .await?
+        .map(ConsumerCredential::from))
+}
+
 /// A consumer's JWT and HMAC credentials, by name.
 pub async fn of_consumer(
     conn: &mut impl Read,

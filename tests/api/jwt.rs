@@ -185,6 +185,20 @@ async fn a_jwt_credential_with_a_public_key_lets_valid_tokens_through_and_refuse
         .as_str()
         .unwrap()
         .to_owned();
+    // bob's credential cannot claim alice's tokens (same issuer, claim and value).
+    refused(
+        &create(
+            &app,
+            &admin,
+            &gw.bob,
+            "bob-as-alice",
+            json!({"issuer": ISSUER, "subject": "alice", "keySource": "PublicKey",
+                   "publicKey": public, "algorithms": ["ES256"]}),
+        )
+        .await,
+        409,
+        "Conflict.Exists",
+    );
     let consumer = app
         .rest(
             Some(&admin),
@@ -672,6 +686,20 @@ async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_
     assert_eq!(made["credential"]["jwt"]["jwksUrl"], json!(idp.url));
     assert_eq!(made["credential"]["jwt"]["jwksRefreshSecs"], 60);
     assert_eq!(made["credential"]["jwt"]["keySource"], "JwksUrl");
+    let id = made["credential"]["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status_path = format!("/v1/credentials/{id}/jwks");
+    let nothing_yet = ok(&app.rest(Some(&admin), "GET", &status_path, None).await).clone();
+    assert_eq!(
+        (
+            nothing_yet["fetchedAt"].clone(),
+            nothing_yet["keyIds"].clone()
+        ),
+        (Value::Null, json!([])),
+        "{nothing_yet}"
+    );
 
     // The first token makes the check fetch the set, and passes.
     until(&app, &gw.id, || es256_kid("a", 1), 200, "a key of the set").await;
@@ -680,6 +708,10 @@ async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_
         assert_eq!(check(&app, &gw.id, &es256_kid("a", n)).await.0, 200);
     }
     assert_eq!(idp.fetches(), 1, "tokens of a key it holds fetch nothing");
+    let fetched = ok(&app.rest(Some(&admin), "GET", &status_path, None).await).clone();
+    assert_eq!(fetched["keyIds"], json!(["a"]), "{fetched}");
+    assert!(fetched["fetchedAt"].is_i64() && fetched["usableUntil"].is_i64());
+    assert_eq!(fetched["lastError"], Value::Null);
     // The key named but another's signature: refused like any bad token.
     let forged = {
         let key = EncodingKey::from_ec_pem(fixture("es256-b-private.pem").as_bytes()).unwrap();
@@ -742,4 +774,43 @@ async fn a_jwks_url_is_fetched_followed_through_a_key_rotation_and_kept_through_
     for n in 200..205 {
         assert_eq!(check(&app, &gw.id, &es256_kid("b", n)).await.0, 200);
     }
+    // An Admin fetches it now and sees why it fails, and what is still in use until when.
+    let viewer = app.token("viewer").await;
+    refused(
+        &app.rest(Some(&viewer), "POST", &status_path, None).await,
+        403,
+        "Forbidden",
+    );
+    let failing = ok(&app.rest(Some(&admin), "POST", &status_path, None).await).clone();
+    assert!(
+        failing["lastError"].as_str().unwrap().contains("503"),
+        "{failing}"
+    );
+    assert_eq!(failing["keyIds"], json!(["b"]), "{failing}");
+    assert_eq!(check(&app, &gw.id, &es256_kid("b", 300)).await.0, 200);
+    // Only a JWKS credential has a key set.
+    let public = create(
+        &app,
+        &admin,
+        &gw.alice,
+        "alice-public",
+        json!({"issuer": "https://other.example", "keySource": "PublicKey",
+               "publicKey": fixture("es256-public.pem"), "algorithms": ["ES256"]}),
+    )
+    .await;
+    let public_id = ok(&public)["credential"]["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    refused(
+        &app.rest(
+            Some(&admin),
+            "GET",
+            &format!("/v1/credentials/{public_id}/jwks"),
+            None,
+        )
+        .await,
+        400,
+        "InvalidParameter.Method",
+    );
 }

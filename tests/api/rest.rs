@@ -1057,6 +1057,7 @@ async fn the_openapi_document_describes_every_operation_and_the_docs_page_render
             &["get", "patch", "delete"],
         ),
         ("/v1/credentials/{credentialId}/rotate", &["post"]),
+        ("/v1/credentials/{credentialId}/jwks", &["get", "post"]),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{tokenId}", &["delete"]),
         ("/v1/audit-events", &["get"]),
