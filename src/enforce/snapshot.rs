@@ -342,6 +342,9 @@ pub struct Snapshot {
     jwt: Map<Box<str>, Vec<JwtEntry>>,
     /// The consumer claims the JWT credentials of each issuer use (most use only `sub`).
     jwt_claims: Map<Box<str>, Vec<Box<str>>>,
+    /// How many JWT credentials verify with a JWKS URL: with none, a token needs no look
+    /// for a key set to fetch before it is decided.
+    jwks_entries: usize,
 }
 
 /// A base path as enforcement matches it. Routes are keyed by the lowercased base path, so a
@@ -893,6 +896,9 @@ impl Snapshot {
             ),
         };
         let id = self.key_ids.push(&j.id);
+        if matches!(keys, EntryKeys::Jwks { .. }) {
+            self.jwks_entries += 1;
+        }
         let claims = self.jwt_claims.entry(j.issuer.as_str().into()).or_default();
         if !claims.iter().any(|c| **c == *j.consumer_claim) {
             claims.push(j.consumer_claim.as_str().into());
@@ -943,6 +949,9 @@ impl Snapshot {
     /// credential of that source claims it: the check makes sure it is fetched before it
     /// decides (see `super::jwks::Jwks::ready`).
     pub fn jwks_source(&self, peeked: &super::jwt::Unverified) -> Option<(Box<str>, i64)> {
+        if self.jwks_entries == 0 {
+            return None;
+        }
         match self.token_entry(peeked)? {
             (
                 _,
@@ -1119,9 +1128,13 @@ impl Snapshot {
                 list.retain(|e| e.consumer != idx);
             }
             self.jwt.retain(|_, list| !list.is_empty());
-            // The claims still in use, per issuer (the consumer's own are added back below).
+            // The claims and JWKS URLs still in use (the consumer's own are added back below).
             self.jwt_claims.clear();
+            self.jwks_entries = 0;
             for e in self.jwt.values().flatten() {
+                if matches!(e.keys, EntryKeys::Jwks { .. }) {
+                    self.jwks_entries += 1;
+                }
                 let claims = self.jwt_claims.entry(e.issuer.clone()).or_default();
                 if !claims.contains(&e.consumer_claim) {
                     claims.push(e.consumer_claim.clone());
@@ -2356,6 +2369,14 @@ mod tests {
         // bob's credential is not of a JWKS URL.
         let mut bob = peeked;
         bob.claims.insert("sub".into(), serde_json::json!("bob"));
+        assert_eq!(s.jwks_source(&bob), None);
+        // A patch that re-reads alice with her public-key credential back: no JWKS left.
+        let mut s = s;
+        let mut plain = rows(true);
+        plain.revision = 8;
+        s.apply(slices(&plain, &["cs-alice"], &[]));
+        bob.claims.insert("sub".into(), serde_json::json!("alice"));
+        assert_eq!(s.jwks_entries, 0);
         assert_eq!(s.jwks_source(&bob), None);
     }
 
