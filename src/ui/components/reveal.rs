@@ -50,7 +50,9 @@ pub fn SecretReveal(
 
 /// What a rotation dialog calls the thing it rotates and its secret.
 pub struct Rotation {
-    /// "Key", "Credential": the dialog's title is "Rotate <noun>".
+    /// The dialog's title: "Rotate Key".
+    pub title: &'static str,
+    /// "Key", "Credential": what the form and the notice call it.
     pub noun: &'static str,
     /// What the form says after the name: " a new value. Its ID … stay the same."
     pub what_happens: &'static str,
@@ -83,6 +85,7 @@ where
     let pending = RwSignal::new(false);
     let revealed = RwSignal::new(None::<String>);
     let Rotation {
+        title,
         noun,
         what_happens,
         grace_id,
@@ -104,10 +107,6 @@ where
             },
         );
     });
-    let title = match noun {
-        "Key" => "Rotate Key",
-        _ => "Rotate Credential",
-    };
     let noun = noun.to_lowercase();
     view! {
         <Dialog title=title on_close=on_close>

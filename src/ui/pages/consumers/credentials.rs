@@ -420,6 +420,7 @@ pub fn RotateCredentialDialog(
 ) -> impl IntoView {
     let id = credential.credential_id.clone();
     let rotation = Rotation {
+        title: "Rotate Credential",
         noun: "Credential",
         what_happens: match credential.method {
             CredentialMethod::Jwt => {

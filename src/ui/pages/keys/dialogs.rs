@@ -15,6 +15,7 @@ pub fn RotateKeyDialog(
 ) -> impl IntoView {
     let id = key.id.clone();
     let rotation = Rotation {
+        title: "Rotate Key",
         noun: "Key",
         what_happens: " a new value. Its ID, consumer and rules stay the same.",
         grace_id: "rotate-grace",
