@@ -64,6 +64,22 @@ pub struct UsageDelta {
     pub completion_tokens: i64,
 }
 
+impl UsageDelta {
+    /// What a minute bucket is kept under: gateway, minute, environment, consumer, key,
+    /// model API and outcome, in the order of the table's primary key.
+    pub fn bucket_key(&self) -> (&str, i64, &str, &str, &str, &str, &str) {
+        (
+            &self.gateway_id,
+            self.at,
+            &self.environment_id,
+            &self.consumer_id,
+            &self.key_id,
+            &self.api_id,
+            &self.outcome,
+        )
+    }
+}
+
 /// The width of a time bucket in an answer. Minutes come from the minute buckets (kept 48 h
 /// by default), hours and days (UTC) from the hourly ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -402,7 +402,9 @@ const WRITE_PART: usize = 2_000;
 /// the other replicas' requests and the reported tokens. The reads and the last
 /// [`WRITE_PART`] counts are one transaction, the counts before them a transaction per part:
 /// a count is a replica's total so far, so a part written again after a failure changes
-/// nothing.
+/// nothing. The counts are written in the order of their key, so that each part sets rows
+/// next to each other (a part in any order touches a page of the table per row, and each
+/// page a transaction touches is written again).
 pub async fn share_counts(
     db: &super::Db,
     replica_id: &str,
@@ -410,6 +412,14 @@ pub async fn share_counts(
     mine: &[PeriodCount],
     wanted: Wanted<'_>,
 ) -> Result<Vec<PeriodCount>, sqlx::Error> {
+    let mut mine: Vec<&PeriodCount> = mine.iter().collect();
+    mine.sort_unstable_by(|a, b| {
+        (&a.quota_id, a.generation, a.period_start).cmp(&(
+            &b.quota_id,
+            b.generation,
+            b.period_start,
+        ))
+    });
     let last = mine.len().saturating_sub(1) / WRITE_PART * WRITE_PART;
     for part in mine[..last].chunks(WRITE_PART) {
         let mut tx = db.begin_write().await?;
@@ -429,7 +439,7 @@ async fn write_counts(
     tx: &mut impl Write,
     replica_id: &str,
     now: i64,
-    mine: &[PeriodCount],
+    mine: &[&PeriodCount],
 ) -> Result<(), sqlx::Error> {
     for chunk in mine.chunks(COUNT_CHUNK) {
         let mut sql = String::from(
