@@ -66,6 +66,10 @@ async fn seed_hours(db: &Db, gateway: &str, consumers: &[String]) -> usize {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // The consumers' windows, which the roll-up would have kept.
+    gateway_console::store::usage::rebuild_windows(db)
+        .await
+        .unwrap();
     written
 }
 

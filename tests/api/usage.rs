@@ -753,3 +753,230 @@ async fn the_shipper_posts_the_usage_of_nginx_log_lines() {
         (json!(12), json!(30))
     );
 }
+
+/// The ten consumers with the most requests among `deltas` in `[from, to)`, as the ranking
+/// orders them (most requests, then most tokens, then by ID): (ID, requests, allowed,
+/// tokens).
+fn ranked(
+    deltas: &[gateway_console::domain::usage::UsageDelta],
+    from: i64,
+    to: i64,
+) -> Vec<(String, i64, i64, i64)> {
+    let mut sums: std::collections::BTreeMap<&str, (i64, i64, i64)> = Default::default();
+    for d in deltas.iter().filter(|d| d.at >= from && d.at < to) {
+        let s = sums.entry(&d.consumer_id).or_default();
+        s.0 += d.requests;
+        if d.outcome == "allowed" {
+            s.1 += d.requests;
+        }
+        s.2 += d.prompt_tokens + d.completion_tokens;
+    }
+    let mut out: Vec<_> = sums
+        .into_iter()
+        .map(|(id, (r, a, t))| (id.to_owned(), r, a, t))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.3.cmp(&a.3)).then(a.0.cmp(&b.0)));
+    out.truncate(10);
+    out
+}
+
+#[tokio::test]
+async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_row_summed() {
+    use gateway_console::domain::usage::{Granularity, UsageDelta, UsageQuery};
+    use gateway_console::store::usage::{self, Ranked, RankingCache};
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "explain-gw").await;
+    let now = gateway_console::store::now_ms();
+    let (minute, hour, day) = (60_000, 3_600_000, 86_400_000);
+    let this_hour = now - now.rem_euclid(hour);
+    let start = this_hour - 40 * day;
+    // Nothing is rolled up from `start` on (no hour holds a row yet).
+    sqlx::query("UPDATE usage_rollup SET rolled_until = $1")
+        .bind(start)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    // 40 days of counts of 60 consumers, and some in this hour, in no order.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    fn next(x: &mut u64, n: i64) -> i64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        (*x % n as u64) as i64
+    }
+    let delta = |x: &mut u64, at: i64| {
+        let requests = 1 + next(x, 20);
+        UsageDelta {
+            gateway_id: gw.id.clone(),
+            at: at - at.rem_euclid(minute),
+            environment_id: String::new(),
+            consumer_id: format!("cs-w-{:02}", next(x, 60)),
+            key_id: String::new(),
+            api_id: String::new(),
+            outcome: if next(x, 5) == 0 {
+                "no-rule"
+            } else {
+                "allowed"
+            }
+            .into(),
+            requests,
+            prompt_tokens: next(x, 3) * requests,
+            completion_tokens: 0,
+        }
+    };
+    let mut deltas: Vec<UsageDelta> = Vec::new();
+    for _ in 0..1_500 {
+        let at = start + next(&mut x, (this_hour - start) / minute) * minute;
+        deltas.push(delta(&mut x, at));
+    }
+    for _ in 0..40 {
+        let at = this_hour + next(&mut x, (now - this_hour) / minute + 1) * minute;
+        deltas.push(delta(&mut x, at));
+    }
+    for part in deltas.chunks(200) {
+        usage::add(&app.db, part).await.unwrap();
+    }
+    // The ranking of each of the three windows ending at the mark equals the rows summed.
+    let compare = |deltas: Vec<UsageDelta>, what: String| {
+        let db = app.db.clone();
+        let gw = gw.id.clone();
+        async move {
+            let mut conn = db.reader().await.unwrap();
+            let h = usage::rolled_until(&mut conn).await.unwrap();
+            for from in [h - day, h - 7 * day, h - h.rem_euclid(day) - 30 * day] {
+                let q = UsageQuery {
+                    from,
+                    to: h + hour,
+                    granularity: Granularity::Hour,
+                    group_by: Vec::new(),
+                    consumer_id: None,
+                    consumer_group_id: None,
+                    key_id: None,
+                    api_id: None,
+                    environment_id: None,
+                    outcome: None,
+                };
+                let top = usage::top(
+                    &mut conn,
+                    &RankingCache::default(),
+                    &gw,
+                    &q,
+                    Ranked::Consumers,
+                    10,
+                )
+                .await
+                .unwrap();
+                let got: Vec<_> = top
+                    .into_iter()
+                    .map(|e| (e.consumer_id.unwrap(), e.requests, e.allowed, e.tokens))
+                    .collect();
+                assert_eq!(
+                    got,
+                    ranked(&deltas, from, q.to),
+                    "{what}: from {from} at mark {h}"
+                );
+            }
+        }
+    };
+    // The mark moves an hour, a few hours, then days at a time (the replica's own roll-up may
+    // move it further meanwhile).
+    let mut mark = start;
+    for step in [
+        hour,
+        3 * hour,
+        5 * hour,
+        day,
+        3 * day,
+        7 * day,
+        11 * day,
+        13 * day,
+        day,
+    ] {
+        mark = usage::roll_up(&app.db, (mark + step).min(this_hour))
+            .await
+            .unwrap();
+        compare(deltas.clone(), format!("rolled up by {step}")).await;
+    }
+    assert_eq!(usage::roll_up(&app.db, now).await.unwrap(), this_hour);
+    compare(deltas.clone(), "rolled up to this hour".into()).await;
+
+    // Counts arriving for hours already rolled up: in each window, in one, in none.
+    let late: Vec<UsageDelta> = [
+        this_hour - 2 * hour,
+        this_hour - 3 * day,
+        this_hour - 20 * day,
+        this_hour - 35 * day,
+    ]
+    .into_iter()
+    .flat_map(|at| [delta(&mut x, at), delta(&mut x, at + 7 * minute)])
+    .collect();
+    usage::add(&app.db, &late).await.unwrap();
+    deltas.extend(late);
+    compare(deltas.clone(), "after late counts".into()).await;
+
+    // Hourly rows pruned from within the 30 days leave the windows too.
+    let hours_before = this_hour - 12 * day;
+    usage::prune(&app.db, 0, hours_before).await.unwrap();
+    deltas.retain(|d| d.at >= hours_before);
+    compare(deltas.clone(), "after pruning".into()).await;
+
+    // The migration that made the windows sums them as the roll-up has kept them.
+    let windows = || async {
+        sqlx::query_as::<_, (String, i64, String, i64, i64, i64, i64)>(
+            "SELECT gateway_id, CAST(span AS BIGINT), consumer_id, hour_rows, requests, allowed, tokens \
+             FROM usage_consumer_windows ORDER BY gateway_id, span, consumer_id",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
+    };
+    let kept = windows().await;
+    assert!(kept.len() > 60, "{} consumers' windows", kept.len());
+    let migration = include_str!("../../migrations/shared/0018_usage_consumer_windows.sql");
+    let fill = &migration[migration.find("INSERT INTO").unwrap()..];
+    sqlx::query("DELETE FROM usage_consumer_windows")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(fill))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(windows().await, kept);
+
+    // The answer is read from the windows: one changed by hand changes it.
+    let leader = ranked(&deltas, this_hour - 7 * day, this_hour + hour)[0]
+        .0
+        .clone();
+    sqlx::query("UPDATE usage_consumer_windows SET requests = 0 WHERE gateway_id = $1 AND span = 7 AND consumer_id = $2")
+        .bind(&gw.id)
+        .bind(&leader)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let mut conn = app.db.reader().await.unwrap();
+    let q = UsageQuery {
+        from: this_hour - 7 * day,
+        to: this_hour + hour,
+        granularity: Granularity::Hour,
+        group_by: Vec::new(),
+        consumer_id: None,
+        consumer_group_id: None,
+        key_id: None,
+        api_id: None,
+        environment_id: None,
+        outcome: None,
+    };
+    let top = usage::top(
+        &mut conn,
+        &RankingCache::default(),
+        &gw.id,
+        &q,
+        Ranked::Consumers,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_ne!(top[0].consumer_id.as_deref(), Some(leader.as_str()));
+}

@@ -2,6 +2,7 @@
 //! bucket and dimension (`read`). See `migrations/shared/0008_usage.sql`.
 
 mod read;
+mod windows;
 pub use read::{query, top, Ranked, RankingCache};
 
 use super::read::Read;
@@ -90,6 +91,20 @@ pub async fn add_in(conn: &mut impl Write, deltas: &[UsageDelta]) -> Result<(), 
         for table in [Table::Hours, Table::GatewayHours] {
             upsert(conn, table, &merged(&late, table)).await?;
         }
+        // Consumers whose windows hold an hour added to are summed again.
+        let oldest = windows::Span::ALL
+            .into_iter()
+            .map(|s| s.start(rolled_until))
+            .min()
+            .unwrap_or(rolled_until);
+        let mut consumers: Vec<(&str, &str)> = late
+            .iter()
+            .filter(|d| d.at >= oldest)
+            .map(|d| (d.gateway_id.as_str(), d.consumer_id.as_str()))
+            .collect();
+        consumers.sort_unstable();
+        consumers.dedup();
+        windows::added_late(conn, rolled_until, &consumers).await?;
     }
     Ok(())
 }
@@ -108,6 +123,15 @@ async fn rolled_until_in(conn: &mut impl Read, lock: &str) -> Result<i64, sqlx::
         )
         .await?;
     Ok(row.map_or(0, |r| r.rolled_until))
+}
+
+/// Sums every consumer's windows (see `windows`) again from the hourly rows: for hourly rows
+/// written by other means than the roll-up (a benchmark's seeding).
+pub async fn rebuild_windows(db: &Db) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let h = rolled_until_in(&mut tx, "").await?;
+    windows::rebuild(&mut tx, h).await?;
+    tx.commit().await
 }
 
 /// Where the hourly tables end: every minute bucket before it is in them.
@@ -164,6 +188,7 @@ pub async fn roll_up(db: &Db, until: i64) -> Result<i64, sqlx::Error> {
             )
             .await?;
         }
+        windows::rolled(&mut tx, from, next).await?;
         tx.execute(
             "UPDATE usage_rollup SET rolled_until = $1 WHERE id = 1",
             &[Arg::Int(next)],
@@ -434,7 +459,12 @@ pub async fn prune(
     hours_before: i64,
 ) -> Result<(u64, u64), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let rolled_until = rolled_until_in(&mut tx, "").await?;
+    // Locked on PostgreSQL: the windows' hours must not move while pruned rows leave them.
+    let lock = match db.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let rolled_until = rolled_until_in(&mut tx, lock).await?;
     let mut minutes = 0;
     for table in [Table::Minutes, Table::GatewayMinutes] {
         minutes += tx
@@ -444,6 +474,7 @@ pub async fn prune(
             )
             .await?;
     }
+    windows::pruning(&mut tx, hours_before, rolled_until).await?;
     let mut hours = 0;
     for table in [Table::Hours, Table::GatewayHours] {
         hours += tx

@@ -278,6 +278,59 @@ impl RankingCache {
     }
 }
 
+/// The top consumers of a question whose hourly part is one of the consumers' windows (see
+/// `super::windows`: the Usage page's last 24 hours, 7 days or 30 days while the roll-up is
+/// current) and that filters on nothing: from the windows and the minutes after them. A
+/// consumer outside the window's first `limit` and without minutes cannot be among the
+/// first `limit`: minutes only add to a window's counts. None for any other question.
+fn windowed(
+    gateway_id: &str,
+    q: &UsageQuery,
+    rolled_until: i64,
+    ranked: Ranked,
+    limit: usize,
+) -> Option<(String, Vec<Arg>)> {
+    let unfiltered = q.consumer_id.is_none()
+        && q.consumer_group_id.is_none()
+        && q.key_id.is_none()
+        && q.api_id.is_none()
+        && q.environment_id.is_none()
+        && q.outcome.is_none();
+    let span = super::windows::Span::starting_at(q.from, rolled_until)?;
+    if ranked != Ranked::Consumers
+        || !unfiltered
+        || q.granularity == Granularity::Minute
+        || q.to < rolled_until
+    {
+        return None;
+    }
+    let sums = "CAST(SUM(requests) AS BIGINT) AS requests, \
+                CAST(SUM(CASE WHEN outcome = 'allowed' THEN requests ELSE 0 END) AS BIGINT) AS allowed, \
+                CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS tokens";
+    let sql = format!(
+        "WITH m AS (SELECT consumer_id AS id, {sums} FROM usage_minutes \
+                    WHERE gateway_id = $1 AND at >= $3 AND at < $4 GROUP BY consumer_id), \
+              w AS (SELECT consumer_id AS id FROM usage_consumer_windows \
+                    WHERE gateway_id = $1 AND span = $2 \
+                    ORDER BY requests DESC, tokens DESC, consumer_id LIMIT {limit}), \
+              c AS (SELECT id FROM m UNION SELECT id FROM w) \
+         SELECT c.id, COALESCE(x.requests, 0) + COALESCE(m.requests, 0) AS requests, \
+                COALESCE(x.allowed, 0) + COALESCE(m.allowed, 0) AS allowed, \
+                COALESCE(x.tokens, 0) + COALESCE(m.tokens, 0) AS tokens \
+         FROM c LEFT JOIN usage_consumer_windows x \
+              ON x.gateway_id = $1 AND x.span = $2 AND x.consumer_id = c.id \
+         LEFT JOIN m ON m.id = c.id \
+         ORDER BY 2 DESC, 4 DESC, 1 LIMIT {limit}"
+    );
+    let args = vec![
+        Arg::from(gateway_id),
+        Arg::Int(span.id()),
+        Arg::Int(rolled_until),
+        Arg::Int(q.to),
+    ];
+    Some((sql, args))
+}
+
 /// The `limit` consumers or model APIs with the most requests in the question's
 /// range and filters, most first (then most tokens, then by ID), with their names now (a
 /// slow answer of the last few seconds to the same question is taken from `cache`).
@@ -290,19 +343,27 @@ pub async fn top(
     limit: usize,
 ) -> Result<Vec<TopEntry>, sqlx::Error> {
     let rolled_until = super::rolled_until(conn).await?;
-    let (table, args) = source(gateway_id, q, rolled_until, ranked == Ranked::Consumers);
     let (column, join) = match ranked {
         Ranked::Consumers => ("consumer_id", "LEFT JOIN consumers n ON n.id = s.id"),
         Ranked::Apis => ("api_id", "LEFT JOIN model_apis n ON n.id = s.id"),
     };
+    let (ranking, args) = match windowed(gateway_id, q, rolled_until, ranked, limit) {
+        Some(fast) => fast,
+        None => {
+            let (table, args) = source(gateway_id, q, rolled_until, ranked == Ranked::Consumers);
+            let ranking = format!(
+                "SELECT u.{column} AS id, CAST(SUM(u.requests) AS BIGINT) AS requests, \
+                 CAST(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END) AS BIGINT) AS allowed, \
+                 CAST(SUM(u.prompt_tokens + u.completion_tokens) AS BIGINT) AS tokens \
+                 FROM {table} u GROUP BY u.{column} \
+                 ORDER BY 2 DESC, 4 DESC, 1 LIMIT {limit}"
+            );
+            (ranking, args)
+        }
+    };
     let sql = format!(
         "SELECT s.id, n.name AS name, s.requests, s.allowed, s.tokens \
-         FROM (SELECT u.{column} AS id, CAST(SUM(u.requests) AS BIGINT) AS requests, \
-               CAST(SUM(CASE WHEN u.outcome = 'allowed' THEN u.requests ELSE 0 END) AS BIGINT) AS allowed, \
-               CAST(SUM(u.prompt_tokens + u.completion_tokens) AS BIGINT) AS tokens \
-               FROM {table} u GROUP BY u.{column} \
-               ORDER BY 2 DESC, 4 DESC, 1 LIMIT {limit}) s \
-         {join} ORDER BY s.requests DESC, s.tokens DESC, s.id"
+         FROM ({ranking}) s {join} ORDER BY s.requests DESC, s.tokens DESC, s.id"
     );
     let question = format!("{sql}\u{0}{args:?}");
     if let Some(answer) = cache.get(&question) {
