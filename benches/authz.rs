@@ -640,8 +640,11 @@ end
         .status();
     let _ = nginx.wait();
 
+    // The enforcement issue asked ≥ 50 % of the check alone; the usage issue asks ≥ 70 % with
+    // counting and a rate limit and a quota on every consumer (BENCH_RATE_LIMITS=1).
+    let target = if limits { 70 } else { 50 };
     println!(
-        "with auth / no auth: {:.0}% (target ≥ 50%); check / trivial: {:.0}% (target ≥ 50%); check p99 {:.2} ms at 32 connections, {:.2} ms at 4 (target ≤ 2 ms)",
+        "with auth / no auth: {:.0}% (target ≥ {target}%); check / trivial: {:.0}% (target ≥ {target}%); check p99 {:.2} ms at 32 connections, {:.2} ms at 4 (target ≤ 2 ms)",
         100.0 * with_auth.rps / no_auth.rps,
         100.0 * direct.rps / trivial.rps,
         direct.p99_ms,
