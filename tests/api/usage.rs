@@ -780,10 +780,42 @@ fn ranked(
     out
 }
 
+/// The store's ten top consumers of the gateway in `[from, to)` by hour, read afresh (no
+/// remembered ranking): (ID, requests, allowed, tokens).
+async fn top_consumers(
+    db: &gateway_console::store::Db,
+    gateway: &str,
+    from: i64,
+    to: i64,
+) -> Vec<(String, i64, i64, i64)> {
+    use gateway_console::domain::usage::{Granularity, UsageQuery};
+    use gateway_console::store::usage::{self, Ranked, RankingCache};
+    let q = UsageQuery {
+        from,
+        to,
+        granularity: Granularity::Hour,
+        group_by: Vec::new(),
+        consumer_id: None,
+        consumer_group_id: None,
+        key_id: None,
+        api_id: None,
+        environment_id: None,
+        outcome: None,
+    };
+    let mut conn = db.reader().await.unwrap();
+    let cache = RankingCache::default();
+    let top = usage::top(&mut conn, &cache, gateway, &q, Ranked::Consumers, 10)
+        .await
+        .unwrap();
+    top.into_iter()
+        .map(|e| (e.consumer_id.unwrap(), e.requests, e.allowed, e.tokens))
+        .collect()
+}
+
 #[tokio::test]
 async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_row_summed() {
-    use gateway_console::domain::usage::{Granularity, UsageDelta, UsageQuery};
-    use gateway_console::store::usage::{self, Ranked, RankingCache};
+    use gateway_console::domain::usage::UsageDelta;
+    use gateway_console::store::usage;
     let app = spawn_app_with(proxy_headers_trusted()).await;
     let admin = app.token("admin").await;
     let gw = gateway(&app, &admin, "explain-gw").await;
@@ -845,35 +877,11 @@ async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_r
             let mut conn = db.reader().await.unwrap();
             let h = usage::rolled_until(&mut conn).await.unwrap();
             for from in [h - day, h - 7 * day, h - h.rem_euclid(day) - 30 * day] {
-                let q = UsageQuery {
-                    from,
-                    to: h + hour,
-                    granularity: Granularity::Hour,
-                    group_by: Vec::new(),
-                    consumer_id: None,
-                    consumer_group_id: None,
-                    key_id: None,
-                    api_id: None,
-                    environment_id: None,
-                    outcome: None,
-                };
-                let top = usage::top(
-                    &mut conn,
-                    &RankingCache::default(),
-                    &gw,
-                    &q,
-                    Ranked::Consumers,
-                    10,
-                )
-                .await
-                .unwrap();
-                let got: Vec<_> = top
-                    .into_iter()
-                    .map(|e| (e.consumer_id.unwrap(), e.requests, e.allowed, e.tokens))
-                    .collect();
+                let to = h + hour;
+                let got = top_consumers(&db, &gw, from, to).await;
                 assert_eq!(
                     got,
-                    ranked(&deltas, from, q.to),
+                    ranked(&deltas, from, to),
                     "{what}: from {from} at mark {h}"
                 );
             }
@@ -955,28 +963,6 @@ async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_r
         .execute(&app.db.pool)
         .await
         .unwrap();
-    let mut conn = app.db.reader().await.unwrap();
-    let q = UsageQuery {
-        from: this_hour - 7 * day,
-        to: this_hour + hour,
-        granularity: Granularity::Hour,
-        group_by: Vec::new(),
-        consumer_id: None,
-        consumer_group_id: None,
-        key_id: None,
-        api_id: None,
-        environment_id: None,
-        outcome: None,
-    };
-    let top = usage::top(
-        &mut conn,
-        &RankingCache::default(),
-        &gw.id,
-        &q,
-        Ranked::Consumers,
-        10,
-    )
-    .await
-    .unwrap();
-    assert_ne!(top[0].consumer_id.as_deref(), Some(leader.as_str()));
+    let top = top_consumers(&app.db, &gw.id, this_hour - 7 * day, this_hour + hour).await;
+    assert_ne!(top[0].0, leader);
 }
