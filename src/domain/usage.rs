@@ -203,6 +203,24 @@ pub struct UsageQuery {
     pub outcome: Option<String>,
 }
 
+impl UsageQuery {
+    /// The whole gateway's usage in `[from, to)` by `granularity`: no filter, no grouping.
+    pub fn unfiltered(from: i64, to: i64, granularity: Granularity) -> UsageQuery {
+        UsageQuery {
+            from,
+            to,
+            granularity,
+            group_by: Vec::new(),
+            consumer_id: None,
+            consumer_group_id: None,
+            key_id: None,
+            api_id: None,
+            environment_id: None,
+            outcome: None,
+        }
+    }
+}
+
 /// Why a usage question cannot be answered: the parameter (`From`, `To`, `Granularity`,
 /// `GroupBy`, `Outcome`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

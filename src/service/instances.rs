@@ -105,18 +105,7 @@ pub async fn overview(db: &Db, id: &str) -> AppResult<InstanceOverview> {
         .await?
         .ok_or_else(|| AppError::not_found(IdKind::Instance, &instance.id))?;
     let today_from = now - now.rem_euclid(DAY_MS);
-    let today = UsageQuery {
-        from: today_from,
-        to: now,
-        granularity: Granularity::Hour,
-        group_by: Vec::new(),
-        consumer_id: None,
-        consumer_group_id: None,
-        key_id: None,
-        api_id: None,
-        environment_id: None,
-        outcome: None,
-    };
+    let today = UsageQuery::unfiltered(today_from, now, Granularity::Hour);
     let (_, totals) = crate::store::usage::query(&mut conn, &instance.id, &today).await?;
     let quotas_near_limit = super::quotas::near_limit(&mut conn, &instance.id, now, 10).await?;
     Ok(InstanceOverview {

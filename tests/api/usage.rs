@@ -790,18 +790,7 @@ async fn top_consumers(
 ) -> Vec<(String, i64, i64, i64)> {
     use gateway_console::domain::usage::{Granularity, UsageQuery};
     use gateway_console::store::usage::{self, Ranked, RankingCache};
-    let q = UsageQuery {
-        from,
-        to,
-        granularity: Granularity::Hour,
-        group_by: Vec::new(),
-        consumer_id: None,
-        consumer_group_id: None,
-        key_id: None,
-        api_id: None,
-        environment_id: None,
-        outcome: None,
-    };
+    let q = UsageQuery::unfiltered(from, to, Granularity::Hour);
     let mut conn = db.reader().await.unwrap();
     let cache = RankingCache::default();
     let top = usage::top(&mut conn, &cache, gateway, &q, Ranked::Consumers, 10)
