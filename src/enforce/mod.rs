@@ -167,7 +167,7 @@ pub struct Enforcer {
 struct QuotaReads {
     /// (quota, generation, period start) read in full since `full_at`: from then on only
     /// their changes are read.
-    known: std::collections::HashSet<(Box<str>, i64, i64)>,
+    known: std::collections::HashSet<(Arc<str>, i64, i64)>,
     /// When everything was last read in full (ms).
     full_at: i64,
     /// When the last exchange began (ms).
@@ -395,6 +395,8 @@ impl Enforcer {
             .cloned()
             .collect();
         let since = now - 60_000;
+        // A clone of a quota is two reference counts and a few numbers (no allocation): the
+        // exchange goes through every quota in use each second.
         let mut in_use: Vec<quotas::Quota> = Vec::new();
         for slot in slots {
             in_use.extend(
@@ -407,9 +409,11 @@ impl Enforcer {
         if in_use.is_empty() {
             return Ok(());
         }
+        // This replica's changed counts, and which quota each is (by its place in `in_use`).
         let mut mine = Vec::new();
-        let mut periods = Vec::with_capacity(in_use.len());
-        for q in &in_use {
+        let mut mine_of = Vec::new();
+        let mut starts = Vec::with_capacity(in_use.len());
+        for (i, q) in in_use.iter().enumerate() {
             let start = q.roll(now);
             if let Some(requests) = q.unwritten().filter(|_| written_now(&q.id)) {
                 mine.push(store::quotas::PeriodCount {
@@ -419,8 +423,9 @@ impl Enforcer {
                     requests,
                     tokens: 0,
                 });
+                mine_of.push(i);
             }
-            periods.push((q.id.to_string(), q.generation, start));
+            starts.push(start);
         }
         let (full, changed_since) = {
             let mut reads = self.quota_reads.lock().expect("quota reads lock");
@@ -429,10 +434,11 @@ impl Enforcer {
             if everything {
                 reads.known.clear();
             }
-            let full: Vec<(String, i64, i64)> = periods
+            let full: Vec<(Arc<str>, i64, i64)> = in_use
                 .iter()
-                .filter(|(id, g, p)| !reads.known.contains(&(id.as_str().into(), *g, *p)))
-                .cloned()
+                .zip(&starts)
+                .map(|(q, start)| (q.id.clone(), q.generation, *start))
+                .filter(|period| !reads.known.contains(period))
                 .collect();
             let changed_since = match (everything, reads.last_at) {
                 (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
@@ -446,26 +452,28 @@ impl Enforcer {
         };
         let shared =
             store::quotas::share_counts(&self.db, &self.replica_id, now, &mine, wanted).await?;
-        let by_id: HashMap<&str, &quotas::Quota> = in_use.iter().map(|q| (&*q.id, q)).collect();
-        for c in &mine {
-            if let Some(q) = by_id.get(c.quota_id.as_str()) {
-                q.set_written(c.period_start, c.requests);
-            }
+        for (c, i) in mine.iter().zip(&mine_of) {
+            in_use[*i].set_written(c.period_start, c.requests);
         }
-        let mut seen = std::collections::HashSet::new();
-        for c in &shared {
-            if let Some(q) = by_id.get(c.quota_id.as_str()) {
-                if c.generation == q.generation {
-                    q.set_shared(c.period_start, c.requests, c.tokens);
-                    seen.insert(c.quota_id.as_str());
+        // What was read back: usually nothing, for a replica alone between its full reads.
+        if !shared.is_empty() || !full.is_empty() {
+            let by_id: HashMap<&str, &quotas::Quota> = in_use.iter().map(|q| (&*q.id, q)).collect();
+            let mut seen = std::collections::HashSet::new();
+            for c in &shared {
+                if let Some(q) = by_id.get(c.quota_id.as_str()) {
+                    if c.generation == q.generation {
+                        q.set_shared(c.period_start, c.requests, c.tokens);
+                        seen.insert(c.quota_id.as_str());
+                    }
                 }
             }
-        }
-        // Read in full and shared by no one else (after a reset, say): only this replica's.
-        for (id, _, start) in &full {
-            if !seen.contains(id.as_str()) {
-                if let Some(q) = by_id.get(id.as_str()) {
-                    q.set_shared(*start, 0, 0);
+            // Read in full and shared by no one else (after a reset, say): only this
+            // replica's.
+            for (id, _, start) in &full {
+                if !seen.contains(&**id) {
+                    if let Some(q) = by_id.get(&**id) {
+                        q.set_shared(*start, 0, 0);
+                    }
                 }
             }
         }
@@ -474,10 +482,7 @@ impl Enforcer {
             reads.full_at = now;
         }
         reads.last_at = Some(now);
-        reads.known.extend(
-            full.into_iter()
-                .map(|(id, g, p)| (id.into_boxed_str(), g, p)),
-        );
+        reads.known.extend(full);
         Ok(())
     }
 

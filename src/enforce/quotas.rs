@@ -45,7 +45,8 @@ pub struct QuotaState {
 /// A quota in the snapshot.
 #[derive(Debug, Clone)]
 pub struct Quota {
-    pub id: Box<str>,
+    /// Shared by the quota's clones (each exchange of counts takes one of every quota in use).
+    pub id: Arc<str>,
     pub metric: QuotaMetric,
     pub period: QuotaPeriod,
     pub tz: Tz,

@@ -386,7 +386,7 @@ const COUNT_CHUNK: usize = 150;
 #[derive(Debug, Clone, Copy)]
 pub struct Wanted<'a> {
     /// (quota, generation, period start) read in full: everything the others counted.
-    pub full: &'a [(String, i64, i64)],
+    pub full: &'a [(std::sync::Arc<str>, i64, i64)],
     /// Besides, every period another replica (or a report) changed at or after this time
     /// (ms), read in full too.
     pub changed_since: Option<i64>,
@@ -494,7 +494,7 @@ async fn read_shared(
     };
     for chunk in wanted.full.chunks(CHUNK) {
         let mut args = vec![Arg::from(replica_id)];
-        args.extend(chunk.iter().map(|(id, _, _)| Arg::from(id)));
+        args.extend(chunk.iter().map(|(id, _, _)| Arg::Text(id.to_string())));
         let sql = format!(
             "SELECT quota_id, generation, period_start, \
              CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(tokens) AS BIGINT) AS tokens \
@@ -507,7 +507,7 @@ async fn read_shared(
             rows.into_iter()
                 .filter(|r| {
                     chunk.iter().any(|(id, g, p)| {
-                        *id == r.quota_id && *g == r.generation && *p == r.period_start
+                        **id == *r.quota_id && *g == r.generation && *p == r.period_start
                     })
                 })
                 .map(counted),

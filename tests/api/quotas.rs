@@ -517,9 +517,9 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         .unwrap()
         .is_empty());
     // Another replica reads them all back, by name and by change.
-    let wanted: Vec<(String, i64, i64)> = mine
+    let wanted: Vec<(std::sync::Arc<str>, i64, i64)> = mine
         .iter()
-        .map(|c| (c.quota_id.clone(), 0, 1_000))
+        .map(|c| (c.quota_id.as_str().into(), 0, 1_000))
         .collect();
     let by_name = Wanted {
         full: &wanted,
