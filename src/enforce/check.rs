@@ -59,6 +59,10 @@ const CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
 const CONSUMER_NAME: HeaderName = HeaderName::from_static("x-consumer-name");
 const API_ID: HeaderName = HeaderName::from_static("x-api-id");
 
+/// The most headers an allowed request's answer carries: the consumer, its name, the model
+/// API, `Cache-Control`, four `X-RateLimit-*` and four `X-Quota-*`.
+const ANSWER_HEADERS: usize = 12;
+
 /// Keys longer than this are refused without hashing.
 const KEY_MAX: usize = 512;
 
@@ -275,13 +279,15 @@ async fn check(
             metrics::counter!(AUTHZ_DECISIONS, "result" => "allowed", "reason" => "rule")
                 .increment(1);
             let mut res = StatusCode::OK.into_response();
+            // Room for every header an answer carries, so that the map never grows.
+            *res.headers_mut() = HeaderMap::with_capacity(ANSWER_HEADERS);
             let h = res.headers_mut();
             for (name, value) in [
-                (CONSUMER_ID, allowed.consumer_id.into()),
-                (CONSUMER_NAME, encode_header(allowed.consumer_name)),
-                (API_ID, allowed.api_id.into()),
+                (CONSUMER_ID, allowed.consumer_id),
+                (CONSUMER_NAME, allowed.consumer_name),
+                (API_ID, allowed.api_id),
             ] {
-                if let Ok(v) = HeaderValue::from_str(&value) {
+                if let Some(v) = header_text(value) {
                     h.insert(name, v);
                 }
             }
@@ -310,8 +316,7 @@ fn rate_limit_headers(h: &mut HeaderMap, w: &Window<'_>) {
     h.insert(RATE_LIMIT_LIMIT, HeaderValue::from(w.limit));
     h.insert(RATE_LIMIT_REMAINING, HeaderValue::from(w.remaining.max(0)));
     h.insert(RATE_LIMIT_RESET, HeaderValue::from(w.reset_secs));
-    let policy = format!("{}; window={}", w.limit_id, w.window);
-    if let Ok(v) = HeaderValue::from_str(&policy) {
+    if let Some(v) = joined(&[w.limit_id, "; window=", w.window]) {
         h.insert(RATE_LIMIT_POLICY, v);
     }
 }
@@ -322,13 +327,14 @@ fn quota_headers(h: &mut HeaderMap, q: &Standing<'_>) {
     h.insert(QUOTA_LIMIT, HeaderValue::from(q.amount));
     h.insert(QUOTA_REMAINING, HeaderValue::from(q.remaining));
     h.insert(QUOTA_RESET, HeaderValue::from(q.reset_secs));
-    let policy = format!(
-        "{}; {} per {}",
+    let policy = [
         q.quota_id,
+        "; ",
         q.metric.as_str(),
-        q.period.as_str()
-    );
-    if let Ok(v) = HeaderValue::from_str(&policy) {
+        " per ",
+        q.period.as_str(),
+    ];
+    if let Some(v) = joined(&policy) {
         h.insert(QUOTA_POLICY, v);
     }
 }
@@ -484,6 +490,27 @@ fn original_uri<'a>(
 }
 
 /// Printable ASCII as is, everything else (and `%`) percent-encoded.
+/// `s` as a header value, percent-encoded (see [`encode_header`]) only when it must be.
+fn header_text(s: &str) -> Option<HeaderValue> {
+    let plain = s.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'%');
+    if plain {
+        HeaderValue::from_str(s).ok()
+    } else {
+        HeaderValue::from_str(&encode_header(s)).ok()
+    }
+}
+
+/// The parts one after the other as a header value, written once into its own buffer
+/// (no formatting, no second copy); None when they are not a valid value.
+fn joined(parts: &[&str]) -> Option<HeaderValue> {
+    let mut buf = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        buf.push_str(p);
+    }
+    // A `String` becomes the value's bytes as it is.
+    HeaderValue::try_from(buf).ok()
+}
+
 fn encode_header(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -560,5 +587,23 @@ mod tests {
         assert_eq!(encode_header("alice"), "alice");
         assert_eq!(encode_header("张"), "%E5%BC%A0");
         assert_eq!(encode_header("a%b"), "a%25b");
+        for (name, sent) in [
+            ("alice", "alice"),
+            ("张", "%E5%BC%A0"),
+            ("a%b", "a%25b"),
+            ("tab\there", "tab%09here"),
+        ] {
+            assert_eq!(header_text(name).unwrap(), sent);
+        }
+    }
+
+    #[test]
+    fn policy_values_are_their_parts_in_order() {
+        assert_eq!(
+            joined(&["rl-1", "; window=", "second"]).unwrap(),
+            "rl-1; window=second"
+        );
+        assert_eq!(joined(&[]).unwrap(), "");
+        assert!(joined(&["a\nb"]).is_none());
     }
 }
