@@ -283,11 +283,11 @@ async fn check(
             *res.headers_mut() = HeaderMap::with_capacity(ANSWER_HEADERS);
             let h = res.headers_mut();
             for (name, value) in [
-                (CONSUMER_ID, allowed.consumer_id),
-                (CONSUMER_NAME, allowed.consumer_name),
-                (API_ID, allowed.api_id),
+                (CONSUMER_ID, HeaderValue::from_str(allowed.consumer_id).ok()),
+                (CONSUMER_NAME, header_text(allowed.consumer_name)),
+                (API_ID, HeaderValue::from_str(allowed.api_id).ok()),
             ] {
-                if let Some(v) = header_text(value) {
+                if let Some(v) = value {
                     h.insert(name, v);
                 }
             }
@@ -489,11 +489,9 @@ fn original_uri<'a>(
     })
 }
 
-/// Printable ASCII as is, everything else (and `%`) percent-encoded.
 /// `s` as a header value, percent-encoded (see [`encode_header`]) only when it must be.
 fn header_text(s: &str) -> Option<HeaderValue> {
-    let plain = s.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'%');
-    if plain {
+    if s.bytes().all(sent_as_is) {
         HeaderValue::from_str(s).ok()
     } else {
         HeaderValue::from_str(&encode_header(s)).ok()
@@ -511,10 +509,16 @@ fn joined(parts: &[&str]) -> Option<HeaderValue> {
     HeaderValue::try_from(buf).ok()
 }
 
+/// Whether a byte of a name goes into a header as it is: printable ASCII but `%`.
+fn sent_as_is(b: u8) -> bool {
+    (0x20..=0x7e).contains(&b) && b != b'%'
+}
+
+/// Printable ASCII as is, everything else (and `%`) percent-encoded.
 fn encode_header(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if (0x20..=0x7e).contains(&b) && b != b'%' {
+        if sent_as_is(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
