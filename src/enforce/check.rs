@@ -494,7 +494,7 @@ fn header_text(s: &str) -> Option<HeaderValue> {
     if s.bytes().all(sent_as_is) {
         HeaderValue::from_str(s).ok()
     } else {
-        HeaderValue::from_str(&encode_header(s)).ok()
+        HeaderValue::try_from(encode_header(s)).ok()
     }
 }
 

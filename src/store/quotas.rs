@@ -494,7 +494,7 @@ async fn read_shared(
     };
     for chunk in wanted.full.chunks(CHUNK) {
         let mut args = vec![Arg::from(replica_id)];
-        args.extend(chunk.iter().map(|(id, _, _)| Arg::Text(id.to_string())));
+        args.extend(chunk.iter().map(|(id, _, _)| Arg::from(&**id)));
         let sql = format!(
             "SELECT quota_id, generation, period_start, \
              CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(tokens) AS BIGINT) AS tokens \
