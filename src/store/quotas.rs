@@ -473,6 +473,8 @@ async fn write_counts(
             " ON CONFLICT (quota_id, generation, period_start, replica_id) \
              DO UPDATE SET requests = excluded.requests, changed_at = excluded.changed_at",
         );
+        // A part of an exchange: the checks queued on this worker go on without it meanwhile.
+        tx.expect_slow();
         tx.execute(&sql, &args).await?;
     }
     Ok(())
@@ -502,6 +504,7 @@ async fn read_shared(
              GROUP BY quota_id, generation, period_start",
             super::placeholders(2, chunk.len())
         );
+        tx.expect_slow();
         let rows: Vec<SharedRow> = tx.all(&sql, &args).await?;
         out.extend(
             rows.into_iter()

@@ -20,8 +20,11 @@
 //! for a create). Every SQLite write of the process comes through here (changes, and sign-in,
 //! session and token bookkeeping), so `BEGIN IMMEDIATE` finds the lock free (unless the
 //! command line, another process, is writing that moment: then it waits for that one short
-//! write); only `COMMIT` (a sync to disk) runs off the async workers. A request cancelled
-//! while waiting for its turn never has a statement in flight.
+//! write); only `COMMIT` (a sync to disk) runs off the async workers, and the statements a
+//! caller announces as slow (`Read::expect_slow`: the batches of hundreds of rows of a usage
+//! flush, a quota exchange or a roll-up), which give up their worker thread meanwhile so that
+//! the checks queued on it go on. A request cancelled while waiting for its turn never has a
+//! statement in flight.
 
 use super::lite::{self, every_row, first_number, first_row, lite_error};
 use super::read::Read;
@@ -72,6 +75,7 @@ impl Writer {
         Ok(SharedTx {
             guard: Some(guard),
             writer: self.clone(),
+            slow: false,
         })
     }
 
@@ -169,6 +173,8 @@ fn lose_transaction(state: &mut State, why: &str) {
 pub struct SharedTx {
     guard: Option<OwnedMutexGuard<State>>,
     writer: Arc<Writer>,
+    /// The next statement may run long (see [`Read::expect_slow`]).
+    slow: bool,
 }
 
 impl SharedTx {
@@ -177,6 +183,23 @@ impl SharedTx {
             .as_ref()
             .and_then(|g| g.conn.as_ref())
             .ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// Runs a statement on the connection: a statement announced as slow (a batch of a
+    /// usage flush or of a quota exchange, hundreds of rows) gives up the async worker
+    /// thread while it runs, so that the requests queued on that worker (the checks) are
+    /// taken on by another thread instead of waiting for it.
+    fn run<R>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<R, sqlx::Error>,
+    ) -> Result<R, sqlx::Error> {
+        let slow = std::mem::take(&mut self.slow);
+        let conn = self.conn()?;
+        if slow {
+            lite::off_the_worker(|| f(conn))
+        } else {
+            f(conn)
+        }
     }
 
     /// Releases the savepoint into the shared transaction, lets the next change in, and
@@ -225,25 +248,29 @@ impl Drop for SharedTx {
 
 impl Read for SharedTx {
     async fn all<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, sqlx::Error> {
-        lite::query(self.conn()?, sql, args, every_row)
+        self.run(|conn| lite::query(conn, sql, args, every_row))
     }
 
     async fn first<T: Row>(&mut self, sql: &str, args: &[Arg]) -> Result<Option<T>, sqlx::Error> {
-        lite::query(self.conn()?, sql, args, first_row)
+        self.run(|conn| lite::query(conn, sql, args, first_row))
     }
 
     async fn number(&mut self, sql: &str, args: &[Arg]) -> Result<Option<i64>, sqlx::Error> {
-        lite::query(self.conn()?, sql, args, first_number)
+        self.run(|conn| lite::query(conn, sql, args, first_number))
     }
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
+
+    fn expect_slow(&mut self) {
+        self.slow = true;
+    }
 }
 
 impl Write for SharedTx {
     async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
-        lite::execute(self.conn()?, sql, args)
+        self.run(|conn| lite::execute(conn, sql, args))
     }
 }
 
@@ -290,6 +317,12 @@ impl Read for WriteTx {
         match self {
             WriteTx::Own(tx) => Read::backend(tx),
             WriteTx::Shared(tx) => Read::backend(tx),
+        }
+    }
+
+    fn expect_slow(&mut self) {
+        if let WriteTx::Shared(tx) = self {
+            tx.expect_slow();
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The write path underneath every change (`Db::begin_write`): on SQLite one shared
 //! connection with a savepoint per change and group commit; on PostgreSQL a transaction per
 //! change. Either way a committed change is stored, and a change that fails, is dropped, or
-//! is cancelled mid-way leaves nothing and does not disturb the changes around it.
+//! is cancelled mid-way leaves nothing and does not disturb the changes around it. A
+//! statement announced as slow (`expect_slow`, a batch of a usage flush) runs off the async
+//! worker thread and behaves the same.
 
 use crate::common::fresh_database_url;
-use gateway_console::store::{Db, Write};
+use gateway_console::store::{Db, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,9 +34,12 @@ async fn committed_changes_stay_and_failed_dropped_or_cancelled_ones_leave_nothi
             tokio::spawn(async move {
                 let subject = format!("s{i:02}");
                 match i % 4 {
-                    // Committed.
+                    // Committed (every other one with its statement announced as slow).
                     0 | 1 => {
                         let mut tx = db.begin_write().await.unwrap();
+                        if i % 8 == 0 {
+                            tx.expect_slow();
+                        }
                         insert(&mut tx, &subject).await;
                         tx.commit().await.unwrap();
                         Some(subject)
@@ -43,6 +48,9 @@ async fn committed_changes_stay_and_failed_dropped_or_cancelled_ones_leave_nothi
                     2 => {
                         let mut tx = db.begin_write().await.unwrap();
                         insert(&mut tx, &subject).await;
+                        if i % 8 == 2 {
+                            tx.expect_slow();
+                        }
                         let broken = tx
                             .execute("INSERT INTO no_such_table VALUES (1)", &[])
                             .await;

@@ -173,6 +173,7 @@ pub async fn roll_up(db: &Db, until: i64) -> Result<i64, sqlx::Error> {
             ),
         ] {
             let (name, key, minutes) = (table.name(), table.key(), minutes.name());
+            tx.expect_slow();
             tx.execute(
                 &format!(
                     "INSERT INTO {name} ({key}, requests, prompt_tokens, completion_tokens) \
@@ -446,6 +447,8 @@ async fn upsert(
             " ON CONFLICT ({key}) DO UPDATE SET {}",
             added(name)
         ));
+        // Hundreds of rows: the checks queued on this worker go on without it meanwhile.
+        conn.expect_slow();
         conn.execute(&sql, &args).await?;
     }
     Ok(())
@@ -467,6 +470,7 @@ pub async fn prune(
     let rolled_until = rolled_until_in(&mut tx, lock).await?;
     let mut minutes = 0;
     for table in [Table::Minutes, Table::GatewayMinutes] {
+        tx.expect_slow();
         minutes += tx
             .execute(
                 &format!("DELETE FROM {} WHERE at < $1", table.name()),
@@ -477,6 +481,7 @@ pub async fn prune(
     windows::pruning(&mut tx, hours_before, rolled_until).await?;
     let mut hours = 0;
     for table in [Table::Hours, Table::GatewayHours] {
+        tx.expect_slow();
         hours += tx
             .execute(
                 &format!("DELETE FROM {} WHERE at < $1", table.name()),

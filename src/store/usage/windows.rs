@@ -62,6 +62,8 @@ async fn fold(
     if from >= to {
         return Ok(());
     }
+    // Every consumer of an hour or more: off the async worker while it runs.
+    conn.expect_slow();
     conn.execute(
         "INSERT INTO usage_consumer_windows \
          (gateway_id, span, consumer_id, hour_rows, requests, allowed, tokens) \
@@ -139,11 +141,13 @@ pub(super) async fn added_late(
                 args.push(Arg::from(*gateway));
                 args.push(Arg::from(*consumer));
             }
+            conn.expect_slow();
             conn.execute(
                 &format!("DELETE FROM usage_consumer_windows WHERE span = $1 AND ({pairs})"),
                 &args,
             )
             .await?;
+            conn.expect_slow();
             conn.execute(
                 &format!(
                     "INSERT INTO usage_consumer_windows \
