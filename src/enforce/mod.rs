@@ -386,65 +386,74 @@ impl Enforcer {
                 h % QUOTA_ALONE_WRITE_EVERY == turn
             })
         };
-        let slots: Vec<Arc<Slot>> = self
-            .registry
-            .read()
-            .expect("registry lock")
-            .slots
-            .values()
-            .cloned()
-            .collect();
         let since = now - 60_000;
-        // A clone of a quota is two reference counts and a few numbers (no allocation): the
-        // exchange goes through every quota in use each second.
-        let mut in_use: Vec<quotas::Quota> = Vec::new();
-        for slot in slots {
-            in_use.extend(
-                slot.read()
-                    .all_quotas()
-                    .filter(|q| all || q.in_use(since))
-                    .cloned(),
-            );
-        }
-        if in_use.is_empty() {
-            return Ok(());
-        }
-        // This replica's changed counts, and which quota each is (by its place in `in_use`).
-        let mut mine = Vec::new();
-        let mut mine_of = Vec::new();
-        let mut starts = Vec::with_capacity(in_use.len());
-        for (i, q) in in_use.iter().enumerate() {
-            let start = q.roll(now);
-            if let Some(requests) = q.unwritten().filter(|_| written_now(&q.id)) {
-                mine.push(store::quotas::PeriodCount {
-                    quota_id: q.id.to_string(),
-                    generation: q.generation,
-                    period_start: start,
-                    requests,
-                    tokens: 0,
-                });
-                mine_of.push(i);
-            }
-            starts.push(start);
-        }
-        let (full, changed_since) = {
-            let mut reads = self.quota_reads.lock().expect("quota reads lock");
-            let everything =
-                all || reads.last_at.is_none() || now - reads.full_at >= QUOTA_FULL_READ_MS;
-            if everything {
-                reads.known.clear();
-            }
-            let full: Vec<(Arc<str>, i64, i64)> = in_use
-                .iter()
-                .zip(&starts)
-                .map(|(q, start)| (q.id.clone(), q.generation, *start))
-                .filter(|period| !reads.known.contains(period))
+        // Going through every quota in use (100,000 under load) takes milliseconds: done off
+        // the async worker, so that the checks queued on it go on meanwhile.
+        let taken = store::lite::off_the_worker(|| {
+            let slots: Vec<Arc<Slot>> = self
+                .registry
+                .read()
+                .expect("registry lock")
+                .slots
+                .values()
+                .cloned()
                 .collect();
-            let changed_since = match (everything, reads.last_at) {
-                (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
-                _ => None,
+            // A clone of a quota is two reference counts and a few numbers (no allocation):
+            // the exchange goes through every quota in use each second.
+            let mut in_use: Vec<quotas::Quota> = Vec::new();
+            for slot in slots {
+                in_use.extend(
+                    slot.read()
+                        .all_quotas()
+                        .filter(|q| all || q.in_use(since))
+                        .cloned(),
+                );
+            }
+            if in_use.is_empty() {
+                return None;
+            }
+            // This replica's changed counts, and which quota each is (by its place in
+            // `in_use`).
+            let mut mine = Vec::new();
+            let mut mine_of = Vec::new();
+            let mut starts = Vec::with_capacity(in_use.len());
+            for (i, q) in in_use.iter().enumerate() {
+                let start = q.roll(now);
+                if let Some(requests) = q.unwritten().filter(|_| written_now(&q.id)) {
+                    mine.push(store::quotas::PeriodCount {
+                        quota_id: q.id.to_string(),
+                        generation: q.generation,
+                        period_start: start,
+                        requests,
+                        tokens: 0,
+                    });
+                    mine_of.push(i);
+                }
+                starts.push(start);
+            }
+            let (full, changed_since) = {
+                let mut reads = self.quota_reads.lock().expect("quota reads lock");
+                let everything =
+                    all || reads.last_at.is_none() || now - reads.full_at >= QUOTA_FULL_READ_MS;
+                if everything {
+                    reads.known.clear();
+                }
+                let full: Vec<(Arc<str>, i64, i64)> = in_use
+                    .iter()
+                    .zip(&starts)
+                    .map(|(q, start)| (q.id.clone(), q.generation, *start))
+                    .filter(|period| !reads.known.contains(period))
+                    .collect();
+                let changed_since = match (everything, reads.last_at) {
+                    (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
+                    _ => None,
+                };
+                (full, changed_since)
             };
-            (full, changed_since)
+            Some((in_use, mine, mine_of, full, changed_since))
+        });
+        let Some((in_use, mine, mine_of, full, changed_since)) = taken else {
+            return Ok(());
         };
         let wanted = store::quotas::Wanted {
             full: &full,
@@ -455,27 +464,31 @@ impl Enforcer {
         for (c, i) in mine.iter().zip(&mine_of) {
             in_use[*i].set_written(c.period_start, c.requests);
         }
-        // What was read back: usually nothing, for a replica alone between its full reads.
+        // What was read back: usually nothing, for a replica alone between its full reads
+        // (then every quota in use: off the async worker too).
         if !shared.is_empty() || !full.is_empty() {
-            let by_id: HashMap<&str, &quotas::Quota> = in_use.iter().map(|q| (&*q.id, q)).collect();
-            let mut seen = std::collections::HashSet::new();
-            for c in &shared {
-                if let Some(q) = by_id.get(c.quota_id.as_str()) {
-                    if c.generation == q.generation {
-                        q.set_shared(c.period_start, c.requests, c.tokens);
-                        seen.insert(c.quota_id.as_str());
+            store::lite::off_the_worker(|| {
+                let by_id: HashMap<&str, &quotas::Quota> =
+                    in_use.iter().map(|q| (&*q.id, q)).collect();
+                let mut seen = std::collections::HashSet::new();
+                for c in &shared {
+                    if let Some(q) = by_id.get(c.quota_id.as_str()) {
+                        if c.generation == q.generation {
+                            q.set_shared(c.period_start, c.requests, c.tokens);
+                            seen.insert(c.quota_id.as_str());
+                        }
                     }
                 }
-            }
-            // Read in full and shared by no one else (after a reset, say): only this
-            // replica's.
-            for (id, _, start) in &full {
-                if !seen.contains(&**id) {
-                    if let Some(q) = by_id.get(&**id) {
-                        q.set_shared(*start, 0, 0);
+                // Read in full and shared by no one else (after a reset, say): only this
+                // replica's.
+                for (id, _, start) in &full {
+                    if !seen.contains(&**id) {
+                        if let Some(q) = by_id.get(&**id) {
+                            q.set_shared(*start, 0, 0);
+                        }
                     }
                 }
-            }
+            });
         }
         let mut reads = self.quota_reads.lock().expect("quota reads lock");
         if changed_since.is_none() {

@@ -170,16 +170,21 @@ impl UsageCounter {
     /// combinations it took. On failure the counts are kept for the next flush.
     pub async fn flush(&self, sink: &impl UsageSink) -> Result<usize, store::Error> {
         let _one = self.flushing.lock().await;
-        let mut batch = std::mem::take(&mut *self.pending.lock().expect("usage pending lock"));
-        batch.extend(self.take());
+        // Hundreds of thousands of combinations under load (tens of milliseconds): taken and
+        // sorted off the async worker, so that the checks queued on it go on meanwhile.
+        let mut batch = store::lite::off_the_worker(|| {
+            let mut batch = std::mem::take(&mut *self.pending.lock().expect("usage pending lock"));
+            batch.extend(self.take());
+            // In the order of the minute buckets' key, so that each part adds to rows next
+            // to each other: parts taken in the counter's (hash) order each touch a page of
+            // the table per row, and every page a transaction touches is written again
+            // (SQLite's WAL, PostgreSQL's full-page writes), many times a flush.
+            batch.sort_unstable_by(|a, b| a.bucket_key().cmp(&b.bucket_key()));
+            batch
+        });
         if batch.is_empty() {
             return Ok(0);
         }
-        // In the order of the minute buckets' key, so that each part adds to rows next to
-        // each other: parts taken in the counter's (hash) order each touch a page of the
-        // table per row, and every page a transaction touches is written again (SQLite's
-        // WAL, PostgreSQL's full-page writes), many times a flush.
-        batch.sort_unstable_by(|a, b| a.bucket_key().cmp(&b.bucket_key()));
         // In parts, each added all or nothing: between two parts the database's writer and
         // this worker thread are free for others (a part of SQLite rows is written in the
         // calling thread), and a part refused is offered again with those after it, never

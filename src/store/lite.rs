@@ -288,9 +288,11 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> rusqlite::Res
     Ok(())
 }
 
-/// Runs `f`, which may wait (a long read, a sync to disk), giving up the async worker
-/// thread meanwhile when the runtime has others to hand its tasks to.
-pub(super) fn off_the_worker<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f`, which may wait or work long (a long read, a sync to disk, sorting a usage
+/// flush), giving up the async worker thread meanwhile when the runtime has others to hand
+/// its tasks to: under load the other workers are never idle, so the tasks queued on this one
+/// would otherwise wait for `f` (none of them is stolen).
+pub(crate) fn off_the_worker<R>(f: impl FnOnce() -> R) -> R {
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi_thread {
