@@ -390,14 +390,7 @@ impl Enforcer {
         // Going through every quota in use (100,000 under load) takes milliseconds: done off
         // the async worker, so that the checks queued on it go on meanwhile.
         let taken = store::lite::off_the_worker(|| {
-            let slots: Vec<Arc<Slot>> = self
-                .registry
-                .read()
-                .expect("registry lock")
-                .slots
-                .values()
-                .cloned()
-                .collect();
+            let slots = self.slots();
             // A clone of a quota is two reference counts and a few numbers (no allocation):
             // the exchange goes through every quota in use each second.
             let mut in_use: Vec<quotas::Quota> = Vec::new();
@@ -504,14 +497,7 @@ impl Enforcer {
     /// gateways (nothing when they have none).
     pub async fn sync_limits(&self) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        let slots: Vec<Arc<Slot>> = self
-            .registry
-            .read()
-            .expect("registry lock")
-            .slots
-            .values()
-            .cloned()
-            .collect();
+        let slots = self.slots();
         let mut cluster: Vec<limits::Limit> = Vec::new();
         let mut mine: Vec<store::limits::WindowCount> = Vec::new();
         for slot in slots {
@@ -641,6 +627,17 @@ impl Enforcer {
             "enforcement snapshot loaded in full"
         );
         snapshot
+    }
+
+    /// Every loaded gateway's snapshot.
+    fn slots(&self) -> Vec<Arc<Slot>> {
+        self.registry
+            .read()
+            .expect("registry lock")
+            .slots
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn slot(&self, instance_id: &str) -> Option<Arc<Slot>> {
