@@ -162,18 +162,23 @@ pub struct Enforcer {
     pub jwks: Arc<jwks::Jwks>,
 }
 
-/// What the quota exchanges have read: which periods in full, and when.
+/// What the quota exchanges have read (when, and which full-read round it is) and how
+/// they wrote.
 #[derive(Debug, Default)]
 struct QuotaReads {
-    /// (quota, generation, period start) read in full since `full_at`: from then on only
-    /// their changes are read.
-    known: std::collections::HashSet<(Arc<str>, i64, i64)>,
+    /// Bumped when everything is read in full (every [`QUOTA_FULL_READ_MS`], and when a
+    /// gateway is loaded): a period read in full in this round
+    /// ([`quotas::Quota::read_in_full`]) is then read only by its changes.
+    round: u64,
     /// When everything was last read in full (ms).
     full_at: i64,
     /// When the last exchange began (ms).
     last_at: Option<i64>,
-    /// Exchanges made alone (which fifth of the quotas the next one writes).
+    /// Exchanges made alone (which of the quotas the next one writes).
     exchanges: u32,
+    /// Exchanges that wrote quietly (alone) since this replica's rows were last all
+    /// stamped.
+    quiet: u64,
 }
 
 /// Every this often each replica reads all the quota counts it uses again, in full.
@@ -355,7 +360,9 @@ impl Enforcer {
     /// what other replicas counted in the meantime, for up to a second.
     ///
     /// A replica alone (see [`QUOTA_ALONE_AFTER_MS`]) writes each count every
-    /// [`QUOTA_ALONE_WRITE_EVERY`] seconds, or at once with `all`.
+    /// [`QUOTA_ALONE_WRITE_EVERY`] seconds, or at once with `all`, and quietly
+    /// ([`store::quotas::Stamp`]); its first exchange once it sees another replica stamps
+    /// all its rows, so that the newcomer reads by their change what it wrote quietly.
     pub async fn sync_quotas(&self, all: bool) -> Result<(), sqlx::Error> {
         self.exchange_quota_counts(all, all).await
     }
@@ -371,81 +378,71 @@ impl Enforcer {
         let others =
             store::replicas::beat(&self.db, &self.replica_id, now, now - QUOTA_ALONE_AFTER_MS)
                 .await?;
-        // Alone, each exchange writes the counts of a fifth of the quotas (by their ID), so
-        // that the writes stay spread over the seconds rather than all at once.
-        let turn = (!(write || others)).then(|| {
+        let (turn, stamp, quiet, round, changed_since) = {
             let mut reads = self.quota_reads.lock().expect("quota reads lock");
-            reads.exchanges = reads.exchanges.wrapping_add(1);
-            reads.exchanges % QUOTA_ALONE_WRITE_EVERY
-        });
-        let written_now = |id: &str| {
-            turn.is_none_or(|turn| {
-                let h = id
-                    .bytes()
-                    .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-                h % QUOTA_ALONE_WRITE_EVERY == turn
-            })
+            // Alone, each exchange writes the counts of a fifth of the quotas (by their ID),
+            // so that the writes stay spread over the seconds rather than all at once, and
+            // quietly: no one reads them by their change.
+            let turn = (!(write || others)).then(|| {
+                reads.exchanges = reads.exchanges.wrapping_add(1);
+                reads.exchanges % QUOTA_ALONE_WRITE_EVERY
+            });
+            let stamp = if !others {
+                reads.quiet += 1;
+                store::quotas::Stamp::Quiet
+            } else if reads.quiet > 0 {
+                store::quotas::Stamp::All
+            } else {
+                store::quotas::Stamp::Changed
+            };
+            let everything =
+                all || reads.last_at.is_none() || now - reads.full_at >= QUOTA_FULL_READ_MS;
+            if everything {
+                reads.round += 1;
+            }
+            let changed_since = match (everything, reads.last_at) {
+                (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
+                _ => None,
+            };
+            (turn, stamp, reads.quiet, reads.round, changed_since)
         };
         let since = now - 60_000;
         // Going through every quota in use (100,000 under load) takes milliseconds: done off
-        // the async worker, so that the checks queued on it go on meanwhile.
+        // the async worker, so that the checks queued on it go on meanwhile. Only the quotas
+        // whose counts are written or read in full are kept (a clone is two reference
+        // counts and a few numbers).
         let taken = store::lite::off_the_worker(|| {
-            let slots = self.slots();
-            // A clone of a quota is two reference counts and a few numbers (no allocation):
-            // the exchange goes through every quota in use each second.
-            let mut in_use: Vec<quotas::Quota> = Vec::new();
-            for slot in slots {
-                in_use.extend(
-                    slot.read()
-                        .all_quotas()
-                        .filter(|q| all || q.in_use(since))
-                        .cloned(),
-                );
-            }
-            if in_use.is_empty() {
-                return None;
-            }
-            // This replica's changed counts, and which quota each is (by its place in
-            // `in_use`).
+            let mut any = false;
             let mut mine = Vec::new();
             let mut mine_of = Vec::new();
-            let mut starts = Vec::with_capacity(in_use.len());
-            for (i, q) in in_use.iter().enumerate() {
-                let start = q.roll(now);
-                if let Some(requests) = q.unwritten().filter(|_| written_now(&q.id)) {
-                    mine.push(store::quotas::PeriodCount {
-                        quota_id: q.id.to_string(),
-                        generation: q.generation,
-                        period_start: start,
-                        requests,
-                        tokens: 0,
-                    });
-                    mine_of.push(i);
+            let mut full = Vec::new();
+            let mut full_of = Vec::new();
+            for slot in self.slots() {
+                let snapshot = slot.read();
+                for q in snapshot.all_quotas().filter(|q| all || q.in_use(since)) {
+                    any = true;
+                    let start = q.roll(now);
+                    let now_or_turn =
+                        turn.is_none_or(|turn| q.spread % QUOTA_ALONE_WRITE_EVERY == turn);
+                    if let Some(requests) = q.unwritten().filter(|_| now_or_turn) {
+                        mine.push(store::quotas::PeriodCount {
+                            quota_id: q.id.to_string(),
+                            generation: q.generation,
+                            period_start: start,
+                            requests,
+                            tokens: 0,
+                        });
+                        mine_of.push(q.clone());
+                    }
+                    if !q.read_in_full(round, start) {
+                        full.push((q.id.clone(), q.generation, start));
+                        full_of.push(q.clone());
+                    }
                 }
-                starts.push(start);
             }
-            let (full, changed_since) = {
-                let mut reads = self.quota_reads.lock().expect("quota reads lock");
-                let everything =
-                    all || reads.last_at.is_none() || now - reads.full_at >= QUOTA_FULL_READ_MS;
-                if everything {
-                    reads.known.clear();
-                }
-                let full: Vec<(Arc<str>, i64, i64)> = in_use
-                    .iter()
-                    .zip(&starts)
-                    .map(|(q, start)| (q.id.clone(), q.generation, *start))
-                    .filter(|period| !reads.known.contains(period))
-                    .collect();
-                let changed_since = match (everything, reads.last_at) {
-                    (false, Some(last)) => Some(last - QUOTA_CLOCK_SKEW_MS),
-                    _ => None,
-                };
-                (full, changed_since)
-            };
-            Some((in_use, mine, mine_of, full, changed_since))
+            any.then_some((mine, mine_of, full, full_of))
         });
-        let Some((in_use, mine, mine_of, full, changed_since)) = taken else {
+        let Some((mine, mine_of, full, full_of)) = taken else {
             return Ok(());
         };
         let wanted = store::quotas::Wanted {
@@ -453,33 +450,45 @@ impl Enforcer {
             changed_since,
         };
         let shared =
-            store::quotas::share_counts(&self.db, &self.replica_id, now, &mine, wanted).await?;
-        for (c, i) in mine.iter().zip(&mine_of) {
-            in_use[*i].set_written(c.period_start, c.requests);
+            store::quotas::share_counts(&self.db, &self.replica_id, now, &mine, stamp, wanted)
+                .await?;
+        for (c, q) in mine.iter().zip(&mine_of) {
+            q.set_written(c.period_start, c.requests);
         }
-        // What was read back: usually nothing, for a replica alone between its full reads
-        // (then every quota in use: off the async worker too).
+        // What was read back: usually nothing, for a replica alone between its full reads.
+        // Applied to every quota of that ID (off the async worker: a walk of them all).
         if !shared.is_empty() || !full.is_empty() {
             store::lite::off_the_worker(|| {
-                let by_id: HashMap<&str, &quotas::Quota> =
-                    in_use.iter().map(|q| (&*q.id, q)).collect();
-                let mut seen = std::collections::HashSet::new();
+                let mut by_id: HashMap<&str, Vec<&store::quotas::PeriodCount>> = HashMap::new();
                 for c in &shared {
-                    if let Some(q) = by_id.get(c.quota_id.as_str()) {
-                        if c.generation == q.generation {
-                            q.set_shared(c.period_start, c.requests, c.tokens);
-                            seen.insert(c.quota_id.as_str());
+                    by_id.entry(c.quota_id.as_str()).or_default().push(c);
+                }
+                // The rows read for a quota (of its generation).
+                let counted = |q: &quotas::Quota| {
+                    let generation = q.generation;
+                    by_id
+                        .get(&*q.id)
+                        .into_iter()
+                        .flatten()
+                        .filter(move |c| c.generation == generation)
+                };
+                if !by_id.is_empty() {
+                    for slot in self.slots() {
+                        let snapshot = slot.read();
+                        for q in snapshot.all_quotas() {
+                            for c in counted(q) {
+                                q.set_shared(c.period_start, c.requests, c.tokens);
+                            }
                         }
                     }
                 }
                 // Read in full and shared by no one else (after a reset, say): only this
                 // replica's.
-                for (id, _, start) in &full {
-                    if !seen.contains(&**id) {
-                        if let Some(q) = by_id.get(&**id) {
-                            q.set_shared(*start, 0, 0);
-                        }
+                for (q, (_, _, start)) in full_of.iter().zip(&full) {
+                    if counted(q).next().is_none() {
+                        q.set_shared(*start, 0, 0);
                     }
+                    q.set_read_in_full(round, *start);
                 }
             });
         }
@@ -488,7 +497,11 @@ impl Enforcer {
             reads.full_at = now;
         }
         reads.last_at = Some(now);
-        reads.known.extend(full);
+        if stamp == store::quotas::Stamp::All {
+            // Those written quietly meanwhile (by an exchange that began alone) are stamped
+            // by the next one.
+            reads.quiet -= quiet.min(reads.quiet);
+        }
         Ok(())
     }
 

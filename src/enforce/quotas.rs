@@ -21,7 +21,7 @@ use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
 use crate::store::quotas::QuotaRow;
 use chrono::{Datelike, Days, Months, NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One quota's counts in its current period, shared by every snapshot that holds it.
@@ -40,6 +40,11 @@ pub struct QuotaState {
     /// When a request was last judged by it (ms, to the second): the quotas in use are the
     /// ones whose counts are shared every second.
     judged_at: AtomicI64,
+    /// The exchange of counts' full-read round (see [`Quota::read_in_full`]) in which this
+    /// quota's period starting at `read_start` was read in full: from then on only its
+    /// changes are read.
+    read_round: AtomicU64,
+    read_start: AtomicI64,
 }
 
 /// A quota in the snapshot.
@@ -54,6 +59,8 @@ pub struct Quota {
     pub warn_percent: i64,
     /// Bumped by each reset: the counts of earlier generations do not count.
     pub generation: i64,
+    /// A hash of the ID: which of a lone replica's exchanges writes its count.
+    pub spread: u32,
     pub state: Arc<QuotaState>,
 }
 
@@ -67,6 +74,7 @@ impl Quota {
             amount: row.amount,
             warn_percent: row.warn_percent,
             generation: row.generation,
+            spread: spread(&row.id),
             state: Arc::default(),
         }
     }
@@ -154,6 +162,19 @@ impl Quota {
         }
     }
 
+    /// Whether its period starting at `start` was read in full in the exchanges' full-read
+    /// round `round` (a round starts every 30 seconds, and when a gateway is loaded).
+    pub fn read_in_full(&self, round: u64, start: i64) -> bool {
+        self.state.read_round.load(Ordering::Acquire) == round
+            && self.state.read_start.load(Ordering::Acquire) == start
+    }
+
+    /// Its period starting at `start` was read in full in round `round`.
+    pub fn set_read_in_full(&self, round: u64, start: i64) {
+        self.state.read_start.store(start, Ordering::Release);
+        self.state.read_round.store(round, Ordering::Release);
+    }
+
     /// The other replicas' requests and the reported tokens of the period starting at
     /// `start`, as just read.
     pub fn set_shared(&self, start: i64, others: i64, tokens: i64) {
@@ -162,6 +183,12 @@ impl Quota {
             self.state.tokens.store(tokens, Ordering::Release);
         }
     }
+}
+
+/// A quota ID's hash, to spread the quotas over a lone replica's exchanges.
+fn spread(id: &str) -> u32 {
+    id.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
 }
 
 /// A stored time zone (checked when it was set); UTC should one ever not parse.
@@ -316,6 +343,7 @@ mod tests {
             amount,
             warn_percent: 80,
             generation: 0,
+            spread: spread("qt-x"),
             state: Arc::default(),
         }
     }
@@ -381,5 +409,28 @@ mod tests {
         q.count();
         q.set_written(start, 1);
         assert_eq!(q.unwritten(), Some(1));
+    }
+
+    #[test]
+    fn a_period_counts_as_read_in_full_only_in_its_round_and_a_new_state_starts_unread() {
+        let q = quota(QuotaMetric::Requests, 1000);
+        let start = q.roll(at("2026-12-02T10:00:00Z"));
+        assert!(
+            !q.read_in_full(1, start),
+            "a new quota is read in full first"
+        );
+        q.set_read_in_full(1, start);
+        assert!(q.read_in_full(1, start));
+        // The next round reads everything again, and so does a new period.
+        assert!(!q.read_in_full(2, start));
+        let next = q.roll(at("2026-12-03T10:00:00Z"));
+        assert!(!q.read_in_full(1, next));
+        // A clone shares the mark; a reset quota (a new state) does not.
+        assert!(q.clone().read_in_full(1, start));
+        let mut reset = quota(QuotaMetric::Requests, 1000);
+        reset.generation = 1;
+        reset.carry_over(&q);
+        reset.roll(at("2026-12-02T10:00:00Z"));
+        assert!(!reset.read_in_full(1, start));
     }
 }

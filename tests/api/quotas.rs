@@ -496,7 +496,7 @@ async fn a_token_quota_refuses_once_the_reported_tokens_reach_it() {
 
 #[tokio::test]
 async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_whole() {
-    use gateway_console::store::quotas::{share_counts, PeriodCount, Wanted};
+    use gateway_console::store::quotas::{share_counts, PeriodCount, Stamp, Wanted};
     let app = crate::common::spawn_app().await;
     // 4,500 counts: two parts of 2,000 on their own, the last 500 with the reads.
     let mine: Vec<PeriodCount> = (0..4_500)
@@ -512,10 +512,12 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         full: &[],
         changed_since: None,
     };
-    assert!(share_counts(&app.db, "r1", 5_000, &mine, none)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        share_counts(&app.db, "r1", 5_000, &mine, Stamp::Changed, none)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Another replica reads them all back, by name and by change.
     let wanted: Vec<(std::sync::Arc<str>, i64, i64)> = mine
         .iter()
@@ -525,7 +527,7 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         full: &wanted,
         changed_since: None,
     };
-    let mut read = share_counts(&app.db, "r2", 6_000, &[], by_name)
+    let mut read = share_counts(&app.db, "r2", 6_000, &[], Stamp::Changed, by_name)
         .await
         .unwrap();
     read.sort_by(|a, b| a.quota_id.cmp(&b.quota_id));
@@ -534,7 +536,7 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         full: &[],
         changed_since: Some(5_000),
     };
-    let read = share_counts(&app.db, "r2", 7_000, &[], by_change)
+    let read = share_counts(&app.db, "r2", 7_000, &[], Stamp::Changed, by_change)
         .await
         .unwrap();
     assert_eq!(read.len(), 4_500);
@@ -543,16 +545,101 @@ async fn an_exchange_of_many_counts_written_in_parts_reaches_the_other_replicas_
         4_500 * 4_501 / 2
     );
     // Written again (as after a failure part way), nothing changes: counts are totals.
-    share_counts(&app.db, "r1", 8_000, &mine, none)
+    share_counts(&app.db, "r1", 8_000, &mine, Stamp::Changed, none)
         .await
         .unwrap();
-    let read = share_counts(&app.db, "r2", 9_000, &[], by_change)
+    let read = share_counts(&app.db, "r2", 9_000, &[], Stamp::Changed, by_change)
         .await
         .unwrap();
     assert_eq!(
         read.iter().map(|c| c.requests).sum::<i64>(),
         4_500 * 4_501 / 2
     );
+}
+
+/// A replica alone writes its counts quietly (its changes are not stamped); its first
+/// exchange once it sees another stamps all its rows, so the newcomer reads them by change.
+#[tokio::test]
+async fn counts_written_quietly_are_stamped_all_at_once_when_another_replica_appears() {
+    use gateway_console::store::quotas::{share_counts, PeriodCount, Stamp, Wanted};
+    let app = crate::common::spawn_app().await;
+    let counts = |requests: i64| -> Vec<PeriodCount> {
+        (0..3)
+            .map(|i| PeriodCount {
+                quota_id: format!("qt-quiet-{i}"),
+                generation: 0,
+                period_start: 1_000,
+                requests,
+                tokens: 0,
+            })
+            .collect()
+    };
+    let none = Wanted {
+        full: &[],
+        changed_since: None,
+    };
+    let changes_since = |since| Wanted {
+        full: &[],
+        changed_since: Some(since),
+    };
+    let total = |read: &[PeriodCount]| read.iter().map(|c| c.requests).sum::<i64>();
+    // New rows are stamped even when written quietly.
+    share_counts(&app.db, "r1", 5_000, &counts(1), Stamp::Quiet, none)
+        .await
+        .unwrap();
+    let read = share_counts(
+        &app.db,
+        "r2",
+        5_500,
+        &[],
+        Stamp::Changed,
+        changes_since(5_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(total(&read), 3);
+    // Set again quietly: the counts change, their stamps do not.
+    share_counts(&app.db, "r1", 6_000, &counts(7), Stamp::Quiet, none)
+        .await
+        .unwrap();
+    let read = share_counts(
+        &app.db,
+        "r2",
+        6_500,
+        &[],
+        Stamp::Changed,
+        changes_since(6_000),
+    )
+    .await
+    .unwrap();
+    assert!(read.is_empty(), "{read:?}");
+    let full: Vec<(std::sync::Arc<str>, i64, i64)> = counts(0)
+        .iter()
+        .map(|c| (c.quota_id.as_str().into(), 0, 1_000))
+        .collect();
+    let by_name = Wanted {
+        full: &full,
+        changed_since: None,
+    };
+    let read = share_counts(&app.db, "r2", 6_600, &[], Stamp::Changed, by_name)
+        .await
+        .unwrap();
+    assert_eq!(total(&read), 21, "a full read has the quiet counts");
+    // Stamped all at once (with nothing new to write): read by change again.
+    share_counts(&app.db, "r1", 7_000, &[], Stamp::All, none)
+        .await
+        .unwrap();
+    let read = share_counts(
+        &app.db,
+        "r2",
+        7_500,
+        &[],
+        Stamp::Changed,
+        changes_since(7_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(total(&read), 21);
 }
 
 #[tokio::test]
