@@ -334,6 +334,9 @@ pub struct Snapshot {
     limits: Map<Box<str>, Limit>,
     /// Quotas by the ID of their subject (up to one per metric and period).
     quotas: Map<Box<str>, Vec<Quota>>,
+    /// Whether a limit or a quota has a subject other than a consumer (a key or a group):
+    /// without one, a request's limits and quotas are looked up by its consumer alone.
+    beyond_consumers: bool,
     /// HMAC credentials by access key ID.
     hmac: Map<Box<str>, HmacEntry>,
     /// JWT credentials by issuer, consumer claim and the value it must have (`jwt_key`):
@@ -613,6 +616,7 @@ impl Snapshot {
                 .or_default()
                 .push(Quota::from_row(q));
         }
+        s.note_subjects();
         let done_with = (rows.keys, rows.rules, rows.memberships);
         if done_with.0.len() + done_with.1.len() + done_with.2.len() > FREE_APART {
             std::thread::spawn(move || drop(done_with));
@@ -639,6 +643,7 @@ impl Snapshot {
         for c in patch.consumers {
             self.upsert_consumer(c);
         }
+        let touched_controls = !patch.limits.is_empty() || !patch.quotas.is_empty();
         for (id, row) in patch.limits {
             let mut before = None;
             self.limits.retain(|_, l| {
@@ -674,7 +679,21 @@ impl Snapshot {
                     .push(quota);
             }
         }
+        if touched_controls {
+            self.note_subjects();
+        }
         self.revision = patch.revision;
+    }
+
+    /// Notes whether a limit or a quota has a subject other than a consumer (after the
+    /// limits or quotas changed; a deleted consumer takes only its own with it).
+    fn note_subjects(&mut self) {
+        let consumer = crate::domain::IdKind::Consumer.prefix();
+        self.beyond_consumers = self
+            .limits
+            .keys()
+            .chain(self.quotas.keys())
+            .any(|subject| !subject.starts_with(consumer));
     }
 
     /// Takes over the counters of the limits `old` has too (a full load replaces a snapshot
@@ -725,15 +744,23 @@ impl Snapshot {
     }
 
     /// The subjects a request traced with `seen` is made by: its key, its consumer, the
-    /// consumer's groups.
+    /// consumer's groups (only its consumer while no limit or quota has another subject).
     fn subjects<'a>(&'a self, seen: &Seen) -> Option<impl Iterator<Item = &'a str> + Clone> {
         let (consumer, key) = seen.key?;
         let entry = self.consumers.get(consumer as usize)?;
-        let key_id = self.key_ids.get(key);
+        let beyond = self.beyond_consumers;
         Some(
-            std::iter::once(key_id)
+            std::iter::once(key)
+                .filter(move |_| beyond)
+                .map(|key| self.key_ids.get(key))
                 .chain(std::iter::once(&*entry.id))
-                .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id)),
+                .chain(
+                    entry
+                        .groups
+                        .iter()
+                        .filter(move |_| beyond)
+                        .map(|g| &*self.groups[*g as usize].id),
+                ),
         )
     }
 
@@ -1820,6 +1847,67 @@ mod tests {
             counted(&patched, "key-f-new", None, "/v1/chat").1,
             ids(["env-1", "cs-alice", "key-id-key-f-new", "api-chat"])
         );
+    }
+
+    #[test]
+    fn quotas_are_looked_up_by_key_and_group_only_once_one_has_such_a_subject() {
+        use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
+        use crate::store::quotas::QuotaRow;
+        let quota = |id: &str, subject: &str, amount: i64| QuotaRow {
+            id: id.into(),
+            subject_id: subject.into(),
+            metric: QuotaMetric::Requests,
+            period: QuotaPeriod::Day,
+            time_zone: "UTC".into(),
+            amount,
+            warn_percent: 80,
+            generation: 0,
+        };
+        // The quota (and remaining) that decides for a key's allowed request.
+        let deciding = |s: &Snapshot, key: &str| {
+            let mut seen = Seen::default();
+            s.decide_traced(&h(key), None, Some("/v1/chat"), NOW, &mut seen)
+                .unwrap();
+            match s.judge_quotas(&seen, NOW) {
+                QuotaVerdict::Room(Some(t)) => (t.quota_id.to_owned(), t.remaining),
+                other => panic!("{other:?}"),
+            }
+        };
+        let patch = |revision, quotas| Patch {
+            revision,
+            limits: Vec::new(),
+            quotas,
+            consumers: vec![],
+            groups: vec![],
+        };
+        let mut r = rows(true);
+        r.quotas = vec![quota("qt-alice", "cs-alice", 10)];
+        let mut s = Snapshot::build(r);
+        assert!(!s.beyond_consumers);
+        assert_eq!(deciding(&s, "key-a"), ("qt-alice".into(), 10));
+        // A key's quota, patched in, is judged too (and is the tightest).
+        s.apply(patch(
+            8,
+            vec![("qt-key".into(), Some(quota("qt-key", "key-id-key-a", 5)))],
+        ));
+        assert!(s.beyond_consumers);
+        assert_eq!(deciding(&s, "key-a"), ("qt-key".into(), 5));
+        // Gone again: only the consumer's.
+        s.apply(patch(9, vec![("qt-key".into(), None)]));
+        assert!(!s.beyond_consumers);
+        assert_eq!(deciding(&s, "key-a"), ("qt-alice".into(), 10));
+        // A group's, loaded in full, covers its members.
+        let mut r = rows(true);
+        r.quotas = vec![quota("qt-bob", "cs-bob", 10), quota("qt-group", "cg-g", 3)];
+        let s = Snapshot::build(r);
+        assert!(s.beyond_consumers);
+        let mut seen = Seen::default();
+        s.decide_traced(&h("key-b"), None, Some("/v1/embeddings"), NOW, &mut seen)
+            .unwrap();
+        assert!(matches!(
+            s.judge_quotas(&seen, NOW),
+            QuotaVerdict::Room(Some(t)) if t.quota_id == "qt-group"
+        ));
     }
 
     #[test]
