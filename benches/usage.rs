@@ -3,6 +3,10 @@
 //! combinations a flush writes per second; on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` names a server (the make target starts a throwaway one).
 //!
+//! First, what a quota exchange's writes cost: 100,000 counts of one replica, then 20,000 of
+//! them changed per exchange, stamped (the replicas see each other) and quiet (a replica
+//! alone). `BENCH_USAGE_ONLY=quota-writes` measures only that.
+//!
 //! The data: each of 100,000 consumers calls one model API in one hour of each of the last 30
 //! days (a different hour per consumer and day), one in ten refused (`no-rule`): 3,000,000
 //! hourly rows.
@@ -154,8 +158,67 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
     seconds
 }
 
+/// Milliseconds per quota exchange writing 20,000 changed counts of a replica's 100,000 (in
+/// the exchange's parts, sorted by key as it does), stamped or quiet: five exchanges each,
+/// the median.
+async fn quota_writes(db: &Db, label: &str) {
+    use gateway_console::store::quotas::{share_counts, PeriodCount, Stamp, Wanted};
+    let none = Wanted {
+        full: &[],
+        changed_since: None,
+    };
+    let counts = |requests: &dyn Fn(usize) -> i64, which: &mut dyn Iterator<Item = usize>| {
+        which
+            .map(|i| PeriodCount {
+                quota_id: format!("qt-bench-{i:06}"),
+                generation: 0,
+                period_start: 1_000,
+                requests: requests(i),
+                tokens: 0,
+            })
+            .collect::<Vec<_>>()
+    };
+    let all = counts(&|_| 1, &mut (0..100_000));
+    share_counts(db, "r-bench", now_ms(), &all, Stamp::Changed, none)
+        .await
+        .unwrap();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut round = 1;
+    for stamp in [Stamp::Changed, Stamp::Quiet, Stamp::Changed, Stamp::Quiet] {
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            round += 1;
+            let mut picked = std::collections::BTreeSet::new();
+            while picked.len() < 20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                picked.insert((x % 100_000) as usize);
+            }
+            let changed = counts(&|_| round, &mut picked.into_iter());
+            let started = Instant::now();
+            share_counts(db, "r-bench", now_ms(), &changed, stamp, none)
+                .await
+                .unwrap();
+            ms.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "{label}: a quota exchange writing 20,000 changed counts of 100,000, {}: {:.0} ms (median of 5; {:.0}–{:.0})",
+            if stamp == Stamp::Quiet { "quiet (alone)" } else { "stamped" },
+            ms[2],
+            ms[0],
+            ms[4]
+        );
+    }
+}
+
 async fn bench(label: &str, url: &str) {
     let db = Db::connect(url).await.unwrap();
+    quota_writes(&db, label).await;
+    if std::env::var("BENCH_USAGE_ONLY").as_deref() == Ok("quota-writes") {
+        return;
+    }
     accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin")
         .await
         .unwrap();
