@@ -234,6 +234,71 @@ async fn two_replicas_on_one_database_add_up_their_counts() {
     );
 }
 
+/// A consumer's minutes (and a group's members') are sought minute by minute and environment
+/// by environment, among those the gateway has totals for in the range: every one of them is
+/// found, those outside the range and other consumers' are not.
+#[tokio::test]
+async fn a_consumers_and_a_groups_minutes_are_read_in_every_environment_and_minute_of_the_range() {
+    use gateway_console::store::usage;
+    const ENV_A: &str = "env-0000000000000000000a";
+    const ENV_B: &str = "env-0000000000000000000b";
+    const ENV_C: &str = "env-0000000000000000000c";
+    const ENV_D: &str = "env-0000000000000000000d";
+    let app = spawn_app_with(proxy_headers_trusted()).await;
+    let admin = app.token("admin").await;
+    let gw = gateway(&app, &admin, "minutes-gw").await;
+    forget_usage(&app).await;
+    let now = gateway_console::store::now_ms();
+    let start = now - now.rem_euclid(60_000) - 30 * 60_000;
+    let minute = 60_000;
+    let delta = |consumer: &str, env: &str, at: i64, requests: i64| {
+        let mut d = allowed(&gw.id, consumer, at, requests);
+        d.environment_id = env.to_owned();
+        d
+    };
+    usage::add(
+        &app.db,
+        &[
+            delta(&gw.alice, ENV_A, start, 1),
+            delta(&gw.alice, ENV_B, start + minute, 2),
+            delta(&gw.alice, "", start + 5 * minute, 4),
+            delta(&gw.bob, ENV_A, start, 8),
+            delta(&gw.bob, ENV_C, start + 2 * minute, 16),
+            // Hours before the range, in an environment of its own.
+            delta(&gw.alice, ENV_D, start - 180 * minute, 32),
+        ],
+    )
+    .await
+    .unwrap();
+    let range = format!("from={start}&to={}", start + 10 * minute);
+    for granularity in ["minute", "hour"] {
+        for (filter, requests) in [
+            (format!("consumerId={}", gw.alice), 7),
+            (format!("consumerId={}&environmentId={ENV_B}", gw.alice), 2),
+            (format!("consumerId={}", gw.bob), 24),
+            (format!("consumerGroupId={}", gw.team), 7),
+            (String::new(), 31),
+        ] {
+            let q = format!("{range}&granularity={granularity}&{filter}");
+            let r = usage(&app, &admin, &gw.id, &q).await;
+            assert_eq!(ok(&r)["totals"]["requests"], requests, "{q}");
+        }
+    }
+    let q = format!(
+        "{range}&granularity=minute&consumerId={}&groupBy=environment",
+        gw.alice
+    );
+    let r = usage(&app, &admin, &gw.id, &q).await;
+    assert_eq!(
+        rows(ok(&r), &["environmentId"]),
+        vec![
+            (strings(&[""]), 4),
+            (strings(&[ENV_A]), 1),
+            (strings(&[ENV_B]), 2)
+        ]
+    );
+}
+
 #[tokio::test]
 async fn old_buckets_are_pruned_by_their_retention() {
     use gateway_console::store::usage;
