@@ -311,6 +311,7 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
     fn an_hour_is_rolled_up_two_flushes_and_at_least_a_minute_after_it_ends() {
@@ -318,7 +319,6 @@ mod tests {
         assert_eq!(roll_up_grace(Duration::from_secs(45)), 90_000);
         assert_eq!(roll_up_grace(Duration::from_secs(300)), 600_000);
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     fn d<'a>(consumer: &'a str, outcome: &'static str) -> Decision<'a> {
         Decision {
