@@ -7,6 +7,10 @@
 //! them changed per exchange, stamped (the replicas see each other) and quiet (a replica
 //! alone). `BENCH_USAGE_ONLY=quota-writes` measures only that.
 //!
+//! Then a late flush: a count for each of the 100,000 consumers in an hour of yesterday, already
+//! rolled up (what replicas flush after an outage), whose windows are summed again.
+//! `BENCH_USAGE_ONLY=late-flush` measures only that (after the seeding).
+//!
 //! The data: each of 100,000 consumers calls one model API in one hour of each of the last 30
 //! days (a different hour per consumer and day), one in ten refused (`no-rule`): 3,000,000
 //! hourly rows.
@@ -161,6 +165,35 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
     seconds
 }
 
+/// Seconds to add a count for each of `consumers` to an hour of yesterday, which is rolled up,
+/// in the flush's parts of 2,000: each part goes to the minute and the hourly tables, and its
+/// consumers' windows are summed again.
+async fn late_flush(db: &Db, gateway: &str, consumers: &[String]) -> f64 {
+    let now = now_ms();
+    let at = now - now.rem_euclid(HOUR_MS) - 20 * HOUR_MS + 5 * 60_000;
+    let deltas: Vec<UsageDelta> = consumers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| UsageDelta {
+            gateway_id: gateway.to_owned(),
+            at,
+            environment_id: "env-bench".into(),
+            consumer_id: c.clone(),
+            key_id: format!("key-{i}"),
+            api_id: "api-bench".into(),
+            outcome: "allowed".into(),
+            requests: 1,
+            prompt_tokens: 10,
+            completion_tokens: 10,
+        })
+        .collect();
+    let started = Instant::now();
+    for part in deltas.chunks(2_000) {
+        gateway_console::store::usage::add(db, part).await.unwrap();
+    }
+    started.elapsed().as_secs_f64()
+}
+
 /// Milliseconds per quota exchange writing 20,000 changed counts of a replica's 100,000 (in
 /// the exchange's parts, sorted by key as it does), stamped or quiet: five exchanges each,
 /// the median.
@@ -257,6 +290,14 @@ async fn bench(label: &str, url: &str) {
             bytes as f64 / rows as f64,
             24.0 * bytes as f64 / rows as f64 / 1e3
         );
+    }
+    let seconds = late_flush(&db, &gateway, &consumers).await;
+    println!(
+        "{label}: a late flush, a count for each of {} consumers in an hour rolled up: {seconds:.2} s",
+        consumers.len()
+    );
+    if std::env::var("BENCH_USAGE_ONLY").as_deref() == Ok("late-flush") {
+        return;
     }
     let rate = flush_rate(&db, &gateway).await;
     println!(

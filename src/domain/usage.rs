@@ -65,6 +65,11 @@ pub struct UsageDelta {
 }
 
 impl UsageDelta {
+    /// Whether it counts nothing: no request and no token.
+    pub fn is_empty(&self) -> bool {
+        self.requests == 0 && self.prompt_tokens == 0 && self.completion_tokens == 0
+    }
+
     /// What a minute bucket is kept under: gateway, minute, environment, consumer, key,
     /// model API and outcome, in the order of the table's primary key.
     pub fn bucket_key(&self) -> (&str, i64, &str, &str, &str, &str, &str) {

@@ -845,6 +845,26 @@ fn ranked(
     out
 }
 
+/// Asserts that every consumer's windows hold what summing all their hourly rows again gives
+/// (which leaves them as they were when they do).
+async fn windows_summed_again(db: &gateway_console::store::Db, what: &str) {
+    let windows = || async {
+        sqlx::query_as::<_, (String, i64, String, i64, i64, i64)>(
+            "SELECT gateway_id, CAST(span AS BIGINT), consumer_id, requests, allowed, tokens \
+             FROM usage_consumer_windows ORDER BY gateway_id, span, consumer_id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+    };
+    let kept = windows().await;
+    assert!(kept.len() > 60, "{what}: {} consumers' windows", kept.len());
+    gateway_console::store::usage::rebuild_windows(db)
+        .await
+        .unwrap();
+    assert_eq!(windows().await, kept, "{what}");
+}
+
 /// The store's ten top consumers of the gateway in `[from, to)` by hour, read afresh (no
 /// remembered ranking): (ID, requests, allowed, tokens).
 async fn top_consumers(
@@ -973,9 +993,16 @@ async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_r
     .into_iter()
     .flat_map(|at| [delta(&mut x, at), delta(&mut x, at + 7 * minute)])
     .collect();
+    // A consumer new to the windows, and a delta that counts nothing (not written).
+    let mut newcomer = delta(&mut x, this_hour - 5 * hour);
+    newcomer.consumer_id = "cs-w-new".into();
+    let mut nothing = delta(&mut x, this_hour - 5 * hour);
+    (nothing.requests, nothing.prompt_tokens) = (0, 0);
+    let late = [late, vec![newcomer, nothing]].concat();
     usage::add(&app.db, &late).await.unwrap();
     deltas.extend(late);
     compare(deltas.clone(), "after late counts".into()).await;
+    windows_summed_again(&app.db, "after late counts").await;
 
     // Hourly rows pruned from within the 30 days leave the windows too.
     let hours_before = this_hour - 12 * day;
@@ -983,29 +1010,8 @@ async fn the_top_consumers_of_the_last_day_week_and_30_days_are_those_of_every_r
     deltas.retain(|d| d.at >= hours_before);
     compare(deltas.clone(), "after pruning".into()).await;
 
-    // The migration that made the windows sums them as the roll-up has kept them.
-    let windows = || async {
-        sqlx::query_as::<_, (String, i64, String, i64, i64, i64, i64)>(
-            "SELECT gateway_id, CAST(span AS BIGINT), consumer_id, hour_rows, requests, allowed, tokens \
-             FROM usage_consumer_windows ORDER BY gateway_id, span, consumer_id",
-        )
-        .fetch_all(&app.db.pool)
-        .await
-        .unwrap()
-    };
-    let kept = windows().await;
-    assert!(kept.len() > 60, "{} consumers' windows", kept.len());
-    let migration = include_str!("../../migrations/shared/0018_usage_consumer_windows.sql");
-    let fill = &migration[migration.find("INSERT INTO").unwrap()..];
-    sqlx::query("DELETE FROM usage_consumer_windows")
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(fill))
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(windows().await, kept);
+    // Every window holds what its consumer's hourly rows sum to, as summing them all again gives.
+    windows_summed_again(&app.db, "after pruning").await;
 
     // The answer is read from the windows: one changed by hand changes it.
     let leader = ranked(&deltas, this_hour - 7 * day, this_hour + hour)[0]

@@ -79,6 +79,15 @@ pub async fn add_in(conn: &mut impl Write, deltas: &[UsageDelta]) -> Result<(), 
         Backend::Sqlite => "",
     };
     let rolled_until = rolled_until_in(conn, lock).await?;
+    // A delta that counts nothing is not written: no row counts nothing, so a consumer's
+    // window whose counts come to zero has no rows left (see `windows`).
+    let counting: Vec<UsageDelta>;
+    let deltas = if deltas.iter().any(UsageDelta::is_empty) {
+        counting = deltas.iter().filter(|d| !d.is_empty()).cloned().collect();
+        &counting[..]
+    } else {
+        deltas
+    };
     for table in [Table::Minutes, Table::GatewayMinutes] {
         upsert(conn, table, &merged(deltas, table)).await?;
     }
@@ -91,20 +100,8 @@ pub async fn add_in(conn: &mut impl Write, deltas: &[UsageDelta]) -> Result<(), 
         for table in [Table::Hours, Table::GatewayHours] {
             upsert(conn, table, &merged(&late, table)).await?;
         }
-        // Consumers whose windows hold an hour added to are summed again.
-        let oldest = windows::Span::ALL
-            .into_iter()
-            .map(|s| s.start(rolled_until))
-            .min()
-            .unwrap_or(rolled_until);
-        let mut consumers: Vec<(&str, &str)> = late
-            .iter()
-            .filter(|d| d.at >= oldest)
-            .map(|d| (d.gateway_id.as_str(), d.consumer_id.as_str()))
-            .collect();
-        consumers.sort_unstable();
-        consumers.dedup();
-        windows::added_late(conn, rolled_until, &consumers).await?;
+        // And to the consumers' windows that hold those hours.
+        windows::added_late(conn, rolled_until, &late).await?;
     }
     Ok(())
 }

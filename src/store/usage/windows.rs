@@ -4,13 +4,15 @@
 //! millions of hourly rows. See `migrations/shared/0018_usage_consumer_windows.sql`.
 //!
 //! The invariant: a window ending at `H` (where the roll-up has come to) holds, per gateway
-//! and consumer, the sums and the number of the hourly rows in `[span.start(H), H)`. Every
+//! and consumer with an hourly row in `[span.start(H), H)`, the sums of those rows. Every
 //! change to those rows keeps it: the roll-up (its new hours come in, the hours before the new
-//! start go out), a late addition to an hour already rolled up (the consumers it touches are
-//! summed again), and pruning (the rows pruned go out first).
+//! start go out), a late addition to an hour already rolled up (added to the windows that hold
+//! the hour as it is to the hour), and pruning (the rows pruned go out first). No hourly row
+//! counts nothing, so a window whose counts come to zero has no rows left, and goes.
 
 use super::super::{Arg, Write};
-use crate::domain::usage::DAY_MS;
+use crate::domain::usage::{UsageDelta, DAY_MS, HOUR_MS};
+use std::collections::BTreeMap;
 
 /// The hourly part of a range of the Usage page, ending where the roll-up has come to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,13 +68,12 @@ async fn fold(
     conn.expect_slow();
     conn.execute(
         "INSERT INTO usage_consumer_windows \
-         (gateway_id, span, consumer_id, hour_rows, requests, allowed, tokens) \
-         SELECT gateway_id, $1, consumer_id, $2 * COUNT(*), $2 * CAST(SUM(requests) AS BIGINT), \
+         (gateway_id, span, consumer_id, requests, allowed, tokens) \
+         SELECT gateway_id, $1, consumer_id, $2 * CAST(SUM(requests) AS BIGINT), \
          $2 * CAST(SUM(CASE WHEN outcome = 'allowed' THEN requests ELSE 0 END) AS BIGINT), \
          $2 * CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) \
          FROM usage_hours WHERE at >= $3 AND at < $4 GROUP BY gateway_id, consumer_id \
          ON CONFLICT (gateway_id, span, consumer_id) DO UPDATE SET \
-         hour_rows = usage_consumer_windows.hour_rows + excluded.hour_rows, \
          requests = usage_consumer_windows.requests + excluded.requests, \
          allowed = usage_consumer_windows.allowed + excluded.allowed, \
          tokens = usage_consumer_windows.tokens + excluded.tokens",
@@ -87,10 +88,10 @@ async fn fold(
     Ok(())
 }
 
-/// Drops the windows' consumers left without an hourly row.
+/// Drops the windows' consumers left without an hourly row (whose counts came to zero).
 async fn drop_empty(conn: &mut impl Write) -> Result<(), sqlx::Error> {
     conn.execute(
-        "DELETE FROM usage_consumer_windows WHERE hour_rows = 0",
+        "DELETE FROM usage_consumer_windows WHERE requests = 0 AND tokens = 0",
         &[],
     )
     .await?;
@@ -116,52 +117,79 @@ pub(super) async fn pruning(conn: &mut impl Write, before: i64, h: i64) -> Resul
     drop_empty(conn).await
 }
 
-/// Hours already rolled up (`h` being where the roll-up is) were added to for these
-/// gateways' consumers: their windows are summed again.
+/// Window rows per statement of [`added_late`] (6 parameters each).
+const LATE_CHUNK: usize = 400;
+
+/// What late deltas add to each window that holds their hours, by gateway, span and
+/// consumer (in that order, in which replicas writing at once take the rows' locks): the
+/// requests, the allowed ones, the tokens. Windows they add nothing to are left out.
+fn late_sums(h: i64, late: &[UsageDelta]) -> BTreeMap<(&str, i64, &str), (i64, i64, i64)> {
+    let mut sums: BTreeMap<(&str, i64, &str), (i64, i64, i64)> = BTreeMap::new();
+    for d in late {
+        let hour = d.at - d.at.rem_euclid(HOUR_MS);
+        if hour >= h || d.is_empty() {
+            continue;
+        }
+        let tokens = d.prompt_tokens + d.completion_tokens;
+        let allowed = if d.outcome == "allowed" {
+            d.requests
+        } else {
+            0
+        };
+        for span in Span::ALL {
+            if hour >= span.start(h) {
+                let sum = sums
+                    .entry((d.gateway_id.as_str(), span.id(), d.consumer_id.as_str()))
+                    .or_default();
+                sum.0 += d.requests;
+                sum.1 += allowed;
+                sum.2 += tokens;
+            }
+        }
+    }
+    sums
+}
+
+/// Deltas were added to hours already rolled up (`h` being where the roll-up is): they are
+/// added to the windows that hold those hours too (a consumer new to a window comes in).
 pub(super) async fn added_late(
     conn: &mut impl Write,
     h: i64,
-    consumers: &[(&str, &str)],
+    late: &[UsageDelta],
 ) -> Result<(), sqlx::Error> {
-    for span in Span::ALL {
-        let start = span.start(h);
-        for chunk in consumers.chunks(200) {
-            let mut pairs = String::new();
-            let mut args = vec![Arg::Int(span.id()), Arg::Int(start), Arg::Int(h)];
-            for (i, (gateway, consumer)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    pairs.push_str(" OR ");
-                }
-                let n = args.len();
-                pairs.push_str(&format!(
-                    "(gateway_id = ${} AND consumer_id = ${})",
-                    n + 1,
-                    n + 2
-                ));
-                args.push(Arg::from(*gateway));
-                args.push(Arg::from(*consumer));
+    let sums: Vec<_> = late_sums(h, late).into_iter().collect();
+    for chunk in sums.chunks(LATE_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO usage_consumer_windows \
+             (gateway_id, span, consumer_id, requests, allowed, tokens) VALUES ",
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 6);
+        for (i, ((gateway, span, consumer), (requests, allowed, tokens))) in
+            chunk.iter().enumerate()
+        {
+            if i > 0 {
+                sql.push_str(", ");
             }
-            conn.expect_slow();
-            conn.execute(
-                &format!("DELETE FROM usage_consumer_windows WHERE span = $1 AND ({pairs})"),
-                &args,
-            )
-            .await?;
-            conn.expect_slow();
-            conn.execute(
-                &format!(
-                    "INSERT INTO usage_consumer_windows \
-                     (gateway_id, span, consumer_id, hour_rows, requests, allowed, tokens) \
-                     SELECT gateway_id, $1, consumer_id, COUNT(*), CAST(SUM(requests) AS BIGINT), \
-                     CAST(SUM(CASE WHEN outcome = 'allowed' THEN requests ELSE 0 END) AS BIGINT), \
-                     CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) \
-                     FROM usage_hours WHERE at >= $2 AND at < $3 AND ({pairs}) \
-                     GROUP BY gateway_id, consumer_id"
-                ),
-                &args,
-            )
-            .await?;
+            sql.push('(');
+            sql.push_str(&super::super::placeholders(i * 6 + 1, 6));
+            sql.push(')');
+            args.extend([
+                Arg::from(*gateway),
+                Arg::Int(*span),
+                Arg::from(*consumer),
+                Arg::Int(*requests),
+                Arg::Int(*allowed),
+                Arg::Int(*tokens),
+            ]);
         }
+        sql.push_str(
+            " ON CONFLICT (gateway_id, span, consumer_id) DO UPDATE SET \
+             requests = usage_consumer_windows.requests + excluded.requests, \
+             allowed = usage_consumer_windows.allowed + excluded.allowed, \
+             tokens = usage_consumer_windows.tokens + excluded.tokens",
+        );
+        conn.expect_slow();
+        conn.execute(&sql, &args).await?;
     }
     Ok(())
 }
@@ -180,7 +208,6 @@ pub(super) async fn rebuild(conn: &mut impl Write, h: i64) -> Result<(), sqlx::E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::usage::HOUR_MS;
 
     #[test]
     fn windows_start_where_the_pages_ranges_start() {
@@ -192,5 +219,50 @@ mod tests {
             assert_eq!(Span::starting_at(span.start(h), h), Some(span));
         }
         assert_eq!(Span::starting_at(h - 25 * HOUR_MS, h), None);
+    }
+
+    fn delta(consumer: &str, at: i64, outcome: &str, requests: i64, tokens: i64) -> UsageDelta {
+        UsageDelta {
+            gateway_id: "gw-1".into(),
+            at,
+            environment_id: String::new(),
+            consumer_id: consumer.into(),
+            key_id: String::new(),
+            api_id: String::new(),
+            outcome: outcome.into(),
+            requests,
+            prompt_tokens: tokens,
+            completion_tokens: 2 * tokens,
+        }
+    }
+
+    #[test]
+    fn late_deltas_add_to_the_windows_that_hold_their_hour_only() {
+        let h = 20_000 * DAY_MS + 5 * HOUR_MS;
+        let late = [
+            // An hour ago: in every window; twice, summed.
+            delta("cs-a", h - HOUR_MS + 59_000, "allowed", 2, 1),
+            delta("cs-a", h - HOUR_MS, "no-rule", 3, 0),
+            // Two days ago: the week's and the month's.
+            delta("cs-b", h - 2 * DAY_MS, "allowed", 1, 0),
+            // The first hour of the month's window, and the hour before it.
+            delta("cs-c", Span::Month.start(h), "allowed", 4, 0),
+            delta("cs-d", Span::Month.start(h) - 1, "allowed", 5, 0),
+            // Not rolled up yet, and a delta that counts nothing.
+            delta("cs-e", h, "allowed", 6, 0),
+            delta("cs-f", h - HOUR_MS, "allowed", 0, 0),
+        ];
+        let sums: Vec<_> = late_sums(h, &late).into_iter().collect();
+        assert_eq!(
+            sums,
+            vec![
+                (("gw-1", 1, "cs-a"), (5, 2, 3)),
+                (("gw-1", 7, "cs-a"), (5, 2, 3)),
+                (("gw-1", 7, "cs-b"), (1, 1, 0)),
+                (("gw-1", 30, "cs-a"), (5, 2, 3)),
+                (("gw-1", 30, "cs-b"), (1, 1, 0)),
+                (("gw-1", 30, "cs-c"), (4, 4, 0)),
+            ]
+        );
     }
 }
