@@ -274,15 +274,14 @@ pub async fn share_counts(
 ) -> Result<Vec<WindowCount>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     for chunk in mine.chunks(COUNT_CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO rate_limit_counts (limit_id, window_ms, started_at, replica_id, requests) VALUES ",
+        let sql = format!(
+            "INSERT INTO rate_limit_counts (limit_id, window_ms, started_at, replica_id, requests) \
+             VALUES {} ON CONFLICT (limit_id, window_ms, started_at, replica_id) \
+             DO UPDATE SET requests = excluded.requests",
+            super::value_rows(chunk.len(), 5)
         );
         let mut args = Vec::with_capacity(chunk.len() * 5);
-        for (i, c) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("({})", super::placeholders(i * 5 + 1, 5)));
+        for c in chunk {
             args.extend([
                 Arg::from(&c.limit_id),
                 Arg::Int(c.window_ms),
@@ -291,10 +290,6 @@ pub async fn share_counts(
                 Arg::Int(c.requests),
             ]);
         }
-        sql.push_str(
-            " ON CONFLICT (limit_id, window_ms, started_at, replica_id) \
-             DO UPDATE SET requests = excluded.requests",
-        );
         tx.execute(&sql, &args).await?;
     }
     let others: Vec<SumRow> = tx

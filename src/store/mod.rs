@@ -451,6 +451,14 @@ pub fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `($1, …, $width), ($width+1, …), …`: `rows` rows of placeholders for a multi-row `VALUES`.
+pub fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|i| format!("({})", placeholders(i * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +488,8 @@ mod tests {
     #[test]
     fn placeholders_number_from_the_given_index() {
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 1), "($1)");
     }
 
     #[test]

@@ -278,17 +278,15 @@ pub async fn remember_reports(
 ) -> Result<HashSet<String>, sqlx::Error> {
     let mut new = HashSet::new();
     for chunk in reports.chunks(CHUNK) {
-        let mut sql =
-            String::from("INSERT INTO usage_reports (gateway_id, request_id, at) VALUES ");
+        let sql = format!(
+            "INSERT INTO usage_reports (gateway_id, request_id, at) VALUES {} \
+             ON CONFLICT (gateway_id, request_id) DO NOTHING RETURNING request_id",
+            super::value_rows(chunk.len(), 3)
+        );
         let mut args = Vec::with_capacity(chunk.len() * 3);
-        for (i, (id, at)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("({})", super::placeholders(i * 3 + 1, 3)));
+        for (id, at) in chunk {
             args.extend([Arg::from(gateway_id), Arg::from(*id), Arg::Int(*at)]);
         }
-        sql.push_str(" ON CONFLICT (gateway_id, request_id) DO NOTHING RETURNING request_id");
         let rows: Vec<RequestIdRow> = conn.all(&sql, &args).await?;
         new.extend(rows.into_iter().map(|r| r.request_id));
     }
@@ -416,18 +414,14 @@ async fn upsert(
     let gateway_only = table.gateway_only();
     let width = if gateway_only { 8 } else { 10 };
     for chunk in rows.chunks(CHUNK) {
-        let mut sql = format!(
-            "INSERT INTO {name} ({key}, requests, prompt_tokens, completion_tokens) VALUES "
+        let sql = format!(
+            "INSERT INTO {name} ({key}, requests, prompt_tokens, completion_tokens) VALUES {} \
+             ON CONFLICT ({key}) DO UPDATE SET {}",
+            super::value_rows(chunk.len(), width),
+            added(name)
         );
         let mut args = Vec::with_capacity(chunk.len() * width);
-        for (i, ((gw, at, env, consumer, key, api, outcome), (r, p, c))) in chunk.iter().enumerate()
-        {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&super::placeholders(i * width + 1, width));
-            sql.push(')');
+        for ((gw, at, env, consumer, key, api, outcome), (r, p, c)) in chunk {
             args.extend([Arg::from(*gw), Arg::Int(*at), Arg::from(*env)]);
             if !gateway_only {
                 args.extend([Arg::from(*consumer), Arg::from(*key)]);
@@ -440,10 +434,6 @@ async fn upsert(
                 Arg::Int(*c),
             ]);
         }
-        sql.push_str(&format!(
-            " ON CONFLICT ({key}) DO UPDATE SET {}",
-            added(name)
-        ));
         // Hundreds of rows: the checks queued on this worker go on without it meanwhile.
         conn.expect_slow();
         conn.execute(&sql, &args).await?;

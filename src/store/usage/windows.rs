@@ -159,20 +159,17 @@ pub(super) async fn added_late(
 ) -> Result<(), sqlx::Error> {
     let sums: Vec<_> = late_sums(h, late).into_iter().collect();
     for chunk in sums.chunks(LATE_CHUNK) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO usage_consumer_windows \
-             (gateway_id, span, consumer_id, requests, allowed, tokens) VALUES ",
+             (gateway_id, span, consumer_id, requests, allowed, tokens) VALUES {} \
+             ON CONFLICT (gateway_id, span, consumer_id) DO UPDATE SET \
+             requests = usage_consumer_windows.requests + excluded.requests, \
+             allowed = usage_consumer_windows.allowed + excluded.allowed, \
+             tokens = usage_consumer_windows.tokens + excluded.tokens",
+            super::super::value_rows(chunk.len(), 6)
         );
         let mut args = Vec::with_capacity(chunk.len() * 6);
-        for (i, ((gateway, span, consumer), (requests, allowed, tokens))) in
-            chunk.iter().enumerate()
-        {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&super::super::placeholders(i * 6 + 1, 6));
-            sql.push(')');
+        for ((gateway, span, consumer), (requests, allowed, tokens)) in chunk {
             args.extend([
                 Arg::from(*gateway),
                 Arg::Int(*span),
@@ -182,12 +179,6 @@ pub(super) async fn added_late(
                 Arg::Int(*tokens),
             ]);
         }
-        sql.push_str(
-            " ON CONFLICT (gateway_id, span, consumer_id) DO UPDATE SET \
-             requests = usage_consumer_windows.requests + excluded.requests, \
-             allowed = usage_consumer_windows.allowed + excluded.allowed, \
-             tokens = usage_consumer_windows.tokens + excluded.tokens",
-        );
         conn.expect_slow();
         conn.execute(&sql, &args).await?;
     }
