@@ -11,7 +11,7 @@
 //! counts nothing, so a window whose counts come to zero has no rows left, and goes.
 
 use super::super::{Arg, Write};
-use crate::domain::usage::{UsageDelta, DAY_MS, HOUR_MS};
+use crate::domain::usage::{UsageDelta, ALLOWED, DAY_MS, HOUR_MS};
 use std::collections::BTreeMap;
 
 /// The hourly part of a range of the Usage page, ending where the roll-up has come to.
@@ -131,11 +131,7 @@ fn late_sums(h: i64, late: &[UsageDelta]) -> BTreeMap<(&str, i64, &str), (i64, i
             continue;
         }
         let tokens = d.prompt_tokens + d.completion_tokens;
-        let allowed = if d.outcome == "allowed" {
-            d.requests
-        } else {
-            0
-        };
+        let allowed = if d.outcome == ALLOWED { d.requests } else { 0 };
         for span in Span::ALL {
             if hour >= span.start(h) {
                 let sum = sums
