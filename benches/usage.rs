@@ -8,7 +8,7 @@
 //! alone). `BENCH_USAGE_ONLY=quota-writes` measures only that.
 //!
 //! Then a late flush: a count for each of the 100,000 consumers in an hour of yesterday, already
-//! rolled up (what replicas flush after an outage), whose windows are summed again.
+//! rolled up (what replicas flush after an outage), added to the hourly rows and the windows.
 //! `BENCH_USAGE_ONLY=late-flush` measures only that (after the seeding).
 //!
 //! The data: each of 100,000 consumers calls one model API in one hour of each of the last 30
@@ -128,7 +128,7 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
     let apis: Vec<String> = (0..10).map(|i| format!("api-flush-{i}")).collect();
     let keys: Vec<String> = consumers.iter().map(|c| format!("key-{c}")).collect();
     // Ten minutes ago, but in this hour: a minute of an hour already rolled up takes the
-    // late path (the hourly tables too, and its consumers' windows summed again).
+    // late path (the hourly tables and the consumers' windows too).
     let now = now_ms();
     let at = (now / 60_000 * 60_000 - 10 * 60_000).max(now - now % HOUR_MS);
     let decision = |i: usize| Decision {
@@ -166,8 +166,8 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
 }
 
 /// Seconds to add a count for each of `consumers` to an hour of yesterday, which is rolled up,
-/// in the flush's parts of 2,000: each part goes to the minute and the hourly tables, and its
-/// consumers' windows are summed again.
+/// in the flush's parts of 2,000: each part goes to the minute and the hourly tables, and to
+/// its consumers' windows.
 async fn late_flush(db: &Db, gateway: &str, consumers: &[String]) -> f64 {
     let now = now_ms();
     let at = now - now.rem_euclid(HOUR_MS) - 20 * HOUR_MS + 5 * 60_000;
