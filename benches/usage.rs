@@ -11,6 +11,10 @@
 //! rolled up (what replicas flush after an outage), added to the hourly rows and the windows.
 //! `BENCH_USAGE_ONLY=late-flush` measures only that (after the seeding).
 //!
+//! Then how many new combinations a flush writes per second, and the check's flushes of
+//! combinations already in their minute. `BENCH_USAGE_ONLY=flush` measures only those (without
+//! the seeding).
+//!
 //! The data: each of 100,000 consumers calls one model API in one hour of each of the last 30
 //! days (a different hour per consumer and day), one in ten refused (`no-rule`): 3,000,000
 //! hourly rows.
@@ -270,34 +274,38 @@ async fn bench(label: &str, url: &str) {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    let started = Instant::now();
-    let rows = seed_hours(&db, &gateway, &consumers).await;
-    println!(
-        "{label}: {rows} hourly rows of {} consumers seeded in {:.1} s",
-        consumers.len(),
-        started.elapsed().as_secs_f64()
-    );
-    if label == "PostgreSQL" {
-        sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
-        let bytes: i64 =
-            sqlx::query_scalar("SELECT CAST(pg_total_relation_size('usage_hours') AS BIGINT)")
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
+    // BENCH_USAGE_ONLY=flush: the flushes alone, on tables without the 30 days.
+    let flush_only = std::env::var("BENCH_USAGE_ONLY").as_deref() == Ok("flush");
+    if !flush_only {
+        let started = Instant::now();
+        let rows = seed_hours(&db, &gateway, &consumers).await;
         println!(
-            "{label}: usage_hours with its indexes: {:.0} MB, {:.0} bytes a row: one consumer calling one API with one key every hour costs 24 hourly rows ({:.1} KB) and 1,440 minute rows a day",
-            bytes as f64 / 1e6,
-            bytes as f64 / rows as f64,
-            24.0 * bytes as f64 / rows as f64 / 1e3
+            "{label}: {rows} hourly rows of {} consumers seeded in {:.1} s",
+            consumers.len(),
+            started.elapsed().as_secs_f64()
         );
-    }
-    let seconds = late_flush(&db, &gateway, &consumers).await;
-    println!(
-        "{label}: a late flush, a count for each of {} consumers in an hour rolled up: {seconds:.2} s",
-        consumers.len()
-    );
-    if std::env::var("BENCH_USAGE_ONLY").as_deref() == Ok("late-flush") {
-        return;
+        if label == "PostgreSQL" {
+            sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
+            let bytes: i64 =
+                sqlx::query_scalar("SELECT CAST(pg_total_relation_size('usage_hours') AS BIGINT)")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            println!(
+                "{label}: usage_hours with its indexes: {:.0} MB, {:.0} bytes a row: one consumer calling one API with one key every hour costs 24 hourly rows ({:.1} KB) and 1,440 minute rows a day",
+                bytes as f64 / 1e6,
+                bytes as f64 / rows as f64,
+                24.0 * bytes as f64 / rows as f64 / 1e3
+            );
+        }
+        let seconds = late_flush(&db, &gateway, &consumers).await;
+        println!(
+            "{label}: a late flush, a count for each of {} consumers in an hour rolled up: {seconds:.2} s",
+            consumers.len()
+        );
+        if std::env::var("BENCH_USAGE_ONLY").as_deref() == Ok("late-flush") {
+            return;
+        }
     }
     let rate = flush_rate(&db, &gateway).await;
     println!(
@@ -313,6 +321,9 @@ async fn bench(label: &str, url: &str) {
             .collect::<Vec<_>>()
             .join(" / ")
     );
+    if flush_only {
+        return;
+    }
 
     let rankings = db.usage_rankings.clone();
     let base = serve(db, axum::routing::get(|| async { "ok" })).await;

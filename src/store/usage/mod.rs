@@ -24,29 +24,47 @@ type Counts = (i64, i64, i64);
 /// made meanwhile; a gateway table has no consumer or key, so combinations that differed
 /// only by those meet), in key order, so that replicas writing at once take the rows' locks
 /// in the same order.
-fn merged(deltas: &[UsageDelta], table: Table) -> Vec<(Key<'_>, Counts)> {
+fn merged<'a>(deltas: &'a [UsageDelta], table: Table) -> Vec<(Key<'a>, Counts)> {
     let width = table.width();
     let gateway_only = table.gateway_only();
-    let mut rows: Vec<(Key<'_>, Counts)> = deltas
+    let key = |d: &'a UsageDelta| -> Key<'a> {
+        (
+            d.gateway_id.as_str(),
+            d.at - d.at.rem_euclid(width),
+            d.environment_id.as_str(),
+            if gateway_only {
+                ""
+            } else {
+                d.consumer_id.as_str()
+            },
+            if gateway_only { "" } else { d.key_id.as_str() },
+            d.api_id.as_str(),
+            d.outcome.as_str(),
+        )
+    };
+    let add = |to: &mut Counts, d: &UsageDelta| {
+        to.0 += d.requests;
+        to.1 += d.prompt_tokens;
+        to.2 += d.completion_tokens;
+    };
+    if gateway_only {
+        // Many deltas (a flush's part: 2,000 consumers' combinations) fall in a few rows
+        // (one per minute, environment, model API and outcome): summed by their key first,
+        // only those few are sorted. Sorting the part itself compared its equal gateway and
+        // environment IDs again and again (most of a flush's time outside the database).
+        let mut sums: HashMap<Key<'a>, Counts, foldhash::fast::FixedState> = HashMap::default();
+        for d in deltas {
+            add(sums.entry(key(d)).or_default(), d);
+        }
+        let mut rows: Vec<(Key<'a>, Counts)> = sums.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        return rows;
+    }
+    // One row per delta, as a rule, and a flush hands them over in key order already (the
+    // sort then only confirms it).
+    let mut rows: Vec<(Key<'a>, Counts)> = deltas
         .iter()
-        .map(|d| {
-            (
-                (
-                    d.gateway_id.as_str(),
-                    d.at - d.at.rem_euclid(width),
-                    d.environment_id.as_str(),
-                    if gateway_only {
-                        ""
-                    } else {
-                        d.consumer_id.as_str()
-                    },
-                    if gateway_only { "" } else { d.key_id.as_str() },
-                    d.api_id.as_str(),
-                    d.outcome.as_str(),
-                ),
-                (d.requests, d.prompt_tokens, d.completion_tokens),
-            )
-        })
+        .map(|d| (key(d), (d.requests, d.prompt_tokens, d.completion_tokens)))
         .collect();
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     rows.dedup_by(|later, kept| {
@@ -530,5 +548,57 @@ mod tests {
             .map(|(k, c)| (k.3, k.1, c))
             .collect();
         assert_eq!(hours, vec![("cs-a", 0, (9, 12, 0)), ("cs-b", 0, (1, 0, 0))]);
+    }
+
+    #[test]
+    fn the_gateways_rows_sum_every_consumers_deltas_of_their_bucket_in_key_order() {
+        // Two gateways, minutes of two hours, environments, APIs, outcomes and consumers
+        // mixed, against a sum kept in key order.
+        let mut deltas = Vec::new();
+        // Gateway, minute, environment, model API and outcome.
+        type GatewayKey = (String, i64, String, String, String);
+        let mut expected = std::collections::BTreeMap::<GatewayKey, Counts>::new();
+        for i in 0..3_000i64 {
+            let mut x = d(&format!("cs-{}", (i * 7919) % 500), 0, 1 + i % 3, i % 5);
+            x.gateway_id = format!("gw-{}", i % 2);
+            x.at = ((i * 31) % 130) * 60_000 + i % 60_000;
+            x.environment_id = format!("env-{}", (i / 7) % 3);
+            x.api_id = format!("api-{}", (i * 13) % 10);
+            x.outcome = ["allowed", "no-rule", "rate-limited"][(i % 3) as usize].into();
+            x.completion_tokens = i % 2;
+            let c = expected
+                .entry((
+                    x.gateway_id.clone(),
+                    x.at - x.at % 60_000,
+                    x.environment_id.clone(),
+                    x.api_id.clone(),
+                    x.outcome.clone(),
+                ))
+                .or_default();
+            c.0 += x.requests;
+            c.1 += x.prompt_tokens;
+            c.2 += x.completion_tokens;
+            deltas.push(x);
+        }
+        let rows = merged(&deltas, Table::GatewayMinutes);
+        let got: Vec<(GatewayKey, Counts)> = rows
+            .iter()
+            .map(|(k, c)| {
+                assert_eq!((k.3, k.4), ("", ""), "no consumer or key in a gateway row");
+                ((k.0.into(), k.1, k.2.into(), k.5.into(), k.6.into()), *c)
+            })
+            .collect();
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
+        let hours = merged(&deltas, Table::GatewayHours);
+        assert!(
+            hours.windows(2).all(|w| w[0].0 < w[1].0),
+            "key order, once each"
+        );
+        let total = |rows: &[(Key<'_>, Counts)]| rows.iter().map(|r| r.1 .0).sum::<i64>();
+        assert_eq!(
+            total(&hours),
+            deltas.iter().map(|d| d.requests).sum::<i64>()
+        );
+        assert!(hours.iter().all(|r| r.0 .1 % HOUR_MS == 0));
     }
 }
