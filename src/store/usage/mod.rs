@@ -51,7 +51,8 @@ fn merged<'a>(deltas: &'a [UsageDelta], table: Table) -> Vec<(Key<'a>, Counts)> 
         // Many deltas (a flush's part: 2,000 consumers' combinations) fall in a few rows
         // (one per minute, environment, model API and outcome): summed by their key first,
         // only those few are sorted. Sorting the part itself compared its equal gateway and
-        // environment IDs again and again (most of a flush's time outside the database).
+        // environment IDs again and again (4 % of the server's samples in `make bench-authz`
+        // with a flush of new combinations every 5 s; 1.8 % summed).
         let mut sums: HashMap<Key<'a>, Counts, foldhash::fast::FixedState> = HashMap::default();
         for d in deltas {
             add(sums.entry(key(d)).or_default(), d);
@@ -552,8 +553,8 @@ mod tests {
 
     #[test]
     fn the_gateways_rows_sum_every_consumers_deltas_of_their_bucket_in_key_order() {
-        // Two gateways, minutes of two hours, environments, APIs, outcomes and consumers
-        // mixed, against a sum kept in key order.
+        // Two gateways, minutes of three hours (not on the minute), environments, APIs,
+        // outcomes and consumers mixed, against a sum kept in key order.
         let mut deltas = Vec::new();
         // Gateway, minute, environment, model API and outcome.
         type GatewayKey = (String, i64, String, String, String);
