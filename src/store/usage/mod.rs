@@ -42,10 +42,11 @@ fn merged<'a>(deltas: &'a [UsageDelta], table: Table) -> Vec<(Key<'a>, Counts)> 
             d.outcome.as_str(),
         )
     };
-    let add = |to: &mut Counts, d: &UsageDelta| {
-        to.0 += d.requests;
-        to.1 += d.prompt_tokens;
-        to.2 += d.completion_tokens;
+    let counts = |d: &UsageDelta| (d.requests, d.prompt_tokens, d.completion_tokens);
+    let add = |to: &mut Counts, c: Counts| {
+        to.0 += c.0;
+        to.1 += c.1;
+        to.2 += c.2;
     };
     if gateway_only {
         // Many deltas (a flush's part: 2,000 consumers' combinations) fall in a few rows
@@ -55,7 +56,7 @@ fn merged<'a>(deltas: &'a [UsageDelta], table: Table) -> Vec<(Key<'a>, Counts)> 
         // with a flush of new combinations every 5 s; 1.8 % summed).
         let mut sums: HashMap<Key<'a>, Counts, foldhash::fast::FixedState> = HashMap::default();
         for d in deltas {
-            add(sums.entry(key(d)).or_default(), d);
+            add(sums.entry(key(d)).or_default(), counts(d));
         }
         let mut rows: Vec<(Key<'a>, Counts)> = sums.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -63,18 +64,13 @@ fn merged<'a>(deltas: &'a [UsageDelta], table: Table) -> Vec<(Key<'a>, Counts)> 
     }
     // One row per delta, as a rule, and a flush hands them over in key order already (the
     // sort then only confirms it).
-    let mut rows: Vec<(Key<'a>, Counts)> = deltas
-        .iter()
-        .map(|d| (key(d), (d.requests, d.prompt_tokens, d.completion_tokens)))
-        .collect();
+    let mut rows: Vec<(Key<'a>, Counts)> = deltas.iter().map(|d| (key(d), counts(d))).collect();
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     rows.dedup_by(|later, kept| {
         if later.0 != kept.0 {
             return false;
         }
-        kept.1 .0 += later.1 .0;
-        kept.1 .1 += later.1 .1;
-        kept.1 .2 += later.1 .2;
+        add(&mut kept.1, later.1);
         true
     });
     rows
