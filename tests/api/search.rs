@@ -99,7 +99,17 @@ async fn the_engine_migration_takes_an_index_made_before_it_as_it_is() {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-    assert_eq!(applied, 1, "the engine's own migrations are recorded apart");
+    // Each engine's own: the search index (and on SQLite the usage minutes' layout).
+    let engine = match app.db.backend {
+        gateway_console::store::Backend::Sqlite => "migrations/sqlite",
+        gateway_console::store::Backend::Postgres => "migrations/postgres",
+    };
+    let files = std::fs::read_dir(engine).unwrap().count();
+    assert_eq!(
+        usize::try_from(applied).unwrap(),
+        files,
+        "the engine's own migrations are recorded apart"
+    );
 
     // As an older database looks: the index is there, its migration is not recorded.
     sqlx::query("DROP TABLE _sqlx_engine_migrations")

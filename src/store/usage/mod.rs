@@ -184,7 +184,8 @@ pub async fn roll_up(db: &Db, until: i64) -> Result<i64, sqlx::Error> {
                 "environment_id, api_id, outcome",
             ),
         ] {
-            let (name, key, minutes) = (table.name(), table.key(), minutes.name());
+            let (name, key) = (table.name(), table.key());
+            let range = minutes.range("at >= $1 AND at < $2");
             tx.expect_slow();
             tx.execute(
                 &format!(
@@ -192,7 +193,7 @@ pub async fn roll_up(db: &Db, until: i64) -> Result<i64, sqlx::Error> {
                      SELECT gateway_id, at / {HOUR_MS} * {HOUR_MS}, {columns}, \
                      CAST(SUM(requests) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT), \
                      CAST(SUM(completion_tokens) AS BIGINT) \
-                     FROM {minutes} WHERE at >= $1 AND at < $2 \
+                     FROM {range} \
                      GROUP BY gateway_id, at / {HOUR_MS} * {HOUR_MS}, {columns} \
                      ON CONFLICT ({key}) DO UPDATE SET {added}",
                     added = added(name),
@@ -220,7 +221,8 @@ row! {
 async fn first_minute(conn: &mut impl Read, from: i64) -> Result<Option<i64>, sqlx::Error> {
     let row: Option<FirstRow> = conn
         .first(
-            "SELECT MIN(at) AS at FROM usage_minutes WHERE at >= $1",
+            // The gateways' totals have the same minutes, and an index by time.
+            "SELECT MIN(at) AS at FROM usage_gateway_minutes WHERE at >= $1",
             &[Arg::Int(from)],
         )
         .await?;
@@ -252,6 +254,22 @@ impl Table {
             Table::Hours => "usage_hours",
             Table::GatewayMinutes => "usage_gateway_minutes",
             Table::GatewayHours => "usage_gateway_hours",
+        }
+    }
+
+    /// `FROM` this table `WHERE` its buckets' start meets `within` (a condition on `at`),
+    /// for every gateway. The consumers' minutes have no index by time: each gateway's are
+    /// sought by their key (gateway, minute, …), the gateways being those with totals there
+    /// (a flush writes a gateway's total of every minute it adds a row to; see
+    /// `migrations/shared/0021_usage_minutes_without_time_index.sql`).
+    fn range(self, within: &str) -> String {
+        let name = self.name();
+        match self {
+            Table::Minutes => format!(
+                "{name} WHERE gateway_id IN (SELECT DISTINCT gateway_id FROM \
+                 usage_gateway_minutes WHERE {within}) AND {within}"
+            ),
+            _ => format!("{name} WHERE {within}"),
         }
     }
 
@@ -471,11 +489,12 @@ pub async fn prune(
     };
     let rolled_until = rolled_until_in(&mut tx, lock).await?;
     let mut minutes = 0;
+    // The consumers' minutes first: they are found by the gateways' totals of those minutes.
     for table in [Table::Minutes, Table::GatewayMinutes] {
         tx.expect_slow();
         minutes += tx
             .execute(
-                &format!("DELETE FROM {} WHERE at < $1", table.name()),
+                &format!("DELETE FROM {}", table.range("at < $1")),
                 &[Arg::Int(minutes_before.min(rolled_until))],
             )
             .await?;
@@ -597,5 +616,99 @@ mod tests {
             deltas.iter().map(|d| d.requests).sum::<i64>()
         );
         assert!(hours.iter().all(|r| r.0 .1 % HOUR_MS == 0));
+    }
+
+    row! {
+        struct BucketRow {
+            gateway_id: String,
+            at: i64,
+            requests: i64,
+        }
+    }
+
+    row! {
+        struct PlanRow {
+            detail: String,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_gateways_minutes_are_rolled_up_and_pruned_by_the_tables_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}/usage.db", dir.path().display()))
+            .await
+            .unwrap();
+        let mut deltas = Vec::new();
+        for (gateway, requests) in [("gw-a", 1), ("gw-b", 2)] {
+            for at in [
+                2 * HOUR_MS + 5 * MINUTE_MS,
+                2 * HOUR_MS + 59 * MINUTE_MS,
+                3 * HOUR_MS,
+            ] {
+                deltas.push(UsageDelta {
+                    gateway_id: gateway.into(),
+                    ..d("cs-1", at, requests, 0)
+                });
+            }
+        }
+        add(&db, &deltas).await.unwrap();
+        assert_eq!(
+            roll_up(&db, 3 * HOUR_MS + 30 * MINUTE_MS).await.unwrap(),
+            3 * HOUR_MS
+        );
+        let rows = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                let mut conn = db.reader().await.unwrap();
+                let rows: Vec<BucketRow> = conn.all(sql, &[]).await.unwrap();
+                rows.into_iter()
+                    .map(|r| (r.gateway_id, r.at, r.requests))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let rolled = vec![
+            ("gw-a".to_owned(), 2 * HOUR_MS, 2),
+            ("gw-b".to_owned(), 2 * HOUR_MS, 4),
+        ];
+        for sql in [
+            "SELECT gateway_id, at, requests FROM usage_hours ORDER BY 1, 2",
+            "SELECT gateway_id, at, requests FROM usage_gateway_hours ORDER BY 1, 2",
+        ] {
+            assert_eq!(rows(sql).await, rolled, "{sql}");
+        }
+        // Both gateways' minutes of the rolled-up hour go, the next hour's stay.
+        let (minutes, _) = prune(&db, 3 * HOUR_MS, 0).await.unwrap();
+        assert_eq!(minutes, 8, "two minutes of two gateways, in both tables");
+        let left = rows("SELECT gateway_id, at, requests FROM usage_minutes ORDER BY 1, 2").await;
+        assert_eq!(
+            left,
+            vec![
+                ("gw-a".to_owned(), 3 * HOUR_MS, 1),
+                ("gw-b".to_owned(), 3 * HOUR_MS, 2)
+            ]
+        );
+        // Neither reads every row of the minutes: each gateway's are sought by the key.
+        let mut conn = db.reader().await.unwrap();
+        for (verb, within, seek) in [
+            (
+                "SELECT * FROM",
+                "at >= $1 AND at < $2",
+                "(gateway_id=? AND at>? AND at<?)",
+            ),
+            ("DELETE FROM", "at < $1", "(gateway_id=? AND at<?)"),
+        ] {
+            let sql = format!("EXPLAIN QUERY PLAN {verb} {}", Table::Minutes.range(within));
+            let plan: Vec<PlanRow> = conn
+                .all(&sql, &[Arg::Int(0), Arg::Int(HOUR_MS)])
+                .await
+                .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+            let want = format!("SEARCH usage_minutes USING PRIMARY KEY {seek}");
+            assert!(plan.contains(&want), "{verb}: {plan:?}");
+            assert!(
+                !plan.iter().any(|d| d.starts_with("SCAN usage_minutes")),
+                "{verb}: {plan:?}"
+            );
+        }
     }
 }

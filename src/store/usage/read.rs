@@ -456,8 +456,8 @@ mod tests {
         let db = Db::connect(&format!("sqlite:{}/usage.db", dir.path().display()))
             .await
             .unwrap();
-        let by_key = "USING INDEX sqlite_autoindex_usage_minutes_1 \
-                      (gateway_id=? AND at=? AND environment_id=? AND consumer_id=?)";
+        let by_key =
+            "USING PRIMARY KEY (gateway_id=? AND at=? AND environment_id=? AND consumer_id=?)";
         for granularity in [Granularity::Minute, Granularity::Hour] {
             let mut q = UsageQuery::unfiltered(0, 7_200_000, granularity);
             q.consumer_id = Some("cs-1".into());
