@@ -632,6 +632,16 @@ mod tests {
         }
     }
 
+    /// The lines of SQLite's plan for `sql` (`EXPLAIN QUERY PLAN …`).
+    pub(super) async fn query_plan(db: &Db, sql: &str, args: &[Arg]) -> Vec<String> {
+        let mut conn = db.reader().await.unwrap();
+        let plan: Vec<PlanRow> = conn
+            .all(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+            .await
+            .unwrap();
+        plan.into_iter().map(|r| r.detail).collect()
+    }
+
     #[tokio::test]
     async fn every_gateways_minutes_are_rolled_up_and_pruned_by_the_tables_key() {
         let dir = tempfile::tempdir().unwrap();
@@ -688,7 +698,6 @@ mod tests {
             ]
         );
         // Neither reads every row of the minutes: each gateway's are sought by the key.
-        let mut conn = db.reader().await.unwrap();
         for (verb, within, seek) in [
             (
                 "SELECT * FROM",
@@ -697,12 +706,8 @@ mod tests {
             ),
             ("DELETE FROM", "at < $1", "(gateway_id=? AND at<?)"),
         ] {
-            let sql = format!("EXPLAIN QUERY PLAN {verb} {}", Table::Minutes.range(within));
-            let plan: Vec<PlanRow> = conn
-                .all(&sql, &[Arg::Int(0), Arg::Int(HOUR_MS)])
-                .await
-                .unwrap();
-            let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+            let sql = format!("{verb} {}", Table::Minutes.range(within));
+            let plan = query_plan(&db, &sql, &[Arg::Int(0), Arg::Int(HOUR_MS)]).await;
             let want = format!("SEARCH usage_minutes USING PRIMARY KEY {seek}");
             assert!(plan.contains(&want), "{verb}: {plan:?}");
             assert!(

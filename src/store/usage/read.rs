@@ -427,25 +427,12 @@ mod tests {
     use super::*;
     use crate::store::Db;
 
-    row! {
-        struct PlanRow {
-            detail: String,
-        }
-    }
-
     /// How SQLite reads the minutes of `q`.
     async fn minutes_plan(db: &Db, q: &UsageQuery) -> String {
         let (table, args) = source("gw-1", q, 0, false);
-        let mut conn = db.reader().await.unwrap();
-        let plan: Vec<PlanRow> = conn
-            .all(
-                &format!("EXPLAIN QUERY PLAN SELECT * FROM {table} u"),
-                &args,
-            )
+        super::super::tests::query_plan(db, &format!("SELECT * FROM {table} u"), &args)
             .await
-            .unwrap();
-        plan.into_iter()
-            .map(|r| r.detail)
+            .into_iter()
             .find(|d| d.contains("usage_minutes "))
             .unwrap_or_default()
     }
