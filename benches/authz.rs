@@ -662,8 +662,8 @@ end
         bearer.p50_ms,
         bearer.p99_ms
     );
-    // The rates vary by a fifth from run to run on a shared machine; the CPU time the server
-    // spends per request varies far less, so a change to the check shows here first.
+    // What a request cost the server's process in CPU time (its background work included),
+    // beside the rates, which also depend on how much of the two cores wrk and nginx took.
     println!(
         "server CPU per request: check {:.1} µs (usage flush and quota exchange included), trivial handler {:.1} µs; the trivial handler's is {:.0}% of the check's",
         direct.cpu_us_per_request,

@@ -491,8 +491,7 @@ pub struct Wrk {
     pub errors: u64,
     /// The CPU time this process (all its threads, user and system) spent during the run, in
     /// microseconds per request: the server's cost of a request when it runs in this process,
-    /// its background work (such as the usage flush) included. Steadier than the rate on a
-    /// machine whose speed varies from run to run, as it does not count waiting for the CPU.
+    /// its background work (such as the usage flush) included.
     pub cpu_us_per_request: f64,
 }
 
