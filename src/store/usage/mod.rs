@@ -632,6 +632,15 @@ mod tests {
         }
     }
 
+    /// A new SQLite database in a temporary folder (kept while the folder is).
+    pub(super) async fn sqlite_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}/usage.db", dir.path().display()))
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
     /// The lines of SQLite's plan for `sql` (`EXPLAIN QUERY PLAN …`).
     pub(super) async fn query_plan(db: &Db, sql: &str, args: &[Arg]) -> Vec<String> {
         let mut conn = db.reader().await.unwrap();
@@ -644,10 +653,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_gateways_minutes_are_rolled_up_and_pruned_by_the_tables_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite:{}/usage.db", dir.path().display()))
-            .await
-            .unwrap();
+        let (_dir, db) = sqlite_db().await;
         let mut deltas = Vec::new();
         for (gateway, requests) in [("gw-a", 1), ("gw-b", 2)] {
             for at in [

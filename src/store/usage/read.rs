@@ -439,10 +439,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_consumers_and_a_groups_minutes_are_sought_by_the_tables_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite:{}/usage.db", dir.path().display()))
-            .await
-            .unwrap();
+        let (_dir, db) = super::super::tests::sqlite_db().await;
         let by_key =
             "USING PRIMARY KEY (gateway_id=? AND at=? AND environment_id=? AND consumer_id=?)";
         for granularity in [Granularity::Minute, Granularity::Hour] {
