@@ -60,8 +60,9 @@ const CONSUMER_NAME: HeaderName = HeaderName::from_static("x-consumer-name");
 const API_ID: HeaderName = HeaderName::from_static("x-api-id");
 
 /// The most headers an allowed request's answer carries: the consumer, its name, the model
-/// API, `Cache-Control`, four `X-RateLimit-*` and four `X-Quota-*`.
-const ANSWER_HEADERS: usize = 12;
+/// API, `Cache-Control`, four `X-RateLimit-*`, four `X-Quota-*`, and the `Content-Length`
+/// axum adds (without room for it, the map grew on every answer with limits and quotas).
+const ANSWER_HEADERS: usize = 13;
 
 /// Keys longer than this are refused without hashing.
 const KEY_MAX: usize = 512;

@@ -445,18 +445,35 @@ pub fn breaks_unique(err: &sqlx::Error, column: &str) -> bool {
 
 /// `$from, $from+1, …` placeholders for an `IN (…)` list of `n` values.
 pub fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(n * 7);
+    push_placeholders(&mut out, from, n);
+    out
 }
 
 /// `($1, …, $width), ($width+1, …), …`: `rows` rows of placeholders for a multi-row `VALUES`.
+/// Written into one string (a flush's statement has thousands of them).
 pub fn value_rows(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|i| format!("({})", placeholders(i * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(rows * (width * 7 + 4));
+    for i in 0..rows {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        push_placeholders(&mut out, i * width + 1, width);
+        out.push(')');
+    }
+    out
+}
+
+fn push_placeholders(out: &mut String, from: usize, n: usize) {
+    use std::fmt::Write as _;
+    for i in from..from + n {
+        if i > from {
+            out.push_str(", ");
+        }
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "${i}");
+    }
 }
 
 #[cfg(test)]
