@@ -514,8 +514,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_flush_refused_halfway_offers_again_only_what_was_not_taken() {
+    /// A counter with two parts and ten combinations of consumers counted, whose flush the
+    /// sink refused after taking the first part.
+    async fn refused_after_one_part() -> (UsageCounter, Vec<String>, Flaky) {
         let c = UsageCounter::default();
         let consumers: Vec<String> = (0..FLUSH_PART * 2 + 10)
             .map(|i| format!("cs-{i}"))
@@ -528,6 +529,12 @@ mod tests {
             allowed: 1.into(),
         };
         assert!(c.flush(&sink).await.is_err());
+        (c, consumers, sink)
+    }
+
+    #[tokio::test]
+    async fn a_flush_refused_halfway_offers_again_only_what_was_not_taken() {
+        let (c, consumers, sink) = refused_after_one_part().await;
         assert_eq!(sink.rows.lock().unwrap().len(), FLUSH_PART);
         assert_eq!(c.unflushed(), FLUSH_PART + 10);
         sink.allowed.store(10, Ordering::Relaxed);
@@ -545,18 +552,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flush_refused_within_the_earlier_batch_keeps_its_rest_and_the_new_counts() {
-        let c = UsageCounter::default();
-        let earlier: Vec<String> = (0..FLUSH_PART * 2 + 10)
-            .map(|i| format!("cs-{i}"))
-            .collect();
-        for id in &earlier {
-            c.count(&d(id, "allowed"), 0);
-        }
-        let sink = Flaky {
-            rows: Mutex::default(),
-            allowed: 1.into(),
-        };
-        assert!(c.flush(&sink).await.is_err());
+        let (c, earlier, sink) = refused_after_one_part().await;
         // Refused: FLUSH_PART + 10 of the earlier ones. New counts arrive, one of them for a
         // combination the refused batch holds.
         for id in ["cs-new-1", "cs-new-2", "cs-0"] {
