@@ -214,7 +214,7 @@ impl UsageCounter {
         // combinations, each part made into deltas as it is handed over: made all at once,
         // their hundreds of thousands of IDs were copied into memory fresh from the system
         // at every flush (its page faults were 5 % of the server's CPU in `make bench-authz`);
-        // a part's reuse the memory the part before freed.
+        // each part's deltas reuse the memory the part before freed.
         let mut taken = 0;
         let failure = 'hand: {
             for part in refused.chunks(FLUSH_PART) {
