@@ -136,10 +136,36 @@ impl Entry {
 pub struct UsageCounter {
     hasher: foldhash::fast::RandomState,
     shards: [Mutex<HashTable<Entry>>; SHARDS],
+    /// What a flush works with, kept with its room from one flush to the next (one flush at
+    /// a time holds it: the background task's, or shutdown's).
+    flushing: tokio::sync::Mutex<Spares>,
     /// Batches the sink refused, offered again first.
     pending: Mutex<Vec<UsageDelta>>,
-    /// One flush at a time (the background task and shutdown).
-    flushing: tokio::sync::Mutex<()>,
+}
+
+/// A flush's memory, kept between flushes. Under load a flush takes hundreds of thousands
+/// of combinations: tables and a list of tens of megabytes, which, allocated afresh each
+/// time, came as new memory from the system, its pages faulted in by the checks counting
+/// into them, and the tables rehashed as they grew (4 % of the server's CPU in
+/// `BENCH_RATE_LIMITS=1 make bench-authz`).
+#[derive(Default)]
+struct Spares {
+    /// Emptied tables with their room, one per shard, swapped in for the counting ones.
+    tables: Vec<HashTable<Entry>>,
+    /// The taken combinations, sorted; empty between flushes.
+    taken: Vec<Entry>,
+}
+
+impl Spares {
+    /// Keeps the room of a flush's list of taken combinations for the next flush.
+    fn keep(&mut self, mut taken: Vec<Entry>) {
+        let held = taken.len();
+        taken.clear();
+        if taken.capacity() > SHRINK_PAST * held.max(1024) {
+            taken.shrink_to(2 * held);
+        }
+        self.taken = taken;
+    }
 }
 
 impl Default for UsageCounter {
@@ -147,11 +173,15 @@ impl Default for UsageCounter {
         UsageCounter {
             hasher: foldhash::fast::RandomState::default(),
             shards: std::array::from_fn(|_| Mutex::new(HashTable::new())),
+            flushing: tokio::sync::Mutex::new(Spares::default()),
             pending: Mutex::new(Vec::new()),
-            flushing: tokio::sync::Mutex::new(()),
         }
     }
 }
+
+/// A kept table or list this many times larger than what it last held gives its room back
+/// (to twice that), so that one burst does not keep its memory for good.
+const SHRINK_PAST: usize = 4;
 
 impl UsageCounter {
     /// Counts one decision at `now` (ms).
@@ -168,35 +198,33 @@ impl UsageCounter {
         shard.insert_unique(hash, Entry::new(hash, minute, d), |e| e.hash);
     }
 
-    /// Takes the combinations counted so far (the counters start again from zero).
-    fn take(&self) -> Vec<Entry> {
-        // The next interval starts with room for as many as this one had, so the tables do
-        // not grow (rehashing under their locks) while checks wait.
-        let taken: Vec<HashTable<Entry>> = self
-            .shards
-            .iter()
-            .map(|shard| {
-                let mut shard = shard.lock().expect("usage shard lock");
-                let room = shard.len();
-                std::mem::replace(&mut *shard, HashTable::with_capacity(room))
-            })
-            .collect();
-        let mut out = Vec::with_capacity(taken.iter().map(HashTable::len).sum());
-        for taken in taken {
-            out.extend(taken);
+    /// Moves the combinations counted so far into `spares.taken` (the counters start again
+    /// from zero). Each shard's table is swapped, under its lock, for the spare emptied at
+    /// the flush before, which has the room that one needed: the counting tables keep the
+    /// room of the busiest intervals and do not grow (rehashing under their locks) while
+    /// checks wait.
+    fn take(&self, spares: &mut Spares) {
+        spares.tables.resize_with(SHARDS, HashTable::new);
+        for (shard, spare) in self.shards.iter().zip(&mut spares.tables) {
+            std::mem::swap(&mut *shard.lock().expect("usage shard lock"), spare);
+            let held = spare.len();
+            spares.taken.extend(spare.drain());
+            if spare.capacity() > SHRINK_PAST * held.max(1024) {
+                spare.shrink_to(2 * held, |e| e.hash);
+            }
         }
-        out
     }
 
     /// Hands everything counted (and anything refused before) to the sink; how many
     /// combinations it took. On failure the counts are kept for the next flush.
     pub async fn flush(&self, sink: &impl UsageSink) -> Result<usize, store::Error> {
-        let _one = self.flushing.lock().await;
+        let mut spares = self.flushing.lock().await;
         // Hundreds of thousands of combinations under load (tens of milliseconds): taken and
         // sorted off the async worker, so that the checks queued on it go on meanwhile.
         let (refused, counted) = store::lite::off_the_worker(|| {
             let refused = std::mem::take(&mut *self.pending.lock().expect("usage pending lock"));
-            let mut counted = self.take();
+            self.take(&mut spares);
+            let mut counted = std::mem::take(&mut spares.taken);
             // In the order of the minute buckets' key, so that each part adds to rows next
             // to each other: parts taken in the counter's (hash) order each touch a page of
             // the table per row, and every page a transaction touches is written again
@@ -205,6 +233,7 @@ impl UsageCounter {
             (refused, counted)
         });
         if refused.is_empty() && counted.is_empty() {
+            spares.keep(counted);
             return Ok(0);
         }
         // In parts, each added all or nothing: between two parts the database's writer and
@@ -235,11 +264,13 @@ impl UsageCounter {
             None
         };
         let Some(e) = failure else {
+            spares.keep(counted);
             return Ok(taken);
         };
         let counted_taken = taken.saturating_sub(refused.len());
         let mut batch: Vec<UsageDelta> = refused.into_iter().skip(taken).collect();
         batch.extend(counted[counted_taken..].iter().map(Entry::delta));
+        spares.keep(counted);
         let mut pending = self.pending.lock().expect("usage pending lock");
         // Anything that arrived meanwhile stays after the refused batch.
         batch.append(&mut pending);
@@ -387,6 +418,54 @@ mod tests {
             .filter(|r| r.consumer_id == consumer && r.outcome == outcome && r.at == at)
             .map(|r| r.requests)
             .sum()
+    }
+
+    /// The room of the counting tables, and of the list a flush sorts.
+    async fn room(c: &UsageCounter) -> (usize, usize) {
+        let tables = c.shards.iter().map(|s| s.lock().unwrap().capacity()).sum();
+        (tables, c.flushing.lock().await.taken.capacity())
+    }
+
+    #[tokio::test]
+    async fn the_counting_tables_keep_the_room_of_busy_intervals_and_give_back_a_bursts() {
+        let c = UsageCounter::default();
+        let sink = Memory::default();
+        let consumers: Vec<String> = (0..100_000).map(|i| format!("cs-{i:06}")).collect();
+        let busy = |n: usize| {
+            for consumer in &consumers[..n] {
+                c.count(&d(consumer, "allowed"), 60_000);
+            }
+        };
+        // Two busy intervals: afterwards both tables (the counting one and its spare) have
+        // the room the interval needed, and so has the list.
+        for _ in 0..2 {
+            busy(5_000);
+            assert_eq!(c.flush(&sink).await.unwrap(), 5_000);
+        }
+        let (tables, list) = room(&c).await;
+        assert!(tables >= 5_000, "the counting tables have room: {tables}");
+        assert!(list >= 5_000, "the list has room: {list}");
+        // The next interval as busy counts into them without growing them.
+        busy(5_000);
+        assert_eq!(room(&c).await.0, tables);
+        assert_eq!(c.flush(&sink).await.unwrap(), 5_000);
+        // After a burst, quiet intervals give its room back.
+        busy(100_000);
+        assert_eq!(c.flush(&sink).await.unwrap(), 100_000);
+        assert!(room(&c).await.1 >= 100_000);
+        for _ in 0..3 {
+            busy(10);
+            assert_eq!(c.flush(&sink).await.unwrap(), 10);
+        }
+        let (tables, list) = room(&c).await;
+        assert!(tables < 100_000, "the burst's room is given back: {tables}");
+        assert!(list < 100_000, "the burst's list is given back: {list}");
+        // Every count arrived once.
+        let rows = sink.rows.lock().unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.requests).sum::<i64>(),
+            15_000 + 100_000 + 30
+        );
     }
 
     #[tokio::test]
