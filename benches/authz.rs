@@ -423,6 +423,7 @@ end
 
 #[tokio::main]
 async fn main() {
+    common::sqlite_allocator();
     memory_per_key();
 
     let db = bench_db().await;

@@ -391,6 +391,7 @@ async fn bench(label: &str, url: &str) {
 
 #[tokio::main]
 async fn main() {
+    common::sqlite_allocator();
     let dir = tempfile::tempdir().unwrap();
     bench(
         "SQLite",

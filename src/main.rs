@@ -53,6 +53,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     gateway_console::telemetry::init(&config.log_format);
+    // SAFETY: nothing has called into SQLite yet; the database is opened below.
+    if !unsafe { gateway_console::store::lite::use_server_allocator() } {
+        tracing::warn!("SQLite keeps glibc's allocator");
+    }
     // Installed first, so that start-up (migrations, the first snapshot load) is measured too.
     let metrics = config
         .metrics_addr

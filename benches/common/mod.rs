@@ -336,6 +336,17 @@ async fn seed_100k(db: &Db, instance_id: &str) {
 }
 
 /// The benchmark database under `target/bench-data`, built once and reused between runs.
+/// Gives SQLite the server's allocator, as `main` does; `BENCH_SQLITE_ALLOCATOR=glibc` leaves
+/// it on glibc's malloc, to compare. Called first thing, before any database is opened.
+pub fn sqlite_allocator() {
+    if std::env::var("BENCH_SQLITE_ALLOCATOR").as_deref() == Ok("glibc") {
+        println!("SQLite allocates with glibc's malloc (BENCH_SQLITE_ALLOCATOR=glibc)");
+        return;
+    }
+    // SAFETY: called before anything in the process opens SQLite.
+    assert!(unsafe { gateway_console::store::lite::use_server_allocator() });
+}
+
 pub async fn bench_db() -> Db {
     let dir = std::path::Path::new("target/bench-data");
     std::fs::create_dir_all(dir).unwrap();

@@ -10,6 +10,7 @@ use super::row::Row;
 use super::Arg;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
+use std::ffi::{c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,6 +85,83 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// Gives SQLite the server's allocator, mimalloc, for its own memory (and turns off its
+/// memory statistics, which take a lock at every allocation and which nothing here reads).
+/// Answers whether SQLite took it: it takes it only before its first use in the process.
+///
+/// Otherwise SQLite allocates with glibc's malloc, which nothing else in the server uses:
+/// under `BENCH_RATE_LIMITS=1 make bench-authz` the usage flush's B-tree balancing spent
+/// 7 % of the server's CPU in glibc's `_int_malloc`, sorting its free lists to find room
+/// for SQLite's page-sized scratch buffers.
+///
+/// # Safety
+/// No other thread may call into SQLite while this runs (SQLite's configuration is not
+/// thread-safe): call it first thing in `main`, before any database is opened.
+pub unsafe fn use_server_allocator() -> bool {
+    use rusqlite::ffi;
+    let methods = ffi::sqlite3_mem_methods {
+        xMalloc: Some(sqlite_malloc),
+        xFree: Some(sqlite_free),
+        xRealloc: Some(sqlite_realloc),
+        xSize: Some(sqlite_size),
+        xRoundup: Some(sqlite_roundup),
+        xInit: Some(sqlite_init),
+        xShutdown: Some(sqlite_shutdown),
+        pAppData: std::ptr::null_mut(),
+    };
+    // SAFETY: SQLite copies the methods it is given, refuses (SQLITE_MISUSE, changing
+    // nothing) once it has been initialised, and the caller keeps every other SQLite call
+    // out of the way meanwhile. The methods keep SQLite's contract: 8-byte aligned memory
+    // (mimalloc aligns to 16), `xSize` of what `xMalloc`/`xRealloc` returned.
+    unsafe {
+        ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &raw const methods) == ffi::SQLITE_OK
+            && ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int)
+                == ffi::SQLITE_OK
+    }
+}
+
+/// SQLite's sizes are `int`s; a negative one (never asked) is taken as 0.
+fn size(n: c_int) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// A size back to SQLite, which never asks for one past `int`.
+fn int(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
+unsafe extern "C" fn sqlite_malloc(n: c_int) -> *mut c_void {
+    // SAFETY: mimalloc's malloc takes any size.
+    unsafe { libmimalloc_sys::mi_malloc(size(n)) }
+}
+
+unsafe extern "C" fn sqlite_free(p: *mut c_void) {
+    // SAFETY: SQLite frees only what `sqlite_malloc`/`sqlite_realloc` returned (or null).
+    unsafe { libmimalloc_sys::mi_free(p) }
+}
+
+unsafe extern "C" fn sqlite_realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+    // SAFETY: as `sqlite_free`; on failure mimalloc returns null and keeps `p`, as SQLite
+    // expects.
+    unsafe { libmimalloc_sys::mi_realloc(p, size(n)) }
+}
+
+unsafe extern "C" fn sqlite_size(p: *mut c_void) -> c_int {
+    // SAFETY: as `sqlite_free`; null is 0.
+    int(unsafe { libmimalloc_sys::mi_usable_size(p) })
+}
+
+unsafe extern "C" fn sqlite_roundup(n: c_int) -> c_int {
+    // SAFETY: a pure function of the size.
+    int(unsafe { libmimalloc_sys::mi_good_size(size(n)) })
+}
+
+unsafe extern "C" fn sqlite_init(_: *mut c_void) -> c_int {
+    rusqlite::ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
 
 /// The one writing connection (see [`super::writer`]): foreign keys enforced and every
 /// commit synced to disk, as the sqlx pool's connections do.
@@ -436,6 +514,40 @@ mod tests {
             .unwrap();
         assert_eq!(lite, via_sqlx, "two SQLite libraries are linked");
         assert!(parse(&lite) >= (3, 50, 2), "SQLite {lite} has known CVEs");
+    }
+
+    /// What `use_server_allocator` gives SQLite (the configuration itself is made by
+    /// `main`, before anything opens SQLite; here other tests already have).
+    #[test]
+    fn sqlites_memory_methods_keep_its_contract() {
+        // SAFETY: each pointer is one these methods returned, used within its size.
+        unsafe {
+            assert_eq!(sqlite_size(std::ptr::null_mut()), 0);
+            for n in [1, 8, 100, 4_096, 70_000] {
+                let p = sqlite_malloc(n).cast::<u8>();
+                assert!(!p.is_null());
+                assert_eq!(p as usize % 8, 0, "SQLite needs 8-byte alignment");
+                assert!(sqlite_size(p.cast()) >= n);
+                assert_eq!(sqlite_roundup(n), sqlite_size(p.cast()));
+                std::ptr::write_bytes(p, 0xab, size(n));
+                let q = sqlite_realloc(p.cast(), n * 3).cast::<u8>();
+                assert!(sqlite_size(q.cast()) >= n * 3);
+                assert!(std::slice::from_raw_parts(q, size(n))
+                    .iter()
+                    .all(|b| *b == 0xab));
+                sqlite_free(q.cast());
+            }
+            sqlite_free(std::ptr::null_mut());
+            assert_eq!(sqlite_init(std::ptr::null_mut()), rusqlite::ffi::SQLITE_OK);
+        }
+        assert_eq!(size(-1), 0);
+        assert_eq!(int(usize::MAX), c_int::MAX);
+        // SQLite was initialised by the other tests (or is now, by this one), so the
+        // configuration is refused and changes nothing.
+        Connection::open_in_memory().unwrap();
+        // SAFETY: SQLite refuses a configuration once initialised, as here.
+        assert!(!unsafe { use_server_allocator() });
+        Connection::open_in_memory().unwrap();
     }
 
     fn pool() -> (tempfile::TempDir, Arc<LitePool>) {
