@@ -173,12 +173,16 @@ pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // A change's savepoint keeps the pages it changes in a sub-journal, to roll back to: in
     // memory, not in a temporary file written for every change.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // 64 MiB of page cache (SQLite's default is 2 MiB), filled only as pages are used: the
+    // 256 MiB of page cache (SQLite's default is 2 MiB), filled only as pages are used: the
     // writer touches the same B-tree pages every second (usage minutes, quota counts) and,
     // with the default, read each one back from the operating system's cache every time
     // (`BENCH_RATE_LIMITS=1 make bench-authz`: about 8 % of the server's CPU was the
-    // writer's `pread`; what is left is the checkpoints reading the WAL back).
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    // writer's `pread`). With 64 MiB a busy minute's usage rows (1,000,000 combinations,
+    // about 200 MB) still did not fit: each flush read most of its pages back and wrote
+    // dirty ones out before its commit to make room (`pagerStress`), 6 to 9 % of the
+    // server's CPU; 256 MiB made the flushes of `BENCH_USAGE_ONLY=flush make bench-usage`
+    // that add to such a minute 15 % faster.
+    conn.pragma_update(None, "cache_size", -262_144)?;
     Ok(conn)
 }
 
