@@ -223,7 +223,13 @@ fn wrk(dir: &std::path::Path, url: &str, script: &str, label: &str) -> Wrk {
 }
 
 fn wrk_with(dir: &std::path::Path, url: &str, script: &str, label: &str, connections: u32) -> Wrk {
-    let r = run_wrk(dir, url, script, connections, 8);
+    // 8 s a run; BENCH_AUTHZ_SECS=30 takes more usage flushes (one every 5 s) into each
+    // run's server CPU, for comparing two builds on a noisy machine.
+    let seconds = std::env::var("BENCH_AUTHZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let r = run_wrk(dir, url, script, connections, seconds);
     assert_eq!(r.errors, 0, "{label}: some answers were not 2xx");
     println!(
         "{label:<52} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   server CPU {:>5.1} µs/req",
