@@ -80,7 +80,7 @@ async fn some_consumer(db: &Db, instance_id: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    common::sqlite_allocator();
+    common::server_allocator();
     let db = bench_db().await;
     let _ = accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin").await;
     let small = instance_with(&db, "bench-1k", 1_000).await;

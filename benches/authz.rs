@@ -429,7 +429,7 @@ end
 
 #[tokio::main]
 async fn main() {
-    common::sqlite_allocator();
+    common::server_allocator();
     memory_per_key();
 
     let db = bench_db().await;

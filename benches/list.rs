@@ -12,7 +12,7 @@ static ALLOCATOR: gateway_console::ServerAllocator = gateway_console::ServerAllo
 
 #[tokio::main]
 async fn main() {
-    common::sqlite_allocator();
+    common::server_allocator();
     let db = bench_db().await;
     let _ = accounts::create_account(&db, &bench_actor(), "bench", PASSWORD, "Admin").await;
     let small = instance_with(&db, "bench-1k", 1_000).await;

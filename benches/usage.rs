@@ -391,7 +391,7 @@ async fn bench(label: &str, url: &str) {
 
 #[tokio::main]
 async fn main() {
-    common::sqlite_allocator();
+    common::server_allocator();
     let dir = tempfile::tempdir().unwrap();
     bench(
         "SQLite",

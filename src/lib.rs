@@ -31,6 +31,35 @@ pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub use mimalloc::MiMalloc as ServerAllocator;
 
+/// Keeps the memory the server frees for reuse, unless `MIMALLOC_PURGE_DELAY` says how many
+/// milliseconds unused memory is kept before it goes back to the system. By default
+/// mimalloc gave it back after a second, and the next usage flush or SQLite write took it from
+/// the system again, each page faulted in (and zeroed) anew: under `BENCH_RATE_LIMITS=1 make
+/// bench-authz` that was 4 % of the server's CPU, and the check's CPU per request went from
+/// 28–43 µs to 20–22 µs without it. The server's memory stays at its busiest instead.
+/// Called first thing in `main` (and in the benchmarks that serve in process).
+#[cfg(feature = "ssr")]
+pub fn keep_freed_memory() {
+    // `mi_option_purge_delay` in mimalloc.h (libmimalloc-sys names only some options).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets one option's value (unless the environment set it), read by mimalloc
+    // when it decides to purge; no other memory is touched.
+    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, -1) }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn freed_memory_is_kept_unless_the_environment_says_otherwise() {
+        super::keep_freed_memory();
+        // SAFETY: reads one option.
+        let delay = unsafe { libmimalloc_sys::mi_option_get(15) };
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(delay, -1);
+        }
+    }
+}
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

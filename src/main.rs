@@ -47,6 +47,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    gateway_console::keep_freed_memory();
     let config = Config::parse();
     if let Some(Command::Openapi) = &config.command {
         println!("{}", gateway_console::api::openapi_json());

@@ -336,9 +336,12 @@ async fn seed_100k(db: &Db, instance_id: &str) {
 }
 
 /// The benchmark database under `target/bench-data`, built once and reused between runs.
-/// Gives SQLite the server's allocator, as `main` does; `BENCH_SQLITE_ALLOCATOR=glibc` leaves
-/// it on glibc's malloc, to compare. Called first thing, before any database is opened.
-pub fn sqlite_allocator() {
+/// Sets up memory as `main` does: mimalloc keeps the memory freed for reuse
+/// (`MIMALLOC_PURGE_DELAY` overrides it) and SQLite allocates with it
+/// (`BENCH_SQLITE_ALLOCATOR=glibc` leaves SQLite on glibc's malloc, to compare). Called first
+/// thing, before any database is opened.
+pub fn server_allocator() {
+    gateway_console::keep_freed_memory();
     if std::env::var("BENCH_SQLITE_ALLOCATOR").as_deref() == Ok("glibc") {
         println!("SQLite allocates with glibc's malloc (BENCH_SQLITE_ALLOCATOR=glibc)");
         return;
