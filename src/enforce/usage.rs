@@ -161,7 +161,7 @@ impl Spares {
     fn keep(&mut self, mut taken: Vec<Entry>) {
         let held = taken.len();
         taken.clear();
-        if taken.capacity() > SHRINK_PAST * held.max(1024) {
+        if too_roomy(taken.capacity(), held) {
             taken.shrink_to(2 * held);
         }
         self.taken = taken;
@@ -179,9 +179,12 @@ impl Default for UsageCounter {
     }
 }
 
-/// A kept table or list this many times larger than what it last held gives its room back
-/// (to twice that), so that one burst does not keep its memory for good.
-const SHRINK_PAST: usize = 4;
+/// Whether a kept table or list has room for more than four times what it last held (and
+/// for more than a few thousand): it gives that room back then (down to twice what it held),
+/// so that one burst does not keep its memory for good.
+fn too_roomy(capacity: usize, held: usize) -> bool {
+    capacity > 4 * held.max(1024)
+}
 
 impl UsageCounter {
     /// Counts one decision at `now` (ms).
@@ -209,7 +212,7 @@ impl UsageCounter {
             std::mem::swap(&mut *shard.lock().expect("usage shard lock"), spare);
             let held = spare.len();
             spares.taken.extend(spare.drain());
-            if spare.capacity() > SHRINK_PAST * held.max(1024) {
+            if too_roomy(spare.capacity(), held) {
                 spare.shrink_to(2 * held, |e| e.hash);
             }
         }
