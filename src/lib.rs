@@ -31,6 +31,10 @@ pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub use mimalloc::MiMalloc as ServerAllocator;
 
+/// `mi_option_purge_delay` in mimalloc.h (libmimalloc-sys names only some options).
+#[cfg(feature = "ssr")]
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// Keeps the memory the server frees for reuse, unless `MIMALLOC_PURGE_DELAY` says how many
 /// milliseconds unused memory is kept before it goes back to the system. By default
 /// mimalloc gave it back after a second, and the next usage flush or SQLite write took it from
@@ -40,8 +44,6 @@ pub use mimalloc::MiMalloc as ServerAllocator;
 /// Called first thing in `main` (and in the benchmarks that serve in process).
 #[cfg(feature = "ssr")]
 pub fn keep_freed_memory() {
-    // `mi_option_purge_delay` in mimalloc.h (libmimalloc-sys names only some options).
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: sets one option's value (unless the environment set it), read by mimalloc
     // when it decides to purge; no other memory is touched.
     unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, -1) }
@@ -53,7 +55,7 @@ mod tests {
     fn freed_memory_is_kept_unless_the_environment_says_otherwise() {
         super::keep_freed_memory();
         // SAFETY: reads one option.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(15) };
+        let delay = unsafe { libmimalloc_sys::mi_option_get(super::PURGE_DELAY) };
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             assert_eq!(delay, -1);
         }

@@ -335,7 +335,6 @@ async fn seed_100k(db: &Db, instance_id: &str) {
     );
 }
 
-/// The benchmark database under `target/bench-data`, built once and reused between runs.
 /// Sets up memory as `main` does: mimalloc keeps the memory freed for reuse
 /// (`MIMALLOC_PURGE_DELAY` overrides it) and SQLite allocates with it
 /// (`BENCH_SQLITE_ALLOCATOR=glibc` leaves SQLite on glibc's malloc, to compare). Called first
@@ -350,6 +349,7 @@ pub fn server_allocator() {
     assert!(unsafe { gateway_console::store::lite::use_server_allocator() });
 }
 
+/// The benchmark database under `target/bench-data`, built once and reused between runs.
 pub async fn bench_db() -> Db {
     let dir = std::path::Path::new("target/bench-data");
     std::fs::create_dir_all(dir).unwrap();

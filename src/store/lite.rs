@@ -116,8 +116,7 @@ pub unsafe fn use_server_allocator() -> bool {
     // (mimalloc aligns to 16), `xSize` of what `xMalloc`/`xRealloc` returned.
     unsafe {
         ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &raw const methods) == ffi::SQLITE_OK
-            && ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int)
-                == ffi::SQLITE_OK
+            && ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) == ffi::SQLITE_OK
     }
 }
 
