@@ -29,7 +29,7 @@ use super::jwt;
 use super::limits::{now_ns, Admission, Window};
 use super::quotas::{QuotaVerdict, Standing};
 use super::signature::{self, SignatureHeader};
-use super::snapshot::{Refusal, Seen, SigningKey, Snapshot, TokenKey};
+use super::snapshot::{Covering, Refusal, Seen, SigningKey, Snapshot, TokenKey};
 use super::usage::Decision;
 use super::{Enforcer, RequestUriSource};
 use crate::domain::request_path::request_path;
@@ -245,13 +245,15 @@ async fn check(
     };
     // A request the rules allow is held to its quotas, then to its rate limits (a request a
     // quota refuses takes nothing from the rate limits' windows).
-    let quotas = match &decision {
-        Ok(_) => snapshot.judge_quotas(&seen, now_ms()),
-        Err(_) => QuotaVerdict::Room(None),
+    // The limits and quotas of the request's key, consumer and groups are looked up once.
+    let covering = match &decision {
+        Ok(_) => snapshot.covering(&seen),
+        Err(_) => Covering::default(),
     };
-    let admission = match (&decision, &quotas) {
-        (Ok(_), QuotaVerdict::Room(_)) => snapshot.admit(&seen, now_ns()),
-        _ => Admission::Unlimited,
+    let quotas = covering.judge_quotas(now_ms());
+    let admission = match &quotas {
+        QuotaVerdict::Room(_) => covering.admit(now_ns()),
+        QuotaVerdict::Exhausted(_) => Admission::Unlimited,
     };
     let outcome = match (&decision, &quotas, &admission) {
         (Ok(_), QuotaVerdict::Exhausted(_), _) => QUOTA_EXHAUSTED,
@@ -272,9 +274,7 @@ async fn check(
     if let Admission::Refused { by, retry_secs } = &admission {
         return rate_limited(throttled, by, *retry_secs);
     }
-    if decision.is_ok() {
-        snapshot.count_quotas(&seen);
-    }
+    covering.count_quotas();
     match decision {
         Ok(allowed) => {
             metrics::counter!(AUTHZ_DECISIONS, "result" => "allowed", "reason" => "rule")

@@ -14,6 +14,7 @@ use crate::store::snapshot::{
     SnapshotRows,
 };
 use sha2::Digest as _;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -167,6 +168,47 @@ struct ConsumerEntry {
     grants: Box<[Grant]>,
     /// The hashes in `keys` that point here, to remove them when the consumer changes.
     hashes: Box<[[u8; 32]]>,
+}
+
+/// What one subject (a key, consumer or consumer group) is held to: its rate limit and its
+/// quotas (up to one per metric and period). A subject with neither has no entry.
+#[derive(Debug, Default)]
+struct Controls {
+    limit: Option<Limit>,
+    quotas: Vec<Quota>,
+}
+
+/// The controls of every subject that a request is made by (its key, its consumer, the
+/// consumer's groups), looked up once for the check to judge its quotas, apply its rate
+/// limits and count its quotas.
+#[derive(Debug, Default)]
+pub struct Covering<'a>(SmallVec<[&'a Controls; 4]>);
+
+impl<'a> Covering<'a> {
+    fn limits(&self) -> impl Iterator<Item = &'a Limit> + Clone + '_ {
+        self.0.iter().filter_map(|c| c.limit.as_ref())
+    }
+
+    fn quotas(&self) -> impl Iterator<Item = &'a Quota> + '_ {
+        self.0.iter().flat_map(|c| c.quotas.iter())
+    }
+
+    /// Judges the request by its quotas at `now` (ms).
+    pub fn judge_quotas(&self, now: i64) -> QuotaVerdict<'a> {
+        super::quotas::judge(self.quotas(), now)
+    }
+
+    /// Applies its rate limits at `now_ns`.
+    pub fn admit(&self, now_ns: i64) -> Admission<'a> {
+        limits::admit(self.limits(), now_ns)
+    }
+
+    /// Counts the admitted request against its request quotas.
+    pub fn count_quotas(&self) {
+        for q in self.quotas() {
+            q.count();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -330,10 +372,9 @@ pub struct Snapshot {
     default_environment: Option<u32>,
     /// Per environment: ASCII-lowercased base path -> route.
     routes: Vec<Map<Box<str>, Route>>,
-    /// Rate limits by the ID of their subject (a key, consumer or consumer group).
-    limits: Map<Box<str>, Limit>,
-    /// Quotas by the ID of their subject (up to one per metric and period).
-    quotas: Map<Box<str>, Vec<Quota>>,
+    /// Rate limits and quotas by the ID of their subject (a key, consumer or consumer
+    /// group): one lookup per subject finds both.
+    controls: Map<Box<str>, Controls>,
     /// Whether a limit or a quota has a subject other than a consumer (a key or a group):
     /// without one, a request's limits and quotas are looked up by its consumer alone.
     beyond_consumers: bool,
@@ -605,15 +646,16 @@ impl Snapshot {
                 hashes,
             })
             .collect();
-        s.limits = rows
-            .limits
-            .iter()
-            .map(|l| (l.subject_id.as_str().into(), Limit::from_row(l)))
-            .collect();
+        for l in &rows.limits {
+            let controls: &mut Controls =
+                s.controls.entry(l.subject_id.as_str().into()).or_default();
+            controls.limit = Some(Limit::from_row(l));
+        }
         for q in &rows.quotas {
-            s.quotas
+            s.controls
                 .entry(q.subject_id.as_str().into())
                 .or_default()
+                .quotas
                 .push(Quota::from_row(q));
         }
         s.note_subjects();
@@ -646,40 +688,39 @@ impl Snapshot {
         let touched_controls = !patch.limits.is_empty() || !patch.quotas.is_empty();
         for (id, row) in patch.limits {
             let mut before = None;
-            self.limits.retain(|_, l| {
-                if *l.id == *id {
-                    before = Some(l.clone());
+            for controls in self.controls.values_mut() {
+                if let Some(l) = controls.limit.take_if(|l| *l.id == *id) {
+                    before = Some(l);
                 }
-                *l.id != *id
-            });
+            }
             if let Some(row) = row {
                 let mut limit = Limit::from_row(&row);
                 if let Some(before) = before {
                     limit.carry_over(&before, limits::now_ns());
                 }
-                self.limits.insert(row.subject_id.into_boxed_str(), limit);
+                let subject = row.subject_id.into_boxed_str();
+                self.controls.entry(subject).or_default().limit = Some(limit);
             }
         }
         for (id, row) in patch.quotas {
             let mut before = None;
-            for list in self.quotas.values_mut() {
-                if let Some(at) = list.iter().position(|q| *q.id == *id) {
-                    before = Some(list.remove(at));
+            for controls in self.controls.values_mut() {
+                if let Some(at) = controls.quotas.iter().position(|q| *q.id == *id) {
+                    before = Some(controls.quotas.remove(at));
                 }
             }
-            self.quotas.retain(|_, list| !list.is_empty());
             if let Some(row) = row {
                 let mut quota = Quota::from_row(&row);
                 if let Some(before) = before {
                     quota.carry_over(&before);
                 }
-                self.quotas
-                    .entry(row.subject_id.into_boxed_str())
-                    .or_default()
-                    .push(quota);
+                let subject = row.subject_id.into_boxed_str();
+                self.controls.entry(subject).or_default().quotas.push(quota);
             }
         }
         if touched_controls {
+            self.controls
+                .retain(|_, c| c.limit.is_some() || !c.quotas.is_empty());
             self.note_subjects();
         }
         self.revision = patch.revision;
@@ -690,27 +731,35 @@ impl Snapshot {
     fn note_subjects(&mut self) {
         let consumer = crate::domain::IdKind::Consumer.prefix();
         self.beyond_consumers = self
-            .limits
+            .controls
             .keys()
-            .chain(self.quotas.keys())
             .any(|subject| !subject.starts_with(consumer));
     }
 
     /// Takes over the counters of the limits `old` has too (a full load replaces a snapshot
     /// without resetting its limits).
     pub fn adopt_limit_states(&mut self, old: &Snapshot) {
-        let by_id: Map<&str, &Limit> = old.limits.values().map(|l| (&*l.id, l)).collect();
+        let old = old.controls.values();
+        let limits: Map<&str, &Limit> = old
+            .clone()
+            .filter_map(|c| c.limit.as_ref())
+            .map(|l| (&*l.id, l))
+            .collect();
+        let quotas: Map<&str, &Quota> = old
+            .flat_map(|c| c.quotas.iter())
+            .map(|q| (&*q.id, q))
+            .collect();
         let now = limits::now_ns();
-        for limit in self.limits.values_mut() {
-            if let Some(before) = by_id.get(&*limit.id) {
-                limit.carry_over(before, now);
+        for controls in self.controls.values_mut() {
+            if let Some(limit) = &mut controls.limit {
+                if let Some(before) = limits.get(&*limit.id) {
+                    limit.carry_over(before, now);
+                }
             }
-        }
-        let quotas: Map<&str, &Quota> =
-            old.quotas.values().flatten().map(|q| (&*q.id, q)).collect();
-        for quota in self.quotas.values_mut().flatten() {
-            if let Some(before) = quotas.get(&*quota.id) {
-                quota.carry_over(before);
+            for quota in &mut controls.quotas {
+                if let Some(before) = quotas.get(&*quota.id) {
+                    quota.carry_over(before);
+                }
             }
         }
     }
@@ -734,13 +783,14 @@ impl Snapshot {
             .into_iter()
             .chain(std::iter::once(&*entry.id))
             .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
-            .filter_map(|id| self.limits.get_key_value(id).map(|(k, l)| (&**k, l)))
+            .filter_map(|id| self.controls.get_key_value(id))
+            .filter_map(|(k, c)| Some((&**k, c.limit.as_ref()?)))
             .collect()
     }
 
     /// Every quota, for sharing their counts.
     pub fn all_quotas(&self) -> impl Iterator<Item = &Quota> {
-        self.quotas.values().flatten()
+        self.controls.values().flat_map(|c| c.quotas.iter())
     }
 
     /// The subjects a request traced with `seen` is made by: its key, its consumer, the
@@ -764,30 +814,16 @@ impl Snapshot {
         )
     }
 
-    /// Judges a request the rules allowed (traced with `seen`) by the quotas that cover it,
-    /// at `now` (ms).
-    pub fn judge_quotas(&self, seen: &Seen, now: i64) -> QuotaVerdict<'_> {
-        if self.quotas.is_empty() {
-            return QuotaVerdict::Room(None);
-        }
-        match self.subjects(seen) {
-            Some(subjects) => {
-                super::quotas::judge(subjects.filter_map(|id| self.quotas.get(id)).flatten(), now)
-            }
-            None => QuotaVerdict::Room(None),
-        }
-    }
-
-    /// Counts an admitted request against the request quotas that cover it.
-    pub fn count_quotas(&self, seen: &Seen) {
-        if self.quotas.is_empty() {
-            return;
-        }
-        if let Some(subjects) = self.subjects(seen) {
-            for q in subjects.filter_map(|id| self.quotas.get(id)).flatten() {
-                q.count();
+    /// The limits and quotas that cover a request the rules allowed (traced with `seen`):
+    /// its key's, its consumer's and its consumer's groups'.
+    pub fn covering(&self, seen: &Seen) -> Covering<'_> {
+        let mut found = SmallVec::new();
+        if !self.controls.is_empty() {
+            if let Some(subjects) = self.subjects(seen) {
+                found.extend(subjects.filter_map(|id| self.controls.get(id)));
             }
         }
+        Covering(found)
     }
 
     /// The quotas that cover a consumer's requests with a key, by subject.
@@ -803,28 +839,17 @@ impl Snapshot {
             .into_iter()
             .chain(std::iter::once(&*entry.id))
             .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
-            .filter_map(|id| self.quotas.get_key_value(id))
-            .flat_map(|(k, list)| list.iter().map(move |q| (&**k, q)))
+            .filter_map(|id| self.controls.get_key_value(id))
+            .flat_map(|(k, c)| c.quotas.iter().map(move |q| (&**k, q)))
             .collect()
     }
 
     /// The `cluster` limits, for sharing their counts.
     pub fn cluster_limits(&self) -> impl Iterator<Item = &Limit> {
-        self.limits
+        self.controls
             .values()
+            .filter_map(|c| c.limit.as_ref())
             .filter(|l| l.policy == crate::domain::limits::LimitPolicy::Cluster)
-    }
-
-    /// Applies the rate limits that cover a request the rules allowed (traced with `seen`):
-    /// its key's, its consumer's and its consumer's groups'.
-    pub fn admit(&self, seen: &Seen, now_ns: i64) -> Admission<'_> {
-        if self.limits.is_empty() {
-            return Admission::Unlimited;
-        }
-        match self.subjects(seen) {
-            Some(subjects) => limits::admit(subjects.filter_map(|id| self.limits.get(id)), now_ns),
-            None => Admission::Unlimited,
-        }
     }
 
     /// Adds an HMAC credential of the consumer at `consumer`.
@@ -1170,8 +1195,7 @@ impl Snapshot {
         }
         // A deleted consumer stays as an inert entry until the next full load.
         let Some(row) = c.row else {
-            self.limits.remove(c.id.as_str());
-            self.quotas.remove(c.id.as_str());
+            self.controls.remove(c.id.as_str());
             let entry = &mut self.consumers[idx as usize];
             entry.enabled = false;
             entry.groups = Box::default();
@@ -1305,8 +1329,8 @@ impl Snapshot {
                 out.push(format!("group {} {} grants=[{grants}]", g.id, g.enabled));
             }
         }
-        for (subject, list) in &self.quotas {
-            for q in list {
+        for (subject, c) in &self.controls {
+            for q in &c.quotas {
                 out.push(format!(
                     "quota {} {subject} {} {} {} {} {}",
                     q.id,
@@ -1318,7 +1342,11 @@ impl Snapshot {
                 ));
             }
         }
-        for (subject, l) in &self.limits {
+        for (subject, l) in self
+            .controls
+            .iter()
+            .filter_map(|(s, c)| Some((s, c.limit.as_ref()?)))
+        {
             out.push(format!(
                 "limit {} {subject} {:?} {}",
                 l.id,
@@ -1868,7 +1896,7 @@ mod tests {
             let mut seen = Seen::default();
             s.decide_traced(&h(key), None, Some("/v1/chat"), NOW, &mut seen)
                 .unwrap();
-            match s.judge_quotas(&seen, NOW) {
+            match s.covering(&seen).judge_quotas(NOW) {
                 QuotaVerdict::Room(Some(t)) => (t.quota_id.to_owned(), t.remaining),
                 other => panic!("{other:?}"),
             }
@@ -1905,8 +1933,102 @@ mod tests {
         s.decide_traced(&h("key-b"), None, Some("/v1/embeddings"), NOW, &mut seen)
             .unwrap();
         assert!(matches!(
-            s.judge_quotas(&seen, NOW),
+            s.covering(&seen).judge_quotas(NOW),
             QuotaVerdict::Room(Some(t)) if t.quota_id == "qt-group"
+        ));
+    }
+
+    #[test]
+    fn a_subjects_limit_and_quotas_are_found_together_and_changed_apart() {
+        use crate::domain::limits::LimitPolicy;
+        use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
+        use crate::store::limits::LimitRow;
+        use crate::store::quotas::QuotaRow;
+        let limit = |id: &str, subject: &str, per_second: i64| LimitRow {
+            id: id.into(),
+            subject_id: subject.into(),
+            per_second: Some(per_second),
+            per_minute: None,
+            policy: LimitPolicy::Local,
+        };
+        let quota = |id: &str, subject: &str, amount: i64| QuotaRow {
+            id: id.into(),
+            subject_id: subject.into(),
+            metric: QuotaMetric::Requests,
+            period: QuotaPeriod::Day,
+            time_zone: "UTC".into(),
+            amount,
+            warn_percent: 80,
+            generation: 0,
+        };
+        let patch = |revision, limits, quotas| Patch {
+            revision,
+            limits,
+            quotas,
+            consumers: vec![],
+            groups: vec![],
+        };
+        let ns = limits::now_ns();
+        // What covers alice's allowed request: the limit's per-second and the quota's amount.
+        let covering = |s: &Snapshot| {
+            let mut seen = Seen::default();
+            s.decide_traced(&h("key-a"), None, Some("/v1/chat"), NOW, &mut seen)
+                .unwrap();
+            let c = s.covering(&seen);
+            let limit = match c.admit(ns) {
+                Admission::Admitted(w) => Some(w.limit),
+                Admission::Unlimited => None,
+                other => panic!("{other:?}"),
+            };
+            let quota = match c.judge_quotas(NOW) {
+                QuotaVerdict::Room(t) => t.map(|t| t.amount),
+                other => panic!("{other:?}"),
+            };
+            c.count_quotas();
+            (limit, quota)
+        };
+        let mut r = rows(true);
+        r.limits = vec![limit("rl-alice", "cs-alice", 50)];
+        r.quotas = vec![quota("qt-alice", "cs-alice", 1000)];
+        let mut s = Snapshot::build(r);
+        assert_eq!(covering(&s), (Some(50), Some(1000)));
+        // The limit changed, then gone: the quota stays, and keeps its count.
+        s.apply(patch(
+            8,
+            vec![("rl-alice".into(), Some(limit("rl-alice", "cs-alice", 5)))],
+            vec![],
+        ));
+        assert_eq!(covering(&s), (Some(5), Some(1000)));
+        s.apply(patch(9, vec![("rl-alice".into(), None)], vec![]));
+        assert_eq!(covering(&s), (None, Some(1000)));
+        let used = |s: &Snapshot| s.all_quotas().map(|q| q.used()).sum::<i64>();
+        assert_eq!(used(&s), 3);
+        // The quota gone too: nothing is left of alice's controls.
+        s.apply(patch(10, vec![], vec![("qt-alice".into(), None)]));
+        assert_eq!(covering(&s), (None, None));
+        assert!(s.controls.is_empty());
+        // Both again, then a full load that adopts the counts of the snapshot it replaces.
+        s.apply(patch(
+            11,
+            vec![("rl-alice".into(), Some(limit("rl-alice", "cs-alice", 2)))],
+            vec![("qt-alice".into(), Some(quota("qt-alice", "cs-alice", 1000)))],
+        ));
+        assert_eq!(covering(&s), (Some(2), Some(1000)));
+        let mut r = rows(true);
+        r.limits = vec![limit("rl-alice", "cs-alice", 2)];
+        r.quotas = vec![quota("qt-alice", "cs-alice", 1000)];
+        let mut fresh = Snapshot::build(r);
+        fresh.adopt_limit_states(&s);
+        assert_eq!(used(&fresh), 1);
+        // The limit's one request a second left is taken; the next is refused.
+        assert_eq!(covering(&fresh), (Some(2), Some(1000)));
+        let mut seen = Seen::default();
+        fresh
+            .decide_traced(&h("key-a"), None, Some("/v1/chat"), NOW, &mut seen)
+            .unwrap();
+        assert!(matches!(
+            fresh.covering(&seen).admit(ns),
+            Admission::Refused { .. }
         ));
     }
 
