@@ -186,6 +186,50 @@ fn too_roomy(capacity: usize, held: usize) -> bool {
     capacity > 4 * held.max(1024)
 }
 
+/// The bytes of a consumer's ID that an entry's head holds (IDs are `cs-` and 20 more).
+const CONSUMER_HEAD: usize = 24;
+
+/// Sorts entries into the order of their buckets' key ([`Entry::bucket_key`]). Each gets a
+/// head that orders as its key does, held in one array: the place of its (gateway, minute,
+/// environment) among the few of the flush, then the first bytes of its consumer's ID. Only
+/// entries with equal heads (a consumer's several keys, model APIs or outcomes) compare
+/// their whole keys. Compared by their keys alone, every comparison of the sort read two
+/// entries' IDs from all over the heap: 3 % of the server's CPU in `make bench-authz`.
+fn sort_by_bucket(entries: &mut Vec<Entry>) {
+    let mut heads: Vec<(usize, [u8; CONSUMER_HEAD], usize)> = {
+        // Inserted one by one: there are few, and collecting would sort every entry's.
+        let mut groups = std::collections::BTreeMap::new();
+        for e in entries.iter() {
+            groups.insert((e.id(0), e.minute, e.id(1)), 0);
+        }
+        for (place, g) in groups.values_mut().enumerate() {
+            *g = place;
+        }
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut head = [0u8; CONSUMER_HEAD];
+                let consumer = e.id(2).as_bytes();
+                let n = consumer.len().min(CONSUMER_HEAD);
+                head[..n].copy_from_slice(&consumer[..n]);
+                (groups[&(e.id(0), e.minute, e.id(1))], head, i)
+            })
+            .collect()
+    };
+    heads.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| entries[a.2].bucket_key().cmp(&entries[b.2].bucket_key()))
+    });
+    let mut slots: Vec<Option<Entry>> = entries.drain(..).map(Some).collect();
+    entries.extend(
+        heads
+            .iter()
+            .filter_map(|&(_, _, i)| slots.get_mut(i).and_then(Option::take)),
+    );
+}
+
 impl UsageCounter {
     /// Counts one decision at `now` (ms).
     pub fn count(&self, d: &Decision<'_>, now: i64) {
@@ -232,7 +276,7 @@ impl UsageCounter {
             // to each other: parts taken in the counter's (hash) order each touch a page of
             // the table per row, and every page a transaction touches is written again
             // (SQLite's WAL, PostgreSQL's full-page writes), many times a flush.
-            counted.sort_unstable_by(|a, b| a.bucket_key().cmp(&b.bucket_key()));
+            sort_by_bucket(&mut counted);
             (refused, counted)
         });
         if refused.is_empty() && counted.is_empty() {
@@ -469,6 +513,52 @@ mod tests {
             rows.iter().map(|r| r.requests).sum::<i64>(),
             15_000 + 100_000 + 30
         );
+    }
+
+    proptest::proptest! {
+        /// Sorted by their heads, entries are in the order of their keys, whatever their IDs'
+        /// lengths (an ID left empty, a consumer's ID longer than a head, one a prefix of
+        /// another) and however many gateways, minutes and environments they mix.
+        #[test]
+        fn entries_sorted_by_their_heads_are_in_the_order_of_their_keys(
+            picks in proptest::collection::vec(
+                (0..3usize, 0..3i64, 0..3usize, 0..6usize, 0..3usize, 0..2usize, 0..2usize),
+                0..300,
+            )
+        ) {
+            let gateways = ["gw-b", "gw-a", ""];
+            let environments = ["", "env-x", "env-w"];
+            let consumers = [
+                "",
+                "cs-aaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
+                "cs-aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "cs-aaaaaaaaaaaaaaaaaaaaa",
+                "cs-b",
+                "cs-aaaaaaaaaaaaaaaaaaaaaaaaaaaa0",
+            ];
+            let keys = ["key-2", "", "key-1"];
+            let apis = ["api-z", "api-y"];
+            let outcomes = ["allowed", "no-rule"];
+            let mut entries: Vec<Entry> = picks
+                .iter()
+                .map(|&(g, m, e, c, k, a, o)| {
+                    let d = Decision {
+                        gateway: gateways[g],
+                        environment: environments[e],
+                        consumer: consumers[c],
+                        key: keys[k],
+                        api: apis[a],
+                        outcome: outcomes[o],
+                    };
+                    Entry::new(0, m * MINUTE_MS, &d)
+                })
+                .collect();
+            let mut want: Vec<UsageDelta> = entries.iter().map(Entry::delta).collect();
+            want.sort_by(|a, b| a.bucket_key().cmp(&b.bucket_key()));
+            sort_by_bucket(&mut entries);
+            let got: Vec<UsageDelta> = entries.iter().map(Entry::delta).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[tokio::test]
