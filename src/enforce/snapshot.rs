@@ -1877,20 +1877,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn quotas_are_looked_up_by_key_and_group_only_once_one_has_such_a_subject() {
-        use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
-        use crate::store::quotas::QuotaRow;
-        let quota = |id: &str, subject: &str, amount: i64| QuotaRow {
+    /// A quota of `amount` requests a day (UTC) on `subject`.
+    fn quota(id: &str, subject: &str, amount: i64) -> crate::store::quotas::QuotaRow {
+        crate::store::quotas::QuotaRow {
             id: id.into(),
             subject_id: subject.into(),
-            metric: QuotaMetric::Requests,
-            period: QuotaPeriod::Day,
+            metric: crate::domain::quotas::QuotaMetric::Requests,
+            period: crate::domain::quotas::QuotaPeriod::Day,
             time_zone: "UTC".into(),
             amount,
             warn_percent: 80,
             generation: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn quotas_are_looked_up_by_key_and_group_only_once_one_has_such_a_subject() {
         // The quota (and remaining) that decides for a key's allowed request.
         let deciding = |s: &Snapshot, key: &str| {
             let mut seen = Seen::default();
@@ -1941,25 +1943,13 @@ mod tests {
     #[test]
     fn a_subjects_limit_and_quotas_are_found_together_and_changed_apart() {
         use crate::domain::limits::LimitPolicy;
-        use crate::domain::quotas::{QuotaMetric, QuotaPeriod};
         use crate::store::limits::LimitRow;
-        use crate::store::quotas::QuotaRow;
         let limit = |id: &str, subject: &str, per_second: i64| LimitRow {
             id: id.into(),
             subject_id: subject.into(),
             per_second: Some(per_second),
             per_minute: None,
             policy: LimitPolicy::Local,
-        };
-        let quota = |id: &str, subject: &str, amount: i64| QuotaRow {
-            id: id.into(),
-            subject_id: subject.into(),
-            metric: QuotaMetric::Requests,
-            period: QuotaPeriod::Day,
-            time_zone: "UTC".into(),
-            amount,
-            warn_percent: 80,
-            generation: 0,
         };
         let patch = |revision, limits, quotas| Patch {
             revision,
