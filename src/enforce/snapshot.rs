@@ -771,21 +771,37 @@ impl Snapshot {
 
     /// The limits that cover a consumer's requests with a key (or any of its keys, when
     /// none is given), by subject: the key's, the consumer's, its groups'.
-    pub fn limits_covering(&self, consumer_id: &str, key_id: Option<&str>) -> Vec<(&str, &Limit)> {
-        let Some(entry) = self
+    pub fn limits_covering<'a>(
+        &'a self,
+        consumer_id: &str,
+        key_id: Option<&'a str>,
+    ) -> Vec<(&'a str, &'a Limit)> {
+        self.controls_covering(consumer_id, key_id)
+            .filter_map(|(subject, c)| Some((subject, c.limit.as_ref()?)))
+            .collect()
+    }
+
+    /// The controls of a consumer's requests with a key (or any of its keys, when none is
+    /// given), by subject: the key's, the consumer's, its groups'.
+    fn controls_covering<'a>(
+        &'a self,
+        consumer_id: &str,
+        key_id: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a str, &'a Controls)> {
+        let entry = self
             .consumer_index
             .get(consumer_id)
-            .and_then(|c| self.consumers.get(*c as usize))
-        else {
-            return Vec::new();
-        };
-        key_id
+            .and_then(|c| self.consumers.get(*c as usize));
+        entry
             .into_iter()
-            .chain(std::iter::once(&*entry.id))
-            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
+            .flat_map(move |entry| {
+                key_id
+                    .into_iter()
+                    .chain(std::iter::once(&*entry.id))
+                    .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
+            })
             .filter_map(|id| self.controls.get_key_value(id))
-            .filter_map(|(k, c)| Some((&**k, c.limit.as_ref()?)))
-            .collect()
+            .map(|(subject, c)| (&**subject, c))
     }
 
     /// Every quota, for sharing their counts.
@@ -827,20 +843,13 @@ impl Snapshot {
     }
 
     /// The quotas that cover a consumer's requests with a key, by subject.
-    pub fn quotas_covering(&self, consumer_id: &str, key_id: Option<&str>) -> Vec<(&str, &Quota)> {
-        let Some(entry) = self
-            .consumer_index
-            .get(consumer_id)
-            .and_then(|c| self.consumers.get(*c as usize))
-        else {
-            return Vec::new();
-        };
-        key_id
-            .into_iter()
-            .chain(std::iter::once(&*entry.id))
-            .chain(entry.groups.iter().map(|g| &*self.groups[*g as usize].id))
-            .filter_map(|id| self.controls.get_key_value(id))
-            .flat_map(|(k, c)| c.quotas.iter().map(move |q| (&**k, q)))
+    pub fn quotas_covering<'a>(
+        &'a self,
+        consumer_id: &str,
+        key_id: Option<&'a str>,
+    ) -> Vec<(&'a str, &'a Quota)> {
+        self.controls_covering(consumer_id, key_id)
+            .flat_map(|(subject, c)| c.quotas.iter().map(move |q| (subject, q)))
             .collect()
     }
 
@@ -1997,9 +2006,49 @@ mod tests {
         s.apply(patch(10, vec![], vec![("qt-alice".into(), None)]));
         assert_eq!(covering(&s), (None, None));
         assert!(s.controls.is_empty());
-        // Both again, then a full load that adopts the counts of the snapshot it replaces.
+        // What the access explainer is shown: each subject's limit and quotas, by subject:
+        // the key's, the consumer's, its groups' (bob is in `cg-g`).
         s.apply(patch(
             11,
+            vec![
+                ("rl-key".into(), Some(limit("rl-key", "key-id-key-b", 7))),
+                ("rl-bob".into(), Some(limit("rl-bob", "cs-bob", 8))),
+                ("rl-g".into(), Some(limit("rl-g", "cg-g", 9))),
+            ],
+            vec![("qt-bob".into(), Some(quota("qt-bob", "cs-bob", 1000)))],
+        ));
+        let limits = |key| -> Vec<(String, String)> {
+            s.limits_covering("cs-bob", key)
+                .into_iter()
+                .map(|(subject, l)| (subject.to_owned(), l.id.to_string()))
+                .collect()
+        };
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let (key, bob, group) = (
+            pair("key-id-key-b", "rl-key"),
+            pair("cs-bob", "rl-bob"),
+            pair("cg-g", "rl-g"),
+        );
+        assert_eq!(
+            limits(Some("key-id-key-b")),
+            [key, bob.clone(), group.clone()]
+        );
+        assert_eq!(limits(None), [bob, group]);
+        let quotas = s.quotas_covering("cs-bob", Some("key-id-key-b"));
+        assert_eq!(quotas.len(), 1);
+        assert_eq!((quotas[0].0, &*quotas[0].1.id), ("cs-bob", "qt-bob"));
+        assert!(s.limits_covering("cs-nobody", None).is_empty());
+        s.apply(patch(
+            12,
+            ["rl-key", "rl-bob", "rl-g"]
+                .map(|id| (id.into(), None))
+                .into(),
+            vec![("qt-bob".into(), None)],
+        ));
+        assert!(s.controls.is_empty());
+        // Both again, then a full load that adopts the counts of the snapshot it replaces.
+        s.apply(patch(
+            13,
             vec![("rl-alice".into(), Some(limit("rl-alice", "cs-alice", 2)))],
             vec![("qt-alice".into(), Some(quota("qt-alice", "cs-alice", 1000)))],
         ));
