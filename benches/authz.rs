@@ -23,6 +23,7 @@ use gateway_console::domain::inputs::KeyUpdate;
 use gateway_console::domain::keys::hash_key;
 use gateway_console::domain::PageRequest;
 use gateway_console::enforce::snapshot::Snapshot;
+use gateway_console::enforce::usage::UsageSettings;
 use gateway_console::service::{environments, keys};
 use gateway_console::store::snapshot::{
     ConsumerRow, DeploymentRow, EnvironmentRow, KeyHash, KeyRow, RuleRow, SnapshotRows,
@@ -429,27 +430,19 @@ end
     )
 }
 
-/// Rolls the finished hours of earlier runs' usage up and prunes what is past keeping, as the
-/// replica's flusher does first thing, before anything is measured. The database is kept
+/// Rolls the finished hours of earlier runs' usage up and prunes what is past keeping, with
+/// the replica's settings, as its flusher does first thing, before anything is measured. The database is kept
 /// between runs: the first run of an hour otherwise rolled up the millions of minute rows the
 /// runs of the hour before left, on the server's cores, during whichever phase it fell in
 /// (nginx without `auth_request` at 13.5 µs of server CPU a request instead of 0.3, which
 /// made the nginx ratio of that run look 12 points better).
-async fn catch_up_on_usage(db: &Db) {
-    use gateway_console::store::usage;
+async fn catch_up_on_usage(db: &Db, usage: &UsageSettings) {
     let started = Instant::now();
-    let kept = gateway_console::enforce::usage::UsageSettings::default();
     let now = gateway_console::store::now_ms();
-    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
-    // The flusher's grace with its default interval: a minute after the hour ends.
-    usage::roll_up(db, now - 60_000).await.unwrap();
-    let (minutes, hours) = usage::prune(
-        db,
-        now - ms(kept.minute_retention),
-        now - ms(kept.hour_retention),
-    )
-    .await
-    .unwrap();
+    gateway_console::store::usage::roll_up(db, usage.settled_hour(now))
+        .await
+        .unwrap();
+    let (minutes, hours) = usage.prune(db, now).await.unwrap();
     println!(
         "earlier runs' usage rolled up and pruned before measuring ({minutes} minute and {hours} hourly rows pruned): {:.1}s",
         started.elapsed().as_secs_f64()
@@ -525,18 +518,18 @@ async fn main() {
     }
     let signers = hmac_credentials(&db, &instance, HMAC_CREDENTIALS).await;
     let tokens = jwt_credentials(&db, &instance, HMAC_CREDENTIALS).await;
-    catch_up_on_usage(&db).await;
     let db2 = db.clone();
     // A replica configured for its gateway, as the README recommends.
     // BENCH_USAGE_FLUSH_SECS=300 keeps the usage counts in memory for the whole run, to see
     // the counting's hot path apart from its writes.
-    let mut usage = gateway_console::enforce::usage::UsageSettings::default();
+    let mut usage = UsageSettings::default();
     if let Some(secs) = std::env::var("BENCH_USAGE_FLUSH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
     {
         usage.flush_interval = std::time::Duration::from_secs(secs);
     }
+    catch_up_on_usage(&db, &usage).await;
     let settings = gateway_console::enforce::Settings {
         instance_id: Some(instance.clone()),
         usage,

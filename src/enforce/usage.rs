@@ -365,6 +365,28 @@ impl Default for UsageSettings {
     }
 }
 
+impl UsageSettings {
+    /// Where the hourly tables may end at `now` (ms): the start of the hour that holds the
+    /// moment a grace (see [`roll_up_grace`]) before now. Every hour before it is over, and
+    /// every replica's flush of its last seconds has arrived.
+    pub fn settled_hour(&self, now: i64) -> i64 {
+        let settled = now - roll_up_grace(self.flush_interval);
+        settled - settled.rem_euclid(HOUR_MS)
+    }
+
+    /// Deletes the minute and hourly buckets older than they are kept at `now` (ms); how many
+    /// of each.
+    pub async fn prune(&self, db: &Db, now: i64) -> Result<(u64, u64), sqlx::Error> {
+        let before = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        store::usage::prune(
+            db,
+            before(self.minute_retention),
+            before(self.hour_retention),
+        )
+        .await
+    }
+}
+
 /// How often old buckets are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -390,8 +412,7 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
             // counts a replica flushes after the roll-up are late ones, written to the hourly
             // tables and the consumers' windows as well as to the minutes (when the windows
             // were summed again for them, 100,000 consumers took 459 s on PostgreSQL).
-            let settled = now_ms() - roll_up_grace(settings.flush_interval);
-            let hour = settled - settled.rem_euclid(HOUR_MS);
+            let hour = settings.settled_hour(now_ms());
             if rolled_until < hour {
                 match store::usage::roll_up(&db, hour).await {
                     Ok(until) => rolled_until = until,
@@ -400,15 +421,7 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
                 last_prune = Some(tokio::time::Instant::now());
-                let now = now_ms();
-                let before = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-                match store::usage::prune(
-                    &db,
-                    before(settings.minute_retention),
-                    before(settings.hour_retention),
-                )
-                .await
-                {
+                match settings.prune(&db, now_ms()).await {
                     Ok((0, 0)) => {}
                     Ok((minutes, hours)) => {
                         tracing::debug!(minutes, hours, "pruned old usage buckets")
@@ -430,6 +443,11 @@ mod tests {
         assert_eq!(roll_up_grace(Duration::from_secs(5)), 60_000);
         assert_eq!(roll_up_grace(Duration::from_secs(45)), 90_000);
         assert_eq!(roll_up_grace(Duration::from_secs(300)), 600_000);
+        // The 12:00 hour is rolled up from 13:01 with the default five seconds' flush.
+        let settings = UsageSettings::default();
+        let one_pm = 13 * HOUR_MS;
+        assert_eq!(settings.settled_hour(one_pm + 59_999), 12 * HOUR_MS);
+        assert_eq!(settings.settled_hour(one_pm + 60_000), one_pm);
     }
 
     fn d<'a>(consumer: &'a str, outcome: &'static str) -> Decision<'a> {
