@@ -403,10 +403,25 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
         let mut last_prune: Option<tokio::time::Instant> = None;
         // Where this replica last saw the hourly tables end (see `store::usage::roll_up`).
         let mut rolled_until = 0;
+        // The SQLite writer's page cache, in KiB, as sized for the last flush.
+        let mut cache_kib = 0;
+        let flushes_a_minute = usize::try_from(60_000 / settings.flush_interval.as_millis().max(1))
+            .unwrap_or(1)
+            .max(1);
         loop {
             tokio::time::sleep(settings.flush_interval).await;
-            if let Err(e) = counter.flush(&db).await {
-                tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
+            match counter.flush(&db).await {
+                Ok(taken) => {
+                    // Room for a minute of combinations at this flush's pace.
+                    let rows = taken.saturating_mul(flushes_a_minute);
+                    match store::usage::fit_writer_cache(&db, rows, cache_kib).await {
+                        Ok(kib) => cache_kib = kib,
+                        Err(e) => tracing::warn!(error = %e, "could not size the writer's cache"),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried")
+                }
             }
             // An hour is rolled up once every replica has flushed its last counts of it: the
             // counts a replica flushes after the roll-up are late ones, written to the hourly

@@ -162,6 +162,18 @@ unsafe extern "C" fn sqlite_init(_: *mut c_void) -> c_int {
 
 unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
 
+/// The writer's page cache, in KiB: SQLite's default to start with and at least, and at most
+/// 256 MiB. With the default, under `BENCH_RATE_LIMITS=1 make bench-authz` the writer read
+/// the same B-tree pages (usage minutes, quota counts) back from the operating system's cache
+/// at every flush (about 8 % of the server's CPU was its `pread`); with 64 MiB a busy minute's
+/// usage rows (1,000,000 combinations, about 200 MB) still did not fit, and each flush wrote
+/// dirty pages out before its commit to make room (`pagerStress`, 6 to 9 %); 256 MiB made the
+/// flushes of `BENCH_USAGE_ONLY=flush make bench-usage` that add to such a minute 15 %
+/// faster. Held at 256 MiB whatever the traffic, the cache filled with every page any write
+/// touched: `make soak` (a growing database, little usage) saw the server's memory grow 57 %
+/// in the 50 s after its warm-up.
+pub const WRITER_CACHE_KIB: std::ops::RangeInclusive<i64> = 2_048..=262_144;
+
 /// The one writing connection (see [`super::writer`]): foreign keys enforced and every
 /// commit synced to disk, as the sqlx pool's connections do.
 pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
@@ -172,16 +184,9 @@ pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // A change's savepoint keeps the pages it changes in a sub-journal, to roll back to: in
     // memory, not in a temporary file written for every change.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // 256 MiB of page cache (SQLite's default is 2 MiB), filled only as pages are used: the
-    // writer touches the same B-tree pages every second (usage minutes, quota counts) and,
-    // with the default, read each one back from the operating system's cache every time
-    // (`BENCH_RATE_LIMITS=1 make bench-authz`: about 8 % of the server's CPU was the
-    // writer's `pread`). With 64 MiB a busy minute's usage rows (1,000,000 combinations,
-    // about 200 MB) still did not fit: each flush read most of its pages back and wrote
-    // dirty ones out before its commit to make room (`pagerStress`), 6 to 9 % of the
-    // server's CPU; 256 MiB made the flushes of `BENCH_USAGE_ONLY=flush make bench-usage`
-    // that add to such a minute 15 % faster.
-    conn.pragma_update(None, "cache_size", -262_144)?;
+    // SQLite's default 2 MiB of page cache to start with: the usage flush grows it to what a
+    // minute of its rows needs (`store::usage::fit_writer_cache`), up to 256 MiB.
+    conn.pragma_update(None, "cache_size", -*WRITER_CACHE_KIB.start())?;
     Ok(conn)
 }
 

@@ -474,6 +474,42 @@ async fn upsert(
     Ok(())
 }
 
+/// What a minute bucket row takes in the writer's page cache, with its share of the B-tree
+/// (1,000,000 combinations of `make bench-authz`: about 200 MB).
+const CACHED_ROW_BYTES: usize = 200;
+
+/// Sizes SQLite's writer's page cache for `rows_per_minute` usage combinations (see
+/// [`super::lite::WRITER_CACHE_KIB`]): grown as soon as they need more, given back once they
+/// need a quarter of it or less (in powers of two, so that a busy minute beside a quiet one
+/// does not change it back and forth). `current` is the size the last call set (0 before the
+/// first); the size now set, in KiB. Nothing on PostgreSQL.
+pub async fn fit_writer_cache(
+    db: &Db,
+    rows_per_minute: usize,
+    current: i64,
+) -> Result<i64, sqlx::Error> {
+    if db.backend != Backend::Sqlite {
+        return Ok(current);
+    }
+    let range = super::lite::WRITER_CACHE_KIB;
+    let needed = i64::try_from(rows_per_minute.saturating_mul(CACHED_ROW_BYTES) / 1024)
+        .unwrap_or(i64::MAX)
+        .clamp(*range.start(), *range.end());
+    let target = needed
+        .unsigned_abs()
+        .next_power_of_two()
+        .min(range.end().unsigned_abs());
+    let target = i64::try_from(target).unwrap_or(*range.end());
+    if current > 0 && target <= current && target > current / 4 {
+        return Ok(current);
+    }
+    let mut tx = db.begin_write().await?;
+    tx.execute(&format!("PRAGMA cache_size = -{target}"), &[])
+        .await?;
+    tx.commit().await?;
+    Ok(target)
+}
+
 /// Deletes minute buckets that start before `minutes_before` (but none not yet rolled up)
 /// and hourly ones before `hours_before`; how many of each.
 pub async fn prune(
@@ -649,6 +685,43 @@ mod tests {
             .await
             .unwrap();
         plan.into_iter().map(|r| r.detail).collect()
+    }
+
+    row! {
+        struct CacheRow {
+            cache_size: i64,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writers_cache_grows_with_a_minutes_rows_and_is_given_back_when_they_fall() {
+        let (_dir, db) = sqlite_db().await;
+        let cache = || async {
+            let mut tx = db.begin_write().await.unwrap();
+            let row: Option<CacheRow> = tx.first("PRAGMA cache_size", &[]).await.unwrap();
+            tx.commit().await.unwrap();
+            -row.unwrap().cache_size
+        };
+        // A quiet replica keeps SQLite's default.
+        assert_eq!(fit_writer_cache(&db, 1_000, 0).await.unwrap(), 2_048);
+        assert_eq!(cache().await, 2_048);
+        // A busy minute (1,000,000 combinations, about 200 MB) takes the most there is.
+        assert_eq!(
+            fit_writer_cache(&db, 1_000_000, 2_048).await.unwrap(),
+            262_144
+        );
+        assert_eq!(cache().await, 262_144);
+        // Half as many rows keep it; a quarter gives it back, down to what they need.
+        assert_eq!(
+            fit_writer_cache(&db, 600_000, 262_144).await.unwrap(),
+            262_144
+        );
+        assert_eq!(cache().await, 262_144);
+        assert_eq!(
+            fit_writer_cache(&db, 250_000, 262_144).await.unwrap(),
+            65_536
+        );
+        assert_eq!(cache().await, 65_536);
     }
 
     #[tokio::test]
