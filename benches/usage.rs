@@ -114,6 +114,10 @@ async fn flush_rate(db: &Db, gateway: &str) -> f64 {
             completion_tokens: 0,
         })
         .collect();
+    // The writer's cache as a replica's flusher sizes it for this pace (every 5 s).
+    gateway_console::store::usage::fit_writer_cache(db, deltas.len() * 12, 0)
+        .await
+        .unwrap();
     let started = Instant::now();
     for part in deltas.chunks(2_000) {
         gateway_console::store::usage::add(db, part).await.unwrap();
@@ -144,6 +148,10 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
         outcome: "allowed",
     };
     let all = consumers.len() * 10;
+    // The writer's cache as a replica's flusher sizes it for 275,000 combinations every 5 s.
+    gateway_console::store::usage::fit_writer_cache(db, 275_000 * 12, 0)
+        .await
+        .unwrap();
     for i in 0..all {
         counter.count(&decision(i), at);
     }
