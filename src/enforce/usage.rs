@@ -410,18 +410,14 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
             .max(1);
         loop {
             tokio::time::sleep(settings.flush_interval).await;
-            match counter.flush(&db).await {
-                Ok(taken) => {
-                    // Room for a minute of combinations at this flush's pace.
-                    let rows = taken.saturating_mul(flushes_a_minute);
-                    match store::usage::fit_writer_cache(&db, rows, cache_kib).await {
-                        Ok(kib) => cache_kib = kib,
-                        Err(e) => tracing::warn!(error = %e, "could not size the writer's cache"),
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried")
-                }
+            // Room for a minute of combinations at this flush's pace, before it writes them.
+            let rows = counter.unflushed().saturating_mul(flushes_a_minute);
+            match store::usage::fit_writer_cache(&db, rows, cache_kib).await {
+                Ok(kib) => cache_kib = kib,
+                Err(e) => tracing::warn!(error = %e, "could not size the writer's cache"),
+            }
+            if let Err(e) = counter.flush(&db).await {
+                tracing::warn!(error = %e, kept = counter.unflushed(), "usage flush failed; the counts are kept and retried");
             }
             // An hour is rolled up once every replica has flushed its last counts of it: the
             // counts a replica flushes after the roll-up are late ones, written to the hourly
