@@ -170,8 +170,7 @@ unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
 /// dirty pages out before its commit to make room (`pagerStress`, 6 to 9 %); 256 MiB made the
 /// flushes of `BENCH_USAGE_ONLY=flush make bench-usage` that add to such a minute 15 %
 /// faster. Held at 256 MiB whatever the traffic, the cache filled with every page any write
-/// touched: `make soak` (a growing database, little usage) saw the server's memory grow 57 %
-/// in the 50 s after its warm-up.
+/// touched, on a server with little usage too.
 pub const WRITER_CACHE_KIB: std::ops::RangeInclusive<i64> = 2_048..=262_144;
 
 /// The one writing connection (see [`super::writer`]): foreign keys enforced and every
