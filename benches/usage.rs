@@ -23,6 +23,7 @@ mod common;
 
 use common::{bench_actor, instance_with, measure, report, serve, PASSWORD};
 use gateway_console::domain::usage::{UsageDelta, DAY_MS, HOUR_MS};
+use gateway_console::enforce::usage::UsageSettings;
 use gateway_console::service::{accounts, tokens};
 use gateway_console::store::{now_ms, Db};
 use std::time::Instant;
@@ -114,8 +115,9 @@ async fn flush_rate(db: &Db, gateway: &str) -> f64 {
             completion_tokens: 0,
         })
         .collect();
-    // The writer's cache as a replica's flusher sizes it for this pace (every 5 s).
-    gateway_console::store::usage::fit_writer_cache(db, deltas.len() * 12, 0)
+    // The writer's cache as a replica's flusher sizes it for this pace.
+    let per_minute = UsageSettings::default().flushes_a_minute();
+    gateway_console::store::usage::fit_writer_cache(db, deltas.len() * per_minute, 0)
         .await
         .unwrap();
     let started = Instant::now();
@@ -148,8 +150,9 @@ async fn flush_again(db: &Db, consumers: &[String]) -> Vec<f64> {
         outcome: "allowed",
     };
     let all = consumers.len() * 10;
-    // The writer's cache as a replica's flusher sizes it for 275,000 combinations every 5 s.
-    gateway_console::store::usage::fit_writer_cache(db, 275_000 * 12, 0)
+    // The writer's cache as a replica's flusher sizes it for 275,000 combinations a flush.
+    let per_minute = UsageSettings::default().flushes_a_minute();
+    gateway_console::store::usage::fit_writer_cache(db, 275_000 * per_minute, 0)
         .await
         .unwrap();
     for i in 0..all {

@@ -374,6 +374,14 @@ impl UsageSettings {
         settled - settled.rem_euclid(HOUR_MS)
     }
 
+    /// How many flushes a minute holds (at least one): a flush's combinations times this are
+    /// a minute of them at that pace.
+    pub fn flushes_a_minute(&self) -> usize {
+        usize::try_from(60_000 / self.flush_interval.as_millis().max(1))
+            .unwrap_or(1)
+            .max(1)
+    }
+
     /// Deletes the minute and hourly buckets older than they are kept at `now` (ms); how many
     /// of each.
     pub async fn prune(&self, db: &Db, now: i64) -> Result<(u64, u64), sqlx::Error> {
@@ -405,13 +413,12 @@ pub fn spawn_flusher(counter: std::sync::Arc<UsageCounter>, db: Db, settings: Us
         let mut rolled_until = 0;
         // The SQLite writer's page cache, in KiB, as sized for the last flush.
         let mut cache_kib = 0;
-        let flushes_a_minute = usize::try_from(60_000 / settings.flush_interval.as_millis().max(1))
-            .unwrap_or(1)
-            .max(1);
         loop {
             tokio::time::sleep(settings.flush_interval).await;
             // Room for a minute of combinations at this flush's pace, before it writes them.
-            let rows = counter.unflushed().saturating_mul(flushes_a_minute);
+            let rows = counter
+                .unflushed()
+                .saturating_mul(settings.flushes_a_minute());
             match store::usage::fit_writer_cache(&db, rows, cache_kib).await {
                 Ok(kib) => cache_kib = kib,
                 Err(e) => tracing::warn!(error = %e, "could not size the writer's cache"),
@@ -459,6 +466,13 @@ mod tests {
         let one_pm = 13 * HOUR_MS;
         assert_eq!(settings.settled_hour(one_pm + 59_999), 12 * HOUR_MS);
         assert_eq!(settings.settled_hour(one_pm + 60_000), one_pm);
+        // A minute of combinations is twelve flushes' worth at five seconds, one at five minutes.
+        assert_eq!(settings.flushes_a_minute(), 12);
+        let slow = UsageSettings {
+            flush_interval: Duration::from_secs(300),
+            ..settings
+        };
+        assert_eq!(slow.flushes_a_minute(), 1);
     }
 
     fn d<'a>(consumer: &'a str, outcome: &'static str) -> Decision<'a> {
