@@ -1,6 +1,6 @@
 //! `make soak`: 200 concurrent clients for 60 s (`SOAK_SECONDS` to change it) against the
 //! release binary on SQLite — the check through nginx `auth_request` (120 clients), REST reads
-//! (40), REST writes (20: create a consumer, then update it) and console pages and server
+//! (40), REST writes (20: create a consumer, update it, delete it) and console pages and server
 //! functions with a session (20) — reporting errors (target 0), p50/p99 per kind, and the
 //! server's resident memory at start, after a 10 s warm-up and at the end (target: growth
 //! after warm-up ≤ 10 %).
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 const HOLDERS: usize = 500;
 const WARM_UP: Duration = Duration::from_secs(10);
+/// Signed-in sessions, one per console client.
+const SESSIONS: usize = 20;
 
 struct Server(Child);
 
@@ -204,14 +206,26 @@ async fn client(
                             .as_str()
                             .unwrap_or_default()
                             .to_owned();
-                        expect_ok(
+                        let updated = expect_ok(
                             http.put(format!("{console_base}/v1/consumers/{id}"))
                                 .bearer_auth(&w.token)
                                 .json(&json!({"name": format!("soak-{i}-{n}"), "description": "updated", "version": v["data"]["version"]}))
                                 .send()
                                 .await,
-                        )
-                        .map(|_| ())
+                        );
+                        // Deleted again, so that the gateway holds the same consumers at
+                        // the end as after the warm-up: memory that grows then is a leak,
+                        // not the enforcement snapshot holding more consumers.
+                        match updated {
+                            Ok(_) => expect_ok(
+                                http.delete(format!("{console_base}/v1/consumers/{id}"))
+                                    .bearer_auth(&w.token)
+                                    .send()
+                                    .await,
+                            )
+                            .map(|_| ()),
+                            Err(e) => Err(e),
+                        }
                     }
                     Err(e) => Err(e),
                 }
@@ -241,6 +255,38 @@ async fn client(
             .unwrap()
             .add(kind, started.elapsed(), outcome);
     }
+}
+
+/// How many clients of each kind: 120, 40, 20 and 20 unless `SOAK_CLIENTS` says otherwise
+/// (`check=120,read=40,write=0,console=20`: the kinds named are changed), to tell which kind
+/// of traffic moves the server's memory.
+fn client_mix() -> Vec<(&'static str, usize)> {
+    let mut kinds = vec![
+        ("check via nginx", 120),
+        ("REST read", 40),
+        ("REST write", 20),
+        ("console", 20),
+    ];
+    let wanted = std::env::var("SOAK_CLIENTS").unwrap_or_default();
+    for part in wanted.split(',').filter(|p| !p.is_empty()) {
+        let (name, count) = part
+            .split_once('=')
+            .expect("SOAK_CLIENTS: kind=count, comma-separated");
+        let count: usize = count.parse().expect("SOAK_CLIENTS: a count is a number");
+        let at = match name {
+            "check" => 0,
+            "read" => 1,
+            "write" => 2,
+            "console" => 3,
+            _ => panic!("SOAK_CLIENTS: the kinds are check, read, write and console"),
+        };
+        assert!(
+            at != 3 || count <= SESSIONS,
+            "SOAK_CLIENTS: at most {SESSIONS} console clients"
+        );
+        kinds[at].1 = count;
+    }
+    kinds
 }
 
 #[tokio::main]
@@ -282,7 +328,7 @@ async fn main() {
     let rss_start = rss_kib(pid);
 
     let mut sessions = vec![];
-    for _ in 0..20 {
+    for _ in 0..SESSIONS {
         let c = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -308,12 +354,7 @@ async fn main() {
         tally: Mutex::new(Tally::default()),
     });
     let mut tasks = vec![];
-    let kinds = [
-        ("check via nginx", 120),
-        ("REST read", 40),
-        ("REST write", 20),
-        ("console", 20),
-    ];
+    let kinds = client_mix();
     for (kind, count) in kinds {
         for i in 0..count {
             let session = (kind == "console").then(|| sessions.pop().unwrap());
@@ -330,6 +371,7 @@ async fn main() {
         series.push(rss_kib(pid));
     }
     let rss_end = rss_kib(pid);
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
     shared.stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();
@@ -338,7 +380,8 @@ async fn main() {
     let _ = proxy.wait();
 
     let mut tally = std::mem::take(&mut *shared.tally.lock().unwrap());
-    println!("soak: 200 clients for {seconds}s");
+    let clients: usize = client_mix().iter().map(|(_, n)| n).sum();
+    println!("soak: {clients} clients for {seconds}s");
     let mut total_errors = 0;
     for (kind, v) in tally.latencies.iter_mut() {
         v.sort();
@@ -361,6 +404,7 @@ async fn main() {
         WARM_UP.as_secs(),
         rss_end / 1024
     );
+    println!("server threads at the end: {threads}");
     let mib: Vec<String> = series.iter().map(|k| (k / 1024).to_string()).collect();
     println!(
         "server RSS every 10 s after the warm-up (MiB): {}",
