@@ -335,7 +335,7 @@ async fn seed_100k(db: &Db, instance_id: &str) {
     );
 }
 
-/// Sets up memory as `main` does: mimalloc keeps the memory freed for reuse
+/// Sets up memory as `main` does: mimalloc keeps the memory freed for reuse for ten seconds
 /// (`MIMALLOC_PURGE_DELAY` overrides it) and SQLite allocates with it
 /// (`BENCH_SQLITE_ALLOCATOR=glibc` leaves SQLite on glibc's malloc, to compare). Called first
 /// thing, before any database is opened.
