@@ -355,6 +355,7 @@ async fn main() {
     });
     let mut tasks = vec![];
     let kinds = client_mix();
+    let clients: usize = kinds.iter().map(|(_, n)| n).sum();
     for (kind, count) in kinds {
         for i in 0..count {
             let session = (kind == "console").then(|| sessions.pop().unwrap());
@@ -380,7 +381,6 @@ async fn main() {
     let _ = proxy.wait();
 
     let mut tally = std::mem::take(&mut *shared.tally.lock().unwrap());
-    let clients: usize = client_mix().iter().map(|(_, n)| n).sum();
     println!("soak: {clients} clients for {seconds}s");
     let mut total_errors = 0;
     for (kind, v) in tally.latencies.iter_mut() {
