@@ -154,6 +154,8 @@ struct Spares {
     tables: Vec<HashTable<Entry>>,
     /// The taken combinations, sorted; empty between flushes.
     taken: Vec<Entry>,
+    /// The sort's heads (see [`sort_by_bucket`]); empty between flushes.
+    heads: Vec<Head>,
 }
 
 impl Spares {
@@ -189,14 +191,22 @@ fn too_roomy(capacity: usize, held: usize) -> bool {
 /// The bytes of a consumer's ID that an entry's head holds (IDs are `cs-` and 20 more).
 const CONSUMER_HEAD: usize = 24;
 
+/// An entry's place in the sort: its (gateway, minute, environment)'s place among the few of
+/// the flush, the first bytes of its consumer's ID, and where the entry is.
+type Head = (usize, [u8; CONSUMER_HEAD], usize);
+
 /// Sorts entries into the order of their buckets' key ([`Entry::bucket_key`]). Each gets a
-/// head that orders as its key does, held in one array: the place of its (gateway, minute,
-/// environment) among the few of the flush, then the first bytes of its consumer's ID. Only
-/// entries with equal heads (a consumer's several keys, model APIs or outcomes) compare
-/// their whole keys. Compared by their keys alone, every comparison of the sort read two
-/// entries' IDs from all over the heap: 3 % of the server's CPU in `make bench-authz`.
-fn sort_by_bucket(entries: &mut Vec<Entry>) {
-    let mut heads: Vec<(usize, [u8; CONSUMER_HEAD], usize)> = {
+/// head that orders as its key does, held in one array (`heads`, kept from one flush to the
+/// next with its room): the place of its (gateway, minute, environment) among the few of the
+/// flush, then the first bytes of its consumer's ID. Only entries with equal heads (a
+/// consumer's several keys, model APIs or outcomes) compare their whole keys. Compared by
+/// their keys alone, every comparison of the sort read two entries' IDs from all over the
+/// heap: 3 % of the server's CPU in `make bench-authz`. The entries are then moved into
+/// their order in place: moved into a new list, the list and the heads were tens of
+/// megabytes fresh from the system at every flush, their pages faulted in again.
+fn sort_by_bucket(entries: &mut [Entry], heads: &mut Vec<Head>) {
+    heads.clear();
+    {
         // Inserted one by one: there are few, and collecting would sort every entry's.
         let mut groups = std::collections::BTreeMap::new();
         for e in entries.iter() {
@@ -205,29 +215,38 @@ fn sort_by_bucket(entries: &mut Vec<Entry>) {
         for (place, g) in groups.values_mut().enumerate() {
             *g = place;
         }
-        entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let mut head = [0u8; CONSUMER_HEAD];
-                let consumer = e.id(2).as_bytes();
-                let n = consumer.len().min(CONSUMER_HEAD);
-                head[..n].copy_from_slice(&consumer[..n]);
-                (groups[&(e.id(0), e.minute, e.id(1))], head, i)
-            })
-            .collect()
-    };
+        heads.extend(entries.iter().enumerate().map(|(i, e)| {
+            let mut head = [0u8; CONSUMER_HEAD];
+            let consumer = e.id(2).as_bytes();
+            let n = consumer.len().min(CONSUMER_HEAD);
+            head[..n].copy_from_slice(&consumer[..n]);
+            (groups[&(e.id(0), e.minute, e.id(1))], head, i)
+        }));
+    }
     heads.sort_unstable_by(|a, b| {
         (a.0, a.1)
             .cmp(&(b.0, b.1))
             .then_with(|| entries[a.2].bucket_key().cmp(&entries[b.2].bucket_key()))
     });
-    let mut slots: Vec<Option<Entry>> = entries.drain(..).map(Some).collect();
-    entries.extend(
-        heads
-            .iter()
-            .filter_map(|&(_, _, i)| slots.get_mut(i).and_then(Option::take)),
-    );
+    // The entry at `place` is to be the one now at `heads[place].2`: each cycle of that
+    // permutation is followed once, swapping along it, and its places marked done.
+    const DONE: usize = usize::MAX;
+    for start in 0..heads.len() {
+        let mut place = start;
+        while heads[place].2 != DONE {
+            let from = std::mem::replace(&mut heads[place].2, DONE);
+            if from == start {
+                break;
+            }
+            entries.swap(place, from);
+            place = from;
+        }
+    }
+    let held = heads.len();
+    heads.clear();
+    if too_roomy(heads.capacity(), held) {
+        heads.shrink_to(2 * held);
+    }
 }
 
 impl UsageCounter {
@@ -276,7 +295,7 @@ impl UsageCounter {
             // to each other: parts taken in the counter's (hash) order each touch a page of
             // the table per row, and every page a transaction touches is written again
             // (SQLite's WAL, PostgreSQL's full-page writes), many times a flush.
-            sort_by_bucket(&mut counted);
+            sort_by_bucket(&mut counted, &mut spares.heads);
             (refused, counted)
         });
         if refused.is_empty() && counted.is_empty() {
@@ -510,10 +529,11 @@ mod tests {
             .sum()
     }
 
-    /// The room of the counting tables, and of the list a flush sorts.
-    async fn room(c: &UsageCounter) -> (usize, usize) {
+    /// The room of the counting tables, of the list a flush sorts, and of its heads.
+    async fn room(c: &UsageCounter) -> (usize, usize, usize) {
         let tables = c.shards.iter().map(|s| s.lock().unwrap().capacity()).sum();
-        (tables, c.flushing.lock().await.taken.capacity())
+        let spares = c.flushing.lock().await;
+        (tables, spares.taken.capacity(), spares.heads.capacity())
     }
 
     #[tokio::test]
@@ -532,9 +552,10 @@ mod tests {
             busy(5_000);
             assert_eq!(c.flush(&sink).await.unwrap(), 5_000);
         }
-        let (tables, list) = room(&c).await;
+        let (tables, list, heads) = room(&c).await;
         assert!(tables >= 5_000, "the counting tables have room: {tables}");
         assert!(list >= 5_000, "the list has room: {list}");
+        assert!(heads >= 5_000, "the heads have room: {heads}");
         // The next interval as busy counts into them without growing them.
         busy(5_000);
         assert_eq!(room(&c).await.0, tables);
@@ -542,14 +563,16 @@ mod tests {
         // After a burst, quiet intervals give its room back.
         busy(100_000);
         assert_eq!(c.flush(&sink).await.unwrap(), 100_000);
-        assert!(room(&c).await.1 >= 100_000);
+        let (_, list, heads) = room(&c).await;
+        assert!(list >= 100_000 && heads >= 100_000);
         for _ in 0..3 {
             busy(10);
             assert_eq!(c.flush(&sink).await.unwrap(), 10);
         }
-        let (tables, list) = room(&c).await;
+        let (tables, list, heads) = room(&c).await;
         assert!(tables < 100_000, "the burst's room is given back: {tables}");
         assert!(list < 100_000, "the burst's list is given back: {list}");
+        assert!(heads < 100_000, "the burst's heads are given back: {heads}");
         // Every count arrived once.
         let rows = sink.rows.lock().unwrap();
         assert_eq!(
@@ -598,9 +621,16 @@ mod tests {
                 .collect();
             let mut want: Vec<UsageDelta> = entries.iter().map(Entry::delta).collect();
             want.sort_by(|a, b| a.bucket_key().cmp(&b.bucket_key()));
-            sort_by_bucket(&mut entries);
+            // The heads kept from an earlier flush: leftovers are not taken for this one's.
+            let mut heads = vec![(7, [1u8; CONSUMER_HEAD], 3); 5];
+            sort_by_bucket(&mut entries, &mut heads);
             let got: Vec<UsageDelta> = entries.iter().map(Entry::delta).collect();
-            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(&got, &want);
+            proptest::prop_assert!(heads.is_empty());
+            // And again with the same heads: in order, it stays so.
+            sort_by_bucket(&mut entries, &mut heads);
+            let again: Vec<UsageDelta> = entries.iter().map(Entry::delta).collect();
+            proptest::prop_assert_eq!(again, want);
         }
     }
 
