@@ -3,7 +3,8 @@
 //! (40), REST writes (20: create a consumer, update it, delete it) and console pages and server
 //! functions with a session (20) — reporting errors (target 0), p50/p99 per kind, and the
 //! server's resident memory at start, after a 10 s warm-up and at the end (target: growth
-//! after warm-up ≤ 10 %).
+//! after warm-up ≤ 10 %), every 10 s between, and the slope of the line fitted through the
+//! second half of those samples (a leak keeps it positive).
 
 mod common;
 
@@ -104,6 +105,20 @@ async fn prepare(db: &Db) -> World {
         consumers: consumer_ids,
         keys: key_values,
     }
+}
+
+/// The slope of the least-squares line through the points (`ys` per unit of `xs`), if there
+/// are two distinct `xs`.
+fn slope(xs: &[f64], ys: &[u64]) -> Option<f64> {
+    let n = xs.len().min(ys.len()) as f64;
+    let mean_x = xs.iter().sum::<f64>() / n;
+    let mean_y = ys.iter().map(|&y| y as f64).sum::<f64>() / n;
+    let (mut covariance, mut variance) = (0.0, 0.0);
+    for (x, &y) in xs.iter().zip(ys) {
+        covariance += (x - mean_x) * (y as f64 - mean_y);
+        variance += (x - mean_x) * (x - mean_x);
+    }
+    (variance > 0.0).then(|| covariance / variance)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -366,10 +381,13 @@ async fn main() {
     let rss_warm = rss_kib(pid);
     // The memory every 10 s after the warm-up, to tell a plateau (caches filling) from a leak.
     let mut series = vec![rss_warm];
-    let end = Instant::now() + Duration::from_secs(seconds).saturating_sub(WARM_UP);
+    let warm_at = Instant::now();
+    let mut sampled_at = vec![0.0];
+    let end = warm_at + Duration::from_secs(seconds).saturating_sub(WARM_UP);
     while Instant::now() < end {
         tokio::time::sleep((end - Instant::now()).min(Duration::from_secs(10))).await;
         series.push(rss_kib(pid));
+        sampled_at.push(warm_at.elapsed().as_secs_f64());
     }
     let rss_end = rss_kib(pid);
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
@@ -410,6 +428,18 @@ async fn main() {
         "server RSS every 10 s after the warm-up (MiB): {}",
         mib.join(", ")
     );
+    // The end against the warm-up compares two samples of a size that swings as the
+    // allocator gives memory back (every ten seconds), and caches fill during the first
+    // minutes: the line fitted through the second half of the samples tells a leak (still
+    // growing there) from both.
+    let half = sampled_at.last().copied().unwrap_or(0.0) / 2.0;
+    let second = sampled_at.iter().position(|&t| t >= half).unwrap_or(0);
+    if let Some(per_second) = slope(&sampled_at[second..], &series[second..]) {
+        println!(
+            "server RSS trend over the second half of the soak: {:+.2} MiB a minute (least squares over its samples)",
+            per_second * 60.0 / 1024.0,
+        );
+    }
     for e in &tally.first_errors {
         println!("  {e}");
     }
