@@ -161,12 +161,18 @@ struct Spares {
 impl Spares {
     /// Keeps the room of a flush's list of taken combinations for the next flush.
     fn keep(&mut self, mut taken: Vec<Entry>) {
-        let held = taken.len();
-        taken.clear();
-        if too_roomy(taken.capacity(), held) {
-            taken.shrink_to(2 * held);
-        }
+        empty_keeping_room(&mut taken);
         self.taken = taken;
+    }
+}
+
+/// Empties a list kept from one flush to the next, keeping its room unless that is too much
+/// for what it held ([`too_roomy`]).
+fn empty_keeping_room<T>(list: &mut Vec<T>) {
+    let held = list.len();
+    list.clear();
+    if too_roomy(list.capacity(), held) {
+        list.shrink_to(2 * held);
     }
 }
 
@@ -242,11 +248,7 @@ fn sort_by_bucket(entries: &mut [Entry], heads: &mut Vec<Head>) {
             place = from;
         }
     }
-    let held = heads.len();
-    heads.clear();
-    if too_roomy(heads.capacity(), held) {
-        heads.shrink_to(2 * held);
-    }
+    empty_keeping_room(heads);
 }
 
 impl UsageCounter {
