@@ -166,9 +166,9 @@ impl Spares {
     }
 }
 
-/// Empties a list kept from one flush to the next, keeping its room unless that is too much
-/// for what it held ([`too_roomy`]).
-fn empty_keeping_room<T>(list: &mut Vec<T>) {
+/// Empties a list kept from one use to the next (a flush's, a quota exchange's), keeping its
+/// room unless that is too much for what it held ([`too_roomy`]).
+pub(super) fn empty_keeping_room<T>(list: &mut Vec<T>) {
     let held = list.len();
     list.clear();
     if too_roomy(list.capacity(), held) {
