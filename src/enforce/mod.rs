@@ -187,8 +187,9 @@ struct QuotaReads {
 /// their quotas), kept with their room from one exchange to the next and given back after a
 /// burst ([`usage::empty_keeping_room`]). Made afresh, they grew by doubling at every
 /// exchange, to megabytes each under load (100,000 quotas in use every 30 s): memory new
-/// from the system each time, and a third of the server's page faults in
-/// `BENCH_RATE_LIMITS=1 make bench-authz`.
+/// from the system each time, and a third of the server's page faults in one profile of
+/// `BENCH_RATE_LIMITS=1 make bench-authz` (how many faults a run takes varies more than
+/// that from one run to the next).
 #[derive(Default)]
 struct QuotaLists {
     mine: Vec<store::quotas::PeriodCount>,
