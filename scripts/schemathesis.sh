@@ -14,6 +14,9 @@ export DATABASE_URL="sqlite:$dir/console.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" 
 export CONSOLE_ADMIN_USERNAME=admin CONSOLE_ADMIN_PASSWORD="fuzz-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
 export CONSOLE_DEMO=1 RUST_LOG=error
 token=$("$bin" token create --username admin --name schemathesis)
+# A gateway's log shipper reports token usage with a token that may do nothing else: an
+# account's token is refused there (403), so `POST /v1/usage` is fuzzed with one of its own.
+usage_token=$("$bin" token create --username admin --name schemathesis-usage --scope usage-write)
 "$bin" > "$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -23,14 +26,21 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && b
 # apart, where no answer tells them a real ID; everything else runs first, authenticated
 # throughout, which the check between the two runs proves.
 own='^/v1/accounts/[^/]+/(password|status|role)$|^/v1/tokens/[^/]+$'
-fuzz() {
-  .venv/bin/schemathesis run "http://127.0.0.1:$port/v1/openapi.json" \
-    -H "Authorization: Bearer $token" \
+# The document is read with the account's token (a usage token may not read it) and handed
+# to each run as a file.
+curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/openapi.json" > "$dir/openapi.json"
+fuzz_as() {
+  local bearer=$1
+  shift
+  .venv/bin/schemathesis run "$dir/openapi.json" --url "http://127.0.0.1:$port" \
+    -H "Authorization: Bearer $bearer" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --seed 20261123 --max-examples "$examples" \
     --report junit --report-dir "$dir/report" "$@"
 }
+fuzz() { fuzz_as "$token" "$@"; }
 fuzz --exclude-path-regex "$own"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/gateways")
 [ "$status" = 200 ] || { echo "the fuzzer's token stopped working during the run (HTTP $status)" >&2; exit 1; }
+fuzz_as "$usage_token" --include-name 'POST /v1/usage'
 fuzz --include-path-regex "$own"
